@@ -1,0 +1,142 @@
+"""Settings: one table of fields, resolved flag > environment > Config sheet > default.
+
+The same FIELDS table lays out the Config sheet (workbook_build.py), reads it back
+(config_sheet.py) and names the environment variables, so the three cannot drift.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError
+
+DEFAULT_API_URL = "https://api.onepeloton.com"
+DEFAULT_AUTH_URL = "https://auth.onepeloton.com"
+# The mobile app's Auth0 client: the one that accepts the password grant (shared notes, Flow A).
+DEFAULT_CLIENT_ID = "mgsmWCD0A8Qn6uz6mmqI6qeBNHH9IPwS"
+DEFAULT_SCOPE = "offline_access openid"
+# Seconds between samples in a performance graph. Summaries, averages and heart-rate
+# max/avg are whole-workout figures either way; a coarse sampling keeps each graph small.
+DEFAULT_EVERY_N = 300
+DEFAULT_WORKERS = 4
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str          # attribute on Settings
+    label: str         # column A of the Config sheet
+    env: str           # environment variable
+    default: Any
+    help: str          # column C of the Config sheet
+    kind: type = str
+    secret: bool = False
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("username", "Peloton email or username", "PELOTON_USERNAME", "",
+          "The account to refresh."),
+    Field("password", "Password (optional)", "PELOTON_PASSWORD", "",
+          "Better left empty: set PELOTON_PASSWORD or type it when asked. Only the token is kept.",
+          secret=True),
+    Field("access_token", "Access token (optional)", "PELOTON_ACCESS_TOKEN", "",
+          "Paste one from the Peloton website if the password sign-in is refused.", secret=True),
+    Field("refresh_token", "Refresh token (optional)", "PELOTON_REFRESH_TOKEN", "",
+          "Paste with the access token so sign-in survives its 48 hours.", secret=True),
+    Field("api_url", "API URL", "PELOTON_API_URL", DEFAULT_API_URL,
+          "Peloton's API. Change only if Peloton moves it."),
+    Field("auth_url", "Sign-in URL", "PELOTON_AUTH_URL", DEFAULT_AUTH_URL,
+          "Peloton's Auth0 sign-in service (the old /auth/login is gone)."),
+    Field("client_id", "Sign-in client id", "PELOTON_CLIENT_ID", DEFAULT_CLIENT_ID,
+          "Auth0 client used for the password sign-in."),
+    Field("scope", "Sign-in scope", "PELOTON_SCOPE", DEFAULT_SCOPE,
+          "offline_access keeps a refresh token so you sign in rarely."),
+    Field("every_n", "Graph sampling (seconds)", "PELOTON_EVERY_N", DEFAULT_EVERY_N,
+          "Seconds between samples of each performance graph. Summaries do not depend on it.",
+          kind=int),
+    Field("workers", "Parallel requests", "PELOTON_WORKERS", DEFAULT_WORKERS,
+          "How many performance graphs to fetch at once (1-8). Be kind to Peloton.", kind=int),
+    Field("home", "State folder", "PELOTON_XL_HOME", "",
+          "Where tokens and the local store live. Empty: your user data folder."),
+)
+
+FIELD_BY_NAME = {f.name: f for f in FIELDS}
+
+# Status cells the refresh writes on the Config sheet; each is a workbook defined name.
+STATUS_NAMES = {
+    "last_refresh": ("PelotonLastRefresh", "Last refresh"),
+    "workout_count": ("PelotonWorkoutCount", "Workouts in workbook"),
+    "last_result": ("PelotonLastResult", "Last result"),
+}
+
+
+@dataclass
+class Settings:
+    username: str = ""
+    password: str = field(default="", repr=False)
+    access_token: str = field(default="", repr=False)
+    refresh_token: str = field(default="", repr=False)
+    api_url: str = DEFAULT_API_URL
+    auth_url: str = DEFAULT_AUTH_URL
+    client_id: str = DEFAULT_CLIENT_ID
+    scope: str = DEFAULT_SCOPE
+    every_n: int = DEFAULT_EVERY_N
+    workers: int = DEFAULT_WORKERS
+    home: str = ""
+    # Where each value came from ("flag", "env", "config", "default"), for messages.
+    sources: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def home_path(self) -> Path:
+        return Path(self.home) if self.home else default_home()
+
+
+def default_home() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("peloton_xl", appauthor=False))
+
+
+def _coerce(f: Field, raw: Any) -> Any:
+    if f.kind is int:
+        try:
+            value = int(float(raw))
+        except (TypeError, ValueError):
+            raise ConfigError(f"{f.label} must be a whole number, not {raw!r}.") from None
+        if value < 1:
+            raise ConfigError(f"{f.label} must be at least 1, not {value}.")
+        return value
+    return str(raw).strip()
+
+
+def resolve(flags: Mapping[str, Any] | None = None,
+            environ: Mapping[str, str] | None = None,
+            config: Mapping[str, Any] | None = None) -> Settings:
+    """Build Settings from CLI flags, environment and Config-sheet values (by field name).
+
+    Empty strings and None count as "not set", so an empty Config cell never hides a default.
+    """
+    flags = flags or {}
+    environ = os.environ if environ is None else environ
+    config = config or {}
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for f in FIELDS:
+        for source, raw in (("flag", flags.get(f.name)), ("env", environ.get(f.env)),
+                            ("config", config.get(f.name))):
+            if raw is not None and str(raw).strip() != "":
+                values[f.name] = _coerce(f, raw)
+                sources[f.name] = source
+                break
+        else:
+            values[f.name] = f.default
+            sources[f.name] = "default"
+    settings = Settings(**values, sources=sources)
+    if settings.workers > 16:
+        raise ConfigError("Parallel requests must be 16 or fewer; 4 is kind to Peloton.")
+    return settings
+
+
+assert {f.name for f in FIELDS} == {f.name for f in fields(Settings)} - {"sources"}
