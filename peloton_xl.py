@@ -1,0 +1,52 @@
+"""peloton_xl: every Peloton workout in PelotonWorkbook.xlsm.
+
+This file is the edge that Excel and the terminal talk to:
+- `python peloton_xl.py [--workbook PATH] [--full] [--demo]`: a headless refresh (see --help);
+- `refresh()`: what the workbook's Peloton → Refresh button runs through xlwings' RunPython;
+- the worksheet functions (UDFs) such as `=PELOTON_METRIC(A2, "avg_output")`.
+Everything else lives in the `pelotonxl` package, which knows nothing about Excel.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import xlwings as xw
+
+from pelotonxl import metric_lookup
+
+
+def refresh(full: bool = False) -> None:
+    """Refresh the workbook that called us (ribbon / macro). Excel must be running."""
+    from pelotonxl import excel_live
+
+    excel_live.refresh_caller(full=full)
+
+
+@xw.func
+@xw.arg("workout", doc='A Workout ID, a date or date-time, or "latest".')
+@xw.arg("metric", doc='A metric slug such as "avg_output" or a name such as "Avg Output".')
+def PELOTON_METRIC(workout, metric):
+    """One workout's metric, from the last refresh's local store (never the network)."""
+    return metric_lookup.lookup_metric(workout, metric)
+
+
+@xw.func
+@xw.ret(expand="table")
+def PELOTON_METRIC_NAMES():
+    """The metrics PELOTON_METRIC knows for this account: slug, name and unit, one per row."""
+    return metric_lookup.metric_names()
+
+
+@xw.func
+@xw.arg("day", doc="A date.")
+@xw.ret(expand="table")
+def PELOTON_WORKOUTS_ON(day):
+    """The Workout IDs that started on a day, newest first, one per row."""
+    return metric_lookup.workouts_on(day)
+
+
+if __name__ == "__main__":
+    from pelotonxl.cli import main
+
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""PelotonClient: the few API calls we need, made politely and checked carefully."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from typing import Callable, Iterator
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from . import __version__
+from .auth import Authenticator
+from .errors import ApiError
+from .settings import Settings
+
+PAGE_SIZE = 100  # Peloton's cap: asking for more silently returns 100
+RETRYABLE = {429, 500, 502, 503, 504}
+
+
+class Pacer:
+    """Backoff shared by every thread of the pool: when Peloton pushes back, everyone slows down.
+
+    The clock and sleep are injected so tests can check the waits without sleeping.
+    """
+
+    def __init__(self, base: float = 1.0, cap: float = 60.0, retry_after_cap: float = 120.0,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                 rng: random.Random | None = None):
+        self.base, self.cap, self.retry_after_cap = base, cap, retry_after_cap
+        self.clock, self.sleep = clock, sleep
+        self.rng = rng or random.Random()
+        self._lock = threading.Lock()
+        self._resume_at = 0.0
+        self._strikes = 0
+        self.waits: list[float] = []  # every pause imposed, for tests and -v output
+
+    def wait_turn(self) -> None:
+        with self._lock:
+            delay = self._resume_at - self.clock()
+        if delay > 0:
+            self.sleep(delay)
+
+    def push_back(self, retry_after: float | None) -> float:
+        """Record a 429/5xx/connection failure; return the pause imposed on the whole pool."""
+        with self._lock:
+            self._strikes += 1
+            if retry_after is not None:
+                delay = min(max(retry_after, 0.0), self.retry_after_cap)
+            else:
+                exp = min(self.cap, self.base * 2 ** (self._strikes - 1))
+                delay = exp / 2 + self.rng.uniform(0, exp / 2)  # "equal jitter"
+            self._resume_at = max(self._resume_at, self.clock() + delay)
+            self.waits.append(delay)
+            return delay
+
+    def ok(self) -> None:
+        with self._lock:
+            self._strikes = 0
+
+
+class PelotonClient:
+    def __init__(self, settings: Settings, auth: Authenticator, http: requests.Session | None = None,
+                 pacer: Pacer | None = None, max_attempts: int = 5,
+                 timeout: tuple[float, float] = (10.0, 60.0)):
+        self.settings = settings
+        self.auth = auth
+        self.http = http or new_session(settings.workers)
+        self.pacer = pacer or Pacer()
+        self.max_attempts = max_attempts
+        self.timeout = timeout
+        self._count_lock = threading.Lock()
+        self.requests_made = 0
+
+    # -- endpoints ----------------------------------------------------------------------------
+    def user_id(self) -> str:
+        """From the token's claim when it has one (no request), else from /api/me."""
+        self.auth.access_token()
+        return self.auth.user_id or str(self.get_json("/api/me")["id"])
+
+    def workout_pages(self, user_id: str) -> Iterator[list[dict]]:
+        """Each page of workouts, newest first, until Peloton says there is no next page."""
+        page = 0
+        while True:
+            body = self.get_json(f"/api/user/{user_id}/workouts", {
+                "joins": "ride,ride.instructor", "limit": PAGE_SIZE, "page": page, "sort_by": "-created"})
+            data = body.get("data")
+            if not isinstance(data, list):
+                raise ApiError(f"Peloton's workout list (page {page}) had no data; try again later.",
+                               "/api/user/{id}/workouts")
+            if data:
+                yield [w for w in data if isinstance(w, dict) and w.get("id")]
+            if not data or not body.get("show_next"):
+                return
+            page += 1
+
+    def performance_graph(self, workout_id: str) -> dict:
+        return self.get_json(f"/api/workout/{workout_id}/performance_graph",
+                             {"every_n": self.settings.every_n})
+
+    # -- HTTP ---------------------------------------------------------------------------------
+    def get_json(self, path: str, params: dict | None = None) -> dict:
+        url = self.settings.api_url.rstrip("/") + path
+        token = self.auth.access_token()
+        renewed = False
+        for attempt in range(1, self.max_attempts + 1):
+            self.pacer.wait_turn()
+            with self._count_lock:
+                self.requests_made += 1
+            try:
+                resp = self.http.get(url, params=params, timeout=self.timeout, headers={
+                    "Authorization": f"Bearer {token}", "Peloton-Platform": "web",
+                    "Accept": "application/json"})
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if attempt == self.max_attempts:
+                    raise ApiError(f"Could not reach Peloton for {path} after {attempt} tries "
+                                   f"({type(exc).__name__}); check your connection.", path) from None
+                self.pacer.push_back(None)
+                continue
+            if resp.status_code == 401 and not renewed:
+                renewed = True  # renew once, then retry once
+                token = self.auth.token_rejected(token)
+                continue
+            if resp.status_code in RETRYABLE and attempt < self.max_attempts:
+                self.pacer.push_back(_retry_after(resp))
+                continue
+            self.pacer.ok()
+            return _checked_json(resp, path)
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def new_session(workers: int) -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(4, workers + 2), max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = f"peloton_xl/{__version__}"
+    return session
+
+
+def _retry_after(resp: requests.Response) -> float | None:
+    value = resp.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None  # an HTTP-date: rare here; fall back to our own backoff
+
+
+def _checked_json(resp: requests.Response, path: str) -> dict:
+    status = resp.status_code
+    if status == 401:
+        raise ApiError(f"Peloton said 'not logged in' for {path} even after renewing the sign-in; "
+                       "sign in again (delete the saved token or paste a new one).", path, status)
+    if status == 404:
+        raise ApiError(f"Peloton has no {path} (HTTP 404).", path, status)
+    if status >= 400:
+        raise ApiError(f"Peloton answered HTTP {status} for {path}; try again later.", path, status)
+    ctype = resp.headers.get("Content-Type", "")
+    try:
+        data = resp.json()
+    except ValueError:
+        kind = "an HTML page" if "html" in ctype or resp.text.lstrip().startswith("<") else "malformed JSON"
+        raise ApiError(f"Peloton sent {kind} instead of JSON for {path} (HTTP {status}); "
+                       "try again later.", path, status) from None
+    if not isinstance(data, dict):
+        raise ApiError(f"Peloton sent unexpected JSON for {path}; try again later.", path, status)
+    return data

@@ -1,0 +1,239 @@
+"""Signing in to Peloton's Auth0 service and keeping the token set between runs.
+
+The old `/auth/login` (username + password → session cookie) answers 403 since October 2025.
+Today: password grant on `{auth_url}/oauth/token` (or a pasted token), then `Authorization: Bearer`.
+Only the token set is ever written (0600 file); the password lives in memory for one request.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import requests
+
+from .errors import LoginError
+from .settings import Settings
+
+USER_ID_CLAIM = "http://onepeloton.com/user_id"
+# Refresh this long before the access token expires, so a long sync never meets a dead token.
+EXPIRY_MARGIN = 300
+LEGACY_LOGIN_MESSAGE = (
+    "Peloton switched off the old /auth/login sign-in in October 2025; "
+    "clear the URL setting that points at it (defaults use auth.onepeloton.com/oauth/token)."
+)
+
+
+@dataclass
+class TokenSet:
+    access_token: str
+    refresh_token: str = ""
+    expires_at: float = 0.0  # epoch seconds; 0 = unknown
+
+    def expires_soon(self, now: float) -> bool:
+        return bool(self.expires_at) and now >= self.expires_at - EXPIRY_MARGIN
+
+    @property
+    def user_id(self) -> str | None:
+        return jwt_claims(self.access_token).get(USER_ID_CLAIM)
+
+
+def jwt_claims(token: str) -> dict:
+    """The payload of a JWT, unverified: we only read our own user id and expiry from it."""
+    try:
+        payload = token.split(".")[1]
+        payload += "=" * (-len(payload) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(payload))
+        return claims if isinstance(claims, dict) else {}
+    except (IndexError, ValueError):
+        return {}
+
+
+def token_set_from_paste(access_token: str, refresh_token: str = "") -> TokenSet:
+    exp = jwt_claims(access_token).get("exp")
+    return TokenSet(access_token.strip(), refresh_token.strip(), float(exp) if exp else 0.0)
+
+
+class TokenStore:
+    """One owner-only JSON file per account under `<home>/tokens/`."""
+
+    def __init__(self, home: Path, account: str):
+        key = hashlib.sha256((account or "default").strip().lower().encode()).hexdigest()[:16]
+        self.path = Path(home) / "tokens" / f"{key}.json"
+
+    def load(self) -> TokenSet | None:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return TokenSet(data["access_token"], data.get("refresh_token", ""),
+                            float(data.get("expires_at", 0)))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def save(self, tokens: TokenSet) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.path.parent, 0o700)
+        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+        # Created 0600 from the first byte: never briefly world-readable.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(asdict(tokens), fh)
+        os.replace(tmp, self.path)
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+class Authenticator:
+    """Hands out a valid access token; signs in, refreshes and falls back as the rules say.
+
+    Thread-safe: the graph pool shares one instance, and a 401 seen by several threads at once
+    leads to a single refresh.
+    """
+
+    def __init__(self, settings: Settings, store: TokenStore, http: requests.Session,
+                 password_provider: Callable[[], str | None] | None = None,
+                 clock: Callable[[], float] = time.time):
+        self.settings = settings
+        self.store = store
+        self.http = http
+        self.password_provider = password_provider
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._tokens: TokenSet | None = None
+        self._password_login_tried = False
+        self.requests_made = 0
+
+    # -- public -------------------------------------------------------------------------------
+    def access_token(self) -> str:
+        with self._lock:
+            if self._tokens is None:
+                self._tokens = self._initial_tokens()
+            if self._tokens.expires_soon(self.clock()):
+                self._tokens = self._renew()
+            return self._tokens.access_token
+
+    def token_rejected(self, rejected: str) -> str:
+        """The API answered 401 to `rejected`; return a fresh token (renewing at most once per token)."""
+        with self._lock:
+            if self._tokens is not None and self._tokens.access_token != rejected:
+                return self._tokens.access_token  # another thread already renewed it
+            self._tokens = self._renew()
+            return self._tokens.access_token
+
+    @property
+    def user_id(self) -> str | None:
+        return self._tokens.user_id if self._tokens else None
+
+    # -- the rules ------------------------------------------------------------------------------
+    def _initial_tokens(self) -> TokenSet:
+        check_not_legacy(self.settings)
+        if self.settings.access_token:
+            pasted = token_set_from_paste(self.settings.access_token, self.settings.refresh_token)
+            stored = self.store.load()
+            # A stored set that grew out of this very paste (refreshed since) is newer: keep it.
+            if stored is None or stored.refresh_token != pasted.refresh_token or not pasted.refresh_token:
+                self.store.save(pasted)
+                return pasted
+            return stored
+        stored = self.store.load()
+        if stored is not None:
+            return stored
+        return self._password_login()
+
+    def _renew(self) -> TokenSet:
+        tokens = self._tokens
+        if tokens is not None and tokens.refresh_token:
+            try:
+                return self._refresh(tokens.refresh_token)
+            except LoginError:
+                if not self._can_use_password():
+                    self.store.clear()
+                    raise LoginError(
+                        "Your saved Peloton sign-in has expired; set PELOTON_PASSWORD (or run "
+                        "python peloton_xl.py in a terminal to be asked), or paste a new token."
+                    ) from None
+        return self._password_login()
+
+    def _can_use_password(self) -> bool:
+        return bool(self.settings.password or self.password_provider) and not self._password_login_tried
+
+    def _password_login(self) -> TokenSet:
+        if self._password_login_tried:
+            # Never hammer the login endpoint: one password sign-in per run.
+            raise LoginError("Peloton refused the new sign-in token; try again later.")
+        self._password_login_tried = True
+        if not self.settings.username:
+            raise LoginError("No Peloton account set: fill in your email on the Config sheet "
+                             "or set PELOTON_USERNAME.")
+        password = self.settings.password or (self.password_provider() if self.password_provider else None)
+        if not password:
+            raise LoginError("No password to sign in with: set PELOTON_PASSWORD, run "
+                             "python peloton_xl.py in a terminal to be asked, or paste a token.")
+        tokens = self._token_request({
+            "grant_type": "password", "client_id": self.settings.client_id,
+            "scope": self.settings.scope, "username": self.settings.username, "password": password,
+        }, what="sign in")
+        del password
+        self.store.save(tokens)
+        return tokens
+
+    def _refresh(self, refresh_token: str) -> TokenSet:
+        tokens = self._token_request({
+            "grant_type": "refresh_token", "client_id": self.settings.client_id,
+            "refresh_token": refresh_token,
+        }, what="renew the sign-in")
+        if not tokens.refresh_token:
+            tokens.refresh_token = refresh_token  # Auth0 may not rotate it
+        self.store.save(tokens)
+        return tokens
+
+    def _token_request(self, body: dict, what: str) -> TokenSet:
+        url = self.settings.auth_url.rstrip("/") + "/oauth/token"
+        self.requests_made += 1
+        try:
+            resp = self.http.post(url, json=body, timeout=(10, 30))
+        except requests.RequestException as exc:
+            raise LoginError(f"Could not reach Peloton's sign-in service at {self.settings.auth_url} "
+                             f"({type(exc).__name__}); check your connection.") from None
+        data = _json_or_empty(resp)
+        if resp.status_code == 429:
+            raise LoginError("Peloton is limiting sign-ins right now (HTTP 429); wait an hour and retry.")
+        if "no longer accepting requests" in str(data.get("message", "")).lower():
+            raise LoginError(LEGACY_LOGIN_MESSAGE)
+        if 400 <= resp.status_code < 500:
+            reason = data.get("error_description") or data.get("message") or data.get("error") \
+                or f"HTTP {resp.status_code}"
+            if data.get("error") == "unauthorized_client":
+                raise LoginError(f"Peloton no longer allows password sign-in for this app ({reason}); "
+                                 "paste an access token from the Peloton website instead (see README).")
+            if body["grant_type"] == "password":
+                raise LoginError(f"Peloton refused the sign-in for {self.settings.username}: {reason} "
+                                 "Check the email and password.")
+            raise LoginError(f"Peloton refused to {what}: {reason}")
+        if resp.status_code != 200 or "access_token" not in data:
+            raise LoginError(f"Peloton's sign-in service answered HTTP {resp.status_code} without a "
+                             "token; try again later.")
+        expires_in = float(data.get("expires_in") or 0)
+        return TokenSet(data["access_token"], data.get("refresh_token") or "",
+                        self.clock() + expires_in if expires_in else 0.0)
+
+
+def check_not_legacy(settings: Settings) -> None:
+    for url in (settings.api_url, settings.auth_url):
+        if "/auth/login" in url:
+            raise LoginError(LEGACY_LOGIN_MESSAGE)
+
+
+def _json_or_empty(resp: requests.Response) -> dict:
+    try:
+        data = resp.json()
+        return data if isinstance(data, dict) else {}
+    except ValueError:
+        return {}

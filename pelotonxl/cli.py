@@ -1,0 +1,165 @@
+"""`python peloton_xl.py`: a headless refresh from a terminal or a scheduler.
+
+Exit status: 0 everything written; 1 failed and the workbook untouched; 3 written, but some
+workouts' details could not be fetched (each named in the output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+import traceback
+from contextlib import ExitStack
+from pathlib import Path
+
+from . import workbook_file
+from .errors import PelotonXLError, WorkbookError
+from .progress import TerminalProgress
+from .refresh_job import RefreshResult, run_refresh
+from .settings import Settings, resolve
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_WORKBOOK = REPO_DIR / "PelotonWorkbook.xlsm"
+DEMO_WORKBOOK = REPO_DIR / "PelotonDemo.xlsm"
+
+log = logging.getLogger("peloton_xl")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python peloton_xl.py",
+        description="Fetch every Peloton workout into an Excel workbook (Workouts and Metrics tables). "
+                    "Settings come from flags, then PELOTON_* environment variables, then the workbook's "
+                    "Config sheet.",
+        epilog="Exit status: 0 written; 1 failed, workbook untouched; 3 written, but some workouts' "
+               "details could not be fetched (they are retried next time).")
+    p.add_argument("--workbook", metavar="PATH", type=Path,
+                   help=f"the .xlsm to fill (default: {DEFAULT_WORKBOOK.name} beside peloton_xl.py; "
+                        f"with --demo, {DEMO_WORKBOOK.name}). A missing file is created from the template.")
+    p.add_argument("--full", action="store_true",
+                   help="refetch every workout and graph, and drop workouts deleted on Peloton")
+    p.add_argument("--demo", action="store_true",
+                   help="use a built-in demo account served locally: no account, no network")
+    p.add_argument("--username", help="Peloton email or username (else PELOTON_USERNAME, else Config)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="performance graphs fetched at once (default 4)")
+    p.add_argument("--every-n", type=int, dest="every_n", metavar="SECONDS",
+                   help="seconds between samples of each stored graph (default 300)")
+    p.add_argument("--home", metavar="DIR",
+                   help="state folder for tokens and the local store (else PELOTON_XL_HOME)")
+    p.add_argument("--api-url", dest="api_url", metavar="URL", help=argparse.SUPPRESS)
+    p.add_argument("--auth-url", dest="auth_url", metavar="URL", help=argparse.SUPPRESS)
+    noise = p.add_mutually_exclusive_group()
+    noise.add_argument("-v", "--verbose", action="count", default=0, help="say more (-vv for HTTP detail)")
+    noise.add_argument("-q", "--quiet", action="store_true", help="only errors and the closing line")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose, args.quiet)
+    try:
+        with ExitStack() as stack:
+            return _run(args, stack)
+    except PelotonXLError as exc:
+        print(f"peloton_xl: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("peloton_xl: interrupted; the workbook is unchanged and the next refresh picks up "
+              "where this one stopped.", file=sys.stderr)
+        return 1
+    except Exception as exc:  # the last line of defence: one line, details with -v
+        if args.verbose:
+            traceback.print_exc()
+        print(f"peloton_xl: unexpected {type(exc).__name__}: {exc} (run with -v for details and "
+              "report it)", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace, stack: ExitStack) -> int:
+    workbook = _workbook_path(args)
+    workbook_file.check_writable(workbook)
+    config = workbook_file.read_config(workbook)
+    if not config:
+        log.warning("%s has no Config sheet: using flags, environment and defaults", workbook.name)
+    flags = {k: getattr(args, k) for k in ("username", "workers", "every_n", "home", "api_url", "auth_url")}
+    settings = resolve(flags, config=config)
+    if args.demo:
+        settings = _demo_settings(settings, stack)
+    progress = TerminalProgress(enabled=not args.quiet and sys.stderr.isatty())
+    stack.callback(progress.close)
+
+    def write(tables, status):
+        workbook_file.write_tables(workbook, tables, status)
+
+    result = run_refresh(settings, write, full=args.full, progress=progress,
+                         password_provider=_prompt_for_password if sys.stdin.isatty() else None)
+    progress.close()
+    _report(result, workbook)
+    if settings.sources.get("password") == "config" and not args.demo:
+        _offer_to_remove_password(workbook)
+    return result.exit_code
+
+
+def _workbook_path(args: argparse.Namespace) -> Path:
+    path = (args.workbook or (DEMO_WORKBOOK if args.demo else DEFAULT_WORKBOOK)).expanduser().resolve()
+    if path.suffix.lower() != ".xlsm":
+        raise WorkbookError(f"{path.name} is not a macro-enabled workbook: give a .xlsm path.")
+    if not path.exists():
+        if not path.parent.is_dir():
+            raise WorkbookError(f"The folder {path.parent} does not exist.")
+        from .workbook_build import build
+
+        build(path)
+        print(f"Created {path.name} from the template.", file=sys.stderr)
+    return path
+
+
+def _demo_settings(settings: Settings, stack: ExitStack) -> Settings:
+    """Point the very same client at a local server playing a demo account."""
+    from .demo_account import make_account
+    from .fake_peloton import DEMO_PASSWORD, DEMO_USERNAME, FakePeloton
+
+    server = stack.enter_context(FakePeloton(make_account(), secret=b"peloton_xl demo"))
+    settings.api_url = settings.auth_url = server.url
+    settings.username, settings.password = DEMO_USERNAME, DEMO_PASSWORD
+    settings.access_token = settings.refresh_token = ""
+    settings.sources.update(username="demo", password="demo")
+    return settings
+
+
+def _report(result: RefreshResult, workbook: Path) -> None:
+    new = result.sync.new
+    pruned = f", {result.sync.pruned} removed" if result.sync.pruned else ""
+    print(f"{result.rows} workouts ({new} new{pruned}) written to {workbook.name} "
+          f"in {result.seconds:.1f} s")
+    if result.failed:
+        print(f"Details of {len(result.failed)} workouts could not be fetched; they will be retried "
+              "on the next refresh:", file=sys.stderr)
+        for wid, why in sorted(result.failed.items()):
+            print(f"  {wid}: {why}", file=sys.stderr)
+
+
+def _prompt_for_password() -> str | None:
+    return getpass.getpass("Peloton password (used once, never saved): ") or None
+
+
+def _offer_to_remove_password(workbook: Path) -> None:
+    if sys.stdin.isatty():
+        answer = input("Signed in. Your password is typed into the Config sheet; remove it now? "
+                       "The saved sign-in keeps working. [Y/n] ").strip().lower()
+        if answer in ("", "y", "yes"):
+            workbook_file.remove_config_value(workbook, "password")
+            print("Password removed from the Config sheet.")
+            return
+    print("Tip: your password sits in the Config sheet. The saved sign-in works without it: "
+          "clear that cell, or use PELOTON_PASSWORD.", file=sys.stderr)
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(level=level, format="peloton_xl: %(message)s", stream=sys.stderr)
+    if verbose < 2:
+        logging.getLogger("urllib3").setLevel(logging.WARNING)

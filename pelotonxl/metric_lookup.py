@@ -1,0 +1,154 @@
+"""What the worksheet functions answer from: the local store of the last refresh, never the network.
+
+An in-memory index (workout id → metric values, start times, metric names) is built once and rebuilt
+only when the store file changes, so 10,000 =PELOTON_METRIC calls cost a dictionary lookup each.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from . import refresh_job, tables
+from .settings import FIELD_BY_NAME, default_home
+from .store import WorkoutStore, file_version
+
+EXCEL_EPOCH = datetime(1899, 12, 30)
+_WORKOUT_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+class MetricLookupError(LookupError):
+    """The workout or metric asked for is not in the store; the message says which."""
+
+
+def _key(name: str) -> str:
+    """'Avg Output', 'avg_output' and 'AVG-OUTPUT' all become 'avgoutput'."""
+    return re.sub(r"[^0-9a-z]", "", str(name).lower())
+
+
+@dataclass
+class MetricIndex:
+    values: dict[str, dict[str, float]] = field(default_factory=dict)   # id -> slug -> value
+    starts: list[tuple[datetime, str]] = field(default_factory=list)    # newest first
+    slugs: dict[str, str] = field(default_factory=dict)                 # _key(name or slug) -> slug
+    catalog: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, records) -> "MetricIndex":
+        records = list(records)
+        index = cls(catalog=tables.metric_catalog(records))
+        for slug, (name, unit) in index.catalog.items():
+            for alias in (slug, name, f"{name} ({unit})" if unit else name):
+                index.slugs.setdefault(_key(alias), slug)
+        for workout, graph in records:
+            wid = workout["id"]
+            index.values[wid] = tables.metric_values(workout, graph)
+            start = tables.local_start(workout)
+            if start is not None:
+                index.starts.append((start, wid))
+        index.starts.sort(reverse=True)
+        return index
+
+    def resolve_workout(self, workout) -> str:
+        if isinstance(workout, str):
+            text = workout.strip()
+            if text.lower() == "latest":
+                if not self.starts:
+                    raise MetricLookupError("no workouts in the store yet: refresh first")
+                return self.starts[0][1]
+            if _WORKOUT_ID.match(text.lower()):
+                if text.lower() not in self.values:
+                    raise MetricLookupError(f"no workout {text} in the last refresh")
+                return text.lower()
+            try:
+                workout = datetime.fromisoformat(text)
+            except ValueError:
+                raise MetricLookupError(f"{text!r} is not a Workout ID, a date or \"latest\"") from None
+        when = _as_datetime(workout)
+        if when is None:
+            raise MetricLookupError(f"{workout!r} is not a Workout ID, a date or \"latest\"")
+        same_minute = [wid for start, wid in self.starts
+                       if abs((start - when).total_seconds()) < 60]
+        if same_minute:
+            return same_minute[0]
+        if when.time() == datetime.min.time():  # a bare date: the latest workout that day
+            for start, wid in self.starts:
+                if start.date() == when.date():
+                    return wid
+            raise MetricLookupError(f"no workout on {when.date().isoformat()}")
+        raise MetricLookupError(f"no workout started at {when:%Y-%m-%d %H:%M}")
+
+    def value(self, workout, metric) -> float:
+        wid = self.resolve_workout(workout)
+        slug = self.slugs.get(_key(metric))
+        if slug is None:
+            raise MetricLookupError(f"unknown metric {metric!r}; see =PELOTON_METRIC_NAMES()")
+        value = self.values[wid].get(slug)
+        if value is None:
+            raise MetricLookupError(f"workout {wid} has no {self.catalog[slug][0]}")
+        return value
+
+
+def _as_datetime(value) -> datetime | None:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 2958466:
+        return (EXCEL_EPOCH + timedelta(days=float(value))).replace(microsecond=0)  # an Excel serial
+    return None
+
+
+class _Cache:
+    """The index of the account of the most recent refresh, rebuilt when its store changes.
+
+    Each call costs a few stat() calls; the store is opened only when something changed.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple | None = None
+        self._index: MetricIndex | None = None
+
+    def index(self) -> MetricIndex:
+        home = Path(os.environ.get(FIELD_BY_NAME["home"].env) or default_home())
+        pointer = home / refresh_job.LAST_ACCOUNT_FILE
+        with self._lock:
+            if self._index is not None and self._key is not None and self._key[0] == pointer:
+                if file_version(pointer, self._key[1]) == self._key[2]:
+                    return self._index
+            user_id = refresh_job.last_account(home)
+            if not user_id:
+                raise MetricLookupError(f"no refresh has run yet (state folder {home}): refresh first")
+            path = WorkoutStore.path_for(home, user_id)
+            if not path.exists():
+                raise MetricLookupError(f"the local store {path} is missing: refresh first")
+            version = file_version(pointer, path)
+            with WorkoutStore(path) as store:
+                self._index = MetricIndex.build(store.records())
+            self._key = (pointer, path, version)
+            return self._index
+
+
+_cache = _Cache()
+
+
+def lookup_metric(workout, metric) -> float:
+    return _cache.index().value(workout, metric)
+
+
+def metric_names() -> list[list]:
+    catalog = _cache.index().catalog
+    return [["Metric", "Name", "Unit"]] + [[slug, name, unit or ""] for slug, (name, unit) in catalog.items()]
+
+
+def workouts_on(day) -> list[list[str]]:
+    when = _as_datetime(day) if not isinstance(day, str) else _as_datetime(datetime.fromisoformat(day))
+    if when is None:
+        raise MetricLookupError(f"{day!r} is not a date")
+    ids = [[wid] for start, wid in _cache.index().starts if start.date() == when.date()]
+    return ids or [["no workouts that day"]]

@@ -1,0 +1,89 @@
+"""One refresh, end to end: sign in → sync the store → build tables → write the workbook.
+
+The CLI and the ribbon both come through here; only the final writer differs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Protocol
+
+from . import tables
+from .api import PelotonClient, new_session
+from .auth import Authenticator, TokenStore
+from .settings import Settings
+from .store import WorkoutStore
+from .sync import Progress, SyncReport, sync
+
+log = logging.getLogger(__name__)
+LAST_ACCOUNT_FILE = "last_account"
+
+
+class TableWriter(Protocol):
+    """Writes the tables somewhere: the file on disk (headless) or the open workbook (xlwings)."""
+
+    def __call__(self, tables: list[tables.SheetTable], status: dict) -> None: ...
+
+
+@dataclass
+class RefreshResult:
+    sync: SyncReport
+    rows: int
+    seconds: float
+    write_seconds: float
+    requests: int
+    failed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return 3 if self.failed else 0
+
+
+def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
+                progress: Progress | None = None,
+                password_provider: Callable[[], str | None] | None = None) -> RefreshResult:
+    started = time.perf_counter()
+    home = settings.home_path
+    http = new_session(settings.workers)
+    auth = Authenticator(settings, TokenStore(home, settings.username), http, password_provider)
+    client = PelotonClient(settings, auth, http)
+    user_id = client.user_id()
+    with WorkoutStore.for_account(home, user_id) as store:
+        report = sync(client, store, user_id, full=full, progress=progress)
+        if progress:
+            progress("tables", 0, None)
+        built = tables.build_tables(store.records())
+    remember_account(home, user_id)
+    rows = len(built[0].frame)
+    status = {
+        "last_refresh": datetime.now().replace(microsecond=0),
+        "workout_count": rows,
+        "last_result": (f"{len(report.failed)} workouts without details; refresh again to retry"
+                        if report.failed else "OK"),
+    }
+    if progress:
+        progress("workbook", 0, None)
+    write_started = time.perf_counter()
+    write(built, status)
+    write_seconds = time.perf_counter() - write_started
+    return RefreshResult(report, rows, time.perf_counter() - started, write_seconds,
+                         client.requests_made + auth.requests_made, dict(report.failed))
+
+
+def remember_account(home: Path, user_id: str) -> None:
+    """The UDFs answer for the account of the most recent refresh."""
+    path = Path(home) / LAST_ACCOUNT_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(user_id, encoding="utf-8")
+    tmp.replace(path)
+
+
+def last_account(home: Path) -> str | None:
+    try:
+        return (Path(home) / LAST_ACCOUNT_FILE).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None

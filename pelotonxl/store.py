@@ -1,0 +1,202 @@
+"""WorkoutStore: the raw JSON of every workout and performance graph, one SQLite file per account.
+
+Keeping Peloton's own JSON means the tables can change shape and be rebuilt without a request.
+A finished workout's graph is fetched once, ever; a workout without a graph is what the next
+sync still owes. Sync bookkeeping (the frontier) is written in the same transaction as the data
+it vouches for, so a killed process never leaves a checkpoint that claims too much.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Iterable, Iterator
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS workouts (
+    id TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    start_time INTEGER,
+    status TEXT,
+    json TEXT NOT NULL,
+    fetched_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS workouts_created ON workouts (created_at DESC);
+CREATE TABLE IF NOT EXISTS graphs (
+    workout_id TEXT PRIMARY KEY,
+    every_n INTEGER,
+    json TEXT NOT NULL,
+    fetched_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS graph_failures (
+    workout_id TEXT PRIMARY KEY,
+    error TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    last_tried REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def is_finished(workout: dict) -> bool:
+    """A workout still under way has no end time; its summary is not final."""
+    return workout.get("status") != "IN_PROGRESS" and workout.get("end_time") is not None
+
+
+class WorkoutStore:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # check_same_thread off: the UDF index may be built on a different thread than it was opened on;
+        # every write still comes from the sync's main thread.
+        self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")  # readers (the UDFs) never block a refresh
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+        os.chmod(self.path, 0o600)
+
+    @staticmethod
+    def path_for(home: Path, user_id: str) -> Path:
+        return Path(home) / "accounts" / _safe(user_id) / "store.sqlite"
+
+    @classmethod
+    def for_account(cls, home: Path, user_id: str) -> "WorkoutStore":
+        return cls(cls.path_for(home, user_id))
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "WorkoutStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- writes (each one transaction) ---------------------------------------------------------------
+    def save_workouts(self, workouts: Iterable[dict], frontier: int | None = None) -> None:
+        now = time.time()
+        rows = [(w["id"], int(w.get("created_at") or w.get("start_time") or 0), w.get("start_time"),
+                 w.get("status"), json.dumps(w, separators=(",", ":")), now) for w in workouts]
+        with self._transaction():
+            self.db.executemany(
+                "INSERT INTO workouts (id, created_at, start_time, status, json, fetched_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET created_at=excluded.created_at, "
+                "start_time=excluded.start_time, status=excluded.status, json=excluded.json, "
+                "fetched_at=excluded.fetched_at", rows)
+            if frontier is not None:
+                self._set_meta("frontier", str(frontier))
+
+    def save_graphs(self, graphs: Iterable[tuple[str, dict]], every_n: int) -> None:
+        now = time.time()
+        rows = [(wid, every_n, json.dumps(g, separators=(",", ":")), now) for wid, g in graphs]
+        with self._transaction():
+            self.db.executemany(
+                "INSERT OR REPLACE INTO graphs (workout_id, every_n, json, fetched_at) VALUES (?, ?, ?, ?)",
+                rows)
+            self.db.executemany("DELETE FROM graph_failures WHERE workout_id = ?", [(r[0],) for r in rows])
+
+    def record_failures(self, failures: Iterable[tuple[str, str]]) -> None:
+        now = time.time()
+        with self._transaction():
+            self.db.executemany(
+                "INSERT INTO graph_failures (workout_id, error, attempts, last_tried) VALUES (?, ?, 1, ?) "
+                "ON CONFLICT(workout_id) DO UPDATE SET error=excluded.error, "
+                "attempts=attempts+1, last_tried=excluded.last_tried",
+                [(wid, err, now) for wid, err in failures])
+
+    def finish_full_sync(self, seen_ids: set[str], frontier: int | None) -> int:
+        """After a complete walk of every page: drop what Peloton no longer has. Returns how many."""
+        with self._transaction():
+            gone = [r[0] for r in self.db.execute("SELECT id FROM workouts") if r[0] not in seen_ids]
+            for table, column in (("workouts", "id"), ("graphs", "workout_id"),
+                                  ("graph_failures", "workout_id")):
+                self.db.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(g,) for g in gone])
+            self._set_meta("frontier", str(frontier or 0))
+        return len(gone)
+
+    def set_frontier(self, created_at: int) -> None:
+        with self._transaction():
+            self._set_meta("frontier", str(created_at))
+
+    # -- reads --------------------------------------------------------------------------------------
+    def frontier(self) -> int | None:
+        """created_at up to which every workout is known and finished (set by a completed sync)."""
+        value = self._meta("frontier")
+        return int(value) if value is not None else None
+
+    def statuses(self, ids: Iterable[str]) -> dict[str, str | None]:
+        """id -> stored status, for those of `ids` the store holds."""
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return dict(self.db.execute(f"SELECT id, status FROM workouts WHERE id IN ({marks})", ids))
+
+    def ids_needing_graph(self) -> list[str]:
+        """Finished workouts whose graph is missing: new ones, failed ones, ones a killed run left."""
+        rows = self.db.execute(
+            "SELECT w.id, w.json FROM workouts w LEFT JOIN graphs g ON g.workout_id = w.id "
+            "WHERE g.workout_id IS NULL ORDER BY w.created_at DESC")
+        return [wid for wid, raw in rows if is_finished(json.loads(raw))]
+
+    def failures(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT workout_id, error FROM graph_failures"))
+
+    def count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM workouts").fetchone()[0]
+
+    def records(self) -> Iterator[tuple[dict, dict | None]]:
+        """Every (workout, graph or None), newest first: the input of tables.build_tables."""
+        rows = self.db.execute(
+            "SELECT w.json, g.json FROM workouts w LEFT JOIN graphs g ON g.workout_id = w.id "
+            "ORDER BY w.created_at DESC, w.id")
+        for workout, graph in rows:
+            yield json.loads(workout), (json.loads(graph) if graph is not None else None)
+
+    # -- internals ----------------------------------------------------------------------------------
+    def _transaction(self):
+        return _Transaction(self.db)
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def file_version(*paths: Path) -> tuple:
+    """Changes whenever one of the files changes: cheap enough to check on every UDF call.
+
+    For a store pass the .sqlite path: its write-ahead log (-wal) is stamped with it.
+    """
+    stamps = []
+    for path in paths:
+        for name in (str(path), str(path) + "-wal") if str(path).endswith(".sqlite") else (str(path),):
+            try:
+                st = os.stat(name)
+                stamps.append((st.st_mtime_ns, st.st_size))
+            except OSError:
+                stamps.append(None)
+    return tuple(stamps)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, *_):
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _safe(user_id: str) -> str:
+    cleaned = "".join(c for c in str(user_id) if c.isalnum() or c in "-_")
+    if not cleaned:
+        raise ValueError(f"not a usable account id: {user_id!r}")
+    return cleaned
