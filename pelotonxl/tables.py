@@ -1,0 +1,432 @@
+"""Flatten the stored raw Peloton JSON into the two tables the workbook shows.
+
+Input: `(workout, graph)` pairs, where `workout` is one list item of
+`/api/user/{id}/workouts?joins=ride,ride.instructor` and `graph` is that workout's
+`/api/workout/{id}/performance_graph` payload or None. Peloton's JSON is undocumented and
+uneven, so every field is read defensively: a missing key, a null, or a string where a
+number belongs turns into a blank cell, never an exception.
+
+Choices worth knowing:
+- Dates are naive datetimes in the workout's own time zone (UTC when the zone is unknown);
+  the "Time Zone" column names the zone actually used.
+- Missing text is None (pandas shows NaN), missing numbers NaN, missing times NaT.
+- A workout without a class (Just Ride / scenic, ride id of zeros, or no ride at all) has an
+  empty Instructor; its "Live/On-demand" cell says "Just Ride" ("Just Run", ...).
+- Total Output of 0 kJ is shown blank: Peloton reports 0 for workouts that measure no output.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+
+Record = tuple[dict, "dict | None"]
+MetricKey = tuple[str, "str | None"]  # (slug, unit): one Metrics column
+
+ZERO_RIDE_ID = "0" * 32
+# A workout started this close to the class's air time was taken live.
+LIVE_WINDOW_SECONDS = 15 * 60
+
+DATE_FORMAT = "yyyy-mm-dd hh:mm"
+DURATION_FORMAT = "[h]:mm:ss"
+
+DISCIPLINE_NAMES = {
+    "cycling": "Cycling", "running": "Running", "walking": "Walking", "strength": "Strength",
+    "yoga": "Yoga", "stretching": "Stretching", "meditation": "Meditation", "cardio": "Cardio",
+    "caesar": "Rowing", "caesar_bootcamp": "Row Bootcamp", "bike_bootcamp": "Bike Bootcamp",
+    "tread_bootcamp": "Tread Bootcamp", "circuit": "Circuit", "beyond_the_ride": "Beyond the Ride",
+}
+NO_CLASS_LABELS = {"cycling": "Just Ride", "running": "Just Run", "walking": "Just Walk",
+                   "caesar": "Just Row"}
+DEVICE_NAMES = {
+    "home_bike": "Bike", "home_bike_v1": "Bike", "home_bike_v2": "Bike+", "home_bike_plus": "Bike+",
+    "home_tread": "Tread", "home_tread_v1": "Tread", "tread_plus": "Tread+", "caesar": "Row",
+    "iphone": "iPhone", "ipad": "iPad", "android": "Android", "fire_tv": "Fire TV",
+    "apple_tv": "Apple TV", "roku": "Roku", "web": "Web", "apple_watch": "Apple Watch",
+    "guide": "Guide",
+}
+
+WORKOUT_FORMATS = {
+    "Start": DATE_FORMAT, "Class Length (min)": "0", "Duration": DURATION_FORMAT,
+    "Total Output (kJ)": "0.0", "Class Aired": DATE_FORMAT, "Difficulty": "0.0",
+    "Effort Points": "0.0",
+}
+WORKOUT_COLUMNS = (
+    "Workout ID", "Start", "Time Zone", "Discipline", "Class Title", "Instructor",
+    "Class Length (min)", "Duration", "Live/On-demand", "Total Output (kJ)", "Personal Record",
+    "Device", "Platform", "Status", "Class Aired", "Difficulty", "Workout Type", "Outdoor",
+    "Effort Points",
+)
+METRIC_LEAD_COLUMNS = ("Workout ID", "Start", "Discipline")
+
+# Canonical names per slug, in the column order the Metrics sheet uses. A slug's name is
+# fixed here because Peloton names one measure differently per discipline
+# (rowing's avg_output is "Avg Stroke Output").
+METRIC_NAMES = {
+    "total_output": "Total Output", "distance": "Distance", "calories": "Calories",
+    "active_calories": "Active Calories", "duration": "Duration", "elevation": "Elevation",
+    "stroke_count": "Strokes", "avg_output": "Avg Output", "avg_cadence": "Avg Cadence",
+    "avg_resistance": "Avg Resistance", "avg_speed": "Avg Speed", "avg_pace": "Avg Pace",
+    "avg_incline": "Avg Incline", "avg_stroke_rate": "Avg Stroke Rate",
+    "avg_split_pace": "Avg Split Pace",
+}
+HEART_RATE_NAMES = {"avg_heart_rate": "Avg Heart Rate", "max_heart_rate": "Max Heart Rate",
+                    **{f"hr_zone_{n}": f"HR Zone {n}" for n in range(1, 6)}}
+# Apple Watch workouts report total_calories instead of calories: one Calories column.
+SLUG_ALIASES = {"total_calories": "calories"}
+UNIT_NAMES = {"kj": "kJ", "kcal": "kcal", "kph": "kph", "mph": "mph", "bpm": "bpm"}
+METRIC_FORMATS = {
+    "total_output": "0.0", "distance": "0.00", "calories": "0", "active_calories": "0",
+    "duration": "0.0", "elevation": "0", "stroke_count": "0", "avg_output": "0",
+    "avg_cadence": "0", "avg_resistance": "0", "avg_speed": "0.0", "avg_pace": "0.00",
+    "avg_incline": "0.0", "avg_stroke_rate": "0", "avg_split_pace": "0.00",
+    "avg_heart_rate": "0", "max_heart_rate": "0",
+    **{f"hr_zone_{n}": "0.0" for n in range(1, 6)},
+}
+
+
+@dataclass
+class SheetTable:
+    name: str                          # sheet name and Excel Table name
+    frame: pd.DataFrame                # display-ordered columns; first column "Workout ID"
+    number_formats: dict[str, str]     # column -> Excel number format code
+    widths: dict[str, float]           # column -> column width in characters
+
+
+# ---- reading raw JSON defensively -------------------------------------------------------
+
+def _number(value: Any) -> float | None:
+    """A finite float from a number or numeric string; None for anything else."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _prepare(records: Iterable[tuple[Any, Any]]) -> list[Record]:
+    """Keep well-formed pairs, newest first; workouts without a start time go last."""
+    keyed = []
+    for workout, graph in records:
+        if isinstance(workout, dict):
+            start = _number(workout.get("start_time"))
+            keyed.append(((start is not None, start or 0.0),
+                          (workout, graph if isinstance(graph, dict) else None)))
+    keyed.sort(key=lambda item: item[0], reverse=True)
+    return [pair for _, pair in keyed]
+
+
+# ---- time --------------------------------------------------------------------------------
+
+@lru_cache(maxsize=None)
+def _zone(name: str | None) -> tuple[tzinfo, str]:
+    """The zone named by a workout's `timezone`, and the name to show; UTC if unknown."""
+    if name:
+        try:
+            return ZoneInfo(name), name
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            pass
+    return timezone.utc, "UTC"
+
+
+def _local(epoch: Any, zone: tzinfo) -> datetime | None:
+    seconds = _number(epoch)
+    if seconds is None or seconds <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, zone).replace(tzinfo=None)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+# ---- Workouts ----------------------------------------------------------------------------
+
+def _readable(slug: str | None, names: dict[str, str]) -> str | None:
+    if not slug:
+        return None
+    return names.get(slug.lower()) or slug.replace("_", " ").strip().title()
+
+
+def _ride(workout: dict) -> dict:
+    # Some payloads carry the class only under `peloton.ride`.
+    return _dict(workout.get("ride")) or _dict(_dict(workout.get("peloton")).get("ride"))
+
+
+def _instructor(workout: dict, ride: dict) -> str | None:
+    """The instructor's name; `peloton.ride` has it when `ride` was joined without it."""
+    name = _text(_dict(ride.get("instructor")).get("name"))
+    if name is None:
+        other = _dict(_dict(workout.get("peloton")).get("ride"))
+        if other.get("id") == ride.get("id"):
+            name = _text(_dict(other.get("instructor")).get("name"))
+    # Just Ride and scenic rides name a pseudo-instructor.
+    return None if name is None or name.upper() == "JUST RIDE" else name
+
+
+def _class_mode(workout: dict, ride: dict, has_class: bool, discipline: str | None) -> str | None:
+    if not has_class:
+        return NO_CLASS_LABELS.get(discipline or "", "No Class")
+    start, aired = _number(workout.get("start_time")), _number(ride.get("original_air_time"))
+    if start is None or aired is None:
+        return None
+    return "Live" if abs(start - aired) <= LIVE_WINDOW_SECONDS else "On-demand"
+
+
+def _workout_row(workout: dict, graph: dict | None) -> dict[str, Any]:
+    zone, zone_name = _zone(_text(workout.get("timezone")))
+    ride = _ride(workout)
+    ride_id = _text(ride.get("id"))
+    has_class = bool(ride_id) and ride_id != ZERO_RIDE_ID
+    discipline = (_text(workout.get("fitness_discipline")) or _text(ride.get("fitness_discipline")) or "").lower()
+    instructor = _instructor(workout, ride) if has_class else None
+    own_title = _text(workout.get("title")) or _text(workout.get("name"))
+    title = (_text(ride.get("title")) or own_title) if has_class else (own_title or _text(ride.get("title")))
+    start, end = _number(workout.get("start_time")), _number(workout.get("end_time"))
+    class_seconds = _number(ride.get("duration"))
+    total_work = _number(workout.get("total_work"))
+    effort = _number(_dict(workout.get("effort_zones")).get("total_effort_points"))
+    if effort is None and graph:
+        effort = _number(_dict(graph.get("effort_zones")).get("total_effort_points"))
+    return {
+        "Workout ID": _text(workout.get("id")),
+        "Start": _local(start, zone),
+        "Time Zone": zone_name,
+        "Discipline": _readable(discipline, DISCIPLINE_NAMES),
+        "Class Title": title,
+        "Instructor": instructor,
+        "Class Length (min)": class_seconds / 60 if class_seconds and has_class else None,
+        "Duration": timedelta(seconds=end - start) if start and end and end >= start else None,
+        "Live/On-demand": _class_mode(workout, ride, has_class, discipline),
+        "Total Output (kJ)": round(total_work / 1000, 1) if total_work else None,
+        "Personal Record": workout.get("is_total_work_personal_record") is True,
+        "Device": _readable(_text(workout.get("device_type")), DEVICE_NAMES),
+        "Platform": _text(workout.get("platform")),
+        "Status": _readable(_text(workout.get("status")), {}),
+        "Class Aired": _local(ride.get("original_air_time"), zone) if has_class else None,
+        "Difficulty": _number(ride.get("difficulty_rating_avg")) if has_class else None,
+        "Workout Type": _readable(_text(workout.get("workout_type")), {}),
+        "Outdoor": workout.get("is_outdoor") is True,
+        "Effort Points": effort,
+    }
+
+
+def workouts_frame(records: Iterable[tuple[dict, dict | None]]) -> SheetTable:
+    rows = [_workout_row(w, g) for w, g in _prepare(records)]
+    frame = _typed_frame(rows, WORKOUT_COLUMNS, dates=("Start", "Class Aired"),
+                         durations=("Duration",), flags=("Personal Record", "Outdoor"),
+                         numbers=("Class Length (min)", "Total Output (kJ)", "Difficulty",
+                                  "Effort Points"))
+    return SheetTable("Workouts", frame, dict(WORKOUT_FORMATS), _widths(frame, WORKOUT_FORMATS))
+
+
+# ---- Metrics -----------------------------------------------------------------------------
+
+def _unit(value: Any) -> str | None:
+    unit = _text(value)
+    return UNIT_NAMES.get(unit.lower(), unit) if unit else None
+
+
+def _zone_number(zone: dict, index: int) -> int:
+    digits = re.findall(r"\d+", f"{zone.get('slug') or ''} {zone.get('display_name') or ''}")
+    return int(digits[0]) if digits else index + 1
+
+
+def _heart_rate(workout: dict, graph: dict) -> dict[MetricKey, float]:
+    """Average/max heart rate and minutes per zone: there is no heart-rate summary."""
+    values: dict[MetricKey, float] = {}
+    metric = next((m for m in map(_dict, _list(graph.get("metrics")))
+                   if m.get("slug") == "heart_rate"), {})
+    for slug, field in (("avg_heart_rate", "average_value"), ("max_heart_rate", "max_value")):
+        bpm = _number(metric.get(field))
+        if bpm:  # 0 bpm means no monitor was worn
+            values[(slug, "bpm")] = bpm
+    zones = {_zone_number(z, i): _number(z.get("duration"))
+             for i, z in enumerate(map(_dict, _list(metric.get("zones"))))}
+    if not zones:
+        durations = (_dict(_dict(graph.get("effort_zones")).get("heart_rate_zone_durations"))
+                     or _dict(_dict(workout.get("effort_zones")).get("heart_rate_zone_durations")))
+        zones = {int(m.group(1)): _number(v) for k, v in durations.items()
+                 if (m := re.search(r"z(\d+)", str(k)))}
+    for number, seconds in zones.items():
+        if seconds is not None and 1 <= number <= 5:
+            values[(f"hr_zone_{number}", "min")] = seconds / 60
+    return values
+
+
+def _metric_values(workout: dict, graph: dict | None,
+                   seen_names: dict[str, str], seen_units: dict[str, Counter]) -> dict[MetricKey, float]:
+    """One workout's summaries, averages and heart rate, keyed by (slug, unit)."""
+    values: dict[MetricKey, float] = {}
+    graph = graph or {}
+    items = list(map(_dict, _list(graph.get("summaries")) + _list(graph.get("average_summaries"))))
+    # Real slugs first, so a real `calories` beats the watch's `total_calories`.
+    for aliases_pass in (False, True):
+        for item in items:
+            raw_slug = _text(item.get("slug"))
+            value = _number(item.get("value"))
+            if not raw_slug or value is None or (raw_slug in SLUG_ALIASES) != aliases_pass:
+                continue
+            slug = SLUG_ALIASES.get(raw_slug, raw_slug)
+            if aliases_pass and any(key[0] == slug for key in values):
+                continue
+            values.setdefault((slug, _unit(item.get("display_unit"))), value)
+            seen_names.setdefault(slug, _text(item.get("display_name")) or slug.replace("_", " ").title())
+    values.update(_heart_rate(workout, graph))
+    for slug, unit in values:
+        if slug not in seen_units:
+            seen_units[slug] = Counter()
+        seen_units[slug][unit] += 1
+    return values
+
+
+def _column_order(key: MetricKey) -> tuple:
+    """Preferred slugs first, unknown slugs alphabetically, heart rate last; units A-Z."""
+    slug, unit = key
+    if slug in HEART_RATE_NAMES:
+        return (2, list(HEART_RATE_NAMES).index(slug), unit or "")
+    if slug in METRIC_NAMES:
+        return (0, list(METRIC_NAMES).index(slug), unit or "")
+    return (1, slug, unit or "")
+
+
+def column_header(name: str, unit: str | None) -> str:
+    """The Metrics column heading for a metric: "Avg Output (watts)", or "Strokes" without a unit."""
+    return f"{name} ({unit})" if unit else name
+
+
+def _metric_name(slug: str, seen_names: dict[str, str]) -> str:
+    return METRIC_NAMES.get(slug) or HEART_RATE_NAMES.get(slug) or seen_names.get(slug) or slug
+
+
+def _metric_format(key: MetricKey) -> str:
+    slug, unit = key
+    if slug == "distance" and unit == "m":
+        return "0"
+    return METRIC_FORMATS.get(slug, "General")
+
+
+def _metric_pass(pairs: list[Record]) -> tuple[list[dict[MetricKey, float]], dict[str, str], dict[str, Counter]]:
+    seen_names: dict[str, str] = {}
+    seen_units: dict[str, Counter] = {}
+    values = [_metric_values(w, g, seen_names, seen_units) for w, g in pairs]
+    return values, seen_names, seen_units
+
+
+def metrics_frame(records: Iterable[tuple[dict, dict | None]]) -> SheetTable:
+    pairs = _prepare(records)
+    per_workout, seen_names, _ = _metric_pass(pairs)
+    keys = sorted({key for values in per_workout for key in values}, key=_column_order)
+    headers: dict[MetricKey, str] = {}
+    taken = set(METRIC_LEAD_COLUMNS)
+    for key in keys:
+        header = column_header(_metric_name(key[0], seen_names), key[1])
+        if header in taken:  # an unknown slug reusing a known name: keep headers unique
+            header = f"{header} [{key[0]}]"
+        headers[key] = header
+        taken.add(header)
+    rows = []
+    for (workout, _), values in zip(pairs, per_workout):
+        zone, _name = _zone(_text(workout.get("timezone")))
+        row: dict[str, Any] = {
+            "Workout ID": _text(workout.get("id")),
+            "Start": _local(workout.get("start_time"), zone),
+            "Discipline": _readable(_text(workout.get("fitness_discipline"))
+                                    or _text(_ride(workout).get("fitness_discipline")), DISCIPLINE_NAMES),
+        }
+        row.update((headers[key], value) for key, value in values.items())
+        rows.append(row)
+    columns = [*METRIC_LEAD_COLUMNS, *headers.values()]
+    frame = _typed_frame(rows, columns, dates=("Start",), numbers=tuple(headers.values()))
+    formats = {"Start": DATE_FORMAT, **{headers[key]: _metric_format(key) for key in keys}}
+    return SheetTable("Metrics", frame, formats, _widths(frame, formats))
+
+
+def metric_catalog(records: Iterable[tuple[dict, dict | None]]) -> dict[str, tuple[str, str | None]]:
+    """slug -> (display name, unit) of every metric seen in the account.
+
+    A slug seen in several units (a bike's distance in mi, a row's in m) gets its most
+    common unit. Includes "avg_heart_rate", "max_heart_rate" and "hr_zone_1".."hr_zone_5"
+    when any workout has them. Keyed by the canonical slug ("calories", not "total_calories").
+    """
+    _, seen_names, seen_units = _metric_pass(_prepare(records))
+    return {slug: (_metric_name(slug, seen_names), units.most_common(1)[0][0])
+            for slug, units in sorted(seen_units.items(), key=lambda item: _column_order((item[0], None)))}
+
+
+def build_tables(records: Iterable[tuple[dict, dict | None]]) -> list[SheetTable]:
+    """[Workouts, Metrics] for the workbook, both sorted newest first."""
+    pairs = _prepare(records)
+    return [workouts_frame(pairs), metrics_frame(pairs)]
+
+
+# ---- frames, widths ----------------------------------------------------------------------
+
+def _typed_frame(rows: list[dict[str, Any]], columns: Iterable[str], *, dates: Iterable[str] = (),
+                 durations: Iterable[str] = (), flags: Iterable[str] = (),
+                 numbers: Iterable[str] = ()) -> pd.DataFrame:
+    """One DataFrame from row dicts, with each column's dtype made explicit."""
+    frame = pd.DataFrame.from_records(rows, columns=list(columns))
+    for column in dates:
+        frame[column] = pd.to_datetime(frame[column])
+    for column in durations:
+        frame[column] = pd.to_timedelta(frame[column])
+    for column in flags:
+        frame[column] = frame[column].fillna(False).astype(bool)
+    for column in numbers:
+        frame[column] = frame[column].astype("float64")
+    return frame
+
+
+def _content_chars(series: pd.Series, number_format: str | None) -> int:
+    """Characters the widest cell of a column shows under its number format."""
+    values = series.dropna()
+    if values.empty:
+        return 0
+    if pd.api.types.is_bool_dtype(values):
+        return 5  # FALSE
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return len(DATE_FORMAT)
+    if pd.api.types.is_timedelta64_dtype(values):
+        hours = int(values.max().total_seconds() // 3600)
+        return len(str(hours)) + 6  # h:mm:ss
+    if pd.api.types.is_numeric_dtype(values):
+        if number_format and re.fullmatch(r"0(\.0+)?", number_format):
+            decimals = len(number_format) - 2 if "." in number_format else 0
+            return max(len(f"{v:.{decimals}f}") for v in (values.min(), values.max()))
+        return int(values.map(lambda v: len(f"{v:g}")).max())
+    return int(values.astype(str).str.len().max())
+
+
+def _widths(frame: pd.DataFrame, formats: dict[str, str]) -> dict[str, float]:
+    # +3 on the header leaves room for the Table's filter button.
+    return {column: float(min(max(len(column) + 3, _content_chars(frame[column], formats.get(column)) + 2, 6), 60))
+            for column in frame.columns}
