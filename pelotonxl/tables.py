@@ -168,6 +168,11 @@ def _local(epoch: Any, zone: tzinfo) -> datetime | None:
         return None
 
 
+def local_start(workout: dict) -> datetime | None:
+    """A workout's start as a naive datetime in its own time zone: the Start column's value."""
+    return _local(workout.get("start_time"), _zone(_text(workout.get("timezone")))[0])
+
+
 # ---- Workouts ----------------------------------------------------------------------------
 
 def _readable(slug: str | None, names: dict[str, str]) -> str | None:
@@ -284,7 +289,10 @@ def _heart_rate(workout: dict, graph: dict) -> dict[MetricKey, float]:
 
 def _metric_values(workout: dict, graph: dict | None,
                    seen_names: dict[str, str], seen_units: dict[str, Counter]) -> dict[MetricKey, float]:
-    """One workout's summaries, averages and heart rate, keyed by (slug, unit)."""
+    """One workout's summaries, averages and heart rate, keyed by (slug, unit).
+
+    Records each slug's first display name in `seen_names` and counts its units in `seen_units`.
+    """
     values: dict[MetricKey, float] = {}
     graph = graph or {}
     items = list(map(_dict, _list(graph.get("summaries")) + _list(graph.get("average_summaries"))))
@@ -305,6 +313,15 @@ def _metric_values(workout: dict, graph: dict | None,
         if slug not in seen_units:
             seen_units[slug] = Counter()
         seen_units[slug][unit] += 1
+    return values
+
+
+def metric_values(workout: dict, graph: dict | None) -> dict[str, float]:
+    """One workout's metrics by canonical slug (the keys of metric_catalog), for the UDFs."""
+    values: dict[str, float] = {}
+    keyed = _metric_values(workout, graph if isinstance(graph, dict) else None, {}, {})
+    for (slug, _unit), value in keyed.items():
+        values.setdefault(slug, value)
     return values
 
 
@@ -355,10 +372,9 @@ def metrics_frame(records: Iterable[tuple[dict, dict | None]]) -> SheetTable:
         taken.add(header)
     rows = []
     for (workout, _), values in zip(pairs, per_workout):
-        zone, _name = _zone(_text(workout.get("timezone")))
         row: dict[str, Any] = {
             "Workout ID": _text(workout.get("id")),
-            "Start": _local(workout.get("start_time"), zone),
+            "Start": local_start(workout),
             "Discipline": _readable(_text(workout.get("fitness_discipline"))
                                     or _text(_ride(workout).get("fitness_discipline")), DISCIPLINE_NAMES),
         }

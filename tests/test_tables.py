@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pelotonxl.tables import (SheetTable, build_tables, column_header, metric_catalog,
-                              metrics_frame, workouts_frame)
+from pelotonxl.tables import (SheetTable, build_tables, column_header, local_start, metric_catalog,
+                              metric_values, workouts_frame)
 
 FIXTURES = Path(__file__).parent / "fixtures_tables"
 ALL = ("cycling", "tread_walk", "running_no_sensors", "row", "strength", "outdoor_run_km",
@@ -448,6 +448,26 @@ def test_metric_catalog():
     _, metrics = build_tables(load(name) for name in ALL)
     for slug, (name, unit) in catalog.items():  # each entry names a real Metrics column
         assert column_header(name, unit) in metrics.frame.columns, slug
+
+
+def test_metric_values_by_slug_match_the_metrics_row():
+    assert metric_values(*load("row")) == pytest.approx({
+        "total_output": 23, "distance": 1023.28, "stroke_count": 133, "calories": 123,
+        "avg_output": 55, "avg_stroke_rate": 20, "avg_split_pace": 3.26,
+        "avg_heart_rate": 125, "max_heart_rate": 147,
+        "hr_zone_1": 164 / 60, "hr_zone_2": 173 / 60, "hr_zone_3": 246 / 60, "hr_zone_4": 70 / 60,
+        "hr_zone_5": 0,
+    })
+    assert metric_values(*load("apple_watch_strength"))["calories"] == 92
+    assert metric_values(load("cycling")[0], None) == {}
+    assert metric_values(load("cycling")[0], "not a graph") == {}
+
+
+def test_local_start_is_the_start_column():
+    workout, _ = load("in_progress")
+    assert local_start(workout) == datetime(2024, 7, 15, 8, 0)
+    assert local_start({"start_time": None, "timezone": "America/New_York"}) is None
+    assert local_start({"start_time": 1705320000, "timezone": "No/Such_Zone"}) == datetime(2024, 1, 15, 12, 0)
 
 
 def test_catalog_without_heart_rate_has_no_heart_rate_entries():
