@@ -1,0 +1,366 @@
+"""PelotonWorkbook.xlsm is a build product: reproducible to the byte, and shaped as Excel needs it.
+
+What no test here can show is Excel itself compiling the VBA, showing the ribbon tab and calling
+a UDF; that stays a manual check on Windows.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import warnings
+import zipfile
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+import xlwings
+from openpyxl import load_workbook
+from pyopenvba import ExcelFile
+
+from pelotonxl import workbook_build as build
+from pelotonxl.errors import WorkbookError
+from pelotonxl.settings import FIELDS, STATUS_NAMES
+
+REBUILD = "python -m pelotonxl.workbook_build"
+CUSTOMUI_NS = "http://schemas.microsoft.com/office/2006/01/customui"
+RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+TYPES_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
+
+SMALL_UDF_MODULE = '''
+import xlwings as xw
+
+
+def refresh(full=False):
+    """Not a UDF: must not get a wrapper."""
+
+
+@xw.func
+@xw.arg("workout", doc="A Workout ID.")
+def PELOTON_METRIC(workout, metric):
+    return 1.0
+
+
+@xw.func
+@xw.ret(expand="table")
+def PELOTON_METRIC_NAMES():
+    return [["avg_output"]]
+'''
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """A fresh build from the repository's sources and peloton_xl.py."""
+    return build.build_workbook(tmp_path_factory.mktemp("build") / "PelotonWorkbook.xlsm").output
+
+
+@pytest.fixture(scope="module")
+def modules(built) -> dict[str, str]:
+    """VBA module name -> source, as olevba (an independent reader) extracts them."""
+    with warnings.catch_warnings():  # oletools 0.60.2 uses pyparsing names pyparsing 3 deprecates
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from oletools.olevba import VBA_Parser
+    parser = VBA_Parser(str(built))
+    try:
+        return {Path(name).stem: code.replace("\r\n", "\n")
+                for _, _, name, code in parser.extract_macros()}
+    finally:
+        parser.close()
+
+
+@pytest.fixture(scope="module")
+def package(built) -> dict[str, bytes]:
+    with zipfile.ZipFile(built) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+@pytest.fixture
+def small_udf_module(tmp_path) -> Path:
+    path = tmp_path / "udfs" / "peloton_xl.py"
+    path.parent.mkdir()
+    path.write_text(SMALL_UDF_MODULE, encoding="utf-8")
+    return path
+
+
+# ----------------------------------------------------------------------------- reproducible
+
+def test_two_builds_are_byte_identical(tmp_path, small_udf_module):
+    first = build.build_workbook(tmp_path / "one.xlsm", udf_module=small_udf_module).output
+    second = build.build_workbook(tmp_path / "two.xlsm", udf_module=small_udf_module).output
+    assert first.read_bytes() == second.read_bytes()
+    with zipfile.ZipFile(first) as archive:
+        entries = archive.infolist()
+    assert {entry.date_time for entry in entries} == {build.ZIP_TIME}
+    assert entries[0].filename == "[Content_Types].xml"
+    assert not list(tmp_path.glob(".*building"))  # no staging file left behind
+
+
+def test_committed_workbook_is_a_fresh_build(built):
+    committed = build.DEFAULT_OUTPUT
+    assert committed.is_file(), f"{committed.name} is missing: run `{REBUILD}` and commit it."
+    assert built.read_bytes() == committed.read_bytes(), (
+        f"{committed.name} is stale (its sources or peloton_xl.py changed): "
+        f"run `{REBUILD}` and commit the result.")
+
+
+def test_committed_udf_wrapper_copy_is_current():
+    committed = build.SOURCES_DIR / "vba" / "xlwings_udfs.bas"
+    assert committed.read_text(encoding="utf-8") == build.generate_udf_wrapper(), (
+        f"{committed.relative_to(build.REPO_ROOT)} is stale: run `{REBUILD}` and commit it.")
+
+
+def test_cli_builds_and_refreshes_the_reviewable_udf_copy(tmp_path, monkeypatch, capsys, built):
+    sources = tmp_path / "workbook"
+    shutil.copytree(build.SOURCES_DIR, sources)
+    (sources / "vba" / "xlwings_udfs.bas").write_text("stale\n", encoding="utf-8")
+    monkeypatch.setattr(build, "SOURCES_DIR", sources)
+    output = tmp_path / "out" / "Book.xlsm"
+    output.parent.mkdir()
+
+    assert build.main(["--output", str(output)]) == 0
+
+    assert output.read_bytes() == built.read_bytes()
+    assert (sources / "vba" / "xlwings_udfs.bas").read_text(encoding="utf-8") == \
+        build.generate_udf_wrapper()
+    assert str(output) in capsys.readouterr().out
+
+
+def test_cli_reports_a_wrong_xlwings_in_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(xlwings, "__version__", "0.30.0")
+    output = tmp_path / "Book.xlsm"
+    assert build.main(["--output", str(output)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install xlwings==0.37.8" in err
+    assert not output.exists()
+
+
+# ----------------------------------------------------------------------------- UDF wrappers
+
+def test_udf_wrapper_has_one_function_per_xw_func(small_udf_module):
+    wrapper = build.generate_udf_wrapper(small_udf_module)
+    assert wrapper.startswith('Attribute VB_Name = "xlwings_udfs"\n')
+    assert re.findall(r"^Function (\w+)\(([^)]*)\)$", wrapper, re.M) == [
+        ("PELOTON_METRIC", "workout, metric"), ("PELOTON_METRIC_NAMES", "")]
+    assert ('PELOTON_METRIC = XLPy.CallUDF("peloton_xl", "PELOTON_METRIC", '
+            "Array(workout, metric), ThisWorkbook, Application.Caller)") in wrapper
+    assert "refresh" not in wrapper
+
+
+def test_udf_generation_leaves_the_process_as_it_was(small_udf_module):
+    inert_func = xlwings.func
+    peloton_xl_before = sys.modules.get("peloton_xl")
+    build.generate_udf_wrapper(small_udf_module)
+    assert xlwings.func is inert_func
+    assert not {"pythoncom", "pywintypes", "win32com", "win32com.client", "xlwings.udfs"} & set(sys.modules)
+    assert sys.modules.get("peloton_xl") is peloton_xl_before
+
+
+def test_udf_module_without_functions_is_refused(tmp_path):
+    module = tmp_path / "peloton_xl.py"
+    module.write_text("def refresh(full=False):\n    pass\n", encoding="utf-8")
+    with pytest.raises(WorkbookError, match="no @xw.func"):
+        build.generate_udf_wrapper(module)
+
+
+def test_missing_or_broken_udf_module_is_refused(tmp_path):
+    with pytest.raises(WorkbookError, match="not found"):
+        build.generate_udf_wrapper(tmp_path / "peloton_xl.py")
+    broken = tmp_path / "peloton_xl.py"
+    broken.write_text("import no_such_module_here\n", encoding="utf-8")
+    with pytest.raises(WorkbookError, match="Cannot import peloton_xl.py.*no_such_module_here"):
+        build.generate_udf_wrapper(broken)
+
+
+def test_wrong_xlwings_version_is_refused(monkeypatch):
+    monkeypatch.setattr(xlwings, "__version__", "0.30.0")
+    with pytest.raises(WorkbookError, match=r"xlwings 0\.30\.0 is installed.*xlwings==0\.37\.8"):
+        build.xlwings_template()
+
+
+# ----------------------------------------------------------------------------- VBA
+
+def test_vba_modules(modules):
+    assert {"Peloton", "xlwings", "xlwings_udfs", "Dictionary", "ThisWorkbook"} <= set(modules)
+    assert "Module1" not in modules  # the template's sample macro is gone
+    for name, source in modules.items():  # event code stays out of document modules
+        if name in {"ThisWorkbook", "Sheet1", "Sheet2"}:
+            assert not [line for line in source.splitlines() if not line.startswith("Attribute ")]
+
+
+def test_template_modules_are_untouched(built):
+    with ExcelFile(build.xlwings_template()) as template, ExcelFile(built) as book:
+        for name in ("xlwings", "Dictionary"):
+            assert book.get_module(name) == template.get_module(name)
+        assert [ref.name for ref in book.references()] == ["MSForms", "Office"]  # IRibbonControl
+        assert book.validate() == []
+
+
+def test_peloton_module_runs_python(modules):
+    peloton = modules["Peloton"]
+    assert 'RunPython "import peloton_xl; peloton_xl.refresh()"' in peloton
+    assert 'RunPython "import peloton_xl; peloton_xl.refresh(full=True)"' in peloton
+    assert peloton == (build.SOURCES_DIR / "vba" / "Peloton.bas").read_text(encoding="utf-8")
+
+
+def test_every_ribbon_button_has_a_callback_and_a_twin(modules, package):
+    ui = ElementTree.fromstring(package[build.CUSTOMUI_PART])
+    actions = [node.get("onAction") for node in ui.iter() if node.get("onAction")]
+    labels = [node.get("label") for node in ui.iter(f"{{{CUSTOMUI_NS}}}button")]
+    assert ui.find(f".//{{{CUSTOMUI_NS}}}tab").get("label") == "Peloton"
+    assert {"Refresh", "Full refresh"} <= set(labels)
+    peloton = modules["Peloton"]
+    for action in actions:
+        callback = re.search(rf"^Public Sub {action}\(control As IRibbonControl\)\n(.*?)^End Sub",
+                             peloton, re.M | re.S)
+        assert callback, f"no ribbon callback for onAction {action!r}"
+        twin = action.removesuffix("_OnAction")
+        assert twin != action and re.search(rf"^Public Sub {twin}\(\)$", peloton, re.M)
+        assert callback.group(1).strip() == twin
+
+
+def test_udf_wrapper_in_the_workbook(modules):
+    udfs = modules["xlwings_udfs"]
+    assert udfs == (build.SOURCES_DIR / "vba" / "xlwings_udfs.bas").read_text(encoding="utf-8")
+    assert 'XLPy.CallUDF("peloton_xl", "PELOTON_METRIC", Array(workout, metric)' in udfs
+
+
+# ----------------------------------------------------------------------------- package
+
+def test_ribbon_part_is_the_2006_form(package):
+    rels = ElementTree.fromstring(package["_rels/.rels"])
+    ribbon = [rel for rel in rels.iter(f"{{{RELS_NS}}}Relationship")
+              if rel.get("Target") == build.CUSTOMUI_PART]
+    assert [rel.get("Type") for rel in ribbon] == [
+        "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility"]
+    assert ElementTree.fromstring(package[build.CUSTOMUI_PART]).tag == f"{{{CUSTOMUI_NS}}}customUI"
+    assert "customUI/customUI14.xml" not in package
+
+
+def test_content_types_are_macro_enabled(package):
+    types = ElementTree.fromstring(package["[Content_Types].xml"])
+    overrides = {node.get("PartName"): node.get("ContentType")
+                 for node in types.iter(f"{{{TYPES_NS}}}Override")}
+    assert overrides["/xl/workbook.xml"] == "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+    assert f"/{build.CUSTOMUI_PART}" in overrides
+    assert "xl/vbaProject.bin" in package
+
+
+def test_document_properties_are_fixed(package):
+    core = package["docProps/core.xml"].decode()
+    assert core.count("2025-01-01T00:00:00Z") == 2
+
+
+# ----------------------------------------------------------------------------- sheets
+
+@pytest.fixture(scope="module")
+def book(built):
+    return load_workbook(built, keep_vba=True)
+
+
+def test_sheet_order_and_active_sheet(book):
+    assert book.sheetnames == ["Config", "Workouts", "Metrics", "xlwings.conf"]
+    assert book.active.title == "Config"
+    assert [ws.sheet_view.tabSelected for ws in book.worksheets] == [True, False, False, False]
+    # The reused template sheets keep the code names of their VBA document modules.
+    assert book["Config"].sheet_properties.codeName == "Sheet1"
+    assert book["xlwings.conf"].sheet_properties.codeName == "Sheet2"
+
+
+def test_config_sheet_follows_the_settings_table(book):
+    ws = book["Config"]
+    rows = {ws.cell(row, 1).value: row for row in range(1, ws.max_row + 1)}
+    assert ws["A1"].font.bold
+    assert ws["A2"].value.startswith("Fill in your email, then Peloton → Refresh. Leave the password empty")
+    for field in FIELDS:
+        row = rows[field.label]
+        value = ws.cell(row, 2).value
+        if field.secret or field.name in {"username", "home"}:
+            assert value is None, f"{field.label} must start blank"
+        else:
+            assert value == field.default
+        assert ws.cell(row, 3).value == field.help
+        assert ws.cell(row, 3).alignment.wrap_text
+
+
+def test_config_validation(book):
+    ws = book["Config"]
+    rows = {ws.cell(row, 1).value: row for row in range(1, ws.max_row + 1)}
+    rules = {str(rule.sqref): (rule.type, rule.formula1, rule.formula2)
+             for rule in ws.data_validations.dataValidation}
+    labels = {field.name: field.label for field in FIELDS}
+    assert rules == {f"B{rows[labels['every_n']]}": ("whole", "1", "3600"),
+                     f"B{rows[labels['workers']]}": ("whole", "1", "16")}
+
+
+def test_status_cells_are_defined_names(book):
+    ws = book["Config"]
+    for defined_name, label in STATUS_NAMES.values():
+        (sheet, ref), = book.defined_names[defined_name].destinations
+        assert sheet == "Config"
+        row = int(ref.split("$")[-1])
+        assert ref == f"$B${row}" and ws.cell(row, 1).value == label
+
+
+@pytest.mark.parametrize("name", ["Workouts", "Metrics"])
+def test_table_sheets(book, name):
+    ws = book[name]
+    table = ws.tables[name]
+    assert table.ref.startswith("A1:") and table.ref.endswith("2")  # header and one empty row
+    assert table.tableStyleInfo.name == "TableStyleMedium2"
+    assert table.tableStyleInfo.showRowStripes
+    assert ws["A1"].value == "Workout ID" and ws["A2"].value is None
+    assert ws.freeze_panes == "A2"
+
+
+def test_xlwings_conf_sheet(book):
+    ws = book["xlwings.conf"]
+    settings = {}
+    for row in range(1, ws.max_row + 1):  # xlwings reads from A1 down to the first empty cell
+        key = ws.cell(row, 1).value
+        if key is None:
+            break
+        settings[key] = ws.cell(row, 2).value
+    assert settings["UDF Modules"] == "peloton_xl"
+    for key in ("Interpreter_Win", "Interpreter_Mac", "PYTHONPATH"):
+        assert key in settings and settings[key] is None
+    notes = " ".join(str(ws.cell(row, 1).value) for row in range(len(settings) + 2, ws.max_row + 1))
+    assert "virtual environment" in notes and "0.37.8" in notes
+
+
+# ----------------------------------------------------------------------------- LibreOffice
+
+def _soffice(tmp_path: Path, workbook: Path, target: str) -> Path:
+    profile = tmp_path / "profile"  # a private profile: parallel soffice runs block each other
+    outdir = tmp_path / target
+    result = subprocess.run(
+        ["soffice", "--headless", f"-env:UserInstallation={profile.as_uri()}",
+         "--convert-to", target, "--outdir", str(outdir), str(workbook)],
+        capture_output=True, text=True, timeout=180)
+    converted = outdir / f"{workbook.stem}.{target}"
+    assert result.returncode == 0 and converted.is_file(), result.stdout + result.stderr
+    return converted
+
+
+needs_soffice = pytest.mark.skipif(shutil.which("soffice") is None, reason="soffice not on PATH")
+
+
+@pytest.mark.libreoffice
+@needs_soffice
+def test_libreoffice_renders_it(tmp_path, built):
+    pdf = _soffice(tmp_path, built, "pdf")
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 1000
+
+
+@pytest.mark.libreoffice
+@needs_soffice
+def test_libreoffice_reads_the_vba_modules(tmp_path, built):
+    ods = _soffice(tmp_path, built, "ods")
+    with zipfile.ZipFile(ods) as archive:
+        basic = {Path(name).stem: archive.read(name).decode("utf-8")
+                 for name in archive.namelist() if name.startswith("Basic/VBAProject/")}
+    assert {"Peloton", "xlwings", "xlwings_udfs", "Dictionary"} <= set(basic)
+    assert "peloton_xl.refresh(full=True)" in basic["Peloton"]
+    assert "PELOTON_METRIC" in basic["xlwings_udfs"]
+
