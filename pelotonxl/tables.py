@@ -9,7 +9,7 @@ number belongs turns into a blank cell, never an exception.
 Choices worth knowing:
 - Dates are naive datetimes in the workout's own time zone (UTC when the zone is unknown);
   the "Time Zone" column names the zone actually used.
-- Missing text is None (pandas shows NaN), missing numbers NaN, missing times NaT.
+- Blank cells are pandas' missing values: NaN in text and number columns, NaT in times.
 - A workout without a class (Just Ride / scenic, ride id of zeros, or no ride at all) has an
   empty Instructor; its "Live/On-demand" cell says "Just Ride" ("Just Run", ...).
 - Total Output of 0 kJ is shown blank: Peloton reports 0 for workouts that measure no output.
@@ -186,6 +186,12 @@ def _ride(workout: dict) -> dict:
     return _dict(workout.get("ride")) or _dict(_dict(workout.get("peloton")).get("ride"))
 
 
+def _discipline(workout: dict, ride: dict) -> str:
+    """The fitness_discipline slug, lower case ("" when unknown)."""
+    slug = _text(workout.get("fitness_discipline")) or _text(ride.get("fitness_discipline"))
+    return (slug or "").lower()
+
+
 def _instructor(workout: dict, ride: dict) -> str | None:
     """The instructor's name; `peloton.ride` has it when `ride` was joined without it."""
     name = _text(_dict(ride.get("instructor")).get("name"))
@@ -211,10 +217,11 @@ def _workout_row(workout: dict, graph: dict | None) -> dict[str, Any]:
     ride = _ride(workout)
     ride_id = _text(ride.get("id"))
     has_class = bool(ride_id) and ride_id != ZERO_RIDE_ID
-    discipline = (_text(workout.get("fitness_discipline")) or _text(ride.get("fitness_discipline")) or "").lower()
+    discipline = _discipline(workout, ride)
     instructor = _instructor(workout, ride) if has_class else None
     own_title = _text(workout.get("title")) or _text(workout.get("name"))
-    title = (_text(ride.get("title")) or own_title) if has_class else (own_title or _text(ride.get("title")))
+    class_title = _text(ride.get("title"))
+    title = (class_title or own_title) if has_class else (own_title or class_title)
     start, end = _number(workout.get("start_time")), _number(workout.get("end_time"))
     class_seconds = _number(ride.get("duration"))
     total_work = _number(workout.get("total_work"))
@@ -351,7 +358,9 @@ def _metric_format(key: MetricKey) -> str:
     return METRIC_FORMATS.get(slug, "General")
 
 
-def _metric_pass(pairs: list[Record]) -> tuple[list[dict[MetricKey, float]], dict[str, str], dict[str, Counter]]:
+def _metric_pass(pairs: list[Record]
+                 ) -> tuple[list[dict[MetricKey, float]], dict[str, str], dict[str, Counter]]:
+    """Every workout's metric values, plus the display names and units seen across them."""
     seen_names: dict[str, str] = {}
     seen_units: dict[str, Counter] = {}
     values = [_metric_values(w, g, seen_names, seen_units) for w, g in pairs]
@@ -375,8 +384,7 @@ def metrics_frame(records: Iterable[tuple[dict, dict | None]]) -> SheetTable:
         row: dict[str, Any] = {
             "Workout ID": _text(workout.get("id")),
             "Start": local_start(workout),
-            "Discipline": _readable(_text(workout.get("fitness_discipline"))
-                                    or _text(_ride(workout).get("fitness_discipline")), DISCIPLINE_NAMES),
+            "Discipline": _readable(_discipline(workout, _ride(workout)), DISCIPLINE_NAMES),
         }
         row.update((headers[key], value) for key, value in values.items())
         rows.append(row)
@@ -444,5 +452,6 @@ def _content_chars(series: pd.Series, number_format: str | None) -> int:
 
 def _widths(frame: pd.DataFrame, formats: dict[str, str]) -> dict[str, float]:
     # +3 on the header leaves room for the Table's filter button.
-    return {column: float(min(max(len(column) + 3, _content_chars(frame[column], formats.get(column)) + 2, 6), 60))
+    return {column: float(min(max(len(column) + 3,
+                                  _content_chars(frame[column], formats.get(column)) + 2, 6), 60))
             for column in frame.columns}

@@ -227,7 +227,8 @@ def test_class_found_under_peloton_ride():
 
 def test_apple_watch_total_calories_fill_the_one_calories_column():
     workouts, metrics = build_tables([load("apple_watch_strength"), load("strength")])
-    assert [c for c in metrics.frame.columns if "Calories" in c] == ["Calories (kcal)", "Active Calories (kcal)"]
+    calorie_columns = [c for c in metrics.frame.columns if "Calories" in c]
+    assert calorie_columns == ["Calories (kcal)", "Active Calories (kcal)"]
     watch = cells(metrics, "a9a9a9a9a9a94a9a8a9a9a9a9a9a9a9a")
     assert metric_cells(watch) == pytest.approx({
         "Calories (kcal)": 92, "Active Calories (kcal)": 71,
@@ -290,6 +291,14 @@ def test_strings_nulls_and_junk_where_numbers_belong():
     })
 
 
+def test_zero_heart_rate_means_no_monitor():
+    workout, graph = load("cycling")
+    heart_rate = graph["metrics"][-1]
+    heart_rate.update(average_value=0, max_value=0, zones=[])
+    _, metrics = only_workout(workout, graph)
+    assert not [c for c in metrics if "Heart Rate" in c or c.startswith("HR Zone")]
+
+
 @pytest.mark.parametrize("graph", [[], "oops", {"summaries": None, "average_summaries": {}, "metrics": 7}])
 def test_malformed_graphs_are_blank_rows(graph):
     workout, _ = load("cycling")
@@ -305,7 +314,9 @@ def test_unknown_discipline_and_unknown_metric_slug():
     row, metrics = only_workout(workout, graph)
     assert row["Discipline"] == "Outdoor Hiking"
     columns = list(metrics)
-    assert columns.index("Avg Speed (mph)") < columns.index("Power Zones Hit") < columns.index("Avg Heart Rate (bpm)")
+    # unknown slugs after the known ones, before heart rate
+    assert columns.index("Avg Speed (mph)") < columns.index("Power Zones Hit") \
+        < columns.index("Avg Heart Rate (bpm)")
     assert metrics["Power Zones Hit"] == 4
 
 
@@ -345,7 +356,8 @@ def test_columns_are_keyed_by_unit():
         item["display_unit"] = {"mi": "km", "mph": "kph"}.get(item["display_unit"], item["display_unit"])
     _, metrics = build_tables([bike_mi, bike_km, load("row")])
     columns = list(metrics.frame.columns)
-    assert [c for c in columns if c.startswith("Distance")] == ["Distance (km)", "Distance (m)", "Distance (mi)"]
+    distances = [c for c in columns if c.startswith("Distance")]
+    assert distances == ["Distance (km)", "Distance (m)", "Distance (mi)"]
     assert [c for c in columns if c.startswith("Avg Speed")] == ["Avg Speed (kph)", "Avg Speed (mph)"]
     km = cells(metrics, "c" * 32)
     assert (km["Distance (km)"], km["Distance (mi)"], km["Avg Speed (kph)"]) == (7.97, None, 15.9)
