@@ -1,0 +1,611 @@
+"""A local HTTP server that speaks Peloton's API and its Auth0 sign-in (127.0.0.1 only).
+
+It serves a `DemoAccount` for `peloton_xl.py --demo` and for every client, sync and fault test,
+through the very same HTTP the real service gets. One base URL answers both the API routes and
+the Auth0 `/oauth/token` route, so `api_url` and `auth_url` may both point at it.
+
+    with FakePeloton(make_account()) as srv:
+        srv.latency = 0.05                              # per request, in the handler thread
+        srv.fail_next(r"/workouts$", status=429, headers={"Retry-After": "2"})
+        ...                                             # point the client at srv.url
+
+Run `python -m pelotonxl.fake_peloton` to serve the demo account by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import math
+import re
+import secrets
+import socket
+import struct
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from .demo_account import ZERO_RIDE_ID, DemoAccount, make_account
+from .settings import DEFAULT_CLIENT_ID, DEFAULT_SCOPE
+
+DEMO_USERNAME = "demo@example.com"
+DEMO_PASSWORD = "demo-password"
+PAGE_CAP = 100           # Peloton never returns more than 100 workouts a page
+DEFAULT_PAGE_SIZE = 20
+DEFAULT_EVERY_N = 5
+USER_ID_CLAIM = "http://onepeloton.com/user_id"
+
+NOT_LOGGED_IN = {"status": 401, "error_code": 3020, "subcode": None, "message": "Not logged in", "details": None}
+LEGACY_LOGIN_GONE = {"status": 403, "message": "Access forbidden. Endpoint no longer accepting requests."}
+CLOUDFLARE_RATE_LIMITED = b"error code: 1015"
+JSON_TYPE = "application/json; charset=utf-8"
+HTML_TYPE = "text/html; charset=UTF-8"
+
+
+def _not_found(what: str) -> dict[str, Any]:
+    return {"status": 404, "error_code": 4040, "subcode": None, "message": f"{what} not found", "details": None}
+
+
+def _auth0_error(error: str, description: str) -> dict[str, str]:
+    return {"error": error, "error_description": description}
+
+
+def _cloudflare_page(status: int) -> bytes:
+    reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    ray = secrets.token_hex(8)
+    return (f"<!DOCTYPE html>\n<html lang=\"en-US\"><head><title>api.onepeloton.com | {status}: {reason}</title>"
+            f"</head><body><div id=\"cf-wrapper\"><div id=\"cf-error-details\"><h1>{reason}</h1>"
+            f"<span class=\"cf-error-code\">Error code {status}</span><p>The web server reported an error.</p>"
+            f"</div><div class=\"cf-footer\">Cloudflare Ray ID: <strong>{ray}</strong> &bull; "
+            f"Performance &amp; security by Cloudflare</div></div></body></html>\n").encode()
+
+
+# ---- tokens --------------------------------------------------------------------------------
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class TokenIssuer:
+    """Self-describing access tokens: a JWT signed with HMAC-SHA256, so a restarted server that
+    keeps the secret still accepts them, and `exp` makes them expire on time."""
+
+    def __init__(self, secret: bytes, lifetime: int) -> None:
+        self.secret = secret
+        self.lifetime = lifetime
+
+    def _sign(self, claims: dict[str, Any]) -> str:
+        header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT", "kid": "fake-peloton"}).encode())
+        payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
+        signing_input = f"{header}.{payload}".encode()
+        signature = hmac.new(self.secret, signing_input, hashlib.sha256).digest()
+        return f"{header}.{payload}.{_b64url(signature)}"
+
+    def access_token(self, user_id: str, issuer: str, client_id: str, scope: str,
+                     lifetime: int | None = None) -> str:
+        now = int(time.time())
+        return self._sign({
+            USER_ID_CLAIM: user_id, "iss": issuer + "/", "sub": f"auth0|{user_id}",
+            "aud": ["https://api.onepeloton.com/", issuer + "/userinfo"], "iat": now,
+            "exp": now + (self.lifetime if lifetime is None else lifetime), "scope": scope,
+            "azp": client_id, "jti": secrets.token_hex(8)})
+
+    def id_token(self, user_id: str, email: str, issuer: str, client_id: str) -> str:
+        now = int(time.time())
+        return self._sign({"iss": issuer + "/", "sub": f"auth0|{user_id}", "aud": client_id, "email": email,
+                           "iat": now, "exp": now + 36000, USER_ID_CLAIM: user_id})
+
+    def verify(self, token: str) -> dict[str, Any] | None:
+        """The claims of a well-signed, unexpired token; None otherwise."""
+        parts = token.split(".")
+        if len(parts) != 3:
+            return None
+        expected = hmac.new(self.secret, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
+        try:
+            if not hmac.compare_digest(expected, _b64url_decode(parts[2])):
+                return None
+            claims = json.loads(_b64url_decode(parts[1]))
+        except (ValueError, TypeError):
+            return None
+        if not isinstance(claims, dict) or time.time() >= claims.get("exp", 0):
+            return None
+        return claims
+
+
+# ---- request log and faults ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RequestRecord:
+    method: str
+    path: str                        # without the query string
+    query: dict[str, str]
+    status: int | None               # None when the connection was reset instead of answered
+    platform_header: bool            # "Peloton-Platform: web" was sent
+
+
+@dataclass
+class Fault:
+    pattern: re.Pattern[str]
+    kind: str                        # fail | html | malformed | reset | slow
+    times: int
+    query: dict[str, str] = field(default_factory=dict)
+    status: int = 500
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    content_type: str = "application/json"
+    seconds: float = 0.0
+
+    def matches(self, path: str, query: dict[str, str]) -> bool:
+        return bool(self.pattern.search(path)) and all(query.get(k) == str(v) for k, v in self.query.items())
+
+
+class FaultPlan:
+    """Faults armed by a test; each fires on the next matching requests, `times` times."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self.failing_graphs: dict[str, int] = {}   # workout id -> status its graph always gets
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def take(self, path: str, query: dict[str, str]) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(path, query):
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+            self.failing_graphs.clear()
+
+
+# ---- the HTTP plumbing ---------------------------------------------------------------------
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], fake: "FakePeloton") -> None:
+        self.fake = fake
+        self.open_connections: set[socket.socket] = set()
+        self._conn_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, addr = super().get_request()
+        # http.server writes headers and body in two sends: without NODELAY, delayed ACKs
+        # stall each keep-alive reply by ~40 ms and a benchmark measures this server.
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self._conn_lock:
+            self.open_connections.add(conn)
+        return conn, addr
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._conn_lock:
+            self.open_connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Drop idle keep-alive connections, so a stopped server answers nobody."""
+        with self._conn_lock:
+            conns = list(self.open_connections)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up (read timeout, reset test) is business as usual here.
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"    # keep-alive, like the real API
+    server_version = "FakePeloton/1.0"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence per-request logging
+        pass
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def _dispatch(self, method: str) -> None:
+        fake = self.server.fake
+        url = urlsplit(self.path)
+        path, query = url.path, dict(parse_qsl(url.query, keep_blank_values=True))
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        platform = self.headers.get("Peloton-Platform", "").lower() == "web"
+        if fake.latency > 0:
+            time.sleep(fake.latency)
+        fault = fake.faults.take(path, query)
+        if fault and fault.kind == "slow":
+            time.sleep(fault.seconds)
+            fault = None
+        if fault and fault.kind == "reset":
+            fake._record(RequestRecord(method, path, query, None, platform))
+            # Linger 0: closing sends a TCP reset instead of an orderly goodbye.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return
+        if fault and fault.kind != "malformed":
+            status, data, content_type, headers = fault_response(fault)
+        else:
+            status, payload = fake.route(method, path, query, body, self.headers.get("Authorization", ""))
+            data, content_type, headers = json.dumps(payload, separators=(",", ":")).encode(), JSON_TYPE, {}
+            if fault:  # malformed: a good answer cut short
+                data = data[: max(1, len(data) // 2)]
+        fake._record(RequestRecord(method, path, query, status, platform))
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def fault_response(fault: Fault) -> tuple[int, bytes, str, dict[str, str]]:
+    """Status, body, content type and headers for a fail or html fault."""
+    if fault.kind == "html":
+        return fault.status, _cloudflare_page(fault.status), HTML_TYPE, dict(fault.headers)
+    content_type = fault.content_type
+    body = fault.body
+    if body is None:
+        if fault.status == 401:
+            body = NOT_LOGGED_IN
+        elif fault.status == 429:
+            body, content_type = CLOUDFLARE_RATE_LIMITED, "text/plain; charset=UTF-8"
+        else:
+            body = {"status": fault.status, "message": HTTPStatus(fault.status).phrase
+                    if fault.status in HTTPStatus._value2member_map_ else "Error"}
+    if isinstance(body, (dict, list)):
+        data = json.dumps(body).encode()
+    else:
+        data = body.encode() if isinstance(body, str) else bytes(body)
+    return fault.status, data, content_type, dict(fault.headers)
+
+
+# ---- the server --------------------------------------------------------------------------
+
+class FakePeloton:
+    """Peloton's API and Auth0 sign-in for one demo account, on 127.0.0.1."""
+
+    def __init__(self, account: DemoAccount, *, username: str = DEMO_USERNAME, password: str = DEMO_PASSWORD,
+                 latency: float = 0.0, token_lifetime: int = 172800, secret: bytes | str | None = None,
+                 client_id: str = DEFAULT_CLIENT_ID, port: int = 0) -> None:
+        self.account = account
+        self.username = username
+        self.password = password
+        self.latency = latency
+        self.client_id = client_id
+        self.port = port
+        raw = secret if secret is not None else secrets.token_bytes(32)
+        self.tokens = TokenIssuer(raw.encode() if isinstance(raw, str) else raw, token_lifetime)
+        self.faults = FaultPlan()
+        self._refresh_tokens: set[str] = set()
+        self._requests: list[RequestRecord] = []
+        self._lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    def start(self) -> "FakePeloton":
+        if self._server is None:
+            self._server = _Server(("127.0.0.1", self.port), self)
+            self.port = self._server.server_address[1]
+            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                            name=f"fake-peloton-{self.port}", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.close_connections()
+            self._server.server_close()
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+            self._server = self._thread = None
+
+    def __enter__(self) -> "FakePeloton":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("FakePeloton is not running: call start() or use it in a with block")
+        return f"http://127.0.0.1:{self.port}"
+
+    # ---- request log -----------------------------------------------------------------------
+    def _record(self, record: RequestRecord) -> None:
+        with self._lock:
+            self._requests.append(record)
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """A snapshot of every request so far, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def request_count(self, prefix: str = "/api") -> int:
+        with self._lock:
+            return sum(1 for r in self._requests if r.path.startswith(prefix))
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    # ---- faults --------------------------------------------------------------------------
+    def fail_next(self, path_regex: str, status: int = 500, times: int = 1, headers: dict[str, str] | None = None,
+                  body: Any = None, content_type: str = "application/json", **query: str) -> None:
+        """Answer the next `times` requests matching `path_regex` (and query values) with `status`.
+
+        Without a body: 401 gets Peloton's "Not logged in", 429 Cloudflare's "error code: 1015",
+        anything else a small JSON error. `body` may be a dict, str or bytes.
+        """
+        self.faults.add(Fault(re.compile(path_regex), "fail", times, query, status, dict(headers or {}),
+                              body, content_type))
+
+    def html_error_next(self, path_regex: str, status: int = 502, times: int = 1, **query: str) -> None:
+        """Answer with a Cloudflare-style HTML error page instead of JSON."""
+        self.faults.add(Fault(re.compile(path_regex), "html", times, query, status))
+
+    def malformed_json_next(self, path_regex: str, times: int = 1, **query: str) -> None:
+        """Answer 200 with the right JSON cut off halfway."""
+        self.faults.add(Fault(re.compile(path_regex), "malformed", times, query, 200))
+
+    def reset_next(self, path_regex: str, times: int = 1, **query: str) -> None:
+        """Close the connection with a TCP reset instead of answering."""
+        self.faults.add(Fault(re.compile(path_regex), "reset", times, query))
+
+    def slow_next(self, path_regex: str, seconds: float, times: int = 1, **query: str) -> None:
+        """Wait `seconds` before answering normally (for read timeouts)."""
+        self.faults.add(Fault(re.compile(path_regex), "slow", times, query, seconds=seconds))
+
+    def always_fail_graph(self, workout_id: str | None, status: int = 500) -> None:
+        """Make one workout's performance graph fail every time; None makes every graph work again."""
+        with self.faults._lock:
+            if workout_id is None:
+                self.faults.failing_graphs.clear()
+            else:
+                self.faults.failing_graphs[workout_id] = status
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    # ---- tokens ----------------------------------------------------------------------------
+    def revoke_refresh_tokens(self) -> None:
+        """Every refresh token issued so far is refused from now on (a password sign-in still works)."""
+        with self._lock:
+            self._refresh_tokens.clear()
+
+    def mint_access_token(self, lifetime: int | None = None) -> str:
+        """A valid access token for the account, as if pasted from the browser."""
+        return self.tokens.access_token(self.account.user_id, self.url, self.client_id, DEFAULT_SCOPE, lifetime)
+
+    # ---- routing ---------------------------------------------------------------------------
+    def route(self, method: str, path: str, query: dict[str, str], body: bytes,
+              authorization: str) -> tuple[int, Any]:
+        """Status and JSON payload for one request (faults aside)."""
+        if path == "/oauth/token" and method == "POST":
+            return self._oauth_token(body)
+        if path == "/auth/login" and method == "POST":
+            return 403, LEGACY_LOGIN_GONE
+        if not path.startswith("/api/"):
+            return 404, _not_found("Resource")
+        token = authorization[7:].strip() if authorization[:7].lower() == "bearer " else ""
+        claims = self.tokens.verify(token) if token else None
+        if claims is None or claims.get(USER_ID_CLAIM) != self.account.user_id:
+            return 401, NOT_LOGGED_IN
+        if method != "GET":
+            return 405, {"status": 405, "message": "Method not allowed"}
+        parts = path.strip("/").split("/")
+        try:
+            if parts == ["api", "me"]:
+                return 200, self.account.me
+            if len(parts) == 4 and parts[1] == "user" and parts[3] == "workouts":
+                return self._workouts_page(parts[2], query)
+            if len(parts) == 3 and parts[1] == "workout":
+                return self._workout(parts[2], query)
+            if len(parts) == 4 and parts[1] == "workout" and parts[3] == "performance_graph":
+                return self._graph(parts[2], query)
+            if len(parts) == 4 and parts[1] == "ride" and parts[3] == "details":
+                return self._ride_details(parts[2])
+        except ValueError as err:
+            return 400, {"status": 400, "error_code": 4000, "subcode": None, "message": str(err), "details": None}
+        return 404, _not_found("Resource")
+
+    def _oauth_token(self, body: bytes) -> tuple[int, Any]:
+        try:
+            form = json.loads(body or b"{}")
+        except ValueError:
+            form = dict(parse_qsl(body.decode("utf-8", "replace")))  # Auth0 also takes form posts
+        if not isinstance(form, dict):
+            return 400, _auth0_error("invalid_request", "Expected a JSON object.")
+        grant = form.get("grant_type")
+        if grant not in ("password", "refresh_token"):
+            return 403, _auth0_error("unsupported_grant_type", f"Unsupported grant type: {grant}")
+        if form.get("client_id") != self.client_id:
+            return 403, _auth0_error("unauthorized_client", f"Grant type '{grant}' not allowed for the client.")
+        scope = str(form.get("scope") or DEFAULT_SCOPE)
+        if grant == "password":
+            user = str(form.get("username", ""))
+            if user.lower() != self.username.lower() or form.get("password") != self.password:
+                return 403, _auth0_error("invalid_grant", "Wrong email or password.")
+            refresh = secrets.token_urlsafe(32) if "offline_access" in scope.split() else None
+            if refresh:
+                with self._lock:
+                    self._refresh_tokens.add(refresh)
+        else:
+            with self._lock:
+                known = form.get("refresh_token") in self._refresh_tokens
+            if not known:
+                return 403, _auth0_error("invalid_grant", "Unknown or invalid refresh token.")
+            refresh = None  # Auth0 without rotation: the old refresh token stays valid, none is sent
+        reply: dict[str, Any] = {
+            "access_token": self.tokens.access_token(self.account.user_id, self.url, self.client_id, scope),
+            "id_token": self.tokens.id_token(self.account.user_id, self.username, self.url, self.client_id),
+            "scope": scope, "expires_in": self.tokens.lifetime, "token_type": "Bearer"}
+        if refresh:
+            reply["refresh_token"] = refresh
+        return 200, reply
+
+    @staticmethod
+    def _int(query: dict[str, str], name: str, default: int, lowest: int) -> int:
+        raw = query.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"{name} must be an integer") from None
+        if value < lowest:
+            raise ValueError(f"{name} must be at least {lowest}")
+        return value
+
+    @staticmethod
+    def _joined(workout: dict[str, Any], joins: set[str]) -> dict[str, Any]:
+        """The workout as the API shows it for these joins: ride only when asked, instructor likewise."""
+        item = {k: v for k, v in workout.items() if k != "ride"}
+        ride = workout.get("ride")
+        if "ride" in workout and ("ride" in joins or "ride.instructor" in joins):
+            item["ride"] = ride if "ride.instructor" in joins or ride is None else \
+                {k: v for k, v in ride.items() if k != "instructor"}
+        return item
+
+    def _workouts_page(self, user_id: str, query: dict[str, str]) -> tuple[int, Any]:
+        if user_id != self.account.user_id:
+            return 404, _not_found("User")
+        limit = min(self._int(query, "limit", DEFAULT_PAGE_SIZE, 1), PAGE_CAP)
+        page = self._int(query, "page", 0, 0)
+        joins = set(filter(None, query.get("joins", "").split(",")))
+        everything = list(self.account.workouts)  # a snapshot: the account may grow meanwhile
+        total = len(everything)
+        data = [self._joined(w, joins) for w in everything[page * limit:(page + 1) * limit]]
+        page_count = math.ceil(total / limit)
+        show_next = (page + 1) * limit < total
+        following = everything[(page + 1) * limit] if show_next else None
+        months: dict[str, int] = {}
+        for w in everything:
+            month = time.strftime("%Y-%m", time.gmtime(w["created_at"]))
+            months[month] = months.get(month, 0) + 1
+        zone_totals = {f"heart_rate_z{i}_duration": 0 for i in range(1, 6)}
+        for w in data:
+            for key, seconds in ((w.get("effort_zones") or {}).get("heart_rate_zone_durations") or {}).items():
+                zone_totals[key] = zone_totals.get(key, 0) + seconds
+        return 200, {
+            "data": data, "limit": limit, "page": page, "total": total, "count": len(data),
+            "page_count": page_count, "show_previous": page > 0, "show_next": show_next,
+            "sort_by": "-created_at,-pk",
+            "next": {"workout_id": following["id"], "created_at": following["created_at"]} if following else None,
+            "summary": months, "aggregate_stats": [], "total_heart_rate_zone_durations": zone_totals,
+        }
+
+    def _workout(self, workout_id: str, query: dict[str, str]) -> tuple[int, Any]:
+        try:
+            workout = self.account.workout(workout_id)
+        except KeyError:
+            return 404, _not_found("Workout")
+        item = self._joined(workout, set(filter(None, query.get("joins", "").split(","))))
+        seed = int(workout_id[:8], 16) if re.fullmatch(r"[0-9a-f]{32}", workout_id) else 0
+        ranked = workout.get("has_leaderboard_metrics")
+        zones = (workout.get("effort_zones") or {}).get("heart_rate_zone_durations")
+        item.update({
+            "ftp_info": {"ftp": 190, "ftp_source": "ftp_workout_source", "ftp_workout_id": None},
+            "leaderboard_rank": seed % 20000 + 1 if ranked else None,
+            "total_leaderboard_users": seed % 20000 + 20001 if ranked else None,
+            "device_type_display_name": {"home_bike_v1": "Bike", "home_tread": "Tread", "caesar": "Row"}.get(
+                workout.get("device_type"), "Peloton App"),
+            "achievement_templates": [], "average_effort_score": None,
+            "total_heart_rate_zone_durations": zones, "is_skip_intro_available": True})
+        return 200, item
+
+    def _graph(self, workout_id: str, query: dict[str, str]) -> tuple[int, Any]:
+        every_n = self._int(query, "every_n", DEFAULT_EVERY_N, 1)
+        if not self.account.has_workout(workout_id):
+            return 404, _not_found("Workout")
+        status = self.faults.failing_graphs.get(workout_id)
+        if status is not None:
+            return status, {"status": status, "message": "Internal server error"}
+        return 200, self.account.graph(workout_id, every_n)
+
+    def _ride_details(self, ride_id: str) -> tuple[int, Any]:
+        ride = self.account.rides.get(ride_id)
+        if ride_id == ZERO_RIDE_ID or ride is None or ride_id in self.account.rides_without_details:
+            return 404, _not_found("Ride")
+        songs = [{"id": f"{ride_id[:24]}{i:08x}", "title": title, "artists": [{"artist_id": f"{i:032x}",
+                  "artist_name": artist}], "start_time_offset": 60 + i * 240, "cue_time_offset": 60 + i * 240}
+                 for i, (title, artist) in enumerate((("Morning Light", "The Treadwells"),
+                                                      ("Climb Higher", "Nova Reyes"),
+                                                      ("Cool Down Blue", "Harbor Lights")))]
+        return 200, {
+            "ride": ride,
+            "playlist": {"id": ride_id[::-1], "ride_id": ride_id, "songs": songs, "is_top_artists_shown": True,
+                         "is_playlist_shown": True, "top_artists": [s["artists"][0] for s in songs]},
+            "class_types": [{"id": ride["ride_type_id"], "name": ride["title"].split(" ", 2)[-1],
+                             "fitness_discipline": ride["fitness_discipline"]}],
+            "segments": {"segment_list": [], "segment_category_distribution": {},
+                         "segment_body_focus_distribution": {}},
+            "events": [], "sampled_top_tags": [],
+        }
+
+
+def serve_demo(n_workouts: int = 360, port: int = 0, latency: float = 0.0) -> None:
+    """Serve the demo account until Ctrl+C, printing where and how to sign in."""
+    with FakePeloton(make_account(n_workouts), latency=latency, port=port) as srv:
+        print(f"Fake Peloton serving {n_workouts} demo workouts at {srv.url}")
+        print(f"  PELOTON_API_URL={srv.url} PELOTON_AUTH_URL={srv.url}")
+        print(f"  PELOTON_USERNAME={DEMO_USERNAME} PELOTON_PASSWORD={DEMO_PASSWORD}")
+        print("Ctrl+C to stop.", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve the synthetic demo account over Peloton's API.")
+    parser.add_argument("--workouts", type=int, default=360)
+    parser.add_argument("--port", type=int, default=0, help="0 lets the system choose")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every reply")
+    args = parser.parse_args(argv)
+    serve_demo(args.workouts, args.port, args.latency)
+
+
+if __name__ == "__main__":
+    main()
