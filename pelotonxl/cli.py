@@ -110,9 +110,9 @@ def _workbook_path(args: argparse.Namespace) -> Path:
     if not path.exists():
         if not path.parent.is_dir():
             raise WorkbookError(f"The folder {path.parent} does not exist.")
-        from .workbook_build import build
+        from .workbook_build import build_workbook
 
-        build(path)
+        build_workbook(path)
         print(f"Created {path.name} from the template.", file=sys.stderr)
     return path
 

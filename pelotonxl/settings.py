@@ -57,7 +57,7 @@ FIELDS: tuple[Field, ...] = (
           "Seconds between samples of each performance graph. Summaries do not depend on it.",
           kind=int),
     Field("workers", "Parallel requests", "PELOTON_WORKERS", DEFAULT_WORKERS,
-          "How many performance graphs to fetch at once (1-8). Be kind to Peloton.", kind=int),
+          "How many performance graphs to fetch at once (1-16). Be kind to Peloton.", kind=int),
     Field("home", "State folder", "PELOTON_XL_HOME", "",
           "Where tokens and the local store live. Empty: your user data folder."),
 )
