@@ -160,8 +160,9 @@ def _checked_json(resp: requests.Response, path: str) -> dict:
     try:
         data = resp.json()
     except ValueError:
-        kind = "an HTML page" if "html" in ctype or resp.text.lstrip().startswith("<") else "malformed JSON"
-        raise ApiError(f"Peloton sent {kind} instead of JSON for {path} (HTTP {status}); "
+        html = "html" in ctype or resp.text.lstrip().startswith("<")
+        kind = "an HTML page instead of JSON" if html else "malformed JSON"
+        raise ApiError(f"Peloton sent {kind} for {path} (HTTP {status}); "
                        "try again later.", path, status) from None
     if not isinstance(data, dict):
         raise ApiError(f"Peloton sent unexpected JSON for {path}; try again later.", path, status)

@@ -1,0 +1,74 @@
+"""Shared fixtures: a local Peloton server per test and settings that point at it.
+
+Nothing here reaches the internet: the server listens on 127.0.0.1, port chosen by the OS.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pelotonxl.demo_account import make_account
+from pelotonxl.fake_peloton import FakePeloton
+from pelotonxl.settings import resolve
+
+REPO = Path(__file__).resolve().parent.parent
+USERNAME = "member@example.com"
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path):
+    """No test sees the developer's own PELOTON_* settings or state folder."""
+    for name in list(os.environ):
+        if name.startswith("PELOTON_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("PELOTON_XL_HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture
+def account():
+    return make_account(250, seed=11)
+
+
+@pytest.fixture
+def server(account):
+    with FakePeloton(account, username=USERNAME, password=PASSWORD) as srv:
+        yield srv
+
+
+@pytest.fixture
+def home(tmp_path) -> Path:
+    return tmp_path / "home"
+
+
+def settings_for(server, home: Path, **overrides):
+    values = {"api_url": server.url, "auth_url": server.url, "username": USERNAME,
+              "password": PASSWORD, "home": str(home), "workers": 4}
+    values.update(overrides)
+    return resolve(values, environ={})
+
+
+@pytest.fixture
+def settings(server, home):
+    return settings_for(server, home)
+
+
+@pytest.fixture
+def workbook(tmp_path) -> Path:
+    """A fresh copy of the committed workbook."""
+    path = tmp_path / "Book.xlsm"
+    shutil.copy(REPO / "PelotonWorkbook.xlsm", path)
+    return path
+
+
+def pytest_collection_modifyitems(config, items):
+    no_soffice = shutil.which("soffice") is None
+    for item in items:
+        if "excel" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason="needs Microsoft Excel: see docs/manual-test.md"))
+        elif "libreoffice" in item.keywords and no_soffice:
+            item.add_marker(pytest.mark.skip(reason="LibreOffice (soffice) is not installed"))

@@ -1,0 +1,118 @@
+"""Sync stories against the local server: sync, change things upstream, sync again, check the store."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from pelotonxl.api import Pacer, PelotonClient
+from pelotonxl.auth import Authenticator, TokenStore
+from pelotonxl.errors import ApiError
+from pelotonxl.store import WorkoutStore
+from pelotonxl.sync import sync
+
+
+def run_sync(settings, full=False, max_attempts=2):
+    auth = Authenticator(settings, TokenStore(settings.home_path, settings.username), requests.Session())
+    client = PelotonClient(settings, auth, pacer=Pacer(base=0.01, cap=0.02), max_attempts=max_attempts)
+    uid = client.user_id()
+    with WorkoutStore.for_account(settings.home_path, uid) as store:
+        report = sync(client, store, uid, full=full)
+        return report, store.failures(), store.count()
+
+
+def api_requests(server):
+    return [r for r in server.requests if r.path.startswith("/api")]
+
+
+def graph_requests(server):
+    return [r.path.split("/")[3] for r in server.requests if r.path.endswith("/performance_graph")]
+
+
+def test_first_sync_stores_every_workout_and_graph(server, settings, account):
+    report, failures, count = run_sync(settings)
+    assert (report.total, report.new, report.graphs_fetched, count) == (250, 250, 250, 250)
+    assert failures == {} and report.failed == {}
+    assert sorted(graph_requests(server)) == sorted(w["id"] for w in account.workouts)
+    every_n = {r.query["every_n"] for r in server.requests if r.path.endswith("/performance_graph")}
+    assert every_n == {str(settings.every_n)}
+
+
+def test_nothing_new_costs_one_request(server, settings):
+    run_sync(settings)
+    server.clear_requests()
+    report, _, _ = run_sync(settings)
+    assert (report.new, report.graphs_fetched) == (0, 0)
+    assert len(server.requests) == 1  # page 0; the token and user id are reused
+    assert server.requests[0].path.endswith("/workouts")
+
+
+def test_only_new_workouts_are_fetched(server, settings, account):
+    run_sync(settings)
+    added = account.add_workouts(5)
+    server.clear_requests()
+    report, _, count = run_sync(settings)
+    assert (report.new, report.graphs_fetched, count) == (5, 5, 255)
+    assert sorted(graph_requests(server)) == sorted(w["id"] for w in added)
+    assert len(api_requests(server)) == 6  # one page and five graphs
+
+
+def test_more_new_workouts_than_a_page_are_all_fetched(server, settings, account):
+    run_sync(settings)
+    account.add_workouts(130)
+    report, _, count = run_sync(settings)
+    assert (report.new, count) == (130, 380)
+
+
+def test_in_progress_workout_is_summarised_once_finished(server, settings, account):
+    run_sync(settings)
+    (live,) = account.add_workouts(1)
+    account.mark_in_progress(live["id"])
+    report, _, _ = run_sync(settings)
+    assert report.new == 1 and report.graphs_fetched == 0  # listed, not summarised
+    account.finish(live["id"])
+    server.clear_requests()
+    report, _, _ = run_sync(settings)
+    assert report.graphs_fetched == 1 and graph_requests(server) == [live["id"]]
+
+
+def test_a_failing_graph_is_named_and_retried_next_time(server, settings, account):
+    bad = account.workouts[17]["id"]
+    server.always_fail_graph(bad)
+    report, failures, count = run_sync(settings)
+    assert count == 250 and report.graphs_fetched == 249
+    assert list(report.failed) == [bad] and bad in failures
+    server.always_fail_graph(None)
+    server.clear_requests()
+    report, failures, _ = run_sync(settings)
+    assert graph_requests(server) == [bad] and failures == {} and report.failed == {}
+
+
+def test_a_sync_killed_midway_is_completed_by_the_next(server, settings, account):
+    """The first run dies during the graphs (here: an unexpected error) after some were committed."""
+    server.fail_next(r"/performance_graph$", status=500, times=1000)
+    report, failures, count = run_sync(settings, max_attempts=1)
+    assert count == 250 and len(failures) == 250
+    server.clear_faults()
+    report, failures, count = run_sync(settings)
+    assert report.graphs_fetched == 250 and failures == {}
+
+
+def test_a_sync_that_stops_during_paging_resumes_the_walk(server, settings, account):
+    server.fail_next(r"/workouts$", status=500, times=100, page="1")
+    with pytest.raises(ApiError):
+        run_sync(settings, max_attempts=1)
+    server.clear_faults()
+    report, _, count = run_sync(settings)
+    assert count == 250  # page 0 was already known, but the walk did not stop there
+
+
+def test_full_sync_refetches_and_drops_what_was_deleted_upstream(server, settings, account):
+    run_sync(settings)
+    gone = account.workouts[3]["id"]
+    account.delete_workout(gone)
+    server.clear_requests()
+    report, _, count = run_sync(settings)
+    assert count == 250  # incremental: deletions are not noticed
+    report, _, count = run_sync(settings, full=True)
+    assert (report.pruned, count, report.graphs_fetched) == (1, 249, 249)
