@@ -1,0 +1,281 @@
+"""The parts of an .xlsx/.xlsm zip that the headless writer reads and edits.
+
+Edits are targeted text edits, never an ElementTree round trip: ElementTree renames namespace
+prefixes, after which attributes such as mc:Ignorable="x14ac" name undeclared prefixes and Excel
+reports the file as corrupt. ElementTree is used for reading only.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import time
+import xml.etree.ElementTree as ET
+import zipfile
+from dataclasses import dataclass
+from typing import BinaryIO
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+REL_OFFICE_DOCUMENT = REL_NS + "/officeDocument"
+REL_WORKSHEET = REL_NS + "/worksheet"
+REL_TABLE = REL_NS + "/table"
+REL_CALC_CHAIN = REL_NS + "/calcChain"
+REL_SHARED_STRINGS = REL_NS + "/sharedStrings"
+REL_STYLES = REL_NS + "/styles"
+CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+CT_TABLE = "application/vnd.openxmlformats-officedocument.spreadsheetml.table+xml"
+CONTENT_TYPES = "[Content_Types].xml"
+
+
+class Package:
+    """An open workbook zip. Parts are read on demand; edits stay in memory until write_zip,
+    which copies every untouched entry's content unchanged and in its original order."""
+
+    def __init__(self, path) -> None:
+        self._zip = zipfile.ZipFile(path)
+        self._infos = {info.filename: info for info in self._zip.infolist()}
+        self._order = list(self._infos)
+        self._edited: dict[str, bytes] = {}
+        self._removed: set[str] = set()
+
+    def __enter__(self) -> "Package":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._zip.close()
+
+    def has(self, name: str) -> bool:
+        return name not in self._removed and (name in self._edited or name in self._infos)
+
+    def data(self, name: str) -> bytes:
+        if not self.has(name):
+            raise KeyError(name)
+        return self._edited[name] if name in self._edited else self._zip.read(name)
+
+    def text(self, name: str) -> str:
+        return self.data(name).decode("utf-8")
+
+    def put(self, name: str, data: str | bytes) -> None:
+        data = data.encode("utf-8") if isinstance(data, str) else data
+        if self.has(name) and self.data(name) == data:
+            return
+        self._removed.discard(name)
+        self._edited[name] = data
+        if name not in self._order:
+            self._order.append(name)
+
+    def remove(self, name: str) -> None:
+        self._edited.pop(name, None)
+        self._removed.add(name)
+
+    @property
+    def changed(self) -> set[str]:
+        return set(self._edited) | (self._removed & set(self._infos))
+
+    def names(self) -> list[str]:
+        return [n for n in self._order if self.has(n)]
+
+    def unused_name(self, pattern: str) -> str:
+        """First free name for a pattern like 'xl/tables/table{}.xml', counting from 1."""
+        n = 1
+        while self.has(pattern.format(n)) or pattern.format(n) in self._infos:
+            n += 1
+        return pattern.format(n)
+
+    def write_zip(self, stream: BinaryIO) -> None:
+        with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name in self.names():
+                old = self._infos.get(name)
+                info = zipfile.ZipInfo(name, old.date_time if old else time.localtime()[:6])
+                info.compress_type = zipfile.ZIP_DEFLATED
+                if old:
+                    info.external_attr = old.external_attr
+                zf.writestr(info, self.data(name))
+
+
+# --- relationships -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Relationship:
+    id: str
+    type: str
+    part: str        # target resolved to a part name ("xl/tables/table1.xml"); raw if external
+    external: bool
+
+
+def rels_name(part: str) -> str:
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+def resolve_target(source_part: str, target: str) -> str:
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(posixpath.dirname(source_part), target))
+
+
+def read_rels(pkg: Package, part: str) -> list[Relationship]:
+    name = rels_name(part) if part else "_rels/.rels"
+    if not pkg.has(name):
+        return []
+    rels = []
+    for el in ET.fromstring(pkg.data(name)):
+        external = el.get("TargetMode") == "External"
+        target = el.get("Target", "")
+        rels.append(Relationship(el.get("Id", ""), el.get("Type", ""),
+                                 target if external else resolve_target(part, target), external))
+    return rels
+
+
+def add_rel(pkg: Package, part: str, rel_type: str, target_part: str) -> str:
+    """Add a relationship from part to target_part; returns its new id."""
+    name = rels_name(part)
+    taken = {r.id for r in read_rels(pkg, part)}
+    rel_id = next(f"rId{n}" for n in range(1, len(taken) + 2) if f"rId{n}" not in taken)
+    target = posixpath.relpath(target_part, posixpath.dirname(part))
+    element = f'<Relationship Id="{rel_id}" Type="{rel_type}" Target="{target}"/>'
+    xml = pkg.text(name) if pkg.has(name) else (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<Relationships xmlns="{PKG_REL_NS}"></Relationships>')
+    pkg.put(name, insert_before_close(xml, "Relationships", element))
+    return rel_id
+
+
+def remove_rel(pkg: Package, part: str, rel_id: str) -> None:
+    name = rels_name(part)
+    pattern = rf'<(?:\w+:)?Relationship\b[^>]*\bId="{re.escape(rel_id)}"[^>]*/>'
+    pkg.put(name, re.sub(pattern, "", pkg.text(name), count=1))
+
+
+def add_override(pkg: Package, part: str, content_type: str) -> None:
+    xml = pkg.text(CONTENT_TYPES)
+    if f'PartName="/{part}"' not in xml:
+        element = f'<Override PartName="/{part}" ContentType="{content_type}"/>'
+        pkg.put(CONTENT_TYPES, insert_before_close(xml, "Types", element))
+
+
+def remove_override(pkg: Package, part: str) -> None:
+    pattern = rf'<(?:\w+:)?Override\b[^>]*\bPartName="/{re.escape(part)}"[^>]*/>'
+    pkg.put(CONTENT_TYPES, re.sub(pattern, "", pkg.text(CONTENT_TYPES), count=1))
+
+
+# --- text-edit helpers -----------------------------------------------------------------------
+
+def main_prefix(xml: str) -> str:
+    """'' when the part uses SpreadsheetML as its default namespace, else e.g. 'x:'."""
+    match = re.search(rf'xmlns:(\w+)="{re.escape(MAIN_NS)}"', xml)
+    root = re.search(r"<(\w+:)?\w+[\s>]", re.sub(r"<\?.*?\?>", "", xml, count=1))
+    if match and root and root.group(1) == match.group(1) + ":":
+        return root.group(1)
+    return ""
+
+
+def insert_before_close(xml: str, tag: str, element: str) -> str:
+    """Insert element as the last child of the (first) <tag> element, expanding <tag/> if needed."""
+    close = re.search(rf"</((?:\w+:)?){tag}>", xml)
+    if close:
+        return xml[:close.start()] + element + xml[close.start():]
+    empty = re.search(rf"<((?:\w+:)?){tag}\b([^>]*?)/>", xml)
+    if not empty:
+        raise ValueError(f"no <{tag}> element")
+    prefix, attrs = empty.group(1), empty.group(2)
+    return xml[:empty.start()] + f"<{prefix}{tag}{attrs}>{element}</{prefix}{tag}>" + xml[empty.end():]
+
+
+def set_attr(start_tag: str, name: str, value: str) -> str:
+    """Set (or add) an attribute in an element's start tag text."""
+    pattern = rf'(\s{re.escape(name)}=)"[^"]*"'
+    if re.search(pattern, start_tag):
+        return re.sub(pattern, rf'\1"{value}"', start_tag, count=1)
+    end = len(start_tag) - (2 if start_tag.endswith("/>") else 1)
+    return f'{start_tag[:end].rstrip()} {name}="{value}"{start_tag[end:]}'
+
+
+def attrs_of(start_tag: str) -> dict[str, str]:
+    return dict(re.findall(r'([\w:]+)="([^"]*)"', start_tag))
+
+
+# --- the workbook part -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SheetEntry:
+    name: str
+    sheet_id: int
+    rel_id: str
+    part: str
+    is_worksheet: bool
+
+
+def workbook_part(pkg: Package) -> str:
+    for rel in read_rels(pkg, ""):
+        if rel.type == REL_OFFICE_DOCUMENT and pkg.has(rel.part):
+            return rel.part
+    raise KeyError("workbook part")
+
+
+def list_sheets(pkg: Package) -> list[SheetEntry]:
+    book = workbook_part(pkg)
+    rels = {r.id: r for r in read_rels(pkg, book)}
+    entries = []
+    for el in ET.fromstring(pkg.data(book)).iter(f"{{{MAIN_NS}}}sheet"):
+        rel = rels.get(el.get(f"{{{REL_NS}}}id", ""))
+        if rel:
+            entries.append(SheetEntry(el.get("name", ""), int(el.get("sheetId", "0")), rel.id,
+                                      rel.part, rel.type == REL_WORKSHEET))
+    return entries
+
+
+def find_sheet(pkg: Package, name: str) -> SheetEntry | None:
+    # Excel sheet names are case-insensitive.
+    return next((s for s in list_sheets(pkg) if s.name.casefold() == name.casefold()), None)
+
+
+def add_sheet(pkg: Package, name: str, part: str) -> SheetEntry:
+    """Register a new worksheet part under name: workbook rels, <sheet>, content type."""
+    book = workbook_part(pkg)
+    rel_id = add_rel(pkg, book, REL_WORKSHEET, part)
+    add_override(pkg, part, CT_WORKSHEET)
+    xml = pkg.text(book)
+    sheet_id = max((s.sheet_id for s in list_sheets(pkg)), default=0) + 1
+    r_prefix = re.search(rf'xmlns:(\w+)="{re.escape(REL_NS)}"', xml)
+    rid_attr = f'{r_prefix.group(1)}:id="{rel_id}"' if r_prefix else f'r:id="{rel_id}" xmlns:r="{REL_NS}"'
+    p = main_prefix(xml)
+    element = f'<{p}sheet name="{escape_attr(name)}" sheetId="{sheet_id}" {rid_attr}/>'
+    pkg.put(book, insert_before_close(xml, "sheets", element))
+    return SheetEntry(name, sheet_id, rel_id, part, True)
+
+
+def defined_names(pkg: Package) -> dict[str, str]:
+    """Workbook-scoped defined names -> their formula text (e.g. "Config!$B$18")."""
+    root = ET.fromstring(pkg.data(workbook_part(pkg)))
+    return {el.get("name", ""): (el.text or "").strip()
+            for el in root.iter(f"{{{MAIN_NS}}}definedName") if el.get("localSheetId") is None}
+
+
+# Elements that follow <calcPr> in CT_Workbook: a missing calcPr goes before the first of them.
+_AFTER_CALC_PR = ("oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes",
+                  "webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst")
+
+
+def ensure_full_calc_on_load(pkg: Package) -> None:
+    book = workbook_part(pkg)
+    xml = pkg.text(book)
+    p = main_prefix(xml)
+    calc = re.search(rf"<{re.escape(p)}calcPr\b[^>]*>", xml)
+    if calc:
+        tag = set_attr(calc.group(0), "fullCalcOnLoad", "1")
+        pkg.put(book, xml[:calc.start()] + tag + xml[calc.end():])
+        return
+    element = f'<{p}calcPr fullCalcOnLoad="1"/>'
+    follow = re.search(rf"<{re.escape(p)}(?:{'|'.join(_AFTER_CALC_PR)})\b|</{re.escape(p)}workbook>", xml)
+    pkg.put(book, xml[:follow.start()] + element + xml[follow.start():])
+
+
+def escape_attr(text: str) -> str:
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))

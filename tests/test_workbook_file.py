@@ -1,0 +1,389 @@
+"""The headless writer against real .xlsm files: what it replaces, what it must leave alone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from pelotonxl import workbook_file as wf
+from pelotonxl.errors import WorkbookError
+from tests.workbook_samples import (STATUS_CELLS, SampleTable, add_calc_chain, add_shape, add_sparklines,
+                                    edit_zip, make_workbook, read_parts, sheet_parts, to_shared_strings)
+
+STATUS = {"last_refresh": dt.datetime(2024, 5, 1, 12, 34), "workout_count": 3, "last_result": "OK: 3 workouts <new>"}
+
+
+def workouts_frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "Workout ID": ["a1", "b2", "c3"],
+        "Start": pd.to_datetime(["2024-03-01 06:15", "2024-03-02 18:40", None]),
+        "Duration": pd.to_timedelta(["0:45:00", "0:20:30", "1:00:00"]),
+        "Output kJ": [412.5, np.nan, 120.0],
+        "Calories": pd.array([500, None, 300], dtype="Int64"),
+        "Is PR": [True, False, True],
+        "Title": ["45 min Power Zone <PZ> & more", "  spaced  ", None],
+    })
+
+
+def tables(frame: pd.DataFrame | None = None) -> list[SampleTable]:
+    frame = workouts_frame() if frame is None else frame
+    metrics = pd.DataFrame({"Workout ID": ["a1", "a1"], "Metric": ["Heart rate", "Cadence"], "Value": [141.0, 85.0]})
+    return [SampleTable("Workouts", frame, {"Output kJ": "0.0", "Start": "yyyy-mm-dd hh:mm"},
+                        {"Workout ID": 34.0, "Title": 40.5}),
+            SampleTable("Metrics", metrics, {}, {})]
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Path:
+    return make_workbook(tmp_path / "PelotonWorkbook.xlsm")
+
+
+def owned_parts(path: Path) -> set[str]:
+    sheets = sheet_parts(path)
+    owned = {sheets["Workouts"], sheets["Metrics"], sheets["Config"], "xl/styles.xml"}
+    return owned | {"xl/tables/table1.xml", "xl/tables/table2.xml"}
+
+
+def table_values(path: Path, sheet: str) -> tuple[str, list[list]]:
+    ws = load_workbook(path)[sheet]
+    ref = ws.tables[sheet].ref
+    return ref, [[c.value for c in row] for row in ws[ref]]
+
+
+# --- what is kept ---------------------------------------------------------------------------------
+
+def test_every_part_it_does_not_own_is_unchanged(book: Path):
+    before = read_parts(book)
+    wf.write_tables(book, tables(), STATUS)
+    after = read_parts(book)
+    assert list(after) == list(before)
+    owned = owned_parts(book)
+    for name in before:
+        if name not in owned:
+            assert after[name] == before[name], name
+    assert {"xl/vbaProject.bin", "customUI/customUI.xml", "xl/charts/chart1.xml", "docProps/app.xml"} <= set(after)
+    wb = load_workbook(book, keep_vba=True)
+    assert wb["My Analysis"]["B1"].value == "=SUM(Workouts[Output])"
+    assert "MyTotal" in wb.defined_names
+
+
+def test_workouts_table_reads_back_with_the_frame_values(book: Path):
+    report = wf.write_tables(book, tables(), STATUS)
+    assert report.rows_written == {"Workouts": 3, "Metrics": 2}
+    ref, rows = table_values(book, "Workouts")
+    assert ref == "A1:G4"
+    assert rows[0] == list(workouts_frame().columns)
+    a1, b2, c3 = rows[1:]
+    assert a1[:2] == ["a1", dt.datetime(2024, 3, 1, 6, 15)]
+    assert a1[2] == dt.timedelta(minutes=45)
+    assert a1[3:] == [412.5, 500, True, "45 min Power Zone <PZ> & more"]
+    assert b2[1] == dt.datetime(2024, 3, 2, 18, 40) and b2[2] == dt.timedelta(minutes=20, seconds=30)
+    assert b2[3:] == [None, None, False, "  spaced  "]
+    assert c3[1] is None and c3[6] is None and c3[4:6] == [300, True]
+    ws = load_workbook(book)["Workouts"]
+    assert ws.freeze_panes == "A2"
+    assert ws["D2"].number_format == "0.0"
+    assert ws["B2"].number_format == "yyyy-mm-dd hh:mm"
+    assert ws["C2"].number_format == "[h]:mm:ss"
+    assert ws.column_dimensions["A"].width == 34.0 and ws.column_dimensions["G"].width == 40.5
+    table = ws.tables["Workouts"]
+    assert table.tableStyleInfo.name == "TableStyleMedium2" and table.tableStyleInfo.showRowStripes
+    assert table.autoFilter.ref == "A1:G4" and table.id == 1
+    assert [c.name for c in table.tableColumns] == list(workouts_frame().columns)
+
+
+def test_second_write_with_fewer_rows_and_other_columns_leaves_nothing_stale(book: Path):
+    wf.write_tables(book, tables(), STATUS)
+    smaller = pd.DataFrame({"Workout ID": ["z9"], "Distance": [12.3]})
+    wf.write_tables(book, [SampleTable("Workouts", smaller)], {})
+    ref, rows = table_values(book, "Workouts")
+    assert (ref, rows) == ("A1:B2", [["Workout ID", "Distance"], ["z9", 12.3]])
+    ws = load_workbook(book)["Workouts"]
+    assert (ws.max_row, ws.max_column) == (2, 2)
+    assert table_values(book, "Metrics")[1][1] == ["a1", "Heart rate", 141.0]   # not in this write: kept
+
+
+def test_repeated_writes_do_not_grow_styles(book: Path):
+    wf.write_tables(book, tables(), STATUS)
+    styles = read_parts(book)["xl/styles.xml"]
+    wf.write_tables(book, tables(), STATUS)
+    assert read_parts(book)["xl/styles.xml"] == styles
+    original = read_parts(make_workbook(book.with_name("fresh.xlsm")))["xl/styles.xml"].decode()
+    # Appended only: everything up to the old cellXfs close is still there, in order.
+    assert styles.decode().count("<xf ") > original.count("<xf ")
+
+
+def test_empty_table_keeps_one_blank_row_and_dedupes_headers(book: Path):
+    frame = pd.DataFrame(columns=["Workout ID", "Name", "name", ""])
+    wf.write_tables(book, [SampleTable("Workouts", frame)], {})
+    ref, rows = table_values(book, "Workouts")
+    assert ref == "A1:D2"
+    assert rows == [["Workout ID", "Name", "name2", "Column4"], [None] * 4]
+
+
+def test_text_with_xml_specials_and_control_characters(book: Path):
+    frame = pd.DataFrame({"Workout ID": ["x"], "Note": ['a\x01b "q" </t> & \x1f\nline']})
+    wf.write_tables(book, [SampleTable("Workouts", frame)], {})
+    assert table_values(book, "Workouts")[1][1] == ["x", 'ab "q" </t> & \nline']
+
+
+# --- Config ------------------------------------------------------------------------------------
+
+def test_status_cells_hold_the_values(book: Path):
+    wf.write_tables(book, tables(), STATUS)
+    config = load_workbook(book)["Config"]
+    refreshed = config[STATUS_CELLS["last_refresh"]]
+    assert refreshed.value == dt.datetime(2024, 5, 1, 12, 34) and refreshed.is_date
+    assert config[STATUS_CELLS["workout_count"]].value == 3
+    assert config[STATUS_CELLS["last_result"]].value == "OK: 3 workouts <new>"
+    assert config["A2"].value == "Peloton email or username"   # the rest of the sheet as it was
+
+
+def test_status_name_missing_is_skipped(book: Path):
+    edit_zip(book, lambda parts: parts.update({"xl/workbook.xml": parts["xl/workbook.xml"].replace(
+        b'<definedName name="PelotonWorkoutCount">Config!$B$15</definedName>', b"")}))
+    wf.write_tables(book, tables(), STATUS)
+    config = load_workbook(book)["Config"]
+    assert config[STATUS_CELLS["workout_count"]].value is None
+    assert config[STATUS_CELLS["last_result"]].value == "OK: 3 workouts <new>"
+
+
+EXPECTED_CONFIG = {"username": "member@example.com", "password": "hunter2", "every_n": "60", "workers": "3",
+                   "api_url": "http://127.0.0.1:8080"}
+
+
+def test_read_config_returns_the_typed_values(book: Path):
+    config = wf.read_config(book)
+    assert {k: v for k, v in config.items() if v} == EXPECTED_CONFIG
+    assert config["home"] == ""
+    wf.write_tables(book, tables(), STATUS)
+    assert {k: v for k, v in wf.read_config(book).items() if v} == EXPECTED_CONFIG
+
+
+def test_read_config_with_shared_strings(book: Path):
+    to_shared_strings(book, sheet_parts(book)["Config"])
+    assert b'<c r="B2" t="s">' in read_parts(book)[sheet_parts(book)["Config"]]
+    assert {k: v for k, v in wf.read_config(book).items() if v} == EXPECTED_CONFIG
+    wf.write_tables(book, tables(), STATUS)
+    assert {k: v for k, v in wf.read_config(book).items() if v} == EXPECTED_CONFIG
+
+
+def test_read_config_without_config_sheet_and_on_non_workbooks(tmp_path: Path):
+    plain = tmp_path / "plain.xlsx"
+    from openpyxl import Workbook
+    Workbook().save(plain)
+    assert wf.read_config(plain) == {}
+    (tmp_path / "notes.xlsm").write_text("not a zip")
+    with pytest.raises(WorkbookError, match="not an Excel workbook"):
+        wf.read_config(tmp_path / "notes.xlsm")
+
+
+def test_remove_config_value_blanks_the_cell_and_its_shared_string(book: Path):
+    to_shared_strings(book, sheet_parts(book)["Config"])
+    assert wf.remove_config_value(book, "password") is True
+    assert wf.read_config(book)["password"] == ""
+    assert wf.read_config(book)["username"] == "member@example.com"
+    assert all(b"hunter2" not in data for data in read_parts(book).values())
+    assert wf.remove_config_value(book, "password") is False
+
+
+# --- sheets created when missing --------------------------------------------------------------
+
+def test_missing_metrics_sheet_is_created_and_nothing_else_changes(tmp_path: Path):
+    book = make_workbook(tmp_path / "Book.xlsm", with_metrics=False)
+    before = read_parts(book)
+    wf.write_tables(book, tables(), STATUS)
+    after = read_parts(book)
+    sheets = sheet_parts(book)
+    new = {sheets["Metrics"], "xl/tables/table2.xml", "xl/worksheets/_rels/" + sheets["Metrics"].rsplit("/", 1)[1] + ".rels"}
+    assert set(after) == set(before) | new
+    touched = {sheets["Workouts"], "xl/tables/table1.xml", sheets["Config"], "xl/styles.xml", "xl/workbook.xml",
+               "xl/_rels/workbook.xml.rels", "[Content_Types].xml"}
+    for name in before:
+        if name not in touched:
+            assert after[name] == before[name], name
+    assert list(after)[:len(before)] == list(before)
+    wb = load_workbook(book, keep_vba=True)
+    assert wb.sheetnames[-1] == "Metrics"
+    assert wb["Metrics"].tables["Metrics"].ref == "A1:C3"
+    assert {wb["Workouts"].tables["Workouts"].id, wb["Metrics"].tables["Metrics"].id} == {1, 2}
+    assert table_values(book, "Metrics")[1][1:] == [["a1", "Heart rate", 141.0], ["a1", "Cadence", 85.0]]
+
+
+def test_calc_chain_naming_a_rewritten_sheet_is_dropped(book: Path):
+    add_calc_chain(book, sheet_id=4)   # Workouts
+    wf.write_tables(book, tables(), STATUS)
+    parts = read_parts(book)
+    assert "xl/calcChain.xml" not in parts
+    assert b"calcChain" not in parts["[Content_Types].xml"] + parts["xl/_rels/workbook.xml.rels"]
+
+
+def test_calc_chain_of_other_sheets_is_kept(book: Path):
+    add_calc_chain(book, sheet_id=6)   # My Analysis
+    before = read_parts(book)
+    wf.write_tables(book, tables(), {})
+    assert read_parts(book)["xl/calcChain.xml"] == before["xl/calcChain.xml"]
+
+
+def test_full_calc_on_load_is_set(book: Path):
+    edit_zip(book, lambda parts: parts.update({"xl/workbook.xml": parts["xl/workbook.xml"].replace(
+        b'<calcPr calcId="124519" fullCalcOnLoad="1" />', b"")}))
+    wf.write_tables(book, tables(), {})
+    workbook_xml = read_parts(book)["xl/workbook.xml"].decode()
+    assert '<calcPr fullCalcOnLoad="1"/></workbook>' in workbook_xml
+
+
+# --- refusals -------------------------------------------------------------------------------------
+
+def test_lock_file_beside_the_workbook_refuses(book: Path):
+    (book.parent / f"~${book.name}").write_bytes(b"")
+    before = book.read_bytes()
+    with pytest.raises(WorkbookError, match="close it in Excel, or refresh from the Peloton tab"):
+        wf.check_writable(book)
+    with pytest.raises(WorkbookError):
+        wf.write_tables(book, tables(), STATUS)
+    assert book.read_bytes() == before
+
+
+def test_not_a_workbook_and_missing_file_refuse(tmp_path: Path):
+    with pytest.raises(WorkbookError, match="not found"):
+        wf.check_writable(tmp_path / "nope.xlsm")
+    text = tmp_path / "text.xlsm"
+    text.write_text("hello")
+    with pytest.raises(WorkbookError, match="not an Excel workbook"):
+        wf.check_writable(text)
+    other_zip = tmp_path / "other.xlsm"
+    with zipfile.ZipFile(other_zip, "w") as zf:
+        zf.writestr("readme.txt", "hi")
+    with pytest.raises(WorkbookError, match="not an Excel workbook"):
+        wf.write_tables(other_zip, tables(), STATUS)
+
+
+@pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0, reason="root can write read-only files")
+def test_read_only_file_refuses(book: Path):
+    book.chmod(0o444)
+    with pytest.raises(WorkbookError, match="cannot be opened for writing"):
+        wf.check_writable(book)
+
+
+def test_shape_on_workouts_sheet_refuses_and_leaves_the_file_alone(book: Path):
+    add_shape(book, sheet_parts(book)["Workouts"])
+    before = book.read_bytes()
+    with pytest.raises(WorkbookError, match=r"The Workouts sheet holds 1 shape, which a refresh would delete"):
+        wf.check_writable(book)
+    with pytest.raises(WorkbookError, match="1 shape"):
+        wf.write_tables(book, tables(), STATUS)
+    assert book.read_bytes() == before
+    assert [p.name for p in book.parent.iterdir()] == [book.name]
+
+
+def test_sparklines_on_metrics_sheet_refuse(book: Path):
+    add_sparklines(book, sheet_parts(book)["Metrics"])
+    with pytest.raises(WorkbookError, match="Metrics sheet holds sparklines"):
+        wf.check_writable(book)
+
+
+def test_shapes_on_other_sheets_are_fine(book: Path):
+    add_shape(book, sheet_parts(book)["My Analysis"])
+    before = read_parts(book)
+    wf.write_tables(book, tables(), STATUS)
+    after = read_parts(book)
+    assert after["xl/drawings/drawing99.xml"] == before["xl/drawings/drawing99.xml"]
+    assert after[sheet_parts(book)["My Analysis"]] == before[sheet_parts(book)["My Analysis"]]
+
+
+# --- atomic save ----------------------------------------------------------------------------------
+
+def test_failure_mid_write_leaves_original_and_no_temp(book: Path, monkeypatch):
+    before = book.read_bytes()
+
+    def broken_fsync(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(wf.os, "fsync", broken_fsync)
+    with pytest.raises(OSError, match="No space left"):
+        wf.write_tables(book, tables(), STATUS)
+    assert book.read_bytes() == before
+    assert [p.name for p in book.parent.iterdir()] == [book.name]
+
+
+def test_failure_while_building_leaves_original(book: Path, monkeypatch):
+    before = book.read_bytes()
+    bad = pd.DataFrame({"Workout ID": ["a"], "Oops": [object()]})
+    monkeypatch.setattr(wf.sx, "table_xml", lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        wf.write_tables(book, [SampleTable("Workouts", bad)], STATUS)
+    assert book.read_bytes() == before
+    assert [p.name for p in book.parent.iterdir()] == [book.name]
+
+
+def test_stale_temp_of_a_dead_process_is_removed(book: Path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = book.parent / f".~peloton_xl-{book.name}.{dead.pid}.tmp"
+    live = book.parent / f".~peloton_xl-{book.name}.{os.getppid()}.tmp"
+    stale.write_bytes(b"half a zip")
+    live.write_bytes(b"another refresh still writing")
+    wf.write_tables(book, tables(), STATUS)
+    assert not stale.exists()
+    assert live.exists()
+
+
+def test_file_mode_is_preserved(book: Path):
+    book.chmod(0o640)
+    wf.write_tables(book, tables(), STATUS)
+    assert stat.S_IMODE(book.stat().st_mode) == 0o640
+
+
+def test_five_thousand_rows_by_forty_columns_is_fast(book: Path):
+    n = 5000
+    frame = pd.DataFrame({"Workout ID": [f"w{i:05d}" for i in range(n)],
+                          "Start": pd.date_range("2020-01-01 06:00", periods=n, freq="7h"),
+                          "Duration": pd.to_timedelta(np.arange(n) % 3600, unit="s"),
+                          "Title": [f"Ride number {i}" for i in range(n)]})
+    for j in range(36):
+        frame[f"Metric {j}"] = np.where(np.arange(n) % 11 == 0, np.nan, np.arange(n) * 0.25 + j)
+    started = time.perf_counter()
+    report = wf.write_tables(book, tables(frame), STATUS)
+    elapsed = time.perf_counter() - started
+    assert report.rows_written["Workouts"] == n
+    assert elapsed < 5, elapsed
+    ref, rows = table_values(book, "Workouts")
+    assert ref == "A1:AN5001"
+    assert rows[-1][:4] == ["w04999", dt.datetime(2020, 1, 1, 6) + dt.timedelta(hours=7 * 4999),
+                            dt.timedelta(seconds=4999 % 3600), "Ride number 4999"]
+    assert rows[1][4] is None and rows[2][4] == 0.25
+
+
+# --- a real spreadsheet application ------------------------------------------------------------
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_libreoffice_opens_the_written_workbook(book: Path, tmp_path: Path):
+    wf.write_tables(book, tables(), STATUS)
+    out = tmp_path / "out"
+    profile = tmp_path / "lo-profile"
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation={profile.as_uri()}", "--convert-to", "xlsx",
+                    "--outdir", str(out), str(book)], check=True, capture_output=True, timeout=120)
+    # data_only: LibreOffice stores booleans as =TRUE() formulas with a cached value.
+    converted = load_workbook(out / "PelotonWorkbook.xlsx", data_only=True)
+    ws = converted["Workouts"]
+    rows = [[c.value for c in row] for row in ws["A1:G4"]]
+    assert rows[0] == list(workouts_frame().columns)
+    assert rows[1][:2] == ["a1", dt.datetime(2024, 3, 1, 6, 15)]
+    assert rows[1][3:] == [412.5, 500, True, "45 min Power Zone <PZ> & more"]
+    assert rows[2][3] is None and rows[2][6] == "  spaced  "
+    assert converted["Config"][STATUS_CELLS["workout_count"]].value == 3
+    assert "Metrics" in converted.sheetnames and "My Analysis" in converted.sheetnames
