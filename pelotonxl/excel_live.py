@@ -1,0 +1,313 @@
+"""The live refresh: writes into the workbook open in Excel, through xlwings.
+
+What the ribbon's Refresh / Full refresh buttons run (via `peloton_xl.refresh`), and what the
+headless CLI uses when it finds the workbook already open in Excel. xlwings is imported inside
+functions only, so this module imports on any machine (xlwings' interactive mode needs Excel).
+
+The xlwings calls used here, and nothing else (tests/xlwings_standin.py implements exactly these):
+    xw.Book.caller()                         xw.apps -> app.books -> book.fullname
+    book.app.status_bar (get/set)            book.app.alert(prompt, title=, buttons=, mode=)
+    book.sheets (iterate, [name], [-1])      book.sheets.add(name=, after=)
+    book.names: `name in`, [name].refers_to_range
+    sheet.name, sheet.used_range, sheet.range((row, col), (row, col)), sheet.tables
+    range.options(ndim=2).value, range.value = 2D list / scalar, range.row, range.column,
+    range.shape, range.number_format = , range.column_width = , range.clear_contents()
+    sheet.tables (iterate), sheet.tables.add(source=, name=, table_style_name=)
+    table.name, table.range, table.resize(range)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import PelotonXLError
+from .progress import LABELS
+from .refresh_job import RefreshResult, run_refresh
+from .settings import FIELDS, STATUS_NAMES, resolve
+
+if TYPE_CHECKING:
+    import xlwings as xw
+
+    from .tables import SheetTable
+
+log = logging.getLogger(__name__)
+
+CONFIG_SHEET = "Config"
+ALERT_TITLE = "Peloton refresh"
+TABLE_STYLE = "TableStyleMedium2"  # the style workbook_build gives new tables
+STATUS_INTERVAL = 0.25  # seconds between status-bar updates: each one is a round trip to Excel
+SECONDS_PER_DAY = 86400.0
+# Excel turns a typed (or assigned) string into a formula or number when it looks like one;
+# a leading apostrophe keeps it text and is not part of the cell's value.
+_FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+# --- entry points ------------------------------------------------------------------------------
+
+def refresh_caller(full: bool = False) -> None:
+    """Refresh the workbook whose ribbon button (RunPython) called us."""
+    import xlwings as xw
+
+    _keep_stderr_quiet()
+    book = xw.Book.caller()
+    refresh_book(book, full=full)
+
+
+def refresh_book(book: "xw.Book", full: bool = False,
+                 environ: Mapping[str, str] | None = None) -> RefreshResult | None:
+    """Read Config, refresh, write the tables into the open book; report problems in a message box.
+
+    Returns the result, or None when the refresh failed (the box has said why). Never saves the
+    book: the member decides that, as with any edit in Excel.
+    """
+    app = book.app
+    try:
+        previous_status = app.status_bar
+        try:
+            settings = resolve(config=read_config(book),
+                               environ=os.environ if environ is None else environ)
+            result = run_refresh(settings, lambda tables, status: write_tables_live(book, tables, status),
+                                 full=full, progress=StatusBarProgress(app))
+        finally:
+            app.status_bar = previous_status  # before any message box, which is modal
+    except PelotonXLError as exc:
+        _alert(app, _one_line(str(exc)), mode="critical")
+        return None
+    except Exception as exc:  # the last line of defence: one line in a box, never a traceback
+        log.debug("live refresh failed", exc_info=True)
+        _alert(app, f"Unexpected {type(exc).__name__}: {_one_line(str(exc))} — please report it",
+               mode="critical")
+        return None
+    if result.failed:
+        count = len(result.failed)
+        _alert(app, f"{result.rows} workouts written, but the details of {count} "
+                    f"workout{'s' if count != 1 else ''} could not be fetched; "
+                    "the next refresh retries them.", mode="info")
+    return result
+
+
+def find_open_book(path: str | os.PathLike) -> "xw.Book | None":
+    """The workbook at `path` if a running Excel has it open, else None (always None on Linux)."""
+    try:
+        import xlwings as xw
+
+        target = _comparable_path(path)
+        for app in xw.apps:
+            for book in app.books:
+                if _comparable_path(book.fullname) == target:
+                    return book
+    except Exception:  # no Excel, no xlwings engine (Linux), a busy COM server: all mean "not open"
+        log.debug("no open workbook found through xlwings", exc_info=True)
+    return None
+
+
+# --- reading Config ----------------------------------------------------------------------------
+
+def read_config(book: "xw.Book") -> dict[str, str]:
+    """Field name -> Config value text, from one bulk read of the Config sheet's used range."""
+    sheet = _sheet_named(book, CONFIG_SHEET)
+    if sheet is None:
+        log.warning("the workbook has no %s sheet: using environment and defaults", CONFIG_SHEET)
+        return {}
+    rows = sheet.used_range.options(ndim=2).value or []
+    return config_from_rows(rows)
+
+
+def config_from_rows(rows: Iterable[Sequence[Any]]) -> dict[str, str]:
+    """Field name -> value text for rows whose column A is a settings label (trimmed, any case).
+
+    Cell values become the text the file reader (workbook_file.read_config) gives for the same
+    cell, so a Config sheet means the same thing live and headless.
+    """
+    labels = {f.label.strip().casefold(): f.name for f in FIELDS}
+    config: dict[str, str] = {}
+    for row in rows:
+        if not row or not isinstance(row[0], str):
+            continue
+        name = labels.get(row[0].strip().casefold())
+        if name is not None:
+            config[name] = _cell_text(row[1] if len(row) > 1 else None)
+    return config
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))  # Excel hands every number over as a float: 300.0 means 300
+    return str(value)
+
+
+# --- writing tables ----------------------------------------------------------------------------
+
+def write_tables_live(book: "xw.Book", tables: list["SheetTable"], status: Mapping[str, Any]) -> None:
+    """Each SheetTable into its sheet's Excel Table of the same name, then the status cells."""
+    for table in tables:
+        _write_table(book, table)
+    for key, value in status.items():
+        defined_name = STATUS_NAMES[key][0]
+        if defined_name in book.names:  # a member may have deleted one; the refresh still counts
+            book.names[defined_name].refers_to_range.value = excel_value(value)
+
+
+def _write_table(book: "xw.Book", table: "SheetTable") -> None:
+    sheet = _sheet_named(book, table.name) or book.sheets.add(name=table.name, after=book.sheets[-1])
+    rows = table_rows(table.frame)
+    n_rows, n_cols = len(rows), len(rows[0])
+    xl_table = next((t for t in sheet.tables if t.name == table.name), None)
+    if xl_table is None:
+        top, left, old_rows, old_cols = 1, 1, 0, 0
+    else:
+        old = xl_table.range
+        top, left = old.row, old.column
+        old_rows, old_cols = old.shape
+    bottom, right = top + n_rows - 1, left + n_cols - 1
+    new_range = sheet.range((top, left), (bottom, right))
+    new_range.value = rows  # the one bulk write: a call per cell would take minutes
+    if xl_table is None:
+        xl_table = sheet.tables.add(source=new_range, name=table.name, table_style_name=TABLE_STYLE)
+    else:
+        xl_table.resize(new_range)  # the same ListObject: style, filters and references survive
+    if old_rows > n_rows:
+        sheet.range((bottom + 1, left), (top + old_rows - 1, left + max(old_cols, n_cols) - 1)).clear_contents()
+    if old_cols > n_cols:
+        sheet.range((top, right + 1), (top + old_rows - 1, left + old_cols - 1)).clear_contents()
+    for offset, column in enumerate(table.frame.columns):
+        col = left + offset
+        # "General" where no format is given, so a column that moved does not keep a stale date format.
+        sheet.range((top + 1, col), (bottom, col)).number_format = table.number_formats.get(column, "General")
+        if column in table.widths:
+            sheet.range((top, col), (top, col)).column_width = table.widths[column]
+
+
+def table_rows(frame: pd.DataFrame) -> list[list[Any]]:
+    """Header plus one list per row, every value something Excel takes as is.
+
+    An Excel Table always has a body row, so an empty frame gives the header and one blank row.
+    """
+    header = [str(c) for c in frame.columns]
+    columns = [_column_values(frame[c]) for c in frame.columns]
+    body = [list(row) for row in zip(*columns)] if len(frame) else [[None] * len(header)]
+    return [header] + body
+
+
+def _column_values(series: pd.Series) -> list[Any]:
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        if getattr(series.dt, "tz", None) is not None:
+            series = series.dt.tz_localize(None)  # Excel has no time zones: keep the wall-clock time
+        return [None if pd.isna(v) else v.to_pydatetime() for v in series]
+    if pd.api.types.is_timedelta64_dtype(series.dtype):
+        days = series.dt.total_seconds() / SECONDS_PER_DAY
+        return [None if pd.isna(v) else float(v) for v in days]
+    return [excel_value(v) for v in series.tolist()]
+
+
+def excel_value(value: Any) -> Any:
+    """One cell value for Excel: None for missing, Python numbers, naive datetimes, day fractions."""
+    if isinstance(value, str):
+        return "'" + value if _looks_like_input(value) else value
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None  # None, NaN, NaT (numpy's or pandas')
+    if isinstance(value, np.datetime64):
+        value = pd.Timestamp(value)
+    elif isinstance(value, np.timedelta64):
+        value = pd.Timedelta(value)
+    elif isinstance(value, np.generic):
+        value = value.item()  # numpy int/float/bool -> Python's
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, datetime):  # pd.Timestamp too
+        value = pd.Timestamp(value)
+        return (value.tz_localize(None) if value.tzinfo else value).to_pydatetime()
+    if isinstance(value, timedelta):  # pd.Timedelta too
+        return value.total_seconds() / SECONDS_PER_DAY
+    if isinstance(value, (bool, int, float, date)):
+        return value
+    return str(value)
+
+
+def _looks_like_input(text: str) -> bool:
+    """Would Excel turn this string into a formula or a number?"""
+    if text.startswith(_FORMULA_STARTS):
+        return True
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+# --- progress and messages ---------------------------------------------------------------------
+
+class StatusBarProgress:
+    """Progress as Excel status-bar text, e.g. "Peloton: fetching workout details 120/400".
+
+    Called from the refresh's own thread (sync reports progress from there, never from its
+    worker pool), which matters: Excel's COM objects belong to the thread that made them.
+    """
+
+    def __init__(self, app: Any, interval: float = STATUS_INTERVAL,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.app = app
+        self.interval = interval
+        self.clock = clock
+        self._stage: str | None = None
+        self._last = -math.inf
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        now = self.clock()
+        finished = total is not None and done >= total
+        if stage == self._stage and not finished and now - self._last < self.interval:
+            return
+        self._stage, self._last = stage, now
+        self.app.status_bar = status_text(stage, done, total)
+
+
+def status_text(stage: str, done: int, total: int | None) -> str:
+    label = LABELS.get(stage, stage)
+    label = label[:1].lower() + label[1:]
+    if total:
+        return f"Peloton: {label} {done}/{total}"
+    return f"Peloton: {label}… {done}" if done else f"Peloton: {label}…"
+
+
+def _alert(app: Any, message: str, mode: str) -> None:
+    app.alert(message, title=ALERT_TITLE, buttons="ok", mode=mode)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) or "no details given"
+
+
+def _keep_stderr_quiet() -> None:
+    """On macOS, RunPython shows anything on stderr as an error box: log warnings go nowhere.
+
+    (Without a handler, Python prints WARNING records to stderr; the message box already says
+    what the member needs.)
+    """
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.NullHandler())
+
+
+# --- small lookups -----------------------------------------------------------------------------
+
+def _sheet_named(book: "xw.Book", name: str) -> "xw.Sheet | None":
+    # Excel sheet names are case-insensitive.
+    return next((s for s in book.sheets if s.name.casefold() == name.casefold()), None)
+
+
+def _comparable_path(path: str | os.PathLike) -> str:
+    return os.path.normcase(str(Path(path).expanduser().resolve(strict=False)))
+

@@ -1,0 +1,372 @@
+"""A stand-in for the few xlwings objects pelotonxl.excel_live touches. It is NOT Excel.
+
+Book, Sheets, Sheet, Range, Tables, Table, Names, Name and App, backed by an in-memory grid of
+cells. It implements only the calls listed at the top of pelotonxl/excel_live.py, and records each
+one in `book.calls`, so tests can count bulk writes and see what was cleared or formatted.
+
+Where it is deliberately strict, it mirrors a rule real Excel or xlwings enforces:
+- a value written to a cell must be one Excel takes through COM as is (None, bool, int, finite
+  float, str, naive datetime/date): numpy scalars, pandas objects, NaN and time zones raise;
+- a Table needs a header row and at least one body row, and `resize` keeps its header row where
+  it is (Excel's ListObject.Resize rule);
+- defined names and sheet names are case-insensitive.
+What it does not do: formulas, calculation, Excel's parsing of typed strings (a leading
+apostrophe is kept as written), styles beyond a table's style name, anything visual.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Iterator
+
+_CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
+
+
+@dataclass(frozen=True)
+class Call:
+    op: str          # e.g. "value=", "value", "number_format=", "clear_contents", "resize"
+    sheet: str
+    address: str
+    detail: Any = None
+
+
+def column_letter(col: int) -> str:
+    letters = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _parse_cell(text: str) -> tuple[int, int]:
+    m = _CELL.match(text.strip())
+    if not m:
+        raise ValueError(f"not a cell address: {text!r}")
+    col = 0
+    for ch in m.group(1).upper():
+        col = col * 26 + ord(ch) - 64
+    return int(m.group(2)), col
+
+
+def _check_cell_value(value: Any) -> None:
+    if value is None or type(value) in (bool, int, str, date):
+        return
+    if type(value) is float and math.isfinite(value):
+        return
+    if type(value) is datetime and value.tzinfo is None:
+        return
+    raise TypeError(f"Excel cannot take {type(value).__module__}.{type(value).__name__} {value!r} as a cell value")
+
+
+class App:
+    def __init__(self) -> None:
+        self._status_bar: str | bool = False  # False: Excel shows its own status text
+        self.status_history: list[str | bool] = []
+        self.alerts: list[dict[str, Any]] = []
+
+    @property
+    def status_bar(self) -> str | bool:
+        return self._status_bar
+
+    @status_bar.setter
+    def status_bar(self, value: str | bool) -> None:
+        self._status_bar = value
+        self.status_history.append(value)
+
+    def alert(self, prompt: str, title: str | None = None, buttons: str = "ok",
+              mode: str | None = None, callback: str | None = None) -> str:
+        if buttons not in ("ok", "ok_cancel", "yes_no", "yes_no_cancel") or mode not in (None, "info", "critical"):
+            raise ValueError(f"xlwings rejects buttons={buttons!r} mode={mode!r}")
+        self.alerts.append({"prompt": prompt, "title": title, "buttons": buttons, "mode": mode})
+        return "ok"
+
+
+class Book:
+    def __init__(self, fullname: str = "Book.xlsm", app: App | None = None) -> None:
+        self.fullname = fullname
+        self.app = app or App()
+        self.calls: list[Call] = []
+        self.saved = 0
+        self.sheets = Sheets(self)
+        self.names = Names(self)
+
+    def save(self, path: str | None = None) -> None:
+        self.saved += 1
+        self.calls.append(Call("save", "", self.fullname))
+
+    def calls_of(self, op: str, sheet: str | None = None) -> list[Call]:
+        return [c for c in self.calls if c.op == op and (sheet is None or c.sheet == sheet)]
+
+
+class Sheets:
+    def __init__(self, book: Book) -> None:
+        self.book = book
+        self._sheets: list[Sheet] = []
+
+    def __iter__(self) -> Iterator["Sheet"]:
+        return iter(list(self._sheets))
+
+    def __len__(self) -> int:
+        return len(self._sheets)
+
+    def __getitem__(self, key: int | str) -> "Sheet":
+        if isinstance(key, int):
+            return self._sheets[key]
+        for sheet in self._sheets:
+            if sheet.name.casefold() == key.casefold():
+                return sheet
+        raise KeyError(key)
+
+    def add(self, name: str | None = None, before: "Sheet | None" = None,
+            after: "Sheet | None" = None) -> "Sheet":
+        name = name or f"Sheet{len(self._sheets) + 1}"
+        if any(s.name.casefold() == name.casefold() for s in self._sheets):
+            raise ValueError(f"Sheet named '{name}' already present in workbook")
+        sheet = Sheet(self.book, name)
+        if after is not None:
+            self._sheets.insert(self._sheets.index(after) + 1, sheet)
+        elif before is not None:
+            self._sheets.insert(self._sheets.index(before), sheet)
+        else:
+            self._sheets.insert(0, sheet)  # like Excel: a new sheet goes before the active one
+        self.book.calls.append(Call("sheets.add", name, ""))
+        return sheet
+
+
+class Sheet:
+    def __init__(self, book: Book, name: str) -> None:
+        self.book = book
+        self.name = name
+        self.cells: dict[tuple[int, int], Any] = {}
+        self.formats: dict[tuple[int, int], str] = {}
+        self.widths: dict[int, float] = {}
+        self.tables = Tables(self)
+
+    def range(self, cell1: str | tuple[int, int], cell2: str | tuple[int, int] | None = None) -> "Range":
+        if isinstance(cell1, str) and ":" in cell1 and cell2 is None:
+            cell1, cell2 = cell1.split(":")
+        r1, c1 = _parse_cell(cell1) if isinstance(cell1, str) else cell1
+        r2, c2 = (r1, c1) if cell2 is None else (_parse_cell(cell2) if isinstance(cell2, str) else cell2)
+        return Range(self, min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2))
+
+    def __getitem__(self, address: str) -> "Range":
+        return self.range(address)
+
+    @property
+    def used_range(self) -> "Range":
+        if not self.cells:
+            return Range(self, 1, 1, 1, 1)
+        rows = [r for r, _ in self.cells]
+        cols = [c for _, c in self.cells]
+        return Range(self, min(rows), min(cols), max(rows), max(cols))
+
+    # test helpers, not xlwings
+    def fill(self, top_left: str, rows: list[list[Any]]) -> None:
+        """Put values in place without recording a call (how the test sets up a sheet)."""
+        r0, c0 = _parse_cell(top_left)
+        for i, row in enumerate(rows):
+            for j, value in enumerate(row):
+                if value is not None:
+                    self.cells[(r0 + i, c0 + j)] = value
+
+    def grid(self, rng: "Range") -> list[list[Any]]:
+        return [[self.cells.get((r, c)) for c in range(rng.column, rng.last_column + 1)]
+                for r in range(rng.row, rng.last_row + 1)]
+
+
+class Range:
+    def __init__(self, sheet: Sheet, r1: int, c1: int, r2: int, c2: int, ndim: int | None = None) -> None:
+        if r1 < 1 or c1 < 1:
+            raise ValueError("Excel rows and columns start at 1")
+        self.sheet = sheet
+        self.row, self.column, self.last_row, self.last_column = r1, c1, r2, c2
+        self._ndim = ndim
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.last_row - self.row + 1, self.last_column - self.column + 1
+
+    @property
+    def address(self) -> str:
+        first = f"${column_letter(self.column)}${self.row}"
+        if self.shape == (1, 1):
+            return first
+        return f"{first}:${column_letter(self.last_column)}${self.last_row}"
+
+    def options(self, ndim: int | None = None) -> "Range":
+        return Range(self.sheet, self.row, self.column, self.last_row, self.last_column, ndim=ndim)
+
+    def _record(self, op: str, detail: Any = None) -> None:
+        self.sheet.book.calls.append(Call(op, self.sheet.name, self.address, detail))
+
+    @property
+    def value(self) -> Any:
+        self._record("value")
+        grid = self.sheet.grid(self)
+        if self._ndim == 2:
+            return grid
+        rows, cols = self.shape
+        if rows == 1 and cols == 1:
+            return grid[0][0]
+        if rows == 1 or cols == 1:  # xlwings' default: a single row or column reads as a flat list
+            return [v for row in grid for v in row]
+        return grid
+
+    @value.setter
+    def value(self, data: Any) -> None:
+        if isinstance(data, (list, tuple)):
+            rows = [list(r) for r in data] if data and isinstance(data[0], (list, tuple)) else [list(data)]
+            width = max((len(r) for r in rows), default=0)
+            if any(len(r) != width for r in rows):
+                raise ValueError("rows of different lengths")
+            self._record("value=", (len(rows), width))
+            # Like xlwings: a nested list is written from the range's top-left cell at its own size.
+            for i, row in enumerate(rows):
+                for j, v in enumerate(row):
+                    self._put(self.row + i, self.column + j, v)
+        else:
+            self._record("value=", (1, 1))
+            for r in range(self.row, self.last_row + 1):
+                for c in range(self.column, self.last_column + 1):
+                    self._put(r, c, data)
+
+    def _put(self, r: int, c: int, value: Any) -> None:
+        _check_cell_value(value)
+        if value is None or value == "":
+            self.sheet.cells.pop((r, c), None)
+        else:
+            self.sheet.cells[(r, c)] = value
+
+    def _each_cell(self) -> Iterator[tuple[int, int]]:
+        for r in range(self.row, self.last_row + 1):
+            for c in range(self.column, self.last_column + 1):
+                yield r, c
+
+    @property
+    def number_format(self) -> str | None:
+        formats = {self.sheet.formats.get(cell, "General") for cell in self._each_cell()}
+        return formats.pop() if len(formats) == 1 else None  # None when mixed, as in xlwings
+
+    @number_format.setter
+    def number_format(self, value: str) -> None:
+        self._record("number_format=", value)
+        for cell in self._each_cell():
+            self.sheet.formats[cell] = value
+
+    @property
+    def column_width(self) -> float | None:
+        widths = {self.sheet.widths.get(c) for c in range(self.column, self.last_column + 1)}
+        return widths.pop() if len(widths) == 1 else None
+
+    @column_width.setter
+    def column_width(self, value: float) -> None:
+        self._record("column_width=", value)
+        for c in range(self.column, self.last_column + 1):
+            self.sheet.widths[c] = value
+
+    def clear_contents(self) -> None:
+        self._record("clear_contents")
+        for cell in self._each_cell():
+            self.sheet.cells.pop(cell, None)
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Range) and other.sheet is self.sheet
+                and (other.row, other.column, other.last_row, other.last_column)
+                == (self.row, self.column, self.last_row, self.last_column))
+
+    def __repr__(self) -> str:
+        return f"<Range [{self.sheet.name}]{self.address}>"
+
+
+class Tables:
+    def __init__(self, sheet: Sheet) -> None:
+        self.sheet = sheet
+        self._tables: list[Table] = []
+
+    def __iter__(self) -> Iterator["Table"]:
+        return iter(list(self._tables))
+
+    def __len__(self) -> int:
+        return len(self._tables)
+
+    def __getitem__(self, name: str) -> "Table":
+        for table in self._tables:
+            if table.name.casefold() == name.casefold():
+                return table
+        raise KeyError(name)
+
+    def add(self, source: Range | None = None, name: str | None = None, source_type: str | None = None,
+            link_source: bool | None = None, has_headers: bool = True, destination: Range | None = None,
+            table_style_name: str = "TableStyleMedium2") -> "Table":
+        if source is None or source.sheet is not self.sheet or source.shape[0] < 2:
+            raise ValueError("the stand-in makes tables only from a header row plus body rows on this sheet")
+        taken = {t.name.casefold() for s in self.sheet.book.sheets for t in s.tables}
+        name = name or f"Table{len(taken) + 1}"
+        if name.casefold() in taken:
+            raise ValueError(f"a table named {name} already exists in the workbook")
+        table = Table(self.sheet, name, source, table_style_name)
+        self._tables.append(table)
+        self.sheet.book.calls.append(Call("tables.add", self.sheet.name, source.address, name))
+        return table
+
+
+class Table:
+    def __init__(self, sheet: Sheet, name: str, rng: Range, table_style: str) -> None:
+        self.parent = sheet
+        self.name = name
+        self.table_style = table_style
+        self._range = rng
+
+    @property
+    def range(self) -> Range:
+        return self._range
+
+    @property
+    def header_row_range(self) -> Range:
+        r = self._range
+        return Range(r.sheet, r.row, r.column, r.row, r.last_column)
+
+    @property
+    def data_body_range(self) -> Range:
+        r = self._range
+        return Range(r.sheet, r.row + 1, r.column, r.last_row, r.last_column)
+
+    def resize(self, rng: Range) -> None:
+        old = self._range
+        if rng.sheet is not old.sheet or rng.row != old.row or rng.shape[0] < 2:
+            raise ValueError("Excel: the header must stay in the same row and the table needs a body row")
+        if rng.column > old.last_column or rng.last_column < old.column:
+            raise ValueError("Excel: the resized table must overlap the original")
+        self._range = rng
+        self.parent.book.calls.append(Call("resize", old.sheet.name, rng.address, self.name))
+
+    @property
+    def header(self) -> list[Any]:
+        """Test helper: the header row's values."""
+        return self.parent.grid(self.header_row_range)[0]
+
+
+class Names:
+    def __init__(self, book: Book) -> None:
+        self.book = book
+        self._names: dict[str, tuple[str, str]] = {}  # casefolded name -> (sheet name, address)
+
+    def define(self, name: str, sheet: str, address: str) -> None:
+        """Test helper (in xlwings: names.add(name, "=Sheet!$B$3"))."""
+        self._names[name.casefold()] = (sheet, address)
+
+    def __contains__(self, name: str) -> bool:
+        return name.casefold() in self._names
+
+    def __getitem__(self, name: str) -> "Name":
+        sheet, address = self._names[name.casefold()]
+        return Name(name, self.book.sheets[sheet].range(address))
+
+
+@dataclass
+class Name:
+    name: str
+    refers_to_range: Range
