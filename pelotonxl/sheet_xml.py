@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
+import numbers
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from .xlsx_parts import MAIN_NS, REL_NS, attrs_of, escape_attr, insert_before_close, main_prefix, set_attr
@@ -261,11 +263,10 @@ def value_tail(value: object, s_attr: str = "", date_attr: str = "", duration_at
     """Cell XML after r="..." for one Python value of any supported type."""
     if value is None:
         return None
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_)):
         return f'{s_attr} t="b"><v>{int(value)}</v></c>'
-    if isinstance(value, (int, float)) or hasattr(value, "dtype") and getattr(value.dtype, "kind", "") in "iuf":
-        number = value.item() if hasattr(value, "item") else value
-        return number_tail(number, s_attr)
+    if isinstance(value, numbers.Real):   # Python and NumPy ints and floats
+        return number_tail(value.item() if hasattr(value, "item") else value, s_attr)
     if isinstance(value, (dt.datetime, dt.date)):
         return number_tail(excel_serial(value), date_attr)
     if isinstance(value, dt.timedelta):

@@ -10,18 +10,16 @@ other entry unchanged, and saves atomically.
 from __future__ import annotations
 
 import math
-import os
 import re
-import stat
 import time
 import xml.etree.ElementTree as ET
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from . import safe_write
 from . import sheet_xml as sx
 from . import xlsx_parts as xp
 from .errors import WorkbookError
@@ -32,7 +30,6 @@ if TYPE_CHECKING:
 
 OWNED_SHEETS = ("Workouts", "Metrics")
 CONFIG_SHEET = "Config"
-TEMP_PREFIX = ".~peloton_xl-"
 _NS = {"m": xp.MAIN_NS}
 _TAG = "{%s}%%s" % xp.MAIN_NS
 
@@ -47,7 +44,7 @@ class WriteReport:
 
 def read_config(path) -> dict[str, str]:
     """Field name -> the text of its Config value cell (column B beside the label in column A)."""
-    with _open_workbook(Path(path)) as pkg:
+    with xp.open_package(Path(path)) as pkg:
         cells = _config_cells(pkg)
     if cells is None:
         return {}
@@ -118,97 +115,7 @@ def _cell_text(c: ET.Element, shared_strings) -> str:
 
 def check_writable(path) -> None:
     """Raise WorkbookError (one actionable line) unless a refresh can safely write the workbook."""
-    _check(Path(path), OWNED_SHEETS)
-
-
-def _check(path: Path, sheet_names: Iterable[str]) -> None:
-    if not path.is_file():
-        raise WorkbookError(f"Workbook not found: {path}.")
-    for lock in (path.with_name("~$" + path.name), path.with_name("~$" + path.name[2:])):
-        if len(lock.name) > 2 and lock.exists():
-            raise WorkbookError(f"{path.name} is open in Excel ({lock.name} beside it): close it in Excel, "
-                                "or refresh from the Peloton tab (delete the ~$ file if Excel is not running).")
-    with _open_workbook(path) as pkg:
-        for name in sheet_names:
-            sheet = xp.find_sheet(pkg, name)
-            found = _things_a_rewrite_drops(pkg, sheet) if sheet else []
-            if found:
-                raise WorkbookError(f"The {sheet.name} sheet holds {', '.join(found)}, which a refresh would "
-                                    "delete: move them to another sheet, then refresh again.")
-    try:
-        with open(path, "r+b"):
-            pass
-    except OSError as err:
-        raise WorkbookError(f"{path.name} cannot be opened for writing ({err.strerror}): close it in other "
-                            "programs and check its permissions.") from None
-    if not os.access(path.parent, os.W_OK):
-        raise WorkbookError(f"The folder {path.parent} is read-only: the workbook cannot be saved there.")
-
-
-def _open_workbook(path: Path) -> xp.Package:
-    if not path.is_file():
-        raise WorkbookError(f"Workbook not found: {path}.")
-    try:
-        pkg = xp.Package(path)
-    except (zipfile.BadZipFile, OSError) as err:
-        raise WorkbookError(f"{path.name} is not an Excel workbook (.xlsm/.xlsx): {err}.") from None
-    try:
-        xp.workbook_part(pkg)
-    except (KeyError, ET.ParseError):
-        pkg.close()
-        raise WorkbookError(f"{path.name} is a zip file but not an Excel workbook.") from None
-    return pkg
-
-
-def _things_a_rewrite_drops(pkg: xp.Package, sheet: xp.SheetEntry) -> list[str]:
-    """What the member added to a sheet this writer regenerates, in words; [] if nothing."""
-    if not sheet.is_worksheet:
-        return ["a chart or dialog sheet in place of a worksheet"]
-    found: list[str] = []
-    kinds = [rel.type.rsplit("/", 1)[-1] for rel in xp.read_rels(pkg, sheet.part)]
-    for rel in xp.read_rels(pkg, sheet.part):
-        if rel.type.endswith("/drawing") and pkg.has(rel.part):
-            found += _drawing_contents(pkg.data(rel.part))
-    if "comments" in kinds or "threadedComment" in kinds:
-        found.append("comments or notes")
-    elif "vmlDrawing" in kinds:
-        found.append("form controls or notes")
-    if "pivotTable" in kinds:
-        found.append("a pivot table")
-    if kinds.count("table") > 1:
-        found.append("another table")
-    if any(k in kinds for k in ("oleObject", "control", "package")):
-        found.append("embedded objects or controls")
-    xml = pkg.text(sheet.part)
-    if re.search(r"<(?:\w+:)?extLst\b", xml):
-        found += [word for word, marker in (("sparklines", "sparklineGroup"), ("slicers", "slicerList"),
-                                            ("timelines", "timelineRef")) if marker in xml] \
-            or ["Excel 2010+ extras (data bars, icon sets or list validation)"]
-    if "slicer" in " ".join(kinds) and "slicers" not in found:
-        found.append("slicers")
-    table = _table_of(pkg, sheet)
-    if table and b"calculatedColumnFormula" in pkg.data(table):
-        found.append("a formula column in its table")
-    return found
-
-
-def _drawing_contents(drawing: bytes) -> list[str]:
-    counts = {"shape": 0, "picture": 0, "chart": 0, "slicer": 0, "embedded object": 0}
-    for el in ET.fromstring(drawing).iter():
-        local = el.tag.rsplit("}", 1)[-1]
-        if local in ("sp", "cxnSp"):
-            counts["shape"] += 1
-        elif local == "pic":
-            counts["picture"] += 1
-        elif local == "graphicData":
-            uri = el.get("uri", "")
-            counts["chart" if "chart" in uri else "slicer" if "slicer" in uri else "embedded object"] += 1
-    return [f"{n} {word}{'s' if n > 1 else ''}" for word, n in counts.items() if n]
-
-
-def _table_of(pkg: xp.Package, sheet: xp.SheetEntry) -> str | None:
-    return next((r.part for r in xp.read_rels(pkg, sheet.part) if r.type == xp.REL_TABLE and pkg.has(r.part)),
-                None)
+    safe_write.check_workbook(Path(path), OWNED_SHEETS)
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -220,10 +127,10 @@ def write_tables(path, tables: list["SheetTable"], status: dict[str, object]) ->
     unknown = set(status) - set(STATUS_NAMES)
     if unknown:
         raise ValueError(f"unknown status keys: {sorted(unknown)}")
-    _remove_stale_temps(path)
-    _check(path, [t.name for t in tables])
+    safe_write.remove_stale_temps(path)
+    safe_write.check_workbook(path, [t.name for t in tables])
     rows: dict[str, int] = {}
-    with _open_workbook(path) as pkg:
+    with xp.open_package(path) as pkg:
         styles_part = _styles_part(pkg)
         styles = sx.StyleBook(pkg.text(styles_part))
         written_ids = {_write_table(pkg, styles, table) for table in tables}
@@ -232,7 +139,7 @@ def write_tables(path, tables: list["SheetTable"], status: dict[str, object]) ->
         pkg.put(styles_part, styles.xml)
         xp.ensure_full_calc_on_load(pkg)
         _drop_calc_chain_of(pkg, written_ids | ({config_id} if config_id else set()))
-        _save_atomically(pkg, path)
+        safe_write.save_atomically(pkg, path)
     return WriteReport(rows, time.perf_counter() - started)
 
 
@@ -243,9 +150,9 @@ def remove_config_value(path, field_name: str) -> bool:
     from the file and not just hidden."""
     path = Path(path)
     label = FIELD_BY_NAME[field_name].label.strip().casefold()
-    _remove_stale_temps(path)
-    _check(path, ())
-    with _open_workbook(path) as pkg:
+    safe_write.remove_stale_temps(path)
+    safe_write.check_workbook(path, ())
+    with xp.open_package(path) as pkg:
         cells = _config_cells(pkg) or {}
         if not cells.get(label, (0, ""))[1]:
             return False
@@ -257,7 +164,7 @@ def remove_config_value(path, field_name: str) -> bool:
         shared = re.search(r'\bt="s"[^>]*>\s*<(?:\w+:)?v>(\d+)<', old)
         if shared:
             _blank_unused_shared_string(pkg, int(shared.group(1)))
-        _save_atomically(pkg, path)
+        safe_write.save_atomically(pkg, path)
     return True
 
 
@@ -273,7 +180,7 @@ def _write_table(pkg: xp.Package, styles: sx.StyleBook, table: "SheetTable") -> 
     sheet = xp.find_sheet(pkg, table.name) or xp.add_sheet(
         pkg, table.name, pkg.unused_name("xl/worksheets/sheet{}.xml"))
     old_sheet = pkg.text(sheet.part) if pkg.has(sheet.part) else None
-    table_part = _table_of(pkg, sheet)
+    table_part = xp.table_part_of(pkg, sheet)
     if table_part:
         rel_id = next(r.id for r in xp.read_rels(pkg, sheet.part) if r.part == table_part)
         old = ET.fromstring(pkg.data(table_part))
@@ -371,57 +278,3 @@ def _blank_unused_shared_string(pkg: xp.Package, index: int) -> None:
             + xml[items[index].end():])
 
 
-# --- atomic save -------------------------------------------------------------------------------
-
-def _temp_path(path: Path, pid: int) -> Path:
-    return path.with_name(f"{TEMP_PREFIX}{path.name}.{pid}.tmp")
-
-
-def _save_atomically(pkg: xp.Package, path: Path) -> None:
-    temp = _temp_path(path, os.getpid())
-    try:
-        with open(temp, "wb") as stream:
-            pkg.write_zip(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temp, stat.S_IMODE(os.stat(path).st_mode))
-        pkg.close()   # Windows cannot replace a file that is still open
-        try:
-            os.replace(temp, path)
-        except PermissionError:
-            raise WorkbookError(f"{path.name} is open in another program: close it, then refresh again.") from None
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
-
-
-def _fsync_folder(folder: Path) -> None:
-    if os.name == "nt":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _remove_stale_temps(path: Path) -> None:
-    """Delete temp files of ours that a killed refresh left beside the workbook."""
-    pattern = re.compile(re.escape(f"{TEMP_PREFIX}{path.name}.") + r"(\d+)\.tmp")
-    for candidate in path.parent.glob(f"{TEMP_PREFIX}*.tmp"):
-        match = pattern.fullmatch(candidate.name)
-        if match and int(match.group(1)) != os.getpid() and not _process_alive(int(match.group(1)), candidate):
-            candidate.unlink(missing_ok=True)
-
-
-def _process_alive(pid: int, temp: Path) -> bool:
-    if os.name == "nt":   # os.kill(pid, 0) would send Ctrl+C there; go by age instead
-        return time.time() - temp.stat().st_mtime < 600
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

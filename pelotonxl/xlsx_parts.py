@@ -13,7 +13,10 @@ import time
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
+
+from .errors import WorkbookError
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -248,6 +251,27 @@ def add_sheet(pkg: Package, name: str, part: str) -> SheetEntry:
     element = f'<{p}sheet name="{escape_attr(name)}" sheetId="{sheet_id}" {rid_attr}/>'
     pkg.put(book, insert_before_close(xml, "sheets", element))
     return SheetEntry(name, sheet_id, rel_id, part, True)
+
+
+def open_package(path: Path) -> Package:
+    """Open a workbook zip, or raise WorkbookError saying why it is not one."""
+    if not path.is_file():
+        raise WorkbookError(f"Workbook not found: {path}.")
+    try:
+        pkg = Package(path)
+    except (zipfile.BadZipFile, OSError) as err:
+        raise WorkbookError(f"{path.name} is not an Excel workbook (.xlsm/.xlsx): {err}.") from None
+    try:
+        workbook_part(pkg)
+    except (KeyError, ET.ParseError):
+        pkg.close()
+        raise WorkbookError(f"{path.name} is a zip file but not an Excel workbook.") from None
+    return pkg
+
+
+def table_part_of(pkg: Package, sheet: SheetEntry) -> str | None:
+    return next((r.part for r in read_rels(pkg, sheet.part) if r.type == REL_TABLE and pkg.has(r.part)),
+                None)
 
 
 def defined_names(pkg: Package) -> dict[str, str]:

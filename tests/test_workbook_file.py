@@ -17,6 +17,8 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from pelotonxl import safe_write
+from pelotonxl import sheet_xml as sx
 from pelotonxl import workbook_file as wf
 from pelotonxl.errors import WorkbookError
 from tests.workbook_samples import (STATUS_CELLS, SampleTable, add_calc_chain, add_shape, add_sparklines,
@@ -139,6 +141,14 @@ def test_text_with_xml_specials_and_control_characters(book: Path):
     assert table_values(book, "Workouts")[1][1] == ["x", 'ab "q" </t> & \nline']
 
 
+def test_object_column_with_mixed_python_values(book: Path):
+    values = [np.bool_(True), np.int64(7), dt.date(2024, 2, 29), dt.timedelta(minutes=90), "text", None]
+    frame = pd.DataFrame({"Workout ID": list("abcdef"), "Mixed": pd.Series(values, dtype=object)})
+    wf.write_tables(book, [SampleTable("Workouts", frame)], {})
+    got = [row[1] for row in table_values(book, "Workouts")[1][1:]]
+    assert got == [True, 7, dt.datetime(2024, 2, 29), dt.timedelta(minutes=90), "text", None]
+
+
 # --- Config ------------------------------------------------------------------------------------
 
 def test_status_cells_hold_the_values(book: Path):
@@ -149,6 +159,32 @@ def test_status_cells_hold_the_values(book: Path):
     assert config[STATUS_CELLS["workout_count"]].value == 3
     assert config[STATUS_CELLS["last_result"]].value == "OK: 3 workouts <new>"
     assert config["A2"].value == "Peloton email or username"   # the rest of the sheet as it was
+
+
+@pytest.mark.parametrize("ref, expected", [
+    ("B1", '<row r="1"><c r="A1"/><c r="B1"><v>5</v></c><c r="C1"/></row><row r="3"><c r="B3"/></row>'),
+    ("D1", '<row r="1"><c r="A1"/><c r="C1"/><c r="D1"><v>5</v></c></row><row r="3"><c r="B3"/></row>'),
+    ("B2", '<row r="1" spans="1:3"><c r="A1"/><c r="C1"/></row><row r="2"><c r="B2"><v>5</v></c></row>'
+           '<row r="3"><c r="B3"/></row>'),
+    ("B3", '<row r="1" spans="1:3"><c r="A1"/><c r="C1"/></row><row r="3"><c r="B3"><v>5</v></c></row>'),
+    ("A9", '<row r="1" spans="1:3"><c r="A1"/><c r="C1"/></row><row r="3"><c r="B3"/></row>'
+           '<row r="9"><c r="A9"><v>5</v></c></row>'),
+])
+def test_set_cell_edits_only_that_cell(ref: str, expected: str):
+    head = '<worksheet xmlns="m" xmlns:mc="mc" mc:Ignorable="x14ac"><sheetData>'
+    sheet = head + '<row r="1" spans="1:3"><c r="A1"/><c r="C1"/></row><row r="3"><c r="B3"/></row></sheetData></worksheet>'
+    assert sx.set_cell(sheet, ref, "><v>5</v></c>") == head + expected + "</sheetData></worksheet>"
+
+
+def test_set_cell_keeps_the_style_and_prefix():
+    sheet = ('<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
+             '<x:row r="2"><x:c r="B2" s="7" t="s"><x:v>0</x:v></x:c></x:row></x:sheetData></x:worksheet>')
+    edited = sx.set_cell(sheet, "B2", sx.value_tail("new"))
+    assert '<x:c r="B2" s="7" t="inlineStr"><x:is><x:t>new</x:t></x:is></x:c>' in edited
+    assert sx.set_cell(sheet, "B2", None).count('<x:c r="B2" s="7"/>') == 1
+    empty = '<worksheet xmlns="m"><sheetData/></worksheet>'
+    assert sx.set_cell(empty, "C4", "><v>1</v></c>") == ('<worksheet xmlns="m"><sheetData><row r="4">'
+                                                          '<c r="C4"><v>1</v></c></row></sheetData></worksheet>')
 
 
 def test_status_name_missing_is_skipped(book: Path):
@@ -289,6 +325,13 @@ def test_shape_on_workouts_sheet_refuses_and_leaves_the_file_alone(book: Path):
     assert [p.name for p in book.parent.iterdir()] == [book.name]
 
 
+def test_totals_row_on_the_workouts_table_refuses(book: Path):
+    edit_zip(book, lambda parts: parts.update({"xl/tables/table1.xml": parts["xl/tables/table1.xml"].replace(
+        b'headerRowCount="1"', b'headerRowCount="1" totalsRowCount="1"')}))
+    with pytest.raises(WorkbookError, match="a totals row under its table"):
+        wf.check_writable(book)
+
+
 def test_sparklines_on_metrics_sheet_refuse(book: Path):
     add_sparklines(book, sheet_parts(book)["Metrics"])
     with pytest.raises(WorkbookError, match="Metrics sheet holds sparklines"):
@@ -312,7 +355,7 @@ def test_failure_mid_write_leaves_original_and_no_temp(book: Path, monkeypatch):
     def broken_fsync(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(wf.os, "fsync", broken_fsync)
+    monkeypatch.setattr(safe_write.os, "fsync", broken_fsync)
     with pytest.raises(OSError, match="No space left"):
         wf.write_tables(book, tables(), STATUS)
     assert book.read_bytes() == before
@@ -371,7 +414,9 @@ def test_five_thousand_rows_by_forty_columns_is_fast(book: Path):
 
 @pytest.mark.libreoffice
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
-def test_libreoffice_opens_the_written_workbook(book: Path, tmp_path: Path):
+@pytest.mark.parametrize("with_metrics", [True, False], ids=["sheets-replaced", "metrics-created"])
+def test_libreoffice_opens_the_written_workbook(tmp_path: Path, with_metrics: bool):
+    book = make_workbook(tmp_path / "PelotonWorkbook.xlsm", with_metrics=with_metrics)
     wf.write_tables(book, tables(), STATUS)
     out = tmp_path / "out"
     profile = tmp_path / "lo-profile"
@@ -386,4 +431,6 @@ def test_libreoffice_opens_the_written_workbook(book: Path, tmp_path: Path):
     assert rows[1][3:] == [412.5, 500, True, "45 min Power Zone <PZ> & more"]
     assert rows[2][3] is None and rows[2][6] == "  spaced  "
     assert converted["Config"][STATUS_CELLS["workout_count"]].value == 3
-    assert "Metrics" in converted.sheetnames and "My Analysis" in converted.sheetnames
+    assert [[c.value for c in row] for row in converted["Metrics"]["A2:C3"]] == [
+        ["a1", "Heart rate", 141], ["a1", "Cadence", 85]]
+    assert "My Analysis" in converted.sheetnames

@@ -1,0 +1,146 @@
+"""Writing a member's workbook safely: the checks before (missing, not a workbook, open in Excel,
+read-only, things on our sheets a rewrite would delete) and the atomic replace after.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Iterable
+
+from . import xlsx_parts as xp
+from .errors import WorkbookError
+
+TEMP_PREFIX = ".~peloton_xl-"
+
+
+def check_workbook(path: Path, sheet_names: Iterable[str]) -> None:
+    """Raise WorkbookError (one actionable line) unless the workbook can be rewritten safely,
+    inspecting the named sheets for things a rewrite would drop."""
+    if not path.is_file():
+        raise WorkbookError(f"Workbook not found: {path}.")
+    for lock in (path.with_name("~$" + path.name), path.with_name("~$" + path.name[2:])):
+        if len(lock.name) > 2 and lock.exists():
+            raise WorkbookError(f"{path.name} is open in Excel ({lock.name} beside it): close it in Excel, "
+                                "or refresh from the Peloton tab (delete the ~$ file if Excel is not running).")
+    with xp.open_package(path) as pkg:
+        for name in sheet_names:
+            sheet = xp.find_sheet(pkg, name)
+            found = _things_a_rewrite_drops(pkg, sheet) if sheet else []
+            if found:
+                raise WorkbookError(f"The {sheet.name} sheet holds {', '.join(found)}, which a refresh would "
+                                    "delete: move them to another sheet, then refresh again.")
+    try:
+        with open(path, "r+b"):
+            pass
+    except OSError as err:
+        raise WorkbookError(f"{path.name} cannot be opened for writing ({err.strerror}): close it in other "
+                            "programs and check its permissions.") from None
+    if not os.access(path.parent, os.W_OK):
+        raise WorkbookError(f"The folder {path.parent} is read-only: the workbook cannot be saved there.")
+
+
+def _things_a_rewrite_drops(pkg: xp.Package, sheet: xp.SheetEntry) -> list[str]:
+    """What the member added to a sheet this writer regenerates, in words; [] if nothing."""
+    if not sheet.is_worksheet:
+        return ["a chart or dialog sheet in place of a worksheet"]
+    found: list[str] = []
+    kinds = [rel.type.rsplit("/", 1)[-1] for rel in xp.read_rels(pkg, sheet.part)]
+    for rel in xp.read_rels(pkg, sheet.part):
+        if rel.type.endswith("/drawing") and pkg.has(rel.part):
+            found += _drawing_contents(pkg.data(rel.part))
+    if "comments" in kinds or "threadedComment" in kinds:
+        found.append("comments or notes")
+    elif "vmlDrawing" in kinds:
+        found.append("form controls or notes")
+    if "pivotTable" in kinds:
+        found.append("a pivot table")
+    if kinds.count("table") > 1:
+        found.append("another table")
+    if any(k in kinds for k in ("oleObject", "control", "package")):
+        found.append("embedded objects or controls")
+    xml = pkg.text(sheet.part)
+    if re.search(r"<(?:\w+:)?extLst\b", xml):
+        found += [word for word, marker in (("sparklines", "sparklineGroup"), ("slicers", "slicerList"),
+                                            ("timelines", "timelineRef")) if marker in xml] \
+            or ["Excel 2010+ extras (data bars, icon sets or list validation)"]
+    if "slicer" in " ".join(kinds) and "slicers" not in found:
+        found.append("slicers")
+    table = xp.table_part_of(pkg, sheet)
+    if table and b"calculatedColumnFormula" in pkg.data(table):
+        found.append("a formula column in its table")
+    if table and re.search(rb'totalsRowCount="[1-9]', pkg.data(table)):
+        found.append("a totals row under its table")
+    return found
+
+
+def _drawing_contents(drawing: bytes) -> list[str]:
+    counts = {"shape": 0, "picture": 0, "chart": 0, "slicer": 0, "embedded object": 0}
+    for el in ET.fromstring(drawing).iter():
+        local = el.tag.rsplit("}", 1)[-1]
+        if local in ("sp", "cxnSp"):
+            counts["shape"] += 1
+        elif local == "pic":
+            counts["picture"] += 1
+        elif local == "graphicData":
+            uri = el.get("uri", "")
+            counts["chart" if "chart" in uri else "slicer" if "slicer" in uri else "embedded object"] += 1
+    return [f"{n} {word}{'s' if n > 1 else ''}" for word, n in counts.items() if n]
+
+
+def _temp_path(path: Path, pid: int) -> Path:
+    return path.with_name(f"{TEMP_PREFIX}{path.name}.{pid}.tmp")
+
+
+def save_atomically(pkg: xp.Package, path: Path) -> None:
+    temp = _temp_path(path, os.getpid())
+    try:
+        with open(temp, "wb") as stream:
+            pkg.write_zip(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temp, stat.S_IMODE(os.stat(path).st_mode))
+        pkg.close()   # Windows cannot replace a file that is still open
+        try:
+            os.replace(temp, path)
+        except PermissionError:
+            raise WorkbookError(f"{path.name} is open in another program: close it, then refresh again.") from None
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    if os.name == "nt":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Delete temp files of ours that a killed refresh left beside the workbook."""
+    pattern = re.compile(re.escape(f"{TEMP_PREFIX}{path.name}.") + r"(\d+)\.tmp")
+    for candidate in path.parent.glob(f"{TEMP_PREFIX}*.tmp"):
+        match = pattern.fullmatch(candidate.name)
+        if match and int(match.group(1)) != os.getpid() and not _process_alive(int(match.group(1)), candidate):
+            candidate.unlink(missing_ok=True)
+
+
+def _process_alive(pid: int, temp: Path) -> bool:
+    if os.name == "nt":   # os.kill(pid, 0) would send Ctrl+C there; go by age instead
+        return time.time() - temp.stat().st_mtime < 600
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
