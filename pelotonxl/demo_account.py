@@ -410,7 +410,8 @@ class DemoAccount:
         elif p == "row":
             t["output"] = min(200.0, rng.uniform(60, 170) * fit)
             t["stroke_rate"] = rng.uniform(18, 29)
-            calories = t["output"] * duration / 1000 * rng.uniform(3.5, 4.5)
+            # The ergometer makers' formula: kcal/h = 4 * 0.8604 * watts + 300.
+            calories = (3.44 * t["output"] + 300) * duration / 3600 * rng.uniform(0.95, 1.1)
         elif p in ("floor", "app_run"):
             lo, hi = FLOOR_KCAL_PER_MIN[kind.discipline]
             calories = duration / 60 * rng.uniform(lo, hi)
@@ -419,7 +420,8 @@ class DemoAccount:
         if kind.ride in ("none", "just_ride"):
             duration += rng.randint(-90, 90)  # a free workout stops when the member does
         has_hr = rng.random() < kind.hr_share
-        t["hr"] = rng.uniform(100, 128) if kind.discipline in ("yoga", "stretching", "walking") else rng.uniform(125, 160)
+        easy = kind.discipline in ("yoga", "stretching", "walking")
+        t["hr"] = rng.uniform(100, 128) if easy else rng.uniform(125, 160)
         watch = device == "iOS_app" and rng.random() < kind.watch_share
         if kind.key == "gym_strength":
             watch = has_hr = True  # at least one Apple Watch workout in every account
@@ -495,7 +497,8 @@ class DemoAccount:
             kind.profile.split("_")[0], ["heart_rate", "calories"])
         class_type = hex_id("class_type", disc, title.split(" ")[-2] if " " in title else title)
         return {
-            "id": ride_id, "title": title, "description": f"A {duration // 60} minute {DISCIPLINE_NAMES[disc][0].lower()} class.",
+            "id": ride_id, "title": title,
+            "description": f"A {duration // 60} minute {DISCIPLINE_NAMES[disc][0].lower()} class.",
             "duration": duration, "length": duration + 120, "pedaling_start_offset": 60,
             "pedaling_end_offset": duration + 60, "pedaling_duration": duration,
             "difficulty_rating_avg": round(rng.uniform(4.5, 8.9), 4), "difficulty_rating_count": rng.randint(50, 20000),
@@ -539,6 +542,7 @@ class GraphBuilder:
         self.n = max(plan.elapsed, 1)
         self.km = units == "km"
         self._coarse: np.ndarray | None = None
+        self._hr: np.ndarray | None = None
 
     def _rng(self, stream: int) -> np.random.Generator:
         return np.random.default_rng([self.plan.seed, stream])
@@ -566,6 +570,11 @@ class GraphBuilder:
 
     def heart_rate(self) -> np.ndarray:
         """Beats per minute, second by second. Cheap (5-second grid): workout lists need its zones."""
+        if self._hr is None:
+            self._hr = self._make_heart_rate()
+        return self._hr
+
+    def _make_heart_rate(self) -> np.ndarray:
         prof = self._coarse_intensity()
         m = prof.size
         # Heart rate lags effort by about a minute and starts from rest.
