@@ -45,7 +45,11 @@ class WriteReport:
 def read_config(path) -> dict[str, str]:
     """Field name -> the text of its Config value cell (column B beside the label in column A)."""
     with xp.open_package(Path(path)) as pkg:
-        cells = _config_cells(pkg)
+        try:
+            cells = _config_cells(pkg)
+        except (ET.ParseError, ValueError, IndexError) as err:
+            raise WorkbookError(f"The Config sheet of {Path(path).name} cannot be read ({err}): "
+                                "open and save the workbook in Excel, then try again.") from None
     if cells is None:
         return {}
     labels = {f.label.strip().casefold(): f.name for f in FIELDS}
@@ -129,7 +133,6 @@ def write_tables(path, tables: list["SheetTable"], status: dict[str, object]) ->
         raise ValueError(f"unknown status keys: {sorted(unknown)}")
     safe_write.remove_stale_temps(path)
     safe_write.check_workbook(path, [t.name for t in tables])
-    rows: dict[str, int] = {}
     with xp.open_package(path) as pkg:
         styles_part = _styles_part(pkg)
         styles = sx.StyleBook(pkg.text(styles_part))

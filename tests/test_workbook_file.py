@@ -434,3 +434,10 @@ def test_libreoffice_opens_the_written_workbook(tmp_path: Path, with_metrics: bo
     assert [[c.value for c in row] for row in converted["Metrics"]["A2:C3"]] == [
         ["a1", "Heart rate", 141], ["a1", "Cadence", 85]]
     assert "My Analysis" in converted.sheetnames
+
+
+def test_unreadable_config_sheet_is_a_workbook_error(book: Path):
+    config = sheet_parts(book)["Config"]
+    edit_zip(book, lambda parts: parts.update({config: b"<worksheet><sheetData>"}))
+    with pytest.raises(WorkbookError, match="Config sheet .* cannot be read"):
+        wf.read_config(book)

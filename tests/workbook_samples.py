@@ -8,6 +8,7 @@ table, a defined name) and, by zip editing, a ribbon part openpyxl would not cre
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import zipfile
 from dataclasses import dataclass, field
@@ -155,8 +156,6 @@ def read_parts(path: Path) -> dict[str, bytes]:
 
 def sheet_parts(path: Path) -> dict[str, str]:
     """Sheet name -> worksheet part name, read the way Excel does (workbook.xml + its rels)."""
-    import re
-
     parts = read_parts(path)
     book = parts["xl/workbook.xml"].decode()
     rels = parts["xl/_rels/workbook.xml.rels"].decode()
@@ -171,8 +170,6 @@ def sheet_parts(path: Path) -> dict[str, str]:
 
 def to_shared_strings(path: Path, sheet_part: str) -> None:
     """Store a sheet's inline strings in sharedStrings.xml, as Excel does when it saves."""
-    import re
-
     def edit(parts: dict[str, bytes]) -> None:
         strings: list[str] = []
         sst_name = "xl/sharedStrings.xml"
