@@ -315,6 +315,7 @@ class FakePeloton:
         self.faults = FaultPlan()
         self._refresh_tokens: set[str] = set()
         self._requests: list[RequestRecord] = []
+        self._months_cache: tuple[tuple, dict[str, int]] | None = None
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -519,10 +520,7 @@ class FakePeloton:
         page_count = math.ceil(total / limit)
         show_next = (page + 1) * limit < total
         following = everything[(page + 1) * limit] if show_next else None
-        months: dict[str, int] = {}
-        for w in everything:
-            month = time.strftime("%Y-%m", time.gmtime(w["created_at"]))
-            months[month] = months.get(month, 0) + 1
+        months = self._month_counts(everything)
         zone_totals = {f"heart_rate_z{i}_duration": 0 for i in range(1, 6)}
         for w in data:
             for key, seconds in ((w.get("effort_zones") or {}).get("heart_rate_zone_durations") or {}).items():
@@ -534,6 +532,19 @@ class FakePeloton:
             "next": {"workout_id": following["id"], "created_at": following["created_at"]} if following else None,
             "summary": months, "aggregate_stats": [], "total_heart_rate_zone_durations": zone_totals,
         }
+
+    def _month_counts(self, everything: list[dict[str, Any]]) -> dict[str, int]:
+        """Workouts per month (the envelope's `summary`), recounted only when the account changed."""
+        key = (len(everything), everything[0]["id"], everything[-1]["id"]) if everything else ()
+        cached = self._months_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        months: dict[str, int] = {}
+        for w in everything:
+            month = time.strftime("%Y-%m", time.gmtime(w["created_at"]))
+            months[month] = months.get(month, 0) + 1
+        self._months_cache = (key, months)
+        return months
 
     def _workout(self, workout_id: str, query: dict[str, str]) -> tuple[int, Any]:
         try:
