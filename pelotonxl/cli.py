@@ -135,6 +135,8 @@ def _report(result: RefreshResult, workbook: Path) -> None:
     pruned = f", {result.sync.pruned} removed" if result.sync.pruned else ""
     print(f"{result.rows} workouts ({new} new{pruned}) written to {workbook.name} "
           f"in {result.seconds:.1f} s")
+    log.info("%d Peloton requests, %d pages, %d graphs fetched; workbook written in %.2f s",
+             result.requests, result.sync.pages, result.sync.graphs_fetched, result.write_seconds)
     if result.failed:
         print(f"Details of {len(result.failed)} workouts could not be fetched; they will be retried "
               "on the next refresh:", file=sys.stderr)
