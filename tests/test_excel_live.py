@@ -1,0 +1,360 @@
+"""The live refresh (what the ribbon runs) against the local Peloton server and an xlwings stand-in.
+
+The stand-in (tests/xlwings_standin.py) is not Excel: it checks what excel_live asks of xlwings —
+one bulk write per table, the table kept and resized, values Excel can take, the status bar, the
+message boxes. What only Excel can show is in docs/manual-test.md.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+import xlwings as xw
+
+from pelotonxl import excel_live
+from pelotonxl.refresh_job import last_account
+from pelotonxl.settings import STATUS_NAMES
+from pelotonxl.store import WorkoutStore, is_finished
+from pelotonxl.tables import METRIC_LEAD_COLUMNS, WORKOUT_COLUMNS, SheetTable, build_tables
+from tests.conftest import PASSWORD, USERNAME
+from tests.xlwings_standin import Book
+
+MEMBER_STYLE = "TableStyleLight9"  # a style the member picked: a refresh must keep it
+STATUS_ROW = 14
+
+
+def make_book(server, home, *, password: str = PASSWORD, table_sheets=("Workouts", "Metrics"),
+              status_keys=tuple(STATUS_NAMES)) -> Book:
+    """A book laid out like PelotonWorkbook.xlsm: Config, then one sheet per table."""
+    book = Book(fullname="/Users/member/PelotonWorkbook.xlsm")
+    config = book.sheets.add("Config")
+    config.fill("A1", [
+        ["Peloton settings"],
+        [],
+        ["Setting", "Value", "Notes"],
+        ["  peloton EMAIL or Username ", USERNAME, "The account to refresh."],  # labels: any case, trimmed
+        ["Password (optional)", password],
+        ["API URL", server.url],
+        ["Sign-in URL", server.url],
+        ["State folder", str(home)],
+        ["Parallel requests", 4.0],           # Excel hands numbers over as floats
+        ["Graph sampling (seconds)", 300.0],
+        ["Not a setting", "ignored"],
+    ])
+    for offset, key in enumerate(STATUS_NAMES):
+        defined_name, label = STATUS_NAMES[key]
+        config.fill(f"A{STATUS_ROW + offset}", [[label]])
+        if key in status_keys:
+            book.names.define(defined_name, "Config", f"B{STATUS_ROW + offset}")
+    headers = {"Workouts": list(WORKOUT_COLUMNS), "Metrics": list(METRIC_LEAD_COLUMNS)}
+    for name in table_sheets:
+        add_table(book, name, [headers[name]] + [[None] * len(headers[name])])
+    book.app.status_bar = "Ready"
+    book.app.status_history.clear()
+    book.calls.clear()
+    return book
+
+
+def add_table(book: Book, name: str, rows: list[list]) -> None:
+    sheet = book.sheets.add(name, after=book.sheets[-1])
+    sheet.fill("A1", rows)
+    sheet.tables.add(source=sheet.range((1, 1), (len(rows), len(rows[0]))), name=name,
+                     table_style_name=MEMBER_STYLE)
+
+
+def stored_tables(home) -> list[SheetTable]:
+    with WorkoutStore.for_account(home, last_account(home)) as store:
+        return build_tables(store.records())
+
+
+def expected_cell(value):
+    """What a cell should hold for a DataFrame value, written out independently of excel_live."""
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, pd.Timedelta):
+        return value.total_seconds() / 86400
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def assert_sheet_holds(book: Book, table: SheetTable) -> None:
+    sheet = book.sheets[table.name]
+    xl_table = sheet.tables[table.name]
+    rows, cols = len(table.frame) + 1, len(table.frame.columns)
+    assert xl_table.range.shape == (rows, cols)
+    assert sheet.used_range == xl_table.range  # nothing left around the table
+    grid = sheet.grid(xl_table.range)
+    assert grid[0] == list(table.frame.columns)
+    for r, values in enumerate(table.frame.astype(object).itertuples(index=False), start=1):
+        for c, value in enumerate(values):
+            want, got = expected_cell(value), grid[r][c]
+            if isinstance(want, float):
+                assert got == pytest.approx(want), (table.name, r, table.frame.columns[c])
+            elif isinstance(want, str) and got != want:
+                assert got == "'" + want  # kept as text, not turned into a number or formula
+            else:
+                assert got == want, (table.name, r, table.frame.columns[c])
+
+
+# --- the live refresh --------------------------------------------------------------------------
+
+def test_refresh_fills_both_tables_with_what_the_store_holds(server, home):
+    book = make_book(server, home)
+
+    result = excel_live.refresh_book(book, environ={})
+
+    assert result is not None and result.exit_code == 0
+    expected = stored_tables(home)
+    assert [t.name for t in expected] == ["Workouts", "Metrics"]
+    assert result.rows == len(expected[0].frame) == len(server.account.workouts)
+    for table in expected:
+        assert_sheet_holds(book, table)
+    assert book.app.alerts == []  # a refresh that went well is quiet
+
+
+def test_refresh_writes_each_table_in_one_bulk_call_and_reads_config_once(server, home):
+    book = make_book(server, home)
+
+    excel_live.refresh_book(book, environ={})
+
+    assert len(book.calls_of("value", "Config")) == 1
+    for name in ("Workouts", "Metrics"):
+        writes = book.calls_of("value=", name)
+        assert len(writes) == 1, writes
+        assert writes[0].detail == book.sheets[name].tables[name].range.shape
+    # Formats and widths: one call per column, never per cell.
+    workouts = stored_tables(home)[0]
+    assert len(book.calls_of("number_format=", "Workouts")) == len(workouts.frame.columns)
+    assert len(book.calls_of("column_width=", "Workouts")) == len(workouts.widths)
+
+
+def test_refresh_resizes_the_existing_table_and_keeps_its_style(server, home):
+    book = make_book(server, home)
+    before = {name: book.sheets[name].tables[name] for name in ("Workouts", "Metrics")}
+
+    excel_live.refresh_book(book, environ={})
+
+    workouts = stored_tables(home)[0]
+    for name, table in before.items():
+        assert book.sheets[name].tables[name] is table  # the same table, not a new one
+        assert table.table_style == MEMBER_STYLE
+        assert len(book.sheets[name].tables) == 1
+    assert book.calls_of("tables.add") == []
+    assert len(book.calls_of("resize", "Workouts")) == 1
+    sheet, body = book.sheets["Workouts"], before["Workouts"].data_body_range
+    start = list(workouts.frame.columns).index("Start") + 1
+    duration = list(workouts.frame.columns).index("Duration") + 1
+    assert sheet.range((body.row, start), (body.last_row, start)).number_format == workouts.number_formats["Start"]
+    assert sheet.range((body.row, duration), (body.last_row, duration)).number_format == "[h]:mm:ss"
+    assert sheet.range((1, 1)).number_format == "General"  # the header keeps its own format
+    assert isinstance(sheet.cells[(2, start)], datetime)
+    assert sheet.range((1, start)).column_width == workouts.widths["Start"]
+
+
+def test_refresh_clears_what_a_bigger_earlier_table_left_behind(server, home):
+    book = make_book(server, home, table_sheets=("Metrics",))
+    old_header = list(WORKOUT_COLUMNS) + [f"Old {i}" for i in range(6)]
+    add_table(book, "Workouts", [old_header] + [[f"junk {r}.{c}" for c in range(len(old_header))]
+                                                for r in range(400)])
+    book.calls.clear()
+
+    excel_live.refresh_book(book, environ={})
+
+    workouts = stored_tables(home)[0]
+    assert len(old_header) > len(workouts.frame.columns) and 400 > len(workouts.frame)
+    assert_sheet_holds(book, workouts)  # includes: the used range is exactly the new table
+    assert book.calls_of("clear_contents", "Workouts")
+
+
+def test_status_bar_shows_progress_and_is_restored(server, home):
+    book = make_book(server, home)
+
+    excel_live.refresh_book(book, environ={})
+
+    shown = [s for s in book.app.status_history if isinstance(s, str) and s.startswith("Peloton: ")]
+    total = len([w for w in server.account.workouts if is_finished(w)])
+    assert "Peloton: fetching workout details 0/%d" % total in shown
+    assert "Peloton: fetching workout details %d/%d" % (total, total) in shown
+    assert any(s.startswith("Peloton: writing the workbook") for s in shown)
+    assert book.app.status_bar == "Ready"
+    assert book.app.status_history[-1] == "Ready"
+
+
+def test_status_cells_are_set_and_a_missing_name_is_skipped(server, home):
+    book = make_book(server, home, status_keys=("last_refresh", "workout_count"))
+
+    result = excel_live.refresh_book(book, environ={})
+
+    config = book.sheets["Config"]
+    assert isinstance(config.cells[(STATUS_ROW, 2)], datetime)
+    assert config.cells[(STATUS_ROW + 1, 2)] == result.rows
+    assert (STATUS_ROW + 2, 2) not in config.cells  # no defined name, no write
+
+
+def test_nothing_is_saved(server, home):
+    book = make_book(server, home)
+    excel_live.refresh_book(book, environ={})
+    assert book.saved == 0 and book.calls_of("save") == []
+
+
+def test_wrong_password_shows_one_line_and_touches_no_table(server, home):
+    book = make_book(server, home, password="not my password")
+    before = {name: book.sheets[name].grid(book.sheets[name].used_range) for name in ("Workouts", "Metrics")}
+
+    result = excel_live.refresh_book(book, environ={})
+
+    assert result is None
+    [alert] = book.app.alerts
+    assert alert["title"] == "Peloton refresh" and alert["mode"] == "critical"
+    assert "\n" not in alert["prompt"] and "Traceback" not in alert["prompt"]
+    assert USERNAME in alert["prompt"] and "password" in alert["prompt"].lower()
+    assert "not my password" not in alert["prompt"]
+    for name, grid in before.items():
+        assert book.sheets[name].grid(book.sheets[name].used_range) == grid
+    assert [c for c in book.calls if c.op != "value"] == []  # only the Config read: nothing written
+    assert book.app.status_bar == "Ready"
+
+
+def test_an_unexpected_error_is_one_line_asking_for_a_report(server, home, monkeypatch):
+    book = make_book(server, home)
+
+    def broken(*args, **kwargs):
+        kwargs["progress"]("workouts", 20, None)
+        raise RuntimeError("disk on\nfire")
+
+    monkeypatch.setattr(excel_live, "run_refresh", broken)
+    assert excel_live.refresh_book(book, environ={}) is None
+
+    [alert] = book.app.alerts
+    assert alert["prompt"] == "Unexpected RuntimeError: disk on fire — please report it"
+    assert "Peloton: listing workouts… 20" in book.app.status_history
+    assert book.app.status_bar == "Ready"
+
+
+def test_failed_details_still_write_the_tables_and_say_how_many(server, home):
+    failing = [w["id"] for w in server.account.workouts if is_finished(w)][:2]
+    for workout_id in failing:
+        server.always_fail_graph(workout_id, status=403)  # not retried: no backoff waits in the test
+    book = make_book(server, home)
+
+    result = excel_live.refresh_book(book, environ={})
+
+    assert result is not None and result.exit_code == 3 and set(result.failed) == set(failing)
+    for table in stored_tables(home):
+        assert_sheet_holds(book, table)
+    [alert] = book.app.alerts
+    assert "2 workouts could not be fetched" in alert["prompt"]
+    assert "next refresh retries them" in alert["prompt"]
+    assert book.sheets["Config"].cells[(STATUS_ROW + 2, 2)].startswith("2 workouts without details")
+
+
+def test_a_missing_sheet_is_added_at_the_end_with_a_new_table(server, home):
+    book = make_book(server, home, table_sheets=("Workouts",))
+
+    excel_live.refresh_book(book, environ={})
+
+    assert [s.name for s in book.sheets] == ["Config", "Workouts", "Metrics"]
+    metrics = book.sheets["Metrics"].tables["Metrics"]
+    assert metrics.table_style == "TableStyleMedium2"
+    assert_sheet_holds(book, stored_tables(home)[1])
+
+
+def test_refresh_caller_refreshes_the_calling_book_and_passes_full(server, home, monkeypatch):
+    book = make_book(server, home)
+    monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: book))
+    graph_requests = lambda: sum("performance_graph" in r.path for r in server.requests)  # noqa: E731
+
+    excel_live.refresh_caller()
+    first = graph_requests()
+    excel_live.refresh_caller()  # incremental: nothing new to fetch
+    assert graph_requests() == first
+    excel_live.refresh_caller(full=True)  # full: every graph again
+
+    assert graph_requests() == 2 * first > 0
+    assert book.app.alerts == []
+    assert_sheet_holds(book, stored_tables(home)[0])
+
+
+# --- writing, reading and converting without a server ------------------------------------------
+
+def small_table(columns: list[str], rows: list[list], formats=None) -> SheetTable:
+    return SheetTable("Workouts", pd.DataFrame(rows, columns=columns), formats or {}, {})
+
+
+def test_a_second_write_with_fewer_rows_and_columns_clears_leftovers_and_stale_formats():
+    book = Book()
+    book.sheets.add("Workouts")
+    first = small_table(["Workout ID", "Start", "Output"],
+                        [["a", pd.Timestamp("2024-03-01 07:30"), 1.5], ["b", pd.NaT, np.nan]],
+                        {"Start": "yyyy-mm-dd hh:mm"})
+    second = small_table(["Workout ID", "Output"], [["c", np.float64(2.0)]])
+
+    excel_live.write_tables_live(book, [first], {})
+    excel_live.write_tables_live(book, [second], {})
+
+    sheet = book.sheets["Workouts"]
+    table = sheet.tables["Workouts"]
+    assert table.range.shape == (2, 2) and table.header == ["Workout ID", "Output"]
+    assert sheet.cells == {(1, 1): "Workout ID", (1, 2): "Output", (2, 1): "c", (2, 2): 2.0}
+    assert sheet.range("B2").number_format == "General"  # no longer the Start column's date format
+
+
+def test_an_empty_table_keeps_one_blank_body_row():
+    book = Book()
+    book.sheets.add("Workouts")
+    excel_live.write_tables_live(book, [small_table(["Workout ID", "Start"], [])], {})
+    table = book.sheets["Workouts"].tables["Workouts"]
+    assert table.range.shape == (2, 2)
+    assert book.sheets["Workouts"].grid(table.data_body_range) == [[None, None]]
+
+
+def test_values_become_what_excel_takes():
+    frame = pd.DataFrame({
+        "Workout ID": ["0123", "=HYPERLINK(1)", "abc"],
+        "Start": pd.to_datetime(["2024-01-02 06:00", None, "2024-01-03 18:45"]),
+        "Duration": pd.to_timedelta(["0:45:00", None, "1:30:00"]),
+        "Count": np.array([1, 2, 3], dtype="int64"),
+        "Outdoor": [True, False, None],
+        "Output": [1.25, np.nan, 3.0],
+    })
+    [header, *rows] = excel_live.table_rows(frame)
+    assert header == list(frame.columns)
+    assert rows == [
+        ["'0123", datetime(2024, 1, 2, 6), 0.03125, 1, True, 1.25],
+        ["'=HYPERLINK(1)", None, None, 2, False, None],
+        ["abc", datetime(2024, 1, 3, 18, 45), 0.0625, 3, None, 3.0],
+    ]
+    assert all(type(v) in (str, datetime, float, int, bool, type(None)) for row in rows for v in row)
+
+
+def test_config_rows_map_labels_like_the_file_reader():
+    rows = [["Peloton settings", None], [" api url ", "http://127.0.0.1:1"], ["WORKERS", 3.0],
+            ["Parallel requests", 3.0], ["Password (optional)", None], [None, "x"], [12, "y"]]
+    assert excel_live.config_from_rows(rows) == {"api_url": "http://127.0.0.1:1", "workers": "3",
+                                                 "password": ""}
+
+
+def test_status_bar_updates_are_throttled_within_a_stage():
+    clock = iter([0.0, 0.1, 0.2, 0.3, 0.31, 0.32]).__next__
+    book = Book()
+    progress = excel_live.StatusBarProgress(book.app, interval=0.25, clock=clock)
+    for done in range(4):
+        progress("graphs", done, 400)   # shown at 0.0 and 0.3 only
+    progress("graphs", 400, 400)        # the last one always shows
+    progress("tables", 0, None)         # a new stage always shows
+    assert book.app.status_history == [
+        "Peloton: fetching workout details 0/400", "Peloton: fetching workout details 3/400",
+        "Peloton: fetching workout details 400/400", "Peloton: building tables…"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux has no Excel for xlwings")
+def test_find_open_book_is_none_without_excel(workbook):
+    assert excel_live.find_open_book(workbook) is None
