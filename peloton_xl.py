@@ -28,14 +28,20 @@ def refresh(full: bool = False) -> None:
 @xw.arg("metric", doc='A metric slug such as "avg_output" or a name such as "Avg Output".')
 def PELOTON_METRIC(workout, metric):
     """One workout's metric, from the last refresh's local store (never the network)."""
-    return metric_lookup.lookup_metric(workout, metric)
+    try:
+        return metric_lookup.lookup_metric(workout, metric)
+    except metric_lookup.MetricLookupError as exc:
+        return metric_lookup.as_excel_error(exc)
 
 
 @xw.func
 @xw.ret(expand="table")
 def PELOTON_METRIC_NAMES():
     """The metrics PELOTON_METRIC knows for this account: slug, name and unit, one per row."""
-    return metric_lookup.metric_names()
+    try:
+        return metric_lookup.metric_names()
+    except metric_lookup.MetricLookupError as exc:
+        return metric_lookup.as_excel_error(exc)
 
 
 @xw.func
@@ -43,7 +49,10 @@ def PELOTON_METRIC_NAMES():
 @xw.ret(expand="table")
 def PELOTON_WORKOUTS_ON(day):
     """The Workout IDs that started on a day, newest first, one per row."""
-    return metric_lookup.workouts_on(day)
+    try:
+        return metric_lookup.workouts_on(day)
+    except metric_lookup.MetricLookupError as exc:
+        return metric_lookup.as_excel_error(exc)
 
 
 if __name__ == "__main__":

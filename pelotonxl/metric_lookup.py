@@ -24,6 +24,19 @@ _WORKOUT_ID = re.compile(r"^[0-9a-f]{32}$")
 class MetricLookupError(LookupError):
     """The workout or metric asked for is not in the store; the message says which."""
 
+    excel_error = "#N/A"
+
+
+class BadArgumentError(MetricLookupError):
+    """The argument is not a Workout ID, a date, "latest" or a metric name at all."""
+
+    excel_error = "#VALUE!"
+
+
+def as_excel_error(exc: MetricLookupError) -> str:
+    """The text the workbook's VBA wrapper turns into a real error value (#N/A, #VALUE!)."""
+    return f"{exc.excel_error} {exc}"
+
 
 def _key(name: str) -> str:
     """'Avg Output', 'avg_output' and 'AVG-OUTPUT' all become 'avgoutput'."""
@@ -67,10 +80,10 @@ class MetricIndex:
             try:
                 workout = datetime.fromisoformat(text)
             except ValueError:
-                raise MetricLookupError(f"{text!r} is not a Workout ID, a date or \"latest\"") from None
+                raise BadArgumentError(f"{text!r} is not a Workout ID, a date or \"latest\"") from None
         when = _as_datetime(workout)
         if when is None:
-            raise MetricLookupError(f"{workout!r} is not a Workout ID, a date or \"latest\"")
+            raise BadArgumentError(f"{workout!r} is not a Workout ID, a date or \"latest\"")
         same_minute = [wid for start, wid in self.starts
                        if abs((start - when).total_seconds()) < 60]
         if same_minute:
@@ -147,8 +160,11 @@ def metric_names() -> list[list]:
 
 
 def workouts_on(day) -> list[list[str]]:
-    when = _as_datetime(day) if not isinstance(day, str) else _as_datetime(datetime.fromisoformat(day))
+    try:
+        when = _as_datetime(datetime.fromisoformat(day.strip()) if isinstance(day, str) else day)
+    except ValueError:
+        when = None
     if when is None:
-        raise MetricLookupError(f"{day!r} is not a date")
+        raise BadArgumentError(f"{day!r} is not a date")
     ids = [[wid] for start, wid in _cache.index().starts if start.date() == when.date()]
     return ids or [["no workouts that day"]]

@@ -6,9 +6,11 @@ Function PELOTON_METRIC(workout, metric)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
         PELOTON_METRIC = XLPy.CallUDF("peloton_xl", "PELOTON_METRIC", Array(workout, metric), ThisWorkbook, Application.Caller)
+        If VarType(PELOTON_METRIC) = vbString Then PELOTON_METRIC = ExcelErrorFromText(PELOTON_METRIC)
         Exit Function
     #Else
         PELOTON_METRIC = XLPy.CallUDF("peloton_xl", "PELOTON_METRIC", Array(workout, metric))
+        If VarType(PELOTON_METRIC) = vbString Then PELOTON_METRIC = ExcelErrorFromText(PELOTON_METRIC)
         Exit Function
     #End If
 failed:
@@ -19,9 +21,11 @@ Function PELOTON_METRIC_NAMES()
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
         PELOTON_METRIC_NAMES = XLPy.CallUDF("peloton_xl", "PELOTON_METRIC_NAMES", Array(), ThisWorkbook, Application.Caller)
+        If VarType(PELOTON_METRIC_NAMES) = vbString Then PELOTON_METRIC_NAMES = ExcelErrorFromText(PELOTON_METRIC_NAMES)
         Exit Function
     #Else
         PELOTON_METRIC_NAMES = XLPy.CallUDF("peloton_xl", "PELOTON_METRIC_NAMES", Array())
+        If VarType(PELOTON_METRIC_NAMES) = vbString Then PELOTON_METRIC_NAMES = ExcelErrorFromText(PELOTON_METRIC_NAMES)
         Exit Function
     #End If
 failed:
@@ -32,12 +36,25 @@ Function PELOTON_WORKOUTS_ON(day)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
         PELOTON_WORKOUTS_ON = XLPy.CallUDF("peloton_xl", "PELOTON_WORKOUTS_ON", Array(day), ThisWorkbook, Application.Caller)
+        If VarType(PELOTON_WORKOUTS_ON) = vbString Then PELOTON_WORKOUTS_ON = ExcelErrorFromText(PELOTON_WORKOUTS_ON)
         Exit Function
     #Else
         PELOTON_WORKOUTS_ON = XLPy.CallUDF("peloton_xl", "PELOTON_WORKOUTS_ON", Array(day))
+        If VarType(PELOTON_WORKOUTS_ON) = vbString Then PELOTON_WORKOUTS_ON = ExcelErrorFromText(PELOTON_WORKOUTS_ON)
         Exit Function
     #End If
 failed:
     PELOTON_WORKOUTS_ON = Err.Description
 End Function
 
+
+' "#N/A why" -> #N/A, "#VALUE! why" -> #VALUE! (2042 and 2015 are Excel's xlErrNA and xlErrValue).
+Private Function ExcelErrorFromText(ByVal text As String) As Variant
+    If Left$(text, 5) = "#N/A " Then
+        ExcelErrorFromText = CVErr(2042)
+    ElseIf Left$(text, 8) = "#VALUE! " Then
+        ExcelErrorFromText = CVErr(2015)
+    Else
+        ExcelErrorFromText = text
+    End If
+End Function

@@ -1,0 +1,108 @@
+"""The worksheet functions, called as plain Python: answers from the local store, never the network."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import peloton_xl
+from pelotonxl import tables
+from pelotonxl.refresh_job import run_refresh
+from pelotonxl.store import WorkoutStore
+
+from conftest import REPO
+
+
+def refresh(settings):
+    """A real refresh against the local server; the tables are what the workbook would get."""
+    written = {}
+    run_refresh(settings, lambda built, status: written.update({t.name: t for t in built}))
+    return written
+
+
+@pytest.fixture
+def refreshed(server, settings, account, monkeypatch):
+    """A headless refresh, then the server goes away: every answer must come from the store."""
+    written = refresh(settings)
+    monkeypatch.setenv("PELOTON_XL_HOME", settings.home)
+    return written
+
+
+def metrics_row(written, workout_id):
+    frame = written["Metrics"].frame
+    return frame[frame["Workout ID"] == workout_id].iloc[0]
+
+
+def cycling_workout(account):
+    return next(w for w in account.workouts if w["fitness_discipline"] == "cycling"
+                and w.get("ride", {}).get("instructor"))
+
+
+def test_by_workout_id_slug_and_display_name(refreshed, account, server):
+    server.stop()
+    ride = cycling_workout(account)
+    expected = metrics_row(refreshed, ride["id"])["Avg Output (watts)"]
+    assert peloton_xl.PELOTON_METRIC(ride["id"], "avg_output") == expected
+    assert peloton_xl.PELOTON_METRIC(ride["id"], "Avg Output") == expected
+    assert peloton_xl.PELOTON_METRIC(ride["id"].upper(), "AVG OUTPUT (watts)") == expected
+    hr = metrics_row(refreshed, ride["id"])["Avg Heart Rate (bpm)"]
+    assert peloton_xl.PELOTON_METRIC(ride["id"], "avg_heart_rate") == hr
+
+
+def test_latest_and_dates(refreshed, account):
+    newest = account.workouts[0]
+    start = tables.local_start(newest)
+    calories = metrics_row(refreshed, newest["id"])["Calories (kcal)"]
+    assert peloton_xl.PELOTON_METRIC("latest", "calories") == calories
+    assert peloton_xl.PELOTON_METRIC(start, "Calories") == calories            # a date-time
+    assert peloton_xl.PELOTON_METRIC(start.replace(second=0), "calories") == calories  # same minute
+    serial = (start - datetime(1899, 12, 30)) / timedelta(days=1)                # an Excel serial
+    assert peloton_xl.PELOTON_METRIC(serial, "calories") == calories
+    day = datetime(start.year, start.month, start.day)                          # a bare date: latest that day
+    assert peloton_xl.PELOTON_METRIC(day, "calories") == calories
+    assert peloton_xl.PELOTON_WORKOUTS_ON(day)[0] == [newest["id"]]
+
+
+def test_unknown_workout_or_metric_gives_an_error_value(refreshed, account):
+    wid = account.workouts[0]["id"]
+    assert peloton_xl.PELOTON_METRIC("f" * 32, "avg_output").startswith("#N/A ")
+    assert peloton_xl.PELOTON_METRIC(wid, "watts per kilo").startswith("#N/A unknown metric")
+    assert peloton_xl.PELOTON_METRIC("yesterday-ish", "avg_output").startswith("#VALUE! ")
+    assert peloton_xl.PELOTON_METRIC(datetime(2001, 1, 1), "avg_output") == "#N/A no workout on 2001-01-01"
+    assert peloton_xl.PELOTON_WORKOUTS_ON("not a date").startswith("#VALUE! ")
+
+
+def test_a_metric_the_workout_lacks_is_not_available(refreshed, account):
+    meditation = next(w for w in account.workouts if w["fitness_discipline"] == "meditation")
+    assert peloton_xl.PELOTON_METRIC(meditation["id"], "avg_output").startswith("#N/A ")
+
+
+def test_metric_names_lists_slug_name_and_unit(refreshed):
+    names = peloton_xl.PELOTON_METRIC_NAMES()
+    assert names[0] == ["Metric", "Name", "Unit"]
+    assert ["avg_output", "Avg Output", "watts"] in names
+    assert any(row[0] == "max_heart_rate" for row in names)
+
+
+def test_the_index_notices_a_refresh(refreshed, server, settings, account):
+    before = peloton_xl.PELOTON_METRIC("latest", "calories")
+    (added,) = account.add_workouts(1)
+    written = refresh(settings)
+    assert peloton_xl.PELOTON_METRIC("latest", "calories") == metrics_row(written, added["id"])["Calories (kcal)"]
+    assert isinstance(peloton_xl.PELOTON_METRIC(added["id"], "calories"), float)
+    assert isinstance(before, float)
+
+
+def test_no_refresh_yet_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("PELOTON_XL_HOME", str(tmp_path / "empty"))
+    assert peloton_xl.PELOTON_METRIC("latest", "avg_output").startswith("#N/A no refresh has run yet")
+
+
+def test_the_workbook_turns_the_error_text_into_error_values():
+    vba = (REPO / "workbook" / "vba" / "xlwings_udfs.bas").read_text()
+    calls = [line for line in vba.splitlines() if "= XLPy.CallUDF(" in line]
+    checks = [line for line in vba.splitlines() if "= ExcelErrorFromText(" in line]
+    assert len(calls) == len(checks) >= 3
+    assert "CVErr(2042)" in vba and "CVErr(2015)" in vba
