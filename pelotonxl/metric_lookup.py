@@ -6,6 +6,7 @@ only when the store file changes, so 10,000 =PELOTON_METRIC calls cost a diction
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
@@ -15,10 +16,11 @@ from pathlib import Path
 
 from . import refresh_job, tables
 from .settings import FIELD_BY_NAME, default_home
-from .store import WorkoutStore, file_version
+from .store import WorkoutStore, file_version, watched_files
 
 EXCEL_EPOCH = datetime(1899, 12, 30)
 _WORKOUT_ID = re.compile(r"^[0-9a-f]{32}$")
+HOME_ENV = FIELD_BY_NAME["home"].env
 
 
 class MetricLookupError(LookupError):
@@ -38,6 +40,7 @@ def as_excel_error(exc: MetricLookupError) -> str:
     return f"{exc.excel_error} {exc}"
 
 
+@functools.lru_cache(maxsize=4096)
 def _key(name: str) -> str:
     """'Avg Output', 'avg_output' and 'AVG-OUTPUT' all become 'avgoutput'."""
     return re.sub(r"[^0-9a-z]", "", str(name).lower())
@@ -119,31 +122,35 @@ def _as_datetime(value) -> datetime | None:
 class _Cache:
     """The index of the account of the most recent refresh, rebuilt when its store changes.
 
-    Each call costs a few stat() calls; the store is opened only when something changed.
+    A call that finds nothing changed costs three stat() calls and no Path objects: this runs
+    once per cell on every recalculation.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._key: tuple | None = None
+        self._home_env: str | None = None
+        self._files: tuple[str, ...] = ()
+        self._version: tuple | None = None
         self._index: MetricIndex | None = None
 
     def index(self) -> MetricIndex:
-        home = Path(os.environ.get(FIELD_BY_NAME["home"].env) or default_home())
-        pointer = home / refresh_job.LAST_ACCOUNT_FILE
+        home_env = os.environ.get(HOME_ENV) or ""
         with self._lock:
-            if self._index is not None and self._key is not None and self._key[0] == pointer:
-                if file_version(pointer, self._key[1]) == self._key[2]:
-                    return self._index
+            if (self._index is not None and home_env == self._home_env
+                    and file_version(self._files) == self._version):
+                return self._index
+            home = Path(home_env) if home_env else default_home()
             user_id = refresh_job.last_account(home)
             if not user_id:
                 raise MetricLookupError(f"no refresh has run yet (state folder {home}): refresh first")
             path = WorkoutStore.path_for(home, user_id)
             if not path.exists():
                 raise MetricLookupError(f"the local store {path} is missing: refresh first")
-            version = file_version(pointer, path)
+            files = (str(home / refresh_job.LAST_ACCOUNT_FILE),) + watched_files(path)
+            version = file_version(files)
             with WorkoutStore(path) as store:
                 self._index = MetricIndex.build(store.records())
-            self._key = (pointer, path, version)
+            self._home_env, self._files, self._version = home_env, files, version
             return self._index
 
 

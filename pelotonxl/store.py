@@ -168,19 +168,20 @@ class WorkoutStore:
         self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
 
-def file_version(*paths: Path) -> tuple:
-    """Changes whenever one of the files changes: cheap enough to check on every UDF call.
+def watched_files(store_path: Path) -> tuple[str, str]:
+    """The files whose stamps change when a write lands: the store and its write-ahead log."""
+    return str(store_path), str(store_path) + "-wal"
 
-    For a store pass the .sqlite path: its write-ahead log (-wal) is stamped with it.
-    """
+
+def file_version(names: tuple[str, ...]) -> tuple:
+    """Changes whenever one of the files changes: cheap enough to check on every UDF call."""
     stamps = []
-    for path in paths:
-        for name in (str(path), str(path) + "-wal") if str(path).endswith(".sqlite") else (str(path),):
-            try:
-                st = os.stat(name)
-                stamps.append((st.st_mtime_ns, st.st_size))
-            except OSError:
-                stamps.append(None)
+    for name in names:
+        try:
+            st = os.stat(name)
+            stamps.append((st.st_mtime_ns, st.st_size))
+        except OSError:
+            stamps.append(None)
     return tuple(stamps)
 
 

@@ -1,0 +1,93 @@
+"""How fast =PELOTON_METRIC answers: 10,000 calls through the in-memory index, side by side with
+a baseline that reads the store for every call (what a naive UDF would do).
+
+    python benchmarks/bench_udf.py [--workouts 1000] [--calls 10000]
+
+It refreshes a demo account into a temporary state folder first (local server, no network).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pelotonxl import refresh_job  # noqa: E402
+from pelotonxl.demo_account import make_account  # noqa: E402
+from pelotonxl.fake_peloton import DEMO_PASSWORD, DEMO_USERNAME, FakePeloton  # noqa: E402
+from pelotonxl.settings import resolve  # noqa: E402
+from pelotonxl.store import WorkoutStore  # noqa: E402
+
+SLUGS = ["avg_output", "Avg Cadence", "calories", "total_output", "max_heart_rate"]
+
+
+def naive_lookup(store_path: Path, workout_id: str, slug: str):
+    """Baseline: open the store and read the graph's JSON on every call."""
+    db = sqlite3.connect(store_path)
+    try:
+        row = db.execute("SELECT json FROM graphs WHERE workout_id = ?", (workout_id,)).fetchone()
+    finally:
+        db.close()
+    graph = json.loads(row[0]) if row else {}
+    for item in graph.get("summaries", []) + graph.get("average_summaries", []):
+        if item.get("slug") == slug:
+            return item.get("value")
+    return None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workouts", type=int, default=1000)
+    parser.add_argument("--calls", type=int, default=10_000)
+    args = parser.parse_args()
+
+    home = Path(tempfile.mkdtemp(prefix="bench-udf-"))
+    os.environ["PELOTON_XL_HOME"] = str(home)
+    account = make_account(args.workouts)
+    with FakePeloton(account) as server:
+        settings = resolve({"api_url": server.url, "auth_url": server.url, "username": DEMO_USERNAME,
+                            "password": DEMO_PASSWORD, "home": str(home)}, environ={})
+        refresh_job.run_refresh(settings, lambda tables, status: None)
+
+    import peloton_xl  # imported after PELOTON_XL_HOME is set
+
+    ids = [w["id"] for w in account.workouts]
+    rng = random.Random(1)
+    calls = [(rng.choice(ids), rng.choice(SLUGS)) for _ in range(args.calls)]
+
+    started = time.perf_counter()
+    peloton_xl.PELOTON_METRIC("latest", "avg_output")
+    first = time.perf_counter() - started
+    started = time.perf_counter()
+    for wid, slug in calls:
+        peloton_xl.PELOTON_METRIC(wid, slug)
+    indexed = time.perf_counter() - started
+
+    store_path = WorkoutStore.path_for(home, account.user_id)
+    sample = calls[:500]
+    started = time.perf_counter()
+    for wid, slug in sample:
+        naive_lookup(store_path, wid, slug.lower().replace(" ", "_"))
+    naive = (time.perf_counter() - started) * len(calls) / len(sample)
+
+    print(f"PELOTON_METRIC, {args.workouts} workouts in the store, {args.calls:,} calls\n")
+    print("| variant | seconds | per call |")
+    print("|---|---|---|")
+    print(f"| baseline: read the store on every call (from {len(sample)} calls) | {naive:.2f} | "
+          f"{naive / len(calls) * 1e6:.0f} µs |")
+    print(f"| peloton_xl: in-memory index (first call builds it: {first:.2f} s) | {indexed:.2f} | "
+          f"{indexed / len(calls) * 1e6:.0f} µs |")
+    print(f"\ntarget: {args.calls:,} calls well under 1 s: {'PASS' if indexed < 1 else 'FAIL'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
