@@ -179,10 +179,12 @@ def _write_table(book: "xw.Book", table: "SheetTable") -> None:
         xl_table = sheet.tables.add(source=new_range, name=table.name, table_style_name=TABLE_STYLE)
     else:
         xl_table.resize(new_range)  # the same ListObject: style, filters and references survive
-    if old_rows > n_rows:
-        sheet.range((bottom + 1, left), (top + old_rows - 1, left + max(old_cols, n_cols) - 1)).clear_contents()
-    if old_cols > n_cols:
-        sheet.range((top, right + 1), (top + old_rows - 1, left + old_cols - 1)).clear_contents()
+    # Resizing leaves the old cells' values behind: clear what lay below and right of the new table.
+    old_bottom, old_right = top + old_rows - 1, left + old_cols - 1
+    if old_bottom > bottom:
+        sheet.range((bottom + 1, left), (old_bottom, max(old_right, right))).clear_contents()
+    if old_right > right:
+        sheet.range((top, right + 1), (old_bottom, old_right)).clear_contents()
     for offset, column in enumerate(table.frame.columns):
         col = left + offset
         # "General" where no format is given, so a column that moved does not keep a stale date format.

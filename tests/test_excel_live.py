@@ -21,8 +21,8 @@ from pelotonxl.refresh_job import last_account
 from pelotonxl.settings import STATUS_NAMES
 from pelotonxl.store import WorkoutStore, is_finished
 from pelotonxl.tables import METRIC_LEAD_COLUMNS, WORKOUT_COLUMNS, SheetTable, build_tables
-from tests.conftest import PASSWORD, USERNAME
-from tests.xlwings_standin import Book
+from conftest import PASSWORD, USERNAME
+from xlwings_standin import Book
 
 MEMBER_STYLE = "TableStyleLight9"  # a style the member picked: a refresh must keep it
 STATUS_ROW = 14
@@ -152,7 +152,8 @@ def test_refresh_resizes_the_existing_table_and_keeps_its_style(server, home):
     sheet, body = book.sheets["Workouts"], before["Workouts"].data_body_range
     start = list(workouts.frame.columns).index("Start") + 1
     duration = list(workouts.frame.columns).index("Duration") + 1
-    assert sheet.range((body.row, start), (body.last_row, start)).number_format == workouts.number_formats["Start"]
+    start_body = sheet.range((body.row, start), (body.last_row, start))
+    assert start_body.number_format == workouts.number_formats["Start"]
     assert sheet.range((body.row, duration), (body.last_row, duration)).number_format == "[h]:mm:ss"
     assert sheet.range((1, 1)).number_format == "General"  # the header keeps its own format
     assert isinstance(sheet.cells[(2, start)], datetime)

@@ -58,7 +58,8 @@ def _check_cell_value(value: Any) -> None:
         return
     if type(value) is datetime and value.tzinfo is None:
         return
-    raise TypeError(f"Excel cannot take {type(value).__module__}.{type(value).__name__} {value!r} as a cell value")
+    kind = f"{type(value).__module__}.{type(value).__name__}"
+    raise TypeError(f"Excel cannot take {kind} {value!r} as a cell value")
 
 
 class App:
@@ -78,8 +79,10 @@ class App:
 
     def alert(self, prompt: str, title: str | None = None, buttons: str = "ok",
               mode: str | None = None, callback: str | None = None) -> str:
-        if buttons not in ("ok", "ok_cancel", "yes_no", "yes_no_cancel") or mode not in (None, "info", "critical"):
-            raise ValueError(f"xlwings rejects buttons={buttons!r} mode={mode!r}")
+        if buttons not in ("ok", "ok_cancel", "yes_no", "yes_no_cancel"):
+            raise ValueError(f"xlwings rejects buttons={buttons!r}")
+        if mode not in (None, "info", "critical"):
+            raise ValueError(f"xlwings rejects mode={mode!r}")
         self.alerts.append({"prompt": prompt, "title": title, "buttons": buttons, "mode": mode})
         return "ok"
 
