@@ -38,7 +38,16 @@ class TokenSet:
     expires_at: float = 0.0  # epoch seconds; 0 = unknown
 
     def expires_soon(self, now: float) -> bool:
-        return bool(self.expires_at) and now >= self.expires_at - EXPIRY_MARGIN
+        return bool(self.expires_at) and now >= self.expires_at - self._margin()
+
+    def _margin(self) -> float:
+        # A token that lives less than twice the margin renews at half-life, not before every request.
+        claims = jwt_claims(self.access_token)
+        try:
+            lifetime = float(claims["exp"]) - float(claims["iat"])
+        except (KeyError, TypeError, ValueError):
+            return EXPIRY_MARGIN
+        return min(EXPIRY_MARGIN, max(lifetime / 2, 0.0))
 
     @property
     def user_id(self) -> str | None:
