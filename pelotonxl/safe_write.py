@@ -9,6 +9,8 @@ import re
 import stat
 import time
 import xml.etree.ElementTree as ET
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Iterable
 
@@ -28,6 +30,10 @@ def check_workbook(path: Path, sheet_names: Iterable[str]) -> None:
             raise WorkbookError(f"{path.name} is open in Excel ({lock.name} beside it): close it in Excel, "
                                 "or refresh from the Peloton tab (delete the ~$ file if Excel is not running).")
     with xp.open_package(path) as pkg:
+        damaged = _damaged_entry(path)
+        if damaged:
+            raise WorkbookError(f"{path.name} is damaged ({damaged} cannot be read back): restore it from a "
+                                "backup, or move it away and refresh to start from a new workbook.")
         for name in sheet_names:
             sheet = xp.find_sheet(pkg, name)
             found = _things_a_rewrite_drops(pkg, sheet) if sheet else []
@@ -78,18 +84,35 @@ def _things_a_rewrite_drops(pkg: xp.Package, sheet: xp.SheetEntry) -> list[str]:
     return found
 
 
+def _damaged_entry(path: Path) -> str | None:
+    """The first zip entry whose data does not read back intact (bad CRC or deflate data), if any:
+    better refused up front than met halfway through a write."""
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            try:
+                with zf.open(info) as entry:
+                    while entry.read(1 << 20):
+                        pass
+            except (zipfile.BadZipFile, zlib.error, EOFError):
+                return info.filename
+    return None
+
+
 def _drawing_contents(drawing: bytes) -> list[str]:
-    counts = {"shape": 0, "picture": 0, "chart": 0, "slicer": 0, "embedded object": 0}
+    counts = {"shape": 0, "text box": 0, "picture": 0, "chart": 0, "slicer": 0, "embedded object": 0}
     for el in ET.fromstring(drawing).iter():
         local = el.tag.rsplit("}", 1)[-1]
-        if local in ("sp", "cxnSp"):
+        if local == "sp" and any(c.get("txBox") in ("1", "true") for c in el.iter() if c.tag.endswith("}cNvSpPr")):
+            counts["text box"] += 1
+        elif local in ("sp", "cxnSp"):
             counts["shape"] += 1
         elif local == "pic":
             counts["picture"] += 1
         elif local == "graphicData":
             uri = el.get("uri", "")
             counts["chart" if "chart" in uri else "slicer" if "slicer" in uri else "embedded object"] += 1
-    return [f"{n} {word}{'s' if n > 1 else ''}" for word, n in counts.items() if n]
+    return [f"{n} {word}{'es' if n > 1 and word.endswith('x') else 's' if n > 1 else ''}"
+            for word, n in counts.items() if n]
 
 
 def _temp_path(path: Path, pid: int) -> Path:
