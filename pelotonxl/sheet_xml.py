@@ -21,6 +21,8 @@ from .xlsx_parts import MAIN_NS, REL_NS, attrs_of, escape_attr, insert_before_cl
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 DURATION_FORMAT = "[h]:mm:ss"
+# Excel shows TRUE/FALSE for booleans whatever the format; LibreOffice needs it spelled out.
+BOOLEAN_FORMAT = '"TRUE";"TRUE";"FALSE"'
 TABLE_STYLE = "TableStyleMedium2"
 MAX_CELL_TEXT = 32767                      # Excel's limit per cell
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")   # serial 0 in the 1900 date system (leap-year bug included)
@@ -115,6 +117,32 @@ class StyleBook:
         self._append(block, "cellXfs", wanted, len(xfs) + 1)
         return len(xfs)
 
+    def header_style(self) -> int:
+        """Index of a cellXfs entry for header cells: bold white on the table style's blue.
+
+        Excel draws this from the table style anyway; LibreOffice and other readers ignore table
+        styles, so the header carries its own look."""
+        p = self._prefix
+        font = (f'<{p}font><{p}b/><{p}sz val="12"/><{p}color rgb="FFFFFFFF"/><{p}name val="Calibri"/>'
+                f'<{p}family val="2"/><{p}scheme val="minor"/></{p}font>')
+        fill = (f'<{p}fill><{p}patternFill patternType="solid"><{p}fgColor rgb="FF4472C4"/>'
+                f'<{p}bgColor indexed="64"/></{p}patternFill></{p}fill>')
+        font_id = self._find_or_append("fonts", "font", font)
+        fill_id = self._find_or_append("fills", "fill", fill)
+        xf = (f'<{p}xf numFmtId="0" fontId="{font_id}" fillId="{fill_id}" borderId="0" xfId="0" '
+              f'applyFont="1" applyFill="1"/>')
+        return self._find_or_append("cellXfs", "xf", xf)
+
+    def _find_or_append(self, block_tag: str, tag: str, element: str) -> int:
+        block = self._block(block_tag)
+        items = re.findall(rf"<{self.p}{tag}\b[^>]*?/>|<{self.p}{tag}\b[^>]*>.*?</{self.p}{tag}>",
+                           block.group(2) or "", re.S)
+        for i, item in enumerate(items):
+            if item == element or (tag == "xf" and _same_xf(item, element)):
+                return i
+        self._append(block, block_tag, element, len(items) + 1)
+        return len(items)
+
     def _numfmt_id(self, code: str) -> int:
         if code in _BUILTIN_FORMATS:
             return _BUILTIN_FORMATS[code]
@@ -201,7 +229,9 @@ def worksheet_xml(frame: pd.DataFrame, number_formats: dict[str, str], widths: d
     letters = [column_letter(i) for i in range(len(names))]
     columns = [_column_tails(frame.iloc[:, i], number_formats.get(col), styles)
                for i, col in enumerate(frame.columns)]
-    rows = ['<row r="1">' + "".join(f'<c r="{c}1"{string_tail(n)}' for c, n in zip(letters, names)) + "</row>"]
+    header = f' s="{styles.header_style()}"'
+    rows = ['<row r="1">' + "".join(f'<c r="{c}1"{string_tail(n, header)}' for c, n in zip(letters, names))
+            + "</row>"]
     for r, tails in enumerate(zip(*columns), start=2):
         cells = "".join([f'<c r="{c}{r}"{t}' for c, t in zip(letters, tails) if t is not None])
         rows.append(f'<row r="{r}">{cells}</row>' if cells else "")
@@ -236,8 +266,8 @@ def table_xml(table_id: int, name: str, ref: str, column_names: list[str], style
 def _column_tails(series: pd.Series, number_format: str | None, styles: StyleBook) -> list[str | None]:
     """Each row's cell XML after r="...", or None for an empty cell (NaN, None, NaT)."""
     kind = series.dtype.kind
-    default = DATETIME_FORMAT if kind == "M" else DURATION_FORMAT if kind == "m" else None
-    fmt = number_format or default
+    default = {"M": DATETIME_FORMAT, "m": DURATION_FORMAT, "b": BOOLEAN_FORMAT}.get(kind)
+    fmt = number_format or default or "General"  # an explicit style: LibreOffice renders unstyled cells in its own font
     s_attr = f' s="{styles.style_for(fmt)}"' if fmt else ""
     missing = series.isna().to_numpy()
     if kind == "M":
@@ -254,8 +284,8 @@ def _column_tails(series: pd.Series, number_format: str | None, styles: StyleBoo
         return [None if m else f'{s_attr} t="b"><v>{int(v)}</v></c>' for v, m in zip(values, missing)]
     if kind in "iu":
         return [None if m else f"{s_attr}><v>{int(v)}</v></c>" for v, m in zip(values, missing)]
-    date_attr = s_attr or f' s="{styles.style_for(DATETIME_FORMAT)}"'
-    duration_attr = s_attr or f' s="{styles.style_for(DURATION_FORMAT)}"'
+    date_attr = s_attr if number_format else f' s="{styles.style_for(DATETIME_FORMAT)}"'
+    duration_attr = s_attr if number_format else f' s="{styles.style_for(DURATION_FORMAT)}"'
     return [None if m else value_tail(v, s_attr, date_attr, duration_attr) for v, m in zip(values, missing)]
 
 

@@ -127,6 +127,18 @@ def test_repeated_writes_do_not_grow_styles(book: Path):
     assert styles.decode().count("<xf ") > original.count("<xf ")
 
 
+def test_header_carries_its_own_style_and_booleans_read_true_false(book: Path):
+    """LibreOffice and other readers ignore Excel table styles: the header is styled in its cells."""
+    frame = pd.DataFrame({"Workout ID": ["a", "b"], "Personal Record": [True, False]})
+    wf.write_tables(book, [SampleTable("Workouts", frame)], {})
+    ws = load_workbook(book)["Workouts"]
+    header = ws["A1"]
+    assert header.font.b and header.font.color.rgb == "FFFFFFFF"
+    assert header.fill.fgColor.rgb == "FF4472C4"
+    assert ws["B2"].value is True and ws["B2"].number_format == sx.BOOLEAN_FORMAT
+    assert ws["A2"].font.sz == header.font.sz  # data cells carry an explicit style too
+
+
 def test_empty_table_keeps_one_blank_row_and_dedupes_headers(book: Path):
     frame = pd.DataFrame(columns=["Workout ID", "Name", "name", ""])
     wf.write_tables(book, [SampleTable("Workouts", frame)], {})
