@@ -80,8 +80,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, stack: ExitStack) -> int:
     workbook = _workbook_path(args)
-    workbook_file.check_writable(workbook)
-    config = workbook_file.read_config(workbook)
+    target = _open_target(workbook)
+    config = target.read_config()
     if not config:
         log.warning("%s has no Config sheet: using flags, environment and defaults", workbook.name)
     flags = {k: getattr(args, k) for k in ("username", "workers", "every_n", "home", "api_url", "auth_url")}
@@ -90,17 +90,55 @@ def _run(args: argparse.Namespace, stack: ExitStack) -> int:
         settings = _demo_settings(settings, stack)
     progress = TerminalProgress(enabled=not args.quiet and sys.stderr.isatty())
     stack.callback(progress.close)
-
-    def write(tables, status):
-        workbook_file.write_tables(workbook, tables, status)
-
-    result = run_refresh(settings, write, full=args.full, progress=progress,
+    result = run_refresh(settings, target.write, full=args.full, progress=progress,
                          password_provider=_prompt_for_password if sys.stdin.isatty() else None)
     progress.close()
-    _report(result, workbook)
+    _report(result, workbook, target.through_excel)
     if settings.sources.get("password") == "config" and not args.demo:
-        _offer_to_remove_password(workbook)
+        _offer_to_remove_password(workbook, target.through_excel)
     return result.exit_code
+
+
+class _FileTarget:
+    """The workbook file on disk, written headless (Excel is not holding it)."""
+
+    through_excel = False
+
+    def __init__(self, path: Path):
+        self.path = path
+        workbook_file.check_writable(path)  # before any network: a locked file fails fast
+
+    def read_config(self) -> dict:
+        return workbook_file.read_config(self.path)
+
+    def write(self, tables, status) -> None:
+        workbook_file.write_tables(self.path, tables, status)
+
+
+class _ExcelTarget:
+    """The same workbook open in a running Excel: write through Excel instead of fighting it."""
+
+    through_excel = True
+
+    def __init__(self, book):
+        self.book = book
+
+    def read_config(self) -> dict:
+        from . import excel_live
+
+        return excel_live.read_config(self.book)
+
+    def write(self, tables, status) -> None:
+        from . import excel_live
+
+        excel_live.write_tables_live(self.book, tables, status)
+
+
+def _open_target(workbook: Path):
+    from . import excel_live  # imports xlwings lazily; finds nothing where there is no Excel
+
+    book = excel_live.find_open_book(workbook)
+    return _ExcelTarget(book) if book is not None else _FileTarget(workbook)
 
 
 def _workbook_path(args: argparse.Namespace) -> Path:
@@ -130,11 +168,12 @@ def _demo_settings(settings: Settings, stack: ExitStack) -> Settings:
     return settings
 
 
-def _report(result: RefreshResult, workbook: Path) -> None:
+def _report(result: RefreshResult, workbook: Path, through_excel: bool) -> None:
     new = result.sync.new
     pruned = f", {result.sync.pruned} removed" if result.sync.pruned else ""
-    print(f"{result.rows} workouts ({new} new{pruned}) written to {workbook.name} "
-          f"in {result.seconds:.1f} s")
+    where = f"the open {workbook.name} in Excel (not saved yet: save it there)" if through_excel \
+        else workbook.name
+    print(f"{result.rows} workouts ({new} new{pruned}) written to {where} in {result.seconds:.1f} s")
     log.info("%d Peloton requests, %d pages, %d graphs fetched; workbook written in %.2f s",
              result.requests, result.sync.pages, result.sync.graphs_fetched, result.write_seconds)
     if result.failed:
@@ -148,8 +187,8 @@ def _prompt_for_password() -> str | None:
     return getpass.getpass("Peloton password (used once, never saved): ") or None
 
 
-def _offer_to_remove_password(workbook: Path) -> None:
-    if sys.stdin.isatty():
+def _offer_to_remove_password(workbook: Path, through_excel: bool) -> None:
+    if sys.stdin.isatty() and not through_excel:
         answer = input("Signed in. Your password is typed into the Config sheet; remove it now? "
                        "The saved sign-in keeps working. [Y/n] ").strip().lower()
         if answer in ("", "y", "yes"):

@@ -1,0 +1,36 @@
+"""The headless CLI while Excel holds the workbook open: it writes through Excel, not the file.
+
+Excel is played by the in-repo stand-in (tests/xlwings_standin.py), not the real thing.
+"""
+
+from __future__ import annotations
+
+from pelotonxl import cli, excel_live
+
+from test_excel_live import assert_sheet_holds, make_book, stored_tables
+
+
+def test_cli_writes_through_excel_when_the_workbook_is_open(server, home, workbook, monkeypatch, capsys):
+    book = make_book(server, home)
+    (workbook.parent / f"~${workbook.name}").write_bytes(b"owner")  # Excel's lock file
+    before = workbook.read_bytes()
+    monkeypatch.setattr(excel_live, "find_open_book",
+                        lambda path: book if path == workbook.resolve() else None)
+
+    assert cli.main(["--workbook", str(workbook), "-q"]) == 0
+
+    assert workbook.read_bytes() == before          # the file on disk was not fought over
+    for table in stored_tables(home):
+        assert_sheet_holds(book, table)
+    assert book.saved == 0                          # saving is the member's call
+    out = capsys.readouterr().out
+    assert "written to the open" in out and "save it there" in out
+
+
+def test_cli_refuses_a_locked_file_when_excel_cannot_be_reached(workbook, capsys):
+    (workbook.parent / f"~${workbook.name}").write_bytes(b"owner")
+    before = workbook.read_bytes()
+    assert cli.main(["--workbook", str(workbook)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Excel" in err
+    assert workbook.read_bytes() == before
