@@ -32,7 +32,7 @@ import pandas as pd
 from .errors import PelotonXLError
 from .progress import LABELS
 from .refresh_job import RefreshResult, run_refresh
-from .settings import FIELDS, STATUS_NAMES, resolve
+from .settings import STATUS_NAMES, field_for_label, resolve
 
 if TYPE_CHECKING:
     import xlwings as xw
@@ -128,12 +128,9 @@ def config_from_rows(rows: Iterable[Sequence[Any]]) -> dict[str, str]:
     Cell values become the text the file reader (workbook_file.read_config) gives for the same
     cell, so a Config sheet means the same thing live and headless.
     """
-    labels = {f.label.strip().casefold(): f.name for f in FIELDS}
     config: dict[str, str] = {}
     for row in rows:
-        if not row or not isinstance(row[0], str):
-            continue
-        name = labels.get(row[0].strip().casefold())
+        name = field_for_label(row[0]) if row else None
         if name is not None:
             config[name] = _cell_text(row[1] if len(row) > 1 else None)
     return config

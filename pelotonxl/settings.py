@@ -63,6 +63,12 @@ FIELDS: tuple[Field, ...] = (
 )
 
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
+_FIELD_BY_LABEL = {f.label.strip().casefold(): f.name for f in FIELDS}
+
+
+def field_for_label(label: object) -> str | None:
+    """The field a Config-sheet label in column A names (trimmed, any case), or None."""
+    return _FIELD_BY_LABEL.get(label.strip().casefold()) if isinstance(label, str) else None
 
 # Status cells the refresh writes on the Config sheet; each is a workbook defined name.
 STATUS_NAMES = {

@@ -23,7 +23,7 @@ from . import safe_write
 from . import sheet_xml as sx
 from . import xlsx_parts as xp
 from .errors import WorkbookError
-from .settings import FIELD_BY_NAME, FIELDS, STATUS_NAMES
+from .settings import FIELD_BY_NAME, STATUS_NAMES, field_for_label
 
 if TYPE_CHECKING:
     from .tables import SheetTable
@@ -52,8 +52,7 @@ def read_config(path) -> dict[str, str]:
                                 "open and save the workbook in Excel, then try again.") from None
     if cells is None:
         return {}
-    labels = {f.label.strip().casefold(): f.name for f in FIELDS}
-    return {labels[label]: text for label, (_, text) in cells.items() if label in labels}
+    return {field_for_label(label): text for label, (_, text) in cells.items() if field_for_label(label)}
 
 
 def _config_cells(pkg: xp.Package) -> dict[str, tuple[int, str]] | None:
