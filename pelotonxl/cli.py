@@ -49,8 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds between samples of each stored graph (default 300)")
     p.add_argument("--home", metavar="DIR",
                    help="state folder for tokens and the local store (else PELOTON_XL_HOME)")
-    p.add_argument("--api-url", dest="api_url", metavar="URL", help=argparse.SUPPRESS)
-    p.add_argument("--auth-url", dest="auth_url", metavar="URL", help=argparse.SUPPRESS)
+    p.add_argument("--api-url", dest="api_url", metavar="URL",
+                   help="Peloton's API (else PELOTON_API_URL; default https://api.onepeloton.com)")
+    p.add_argument("--auth-url", dest="auth_url", metavar="URL",
+                   help="Peloton's sign-in service (else PELOTON_AUTH_URL; default https://auth.onepeloton.com)")
     noise = p.add_mutually_exclusive_group()
     noise.add_argument("-v", "--verbose", action="count", default=0, help="say more (-vv for HTTP detail)")
     noise.add_argument("-q", "--quiet", action="store_true", help="only errors and the closing line")
