@@ -1,0 +1,59 @@
+"""The refresh benchmark runs end to end in --quick mode and reports what it should.
+
+Timings are not asserted (they flake on a busy machine); request counts are, because they are
+deterministic: the server counts every request the refresh makes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+TABLE_ROW = re.compile(r"^\| (?P<scenario>[^|]+?) \| (?P<n>[\d,]+) \| (?P<seconds>[\d.]+) \| (?P<requests>[\d,]+) \|")
+
+
+@pytest.fixture(scope="module")
+def quick_report() -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PELOTON_")}
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_refresh.py"), "--quick"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _rows(report: str) -> dict[str, dict[str, str]]:
+    return {m["scenario"]: m.groupdict() for m in map(TABLE_ROW.match, report.splitlines()) if m}
+
+
+@pytest.mark.slow
+def test_report_has_the_table_and_every_target(quick_report):
+    assert "| scenario | N | seconds | Peloton requests | workbook write s | peak memory MB |" in quick_report
+    assert set(_rows(quick_report)) == {"serial baseline", "first refresh", "nothing new", "5 new"}
+    targets = [line for line in quick_report.splitlines() if re.match(r"- (PASS|FAIL): ", line)]
+    assert len(targets) == 4
+    for words in ("faster than the serial baseline", "nothing new", "5 new on top of", "workbook write"):
+        assert any(words in line for line in targets), words
+    assert "Machine: " in quick_report and "cores" in quick_report
+    # Every run did what it should have (right rows written, every request answered 200).
+    assert "(!)" not in quick_report
+
+
+@pytest.mark.slow
+def test_request_counts_are_incremental(quick_report):
+    rows = _rows(quick_report)
+    n = int(rows["first refresh"]["n"])
+    # Sign-in, the pages of 100, one graph per workout: both sides do the same work the first time.
+    everything = 1 + math.ceil(n / 100) + n
+    assert int(rows["serial baseline"]["requests"]) == everything
+    assert int(rows["first refresh"]["requests"]) == everything
+    assert int(rows["nothing new"]["requests"]) <= 3
+    assert int(rows["5 new"]["requests"]) <= 10
+    # The request-only target is judged PASS by the report itself.
+    assert any(line.startswith("- PASS: 5 new on top of") for line in quick_report.splitlines())
