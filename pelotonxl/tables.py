@@ -51,7 +51,7 @@ DEVICE_NAMES = {
     "home_tread": "Tread", "home_tread_v1": "Tread", "tread_plus": "Tread+", "caesar": "Row",
     "iphone": "iPhone", "ipad": "iPad", "android": "Android", "fire_tv": "Fire TV",
     "apple_tv": "Apple TV", "roku": "Roku", "web": "Web", "apple_watch": "Apple Watch",
-    "guide": "Guide",
+    "guide": "Guide", "ios_app": "iOS App", "android_app": "Android App", "apple_watch_app": "Apple Watch",
 }
 
 WORKOUT_FORMATS = {
