@@ -154,9 +154,11 @@ def _checked_json(resp: requests.Response, path: str) -> dict:
                        "sign in again (delete the saved token or paste a new one).", path, status)
     if status == 404:
         raise ApiError(f"Peloton has no {path} (HTTP 404).", path, status)
-    if status >= 400:
-        raise ApiError(f"Peloton answered HTTP {status} for {path}; try again later.", path, status)
     ctype = resp.headers.get("Content-Type", "")
+    if status >= 400:
+        # An HTML page here is a proxy or Cloudflare speaking, not Peloton's API: say so.
+        page = " with an HTML page" if "html" in ctype else ""
+        raise ApiError(f"Peloton answered HTTP {status}{page} for {path}; try again later.", path, status)
     try:
         data = resp.json()
     except ValueError:
