@@ -137,7 +137,9 @@ class _ExcelTarget:
 
 
 def _open_target(workbook: Path):
-    from . import excel_live  # imports xlwings lazily; finds nothing where there is no Excel
+    if sys.platform not in ("win32", "darwin"):  # no Excel to ask: skip loading xlwings
+        return _FileTarget(workbook)
+    from . import excel_live
 
     book = excel_live.find_open_book(workbook)
     return _ExcelTarget(book) if book is not None else _FileTarget(workbook)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Callable
 
 from .api import PelotonClient
@@ -99,10 +100,18 @@ def _fetch_graphs(client: PelotonClient, store: WorkoutStore, wanted: list[str],
     batch: list[tuple[str, dict]] = []
     failures: list[tuple[str, str]] = []
     progress("graphs", 0, total)
-    pool = ThreadPoolExecutor(max_workers=max(1, client.settings.workers), thread_name_prefix="graph")
+    workers = max(1, client.settings.workers)
+    todo = iter(wanted)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="graph")
     try:
-        pending: dict[Future, str] = {pool.submit(client.performance_graph, wid): wid for wid in wanted}
-        while pending:
+        pending: dict[Future, str] = {}
+        while True:
+            # A few requests in flight per worker, not all of them: wait() scans what is pending,
+            # and an abort then has little queued work to cancel.
+            for wid in islice(todo, 2 * workers - len(pending)):
+                pending[pool.submit(client.performance_graph, wid)] = wid
+            if not pending:
+                break
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
                 wid = pending.pop(future)

@@ -14,6 +14,7 @@ def test_cli_writes_through_excel_when_the_workbook_is_open(server, home, workbo
     book = make_book(server, home)
     (workbook.parent / f"~${workbook.name}").write_bytes(b"owner")  # Excel's lock file
     before = workbook.read_bytes()
+    monkeypatch.setattr(cli.sys, "platform", "win32")  # pretend Excel could be running here
     monkeypatch.setattr(excel_live, "find_open_book",
                         lambda path: book if path == workbook.resolve() else None)
 
