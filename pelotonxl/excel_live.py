@@ -14,6 +14,9 @@ The xlwings calls used here, and nothing else (tests/xlwings_standin.py implemen
     range.shape, range.number_format = , range.column_width = , range.clear_contents()
     sheet.tables (iterate), sheet.tables.add(source=, name=, table_style_name=)
     table.name, table.range, table.resize(range)
+    book.sheets.add(name=, before=)          range.left/.top/.width/.height
+    sheet.charts (iterate), sheet.charts.add(left, top, width, height)
+    chart.name (get/set), chart.chart_type = , chart.set_source_data(range)
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ from .errors import PelotonXLError
 from .progress import LABELS
 from .refresh_job import RefreshResult, run_refresh
 from .settings import STATUS_NAMES, field_for_label, resolve
+
+from .dashboard import Dashboard
+from .dashboard_layout import Rect, plan
 
 if TYPE_CHECKING:
     import xlwings as xw
@@ -148,10 +154,14 @@ def _cell_text(value: Any) -> str:
 
 # --- writing tables ----------------------------------------------------------------------------
 
-def write_tables_live(book: "xw.Book", tables: list["SheetTable"], status: Mapping[str, Any]) -> None:
-    """Each SheetTable into its sheet's Excel Table of the same name, then the status cells."""
+def write_tables_live(book: "xw.Book", tables: list["SheetTable | Dashboard"], status: Mapping[str, Any]) -> None:
+    """Each SheetTable into its sheet's Excel Table of the same name, a Dashboard into its two
+    sheets and charts, then the status cells."""
     for table in tables:
-        _write_table(book, table)
+        if isinstance(table, Dashboard):
+            _write_dashboard(book, table)
+        else:
+            _write_table(book, table)
     for key, value in status.items():
         defined_name = STATUS_NAMES[key][0]
         if defined_name in book.names:  # a member may have deleted one; the refresh still counts
@@ -188,6 +198,61 @@ def _write_table(book: "xw.Book", table: "SheetTable") -> None:
         sheet.range((top + 1, col), (bottom, col)).number_format = table.number_formats.get(column, "General")
         if column in table.widths:
             sheet.range((top, col), (top, col)).column_width = table.widths[column]
+
+
+# --- the Dashboard ----------------------------------------------------------------------------
+
+CHART_TYPES = {"stacked_column": "column_stacked", "line": "line"}   # xlwings' chart_type names
+
+
+def _write_dashboard(book: "xw.Book", board: Dashboard) -> None:
+    """Cells in bulk, one write per block; the charts found by name and pointed at their blocks.
+
+    Charts the refresh made before keep the member's styling: only their source data changes.
+    Cell fonts and fills are the workbook's (the template styles them); values and number formats
+    are rewritten."""
+    layout = plan(board)
+    data = _sheet_named(book, board.data_sheet) or book.sheets.add(name=board.data_sheet, after=book.sheets[-1])
+    sheet = _sheet_named(book, board.name) or book.sheets.add(name=board.name, before=book.sheets[0])
+    for target, rects, widths in ((data, layout.data, layout.data_widths),
+                                  (sheet, layout.dashboard, layout.dashboard_widths)):
+        target.used_range.clear_contents()
+        for rect in rects:
+            _write_rect(target, rect)
+        for first, last, width in _runs(sorted(widths.items())):
+            target.range((1, first), (1, last)).column_width = width
+    charts = {c.name: c for c in sheet.charts}
+    for place in layout.charts:
+        chart = charts.get(place.spec.key)
+        if chart is None:
+            spot = sheet.range((place.row, place.col), (place.row + place.rows - 1, place.col + place.cols - 1))
+            chart = sheet.charts.add(spot.left, spot.top, spot.width, spot.height)
+            chart.name = place.spec.key
+            chart.chart_type = CHART_TYPES[place.spec.kind]
+        first_row, first_col, last_row, last_col = place.source
+        chart.set_source_data(data.range((first_row, first_col), (last_row, last_col)))
+
+
+def _write_rect(sheet: "xw.Sheet", rect: Rect) -> None:
+    width = rect.last_col - rect.col + 1
+    values = [[excel_value(c.value) for c in row] + [None] * (width - len(row)) for row in rect.cells]
+    sheet.range((rect.row, rect.col), (rect.last_row, rect.last_col)).value = values
+    for offset in range(width):
+        formats = [(row[offset].number_format if offset < len(row) else "General") for row in rect.cells]
+        for first, last, fmt in _runs(enumerate(formats)):
+            col = rect.col + offset
+            sheet.range((rect.row + first, col), (rect.row + last, col)).number_format = fmt
+
+
+def _runs(items: Iterable[tuple[int, Any]]) -> list[tuple[int, int, Any]]:
+    """(first, last, value) for each run of consecutive keys with the same value."""
+    runs: list[tuple[int, int, Any]] = []
+    for key, value in items:
+        if runs and runs[-1][1] == key - 1 and runs[-1][2] == value:
+            runs[-1] = (runs[-1][0], key, value)
+        else:
+            runs.append((key, key, value))
+    return runs
 
 
 def table_rows(frame: pd.DataFrame) -> list[list[Any]]:

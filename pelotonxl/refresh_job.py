@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Protocol
 
-from . import tables
+from . import dashboard, tables
 from .api import PelotonClient, new_session
 from .auth import Authenticator, TokenStore
 from .settings import Settings
@@ -24,9 +24,12 @@ LAST_ACCOUNT_FILE = "last_account"
 
 
 class TableWriter(Protocol):
-    """Writes the tables somewhere: the file on disk (headless) or the open workbook (xlwings)."""
+    """Writes the tables somewhere: the file on disk (headless) or the open workbook (xlwings).
 
-    def __call__(self, tables: list[tables.SheetTable], status: dict) -> None: ...
+    `tables` is what a refresh owns, each item naming its sheet (`.name`): the Workouts and
+    Metrics SheetTables, then the Dashboard built from them."""
+
+    def __call__(self, tables: list[tables.SheetTable | dashboard.Dashboard], status: dict) -> None: ...
 
 
 @dataclass
@@ -59,8 +62,9 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
         built = tables.build_tables(store.records())
     remember_account(home, user_id)
     rows = len(built[0].frame)
+    now = datetime.now().replace(microsecond=0)
     status = {
-        "last_refresh": datetime.now().replace(microsecond=0),
+        "last_refresh": now,
         "workout_count": rows,
         "last_result": (f"{len(report.failed)} workouts without details; refresh again to retry"
                         if report.failed else "OK"),
@@ -68,7 +72,7 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
     if progress:
         progress("workbook", 0, None)
     write_started = time.perf_counter()
-    write(built, status)
+    write([*built, dashboard.build_dashboard(built, now)], status)
     write_seconds = time.perf_counter() - write_started
     return RefreshResult(report, rows, time.perf_counter() - started, write_seconds,
                          client.requests_made + auth.requests_made, dict(report.failed))

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from . import xlsx_parts as xp
 from .errors import WorkbookError
@@ -20,9 +20,12 @@ from .errors import WorkbookError
 TEMP_PREFIX = ".~peloton_xl-"
 
 
-def check_workbook(path: Path, sheet_names: Iterable[str]) -> None:
+def check_workbook(path: Path, sheet_names: Iterable[str],
+                   own_charts: Mapping[str, Iterable[str]] | None = None) -> None:
     """Raise WorkbookError (one actionable line) unless the workbook can be rewritten safely,
-    inspecting the named sheets for things a rewrite would drop."""
+    inspecting the named sheets for things a rewrite would drop. `own_charts`: sheet name ->
+    names of the charts the rewrite regenerates there (the Dashboard's), which do not count."""
+    own_charts = {name.casefold(): set(charts) for name, charts in (own_charts or {}).items()}
     if not path.is_file():
         raise WorkbookError(f"Workbook not found: {path}.")
     for lock in (path.with_name("~$" + path.name), path.with_name("~$" + path.name[2:])):
@@ -36,7 +39,7 @@ def check_workbook(path: Path, sheet_names: Iterable[str]) -> None:
                                 "backup, or move it away and refresh to start from a new workbook.")
         for name in sheet_names:
             sheet = xp.find_sheet(pkg, name)
-            found = _things_a_rewrite_drops(pkg, sheet) if sheet else []
+            found = _things_a_rewrite_drops(pkg, sheet, own_charts.get(name.casefold(), set())) if sheet else []
             if found:
                 raise WorkbookError(f"The {sheet.name} sheet holds {', '.join(found)}, which a refresh would "
                                     "delete: move them to another sheet, then refresh again.")
@@ -50,7 +53,7 @@ def check_workbook(path: Path, sheet_names: Iterable[str]) -> None:
         raise WorkbookError(f"The folder {path.parent} is read-only: the workbook cannot be saved there.")
 
 
-def _things_a_rewrite_drops(pkg: xp.Package, sheet: xp.SheetEntry) -> list[str]:
+def _things_a_rewrite_drops(pkg: xp.Package, sheet: xp.SheetEntry, own_charts: set[str] = frozenset()) -> list[str]:
     """What the member added to a sheet this writer regenerates, in words; [] if nothing."""
     if not sheet.is_worksheet:
         return ["a chart or dialog sheet in place of a worksheet"]
@@ -58,7 +61,7 @@ def _things_a_rewrite_drops(pkg: xp.Package, sheet: xp.SheetEntry) -> list[str]:
     kinds = [rel.type.rsplit("/", 1)[-1] for rel in xp.read_rels(pkg, sheet.part)]
     for rel in xp.read_rels(pkg, sheet.part):
         if rel.type.endswith("/drawing") and pkg.has(rel.part):
-            found += _drawing_contents(pkg.data(rel.part))
+            found += _drawing_contents(pkg.data(rel.part), own_charts)
     if "comments" in kinds or "threadedComment" in kinds:
         found.append("comments or notes")
     elif "vmlDrawing" in kinds:
@@ -98,9 +101,15 @@ def _damaged_entry(path: Path) -> str | None:
     return None
 
 
-def _drawing_contents(drawing: bytes) -> list[str]:
+def _drawing_contents(drawing: bytes, own_charts: set[str] = frozenset()) -> list[str]:
     counts = {"shape": 0, "text box": 0, "picture": 0, "chart": 0, "slicer": 0, "embedded object": 0}
-    for el in ET.fromstring(drawing).iter():
+    root = ET.fromstring(drawing)
+    ours = set()
+    for frame in (el for el in root.iter() if el.tag.endswith("}graphicFrame")):
+        names = {c.get("name") for c in frame.iter() if c.tag.endswith("}cNvPr")}
+        if names & own_charts:
+            ours |= {id(el) for el in frame.iter()}
+    for el in (el for el in root.iter() if id(el) not in ours):
         local = el.tag.rsplit("}", 1)[-1]
         if local == "sp" and any(c.get("txBox") in ("1", "true") for c in el.iter() if c.tag.endswith("}cNvSpPr")):
             counts["text box"] += 1

@@ -5,8 +5,9 @@
 Steps: xlwings' standalone quickstart workbook (it carries the `xlwings` VBA module, the
 `Dictionary` class and the Office reference IRibbonControl needs) -> sheets laid out with
 openpyxl from workbook/layout.json and settings.FIELDS -> VBA modules written with pyOpenVBA
-(Peloton.bas, and the UDF wrappers generated from peloton_xl.py) -> the ribbon part added by
-zip editing -> every zip entry rewritten with fixed timestamps and a fixed order.
+(Peloton.bas, and the UDF wrappers generated from peloton_xl.py) -> the empty Dashboard (its
+sheets, charts and "no data yet" notes) written by the refresh's own Dashboard writer -> the
+ribbon part added by zip editing -> every zip entry rewritten with fixed timestamps and a fixed order.
 """
 
 from __future__ import annotations
@@ -332,14 +333,34 @@ def lay_out_sheets(template: Path, destination: Path, layout: dict[str, Any]) ->
     _lay_out_xlwings_conf(conf_sheet, layout["xlwings_conf"])
     for spec in layout["tables"]:
         _lay_out_table_sheet(workbook.create_sheet(spec["sheet"]), spec, layout["table_style"])
+    board = layout["dashboard"]
+    workbook.create_sheet(board["sheet"])        # filled in by add_dashboard
+    workbook.create_sheet(board["data_sheet"])
 
-    order = [layout["config"]["sheet"], *(t["sheet"] for t in layout["tables"]),
-             layout["xlwings_conf"]["sheet"]]
+    order = [board["sheet"], layout["config"]["sheet"], *(t["sheet"] for t in layout["tables"]),
+             board["data_sheet"], layout["xlwings_conf"]["sheet"]]
     workbook._sheets = [workbook[name] for name in order]  # openpyxl has no public reorder
     workbook.active = 0
     for ws in workbook.worksheets:
         ws.sheet_view.tabSelected = ws is workbook.active
     workbook.save(destination)
+
+
+def add_dashboard(workbook: Path, destination: Path, layout: dict[str, Any]) -> None:
+    """Write the Dashboard of an account with no workouts yet, as a refresh would."""
+    from . import dashboard_parts, sheet_xml, xlsx_parts
+    from .dashboard import build_dashboard
+
+    board = build_dashboard([], BUILD_TIME)
+    board.name, board.data_sheet = layout["dashboard"]["sheet"], layout["dashboard"]["data_sheet"]
+    with xlsx_parts.open_package(workbook) as pkg:
+        styles_part = next(r.part for r in xlsx_parts.read_rels(pkg, xlsx_parts.workbook_part(pkg))
+                           if r.type == xlsx_parts.REL_STYLES)
+        styles = sheet_xml.StyleBook(pkg.text(styles_part))
+        dashboard_parts.write_dashboard(pkg, styles, board)
+        pkg.put(styles_part, styles.xml)
+        with open(destination, "wb") as stream:
+            pkg.write_zip(stream)
 
 
 # ----------------------------------------------------------------------------- VBA
@@ -444,11 +465,13 @@ def build_workbook(output: Path = DEFAULT_OUTPUT, *, sources: Path = SOURCES_DIR
     with tempfile.TemporaryDirectory(prefix="workbook_build_") as scratch:
         sheets = Path(scratch) / "sheets.xlsm"
         with_vba = Path(scratch) / "vba.xlsm"
+        with_dashboard = Path(scratch) / "dashboard.xlsm"
         lay_out_sheets(template, sheets, layout)
         write_vba(sheets, with_vba, peloton_source, udf_wrapper)
+        add_dashboard(with_vba, with_dashboard, layout)
         staged = output.with_name(f".{output.name}.building")
         try:
-            finish_package(with_vba, staged, customui)
+            finish_package(with_dashboard, staged, customui)
             os.replace(staged, output)
         finally:
             staged.unlink(missing_ok=True)

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from . import safe_write
+from . import dashboard_parts, safe_write
 from . import sheet_xml as sx
 from . import xlsx_parts as xp
+from .dashboard import DATA_SHEET, SHEET as DASHBOARD_SHEET, Dashboard, chart_names
 from .errors import WorkbookError
 from .settings import FIELD_BY_NAME, STATUS_NAMES, field_for_label
 
@@ -118,24 +119,32 @@ def _cell_text(c: ET.Element, shared_strings) -> str:
 
 def check_writable(path) -> None:
     """Raise WorkbookError (one actionable line) unless a refresh can safely write the workbook."""
-    safe_write.check_workbook(Path(path), OWNED_SHEETS)
+    safe_write.check_workbook(Path(path), (*OWNED_SHEETS, DASHBOARD_SHEET, DATA_SHEET),
+                              own_charts={DASHBOARD_SHEET: chart_names()})
 
 
 # --- writing -----------------------------------------------------------------------------------
 
-def write_tables(path, tables: list["SheetTable"], status: dict[str, object]) -> WriteReport:
-    """Replace the tables' sheets and the Config status cells; everything else stays as it was."""
+def write_tables(path, tables: list["SheetTable | Dashboard"], status: dict[str, object]) -> WriteReport:
+    """Replace the tables' sheets and the Config status cells; everything else stays as it was.
+
+    A Dashboard among `tables` regenerates the Dashboard sheet, its charts and its data sheet."""
     started = time.perf_counter()
     path = Path(path)
     unknown = set(status) - set(STATUS_NAMES)
     if unknown:
         raise ValueError(f"unknown status keys: {sorted(unknown)}")
+    boards = [t for t in tables if isinstance(t, Dashboard)]
+    tables = [t for t in tables if not isinstance(t, Dashboard)]
     safe_write.remove_stale_temps(path)
-    safe_write.check_workbook(path, [t.name for t in tables])
+    safe_write.check_workbook(path, [t.name for t in tables] + [n for b in boards for n in (b.name, b.data_sheet)],
+                              own_charts={b.name: chart_names() for b in boards})
     with xp.open_package(path) as pkg:
         styles_part = _styles_part(pkg)
         styles = sx.StyleBook(pkg.text(styles_part))
         written_ids = {_write_table(pkg, styles, table) for table in tables}
+        for board in boards:
+            written_ids |= dashboard_parts.write_dashboard(pkg, styles, board)
         rows = {t.name: len(t.frame) for t in tables}
         config_id = _write_status(pkg, styles, status)
         pkg.put(styles_part, styles.xml)

@@ -29,6 +29,10 @@ REL_SHARED_STRINGS = REL_NS + "/sharedStrings"
 REL_STYLES = REL_NS + "/styles"
 CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 CT_TABLE = "application/vnd.openxmlformats-officedocument.spreadsheetml.table+xml"
+REL_DRAWING = REL_NS + "/drawing"
+REL_CHART = REL_NS + "/chart"
+CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
+CT_CHART = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
 CONTENT_TYPES = "[Content_Types].xml"
 
 
@@ -238,8 +242,11 @@ def find_sheet(pkg: Package, name: str) -> SheetEntry | None:
     return next((s for s in list_sheets(pkg) if s.name.casefold() == name.casefold()), None)
 
 
-def add_sheet(pkg: Package, name: str, part: str) -> SheetEntry:
-    """Register a new worksheet part under name: workbook rels, <sheet>, content type."""
+def add_sheet(pkg: Package, name: str, part: str, *, first: bool = False) -> SheetEntry:
+    """Register a new worksheet part under name: workbook rels, <sheet>, content type.
+
+    The sheet goes last, or first with `first` (the Dashboard): then sheet-scoped names and the
+    active tab are renumbered so they keep meaning the same sheets."""
     book = workbook_part(pkg)
     rel_id = add_rel(pkg, book, REL_WORKSHEET, part)
     add_override(pkg, part, CT_WORKSHEET)
@@ -249,8 +256,29 @@ def add_sheet(pkg: Package, name: str, part: str) -> SheetEntry:
     rid_attr = f'{r_prefix.group(1)}:id="{rel_id}"' if r_prefix else f'r:id="{rel_id}" xmlns:r="{REL_NS}"'
     p = main_prefix(xml)
     element = f'<{p}sheet name="{escape_attr(name)}" sheetId="{sheet_id}" {rid_attr}/>'
-    pkg.put(book, insert_before_close(xml, "sheets", element))
+    if first:
+        sheets = re.search(rf"<{re.escape(p)}sheets\b[^>]*>", xml)
+        xml = _shift_sheet_indexes(xml[:sheets.end()] + element + xml[sheets.end():])
+        pkg.put(book, xml)
+    else:
+        pkg.put(book, insert_before_close(xml, "sheets", element))
     return SheetEntry(name, sheet_id, rel_id, part, True)
+
+
+def _shift_sheet_indexes(xml: str) -> str:
+    """Add 1 to the sheet indexes in workbook.xml (localSheetId, activeTab). firstSheet (the
+    leftmost tab in view) stays, so the new first tab is in view."""
+    def bump(match: re.Match) -> str:
+        return f'{match.group(1)}"{int(match.group(2)) + 1}"'
+
+    xml = re.sub(r'(\blocalSheetId=)"(\d+)"', bump, xml)
+    view = re.search(r"<(?:\w+:)?workbookView\b[^>]*>", xml)
+    if view:
+        tag = re.sub(r'(\bactiveTab=)"(\d+)"', bump, view.group(0))
+        if "activeTab=" not in tag:   # absent means 0: the sheet that was first stays active
+            tag = set_attr(tag, "activeTab", "1")
+        xml = xml[:view.start()] + tag + xml[view.end():]
+    return xml
 
 
 def open_package(path: Path) -> Package:

@@ -262,7 +262,8 @@ def test_a_missing_sheet_is_added_at_the_end_with_a_new_table(server, home):
 
     excel_live.refresh_book(book, environ={})
 
-    assert [s.name for s in book.sheets] == ["Config", "Workouts", "Metrics"]
+    # (the Dashboard goes first and its data sheet last: see test_dashboard.py)
+    assert [s.name for s in book.sheets] == ["Dashboard", "Config", "Workouts", "Metrics", "Dashboard Data"]
     metrics = book.sheets["Metrics"].tables["Metrics"]
     assert metrics.table_style == "TableStyleMedium2"
     assert_sheet_holds(book, stored_tables(home)[1])

@@ -260,9 +260,9 @@ def book(built):
 
 
 def test_sheet_order_and_active_sheet(book):
-    assert book.sheetnames == ["Config", "Workouts", "Metrics", "xlwings.conf"]
-    assert book.active.title == "Config"
-    assert [ws.sheet_view.tabSelected for ws in book.worksheets] == [True, False, False, False]
+    assert book.sheetnames == ["Dashboard", "Config", "Workouts", "Metrics", "Dashboard Data", "xlwings.conf"]
+    assert book.active.title == "Dashboard"
+    assert [bool(ws.sheet_view.tabSelected) for ws in book.worksheets] == [True, False, False, False, False, False]
     # The reused template sheets keep the code names of their VBA document modules.
     assert book["Config"].sheet_properties.codeName == "Sheet1"
     assert book["xlwings.conf"].sheet_properties.codeName == "Sheet2"

@@ -11,7 +11,9 @@ Where it is deliberately strict, it mirrors a rule real Excel or xlwings enforce
   it is (Excel's ListObject.Resize rule);
 - defined names and sheet names are case-insensitive.
 What it does not do: formulas, calculation, Excel's parsing of typed strings (a leading
-apostrophe is kept as written), styles beyond a table's style name, anything visual.
+apostrophe is kept as written), styles beyond a table's style name, anything visual. Charts are
+records of what was asked (name, type, source range, position); nothing is drawn. Positions in
+points assume every row is 15 points high and a character of column width 7.5 points wide.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from datetime import date, datetime
 from typing import Any, Iterator
 
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
+ROW_POINTS, CHAR_POINTS, DEFAULT_WIDTH = 15.0, 7.5, 8.43
+CHART_TYPES = {"column_stacked", "column_clustered", "line", "bar_stacked", "area", "pie", "xy_scatter"}
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,7 @@ class Sheet:
         self.formats: dict[tuple[int, int], str] = {}
         self.widths: dict[int, float] = {}
         self.tables = Tables(self)
+        self.charts = Charts(self)
 
     def range(self, cell1: str | tuple[int, int], cell2: str | tuple[int, int] | None = None) -> "Range":
         if isinstance(cell1, str) and ":" in cell1 and cell2 is None:
@@ -198,6 +203,23 @@ class Range:
         if self.shape == (1, 1):
             return first
         return f"{first}:${column_letter(self.last_column)}${self.last_row}"
+
+    @property
+    def left(self) -> float:
+        return sum(self.sheet.widths.get(c, DEFAULT_WIDTH) for c in range(1, self.column)) * CHAR_POINTS
+
+    @property
+    def top(self) -> float:
+        return (self.row - 1) * ROW_POINTS
+
+    @property
+    def width(self) -> float:
+        return sum(self.sheet.widths.get(c, DEFAULT_WIDTH)
+                   for c in range(self.column, self.last_column + 1)) * CHAR_POINTS
+
+    @property
+    def height(self) -> float:
+        return self.shape[0] * ROW_POINTS
 
     def options(self, ndim: int | None = None) -> "Range":
         return Range(self.sheet, self.row, self.column, self.last_row, self.last_column, ndim=ndim)
@@ -350,6 +372,65 @@ class Table:
     def header(self) -> list[Any]:
         """Test helper: the header row's values."""
         return self.parent.grid(self.header_row_range)[0]
+
+
+class Charts:
+    def __init__(self, sheet: Sheet) -> None:
+        self.sheet = sheet
+        self._charts: list[Chart] = []
+
+    def __iter__(self) -> Iterator["Chart"]:
+        return iter(list(self._charts))
+
+    def __len__(self) -> int:
+        return len(self._charts)
+
+    def __getitem__(self, name: str) -> "Chart":
+        for chart in self._charts:
+            if chart.name.casefold() == name.casefold():
+                return chart
+        raise KeyError(name)
+
+    def add(self, left: float = 0, top: float = 0, width: float = 355, height: float = 211) -> "Chart":
+        chart = Chart(self.sheet, f"Chart {len(self._charts) + 1}", (left, top, width, height))
+        self._charts.append(chart)
+        self.sheet.book.calls.append(Call("charts.add", self.sheet.name, "", (left, top, width, height)))
+        return chart
+
+
+class Chart:
+    def __init__(self, sheet: Sheet, name: str, position: tuple[float, float, float, float]) -> None:
+        self.parent = sheet
+        self._name = name
+        self._chart_type = "column_clustered"   # Excel's default chart
+        self.position = position                # test helper: (left, top, width, height)
+        self.source: Range | None = None        # test helper: the last set_source_data range
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        if any(c is not self and c.name.casefold() == value.casefold() for c in self.parent.charts):
+            raise ValueError(f"a chart named {value} already exists on {self.parent.name}")
+        self._name = value
+        self.parent.book.calls.append(Call("chart.name=", self.parent.name, "", value))
+
+    @property
+    def chart_type(self) -> str:
+        return self._chart_type
+
+    @chart_type.setter
+    def chart_type(self, value: str) -> None:
+        if value not in CHART_TYPES:
+            raise ValueError(f"xlwings has no chart type {value!r}")
+        self._chart_type = value
+        self.parent.book.calls.append(Call("chart.chart_type=", self.parent.name, "", value))
+
+    def set_source_data(self, source: Range) -> None:
+        self.source = source
+        self.parent.book.calls.append(Call("chart.set_source_data", source.sheet.name, source.address, self.name))
 
 
 class Names:

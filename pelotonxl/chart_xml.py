@@ -1,0 +1,88 @@
+"""DrawingML for the Dashboard's charts and the drawing that anchors them, for the headless writer.
+
+openpyxl's chart classes serve as an XML serializer only (no workbook is loaded or saved with
+openpyxl): they know the order and defaults of the chart schema. The drawing part is small
+enough to write directly; each chart's frame carries the chart's name (`ChartSpec.key`), which
+is how a later refresh, headless or through Excel, recognises the charts as its own.
+"""
+
+from __future__ import annotations
+
+from openpyxl.chart import BarChart, LineChart
+from openpyxl.chart.axis import ChartLines, DateAxis
+from openpyxl.chart.data_source import AxDataSource, NumDataSource, NumRef
+from openpyxl.chart.marker import Marker
+from openpyxl.chart.series import Series, SeriesLabel, StrRef
+from openpyxl.chart.shapes import GraphicalProperties
+from openpyxl.drawing.line import LineProperties
+from openpyxl.xml.functions import tostring
+
+from .dashboard_layout import ChartPlace
+from .xlsx_parts import escape_attr
+
+XDR_NS = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
+A_NS = "http://schemas.openxmlformats.org/drawingml/2006/main"
+C_NS = "http://schemas.openxmlformats.org/drawingml/2006/chart"
+R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+GRID_COLOUR = "D9D9D9"
+XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+
+
+def chart_xml(place: ChartPlace) -> bytes:
+    """The chart part (c:chartSpace) for one placed chart."""
+    spec = place.spec
+    if spec.kind == "stacked_column":
+        chart = BarChart()
+        chart.type, chart.grouping, chart.overlap, chart.gapWidth = "col", "stacked", 100, 40
+    elif spec.kind == "line":
+        chart = LineChart()
+        chart.x_axis = DateAxis(crossAx=100)
+        chart.x_axis.majorTimeUnit = "months"
+    else:
+        raise ValueError(f"unknown chart kind {spec.kind!r}")
+    for index, ref in enumerate(place.series):
+        series = Series(idx=index, order=index, tx=SeriesLabel(strRef=StrRef(f=ref.name_ref)),
+                        val=NumDataSource(numRef=NumRef(f=ref.values_ref)),
+                        cat=AxDataSource(numRef=NumRef(f=place.categories_ref)))
+        if spec.kind == "line":
+            series.smooth = False
+            series.marker = Marker(symbol="none")
+            series.spPr = GraphicalProperties(ln=LineProperties(solidFill=ref.colour, w=28575 if index else 12700))
+        else:
+            series.spPr = GraphicalProperties(solidFill=ref.colour, ln=LineProperties(noFill=True))
+        chart.series.append(series)
+    chart.title = spec.title
+    chart.x_axis.title = spec.x_title
+    chart.y_axis.title = spec.y_title
+    chart.x_axis.number_format = place.number_format
+    chart.x_axis.delete = chart.y_axis.delete = False   # openpyxl 3.1 hides axes unless told
+    chart.y_axis.majorGridlines = ChartLines(spPr=GraphicalProperties(ln=LineProperties(solidFill=GRID_COLOUR)))
+    chart.y_axis.number_format = "#,##0"
+    chart.legend.position = "b"
+    chart.style = 2
+    return XML_DECLARATION.encode() + tostring(chart._write())
+
+
+def drawing_xml(places: list[ChartPlace], rel_ids: list[str]) -> str:
+    """The drawing part anchoring each chart to its cells on the Dashboard."""
+    anchors = [_anchor(place, rel_id, shape_id) for shape_id, (place, rel_id) in
+               enumerate(zip(places, rel_ids), start=2)]
+    return (f'{XML_DECLARATION}<xdr:wsDr xmlns:xdr="{XDR_NS}" xmlns:a="{A_NS}">' + "".join(anchors)
+            + "</xdr:wsDr>")
+
+
+def _anchor(place: ChartPlace, rel_id: str, shape_id: int) -> str:
+    # Drawing anchors count columns and rows from 0; `to` is the cell just past the chart.
+    col, row = place.col - 1, place.row - 1
+    return (
+        '<xdr:twoCellAnchor editAs="oneCell">'
+        f"<xdr:from><xdr:col>{col}</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>{row}</xdr:row>"
+        "<xdr:rowOff>0</xdr:rowOff></xdr:from>"
+        f"<xdr:to><xdr:col>{col + place.cols}</xdr:col><xdr:colOff>0</xdr:colOff>"
+        f"<xdr:row>{row + place.rows}</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:to>"
+        '<xdr:graphicFrame macro=""><xdr:nvGraphicFramePr>'
+        f'<xdr:cNvPr id="{shape_id}" name="{escape_attr(place.spec.key)}" descr="{escape_attr(place.spec.title)}"/>'
+        "<xdr:cNvGraphicFramePr/></xdr:nvGraphicFramePr>"
+        '<xdr:xfrm><a:off x="0" y="0"/><a:ext cx="0" cy="0"/></xdr:xfrm>'
+        f'<a:graphic><a:graphicData uri="{C_NS}"><c:chart xmlns:c="{C_NS}" xmlns:r="{R_NS}" r:id="{rel_id}"/>'
+        "</a:graphicData></a:graphic></xdr:graphicFrame><xdr:clientData/></xdr:twoCellAnchor>")

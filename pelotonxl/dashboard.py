@@ -1,0 +1,381 @@
+"""The Dashboard's figures: weekly volume, output trend, heart-rate zones, records, streaks, totals.
+
+Computed with pandas from the Workouts and Metrics `SheetTable`s that `tables.build_tables`
+returns (store → tables → dashboard → workbook). Nothing here knows about Excel: the result is a
+`Dashboard` of small frames (`Block`s) and chart descriptions (`ChartSpec`s), which
+`dashboard_layout` places on the Dashboard and data sheets for both writers.
+
+"Now" is passed in (the refresh time; tests pin it). A week is an ISO week (Monday to Sunday) and
+dates are the workouts' own local dates, as in the Workouts sheet. Every block has at least one
+row and one series, so a chart never points at an empty range: an account with nothing to show
+gets zeros and a "no data yet" note instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Iterable
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from .tables import SheetTable
+
+SHEET = "Dashboard"
+DATA_SHEET = "Dashboard Data"
+WEEKS = 52
+MIN_MONTHS, MAX_MONTHS = 12, 36
+ROLLING_RIDES = 10
+RECORD_LENGTHS = (10, 20, 30, 45, 60)
+TOP_INSTRUCTORS = 10
+RIDE = "Cycling"
+
+# One colour per discipline, the same in every chart and table (RGB hex, no '#').
+DISCIPLINE_COLOURS = {
+    "Cycling": "E4572E", "Running": "2E86AB", "Walking": "76B041", "Strength": "6C4F9E",
+    "Yoga": "F2A541", "Stretching": "17BEBB", "Meditation": "B39DDB", "Rowing": "1B4F72",
+    "Cardio": "F25F5C", "Bike Bootcamp": "A23B72", "Tread Bootcamp": "3D5A80",
+    "Row Bootcamp": "5C946E", "Circuit": "8D6E63", "Beyond the Ride": "607D8B",
+}
+# For disciplines Peloton adds later, in order of first appearance (sorted by name).
+SPARE_COLOURS = ("C9A227", "4E937A", "B5838D", "6D597A", "355070", "E56B6F", "84A59D", "9C6644")
+ZONE_COLOURS = ("8FB8DE", "76B041", "F2C14E", "F78154", "D7263D")
+OUTPUT_COLOURS = {"Avg output (W)": "F4A38C", f"{ROLLING_RIDES}-ride average (W)": "B8321A"}
+NO_DATA_COLOUR = "BFBFBF"
+
+MINUTES_FORMAT = "#,##0"
+KJ_FORMAT = "#,##0"
+DATE_FORMAT = "yyyy-mm-dd"
+WEEK_FORMAT = "d mmm yy"
+MONTH_FORMAT = "mmm yy"
+
+
+@dataclass
+class Block:
+    """A small table: first column the categories (or row labels), then one column per series."""
+    key: str
+    title: str
+    frame: pd.DataFrame
+    number_formats: dict[str, str] = field(default_factory=dict)
+    colours: dict[str, str] = field(default_factory=dict)   # column or row label -> RGB hex
+    note: str = ""                                         # "no data yet" text; "" when there is data
+    # Row label (first column) -> number format of that row's cells in columns without one above.
+    row_formats: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    key: str              # the chart's name in the workbook: how a refresh finds it again
+    title: str
+    kind: str             # "stacked_column" or "line"
+    x_title: str
+    y_title: str
+
+
+@dataclass
+class Dashboard:
+    now: datetime
+    distance_unit: str | None
+    workout_count: int
+    headline: Block
+    charts: list[tuple[ChartSpec, Block]]   # each chart with the data block it plots
+    tables: list[Block]                     # records, streaks, totals: shown as cells
+    name: str = SHEET
+    data_sheet: str = DATA_SHEET
+
+    def block(self, key: str) -> Block:
+        return next(b for b in [self.headline, *self.tables, *(b for _, b in self.charts)] if b.key == key)
+
+
+# --- the input, tidied ------------------------------------------------------------------------------
+
+def _workouts(tables: Iterable["SheetTable"]) -> pd.DataFrame:
+    """One row per workout: start, day, discipline, minutes, kJ, plus the Metrics columns we use."""
+    by_name = {t.name: t.frame for t in tables}
+    workouts = by_name.get("Workouts", pd.DataFrame(columns=["Workout ID", "Start"]))
+    metrics = by_name.get("Metrics", pd.DataFrame(columns=["Workout ID"]))
+    frame = pd.DataFrame({
+        "id": workouts["Workout ID"],
+        "start": pd.to_datetime(workouts["Start"]),
+        "discipline": _column(workouts, "Discipline", "object").fillna("Other"),
+        "title": _column(workouts, "Class Title", "object"),
+        "instructor": _column(workouts, "Instructor", "object"),
+        "length": _column(workouts, "Class Length (min)", "float64"),
+        "kj": _column(workouts, "Total Output (kJ)", "float64"),
+    })
+    duration = pd.to_timedelta(_column(workouts, "Duration", "timedelta64[ns]"))
+    # An unfinished workout has no duration yet: count its class length.
+    frame["minutes"] = (duration.dt.total_seconds() / 60).fillna(frame["length"]).fillna(0.0)
+    frame = frame[frame["start"].notna()].reset_index(drop=True)
+    wanted = {"watts": r"Avg Output \(watts\)", "kcal": r"Calories \(kcal\)",
+              **{f"zone{n}": rf"HR Zone {n} \(min\)" for n in range(1, 6)}}
+    extra = pd.DataFrame({"id": metrics["Workout ID"]})
+    for name, pattern in wanted.items():
+        column = next((c for c in metrics.columns if re.fullmatch(pattern, str(c))), None)
+        extra[name] = metrics[column].astype("float64") if column else np.nan
+    unit, distance = _distance(metrics)
+    extra["distance"] = distance
+    frame = frame.merge(extra.drop_duplicates("id"), on="id", how="left")
+    frame.attrs["distance_unit"] = unit
+    frame["day"] = frame["start"].dt.normalize()
+    frame["week"] = frame["day"] - pd.to_timedelta(frame["day"].dt.day_of_week, unit="D")
+    frame["month"] = frame["day"].dt.to_period("M").dt.to_timestamp()
+    return frame
+
+
+def _column(frame: pd.DataFrame, name: str, dtype: str) -> pd.Series:
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series([None] * len(frame), index=frame.index, dtype=dtype)
+
+
+def _distance(metrics: pd.DataFrame) -> tuple[str | None, pd.Series]:
+    """The member's distance unit (mi or km: whichever more workouts use) and each workout's distance in it."""
+    counts = {unit: int(metrics[f"Distance ({unit})"].notna().sum())
+              for unit in ("mi", "km") if f"Distance ({unit})" in metrics.columns}
+    if not counts or max(counts.values()) == 0:
+        return None, pd.Series(np.nan, index=metrics.index)
+    unit = max(counts, key=lambda u: (counts[u], u == "mi"))
+    return unit, metrics[f"Distance ({unit})"].astype("float64")
+
+
+def discipline_colours(disciplines: Iterable[str]) -> dict[str, str]:
+    """Each discipline's colour: the fixed one, else a spare one by name order."""
+    names = sorted(set(disciplines))
+    spare = iter(SPARE_COLOURS * (1 + len(names) // len(SPARE_COLOURS)))
+    return {d: DISCIPLINE_COLOURS[d] if d in DISCIPLINE_COLOURS else next(spare) for d in names}
+
+
+def _discipline_order(frame: pd.DataFrame) -> list[str]:
+    """Disciplines by all-time minutes, most first: the stacking order of every chart."""
+    totals = frame.groupby("discipline")["minutes"].sum()
+    return sorted(totals.index, key=lambda d: (-totals[d], d))
+
+
+# --- the charts' data --------------------------------------------------------------------------------
+
+def _monday(day: date) -> pd.Timestamp:
+    return pd.Timestamp(day) - pd.Timedelta(days=day.weekday())
+
+
+def weekly_minutes(frame: pd.DataFrame, today: date, order: list[str]) -> Block:
+    weeks = pd.date_range(end=_monday(today), periods=WEEKS, freq="7D")
+    recent = frame[frame["week"].isin(weeks)]
+    table = recent.pivot_table(index="week", columns="discipline", values="minutes", aggfunc="sum")
+    columns = [d for d in order if d in table.columns]
+    table = table.reindex(index=weeks, columns=columns).fillna(0.0).round(1)
+    note = "" if columns else f"No workouts in the last {WEEKS} weeks yet."
+    if not columns:
+        table["No workouts yet"] = 0.0
+    block_frame = table.reset_index(names="Week starting")
+    return Block("weekly_minutes", "Minutes per week by discipline", block_frame,
+                 {"Week starting": WEEK_FORMAT, **{c: MINUTES_FORMAT for c in table.columns}},
+                 _series_colours(table.columns), note)
+
+
+def _months(frame: pd.DataFrame, today: date) -> pd.DatetimeIndex:
+    """The months the monthly charts show: back to the first workout, 12 to 36 of them."""
+    current = pd.Timestamp(today.year, today.month, 1)
+    first = frame["month"].min() if len(frame) else current
+    span = (current.year - first.year) * 12 + current.month - first.month + 1
+    return pd.date_range(end=current, periods=min(max(span, MIN_MONTHS), MAX_MONTHS), freq="MS")
+
+
+def monthly_output(frame: pd.DataFrame, today: date, order: list[str]) -> Block:
+    months = _months(frame, today)
+    recent = frame[frame["month"].isin(months) & frame["kj"].notna()]
+    table = recent.pivot_table(index="month", columns="discipline", values="kj", aggfunc="sum")
+    columns = [d for d in order if d in table.columns]
+    table = table.reindex(index=months, columns=columns).fillna(0.0).round(1)
+    note = "" if columns else "No output (kJ) yet: rides and rows measure it."
+    if not columns:
+        table["No output yet"] = 0.0
+    return Block("monthly_output", "Total output per month (kJ)", table.reset_index(names="Month"),
+                 {"Month": MONTH_FORMAT, **{c: KJ_FORMAT for c in table.columns}},
+                 _series_colours(table.columns), note)
+
+
+def monthly_zones(frame: pd.DataFrame, today: date) -> Block:
+    months = _months(frame, today)
+    zones = [f"zone{n}" for n in range(1, 6)]
+    recent = frame[frame["month"].isin(months)]
+    table = recent.groupby("month")[zones].sum(min_count=1).reindex(months)
+    has_data = bool(table.notna().any().any())
+    table = table.fillna(0.0).round(1)
+    table.columns = [f"Zone {n}" for n in range(1, 6)]
+    note = "" if has_data else "No heart-rate data yet: wear a heart-rate monitor to see your zones."
+    return Block("monthly_zones", "Minutes in each heart-rate zone per month", table.reset_index(names="Month"),
+                 {"Month": MONTH_FORMAT, **{c: MINUTES_FORMAT for c in table.columns}},
+                 dict(zip(table.columns, ZONE_COLOURS)), note)
+
+
+def ride_output(frame: pd.DataFrame) -> Block:
+    rides = frame[(frame["discipline"] == RIDE) & frame["watts"].notna()].sort_values("start")
+    average = f"{ROLLING_RIDES}-ride average (W)"
+    table = pd.DataFrame({"Ride": rides["start"].to_numpy(), "Avg output (W)": rides["watts"].round(1).to_numpy(),
+                          average: rides["watts"].rolling(ROLLING_RIDES, min_periods=1).mean().round(1).to_numpy()})
+    note = ""
+    if table.empty:
+        note = "No rides with output yet."
+        table = pd.DataFrame({"Ride": [pd.NaT], "Avg output (W)": [np.nan], average: [np.nan]})
+    return Block("ride_output", "Average output per ride (W)", table,
+                 {"Ride": DATE_FORMAT, "Avg output (W)": "0", average: "0"}, dict(OUTPUT_COLOURS), note)
+
+
+def _series_colours(columns: Iterable[str]) -> dict[str, str]:
+    columns = list(columns)
+    colours = discipline_colours(c for c in columns if not c.startswith("No "))
+    return {c: colours.get(c, NO_DATA_COLOUR) for c in columns}
+
+
+# --- records, streaks, totals ------------------------------------------------------------------------
+
+def headline(frame: pd.DataFrame, today: date) -> Block:
+    periods = {
+        "This week": frame["week"] == _monday(today),
+        "This month": frame["month"] == pd.Timestamp(today.year, today.month, 1),
+        "This year": frame["start"].dt.year == today.year,
+        "All time": pd.Series(True, index=frame.index),
+    }
+    rows = {"Workouts": [], "Minutes": [], "Output (kJ)": []}
+    for chosen in periods.values():
+        picked = frame[chosen & (frame["day"] <= pd.Timestamp(today))]
+        rows["Workouts"].append(int(len(picked)))
+        rows["Minutes"].append(int(round(picked["minutes"].sum())))
+        rows["Output (kJ)"].append(int(round(picked["kj"].sum())))
+    table = pd.DataFrame([[label, *values] for label, values in rows.items()], columns=["", *periods])
+    return Block("headline", "At a glance", table, {p: "#,##0" for p in periods})
+
+
+def weekly_streaks(frame: pd.DataFrame, today: date) -> tuple[int, pd.Timestamp | None, int, pd.Timestamp | None]:
+    """(current streak, its first week, longest streak, its first week), in weeks with a workout.
+
+    The current streak still counts while this week has no workout yet: it ends only when a
+    whole week passes without one.
+    """
+    weeks = sorted(set(frame.loc[frame["day"] <= pd.Timestamp(today), "week"]))
+    longest, longest_start, run, run_start, previous = 0, None, 0, None, None
+    for week in weeks:
+        if previous is not None and week - previous == pd.Timedelta(days=7):
+            run += 1
+        else:
+            run, run_start = 1, week
+        if run > longest:
+            longest, longest_start = run, run_start
+        previous = week
+    this_week = _monday(today)
+    alive = previous is not None and this_week - previous <= pd.Timedelta(days=7)
+    return (run, run_start, longest, longest_start) if alive else (0, None, longest, longest_start)
+
+
+def records_by_length(frame: pd.DataFrame) -> Block:
+    rides = frame[(frame["discipline"] == RIDE) & frame["kj"].notna()]
+    rows = []
+    for minutes in RECORD_LENGTHS:
+        same = rides[rides["length"].round(2) == minutes]
+        if same.empty:
+            rows.append([f"{minutes} min", None, None, None, "no ride yet"])
+            continue
+        best = same.loc[same["kj"].idxmax()]
+        rows.append([f"{minutes} min", float(best["kj"]), _or_none(best["watts"]), best["start"], best["title"]])
+    table = pd.DataFrame(rows, columns=["Class length", "Best (kJ)", "Avg (W)", "Date", "Class"])
+    note = "" if len(rides) else "No rides with output yet."
+    return Block("records", "Best ride output by class length", table,
+                 {"Best (kJ)": "0.0", "Avg (W)": "0", "Date": DATE_FORMAT}, note=note)
+
+
+def bests_and_streaks(frame: pd.DataFrame, today: date, unit: str | None) -> Block:
+    current, current_start, longest, longest_start = weekly_streaks(frame, today)
+    rides = frame[frame["discipline"] == RIDE]
+    rows: list[list] = []
+    formats: dict[str, str] = {}
+
+    def add(label: str, value, number_format: str, when, what) -> None:
+        rows.append([label, value, when, what])
+        formats[label] = number_format
+
+    add("Current weekly streak", current, '0 "weeks"', current_start, "weeks in a row with a workout")
+    add("Longest weekly streak", longest, '0 "weeks"', longest_start, "weeks in a row with a workout")
+    if rides["minutes"].gt(0).any():
+        ride = rides.loc[rides["minutes"].idxmax()]
+        add("Longest ride", round(float(ride["minutes"]), 1), '0 "min"', ride["start"], ride["title"])
+    else:
+        add("Longest ride", None, "General", None, "no ride yet")
+    if unit and rides["distance"].notna().any():
+        ride = rides.loc[rides["distance"].idxmax()]
+        add(f"Farthest ride ({unit})", float(ride["distance"]), f'0.0 "{unit}"', ride["start"], ride["title"])
+    if frame["kcal"].notna().any():
+        top = frame.loc[frame["kcal"].idxmax()]
+        add("Most calories", float(top["kcal"]), '0 "kcal"', top["start"], f"{top['discipline']}: {top['title']}")
+    else:
+        add("Most calories", None, "General", None, "no calories measured yet")
+    table = pd.DataFrame(rows, columns=["Record", "Value", "Date", "Workout"])
+    return Block("bests", "Streaks and bests", table, {"Date": DATE_FORMAT}, row_formats=formats)
+
+
+def discipline_totals(frame: pd.DataFrame, order: list[str], unit: str | None) -> Block:
+    distance = f"Distance ({unit})" if unit else "Distance"
+    grouped = frame.groupby("discipline")
+    table = pd.DataFrame({
+        "Discipline": order,
+        "Workouts": [int(grouped.size().get(d, 0)) for d in order],
+        "Minutes": [round(float(grouped["minutes"].sum().get(d, 0.0))) for d in order],
+        "Output (kJ)": [round(float(grouped["kj"].sum().get(d, 0.0))) for d in order],
+        distance: [round(float(grouped["distance"].sum().get(d, 0.0)), 1) for d in order],
+    })
+    note = "" if order else "No workouts yet: Peloton → Refresh fills this in."
+    return Block("disciplines", "Totals by discipline", table,
+                 {"Workouts": "#,##0", "Minutes": "#,##0", "Output (kJ)": "#,##0", distance: "#,##0.0"},
+                 discipline_colours(order), note)
+
+
+def top_instructors(frame: pd.DataFrame) -> Block:
+    taught = frame[frame["instructor"].notna()]
+    stats = taught.groupby("instructor").agg(workouts=("id", "size"), minutes=("minutes", "sum"))
+    stats = stats.reset_index().sort_values(["workouts", "minutes", "instructor"], ascending=[False, False, True])
+    stats = stats.head(TOP_INSTRUCTORS)
+    table = pd.DataFrame({"Instructor": stats["instructor"].to_list(),
+                          "Workouts": stats["workouts"].astype(int).to_list(),
+                          "Minutes": [int(round(m)) for m in stats["minutes"]]})
+    note = "" if len(table) else "No classes with an instructor yet."
+    return Block("instructors", f"Top {TOP_INSTRUCTORS} instructors", table,
+                 {"Workouts": "#,##0", "Minutes": "#,##0"}, note=note)
+
+
+def _or_none(value) -> float | None:
+    return None if pd.isna(value) else float(value)
+
+
+# --- all of it ---------------------------------------------------------------------------------------
+
+WEEKLY_CHART = ChartSpec("PelotonWeeklyVolume", f"Minutes per week, last {WEEKS} weeks", "stacked_column",
+                         "Week starting (Monday)", "Minutes")
+OUTPUT_CHART = ChartSpec("PelotonRideOutput", "Average output per ride", "line", "Ride date", "Watts (W)")
+MONTHLY_KJ_CHART = ChartSpec("PelotonMonthlyOutput", "Total output per month", "stacked_column", "Month",
+                             "Output (kJ)")
+ZONES_CHART = ChartSpec("PelotonHeartRateZones", "Time in heart-rate zones per month", "stacked_column",
+                        "Month", "Minutes")
+
+
+def chart_names() -> set[str]:
+    """The names of the charts a refresh owns on the Dashboard sheet."""
+    return {spec.key for spec in (WEEKLY_CHART, OUTPUT_CHART, MONTHLY_KJ_CHART, ZONES_CHART)}
+
+
+def build_dashboard(tables: Iterable["SheetTable"], now: datetime) -> Dashboard:
+    """Every figure the Dashboard shows, as of `now` (the refresh time, naive local)."""
+    frame = _workouts(tables)
+    today = now.date()
+    unit = frame.attrs.get("distance_unit")
+    order = _discipline_order(frame)
+    return Dashboard(
+        now=now, distance_unit=unit, workout_count=len(frame),
+        headline=headline(frame, today),
+        charts=[(WEEKLY_CHART, weekly_minutes(frame, today, order)), (OUTPUT_CHART, ride_output(frame)),
+                (MONTHLY_KJ_CHART, monthly_output(frame, today, order)), (ZONES_CHART, monthly_zones(frame, today))],
+        tables=[bests_and_streaks(frame, today, unit), records_by_length(frame),
+                discipline_totals(frame, order, unit), top_instructors(frame)],
+    )

@@ -1,0 +1,194 @@
+"""Where the Dashboard's pieces go: cells on the Dashboard and data sheets, and each chart's ranges.
+
+Both writers (headless `dashboard_parts`, live `excel_live`) draw from the same `SheetPlan`, so
+the two cannot disagree about a cell or a chart range. The data blocks sit side by side on the
+data sheet, each as a title row, a header row and its rows; a chart's series refer to exactly the
+rows and columns its block has at this refresh, which is how the ranges follow the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .dashboard import Block, ChartSpec, Dashboard
+
+# Dashboard geometry (1-based rows and columns). Charts in a 2 x 2 grid, tables around them.
+LEFT, RIGHT = 2, 11                       # columns B and K: the two columns of the grid
+CHART_COLS = 8                            # a chart spans 8 columns: B..I, K..R
+CHART_ROWS = 18
+CHART_TOPS = (13, 33)                     # rows under the headline, then under the first charts
+TABLES_TOP = 53
+DASHBOARD_WIDTHS = {1: 2.0, **{c: 13.0 for c in range(2, 19)}, 2: 22.0, 10: 3.0, 11: 22.0}
+DATA_WIDTH = 12.0
+TITLE_HEIGHT = 30.0
+
+# Style roles the writers turn into fonts and fills.
+TITLE, SUBTITLE, SECTION, HEADER, BODY, LABEL, NOTE, BIG = (
+    "title", "subtitle", "section", "header", "body", "label", "note", "big")
+
+
+@dataclass
+class Cell:
+    value: Any
+    role: str = BODY
+    number_format: str = "General"
+    fill: str | None = None          # RGB hex for a colour swatch (discipline names)
+
+
+@dataclass
+class Rect:
+    """A rectangle of cells written in one go (one bulk write in Excel)."""
+    sheet: str
+    row: int
+    col: int
+    cells: list[list[Cell]]
+
+    @property
+    def last_row(self) -> int:
+        return self.row + len(self.cells) - 1
+
+    @property
+    def last_col(self) -> int:
+        return self.col + max((len(r) for r in self.cells), default=1) - 1
+
+
+@dataclass
+class SeriesRef:
+    name: str
+    name_ref: str            # the header cell
+    values_ref: str
+    colour: str
+
+
+@dataclass
+class ChartPlace:
+    spec: ChartSpec
+    col: int                 # top-left cell (1-based) and size in cells on the Dashboard
+    row: int
+    cols: int
+    rows: int
+    categories_ref: str
+    series: list[SeriesRef]
+    source: tuple[int, int, int, int]    # data block incl. header row: first row, first col, last row, last col
+    number_format: str = "General"       # of the category axis
+    note: str = ""
+
+
+@dataclass
+class SheetPlan:
+    dashboard: list[Rect] = field(default_factory=list)
+    data: list[Rect] = field(default_factory=list)
+    charts: list[ChartPlace] = field(default_factory=list)
+    dashboard_widths: dict[int, float] = field(default_factory=dict)
+    data_widths: dict[int, float] = field(default_factory=dict)
+    row_heights: dict[int, float] = field(default_factory=dict)   # Dashboard rows
+
+
+def column_letter(col: int) -> str:
+    """1 -> A, 27 -> AA."""
+    letters = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def area(sheet: str, row: int, col: int, last_row: int | None = None, last_col: int | None = None) -> str:
+    """An absolute reference such as 'Dashboard Data'!$B$3:$B$54."""
+    quoted = "'" + sheet.replace("'", "''") + "'"
+    first = f"${column_letter(col)}${row}"
+    if last_row is None or (last_row, last_col) == (row, col):
+        return f"{quoted}!{first}"
+    return f"{quoted}!{first}:${column_letter(last_col or col)}${last_row}"
+
+
+def plan(board: Dashboard) -> SheetPlan:
+    result = SheetPlan(dashboard_widths=dict(DASHBOARD_WIDTHS), row_heights={1: TITLE_HEIGHT})
+    sheet = board.name
+    result.dashboard.append(Rect(sheet, 1, LEFT, [[Cell("Peloton dashboard", TITLE)], [Cell(_subtitle(board), SUBTITLE)]]))
+    result.dashboard.append(_headline(sheet, board.headline))
+    tables = {b.key: b for b in board.tables}
+    result.dashboard.append(_table(sheet, 4, RIGHT, tables["bests"]))
+    # Data blocks side by side on the data sheet, a blank column between them.
+    col = 1
+    for index, (spec, block) in enumerate(board.charts):
+        rect, place = _chart_data(board.data_sheet, col, spec, block)
+        result.data.append(rect)
+        place.col = LEFT if index % 2 == 0 else RIGHT
+        place.row = CHART_TOPS[index // 2]
+        result.charts.append(place)
+        result.dashboard.append(Rect(sheet, place.row - 1, place.col, [[Cell(block.note or "", NOTE)]]))
+        for c in range(rect.col, rect.last_col + 1):
+            result.data_widths[c] = DATA_WIDTH
+        col = rect.last_col + 2
+    left = _table(sheet, TABLES_TOP, LEFT, tables["records"])
+    result.dashboard.append(left)
+    result.dashboard.append(_table(sheet, left.last_row + 2, LEFT, tables["disciplines"]))
+    result.dashboard.append(_table(sheet, TABLES_TOP, RIGHT, tables["instructors"]))
+    return result
+
+
+def _subtitle(board: Dashboard) -> str:
+    if board.workout_count == 0:
+        return "No workouts yet: fill in your email on the Config sheet, then Peloton → Refresh."
+    unit = f" · distances in {board.distance_unit}" if board.distance_unit else ""
+    return (f"Last refresh {board.now:%Y-%m-%d %H:%M} · {board.workout_count:,} workouts{unit} · "
+            "the charts' numbers are on the Dashboard Data sheet")
+
+
+def _headline(sheet: str, block: Block) -> Rect:
+    columns = list(block.frame.columns)
+    rows = [[Cell(block.title, SECTION)], [Cell(c, HEADER) for c in columns]]
+    for values in block.frame.itertuples(index=False):
+        rows.append([Cell(values[0], LABEL)] + [Cell(_plain(v), BIG, block.number_formats.get(c, "General"))
+                                               for c, v in zip(columns[1:], values[1:])])
+    return Rect(sheet, 4, LEFT, rows)
+
+
+def _table(sheet: str, row: int, col: int, block: Block) -> Rect:
+    """A section title, a header and the block's rows; a note row when there is nothing to show."""
+    columns = list(block.frame.columns)
+    rows = [[Cell(block.title, SECTION)], [Cell(c, HEADER) for c in columns]]
+    for values in block.frame.itertuples(index=False):
+        label = values[0]
+        row_cells = [Cell(_plain(label), LABEL, fill=block.colours.get(label))]
+        for column, value in zip(columns[1:], values[1:]):
+            fmt = block.number_formats.get(column) or block.row_formats.get(label, "General")
+            row_cells.append(Cell(_plain(value), BODY, fmt))
+        rows.append(row_cells)
+    if block.note and block.frame.empty:
+        rows.append([Cell(block.note, NOTE)])
+    return Rect(sheet, row, col, rows)
+
+
+def _chart_data(data_sheet: str, col: int, spec: ChartSpec, block: Block) -> tuple[Rect, ChartPlace]:
+    frame = block.frame
+    columns = list(frame.columns)
+    # The category column's header stays empty: that is how Excel tells categories from series
+    # when a refresh through Excel re-points the chart at the whole block.
+    rows = [[Cell(block.title, SECTION)], [Cell("", HEADER)] + [Cell(c, HEADER) for c in columns[1:]]]
+    for values in frame.itertuples(index=False):
+        rows.append([Cell(_plain(v), BODY, block.number_formats.get(c, "General")) for c, v in zip(columns, values)])
+    rect = Rect(data_sheet, 1, col, rows)
+    header, first, last = 2, 3, 2 + len(frame)
+    series = [SeriesRef(name, area(data_sheet, header, col + i), area(data_sheet, first, col + i, last, col + i),
+                        block.colours.get(name, "808080"))
+              for i, name in enumerate(columns[1:], start=1)]
+    place = ChartPlace(spec, 0, 0, CHART_COLS, CHART_ROWS, area(data_sheet, first, col, last, col), series,
+                       (header, col, last, col + len(columns) - 1), block.number_formats.get(columns[0], "General"),
+                       block.note)
+    return rect, place
+
+
+def _plain(value: Any) -> Any:
+    """A cell value: None for missing, Python datetimes and numbers, text as is."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if hasattr(value, "item"):
+        return value.item()
+    return value
