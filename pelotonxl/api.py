@@ -27,13 +27,15 @@ class Pacer:
 
     def __init__(self, base: float = 1.0, cap: float = 60.0, retry_after_cap: float = 120.0,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 rng: random.Random | None = None):
+                 rng: random.Random | None = None, give_up_after: float = 180.0):
         self.base, self.cap, self.retry_after_cap = base, cap, retry_after_cap
+        self.give_up_after = give_up_after
         self.clock, self.sleep = clock, sleep
         self.rng = rng or random.Random()
         self._lock = threading.Lock()
         self._resume_at = 0.0
         self._strikes = 0
+        self._failing_since: float | None = None  # first failure since the last success
         self.waits: list[float] = []  # every pause imposed, for tests and -v output
 
     def wait_turn(self) -> None:
@@ -46,6 +48,8 @@ class Pacer:
         """Record a 429/5xx/connection failure; return the pause imposed on the whole pool."""
         with self._lock:
             self._strikes += 1
+            if self._failing_since is None:
+                self._failing_since = self.clock()
             if retry_after is not None:
                 delay = min(max(retry_after, 0.0), self.retry_after_cap)
             else:
@@ -58,6 +62,17 @@ class Pacer:
     def ok(self) -> None:
         with self._lock:
             self._strikes = 0
+            self._failing_since = None
+
+    def gave_up(self) -> bool:
+        """True when the next try would come give_up_after seconds into an unbroken run of failures.
+
+        Per-request attempts are bounded, but hundreds of graphs each retrying into a long backoff
+        would keep a run going for hours while Peloton is down; past this budget every pending
+        request fails at once and the next refresh picks them up."""
+        with self._lock:
+            return (self._failing_since is not None
+                    and max(self._resume_at, self.clock()) - self._failing_since >= self.give_up_after)
 
 
 class PelotonClient:
@@ -105,6 +120,9 @@ class PelotonClient:
         token = self.auth.access_token()
         renewed = False
         for attempt in range(1, self.max_attempts + 1):
+            if self.pacer.gave_up():
+                raise ApiError(f"Peloton kept failing for {self.pacer.give_up_after:g} seconds, so "
+                               f"{path} was not fetched; refresh again later.", path)
             self.pacer.wait_turn()
             with self._count_lock:
                 self.requests_made += 1
@@ -125,7 +143,8 @@ class PelotonClient:
             if resp.status_code in RETRYABLE and attempt < self.max_attempts:
                 self.pacer.push_back(_retry_after(resp))
                 continue
-            self.pacer.ok()
+            if resp.status_code not in RETRYABLE:  # a last 429/5xx is no sign of recovery
+                self.pacer.ok()
             return _checked_json(resp, path)
         raise AssertionError("unreachable")  # the loop returns or raises
 
