@@ -55,6 +55,8 @@ def chart_xml(place: ChartPlace) -> bytes:
     chart.x_axis.title = spec.x_title
     chart.y_axis.title = spec.y_title
     chart.x_axis.number_format = place.number_format
+    if spec.label_every > 1:
+        chart.x_axis.tickLblSkip = chart.x_axis.tickMarkSkip = spec.label_every
     chart.x_axis.delete = chart.y_axis.delete = False   # openpyxl 3.1 hides axes unless told
     chart.y_axis.majorGridlines = ChartLines(spPr=GraphicalProperties(ln=LineProperties(solidFill=GRID_COLOUR)))
     chart.y_axis.number_format = "#,##0"

@@ -49,6 +49,8 @@ NO_DATA_COLOUR = "BFBFBF"
 MINUTES_FORMAT = "#,##0"
 KJ_FORMAT = "#,##0"
 DATE_FORMAT = "yyyy-mm-dd"
+TABLE_DATE_FORMAT = 'yyyy-mm-dd"  "'   # two spaces keep a date off the text beside it
+COUNT_FORMAT = '#,##0;-#,##0;"–"'     # a dash for zero: "no output" reads better than 0
 WEEK_FORMAT = "d mmm yy"
 MONTH_FORMAT = "mmm yy"
 
@@ -73,6 +75,8 @@ class ChartSpec:
     kind: str             # "stacked_column" or "line"
     x_title: str
     y_title: str
+    axis_format: str = ""  # number format of the category axis; "" for the block's own
+    label_every: int = 1   # show every n-th category label (52 weeks do not all fit)
 
 
 @dataclass
@@ -284,7 +288,7 @@ def records_by_length(frame: pd.DataFrame) -> Block:
     table = pd.DataFrame(rows, columns=["Class length", "Best (kJ)", "Avg (W)", "Date", "Class"])
     note = "" if len(rides) else "No rides with output yet."
     return Block("records", "Best ride output by class length", table,
-                 {"Best (kJ)": "0.0", "Avg (W)": "0", "Date": DATE_FORMAT}, note=note)
+                 {"Best (kJ)": "0.0", "Avg (W)": "0", "Date": TABLE_DATE_FORMAT}, note=note)
 
 
 def bests_and_streaks(frame: pd.DataFrame, today: date, unit: str | None) -> Block:
@@ -297,8 +301,8 @@ def bests_and_streaks(frame: pd.DataFrame, today: date, unit: str | None) -> Blo
         rows.append([label, value, when, what])
         formats[label] = number_format
 
-    add("Current weekly streak", current, '0 "weeks"', current_start, "weeks in a row with a workout")
-    add("Longest weekly streak", longest, '0 "weeks"', longest_start, "weeks in a row with a workout")
+    add("Current weekly streak", current, '0 "weeks"', current_start, "weeks in a row with a workout, from then")
+    add("Longest weekly streak", longest, '0 "weeks"', longest_start, "weeks in a row with a workout, from then")
     if rides["minutes"].gt(0).any():
         ride = rides.loc[rides["minutes"].idxmax()]
         add("Longest ride", round(float(ride["minutes"]), 1), '0 "min"', ride["start"], ride["title"])
@@ -313,7 +317,7 @@ def bests_and_streaks(frame: pd.DataFrame, today: date, unit: str | None) -> Blo
     else:
         add("Most calories", None, "General", None, "no calories measured yet")
     table = pd.DataFrame(rows, columns=["Record", "Value", "Date", "Workout"])
-    return Block("bests", "Streaks and bests", table, {"Date": DATE_FORMAT}, row_formats=formats)
+    return Block("bests", "Streaks and bests", table, {"Date": TABLE_DATE_FORMAT}, row_formats=formats)
 
 
 def discipline_totals(frame: pd.DataFrame, order: list[str], unit: str | None) -> Block:
@@ -328,7 +332,8 @@ def discipline_totals(frame: pd.DataFrame, order: list[str], unit: str | None) -
     })
     note = "" if order else "No workouts yet: Peloton → Refresh fills this in."
     return Block("disciplines", "Totals by discipline", table,
-                 {"Workouts": "#,##0", "Minutes": "#,##0", "Output (kJ)": "#,##0", distance: "#,##0.0"},
+                 {"Workouts": COUNT_FORMAT, "Minutes": COUNT_FORMAT, "Output (kJ)": COUNT_FORMAT,
+                  distance: '#,##0.0;-#,##0.0;"–"'},
                  discipline_colours(order), note)
 
 
@@ -352,8 +357,9 @@ def _or_none(value) -> float | None:
 # --- all of it ---------------------------------------------------------------------------------------
 
 WEEKLY_CHART = ChartSpec("PelotonWeeklyVolume", f"Minutes per week, last {WEEKS} weeks", "stacked_column",
-                         "Week starting (Monday)", "Minutes")
-OUTPUT_CHART = ChartSpec("PelotonRideOutput", "Average output per ride", "line", "Ride date", "Watts (W)")
+                         "Week starting (Monday)", "Minutes", label_every=4)
+OUTPUT_CHART = ChartSpec("PelotonRideOutput", "Average output per ride", "line", "Ride date", "Watts (W)",
+                         axis_format="mmm yy")
 MONTHLY_KJ_CHART = ChartSpec("PelotonMonthlyOutput", "Total output per month", "stacked_column", "Month",
                              "Output (kJ)")
 ZONES_CHART = ChartSpec("PelotonHeartRateZones", "Time in heart-rate zones per month", "stacked_column",

@@ -177,9 +177,9 @@ def _chart_data(data_sheet: str, col: int, spec: ChartSpec, block: Block) -> tup
     series = [SeriesRef(name, area(data_sheet, header, col + i), area(data_sheet, first, col + i, last, col + i),
                         block.colours.get(name, "808080"))
               for i, name in enumerate(columns[1:], start=1)]
+    axis_format = spec.axis_format or block.number_formats.get(columns[0], "General")
     place = ChartPlace(spec, 0, 0, CHART_COLS, CHART_ROWS, area(data_sheet, first, col, last, col), series,
-                       (header, col, last, col + len(columns) - 1), block.number_formats.get(columns[0], "General"),
-                       block.note)
+                       (header, col, last, col + len(columns) - 1), axis_format, block.note)
     return rect, place
 
 

@@ -134,8 +134,7 @@ class StyleBook:
         return self._find_or_append("cellXfs", "xf", xf)
 
     def styled(self, number_format: str = "General", *, bold: bool = False, italic: bool = False,
-               size: float = 12, colour: str | None = None, fill: str | None = None,
-               wrap: bool = False) -> int:
+               size: float = 12, colour: str | None = None, fill: str | None = None) -> int:
         """Index of a cellXfs entry with this font, solid fill (RGB hex) and number format.
 
         For the Dashboard, whose cells the writer styles itself; reuses an identical entry."""
@@ -149,11 +148,9 @@ class StyleBook:
             fill_id = self._find_or_append("fills", "fill", (
                 f'<{p}fill><{p}patternFill patternType="solid"><{p}fgColor rgb="FF{fill}"/>'
                 f'<{p}bgColor indexed="64"/></{p}patternFill></{p}fill>'))
-        start = (f'<{p}xf numFmtId="{self._numfmt_id(number_format)}" fontId="{font_id}" fillId="{fill_id}" '
-                 f'borderId="0" xfId="0" applyNumberFormat="1" applyFont="1"'
-                 + (' applyFill="1"' if fill else ""))
-        xf = (f'{start} applyAlignment="1"><{p}alignment wrapText="1" vertical="top"/></{p}xf>' if wrap
-              else f"{start}/>")
+        apply_fill = ' applyFill="1"' if fill else ""
+        xf = (f'<{p}xf numFmtId="{self._numfmt_id(number_format)}" fontId="{font_id}" fillId="{fill_id}" '
+              f'borderId="0" xfId="0" applyNumberFormat="1" applyFont="1"{apply_fill}/>')
         return self._find_or_append("cellXfs", "xf", xf)
 
     def _find_or_append(self, block_tag: str, tag: str, element: str) -> int:
