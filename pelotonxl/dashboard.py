@@ -96,8 +96,9 @@ class Dashboard:
 
 # --- the input, tidied ------------------------------------------------------------------------------
 
-def _workouts(tables: Iterable["SheetTable"]) -> pd.DataFrame:
-    """One row per workout: start, day, discipline, minutes, kJ, plus the Metrics columns we use."""
+def workouts_frame(tables: Iterable["SheetTable"]) -> tuple[pd.DataFrame, str | None]:
+    """One row per workout (start, week, month, discipline, minutes, kJ and the Metrics columns
+    used here), and the member's distance unit."""
     by_name = {t.name: t.frame for t in tables}
     workouts = by_name.get("Workouts", pd.DataFrame(columns=["Workout ID", "Start"]))
     metrics = by_name.get("Metrics", pd.DataFrame(columns=["Workout ID"]))
@@ -123,11 +124,10 @@ def _workouts(tables: Iterable["SheetTable"]) -> pd.DataFrame:
     unit, distance = _distance(metrics)
     extra["distance"] = distance
     frame = frame.merge(extra.drop_duplicates("id"), on="id", how="left")
-    frame.attrs["distance_unit"] = unit
     frame["day"] = frame["start"].dt.normalize()
     frame["week"] = frame["day"] - pd.to_timedelta(frame["day"].dt.day_of_week, unit="D")
     frame["month"] = frame["day"].dt.to_period("M").dt.to_timestamp()
-    return frame
+    return frame, unit
 
 
 def _column(frame: pd.DataFrame, name: str, dtype: str) -> pd.Series:
@@ -373,9 +373,8 @@ def chart_names() -> set[str]:
 
 def build_dashboard(tables: Iterable["SheetTable"], now: datetime) -> Dashboard:
     """Every figure the Dashboard shows, as of `now` (the refresh time, naive local)."""
-    frame = _workouts(tables)
+    frame, unit = workouts_frame(tables)
     today = now.date()
-    unit = frame.attrs.get("distance_unit")
     order = _discipline_order(frame)
     return Dashboard(
         now=now, distance_unit=unit, workout_count=len(frame),

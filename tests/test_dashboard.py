@@ -26,7 +26,7 @@ from pelotonxl.demo_account import make_account
 from pelotonxl.errors import WorkbookError
 from pelotonxl.tables import build_tables
 from conftest import REPO
-from workbook_samples import add_shape, make_workbook, read_parts, sheet_parts
+from workbook_samples import add_shape, edit_zip, make_workbook, read_parts, sheet_parts
 from xlwings_standin import Book
 
 NOW = dt.datetime(2026, 11, 26, 12, 0)
@@ -155,7 +155,7 @@ def test_streaks_and_bests(board):
 ])
 def test_weekly_streak_rules(days, expected):
     pairs = [workout(f"s{i}", f"{day} 08:00", 20, "yoga") for i, day in enumerate(days)]
-    current, _, longest, _ = db.weekly_streaks(db._workouts(build_tables(pairs)), NOW.date())
+    current, _, longest, _ = db.weekly_streaks(db.workouts_frame(build_tables(pairs))[0], NOW.date())
     assert (current, longest) == expected
 
 
@@ -291,6 +291,7 @@ def test_tiny_accounts_write_a_tidy_dashboard(workbook: Path, n: int):
 
 def test_an_old_workbook_gets_the_dashboard_first_and_nothing_else_changes(tmp_path: Path):
     path = make_workbook(tmp_path / "Old.xlsm")
+    original = shutil.copy(path, tmp_path / "Original.xlsm")
     before = read_parts(path)
     old_sheets = sheet_parts(path)
     book_xml = before["xl/workbook.xml"].decode()
@@ -298,7 +299,7 @@ def test_an_old_workbook_gets_the_dashboard_first_and_nothing_else_changes(tmp_p
 
     wb = load_workbook(path, keep_vba=True)
     assert wb.sheetnames[0] == "Dashboard" and wb.sheetnames[-1] == "Dashboard Data"
-    assert wb.active.title == load_workbook(tmp_path.joinpath("..", tmp_path.name, "Old.xlsm")).active.title
+    assert wb.active.title == load_workbook(original).active.title      # the member's sheet stays in front
     after = read_parts(path)
     rewritten = {old_sheets["Workouts"], old_sheets["Metrics"], old_sheets["Config"], "xl/styles.xml",
                  "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml",
@@ -309,6 +310,16 @@ def test_an_old_workbook_gets_the_dashboard_first_and_nothing_else_changes(tmp_p
     new_book = after["xl/workbook.xml"].decode()
     active = re.search(r'activeTab="(\d+)"', book_xml)
     assert re.search(r'activeTab="(\d+)"', new_book).group(1) == str(int(active.group(1)) + 1 if active else 1)
+
+
+def test_sheet_scoped_names_keep_their_sheet_when_the_dashboard_goes_first(tmp_path: Path):
+    path = make_workbook(tmp_path / "Old.xlsm")
+    name = '<definedName name="_xlnm.Print_Titles" localSheetId="5">\'My Analysis\'!$1:$1</definedName>'
+    edit_zip(path, lambda parts: parts.update({"xl/workbook.xml": parts["xl/workbook.xml"].replace(
+        b"</definedNames>", name.encode() + b"</definedNames>")}))
+    refresh_file(path, hand_account())
+    assert 'localSheetId="6"' in read_parts(path)["xl/workbook.xml"].decode()
+    assert load_workbook(path)["My Analysis"].print_title_rows == "$1:$1"
 
 
 def test_a_shape_the_member_put_on_the_dashboard_refuses_but_our_charts_do_not(workbook: Path):
