@@ -15,6 +15,7 @@ from typing import Callable, Protocol
 from . import dashboard, tables
 from .api import PelotonClient, new_session
 from .auth import Authenticator, TokenStore
+from .errors import ConfigError
 from .settings import Settings
 from .store import WorkoutStore
 from .sync import Progress, SyncReport, sync
@@ -51,6 +52,7 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
                 password_provider: Callable[[], str | None] | None = None) -> RefreshResult:
     started = time.perf_counter()
     home = settings.home_path
+    _make_state_folder(home)
     http = new_session(settings.workers)
     auth = Authenticator(settings, TokenStore(home, settings.username), http, password_provider)
     client = PelotonClient(settings, auth, http)
@@ -76,6 +78,15 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
     write_seconds = time.perf_counter() - write_started
     return RefreshResult(report, rows, time.perf_counter() - started, write_seconds,
                          client.requests_made + auth.requests_made, dict(report.failed))
+
+
+def _make_state_folder(home: Path) -> None:
+    # Checked up front: failing later would mean after a sign-in, with an error about a subfolder.
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"The state folder {home} cannot be used ({err.strerror}): point PELOTON_XL_HOME "
+                          "(or --home) at a folder you can write to.") from None
 
 
 def remember_account(home: Path, user_id: str) -> None:
