@@ -1,0 +1,221 @@
+"""The command line as a member meets it: help, the demo, where it runs from, which setting wins,
+exit statuses, and one clear line (never a traceback) for everything foreseeable."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import openpyxl
+import pytest
+from conftest import PASSWORD, REPO, USERNAME
+from workbook_samples import edit_zip, sheet_parts
+
+from pelotonxl import cli
+from pelotonxl import sheet_xml as sx
+from pelotonxl.demo_account import make_account
+from pelotonxl.fake_peloton import FakePeloton
+from pelotonxl.settings import DEFAULT_EVERY_N, DEFAULT_WORKERS, FIELD_BY_NAME
+
+CLI = REPO / "peloton_xl.py"
+CLOSING_LINE = re.compile(r"(\d+) workouts \((\d+) new(?:, \d+ removed)?\) written to (\S+\.xlsm) in \d+\.\d s")
+
+
+def base_env(home: Path, **values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PELOTON_")}
+    env["PELOTON_XL_HOME"] = str(home)
+    env.update(values)
+    return env
+
+
+def server_env(server: FakePeloton, home: Path, **values: str) -> dict[str, str]:
+    return base_env(home, PELOTON_API_URL=server.url, PELOTON_AUTH_URL=server.url, PELOTON_USERNAME=USERNAME,
+                    PELOTON_PASSWORD=PASSWORD, **values)
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path | None = None, timeout: float = 120
+        ) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, str(CLI), *args], env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=timeout)
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    return result
+
+
+def workouts_in(path: Path) -> int:
+    ws = openpyxl.load_workbook(path)["Workouts"]
+    (table,) = ws.tables.values()
+    return len(ws[table.ref]) - 1
+
+
+# --- help ----------------------------------------------------------------------------------------
+
+def test_help_explains_every_option_and_the_exit_statuses(tmp_path):
+    result = run(["--help"], base_env(tmp_path / "home"))
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    for action in cli.build_parser()._actions:
+        if action.help == argparse.SUPPRESS:
+            continue
+        assert any(option in text for option in action.option_strings), action.option_strings
+        words = " ".join(action.help.split()).replace("%%", "%")
+        assert words in text, action.option_strings
+    for status in ("0 written", "1 failed", "3 written"):
+        assert status in text
+
+
+# --- the demo, from anywhere ---------------------------------------------------------------------
+
+def test_demo_from_another_folder_creates_the_workbook_and_ends_with_one_closing_line(tmp_path):
+    folder = tmp_path / "somewhere else"
+    folder.mkdir()
+    env = base_env(tmp_path / "home")
+    result = run(["--demo", "--workbook", "My Demo.xlsm"], env, cwd=folder)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1
+    match = re.fullmatch(r"360 workouts \(360 new\) written to My Demo\.xlsm in \d+\.\d s", lines[0])
+    assert match, lines
+    assert "Created My Demo.xlsm from the template." in result.stderr
+    assert workouts_in(folder / "My Demo.xlsm") == 360
+    assert not (REPO / "My Demo.xlsm").exists()
+
+    again = run(["--demo", "--workbook", str(folder / "My Demo.xlsm"), "-q"], env, cwd=REPO / "pelotonxl")
+    assert again.returncode == 0, again.stderr
+    assert re.fullmatch(r"360 workouts \(0 new\) written to My Demo\.xlsm in \d+\.\d s", again.stdout.strip())
+    assert again.stderr == ""
+
+
+# --- flag > environment > Config > default ----------------------------------------------------------
+
+def type_into_config(workbook: Path, field: str, value: int) -> None:
+    label = FIELD_BY_NAME[field].label
+    part = sheet_parts(workbook)["Config"]
+
+    def edit(parts: dict[str, bytes]) -> None:
+        xml = parts[part].decode()
+        row = re.search(rf'<c r="A(\d+)"[^>]*><is><t>{re.escape(label)}</t></is></c>', xml).group(1)
+        parts[part] = sx.set_cell(xml, f"B{row}", sx.number_tail(value)).encode()
+
+    edit_zip(workbook, edit)
+
+
+class Concurrency:
+    """The most graph requests the server is handling at once: what --workers controls."""
+
+    def __init__(self, server: FakePeloton) -> None:
+        self.peak = 0
+        self._now = 0
+        self._lock = threading.Lock()
+        route = server.route
+
+        def counting_route(method, path, query, body, authorization):
+            if not path.endswith("/performance_graph"):
+                return route(method, path, query, body, authorization)
+            with self._lock:
+                self._now += 1
+                self.peak = max(self.peak, self._now)
+            try:
+                time.sleep(0.03)  # long enough for every worker to have a request in flight
+                return route(method, path, query, body, authorization)
+            finally:
+                with self._lock:
+                    self._now -= 1
+
+        server.route = counting_route
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("default", (DEFAULT_EVERY_N, DEFAULT_WORKERS)),
+    ("config", (60, 3)),
+    ("env", (30, 2)),
+    ("flag", (15, 1)),
+])
+def test_flag_beats_environment_beats_config_beats_default(workbook, tmp_path, source, expected):
+    with FakePeloton(make_account(24, seed=4), username=USERNAME, password=PASSWORD) as srv:
+        concurrency = Concurrency(srv)
+        env = server_env(srv, tmp_path / "home")
+        args = ["--workbook", str(workbook)]
+        if source != "default":
+            type_into_config(workbook, "every_n", 60)
+            type_into_config(workbook, "workers", 3)
+        if source in ("env", "flag"):
+            env.update(PELOTON_EVERY_N="30", PELOTON_WORKERS="2")
+        if source == "flag":
+            args += ["--every-n", "15", "--workers", "1"]
+        result = run(args, env)
+        assert result.returncode == 0, result.stderr
+        every_n = {r.query.get("every_n") for r in srv.requests if r.path.endswith("/performance_graph")}
+    assert every_n == {str(expected[0])}
+    assert concurrency.peak == expected[1]
+
+
+# --- exit statuses and messages ------------------------------------------------------------------------
+
+def test_exit_0_then_3_when_a_workouts_details_fail_then_0_again(server, workbook, home, account):
+    env = server_env(server, home)
+    assert run(["--workbook", str(workbook)], env).returncode == 0
+    account.add_workouts(2)
+    newest = account.workouts[0]["id"]
+    server.always_fail_graph(newest, status=404)
+    result = run(["--workbook", str(workbook)], env)
+    assert result.returncode == 3
+    assert CLOSING_LINE.fullmatch(result.stdout.strip()).group(1, 2) == ("252", "2")
+    assert f"  {newest}: " in result.stderr
+    server.always_fail_graph(None)
+    assert run(["--workbook", str(workbook)], env).returncode == 0
+
+
+def nothing_listening() -> str:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+FORESEEABLE = {
+    "not an .xlsm": (["--workbook", "{tmp}/Book.xlsx"], {}, "not a macro-enabled workbook"),
+    "missing folder": (["--workbook", "{tmp}/no such folder/Book.xlsm"], {}, "does not exist"),
+    "folder named like a workbook": (["--workbook", "{tmp}/Folder.xlsm"], {}, "Folder.xlsm"),
+    "workers too many": (["--workers", "64"], {}, "16 or fewer"),
+    "workers zero": (["--workers", "0"], {}, "at least 1"),
+    "workers in env not a number": ([], {"PELOTON_WORKERS": "lots"}, "whole number"),
+    "no username": ([], {"PELOTON_USERNAME": ""}, "PELOTON_USERNAME"),
+    "nobody listening": ([], {"PELOTON_AUTH_URL": "{dead}", "PELOTON_API_URL": "{dead}"}, "check your connection"),
+    "state folder is a file": ([], {"PELOTON_XL_HOME": "{tmp}/home-file"}, "home-file"),
+}
+
+
+@pytest.mark.parametrize("case", list(FORESEEABLE))
+def test_foreseeable_failures_are_one_line_exit_1_without_a_traceback(server, workbook, tmp_path, case):
+    args, env_values, words = FORESEEABLE[case]
+    (tmp_path / "Folder.xlsm").mkdir()
+    (tmp_path / "home-file").write_text("not a folder")
+    dead = nothing_listening()
+    fill = lambda text: text.format(tmp=tmp_path, dead=dead)  # noqa: E731
+    env = server_env(server, tmp_path / "home")
+    env.update({k: fill(v) for k, v in env_values.items()})
+    args = [fill(a) for a in args]
+    if "--workbook" not in args:
+        args = ["--workbook", str(workbook), *args]
+    before = workbook.read_bytes()
+    result = run(args, env)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("peloton_xl: "), result.stderr
+    assert words in lines[0]
+    assert "unexpected" not in lines[0]
+    assert result.stdout == ""
+    assert workbook.read_bytes() == before
+
+
+def test_a_usage_mistake_is_argparses_exit_2_with_the_usage_line(tmp_path):
+    result = run(["--every-n", "often"], base_env(tmp_path / "home"))
+    assert result.returncode == 2
+    assert "usage: python peloton_xl.py" in result.stderr and "--every-n" in result.stderr
