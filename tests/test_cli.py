@@ -157,6 +157,11 @@ def test_flag_beats_environment_beats_config_beats_default(workbook, tmp_path, s
 
 # --- exit statuses and messages ------------------------------------------------------------------------
 
+@pytest.fixture
+def account():
+    return make_account(30, seed=11)  # small: these tests are about the command line, not the sync
+
+
 def test_exit_0_then_3_when_a_workouts_details_fail_then_0_again(server, workbook, home, account):
     env = server_env(server, home)
     assert run(["--workbook", str(workbook)], env).returncode == 0
@@ -165,7 +170,7 @@ def test_exit_0_then_3_when_a_workouts_details_fail_then_0_again(server, workboo
     server.always_fail_graph(newest, status=404)
     result = run(["--workbook", str(workbook)], env)
     assert result.returncode == 3
-    assert CLOSING_LINE.fullmatch(result.stdout.strip()).group(1, 2) == ("252", "2")
+    assert CLOSING_LINE.fullmatch(result.stdout.strip()).group(1, 2) == ("32", "2")
     assert f"  {newest}: " in result.stderr
     server.always_fail_graph(None)
     assert run(["--workbook", str(workbook)], env).returncode == 0

@@ -49,6 +49,11 @@ class IssuedTokens:
 
 
 @pytest.fixture
+def account():
+    return make_account(30, seed=11)  # small: what matters here is where secrets end up
+
+
+@pytest.fixture
 def secret_server():
     # Short-lived tokens and some latency, so a run also renews its token with the refresh token.
     with FakePeloton(make_account(40, seed=3), username=USERNAME, password=SECRET, token_lifetime=2,
