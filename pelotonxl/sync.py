@@ -118,7 +118,7 @@ def _fetch_graphs(client: PelotonClient, store: WorkoutStore, wanted: list[str],
                 try:
                     batch.append((wid, future.result()))
                 except ApiError as exc:
-                    log.warning("workout %s: %s", wid, exc)
+                    log.info("workout %s: %s", wid, exc)  # the CLI lists every failure once, at the end
                     failures.append((wid, str(exc)))
                 done_count += 1
             if len(batch) >= GRAPH_BATCH:
