@@ -149,6 +149,8 @@ def _workbook_path(args: argparse.Namespace) -> Path:
     path = (args.workbook or (DEMO_WORKBOOK if args.demo else DEFAULT_WORKBOOK)).expanduser().resolve()
     if path.suffix.lower() != ".xlsm":
         raise WorkbookError(f"{path.name} is not a macro-enabled workbook: give a .xlsm path.")
+    if path.is_dir():
+        raise WorkbookError(f"{path} is a folder, not a workbook: give the path of a .xlsm file.")
     if not path.exists():
         if not path.parent.is_dir():
             raise WorkbookError(f"The folder {path.parent} does not exist.")

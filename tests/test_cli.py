@@ -187,7 +187,7 @@ def nothing_listening() -> str:
 FORESEEABLE = {
     "not an .xlsm": (["--workbook", "{tmp}/Book.xlsx"], {}, "not a macro-enabled workbook"),
     "missing folder": (["--workbook", "{tmp}/no such folder/Book.xlsm"], {}, "does not exist"),
-    "folder named like a workbook": (["--workbook", "{tmp}/Folder.xlsm"], {}, "Folder.xlsm"),
+    "folder named like a workbook": (["--workbook", "{tmp}/Folder.xlsm"], {}, "Folder.xlsm is a folder"),
     "workers too many": (["--workers", "64"], {}, "16 or fewer"),
     "workers zero": (["--workers", "0"], {}, "at least 1"),
     "workers in env not a number": ([], {"PELOTON_WORKERS": "lots"}, "whole number"),
