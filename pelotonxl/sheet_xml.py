@@ -100,9 +100,18 @@ class StyleBook:
         self.xml = xml
         self.p = re.escape(main_prefix(xml))
         self._prefix = main_prefix(xml)
+        # Entries are only ever appended, so an index once found stays right: remember it rather
+        # than rescanning styles.xml for every styled cell.
+        self._memo: dict[tuple, int] = {}
 
     def style_for(self, number_format: str, base: int = 0) -> int:
         """Index of a cellXfs entry like `base` but with number_format applied."""
+        key = ("style_for", number_format, base)
+        if key not in self._memo:
+            self._memo[key] = self._style_for(number_format, base)
+        return self._memo[key]
+
+    def _style_for(self, number_format: str, base: int) -> int:
         num_id = self._numfmt_id(number_format)
         block = self._block("cellXfs")
         xfs = re.findall(rf"<{self.p}xf\b[^>]*?/>|<{self.p}xf\b[^>]*>.*?</{self.p}xf>", block.group(2) or "",
@@ -154,6 +163,12 @@ class StyleBook:
         return self._find_or_append("cellXfs", "xf", xf)
 
     def _find_or_append(self, block_tag: str, tag: str, element: str) -> int:
+        key = (block_tag, element)
+        if key not in self._memo:
+            self._memo[key] = self._scan_or_append(block_tag, tag, element)
+        return self._memo[key]
+
+    def _scan_or_append(self, block_tag: str, tag: str, element: str) -> int:
         block = self._block(block_tag)
         items = re.findall(rf"<{self.p}{tag}\b[^>]*?/>|<{self.p}{tag}\b[^>]*>.*?</{self.p}{tag}>",
                            block.group(2) or "", re.S)
@@ -166,6 +181,12 @@ class StyleBook:
     def _numfmt_id(self, code: str) -> int:
         if code in _BUILTIN_FORMATS:
             return _BUILTIN_FORMATS[code]
+        key = ("numFmt", code)
+        if key not in self._memo:
+            self._memo[key] = self._scan_or_append_numfmt(code)
+        return self._memo[key]
+
+    def _scan_or_append_numfmt(self, code: str) -> int:
         found = re.findall(rf'<{self.p}numFmt\b[^>]*?numFmtId="(\d+)"[^>]*?formatCode="([^"]*)"', self.xml)
         found += [(i, c) for c, i in re.findall(
             rf'<{self.p}numFmt\b[^>]*?formatCode="([^"]*)"[^>]*?numFmtId="(\d+)"', self.xml)]
