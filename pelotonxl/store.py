@@ -135,6 +135,16 @@ class WorkoutStore:
         marks = ",".join("?" * len(ids))
         return dict(self.db.execute(f"SELECT id, status FROM workouts WHERE id IN ({marks})", ids))
 
+    def without_graph(self, ids: Iterable[str]) -> list[str]:
+        """Those of `ids` whose graph the store does not hold, in the given order."""
+        ids = list(ids)
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        have = {r[0] for r in self.db.execute(
+            f"SELECT workout_id FROM graphs WHERE workout_id IN ({marks})", ids)}
+        return [wid for wid in ids if wid not in have]
+
     def ids_needing_graph(self) -> list[str]:
         """Finished workouts whose graph is missing: new ones, failed ones, ones a killed run left."""
         rows = self.db.execute(

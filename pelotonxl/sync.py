@@ -2,16 +2,17 @@
 
 Incremental by default: pages come newest first, and the walk stops on the page that reaches the
 frontier (the newest point up to which the store already holds every workout, finished). Only
-finished workouts without a graph get one fetched, in a bounded pool. `full=True` walks every page,
-refetches every graph and drops workouts Peloton no longer has.
+finished workouts without a graph get one fetched, in a bounded pool that starts while the pages
+are still being listed. `full=True` walks every page, refetches every graph and drops workouts
+Peloton no longer has.
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+import queue
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Callable
 
 from .api import PelotonClient
@@ -38,16 +39,17 @@ def sync(client: PelotonClient, store: WorkoutStore, user_id: str, *, full: bool
          progress: Progress | None = None) -> SyncReport:
     progress = progress or (lambda stage, done, total: None)
     report = SyncReport()
-    seen = _walk_pages(client, store, user_id, full, report, progress)
-    if full:
-        report.pruned = store.finish_full_sync(seen.ids, seen.frontier())
-        wanted = [wid for wid in seen.finished]
-    else:
-        wanted = store.ids_needing_graph()
-    _fetch_graphs(client, store, wanted, report, progress)
+    # Graphs download while later pages are still being listed.
+    with _GraphFetcher(client, store, report, progress) as graphs:
+        if not full:
+            graphs.fetch(store.ids_needing_graph())  # what earlier runs left unfinished
+        walk = _walk_pages(client, store, user_id, full, report, progress, graphs)
+        if full:
+            report.pruned = store.finish_full_sync(walk.ids, walk.frontier())
+        graphs.finish()
     if not full:
         # Only now is everything up to the new frontier in the store.
-        store.set_frontier(seen.frontier() or store.frontier() or 0)
+        store.set_frontier(walk.frontier() or store.frontier() or 0)
     report.total = store.count()
     return report
 
@@ -55,7 +57,6 @@ def sync(client: PelotonClient, store: WorkoutStore, user_id: str, *, full: bool
 class _Walk:
     def __init__(self) -> None:
         self.ids: set[str] = set()
-        self.finished: list[str] = []
         self.newest = 0
         self.oldest_unfinished: int | None = None
 
@@ -66,7 +67,7 @@ class _Walk:
 
 
 def _walk_pages(client: PelotonClient, store: WorkoutStore, user_id: str, full: bool,
-                report: SyncReport, progress: Progress) -> _Walk:
+                report: SyncReport, progress: Progress, graphs: "_GraphFetcher") -> _Walk:
     walk = _Walk()
     frontier = None if full else store.frontier()
     for page in client.workout_pages(user_id):
@@ -79,11 +80,12 @@ def _walk_pages(client: PelotonClient, store: WorkoutStore, user_id: str, full: 
             walk.ids.add(w["id"])
             created = int(w.get("created_at") or 0)
             walk.newest = max(walk.newest, created)
-            if is_finished(w):
-                walk.finished.append(w["id"])
-            else:
+            if not is_finished(w):
                 walk.oldest_unfinished = min(walk.oldest_unfinished or created, created)
         store.save_workouts(fresh)
+        finished = [w["id"] for w in fresh if is_finished(w)]
+        graphs.fetch(finished if full else store.without_graph(finished))
+        graphs.collect()
         progress("workouts", len(walk.ids), None)
         if frontier is not None and any(int(w.get("created_at") or 0) <= frontier and w["id"] in known
                                         for w in fresh):
@@ -91,49 +93,67 @@ def _walk_pages(client: PelotonClient, store: WorkoutStore, user_id: str, full: 
     return walk
 
 
-def _fetch_graphs(client: PelotonClient, store: WorkoutStore, wanted: list[str],
-                  report: SyncReport, progress: Progress) -> None:
-    if not wanted:
-        return
-    total = len(wanted)
-    done_count = 0
-    batch: list[tuple[str, dict]] = []
-    failures: list[tuple[str, str]] = []
-    progress("graphs", 0, total)
-    workers = max(1, client.settings.workers)
-    todo = iter(wanted)
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="graph")
-    try:
-        pending: dict[Future, str] = {}
-        while True:
-            # A few requests in flight per worker, not all of them: wait() scans what is pending,
-            # and an abort then has little queued work to cancel.
-            for wid in islice(todo, 2 * workers - len(pending)):
-                pending[pool.submit(client.performance_graph, wid)] = wid
-            if not pending:
-                break
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                wid = pending.pop(future)
-                try:
-                    batch.append((wid, future.result()))
-                except ApiError as exc:
-                    log.info("workout %s: %s", wid, exc)  # the CLI lists every failure once, at the end
-                    failures.append((wid, str(exc)))
-                done_count += 1
-            if len(batch) >= GRAPH_BATCH:
-                _flush(store, client, batch, report)
-            progress("graphs", done_count, total)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        _flush(store, client, batch, report)  # keep what arrived, even when aborting
-        if failures:
-            store.record_failures(failures)
-            report.failed.update(failures)
+class _GraphFetcher:
+    """Performance graphs fetched by a bounded pool; results saved by the caller's thread in batches.
 
+    Each finished request lands in a queue, so collecting costs nothing per pending request.
+    Leaving the `with` block early (an error, Ctrl+C) cancels what has not started and still saves
+    what arrived, so the next refresh only fetches the rest.
+    """
 
-def _flush(store: WorkoutStore, client: PelotonClient, batch: list, report: SyncReport) -> None:
-    if batch:
-        store.save_graphs(batch, client.settings.every_n)
-        report.graphs_fetched += len(batch)
-        batch.clear()
+    def __init__(self, client: PelotonClient, store: WorkoutStore, report: SyncReport,
+                 progress: Progress):
+        self.client, self.store, self.report, self.progress = client, store, report, progress
+        self.pool = ThreadPoolExecutor(max_workers=max(1, client.settings.workers),
+                                       thread_name_prefix="graph")
+        self.arrived: queue.Queue[tuple[str, Future]] = queue.Queue()
+        self.submitted: set[str] = set()
+        self.done = 0
+        self.batch: list[tuple[str, dict]] = []
+        self.failures: list[tuple[str, str]] = []
+
+    def __enter__(self) -> "_GraphFetcher":
+        return self
+
+    def fetch(self, workout_ids) -> None:
+        for wid in workout_ids:
+            if wid not in self.submitted:
+                self.submitted.add(wid)
+                future = self.pool.submit(self.client.performance_graph, wid)
+                future.add_done_callback(lambda f, wid=wid: self.arrived.put((wid, f)))
+
+    def collect(self, wait: bool = False) -> None:
+        """Save what has arrived; with `wait`, everything submitted so far."""
+        while self.done < len(self.submitted):
+            try:
+                wid, future = self.arrived.get(block=wait)
+            except queue.Empty:
+                return
+            try:
+                self.batch.append((wid, future.result()))
+            except ApiError as exc:
+                log.info("workout %s: %s", wid, exc)  # the CLI lists every failure once, at the end
+                self.failures.append((wid, str(exc)))
+            self.done += 1
+            if len(self.batch) >= GRAPH_BATCH:
+                self._flush()
+            if wait:  # while pages are still listed, their count is the progress shown
+                self.progress("graphs", self.done, len(self.submitted))
+
+    def finish(self) -> None:
+        if self.submitted:
+            self.progress("graphs", self.done, len(self.submitted))
+        self.collect(wait=True)
+
+    def __exit__(self, *exc) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self._flush()  # keep what arrived, even when aborting
+        if self.failures:
+            self.store.record_failures(self.failures)
+            self.report.failed.update(self.failures)
+
+    def _flush(self) -> None:
+        if self.batch:
+            self.store.save_graphs(self.batch, self.client.settings.every_n)
+            self.report.graphs_fetched += len(self.batch)
+            self.batch.clear()

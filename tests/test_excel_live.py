@@ -182,8 +182,10 @@ def test_status_bar_shows_progress_and_is_restored(server, home):
 
     shown = [s for s in book.app.status_history if isinstance(s, str) and s.startswith("Peloton: ")]
     total = len([w for w in server.account.workouts if is_finished(w)])
-    assert "Peloton: fetching workout details 0/%d" % total in shown
-    assert "Peloton: fetching workout details %d/%d" % (total, total) in shown
+    details = [s for s in shown if s.startswith("Peloton: fetching workout details ")]
+    assert details and all(s.endswith("/%d" % total) for s in details)  # graphs start while pages load
+    assert details[-1] == "Peloton: fetching workout details %d/%d" % (total, total)
+    assert any(s.startswith("Peloton: listing workouts") for s in shown)
     assert any(s.startswith("Peloton: writing the workbook") for s in shown)
     assert book.app.status_bar == "Ready"
     assert book.app.status_history[-1] == "Ready"
@@ -267,6 +269,19 @@ def test_a_missing_sheet_is_added_at_the_end_with_a_new_table(server, home):
     metrics = book.sheets["Metrics"].tables["Metrics"]
     assert metrics.table_style == "TableStyleMedium2"
     assert_sheet_holds(book, stored_tables(home)[1])
+
+
+def test_a_renamed_sheet_keeps_its_name_and_its_table_is_refreshed_there(server, home):
+    book = make_book(server, home)
+    book.sheets["Workouts"].name = "Rides 2023"  # the member renamed the tab
+
+    excel_live.refresh_book(book, environ={})
+
+    assert "Workouts" not in [s.name for s in book.sheets]  # no second sheet, no clashing table name
+    assert book.sheets["Rides 2023"].tables["Workouts"].table_style == MEMBER_STYLE
+    workouts = stored_tables(home)[0]
+    assert book.sheets["Rides 2023"].grid(book.sheets["Rides 2023"].tables["Workouts"].range)[1][0] == \
+        workouts.frame["Workout ID"].iloc[0]
 
 
 def test_refresh_caller_refreshes_the_calling_book_and_passes_full(server, home, monkeypatch):
