@@ -17,6 +17,9 @@ from .settings import Settings
 
 PAGE_SIZE = 100  # Peloton's cap: asking for more silently returns 100
 RETRYABLE = {429, 500, 502, 503, 504}
+# Failures worth another try: the network, a reset mid-answer, a slow reply.
+TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+             requests.exceptions.ContentDecodingError)
 
 
 class Pacer:
@@ -130,12 +133,14 @@ class PelotonClient:
                 resp = self.http.get(url, params=params, timeout=self.timeout, headers={
                     "Authorization": f"Bearer {token}", "Peloton-Platform": "web",
                     "Accept": "application/json"})
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except TRANSIENT as exc:
                 if attempt == self.max_attempts:
                     raise ApiError(f"Could not reach Peloton for {path} after {attempt} tries "
                                    f"({type(exc).__name__}); check your connection.", path) from None
                 self.pacer.push_back(None)
                 continue
+            except requests.RequestException as exc:  # a bad URL setting, not a passing fault
+                raise ApiError(f"Cannot request {url}: {exc}. Check the API URL setting.", path) from None
             if resp.status_code == 401 and not renewed:
                 renewed = True  # renew once, then retry once
                 token = self.auth.token_rejected(token)

@@ -143,3 +143,14 @@ def test_one_pushback_slows_every_thread_of_the_pool():
     assert pacer.waits[2] >= 4.0  # consecutive pushbacks grow
     pacer.ok()
     assert pacer.push_back(None) <= 2.0  # success resets the growth
+
+
+def test_an_unusable_api_url_is_one_clear_error_without_retries(server, home):
+    from conftest import settings_for
+
+    settings = settings_for(server, home, api_url="htp://127.0.0.1:9")
+    clock = FakeClock()
+    client = make_client(settings, clock)
+    with pytest.raises(ApiError, match="Check the API URL setting"):
+        client.get_json("/api/me")
+    assert clock.sleeps == []
