@@ -169,10 +169,11 @@ def write_tables_live(book: "xw.Book", tables: list["SheetTable | Dashboard"], s
 
 
 def _write_table(book: "xw.Book", table: "SheetTable") -> None:
-    sheet = _sheet_named(book, table.name) or book.sheets.add(name=table.name, after=book.sheets[-1])
+    sheet, xl_table = _table_named(book, table.name)
+    if sheet is None:
+        sheet = _sheet_named(book, table.name) or book.sheets.add(name=table.name, after=book.sheets[-1])
     rows = table_rows(table.frame)
     n_rows, n_cols = len(rows), len(rows[0])
-    xl_table = next((t for t in sheet.tables if t.name == table.name), None)
     if xl_table is None:
         top, left, old_rows, old_cols = 1, 1, 0, 0
     else:
@@ -366,6 +367,15 @@ def _keep_stderr_quiet() -> None:
 
 
 # --- small lookups -----------------------------------------------------------------------------
+
+def _table_named(book: "xw.Book", name: str) -> tuple["xw.Sheet | None", "xw.main.Table | None"]:
+    """The Excel Table `name` and its sheet, wherever the member moved or renamed the sheet."""
+    for sheet in book.sheets:
+        for xl_table in sheet.tables:
+            if xl_table.name.casefold() == name.casefold():
+                return sheet, xl_table
+    return None, None
+
 
 def _sheet_named(book: "xw.Book", name: str) -> "xw.Sheet | None":
     # Excel sheet names are case-insensitive.

@@ -38,7 +38,7 @@ def check_workbook(path: Path, sheet_names: Iterable[str],
             raise WorkbookError(f"{path.name} is damaged ({damaged} cannot be read back): restore it from a "
                                 "backup, or move it away and refresh to start from a new workbook.")
         for name in sheet_names:
-            sheet = xp.find_sheet(pkg, name)
+            sheet = xp.sheet_for_table(pkg, name)
             found = _things_a_rewrite_drops(pkg, sheet, own_charts.get(name.casefold(), set())) if sheet else []
             if found:
                 raise WorkbookError(f"The {sheet.name} sheet holds {', '.join(found)}, which a refresh would "

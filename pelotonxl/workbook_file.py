@@ -10,6 +10,7 @@ other entry unchanged, and saves atomically.
 from __future__ import annotations
 
 import math
+import logging
 import re
 import time
 import xml.etree.ElementTree as ET
@@ -33,6 +34,8 @@ OWNED_SHEETS = ("Workouts", "Metrics")
 CONFIG_SHEET = "Config"
 _NS = {"m": xp.MAIN_NS}
 _TAG = "{%s}%%s" % xp.MAIN_NS
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -188,8 +191,10 @@ def _styles_part(pkg: xp.Package) -> str:
 
 def _write_table(pkg: xp.Package, styles: sx.StyleBook, table: "SheetTable") -> int:
     """Regenerate one table's worksheet and table parts, creating them if missing; returns the sheetId."""
-    sheet = xp.find_sheet(pkg, table.name) or xp.add_sheet(
+    sheet = xp.sheet_for_table(pkg, table.name) or xp.add_sheet(
         pkg, table.name, pkg.unused_name("xl/worksheets/sheet{}.xml"))
+    if sheet.name.casefold() != table.name.casefold():
+        log.info("the %s table is on the sheet %r: refreshed it there", table.name, sheet.name)
     old_sheet = pkg.text(sheet.part) if pkg.has(sheet.part) else None
     table_part = xp.table_part_of(pkg, sheet)
     if table_part:

@@ -302,6 +302,16 @@ def table_part_of(pkg: Package, sheet: SheetEntry) -> str | None:
                 None)
 
 
+def sheet_for_table(pkg: Package, name: str) -> SheetEntry | None:
+    """The sheet holding the Excel Table `name` (a member may have renamed its sheet), else the sheet
+    called `name`. Table names are unique in a workbook, so the table is the surer guide."""
+    for sheet in list_sheets(pkg):
+        part = table_part_of(pkg, sheet) if pkg.has(sheet.part) else None
+        if part and ET.fromstring(pkg.data(part)).get("name", "").casefold() == name.casefold():
+            return sheet
+    return find_sheet(pkg, name)
+
+
 def defined_names(pkg: Package) -> dict[str, str]:
     """Workbook-scoped defined names -> their formula text (e.g. "Config!$B$18")."""
     root = ET.fromstring(pkg.data(workbook_part(pkg)))

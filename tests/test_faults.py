@@ -625,13 +625,17 @@ def test_a_missing_data_sheet_is_recreated_and_nothing_else_changes(server, work
     assert [s for s in sheet_parts(workbook) if s != sheet] == order_before  # the others, as they were
 
 
-def test_a_renamed_data_sheet_is_left_as_the_members_and_a_new_one_is_made(server, workbook, home):
+def test_a_renamed_data_sheet_keeps_its_name_and_its_table_is_refreshed_there(server, workbook, home):
+    """The Workouts table, not the tab's name, marks the sheet: renaming the tab is the member's right."""
     edit_zip(workbook, rename_sheet("Workouts", "Rides 2023"))
-    kept = read_parts(workbook)[sheet_parts(workbook)["Rides 2023"]]
+    sheets_before = openpyxl.load_workbook(workbook).sheetnames
     result = run_cli(server, workbook, home)
     assert result.returncode == 0, result.stderr
-    assert read_parts(workbook)[sheet_parts(workbook)["Rides 2023"]] == kept
-    assert len(table_rows(workbook, "Workouts")) == N
+    book = openpyxl.load_workbook(workbook)
+    assert book.sheetnames == sheets_before                       # no second "Workouts" sheet
+    assert list(book["Rides 2023"].tables) == ["Workouts"]        # the table kept its name
+    rows = list(book["Rides 2023"].iter_rows(min_row=2, values_only=True))
+    assert len(rows) == N and rows[0][0]
 
 
 @pytest.mark.parametrize("change", ["missing", "renamed"])
