@@ -94,6 +94,16 @@ class TokenStore:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(asdict(tokens), fh)
         os.replace(tmp, self.path)
+        self._remove_stale_temps()
+
+    def _remove_stale_temps(self, older_than: float = 60.0) -> None:
+        """Temp files a killed run left behind (a token inside: don't let them linger)."""
+        for stale in self.path.parent.glob(f"{self.path.stem}.*.tmp"):
+            try:
+                if time.time() - stale.stat().st_mtime > older_than:
+                    stale.unlink()
+            except OSError:
+                pass  # another run's, just replaced or removed
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)

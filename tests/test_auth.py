@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 import time
 
@@ -35,6 +36,16 @@ def test_password_grant_saves_an_owner_only_token_set(server, settings, account)
     saved = json.loads(store.path.read_text())
     assert saved["access_token"] == token and saved["refresh_token"]
     assert PASSWORD not in store.path.read_text()
+
+
+def test_a_temp_token_file_left_by_a_killed_run_is_removed(server, settings):
+    auth, store = make_auth(settings)
+    store.path.parent.mkdir(parents=True)
+    stale = store.path.with_suffix(".4242.tmp")
+    stale.write_text('{"access_token": "left behind"}')
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    auth.access_token()
+    assert not stale.exists() and store.path.exists()
 
 
 def test_a_second_run_reuses_the_stored_token_without_signing_in(server, settings):
