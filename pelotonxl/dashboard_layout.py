@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import sheet_xml
 from .dashboard import Block, ChartSpec, Dashboard
 
 # Dashboard geometry (1-based rows and columns). Charts in a 2 x 2 grid, tables around them.
@@ -88,12 +89,8 @@ class SheetPlan:
 
 
 def column_letter(col: int) -> str:
-    """1 -> A, 27 -> AA."""
-    letters = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
+    """1 -> A, 27 -> AA (1-based, as Excel counts columns)."""
+    return sheet_xml.column_letter(col - 1)
 
 
 def area(sheet: str, row: int, col: int, last_row: int | None = None, last_col: int | None = None) -> str:
