@@ -114,7 +114,7 @@ def test_read_timeout_is_retried(server, settings):
 
 def test_html_error_page_names_the_endpoint(server, settings):
     client = make_client(settings, max_attempts=1)
-    uid = client.user_id()
+    client.user_id()
     server.html_error_next(r"/performance_graph$", status=200)
     with pytest.raises(ApiError) as err:
         client.performance_graph("a" * 32)

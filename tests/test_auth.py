@@ -126,13 +126,14 @@ def test_a_configuration_pointing_at_the_dead_login_is_explained(server, home, s
     assert server.requests == []
 
 
-def test_legacy_endpoint_answer_is_explained(server, home):
-    """A proxy or old setting that routes the token request to /auth/login gets the plain story."""
-    settings = settings_for(server, home)
-    response = requests.post(server.url + "/auth/login", json={"username_or_email": USERNAME,
-                                                                "password": PASSWORD})
-    assert response.status_code == 403
-    assert "no longer accepting" in response.json()["message"]
+def test_legacy_endpoint_answer_is_explained(server, settings):
+    """A proxy or old setting that routes the sign-in to /auth/login gets the plain story, not a 403."""
+    legacy = requests.post(server.url + "/auth/login", json={"username_or_email": USERNAME,
+                                                              "password": PASSWORD})
+    assert legacy.status_code == 403
+    server.fail_next(r"^/oauth/token$", status=403, body=legacy.content)
+    with pytest.raises(LoginError, match="October 2025"):
+        make_auth(settings)[0].access_token()
 
 
 def test_a_pasted_access_token_is_used_without_password(server, home, account):

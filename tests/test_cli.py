@@ -15,13 +15,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 from conftest import PASSWORD, REPO, USERNAME
-from workbook_samples import edit_zip, sheet_parts
+from workbook_samples import type_into_config
 
 from pelotonxl import cli
-from pelotonxl import sheet_xml as sx
 from pelotonxl.demo_account import make_account
 from pelotonxl.fake_peloton import FakePeloton
-from pelotonxl.settings import DEFAULT_EVERY_N, DEFAULT_WORKERS, FIELD_BY_NAME
+from pelotonxl.settings import DEFAULT_EVERY_N, DEFAULT_WORKERS
 
 CLI = REPO / "peloton_xl.py"
 CLOSING_LINE = re.compile(r"(\d+) workouts \((\d+) new(?:, \d+ removed)?\) written to (\S+\.xlsm) in \d+\.\d s")
@@ -92,18 +91,6 @@ def test_demo_from_another_folder_creates_the_workbook_and_ends_with_one_closing
 
 
 # --- flag > environment > Config > default ----------------------------------------------------------
-
-def type_into_config(workbook: Path, field: str, value: int) -> None:
-    label = FIELD_BY_NAME[field].label
-    part = sheet_parts(workbook)["Config"]
-
-    def edit(parts: dict[str, bytes]) -> None:
-        xml = parts[part].decode()
-        row = re.search(rf'<c r="A(\d+)"[^>]*><is><t>{re.escape(label)}</t></is></c>', xml).group(1)
-        parts[part] = sx.set_cell(xml, f"B{row}", sx.number_tail(value)).encode()
-
-    edit_zip(workbook, edit)
-
 
 class Concurrency:
     """The most graph requests the server is handling at once: what --workers controls."""

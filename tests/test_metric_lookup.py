@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 import peloton_xl
 from pelotonxl import tables
 from pelotonxl.refresh_job import run_refresh
-from pelotonxl.store import WorkoutStore
 
 from conftest import REPO
 

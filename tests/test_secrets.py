@@ -19,14 +19,12 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, USERNAME
-from workbook_samples import edit_zip, read_parts, sheet_parts
+from workbook_samples import read_parts, type_into_config
 
 from pelotonxl import excel_live, workbook_file
-from pelotonxl import sheet_xml as sx
 from pelotonxl.auth import TokenStore
 from pelotonxl.demo_account import make_account
 from pelotonxl.fake_peloton import FakePeloton
-from pelotonxl.settings import FIELD_BY_NAME
 
 CLI = REPO / "peloton_xl.py"
 SECRET = "Zq7!peloton-XL-secret#Ω-2024"
@@ -162,19 +160,6 @@ def test_token_file_is_owner_only_in_an_owner_only_folder(server, workbook, home
 
 
 # --- a password typed into the Config sheet ----------------------------------------------------------
-
-def type_into_config(workbook: Path, field: str, value: str) -> None:
-    """Type a value into the Config sheet's cell beside a setting's label, as a member would."""
-    label = FIELD_BY_NAME[field].label
-    part = sheet_parts(workbook)["Config"]
-
-    def edit(parts: dict[str, bytes]) -> None:
-        xml = parts[part].decode()
-        row = re.search(rf'<c r="A(\d+)"[^>]*><is><t>{re.escape(label)}</t></is></c>', xml).group(1)
-        parts[part] = sx.set_cell(xml, f"B{row}", sx.string_tail(value)).encode()
-
-    edit_zip(workbook, edit)
-
 
 def test_a_password_in_the_config_sheet_works_and_the_cli_says_how_to_remove_it(server, workbook, home,
                                                                                  tmp_path):

@@ -21,7 +21,7 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
-from pelotonxl.settings import FIELDS, STATUS_NAMES
+from pelotonxl.settings import FIELD_BY_NAME, FIELDS, STATUS_NAMES
 
 TEMPLATE = Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"
 
@@ -166,6 +166,22 @@ def sheet_parts(path: Path) -> dict[str, str]:
         target = targets[rid].lstrip("/")
         out[name] = target if target.startswith("xl/") else "xl/" + target
     return out
+
+
+def type_into_config(workbook: Path, field: str, value: str | int | float) -> None:
+    """Type a value into the Config cell beside a setting's label, as a member would."""
+    from pelotonxl import sheet_xml as sx
+
+    label = FIELD_BY_NAME[field].label
+    part = sheet_parts(workbook)["Config"]
+    tail = sx.string_tail(value) if isinstance(value, str) else sx.number_tail(value)
+
+    def edit(parts: dict[str, bytes]) -> None:
+        xml = parts[part].decode()
+        row = re.search(rf'<c r="A(\d+)"[^>]*><is><t>{re.escape(label)}</t></is></c>', xml).group(1)
+        parts[part] = sx.set_cell(xml, f"B{row}", tail).encode()
+
+    edit_zip(workbook, edit)
 
 
 def to_shared_strings(path: Path, sheet_part: str) -> None:
