@@ -32,13 +32,12 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .dashboard import Dashboard
+from .dashboard_layout import Rect, plan
 from .errors import PelotonXLError
 from .progress import LABELS
 from .refresh_job import RefreshResult, run_refresh
 from .settings import STATUS_NAMES, field_for_label, resolve
-
-from .dashboard import Dashboard
-from .dashboard_layout import Rect, plan
 
 if TYPE_CHECKING:
     import xlwings as xw
