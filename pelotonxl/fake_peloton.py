@@ -133,6 +133,7 @@ class RequestRecord:
     query: dict[str, str]
     status: int | None               # None when the connection was reset instead of answered
     platform_header: bool            # "Peloton-Platform: web" was sent
+    at: float = field(default_factory=time.monotonic, compare=False)   # when it arrived
 
 
 @dataclass

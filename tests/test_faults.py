@@ -130,12 +130,11 @@ def test_a_configuration_pointing_at_the_dead_login_explains_the_change(server, 
 
 def test_an_access_token_expiring_mid_run_is_renewed_and_the_run_completes(workbook, home):
     account = make_account(80, seed=5)
-    # Tokens live 2 s; 80 graphs at 50 ms each over 2 workers take longer than that.
+    # Tokens live 2 s; 80 graphs at 50 ms each over 2 workers take longer than that. No clock is
+    # read here: the token posts below show the renewals (a run too quick to need one fails there).
     with FakePeloton(account, username=USERNAME, password=PASSWORD, token_lifetime=2, latency=0.05) as srv:
-        started = time.monotonic()
         result = run_cli(srv, workbook, home, "--workers", "2")
         assert result.returncode == 0, result.stderr
-        assert time.monotonic() - started > 3
         posts = token_posts(srv)
         api_calls = srv.request_count("/api")
     assert store_counts(home, account) == (80, finished_count(account))
@@ -174,10 +173,11 @@ def test_transient_faults_are_retried_and_the_run_completes(server, workbook, ho
     server.fail_next(rf"/{ids[0]}/performance_graph$", status=429)
     server.fail_next(rf"/{ids[1]}/performance_graph$", status=503)
     server.reset_next(rf"/{ids[2]}/performance_graph$")
-    started = time.monotonic()
     result = run_cli(server, workbook, home)
     assert result.returncode == 0, result.stderr
-    assert time.monotonic() - started >= 2  # waited the full Retry-After
+    listing = [r for r in server.requests if r.path.endswith("/workouts")]
+    # Waited the full Retry-After: a lower bound the client's sleep guarantees, measured at the server.
+    assert listing[1].at - listing[0].at >= 2
 
     def statuses(suffix: str) -> list[int | None]:
         return [r.status for r in server.requests if r.path.endswith(suffix)]
@@ -262,10 +262,8 @@ def test_graphs_still_failing_after_every_retry_exit_3_in_process(server, workbo
                                                                   monkeypatch, quick_backoff):
     """Peloton down for graphs: the run gives up after its failure budget instead of retrying for hours."""
     server.fail_next(r"/performance_graph$", status=503, times=10_000)
-    started = time.monotonic()
     code, out, err = cli_in_process(server, workbook, home, capsys, monkeypatch)
     assert code == 3 and f"{N} workouts ({N} new) written" in out
-    assert time.monotonic() - started < 20
     assert err.count("/performance_graph") >= finished_count(account)  # every one named
     assert "kept failing" in err
     assert server.request_count("/api/workout/") < 4 * finished_count(account)  # not 5 tries each
