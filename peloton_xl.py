@@ -13,14 +13,14 @@ import sys
 
 import xlwings as xw
 
-from pelotonxl import metric_lookup
+from pelotonxl.excel import functions as metric_lookup
 
 
 def refresh(full: bool = False) -> None:
     """Refresh the workbook that called us (ribbon / macro). Excel must be running."""
-    from pelotonxl import excel_live
+    from pelotonxl import ribbon
 
-    excel_live.refresh_caller(full=full)
+    ribbon.refresh_caller(full=full)
 
 
 @xw.func

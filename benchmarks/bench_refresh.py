@@ -38,8 +38,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 sys.path.insert(0, str(REPO))
 
-from pelotonxl.demo_account import make_account  # noqa: E402  (needs the repo on sys.path)
-from pelotonxl.fake_peloton import FakePeloton  # noqa: E402
+from pelotonxl.demo.account import make_account  # noqa: E402  (needs the repo on sys.path
+from pelotonxl.demo.server import FakePeloton  # noqa: E402
 from pelotonxl.settings import DEFAULT_EVERY_N  # noqa: E402
 
 USERNAME = "bench@example.com"

@@ -21,10 +21,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pelotonxl import refresh_job  # noqa: E402
-from pelotonxl.demo_account import make_account  # noqa: E402
-from pelotonxl.fake_peloton import DEMO_PASSWORD, DEMO_USERNAME, FakePeloton  # noqa: E402
+from pelotonxl.demo.account import make_account  # noqa: E402
+from pelotonxl.demo.server import DEMO_PASSWORD, DEMO_USERNAME, FakePeloton  # noqa: E402
+from pelotonxl.peloton.store import WorkoutStore  # noqa: E402
 from pelotonxl.settings import resolve  # noqa: E402
-from pelotonxl.store import WorkoutStore  # noqa: E402
 
 SLUGS = ["avg_output", "Avg Cadence", "calories", "total_output", "max_heart_rate"]
 

@@ -14,11 +14,11 @@ import traceback
 from contextlib import ExitStack
 from pathlib import Path
 
-from . import workbook_file
-from .errors import PelotonXLError, WorkbookError
-from .progress import TerminalProgress
-from .refresh_job import RefreshResult, run_refresh
-from .settings import Settings, resolve
+from pelotonxl.errors import PelotonXLError, WorkbookError
+from pelotonxl.progress import TerminalProgress
+from pelotonxl.refresh_job import RefreshResult, run_refresh
+from pelotonxl.settings import Settings, resolve
+from pelotonxl.xlsx import config_sheet, writer
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_WORKBOOK = REPO_DIR / "PelotonWorkbook.xlsm"
@@ -108,13 +108,13 @@ class _FileTarget:
 
     def __init__(self, path: Path):
         self.path = path
-        workbook_file.check_writable(path)  # before any network: a locked file fails fast
+        writer.check_writable(path)  # before any network: a locked file fails fast
 
     def read_config(self) -> dict:
-        return workbook_file.read_config(self.path)
+        return config_sheet.read_config(self.path)
 
     def write(self, tables, status) -> None:
-        workbook_file.write_tables(self.path, tables, status)
+        writer.write_tables(self.path, tables, status)
 
 
 class _ExcelTarget:
@@ -126,22 +126,22 @@ class _ExcelTarget:
         self.book = book
 
     def read_config(self) -> dict:
-        from . import excel_live
+        from pelotonxl.excel import workbook_link
 
-        return excel_live.read_config(self.book)
+        return workbook_link.read_config(self.book)
 
     def write(self, tables, status) -> None:
-        from . import excel_live
+        from pelotonxl.excel import live_writer
 
-        excel_live.write_tables_live(self.book, tables, status)
+        live_writer.write_tables_live(self.book, tables, status)
 
 
 def _open_target(workbook: Path):
     if sys.platform not in ("win32", "darwin"):  # no Excel to ask: skip loading xlwings
         return _FileTarget(workbook)
-    from . import excel_live
+    from pelotonxl.excel import workbook_link
 
-    book = excel_live.find_open_book(workbook)
+    book = workbook_link.find_open_book(workbook)
     return _ExcelTarget(book) if book is not None else _FileTarget(workbook)
 
 
@@ -154,7 +154,7 @@ def _workbook_path(args: argparse.Namespace) -> Path:
     if not path.exists():
         if not path.parent.is_dir():
             raise WorkbookError(f"The folder {path.parent} does not exist.")
-        from .workbook_build import build_workbook
+        from pelotonxl.template.build import build_workbook
 
         build_workbook(path)
         print(f"Created {path.name} from the template.", file=sys.stderr)
@@ -163,8 +163,8 @@ def _workbook_path(args: argparse.Namespace) -> Path:
 
 def _demo_settings(settings: Settings, stack: ExitStack) -> Settings:
     """Point the very same client at a local server playing a demo account."""
-    from .demo_account import make_account
-    from .fake_peloton import DEMO_PASSWORD, DEMO_USERNAME, FakePeloton
+    from pelotonxl.demo.account import make_account
+    from pelotonxl.demo.server import DEMO_PASSWORD, DEMO_USERNAME, FakePeloton
 
     server = stack.enter_context(FakePeloton(make_account(), secret=b"peloton_xl demo"))
     settings.api_url = settings.auth_url = server.url
@@ -198,7 +198,7 @@ def _offer_to_remove_password(workbook: Path, through_excel: bool) -> None:
         answer = input("Signed in. Your password is typed into the Config sheet; remove it now? "
                        "The saved sign-in keeps working. [Y/n] ").strip().lower()
         if answer in ("", "y", "yes"):
-            workbook_file.remove_config_value(workbook, "password")
+            config_sheet.remove_config_value(workbook, "password")
             print("Password removed from the Config sheet.")
             return
     print("Tip: your password sits in the Config sheet. The saved sign-in works without it: "

@@ -9,19 +9,17 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Callable, Protocol
 
-from . import dashboard, tables
-from .api import PelotonClient, new_session
-from .auth import Authenticator, TokenStore
-from .errors import ConfigError
-from .settings import Settings
-from .store import WorkoutStore
-from .sync import Progress, SyncReport, sync
+from pelotonxl.model import dashboard, tables
+from pelotonxl.peloton.auth import Authenticator, TokenStore
+from pelotonxl.peloton.client import PelotonClient, new_session
+from pelotonxl.peloton.store import WorkoutStore
+from pelotonxl.peloton.sync import Progress, SyncReport, sync
+from pelotonxl.settings import Settings
+from pelotonxl.state import StateFolder
 
 log = logging.getLogger(__name__)
-LAST_ACCOUNT_FILE = "last_account"
 
 
 class TableWriter(Protocol):
@@ -52,7 +50,8 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
                 password_provider: Callable[[], str | None] | None = None) -> RefreshResult:
     started = time.perf_counter()
     home = settings.home_path
-    _make_state_folder(home)
+    state = StateFolder(home)
+    state.ensure()
     http = new_session(settings.workers)
     auth = Authenticator(settings, TokenStore(home, settings.username), http, password_provider)
     client = PelotonClient(settings, auth, http)
@@ -62,7 +61,7 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
         if progress:
             progress("tables", 0, None)
         built = tables.build_tables(store.records())
-    remember_account(home, user_id)
+    state.remember_account(user_id)
     rows = len(built[0].frame)
     now = datetime.now().replace(microsecond=0)
     status = {
@@ -79,26 +78,3 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
     return RefreshResult(report, rows, time.perf_counter() - started, write_seconds,
                          client.requests_made + auth.requests_made, dict(report.failed))
 
-
-def _make_state_folder(home: Path) -> None:
-    # Checked up front: failing later would mean after a sign-in, with an error about a subfolder.
-    try:
-        home.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ConfigError(f"The state folder {home} cannot be used ({err.strerror}): point PELOTON_XL_HOME "
-                          "(or --home) at a folder you can write to.") from None
-
-
-def remember_account(home: Path, user_id: str) -> None:
-    """The UDFs answer for the account of the most recent refresh."""
-    path = Path(home) / LAST_ACCOUNT_FILE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(user_id, encoding="utf-8")
-    tmp.replace(path)
-
-
-def last_account(home: Path) -> str | None:
-    try:
-        return (Path(home) / LAST_ACCOUNT_FILE).read_text(encoding="utf-8").strip() or None
-    except OSError:
-        return None

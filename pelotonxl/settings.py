@@ -1,7 +1,7 @@
 """Settings: one table of fields, resolved flag > environment > Config sheet > default.
 
-The same FIELDS table lays out the Config sheet (workbook_build.py), reads it back
-(config_sheet.py) and names the environment variables, so the three cannot drift.
+The same FIELDS table lays out the Config sheet (template/build.py), reads it back
+(xlsx/config_sheet.py, excel/workbook_link.py) and names the environment variables, so the three cannot drift.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import ConfigError
+from pelotonxl.errors import ConfigError
+from pelotonxl.state import StateFolder
 
 DEFAULT_API_URL = "https://api.onepeloton.com"
 DEFAULT_AUTH_URL = "https://auth.onepeloton.com"
@@ -96,13 +97,7 @@ class Settings:
 
     @property
     def home_path(self) -> Path:
-        return Path(self.home) if self.home else default_home()
-
-
-def default_home() -> Path:
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("peloton_xl", appauthor=False))
+        return StateFolder(self.home).root
 
 
 def _coerce(f: Field, raw: Any) -> Any:

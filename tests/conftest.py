@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pelotonxl.demo_account import make_account
-from pelotonxl.fake_peloton import FakePeloton
+from pelotonxl.demo.account import make_account
+from pelotonxl.demo.server import FakePeloton
 from pelotonxl.settings import resolve
 
 REPO = Path(__file__).resolve().parent.parent

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from pelotonxl.api import Pacer, PelotonClient
-from pelotonxl.auth import Authenticator, TokenStore
 from pelotonxl.errors import ApiError
+from pelotonxl.peloton.auth import Authenticator, TokenStore
+from pelotonxl.peloton.client import Pacer, PelotonClient
 
 
 class FakeClock:

@@ -9,12 +9,11 @@ import time
 
 import pytest
 import requests
-
-from pelotonxl.api import PelotonClient
-from pelotonxl.auth import Authenticator, TokenStore, jwt_claims
-from pelotonxl.errors import LoginError
-
 from conftest import PASSWORD, USERNAME, settings_for
+
+from pelotonxl.errors import LoginError
+from pelotonxl.peloton.auth import Authenticator, TokenStore, jwt_claims
+from pelotonxl.peloton.client import PelotonClient
 
 
 def make_auth(settings, clock=time.time, password_provider=None):

@@ -18,8 +18,8 @@ from conftest import PASSWORD, REPO, USERNAME
 from workbook_samples import type_into_config
 
 from pelotonxl import cli
-from pelotonxl.demo_account import make_account
-from pelotonxl.fake_peloton import FakePeloton
+from pelotonxl.demo.account import make_account
+from pelotonxl.demo.server import FakePeloton
 from pelotonxl.settings import DEFAULT_EVERY_N, DEFAULT_WORKERS
 
 CLI = REPO / "peloton_xl.py"

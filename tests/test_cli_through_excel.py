@@ -5,9 +5,10 @@ Excel is played by the in-repo stand-in (tests/xlwings_standin.py), not the real
 
 from __future__ import annotations
 
-from pelotonxl import cli, excel_live
-
 from test_excel_live import assert_sheet_holds, make_book, stored_tables
+
+from pelotonxl import cli
+from pelotonxl.excel import workbook_link
 
 
 def test_cli_writes_through_excel_when_the_workbook_is_open(server, home, workbook, monkeypatch, capsys):
@@ -15,7 +16,7 @@ def test_cli_writes_through_excel_when_the_workbook_is_open(server, home, workbo
     (workbook.parent / f"~${workbook.name}").write_bytes(b"owner")  # Excel's lock file
     before = workbook.read_bytes()
     monkeypatch.setattr(cli.sys, "platform", "win32")  # pretend Excel could be running here
-    monkeypatch.setattr(excel_live, "find_open_book",
+    monkeypatch.setattr(workbook_link, "find_open_book",
                         lambda path: book if path == workbook.resolve() else None)
 
     assert cli.main(["--workbook", str(workbook), "-q"]) == 0

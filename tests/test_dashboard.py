@@ -17,17 +17,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from openpyxl import load_workbook
-
-from pelotonxl import dashboard as db
-from pelotonxl import workbook_file as wf
-from pelotonxl import excel_live
-from pelotonxl.demo_account import make_account
-from pelotonxl.errors import WorkbookError
-from pelotonxl.tables import build_tables
 from conftest import REPO
+from openpyxl import load_workbook
 from workbook_samples import add_shape, edit_zip, make_workbook, read_parts, sheet_parts
 from xlwings_standin import Book
+
+from pelotonxl.demo.account import make_account
+from pelotonxl.errors import WorkbookError
+from pelotonxl.excel import live_writer
+from pelotonxl.model import dashboard as db
+from pelotonxl.model.tables import build_tables
+from pelotonxl.xlsx import writer
 
 NOW = dt.datetime(2026, 11, 26, 12, 0)
 STATUS = {"last_refresh": NOW, "workout_count": 8, "last_result": "OK"}
@@ -233,7 +233,7 @@ def demo_pairs(account) -> list:
 def refresh_file(path: Path, pairs, now=NOW) -> db.Dashboard:
     built = build_tables(pairs)
     board = db.build_dashboard(built, now)
-    wf.write_tables(path, [*built, board], STATUS)
+    writer.write_tables(path, [*built, board], STATUS)
     return board
 
 
@@ -342,7 +342,7 @@ def test_live_refresh_builds_the_charts_once_and_repoints_them_as_the_data_grows
     def refresh(pairs) -> db.Dashboard:
         built = build_tables(pairs)
         board = db.build_dashboard(built, NOW)
-        excel_live.write_tables_live(book, [*built, board], {})
+        live_writer.write_tables_live(book, [*built, board], {})
         return board
 
     first = refresh(demo_pairs(account))

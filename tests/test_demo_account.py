@@ -10,7 +10,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from pelotonxl.demo_account import ZERO_RIDE_ID, make_account
+from pelotonxl.demo.account import make_account
+from pelotonxl.demo.catalogue import ZERO_RIDE_ID
 
 
 @pytest.fixture(scope="module")

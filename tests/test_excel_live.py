@@ -15,14 +15,20 @@ import numpy as np
 import pandas as pd
 import pytest
 import xlwings as xw
-
-from pelotonxl import excel_live
-from pelotonxl.refresh_job import last_account
-from pelotonxl.settings import STATUS_NAMES
-from pelotonxl.store import WorkoutStore, is_finished
-from pelotonxl.tables import METRIC_LEAD_COLUMNS, WORKOUT_COLUMNS, SheetTable, build_tables
 from conftest import PASSWORD, USERNAME
 from xlwings_standin import Book
+
+from pelotonxl import ribbon
+from pelotonxl.excel import live_writer, workbook_link
+from pelotonxl.model.tables import (
+    METRIC_LEAD_COLUMNS,
+    WORKOUT_COLUMNS,
+    SheetTable,
+    build_tables,
+)
+from pelotonxl.peloton.store import WorkoutStore, is_finished
+from pelotonxl.settings import STATUS_NAMES
+from pelotonxl.state import StateFolder
 
 MEMBER_STYLE = "TableStyleLight9"  # a style the member picked: a refresh must keep it
 STATUS_ROW = 14
@@ -68,7 +74,7 @@ def add_table(book: Book, name: str, rows: list[list]) -> None:
 
 
 def stored_tables(home) -> list[SheetTable]:
-    with WorkoutStore.for_account(home, last_account(home)) as store:
+    with WorkoutStore.for_account(home, StateFolder(home).last_account()) as store:
         return build_tables(store.records())
 
 
@@ -109,7 +115,7 @@ def assert_sheet_holds(book: Book, table: SheetTable) -> None:
 def test_refresh_fills_both_tables_with_what_the_store_holds(server, home):
     book = make_book(server, home)
 
-    result = excel_live.refresh_book(book, environ={})
+    result = ribbon.refresh_book(book, environ={})
 
     assert result is not None and result.exit_code == 0
     expected = stored_tables(home)
@@ -123,7 +129,7 @@ def test_refresh_fills_both_tables_with_what_the_store_holds(server, home):
 def test_refresh_writes_each_table_in_one_bulk_call_and_reads_config_once(server, home):
     book = make_book(server, home)
 
-    excel_live.refresh_book(book, environ={})
+    ribbon.refresh_book(book, environ={})
 
     assert len(book.calls_of("value", "Config")) == 1
     for name in ("Workouts", "Metrics"):
@@ -140,7 +146,7 @@ def test_refresh_resizes_the_existing_table_and_keeps_its_style(server, home):
     book = make_book(server, home)
     before = {name: book.sheets[name].tables[name] for name in ("Workouts", "Metrics")}
 
-    excel_live.refresh_book(book, environ={})
+    ribbon.refresh_book(book, environ={})
 
     workouts = stored_tables(home)[0]
     for name, table in before.items():
@@ -167,7 +173,7 @@ def test_refresh_clears_what_a_bigger_earlier_table_left_behind(server, home):
                                                 for r in range(400)])
     book.calls.clear()
 
-    excel_live.refresh_book(book, environ={})
+    ribbon.refresh_book(book, environ={})
 
     workouts = stored_tables(home)[0]
     assert len(old_header) > len(workouts.frame.columns) and 400 > len(workouts.frame)
@@ -178,7 +184,7 @@ def test_refresh_clears_what_a_bigger_earlier_table_left_behind(server, home):
 def test_status_bar_shows_progress_and_is_restored(server, home):
     book = make_book(server, home)
 
-    excel_live.refresh_book(book, environ={})
+    ribbon.refresh_book(book, environ={})
 
     shown = [s for s in book.app.status_history if isinstance(s, str) and s.startswith("Peloton: ")]
     total = len([w for w in server.account.workouts if is_finished(w)])
@@ -194,7 +200,7 @@ def test_status_bar_shows_progress_and_is_restored(server, home):
 def test_status_cells_are_set_and_a_missing_name_is_skipped(server, home):
     book = make_book(server, home, status_keys=("last_refresh", "workout_count"))
 
-    result = excel_live.refresh_book(book, environ={})
+    result = ribbon.refresh_book(book, environ={})
 
     config = book.sheets["Config"]
     assert isinstance(config.cells[(STATUS_ROW, 2)], datetime)
@@ -204,7 +210,7 @@ def test_status_cells_are_set_and_a_missing_name_is_skipped(server, home):
 
 def test_nothing_is_saved(server, home):
     book = make_book(server, home)
-    excel_live.refresh_book(book, environ={})
+    ribbon.refresh_book(book, environ={})
     assert book.saved == 0 and book.calls_of("save") == []
 
 
@@ -212,7 +218,7 @@ def test_wrong_password_shows_one_line_and_touches_no_table(server, home):
     book = make_book(server, home, password="not my password")
     before = {name: book.sheets[name].grid(book.sheets[name].used_range) for name in ("Workouts", "Metrics")}
 
-    result = excel_live.refresh_book(book, environ={})
+    result = ribbon.refresh_book(book, environ={})
 
     assert result is None
     [alert] = book.app.alerts
@@ -233,8 +239,8 @@ def test_an_unexpected_error_is_one_line_asking_for_a_report(server, home, monke
         kwargs["progress"]("workouts", 20, None)
         raise RuntimeError("disk on\nfire")
 
-    monkeypatch.setattr(excel_live, "run_refresh", broken)
-    assert excel_live.refresh_book(book, environ={}) is None
+    monkeypatch.setattr(ribbon, "run_refresh", broken)
+    assert ribbon.refresh_book(book, environ={}) is None
 
     [alert] = book.app.alerts
     assert alert["prompt"] == "Unexpected RuntimeError: disk on fire — please report it"
@@ -248,7 +254,7 @@ def test_failed_details_still_write_the_tables_and_say_how_many(server, home):
         server.always_fail_graph(workout_id, status=403)  # not retried: no backoff waits in the test
     book = make_book(server, home)
 
-    result = excel_live.refresh_book(book, environ={})
+    result = ribbon.refresh_book(book, environ={})
 
     assert result is not None and result.exit_code == 3 and set(result.failed) == set(failing)
     for table in stored_tables(home):
@@ -262,7 +268,7 @@ def test_failed_details_still_write_the_tables_and_say_how_many(server, home):
 def test_a_missing_sheet_is_added_at_the_end_with_a_new_table(server, home):
     book = make_book(server, home, table_sheets=("Workouts",))
 
-    excel_live.refresh_book(book, environ={})
+    ribbon.refresh_book(book, environ={})
 
     # (the Dashboard goes first and its data sheet last: see test_dashboard.py)
     assert [s.name for s in book.sheets] == ["Dashboard", "Config", "Workouts", "Metrics", "Dashboard Data"]
@@ -275,7 +281,7 @@ def test_a_renamed_sheet_keeps_its_name_and_its_table_is_refreshed_there(server,
     book = make_book(server, home)
     book.sheets["Workouts"].name = "Rides 2023"  # the member renamed the tab
 
-    excel_live.refresh_book(book, environ={})
+    ribbon.refresh_book(book, environ={})
 
     assert "Workouts" not in [s.name for s in book.sheets]  # no second sheet, no clashing table name
     assert book.sheets["Rides 2023"].tables["Workouts"].table_style == MEMBER_STYLE
@@ -289,11 +295,11 @@ def test_refresh_caller_refreshes_the_calling_book_and_passes_full(server, home,
     monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: book))
     graph_requests = lambda: sum("performance_graph" in r.path for r in server.requests)  # noqa: E731
 
-    excel_live.refresh_caller()
+    ribbon.refresh_caller()
     first = graph_requests()
-    excel_live.refresh_caller()  # incremental: nothing new to fetch
+    ribbon.refresh_caller()  # incremental: nothing new to fetch
     assert graph_requests() == first
-    excel_live.refresh_caller(full=True)  # full: every graph again
+    ribbon.refresh_caller(full=True)  # full: every graph again
 
     assert graph_requests() == 2 * first > 0
     assert book.app.alerts == []
@@ -314,8 +320,8 @@ def test_a_second_write_with_fewer_rows_and_columns_clears_leftovers_and_stale_f
                         {"Start": "yyyy-mm-dd hh:mm"})
     second = small_table(["Workout ID", "Output"], [["c", np.float64(2.0)]])
 
-    excel_live.write_tables_live(book, [first], {})
-    excel_live.write_tables_live(book, [second], {})
+    live_writer.write_tables_live(book, [first], {})
+    live_writer.write_tables_live(book, [second], {})
 
     sheet = book.sheets["Workouts"]
     table = sheet.tables["Workouts"]
@@ -327,7 +333,7 @@ def test_a_second_write_with_fewer_rows_and_columns_clears_leftovers_and_stale_f
 def test_an_empty_table_keeps_one_blank_body_row():
     book = Book()
     book.sheets.add("Workouts")
-    excel_live.write_tables_live(book, [small_table(["Workout ID", "Start"], [])], {})
+    live_writer.write_tables_live(book, [small_table(["Workout ID", "Start"], [])], {})
     table = book.sheets["Workouts"].tables["Workouts"]
     assert table.range.shape == (2, 2)
     assert book.sheets["Workouts"].grid(table.data_body_range) == [[None, None]]
@@ -342,7 +348,7 @@ def test_values_become_what_excel_takes():
         "Outdoor": [True, False, None],
         "Output": [1.25, np.nan, 3.0],
     })
-    [header, *rows] = excel_live.table_rows(frame)
+    [header, *rows] = live_writer.table_rows(frame)
     assert header == list(frame.columns)
     assert rows == [
         ["'0123", datetime(2024, 1, 2, 6), 0.03125, 1, True, 1.25],
@@ -355,14 +361,14 @@ def test_values_become_what_excel_takes():
 def test_config_rows_map_labels_like_the_file_reader():
     rows = [["Peloton settings", None], [" api url ", "http://127.0.0.1:1"], ["WORKERS", 3.0],
             ["Parallel requests", 3.0], ["Password (optional)", None], [None, "x"], [12, "y"]]
-    assert excel_live.config_from_rows(rows) == {"api_url": "http://127.0.0.1:1", "workers": "3",
+    assert workbook_link.config_from_rows(rows) == {"api_url": "http://127.0.0.1:1", "workers": "3",
                                                  "password": ""}
 
 
 def test_status_bar_updates_are_throttled_within_a_stage():
     clock = iter([0.0, 0.1, 0.2, 0.3, 0.31, 0.32]).__next__
     book = Book()
-    progress = excel_live.StatusBarProgress(book.app, interval=0.25, clock=clock)
+    progress = workbook_link.StatusBarProgress(book.app, interval=0.25, clock=clock)
     for done in range(4):
         progress("graphs", done, 400)   # shown at 0.0 and 0.3 only
     progress("graphs", 400, 400)        # the last one always shows
@@ -374,4 +380,4 @@ def test_status_bar_updates_are_throttled_within_a_stage():
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux has no Excel for xlwings")
 def test_find_open_book_is_none_without_excel(workbook):
-    assert excel_live.find_open_book(workbook) is None
+    assert workbook_link.find_open_book(workbook) is None

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from pelotonxl.demo_account import ZERO_RIDE_ID, make_account
-from pelotonxl.fake_peloton import DEMO_PASSWORD, DEMO_USERNAME, FakePeloton
+from pelotonxl.demo.account import make_account
+from pelotonxl.demo.catalogue import ZERO_RIDE_ID
+from pelotonxl.demo.server import DEMO_PASSWORD, DEMO_USERNAME, FakePeloton
 from pelotonxl.settings import DEFAULT_CLIENT_ID
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -400,7 +401,7 @@ def test_kept_alive_requests_are_fast(srv, api, acct):
 
 
 def test_module_serves_the_demo_from_the_command_line():
-    proc = subprocess.Popen([sys.executable, "-m", "pelotonxl.fake_peloton", "--workouts", "30"], cwd=REPO,
+    proc = subprocess.Popen([sys.executable, "-m", "pelotonxl.demo.server", "--workouts", "30"], cwd=REPO,
                             stdout=subprocess.PIPE, text=True)
     try:
         first = proc.stdout.readline()

@@ -27,15 +27,23 @@ import openpyxl
 import pandas as pd
 import pytest
 from conftest import PASSWORD, REPO, USERNAME
-from workbook_samples import SampleTable, add_sparklines, edit_zip, read_parts, sheet_parts
+from workbook_samples import (
+    SampleTable,
+    add_sparklines,
+    edit_zip,
+    read_parts,
+    sheet_parts,
+)
 
-from pelotonxl import api, cli, workbook_file
-from pelotonxl import xlsx_parts as xp
-from pelotonxl.auth import Authenticator, TokenStore
-from pelotonxl.demo_account import make_account
-from pelotonxl.fake_peloton import FakePeloton
-from pelotonxl.safe_write import TEMP_PREFIX
-from pelotonxl.store import WorkoutStore, is_finished
+from pelotonxl import cli
+from pelotonxl.demo.account import make_account
+from pelotonxl.demo.server import FakePeloton
+from pelotonxl.peloton import client as api
+from pelotonxl.peloton.auth import Authenticator, TokenStore
+from pelotonxl.peloton.store import WorkoutStore, is_finished
+from pelotonxl.xlsx import package as xp
+from pelotonxl.xlsx import writer
+from pelotonxl.xlsx.safety import TEMP_PREFIX
 
 # openpyxl reads back workbooks holding data bars and sparklines on other sheets: it says it would drop them.
 pytestmark = pytest.mark.filterwarnings("ignore:.*extension is not supported:UserWarning")
@@ -333,7 +341,7 @@ def table_part(path: Path, sheet: str) -> str:
 
 
 def _write_and_exit(path: Path, tables: list[SampleTable]) -> None:
-    workbook_file.write_tables(path, tables, STATUS)
+    writer.write_tables(path, tables, STATUS)
     os._exit(0)
 
 
@@ -341,7 +349,7 @@ def test_killed_at_random_points_of_the_save_the_workbook_is_old_or_new_never_co
     versions = {1: big_tables(1), 2: big_tables(2)}
     # Two writes each way first, so styles have settled and each version has one exact form.
     for v in (1, 2, 1, 2):
-        workbook_file.write_tables(workbook, versions[v], STATUS)
+        writer.write_tables(workbook, versions[v], STATUS)
     fork = multiprocessing.get_context("fork")
     started = time.perf_counter()  # timed in a child, the way the trials run
     child = fork.Process(target=_write_and_exit, args=(workbook, versions[1]))
@@ -350,7 +358,7 @@ def test_killed_at_random_points_of_the_save_the_workbook_is_old_or_new_never_co
     write_seconds = time.perf_counter() - started
     content = {1: owned_content(workbook)}
     assert openpyxl.load_workbook(workbook, read_only=True)
-    workbook_file.write_tables(workbook, versions[2], STATUS)
+    writer.write_tables(workbook, versions[2], STATUS)
     content[2] = owned_content(workbook)
     assert openpyxl.load_workbook(workbook, read_only=True)
     current = 2
@@ -372,7 +380,7 @@ def test_killed_at_random_points_of_the_save_the_workbook_is_old_or_new_never_co
     assert outcomes["old"] >= 3 and outcomes["new"] >= 3, outcomes  # the kills landed all over the save
     assert outcomes["temp left"] >= 1, outcomes
 
-    workbook_file.write_tables(workbook, versions[1], STATUS)  # the next run
+    writer.write_tables(workbook, versions[1], STATUS)  # the next run
     assert list(workbook.parent.glob(f"{TEMP_PREFIX}*")) == []
     assert owned_content(workbook) == content[1]
     assert len(table_rows(workbook, "Metrics")) == 3000

@@ -10,13 +10,12 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
-from pelotonxl import excel_live
-from pelotonxl.refresh_job import last_account
-from pelotonxl.store import WorkoutStore
-from pelotonxl.tables import build_tables
-
 from conftest import PASSWORD, REPO, USERNAME
+
+from pelotonxl import ribbon
+from pelotonxl.model.tables import build_tables
+from pelotonxl.peloton.store import WorkoutStore
+from pelotonxl.state import StateFolder
 
 pytestmark = pytest.mark.excel
 
@@ -31,9 +30,9 @@ def test_live_refresh_fills_the_real_workbook_in_excel(server, home, tmp_path):
     with xw.App(visible=False, add_book=False) as app:
         book = app.books.open(str(path))
         status_before = app.status_bar
-        result = excel_live.refresh_book(book, environ=environ)
+        result = ribbon.refresh_book(book, environ=environ)
         assert result is not None and result.exit_code == 0
-        with WorkoutStore.for_account(home, last_account(home)) as store:
+        with WorkoutStore.for_account(home, StateFolder(home).last_account()) as store:
             workouts = build_tables(store.records())[0]
         table = book.sheets["Workouts"].tables["Workouts"]
         assert table.range.shape == (len(workouts.frame) + 1, len(workouts.frame.columns))

@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from conftest import REPO
 
 import peloton_xl
-from pelotonxl import tables
+from pelotonxl.model import tables
 from pelotonxl.refresh_job import run_refresh
-
-from conftest import REPO
 
 
 def refresh(settings):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
+from conftest import REPO
+
 from pelotonxl.cli import build_parser
 from pelotonxl.settings import FIELDS
-
-from conftest import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 

@@ -21,10 +21,11 @@ import pytest
 from conftest import REPO, USERNAME
 from workbook_samples import read_parts, type_into_config
 
-from pelotonxl import excel_live, workbook_file
-from pelotonxl.auth import TokenStore
-from pelotonxl.demo_account import make_account
-from pelotonxl.fake_peloton import FakePeloton
+from pelotonxl import ribbon
+from pelotonxl.demo.account import make_account
+from pelotonxl.demo.server import FakePeloton
+from pelotonxl.peloton.auth import TokenStore
+from pelotonxl.xlsx import config_sheet
 
 CLI = REPO / "peloton_xl.py"
 SECRET = "Zq7!peloton-XL-secret#Ω-2024"
@@ -134,7 +135,7 @@ def test_the_ribbon_side_refresh_keeps_secrets_out_of_the_book_and_the_state_fol
 
     issued = IssuedTokens(secret_server)
     book = make_book(secret_server, home, password=SECRET)
-    assert excel_live.refresh_book(book, environ={}) is not None
+    assert ribbon.refresh_book(book, environ={}) is not None
     secrets = [SECRET, *issued.values]
     config = book.sheets["Config"]
     typed = [key for key, value in config.cells.items() if value == SECRET]  # the member typed it there
@@ -165,7 +166,7 @@ def test_a_password_in_the_config_sheet_works_and_the_cli_says_how_to_remove_it(
                                                                                  tmp_path):
     password = server.password
     type_into_config(workbook, "password", password)
-    assert workbook_file.read_config(workbook)["password"] == password
+    assert config_sheet.read_config(workbook)["password"] == password
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     result = run(server, workbook, home, tmp, password=None)
@@ -173,9 +174,9 @@ def test_a_password_in_the_config_sheet_works_and_the_cli_says_how_to_remove_it(
     assert b"Tip: your password sits in the Config sheet" in result.stderr
     assert b"clear that cell" in result.stderr
 
-    assert workbook_file.remove_config_value(workbook, "password") is True
-    assert workbook_file.read_config(workbook)["password"] == ""
-    assert workbook_file.read_config(workbook)["username"] == ""  # nothing else blanked
+    assert config_sheet.remove_config_value(workbook, "password") is True
+    assert config_sheet.read_config(workbook)["password"] == ""
+    assert config_sheet.read_config(workbook)["username"] == ""  # nothing else blanked
     leaking = [name for name, data in read_parts(workbook).items() if password.encode() in data]
     assert leaking == []
     with zipfile.ZipFile(workbook) as zf:
@@ -202,7 +203,7 @@ def test_at_a_terminal_the_cli_removes_the_config_password_when_the_member_agree
     assert result.returncode == 0, result.stderr
     assert b"remove it now?" in result.stdout and b"Password removed from the Config sheet." in result.stdout
     assert all(password.encode() not in data for data in read_parts(workbook).values())
-    assert workbook_file.read_config(workbook)["password"] == ""
+    assert config_sheet.read_config(workbook)["password"] == ""
 
 
 # --- local servers listen on the loopback interface only -------------------------------------------

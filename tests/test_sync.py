@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import requests
 
-from pelotonxl.api import Pacer, PelotonClient
-from pelotonxl.auth import Authenticator, TokenStore
 from pelotonxl.errors import ApiError
-from pelotonxl.store import WorkoutStore
-from pelotonxl.sync import sync
+from pelotonxl.peloton.auth import Authenticator, TokenStore
+from pelotonxl.peloton.client import Pacer, PelotonClient
+from pelotonxl.peloton.store import WorkoutStore
+from pelotonxl.peloton.sync import sync
 
 
 def run_sync(settings, full=False, max_attempts=2):

@@ -11,8 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pelotonxl.tables import (SheetTable, build_tables, column_header, local_start, metric_catalog,
-                              metric_values, workouts_frame)
+from pelotonxl.model.tables import (
+    SheetTable,
+    build_tables,
+    column_header,
+    local_start,
+    metric_catalog,
+    metric_values,
+    workouts_frame,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures_tables"
 ALL = ("cycling", "tread_walk", "running_no_sensors", "row", "strength", "outdoor_run_km",

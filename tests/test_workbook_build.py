@@ -20,9 +20,9 @@ import xlwings
 from openpyxl import load_workbook
 from pyopenvba import ExcelFile
 
-from pelotonxl import workbook_build as build
 from pelotonxl.errors import WorkbookError
 from pelotonxl.settings import FIELDS, STATUS_NAMES
+from pelotonxl.template import build
 
 REBUILD = "python -m pelotonxl.workbook_build"
 CUSTOMUI_NS = "http://schemas.microsoft.com/office/2006/01/customui"

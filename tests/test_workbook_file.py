@@ -17,12 +17,20 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from pelotonxl import safe_write
-from pelotonxl import sheet_xml as sx
-from pelotonxl import workbook_file as wf
 from pelotonxl.errors import WorkbookError
-from tests.workbook_samples import (STATUS_CELLS, SampleTable, add_calc_chain, add_shape, add_sparklines,
-                                    edit_zip, make_workbook, read_parts, sheet_parts, to_shared_strings)
+from pelotonxl.xlsx import cell_edit, cells, config_sheet, safety, table_sheet, writer
+from tests.workbook_samples import (
+    STATUS_CELLS,
+    SampleTable,
+    add_calc_chain,
+    add_shape,
+    add_sparklines,
+    edit_zip,
+    make_workbook,
+    read_parts,
+    sheet_parts,
+    to_shared_strings,
+)
 
 STATUS = {"last_refresh": dt.datetime(2024, 5, 1, 12, 34), "workout_count": 3, "last_result": "OK: 3 workouts <new>"}
 
@@ -68,7 +76,7 @@ def table_values(path: Path, sheet: str) -> tuple[str, list[list]]:
 
 def test_every_part_it_does_not_own_is_unchanged(book: Path):
     before = read_parts(book)
-    wf.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, tables(), STATUS)
     after = read_parts(book)
     assert list(after) == list(before)
     owned = owned_parts(book)
@@ -82,7 +90,7 @@ def test_every_part_it_does_not_own_is_unchanged(book: Path):
 
 
 def test_workouts_table_reads_back_with_the_frame_values(book: Path):
-    report = wf.write_tables(book, tables(), STATUS)
+    report = writer.write_tables(book, tables(), STATUS)
     assert report.rows_written == {"Workouts": 3, "Metrics": 2}
     ref, rows = table_values(book, "Workouts")
     assert ref == "A1:G4"
@@ -107,9 +115,9 @@ def test_workouts_table_reads_back_with_the_frame_values(book: Path):
 
 
 def test_second_write_with_fewer_rows_and_other_columns_leaves_nothing_stale(book: Path):
-    wf.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, tables(), STATUS)
     smaller = pd.DataFrame({"Workout ID": ["z9"], "Distance": [12.3]})
-    wf.write_tables(book, [SampleTable("Workouts", smaller)], {})
+    writer.write_tables(book, [SampleTable("Workouts", smaller)], {})
     ref, rows = table_values(book, "Workouts")
     assert (ref, rows) == ("A1:B2", [["Workout ID", "Distance"], ["z9", 12.3]])
     ws = load_workbook(book)["Workouts"]
@@ -118,9 +126,9 @@ def test_second_write_with_fewer_rows_and_other_columns_leaves_nothing_stale(boo
 
 
 def test_repeated_writes_do_not_grow_styles(book: Path):
-    wf.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, tables(), STATUS)
     styles = read_parts(book)["xl/styles.xml"]
-    wf.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, tables(), STATUS)
     assert read_parts(book)["xl/styles.xml"] == styles
     original = read_parts(make_workbook(book.with_name("fresh.xlsm")))["xl/styles.xml"].decode()
     # Appended only: everything up to the old cellXfs close is still there, in order.
@@ -130,18 +138,18 @@ def test_repeated_writes_do_not_grow_styles(book: Path):
 def test_header_carries_its_own_style_and_booleans_read_true_false(book: Path):
     """LibreOffice and other readers ignore Excel table styles: the header is styled in its cells."""
     frame = pd.DataFrame({"Workout ID": ["a", "b"], "Personal Record": [True, False]})
-    wf.write_tables(book, [SampleTable("Workouts", frame)], {})
+    writer.write_tables(book, [SampleTable("Workouts", frame)], {})
     ws = load_workbook(book)["Workouts"]
     header = ws["A1"]
     assert header.font.b and header.font.color.rgb == "FFFFFFFF"
     assert header.fill.fgColor.rgb == "FF4472C4"
-    assert ws["B2"].value is True and ws["B2"].number_format == sx.BOOLEAN_FORMAT
+    assert ws["B2"].value is True and ws["B2"].number_format == cells.BOOLEAN_FORMAT
     assert ws["A2"].font.sz == header.font.sz  # data cells carry an explicit style too
 
 
 def test_empty_table_keeps_one_blank_row_and_dedupes_headers(book: Path):
     frame = pd.DataFrame(columns=["Workout ID", "Name", "name", ""])
-    wf.write_tables(book, [SampleTable("Workouts", frame)], {})
+    writer.write_tables(book, [SampleTable("Workouts", frame)], {})
     ref, rows = table_values(book, "Workouts")
     assert ref == "A1:D2"
     assert rows == [["Workout ID", "Name", "name2", "Column4"], [None] * 4]
@@ -149,14 +157,14 @@ def test_empty_table_keeps_one_blank_row_and_dedupes_headers(book: Path):
 
 def test_text_with_xml_specials_and_control_characters(book: Path):
     frame = pd.DataFrame({"Workout ID": ["x"], "Note": ['a\x01b "q" </t> & \x1f\nline']})
-    wf.write_tables(book, [SampleTable("Workouts", frame)], {})
+    writer.write_tables(book, [SampleTable("Workouts", frame)], {})
     assert table_values(book, "Workouts")[1][1] == ["x", 'ab "q" </t> & \nline']
 
 
 def test_object_column_with_mixed_python_values(book: Path):
     values = [np.bool_(True), np.int64(7), dt.date(2024, 2, 29), dt.timedelta(minutes=90), "text", None]
     frame = pd.DataFrame({"Workout ID": list("abcdef"), "Mixed": pd.Series(values, dtype=object)})
-    wf.write_tables(book, [SampleTable("Workouts", frame)], {})
+    writer.write_tables(book, [SampleTable("Workouts", frame)], {})
     got = [row[1] for row in table_values(book, "Workouts")[1][1:]]
     assert got == [True, 7, dt.datetime(2024, 2, 29), dt.timedelta(minutes=90), "text", None]
 
@@ -164,7 +172,7 @@ def test_object_column_with_mixed_python_values(book: Path):
 # --- Config ------------------------------------------------------------------------------------
 
 def test_status_cells_hold_the_values(book: Path):
-    wf.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, tables(), STATUS)
     config = load_workbook(book)["Config"]
     refreshed = config[STATUS_CELLS["last_refresh"]]
     assert refreshed.value == dt.datetime(2024, 5, 1, 12, 34) and refreshed.is_date
@@ -185,24 +193,24 @@ def test_status_cells_hold_the_values(book: Path):
 def test_set_cell_edits_only_that_cell(ref: str, expected: str):
     head = '<worksheet xmlns="m" xmlns:mc="mc" mc:Ignorable="x14ac"><sheetData>'
     sheet = head + '<row r="1" spans="1:3"><c r="A1"/><c r="C1"/></row><row r="3"><c r="B3"/></row></sheetData></worksheet>'
-    assert sx.set_cell(sheet, ref, "><v>5</v></c>") == head + expected + "</sheetData></worksheet>"
+    assert cell_edit.set_cell(sheet, ref, "><v>5</v></c>") == head + expected + "</sheetData></worksheet>"
 
 
 def test_set_cell_keeps_the_style_and_prefix():
     sheet = ('<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
              '<x:row r="2"><x:c r="B2" s="7" t="s"><x:v>0</x:v></x:c></x:row></x:sheetData></x:worksheet>')
-    edited = sx.set_cell(sheet, "B2", sx.value_tail("new"))
+    edited = cell_edit.set_cell(sheet, "B2", cells.value_tail("new"))
     assert '<x:c r="B2" s="7" t="inlineStr"><x:is><x:t>new</x:t></x:is></x:c>' in edited
-    assert sx.set_cell(sheet, "B2", None).count('<x:c r="B2" s="7"/>') == 1
+    assert cell_edit.set_cell(sheet, "B2", None).count('<x:c r="B2" s="7"/>') == 1
     empty = '<worksheet xmlns="m"><sheetData/></worksheet>'
-    assert sx.set_cell(empty, "C4", "><v>1</v></c>") == ('<worksheet xmlns="m"><sheetData><row r="4">'
+    assert cell_edit.set_cell(empty, "C4", "><v>1</v></c>") == ('<worksheet xmlns="m"><sheetData><row r="4">'
                                                           '<c r="C4"><v>1</v></c></row></sheetData></worksheet>')
 
 
 def test_status_name_missing_is_skipped(book: Path):
     edit_zip(book, lambda parts: parts.update({"xl/workbook.xml": parts["xl/workbook.xml"].replace(
         b'<definedName name="PelotonWorkoutCount">Config!$B$15</definedName>', b"")}))
-    wf.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, tables(), STATUS)
     config = load_workbook(book)["Config"]
     assert config[STATUS_CELLS["workout_count"]].value is None
     assert config[STATUS_CELLS["last_result"]].value == "OK: 3 workouts <new>"
@@ -213,38 +221,38 @@ EXPECTED_CONFIG = {"username": "member@example.com", "password": "hunter2", "eve
 
 
 def test_read_config_returns_the_typed_values(book: Path):
-    config = wf.read_config(book)
+    config = config_sheet.read_config(book)
     assert {k: v for k, v in config.items() if v} == EXPECTED_CONFIG
     assert config["home"] == ""
-    wf.write_tables(book, tables(), STATUS)
-    assert {k: v for k, v in wf.read_config(book).items() if v} == EXPECTED_CONFIG
+    writer.write_tables(book, tables(), STATUS)
+    assert {k: v for k, v in config_sheet.read_config(book).items() if v} == EXPECTED_CONFIG
 
 
 def test_read_config_with_shared_strings(book: Path):
     to_shared_strings(book, sheet_parts(book)["Config"])
     assert b'<c r="B2" t="s">' in read_parts(book)[sheet_parts(book)["Config"]]
-    assert {k: v for k, v in wf.read_config(book).items() if v} == EXPECTED_CONFIG
-    wf.write_tables(book, tables(), STATUS)
-    assert {k: v for k, v in wf.read_config(book).items() if v} == EXPECTED_CONFIG
+    assert {k: v for k, v in config_sheet.read_config(book).items() if v} == EXPECTED_CONFIG
+    writer.write_tables(book, tables(), STATUS)
+    assert {k: v for k, v in config_sheet.read_config(book).items() if v} == EXPECTED_CONFIG
 
 
 def test_read_config_without_config_sheet_and_on_non_workbooks(tmp_path: Path):
     plain = tmp_path / "plain.xlsx"
     from openpyxl import Workbook
     Workbook().save(plain)
-    assert wf.read_config(plain) == {}
+    assert config_sheet.read_config(plain) == {}
     (tmp_path / "notes.xlsm").write_text("not a zip")
     with pytest.raises(WorkbookError, match="not an Excel workbook"):
-        wf.read_config(tmp_path / "notes.xlsm")
+        config_sheet.read_config(tmp_path / "notes.xlsm")
 
 
 def test_remove_config_value_blanks_the_cell_and_its_shared_string(book: Path):
     to_shared_strings(book, sheet_parts(book)["Config"])
-    assert wf.remove_config_value(book, "password") is True
-    assert wf.read_config(book)["password"] == ""
-    assert wf.read_config(book)["username"] == "member@example.com"
+    assert config_sheet.remove_config_value(book, "password") is True
+    assert config_sheet.read_config(book)["password"] == ""
+    assert config_sheet.read_config(book)["username"] == "member@example.com"
     assert all(b"hunter2" not in data for data in read_parts(book).values())
-    assert wf.remove_config_value(book, "password") is False
+    assert config_sheet.remove_config_value(book, "password") is False
 
 
 # --- sheets created when missing --------------------------------------------------------------
@@ -252,7 +260,7 @@ def test_remove_config_value_blanks_the_cell_and_its_shared_string(book: Path):
 def test_missing_metrics_sheet_is_created_and_nothing_else_changes(tmp_path: Path):
     book = make_workbook(tmp_path / "Book.xlsm", with_metrics=False)
     before = read_parts(book)
-    wf.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, tables(), STATUS)
     after = read_parts(book)
     sheets = sheet_parts(book)
     new = {sheets["Metrics"], "xl/tables/table2.xml", "xl/worksheets/_rels/" + sheets["Metrics"].rsplit("/", 1)[1] + ".rels"}
@@ -272,7 +280,7 @@ def test_missing_metrics_sheet_is_created_and_nothing_else_changes(tmp_path: Pat
 
 def test_calc_chain_naming_a_rewritten_sheet_is_dropped(book: Path):
     add_calc_chain(book, sheet_id=4)   # Workouts
-    wf.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, tables(), STATUS)
     parts = read_parts(book)
     assert "xl/calcChain.xml" not in parts
     assert b"calcChain" not in parts["[Content_Types].xml"] + parts["xl/_rels/workbook.xml.rels"]
@@ -281,14 +289,14 @@ def test_calc_chain_naming_a_rewritten_sheet_is_dropped(book: Path):
 def test_calc_chain_of_other_sheets_is_kept(book: Path):
     add_calc_chain(book, sheet_id=6)   # My Analysis
     before = read_parts(book)
-    wf.write_tables(book, tables(), {})
+    writer.write_tables(book, tables(), {})
     assert read_parts(book)["xl/calcChain.xml"] == before["xl/calcChain.xml"]
 
 
 def test_full_calc_on_load_is_set(book: Path):
     edit_zip(book, lambda parts: parts.update({"xl/workbook.xml": parts["xl/workbook.xml"].replace(
         b'<calcPr calcId="124519" fullCalcOnLoad="1" />', b"")}))
-    wf.write_tables(book, tables(), {})
+    writer.write_tables(book, tables(), {})
     workbook_xml = read_parts(book)["xl/workbook.xml"].decode()
     assert '<calcPr fullCalcOnLoad="1"/></workbook>' in workbook_xml
 
@@ -299,40 +307,40 @@ def test_lock_file_beside_the_workbook_refuses(book: Path):
     (book.parent / f"~${book.name}").write_bytes(b"")
     before = book.read_bytes()
     with pytest.raises(WorkbookError, match="close it in Excel, or refresh from the Peloton tab"):
-        wf.check_writable(book)
+        writer.check_writable(book)
     with pytest.raises(WorkbookError):
-        wf.write_tables(book, tables(), STATUS)
+        writer.write_tables(book, tables(), STATUS)
     assert book.read_bytes() == before
 
 
 def test_not_a_workbook_and_missing_file_refuse(tmp_path: Path):
     with pytest.raises(WorkbookError, match="not found"):
-        wf.check_writable(tmp_path / "nope.xlsm")
+        writer.check_writable(tmp_path / "nope.xlsm")
     text = tmp_path / "text.xlsm"
     text.write_text("hello")
     with pytest.raises(WorkbookError, match="not an Excel workbook"):
-        wf.check_writable(text)
+        writer.check_writable(text)
     other_zip = tmp_path / "other.xlsm"
     with zipfile.ZipFile(other_zip, "w") as zf:
         zf.writestr("readme.txt", "hi")
     with pytest.raises(WorkbookError, match="not an Excel workbook"):
-        wf.write_tables(other_zip, tables(), STATUS)
+        writer.write_tables(other_zip, tables(), STATUS)
 
 
 @pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0, reason="root can write read-only files")
 def test_read_only_file_refuses(book: Path):
     book.chmod(0o444)
     with pytest.raises(WorkbookError, match="cannot be opened for writing"):
-        wf.check_writable(book)
+        writer.check_writable(book)
 
 
 def test_shape_on_workouts_sheet_refuses_and_leaves_the_file_alone(book: Path):
     add_shape(book, sheet_parts(book)["Workouts"])
     before = book.read_bytes()
     with pytest.raises(WorkbookError, match=r"The Workouts sheet holds 1 shape, which a refresh would delete"):
-        wf.check_writable(book)
+        writer.check_writable(book)
     with pytest.raises(WorkbookError, match="1 shape"):
-        wf.write_tables(book, tables(), STATUS)
+        writer.write_tables(book, tables(), STATUS)
     assert book.read_bytes() == before
     assert [p.name for p in book.parent.iterdir()] == [book.name]
 
@@ -341,19 +349,19 @@ def test_totals_row_on_the_workouts_table_refuses(book: Path):
     edit_zip(book, lambda parts: parts.update({"xl/tables/table1.xml": parts["xl/tables/table1.xml"].replace(
         b'headerRowCount="1"', b'headerRowCount="1" totalsRowCount="1"')}))
     with pytest.raises(WorkbookError, match="a totals row under its table"):
-        wf.check_writable(book)
+        writer.check_writable(book)
 
 
 def test_sparklines_on_metrics_sheet_refuse(book: Path):
     add_sparklines(book, sheet_parts(book)["Metrics"])
     with pytest.raises(WorkbookError, match="Metrics sheet holds sparklines"):
-        wf.check_writable(book)
+        writer.check_writable(book)
 
 
 def test_shapes_on_other_sheets_are_fine(book: Path):
     add_shape(book, sheet_parts(book)["My Analysis"])
     before = read_parts(book)
-    wf.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, tables(), STATUS)
     after = read_parts(book)
     assert after["xl/drawings/drawing99.xml"] == before["xl/drawings/drawing99.xml"]
     assert after[sheet_parts(book)["My Analysis"]] == before[sheet_parts(book)["My Analysis"]]
@@ -367,9 +375,9 @@ def test_failure_mid_write_leaves_original_and_no_temp(book: Path, monkeypatch):
     def broken_fsync(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(safe_write.os, "fsync", broken_fsync)
+    monkeypatch.setattr(safety.os, "fsync", broken_fsync)
     with pytest.raises(OSError, match="No space left"):
-        wf.write_tables(book, tables(), STATUS)
+        writer.write_tables(book, tables(), STATUS)
     assert book.read_bytes() == before
     assert [p.name for p in book.parent.iterdir()] == [book.name]
 
@@ -377,9 +385,9 @@ def test_failure_mid_write_leaves_original_and_no_temp(book: Path, monkeypatch):
 def test_failure_while_building_leaves_original(book: Path, monkeypatch):
     before = book.read_bytes()
     bad = pd.DataFrame({"Workout ID": ["a"], "Oops": [object()]})
-    monkeypatch.setattr(wf.sx, "table_xml", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(table_sheet, "table_xml", lambda *a, **k: 1 / 0)
     with pytest.raises(ZeroDivisionError):
-        wf.write_tables(book, [SampleTable("Workouts", bad)], STATUS)
+        writer.write_tables(book, [SampleTable("Workouts", bad)], STATUS)
     assert book.read_bytes() == before
     assert [p.name for p in book.parent.iterdir()] == [book.name]
 
@@ -391,14 +399,14 @@ def test_stale_temp_of_a_dead_process_is_removed(book: Path):
     live = book.parent / f".~peloton_xl-{book.name}.{os.getppid()}.tmp"
     stale.write_bytes(b"half a zip")
     live.write_bytes(b"another refresh still writing")
-    wf.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, tables(), STATUS)
     assert not stale.exists()
     assert live.exists()
 
 
 def test_file_mode_is_preserved(book: Path):
     book.chmod(0o640)
-    wf.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, tables(), STATUS)
     assert stat.S_IMODE(book.stat().st_mode) == 0o640
 
 
@@ -411,7 +419,7 @@ def test_five_thousand_rows_by_forty_columns_is_fast(book: Path):
     for j in range(36):
         frame[f"Metric {j}"] = np.where(np.arange(n) % 11 == 0, np.nan, np.arange(n) * 0.25 + j)
     started = time.perf_counter()
-    report = wf.write_tables(book, tables(frame), STATUS)
+    report = writer.write_tables(book, tables(frame), STATUS)
     elapsed = time.perf_counter() - started
     assert report.rows_written["Workouts"] == n
     assert elapsed < 5, elapsed
@@ -429,7 +437,7 @@ def test_five_thousand_rows_by_forty_columns_is_fast(book: Path):
 @pytest.mark.parametrize("with_metrics", [True, False], ids=["sheets-replaced", "metrics-created"])
 def test_libreoffice_opens_the_written_workbook(tmp_path: Path, with_metrics: bool):
     book = make_workbook(tmp_path / "PelotonWorkbook.xlsm", with_metrics=with_metrics)
-    wf.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, tables(), STATUS)
     out = tmp_path / "out"
     profile = tmp_path / "lo-profile"
     subprocess.run(["soffice", "--headless", f"-env:UserInstallation={profile.as_uri()}", "--convert-to", "xlsx",
@@ -452,4 +460,4 @@ def test_unreadable_config_sheet_is_a_workbook_error(book: Path):
     config = sheet_parts(book)["Config"]
     edit_zip(book, lambda parts: parts.update({config: b"<worksheet><sheetData>"}))
     with pytest.raises(WorkbookError, match="Config sheet .* cannot be read"):
-        wf.read_config(book)
+        config_sheet.read_config(book)

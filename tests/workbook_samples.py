@@ -170,16 +170,16 @@ def sheet_parts(path: Path) -> dict[str, str]:
 
 def type_into_config(workbook: Path, field: str, value: str | int | float) -> None:
     """Type a value into the Config cell beside a setting's label, as a member would."""
-    from pelotonxl import sheet_xml as sx
+    from pelotonxl.xlsx import cell_edit, cells
 
     label = FIELD_BY_NAME[field].label
     part = sheet_parts(workbook)["Config"]
-    tail = sx.string_tail(value) if isinstance(value, str) else sx.number_tail(value)
+    tail = cells.string_tail(value) if isinstance(value, str) else cells.number_tail(value)
 
     def edit(parts: dict[str, bytes]) -> None:
         xml = parts[part].decode()
         row = re.search(rf'<c r="A(\d+)"[^>]*><is><t>{re.escape(label)}</t></is></c>', xml).group(1)
-        parts[part] = sx.set_cell(xml, f"B{row}", tail).encode()
+        parts[part] = cell_edit.set_cell(xml, f"B{row}", tail).encode()
 
     edit_zip(workbook, edit)
 

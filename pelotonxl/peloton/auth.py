@@ -8,7 +8,6 @@ Only the token set is ever written (0600 file); the password lives in memory for
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import threading
@@ -19,8 +18,9 @@ from typing import Callable
 
 import requests
 
-from .errors import LoginError
-from .settings import Settings
+from pelotonxl.errors import LoginError
+from pelotonxl.settings import Settings
+from pelotonxl.state import StateFolder
 
 USER_ID_CLAIM = "http://onepeloton.com/user_id"
 # Refresh this long before the access token expires, so a long sync never meets a dead token.
@@ -71,11 +71,10 @@ def token_set_from_paste(access_token: str, refresh_token: str = "") -> TokenSet
 
 
 class TokenStore:
-    """One owner-only JSON file per account under `<home>/tokens/`."""
+    """One owner-only JSON file per account in the state folder."""
 
     def __init__(self, home: Path, account: str):
-        key = hashlib.sha256((account or "default").strip().lower().encode()).hexdigest()[:16]
-        self.path = Path(home) / "tokens" / f"{key}.json"
+        self.path = StateFolder(home).token_file(account)
 
     def load(self) -> TokenSet | None:
         try:

@@ -10,10 +10,10 @@ from typing import Callable, Iterator
 import requests
 from requests.adapters import HTTPAdapter
 
-from . import __version__
-from .auth import Authenticator
-from .errors import ApiError
-from .settings import Settings
+from pelotonxl import __version__
+from pelotonxl.errors import ApiError
+from pelotonxl.peloton.auth import Authenticator
+from pelotonxl.settings import Settings
 
 PAGE_SIZE = 100  # Peloton's cap: asking for more silently returns 100
 RETRYABLE = {429, 500, 502, 503, 504}

@@ -9,7 +9,7 @@ the Auth0 `/oauth/token` route, so `api_url` and `auth_url` may both point at it
         srv.fail_next(r"/workouts$", status=429, headers={"Retry-After": "2"})
         ...                                             # point the client at srv.url
 
-Run `python -m pelotonxl.fake_peloton` to serve the demo account by hand.
+Run `python -m pelotonxl.demo.server` to serve the demo account by hand.
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .demo_account import ZERO_RIDE_ID, DemoAccount, make_account
-from .settings import DEFAULT_CLIENT_ID, DEFAULT_SCOPE
+from pelotonxl.demo.account import DemoAccount, make_account
+from pelotonxl.demo.catalogue import ZERO_RIDE_ID
+from pelotonxl.settings import DEFAULT_CLIENT_ID, DEFAULT_SCOPE
 
 DEMO_USERNAME = "demo@example.com"
 DEMO_PASSWORD = "demo-password"

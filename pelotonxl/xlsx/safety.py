@@ -14,8 +14,8 @@ import zlib
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from . import xlsx_parts as xp
-from .errors import WorkbookError
+from pelotonxl.errors import WorkbookError
+from pelotonxl.xlsx import package as xp
 
 TEMP_PREFIX = ".~peloton_xl-"
 

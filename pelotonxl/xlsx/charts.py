@@ -17,8 +17,8 @@ from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.drawing.line import LineProperties
 from openpyxl.xml.functions import tostring
 
-from .dashboard_layout import ChartPlace
-from .xlsx_parts import escape_attr
+from pelotonxl.model.dashboard_layout import ChartPlace
+from pelotonxl.xlsx.package import escape_attr
 
 XDR_NS = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
 A_NS = "http://schemas.openxmlformats.org/drawingml/2006/main"

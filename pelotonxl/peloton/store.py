@@ -15,6 +15,12 @@ import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from pelotonxl.errors import ConfigError
+from pelotonxl.state import StateFolder
+
+# The store's layout, as PRAGMA user_version numbers it. A change of layout adds a step to MIGRATIONS
+# that takes a store from the version before to this one; opening a store runs the steps it lacks.
+SCHEMA_VERSION = 1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS workouts (
     id TEXT PRIMARY KEY,
@@ -41,6 +47,12 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+# version -> the statements that bring a store of version - 1 up to it (one execute() each:
+# executescript() would commit half-way). Version 1 is the layout above, which stores made before
+# versioning (user_version 0) already have.
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: ()}
+
+
 def is_finished(workout: dict) -> bool:
     """A workout still under way has no end time; its summary is not final."""
     return workout.get("status") != "IN_PROGRESS" and workout.get("end_time") is not None
@@ -56,11 +68,25 @@ class WorkoutStore:
         self.db.execute("PRAGMA journal_mode=WAL")  # readers (the UDFs) never block a refresh
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        self._migrate()
         os.chmod(self.path, 0o600)
+
+    def _migrate(self) -> None:
+        """Bring the store's layout up to SCHEMA_VERSION, one step per version, each in one transaction."""
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            self.db.close()
+            raise ConfigError(f"The local store {self.path} was written by a newer peloton_xl (layout "
+                              f"{version}, this one knows {SCHEMA_VERSION}): update peloton_xl.")
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            with self._transaction():
+                for statement in MIGRATIONS[step]:
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {step}")
 
     @staticmethod
     def path_for(home: Path, user_id: str) -> Path:
-        return Path(home) / "accounts" / _safe(user_id) / "store.sqlite"
+        return StateFolder(home).store_file(user_id)
 
     @classmethod
     def for_account(cls, home: Path, user_id: str) -> "WorkoutStore":
@@ -205,9 +231,3 @@ class _Transaction:
     def __exit__(self, exc_type, *_):
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
 
-
-def _safe(user_id: str) -> str:
-    cleaned = "".join(c for c in str(user_id) if c.isalnum() or c in "-_")
-    if not cleaned:
-        raise ValueError(f"not a usable account id: {user_id!r}")
-    return cleaned

@@ -12,11 +12,11 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
-from . import refresh_job, tables
-from .settings import FIELD_BY_NAME, default_home
-from .store import WorkoutStore, file_version, watched_files
+from pelotonxl.model import tables
+from pelotonxl.peloton.store import WorkoutStore, file_version, watched_files
+from pelotonxl.settings import FIELD_BY_NAME
+from pelotonxl.state import StateFolder
 
 EXCEL_EPOCH = datetime(1899, 12, 30)
 _WORKOUT_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -139,14 +139,15 @@ class _Cache:
             if (self._index is not None and home_env == self._home_env
                     and file_version(self._files) == self._version):
                 return self._index
-            home = Path(home_env) if home_env else default_home()
-            user_id = refresh_job.last_account(home)
+            state = StateFolder(home_env or None)
+            home = state.root
+            user_id = state.last_account()
             if not user_id:
                 raise MetricLookupError(f"no refresh has run yet (state folder {home}): refresh first")
-            path = WorkoutStore.path_for(home, user_id)
+            path = state.store_file(user_id)
             if not path.exists():
                 raise MetricLookupError(f"the local store {path} is missing: refresh first")
-            files = (str(home / refresh_job.LAST_ACCOUNT_FILE),) + watched_files(path)
+            files = (str(state.last_account_file),) + watched_files(path)
             version = file_version(files)
             with WorkoutStore(path) as store:
                 self._index = MetricIndex.build(store.records())

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+from openpyxl.utils import get_column_letter
 
-from . import sheet_xml
-from .dashboard import Block, ChartSpec, Dashboard
+from pelotonxl.model.dashboard import Block, ChartSpec, Dashboard
 
 # Dashboard geometry (1-based rows and columns). Charts in a 2 x 2 grid, tables around them.
 LEFT, RIGHT = 2, 11                       # columns B and K: the two columns of the grid
@@ -88,18 +88,13 @@ class SheetPlan:
     row_heights: dict[int, float] = field(default_factory=dict)   # Dashboard rows
 
 
-def column_letter(col: int) -> str:
-    """1 -> A, 27 -> AA (1-based, as Excel counts columns)."""
-    return sheet_xml.column_letter(col - 1)
-
-
 def area(sheet: str, row: int, col: int, last_row: int | None = None, last_col: int | None = None) -> str:
     """An absolute reference such as 'Dashboard Data'!$B$3:$B$54."""
     quoted = "'" + sheet.replace("'", "''") + "'"
-    first = f"${column_letter(col)}${row}"
+    first = f"${get_column_letter(col)}${row}"
     if last_row is None or (last_row, last_col) == (row, col):
         return f"{quoted}!{first}"
-    return f"{quoted}!{first}:${column_letter(last_col or col)}${last_row}"
+    return f"{quoted}!{first}:${get_column_letter(last_col or col)}${last_row}"
 
 
 def plan(board: Dashboard) -> SheetPlan:

@@ -10,19 +10,34 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from . import chart_xml
-from . import sheet_xml as sx
-from . import xlsx_parts as xp
-from .dashboard import Dashboard
-from .dashboard_layout import (BIG, BODY, HEADER, LABEL, NOTE, SECTION, SUBTITLE, TITLE, Cell, Rect,
-                               SheetPlan, plan)
+from openpyxl.utils import get_column_letter
+
+from pelotonxl.model.dashboard import Dashboard
+from pelotonxl.model.dashboard_layout import (
+    BIG,
+    BODY,
+    HEADER,
+    LABEL,
+    NOTE,
+    SECTION,
+    SUBTITLE,
+    TITLE,
+    Cell,
+    Rect,
+    SheetPlan,
+    plan,
+)
+from pelotonxl.xlsx import charts, table_sheet
+from pelotonxl.xlsx import package as xp
+from pelotonxl.xlsx.cells import DATETIME_FORMAT, XML_DECLARATION, value_tail
+from pelotonxl.xlsx.styles import StyleBook
 
 TITLE_COLOUR = "1F4E78"
 NOTE_COLOUR = "595959"
 HEADER_FILL = "4472C4"
 
 
-def write_dashboard(pkg: xp.Package, styles: sx.StyleBook, board: Dashboard) -> set[int]:
+def write_dashboard(pkg: xp.Package, styles: StyleBook, board: Dashboard) -> set[int]:
     """Regenerate the Dashboard and its data sheet; returns their sheetIds (for the calc chain)."""
     layout = plan(board)
     data = xp.find_sheet(pkg, board.data_sheet) or xp.add_sheet(
@@ -57,17 +72,17 @@ def _write_drawing(pkg: xp.Package, sheet_part: str, layout: SheetPlan) -> str:
             part = pkg.unused_name("xl/charts/chart{}.xml")
             chart_rel = xp.add_rel(pkg, drawing, xp.REL_CHART, part)
         xp.add_override(pkg, part, xp.CT_CHART)
-        pkg.put(part, chart_xml.chart_xml(place))
+        pkg.put(part, charts.chart_xml(place))
         chart_rel_ids.append(chart_rel)
     for extra in old_charts[len(layout.charts):]:
         pkg.remove(extra.part)
         xp.remove_rel(pkg, drawing, extra.id)
         xp.remove_override(pkg, extra.part)
-    pkg.put(drawing, chart_xml.drawing_xml(layout.charts, chart_rel_ids))
+    pkg.put(drawing, charts.drawing_xml(layout.charts, chart_rel_ids))
     return rel_id
 
 
-def _worksheet(rects: list[Rect], widths: dict[int, float], heights: dict[int, float], styles: sx.StyleBook,
+def _worksheet(rects: list[Rect], widths: dict[int, float], heights: dict[int, float], styles: StyleBook,
                old_xml: str | None, drawing_rel: str | None, landscape: bool = False) -> str:
     cells: dict[int, dict[int, Cell]] = {}
     for rect in rects:
@@ -77,21 +92,21 @@ def _worksheet(rects: list[Rect], widths: dict[int, float], heights: dict[int, f
     rows = []
     for r in sorted(set(cells) | set(heights)):
         height = f' ht="{heights[r]:g}" customHeight="1"' if r in heights else ""
-        body = "".join(f'<c r="{sx.column_letter(c - 1)}{r}"{_tail(cell, styles)}'
+        body = "".join(f'<c r="{get_column_letter(c)}{r}"{_tail(cell, styles)}'
                        for c, cell in sorted(cells.get(r, {}).items()))
         rows.append(f'<row r="{r}"{height}>{body}</row>')
     last_row = max(cells, default=1)
     last_col = max((c for row in cells.values() for c in row), default=1)
     cols = "".join(f'<col min="{c}" max="{c}" width="{w:g}" customWidth="1"/>' for c, w in sorted(widths.items()))
-    kept = sx.KeptSheetBits.from_xml(old_xml)
+    kept = table_sheet.KeptSheetBits.from_xml(old_xml)
     code_name = re.search(r'<sheetPr\b[^>]*\scodeName="([^"]*)"', old_xml or "")
     code_attr = f' codeName="{code_name.group(1)}"' if code_name else ""
     selected = ' tabSelected="1"' if kept.tab_selected else ""
     page = ('<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="1"/>' if landscape else "")
     return "".join([
-        sx.XML_DECLARATION, f'<worksheet xmlns="{xp.MAIN_NS}" xmlns:r="{xp.REL_NS}">',
+        XML_DECLARATION, f'<worksheet xmlns="{xp.MAIN_NS}" xmlns:r="{xp.REL_NS}">',
         f'<sheetPr{code_attr}><pageSetUpPr fitToPage="1"/></sheetPr>',
-        f'<dimension ref="A1:{sx.column_letter(last_col - 1)}{last_row}"/>',
+        f'<dimension ref="A1:{get_column_letter(last_col)}{last_row}"/>',
         f'<sheetViews><sheetView showGridLines="0"{selected} workbookViewId="0"/></sheetViews>',
         '<sheetFormatPr defaultRowHeight="15"/>', f"<cols>{cols}</cols>" if cols else "",
         "<sheetData>", *rows, "</sheetData>",
@@ -100,17 +115,17 @@ def _worksheet(rects: list[Rect], widths: dict[int, float], heights: dict[int, f
     ])
 
 
-def _tail(cell: Cell, styles: sx.StyleBook) -> str:
+def _tail(cell: Cell, styles: StyleBook) -> str:
     s_attr = f' s="{_style(cell, styles)}"'
     value = cell.value
     if value is None:
         return f"{s_attr}/>"
     if isinstance(value, (dt.datetime, dt.date)) and cell.number_format == "General":
-        s_attr = f' s="{styles.styled(sx.DATETIME_FORMAT)}"'
-    return sx.value_tail(value, s_attr, s_attr, s_attr)
+        s_attr = f' s="{styles.styled(DATETIME_FORMAT)}"'
+    return value_tail(value, s_attr, s_attr, s_attr)
 
 
-def _style(cell: Cell, styles: sx.StyleBook) -> int:
+def _style(cell: Cell, styles: StyleBook) -> int:
     fmt = cell.number_format
     if cell.fill:
         return styles.styled(fmt, bold=True, colour="FFFFFF", fill=cell.fill)

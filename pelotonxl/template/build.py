@@ -29,12 +29,13 @@ from pathlib import Path
 from typing import Any, Iterator
 from xml.etree import ElementTree
 
-from .errors import WorkbookError
-from .settings import FIELDS, STATUS_NAMES
+from pelotonxl.errors import WorkbookError
+from pelotonxl.settings import FIELDS, STATUS_NAMES
+from pelotonxl.xlsx.styles import StyleBook
 
 XLWINGS_VERSION = "0.37.8"  # the template's `xlwings` VBA module names this version's DLL
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCES_DIR = REPO_ROOT / "workbook"
 DEFAULT_OUTPUT = REPO_ROOT / "PelotonWorkbook.xlsm"
 DEFAULT_UDF_MODULE = REPO_ROOT / "peloton_xl.py"
@@ -348,16 +349,17 @@ def lay_out_sheets(template: Path, destination: Path, layout: dict[str, Any]) ->
 
 def add_dashboard(workbook: Path, destination: Path, layout: dict[str, Any]) -> None:
     """Write the Dashboard of an account with no workouts yet, as a refresh would."""
-    from . import dashboard_parts, sheet_xml, xlsx_parts
-    from .dashboard import build_dashboard
+    from pelotonxl.model.dashboard import build_dashboard
+    from pelotonxl.xlsx import dashboard_sheet
+    from pelotonxl.xlsx import package as xlsx_parts
 
     board = build_dashboard([], BUILD_TIME)
     board.name, board.data_sheet = layout["dashboard"]["sheet"], layout["dashboard"]["data_sheet"]
     with xlsx_parts.open_package(workbook) as pkg:
         styles_part = next(r.part for r in xlsx_parts.read_rels(pkg, xlsx_parts.workbook_part(pkg))
                            if r.type == xlsx_parts.REL_STYLES)
-        styles = sheet_xml.StyleBook(pkg.text(styles_part))
-        dashboard_parts.write_dashboard(pkg, styles, board)
+        styles = StyleBook(pkg.text(styles_part))
+        dashboard_sheet.write_dashboard(pkg, styles, board)
         pkg.put(styles_part, styles.xml)
         with open(destination, "wb") as stream:
             pkg.write_zip(stream)

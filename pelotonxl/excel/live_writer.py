@@ -1,12 +1,7 @@
-"""The live refresh: writes into the workbook open in Excel, through xlwings.
-
-What the ribbon's Refresh / Full refresh buttons run (via `peloton_xl.refresh`), and what the
-headless CLI uses when it finds the workbook already open in Excel. xlwings is imported inside
-functions only, so this module imports on any machine (xlwings' interactive mode needs Excel).
+"""The live writer: the refresh's tables and Dashboard written into a workbook open in Excel, through
+xlwings. What the ribbon's buttons and the CLI (when Excel holds the workbook) write with.
 
 The xlwings calls used here, and nothing else (tests/xlwings_standin.py implements exactly these):
-    xw.Book.caller()                         xw.apps -> app.books -> book.fullname
-    book.app.status_bar (get/set)            book.app.alert(prompt, title=, buttons=, mode=)
     book.sheets (iterate, [name], [-1])      book.sheets.add(name=, after=)
     book.names: `name in`, [name].refers_to_range
     sheet.name, sheet.used_range, sheet.range((row, col), (row, col)), sheet.tables
@@ -23,135 +18,38 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import time
 from datetime import date, datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
-from .dashboard import Dashboard
-from .dashboard_layout import Rect, plan
-from .errors import PelotonXLError
-from .progress import LABELS
-from .refresh_job import RefreshResult, run_refresh
-from .settings import STATUS_NAMES, field_for_label, resolve
+from pelotonxl.model.dashboard import Dashboard
+from pelotonxl.model.dashboard_layout import Rect, plan
+from pelotonxl.settings import STATUS_NAMES
 
 if TYPE_CHECKING:
     import xlwings as xw
 
-    from .tables import SheetTable
+    from pelotonxl.model.tables import SheetTable
+
 
 log = logging.getLogger(__name__)
 
+
 CONFIG_SHEET = "Config"
-ALERT_TITLE = "Peloton refresh"
+
+
 TABLE_STYLE = "TableStyleMedium2"  # the style workbook_build gives new tables
-STATUS_INTERVAL = 0.25  # seconds between status-bar updates: each one is a round trip to Excel
+
+
 SECONDS_PER_DAY = 86400.0
+
+
 # Excel turns a typed (or assigned) string into a formula or number when it looks like one;
 # a leading apostrophe keeps it text and is not part of the cell's value.
 _FORMULA_STARTS = ("=", "+", "-", "@")
 
-
-# --- entry points ------------------------------------------------------------------------------
-
-def refresh_caller(full: bool = False) -> None:
-    """Refresh the workbook whose ribbon button (RunPython) called us."""
-    import xlwings as xw
-
-    _keep_stderr_quiet()
-    book = xw.Book.caller()
-    refresh_book(book, full=full)
-
-
-def refresh_book(book: "xw.Book", full: bool = False,
-                 environ: Mapping[str, str] | None = None) -> RefreshResult | None:
-    """Read Config, refresh, write the tables into the open book; report problems in a message box.
-
-    Returns the result, or None when the refresh failed (the box has said why). Never saves the
-    book: the member decides that, as with any edit in Excel.
-    """
-    app = book.app
-    try:
-        previous_status = app.status_bar
-        try:
-            settings = resolve(config=read_config(book),
-                               environ=os.environ if environ is None else environ)
-            result = run_refresh(settings, lambda tables, status: write_tables_live(book, tables, status),
-                                 full=full, progress=StatusBarProgress(app))
-        finally:
-            app.status_bar = previous_status  # before any message box, which is modal
-    except PelotonXLError as exc:
-        _alert(app, _one_line(str(exc)), mode="critical")
-        return None
-    except Exception as exc:  # the last line of defence: one line in a box, never a traceback
-        log.debug("live refresh failed", exc_info=True)
-        _alert(app, f"Unexpected {type(exc).__name__}: {_one_line(str(exc))} — please report it",
-               mode="critical")
-        return None
-    if result.failed:
-        count = len(result.failed)
-        _alert(app, f"{result.rows} workouts written, but the details of {count} "
-                    f"workout{'s' if count != 1 else ''} could not be fetched; "
-                    "the next refresh retries them.", mode="info")
-    return result
-
-
-def find_open_book(path: str | os.PathLike) -> "xw.Book | None":
-    """The workbook at `path` if a running Excel has it open, else None (always None on Linux)."""
-    try:
-        import xlwings as xw
-
-        target = _comparable_path(path)
-        for app in xw.apps:
-            for book in app.books:
-                if _comparable_path(book.fullname) == target:
-                    return book
-    except Exception:  # no Excel, no xlwings engine (Linux), a busy COM server: all mean "not open"
-        log.debug("no open workbook found through xlwings", exc_info=True)
-    return None
-
-
-# --- reading Config ----------------------------------------------------------------------------
-
-def read_config(book: "xw.Book") -> dict[str, str]:
-    """Field name -> Config value text, from one bulk read of the Config sheet's used range."""
-    sheet = _sheet_named(book, CONFIG_SHEET)
-    if sheet is None:
-        log.warning("the workbook has no %s sheet: using environment and defaults", CONFIG_SHEET)
-        return {}
-    rows = sheet.used_range.options(ndim=2).value or []
-    return config_from_rows(rows)
-
-
-def config_from_rows(rows: Iterable[Sequence[Any]]) -> dict[str, str]:
-    """Field name -> value text for rows whose column A is a settings label (trimmed, any case).
-
-    Cell values become the text the file reader (workbook_file.read_config) gives for the same
-    cell, so a Config sheet means the same thing live and headless.
-    """
-    config: dict[str, str] = {}
-    for row in rows:
-        name = field_for_label(row[0]) if row else None
-        if name is not None:
-            config[name] = _cell_text(row[1] if len(row) > 1 else None)
-    return config
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))  # Excel hands every number over as a float: 300.0 means 300
-    return str(value)
-
-
-# --- writing tables ----------------------------------------------------------------------------
 
 def write_tables_live(book: "xw.Book", tables: list["SheetTable | Dashboard"], status: Mapping[str, Any]) -> None:
     """Each SheetTable into its sheet's Excel Table of the same name, a Dashboard into its two
@@ -199,8 +97,6 @@ def _write_table(book: "xw.Book", table: "SheetTable") -> None:
         if column in table.widths:
             sheet.range((top, col), (top, col)).column_width = table.widths[column]
 
-
-# --- the Dashboard ----------------------------------------------------------------------------
 
 CHART_TYPES = {"stacked_column": "column_stacked", "line": "line"}   # xlwings' chart_type names
 
@@ -312,61 +208,6 @@ def _looks_like_input(text: str) -> bool:
     return True
 
 
-# --- progress and messages ---------------------------------------------------------------------
-
-class StatusBarProgress:
-    """Progress as Excel status-bar text, e.g. "Peloton: fetching workout details 120/400".
-
-    Called from the refresh's own thread (sync reports progress from there, never from its
-    worker pool), which matters: Excel's COM objects belong to the thread that made them.
-    """
-
-    def __init__(self, app: Any, interval: float = STATUS_INTERVAL,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.app = app
-        self.interval = interval
-        self.clock = clock
-        self._stage: str | None = None
-        self._last = -math.inf
-
-    def __call__(self, stage: str, done: int, total: int | None) -> None:
-        now = self.clock()
-        finished = total is not None and done >= total
-        if stage == self._stage and not finished and now - self._last < self.interval:
-            return
-        self._stage, self._last = stage, now
-        self.app.status_bar = status_text(stage, done, total)
-
-
-def status_text(stage: str, done: int, total: int | None) -> str:
-    label = LABELS.get(stage, stage)
-    label = label[:1].lower() + label[1:]
-    if total:
-        return f"Peloton: {label} {done}/{total}"
-    return f"Peloton: {label}… {done}" if done else f"Peloton: {label}…"
-
-
-def _alert(app: Any, message: str, mode: str) -> None:
-    app.alert(message, title=ALERT_TITLE, buttons="ok", mode=mode)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split()) or "no details given"
-
-
-def _keep_stderr_quiet() -> None:
-    """On macOS, RunPython shows anything on stderr as an error box: log warnings go nowhere.
-
-    (Without a handler, Python prints WARNING records to stderr; the message box already says
-    what the member needs.)
-    """
-    root = logging.getLogger()
-    if not root.handlers:
-        root.addHandler(logging.NullHandler())
-
-
-# --- small lookups -----------------------------------------------------------------------------
-
 def _table_named(book: "xw.Book", name: str) -> tuple["xw.Sheet | None", "xw.main.Table | None"]:
     """The Excel Table `name` and its sheet, wherever the member moved or renamed the sheet."""
     for sheet in book.sheets:
@@ -379,8 +220,3 @@ def _table_named(book: "xw.Book", name: str) -> tuple["xw.Sheet | None", "xw.mai
 def _sheet_named(book: "xw.Book", name: str) -> "xw.Sheet | None":
     # Excel sheet names are case-insensitive.
     return next((s for s in book.sheets if s.name.casefold() == name.casefold()), None)
-
-
-def _comparable_path(path: str | os.PathLike) -> str:
-    return os.path.normcase(str(Path(path).expanduser().resolve(strict=False)))
-

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from .tables import SheetTable
+    from pelotonxl.model.tables import SheetTable
 
 SHEET = "Dashboard"
 DATA_SHEET = "Dashboard Data"

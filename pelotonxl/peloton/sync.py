@@ -15,9 +15,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .api import PelotonClient
-from .errors import ApiError
-from .store import WorkoutStore, is_finished
+from pelotonxl.errors import ApiError
+from pelotonxl.peloton.client import PelotonClient
+from pelotonxl.peloton.store import WorkoutStore, is_finished
 
 log = logging.getLogger(__name__)
 GRAPH_BATCH = 50  # graphs per store transaction: few commits, little lost if killed

@@ -1,0 +1,138 @@
+"""A table's worksheet and table parts, generated whole from a SheetTable.
+
+Built with list joins from column-wise preformatted values: 5,000 rows x 40 columns in well under
+a second.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+from openpyxl.utils import get_column_letter
+
+from pelotonxl.xlsx.cells import (
+    BOOLEAN_FORMAT,
+    DATETIME_FORMAT,
+    DURATION_FORMAT,
+    EXCEL_EPOCH,
+    ONE_DAY,
+    XML_DECLARATION,
+    clean_text,
+    number_tail,
+    string_tail,
+    value_tail,
+)
+from pelotonxl.xlsx.package import MAIN_NS, REL_NS, escape_attr, main_prefix
+from pelotonxl.xlsx.styles import StyleBook
+
+TABLE_STYLE = "TableStyleMedium2"
+
+
+@dataclass
+class KeptSheetBits:
+    """Member-visible settings of the old worksheet that a rewrite carries over (verbatim XML)."""
+    sheet_pr: str = ""
+    tab_selected: bool = False
+    conditional_formatting: str = ""
+    data_validations: str = ""
+
+    @classmethod
+    def from_xml(cls, xml: str | None) -> "KeptSheetBits":
+        # Verbatim copies are only safe when the old part used the same default namespace.
+        if not xml or main_prefix(xml):
+            return cls()
+        sheet_pr = re.search(r"<sheetPr\b[^>]*?/>|<sheetPr\b.*?</sheetPr>", xml, re.S)
+        pr = re.sub(r'\s(?:filterMode|published)="[^"]*"', "", sheet_pr.group(0)) if sheet_pr else ""
+        return cls(
+            sheet_pr=pr,
+            tab_selected=bool(re.search(r'<sheetView\b[^>]*tabSelected="(?:1|true)"', xml)),
+            conditional_formatting="".join(re.findall(r"<conditionalFormatting\b.*?</conditionalFormatting>",
+                                                      xml, re.S)),
+            data_validations="".join(re.findall(r"<dataValidations\b.*?</dataValidations>", xml, re.S)),
+        )
+
+
+def table_column_names(columns) -> list[str]:
+    """Header texts that Excel accepts as table column names: non-empty, unique ignoring case."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for i, col in enumerate(columns, start=1):
+        base = clean_text(col).replace("\n", " ").strip() or f"Column{i}"
+        name, n = base, 2
+        while name.casefold() in seen:
+            name, n = f"{base}{n}", n + 1
+        seen.add(name.casefold())
+        names.append(name)
+    return names
+
+
+def worksheet_xml(frame: pd.DataFrame, number_formats: dict[str, str], widths: dict[str, float],
+                  styles: StyleBook, table_rel_id: str, kept: KeptSheetBits) -> tuple[str, str]:
+    """The worksheet part for a table sheet, and the table's ref (header + at least one row)."""
+    if frame.shape[1] == 0:
+        raise ValueError("a table needs at least one column")
+    names = table_column_names(frame.columns)
+    letters = [get_column_letter(i) for i in range(1, len(names) + 1)]
+    columns = [_column_tails(frame.iloc[:, i], number_formats.get(col), styles)
+               for i, col in enumerate(frame.columns)]
+    header = f' s="{styles.header_style()}"'
+    rows = ['<row r="1">' + "".join(f'<c r="{c}1"{string_tail(n, header)}' for c, n in zip(letters, names))
+            + "</row>"]
+    for r, tails in enumerate(zip(*columns), start=2):
+        cells = "".join([f'<c r="{c}{r}"{t}' for c, t in zip(letters, tails) if t is not None])
+        rows.append(f'<row r="{r}">{cells}</row>' if cells else "")
+    ref = f"A1:{letters[-1]}{max(len(frame), 1) + 1}"
+    cols = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{float(widths[col]):g}" customWidth="1"/>'
+                   for i, col in enumerate(frame.columns) if col in widths)
+    selected = ' tabSelected="1"' if kept.tab_selected else ""
+    parts = [
+        XML_DECLARATION, f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">', kept.sheet_pr,
+        f'<dimension ref="{ref}"/>',
+        f'<sheetViews><sheetView{selected} workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
+        'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/>'
+        "</sheetView></sheetViews>",
+        '<sheetFormatPr defaultRowHeight="15"/>', f"<cols>{cols}</cols>" if cols else "",
+        "<sheetData>", *rows, "</sheetData>", kept.conditional_formatting, kept.data_validations,
+        '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>',
+        f'<tableParts count="1"><tablePart r:id="{table_rel_id}"/></tableParts></worksheet>',
+    ]
+    return "".join(parts), ref
+
+
+def table_xml(table_id: int, name: str, ref: str, column_names: list[str], style: str = TABLE_STYLE) -> str:
+    columns = "".join(f'<tableColumn id="{i}" name="{escape_attr(n)}"/>'
+                      for i, n in enumerate(column_names, start=1))
+    return (f'{XML_DECLARATION}<table xmlns="{MAIN_NS}" id="{table_id}" name="{escape_attr(name)}" '
+            f'displayName="{escape_attr(name)}" ref="{ref}" totalsRowShown="0"><autoFilter ref="{ref}"/>'
+            f'<tableColumns count="{len(column_names)}">{columns}</tableColumns>'
+            f'<tableStyleInfo name="{escape_attr(style)}" showFirstColumn="0" showLastColumn="0" '
+            'showRowStripes="1" showColumnStripes="0"/></table>')
+
+
+def _column_tails(series: pd.Series, number_format: str | None, styles: StyleBook) -> list[str | None]:
+    """Each row's cell XML after r="...", or None for an empty cell (NaN, None, NaT)."""
+    kind = series.dtype.kind
+    default = {"M": DATETIME_FORMAT, "m": DURATION_FORMAT, "b": BOOLEAN_FORMAT}.get(kind)
+    fmt = number_format or default or "General"  # an explicit style: LibreOffice renders unstyled cells in its own font
+    s_attr = f' s="{styles.style_for(fmt)}"' if fmt else ""
+    missing = series.isna().to_numpy()
+    if kind == "M":
+        if getattr(series.dtype, "tz", None) is not None:
+            series = series.dt.tz_localize(None)   # keep the wall-clock time the member saw
+        series = (series - EXCEL_EPOCH) / ONE_DAY
+    elif kind == "m":
+        series = series / ONE_DAY
+    if kind in "Mmf":
+        values = series.to_numpy(dtype=float, na_value=math.nan).tolist()
+        return [None if m else number_tail(v, s_attr) for v, m in zip(values, missing)]
+    values = series.tolist()
+    if kind == "b":
+        return [None if m else f'{s_attr} t="b"><v>{int(v)}</v></c>' for v, m in zip(values, missing)]
+    if kind in "iu":
+        return [None if m else f"{s_attr}><v>{int(v)}</v></c>" for v, m in zip(values, missing)]
+    date_attr = s_attr if number_format else f' s="{styles.style_for(DATETIME_FORMAT)}"'
+    duration_attr = s_attr if number_format else f' s="{styles.style_for(DURATION_FORMAT)}"'
+    return [None if m else value_tail(v, s_attr, date_attr, duration_attr) for v, m in zip(values, missing)]

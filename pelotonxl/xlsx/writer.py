@@ -1,0 +1,186 @@
+"""The headless workbook writer, used when Excel is not running.
+
+A member's workbook holds things they built: charts, pivots, shapes, sparklines, other sheets, the
+VBA project, the ribbon. An openpyxl load+save rewrites every part and drops some of them, so this
+module opens the .xlsm as a zip and replaces only the parts it owns (the Workouts and Metrics
+worksheets and their tables, the Dashboard, the Config status cells, appended number-format styles),
+copies every other entry unchanged, and saves atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from pelotonxl.errors import WorkbookError
+from pelotonxl.model.dashboard import DATA_SHEET, Dashboard, chart_names
+from pelotonxl.model.dashboard import SHEET as DASHBOARD_SHEET
+from pelotonxl.settings import STATUS_NAMES
+from pelotonxl.xlsx import (
+    cell_edit,
+    cells,
+    dashboard_sheet,
+    safety,
+    table_sheet,
+)
+from pelotonxl.xlsx import package as xp
+from pelotonxl.xlsx.config_sheet import _NS, _TAG
+from pelotonxl.xlsx.styles import StyleBook
+
+if TYPE_CHECKING:
+    from pelotonxl.model.tables import SheetTable
+
+
+OWNED_SHEETS = ("Workouts", "Metrics")
+
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WriteReport:
+    rows_written: dict[str, int]
+    seconds: float
+
+
+def check_writable(path) -> None:
+    """Raise WorkbookError (one actionable line) unless a refresh can safely write the workbook."""
+    safety.check_workbook(Path(path), (*OWNED_SHEETS, DASHBOARD_SHEET, DATA_SHEET),
+                              own_charts={DASHBOARD_SHEET: chart_names()})
+
+
+def write_tables(path, tables: list["SheetTable | Dashboard"], status: dict[str, object]) -> WriteReport:
+    """Replace the tables' sheets and the Config status cells; everything else stays as it was.
+
+    A Dashboard among `tables` regenerates the Dashboard sheet, its charts and its data sheet."""
+    started = time.perf_counter()
+    path = Path(path)
+    unknown = set(status) - set(STATUS_NAMES)
+    if unknown:
+        raise ValueError(f"unknown status keys: {sorted(unknown)}")
+    boards = [t for t in tables if isinstance(t, Dashboard)]
+    tables = [t for t in tables if not isinstance(t, Dashboard)]
+    safety.remove_stale_temps(path)
+    safety.check_workbook(path, [t.name for t in tables] + [n for b in boards for n in (b.name, b.data_sheet)],
+                              own_charts={b.name: chart_names() for b in boards})
+    with xp.open_package(path) as pkg:
+        styles_part = _styles_part(pkg)
+        styles = StyleBook(pkg.text(styles_part))
+        written_ids = {_write_table(pkg, styles, table) for table in tables}
+        for board in boards:
+            written_ids |= dashboard_sheet.write_dashboard(pkg, styles, board)
+        rows = {t.name: len(t.frame) for t in tables}
+        config_id = _write_status(pkg, styles, status)
+        pkg.put(styles_part, styles.xml)
+        xp.ensure_full_calc_on_load(pkg)
+        _drop_calc_chain_of(pkg, written_ids | ({config_id} if config_id else set()))
+        safety.save_atomically(pkg, path)
+    return WriteReport(rows, time.perf_counter() - started)
+
+
+def _styles_part(pkg: xp.Package) -> str:
+    rel = next((r for r in xp.read_rels(pkg, xp.workbook_part(pkg)) if r.type == xp.REL_STYLES), None)
+    if rel is None or not pkg.has(rel.part):
+        raise WorkbookError("The workbook has no styles part: open and save it in Excel once, then refresh.")
+    return rel.part
+
+
+def _write_table(pkg: xp.Package, styles: StyleBook, table: "SheetTable") -> int:
+    """Regenerate one table's worksheet and table parts, creating them if missing; returns the sheetId."""
+    sheet = xp.sheet_for_table(pkg, table.name) or xp.add_sheet(
+        pkg, table.name, pkg.unused_name("xl/worksheets/sheet{}.xml"))
+    if sheet.name.casefold() != table.name.casefold():
+        log.info("the %s table is on the sheet %r: refreshed it there", table.name, sheet.name)
+    old_sheet = pkg.text(sheet.part) if pkg.has(sheet.part) else None
+    table_part = xp.table_part_of(pkg, sheet)
+    if table_part:
+        rel_id = next(r.id for r in xp.read_rels(pkg, sheet.part) if r.part == table_part)
+        old = ET.fromstring(pkg.data(table_part))
+        table_id, name = int(old.get("id", "1")), old.get("name") or table.name
+        style_info = old.find("m:tableStyleInfo", _NS)
+        style = style_info.get("name", table_sheet.TABLE_STYLE) if style_info is not None else table_sheet.TABLE_STYLE
+    else:
+        table_part = pkg.unused_name("xl/tables/table{}.xml")
+        rel_id = xp.add_rel(pkg, sheet.part, xp.REL_TABLE, table_part)
+        xp.add_override(pkg, table_part, xp.CT_TABLE)
+        table_id, name, style = _unused_table_id(pkg), _unused_table_name(pkg, table.name), table_sheet.TABLE_STYLE
+    xml, ref = table_sheet.worksheet_xml(table.frame, table.number_formats, table.widths, styles, rel_id,
+                                table_sheet.KeptSheetBits.from_xml(old_sheet))
+    pkg.put(sheet.part, xml)
+    pkg.put(table_part, table_sheet.table_xml(table_id, name, ref, table_sheet.table_column_names(table.frame.columns), style))
+    return sheet.sheet_id
+
+
+def _all_tables(pkg: xp.Package) -> list[ET.Element]:
+    return [ET.fromstring(pkg.data(n)) for n in pkg.names()
+            if n.startswith("xl/tables/") and n.endswith(".xml") and "/_rels/" not in n]
+
+
+def _unused_table_id(pkg: xp.Package) -> int:
+    return max([int(t.get("id", "0")) for t in _all_tables(pkg)], default=0) + 1
+
+
+def _unused_table_name(pkg: xp.Package, wanted: str) -> str:
+    base = re.sub(r"[^\w.]", "_", wanted) or "Table"
+    if not re.match(r"[A-Za-z_\\]", base):
+        base = "_" + base
+    taken = {t.get("name", "").casefold() for t in _all_tables(pkg)} | {n.casefold() for n in xp.defined_names(pkg)}
+    name, n = base, 2
+    while name.casefold() in taken:
+        name, n = f"{base}_{n}", n + 1
+    return name
+
+
+def _write_status(pkg: xp.Package, styles: StyleBook, status: dict[str, object]) -> int | None:
+    """Write status values into the cells their defined names point at; returns the sheetId edited."""
+    names = xp.defined_names(pkg)
+    edited = None
+    for key, value in status.items():
+        target = _single_cell(names.get(STATUS_NAMES[key][0], ""))
+        sheet = xp.find_sheet(pkg, target[0]) if target else None
+        if sheet is None or not sheet.is_worksheet:
+            continue   # the member removed the name or its sheet: nothing to update
+        xml = pkg.text(sheet.part)
+        pkg.put(sheet.part, cell_edit.set_cell(xml, target[1], _status_tail(value, styles, cell_edit.cell_style(xml, target[1]))))
+        edited = sheet.sheet_id
+    return edited
+
+
+def _single_cell(formula: str) -> tuple[str, str] | None:
+    match = re.fullmatch(r"=?(?:'((?:[^']|'')+)'|([^!'\s]+))!(\$?[A-Za-z]{1,3}\$?\d+)", formula.strip())
+    if not match:
+        return None
+    sheet = match.group(1).replace("''", "'") if match.group(1) else match.group(2)
+    return sheet, match.group(3).replace("$", "").upper()
+
+
+def _status_tail(value: object, styles: StyleBook, old_style: int) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return None
+    date_attr = f' s="{styles.style_for(cells.DATETIME_FORMAT, base=old_style)}"'
+    duration_attr = f' s="{styles.style_for(cells.DURATION_FORMAT, base=old_style)}"'
+    return cells.value_tail(value, "", date_attr, duration_attr)
+
+
+def _drop_calc_chain_of(pkg: xp.Package, sheet_ids: set[int]) -> None:
+    """Remove calcChain.xml if it lists cells of a rewritten sheet; Excel rebuilds it on open."""
+    book = xp.workbook_part(pkg)
+    rel = next((r for r in xp.read_rels(pkg, book) if r.type == xp.REL_CALC_CHAIN), None)
+    if rel is None or not pkg.has(rel.part):
+        return
+    current, referenced = 0, set()
+    for c in ET.fromstring(pkg.data(rel.part)).iter(_TAG % "c"):
+        current = int(c.get("i", current))   # i is omitted while it stays the same
+        referenced.add(current)
+    if referenced & sheet_ids:
+        pkg.remove(rel.part)
+        xp.remove_rel(pkg, book, rel.id)
+        xp.remove_override(pkg, rel.part)
