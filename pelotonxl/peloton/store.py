@@ -78,11 +78,15 @@ class WorkoutStore:
             self.db.close()
             raise ConfigError(f"The local store {self.path} was written by a newer peloton_xl (layout "
                               f"{version}, this one knows {SCHEMA_VERSION}): update peloton_xl.")
-        for step in range(version + 1, SCHEMA_VERSION + 1):
-            with self._transaction():
-                for statement in MIGRATIONS[step]:
-                    self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {step}")
+        try:
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                with self._transaction():
+                    for statement in MIGRATIONS[step]:
+                        self.db.execute(statement)
+                    self.db.execute(f"PRAGMA user_version = {step}")
+        except BaseException:
+            self.db.close()
+            raise
 
     @staticmethod
     def path_for(home: Path, user_id: str) -> Path:
