@@ -37,6 +37,14 @@ class SyncReport:
 
 def sync(client: PelotonClient, store: WorkoutStore, user_id: str, *, full: bool = False,
          progress: Progress | None = None) -> SyncReport:
+    """Bring the store up to date with the account, and say what changed.
+
+    Incremental (the default): pages newest first and stops at the first page it already knows;
+    fetches graphs only for new workouts, for ones that were still in progress, and for those an
+    earlier run could not fetch. `full`: walks every page, refetches every graph and drops workouts
+    no longer on Peloton. Graph failures do not stop the sync: they are in `SyncReport.failed`, and
+    the next sync retries them. `progress(stage, done, total)` is told as pages and graphs arrive.
+    """
     progress = progress or (lambda stage, done, total: None)
     report = SyncReport()
     # Graphs download while later pages are still being listed.
