@@ -27,7 +27,8 @@ def default_home() -> Path:
 
 class StateFolder:
     def __init__(self, root: Path | str | None = None):
-        self.root = Path(root) if root else default_home()
+        # "~" as a shell would read it: a Config cell or an environment variable is not expanded for us.
+        self.root = Path(root).expanduser() if root else default_home()
 
     def __repr__(self) -> str:
         return f"StateFolder({str(self.root)!r})"

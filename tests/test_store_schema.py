@@ -86,3 +86,24 @@ def test_the_state_folder_alone_names_its_files(tmp_path):
     assert state.last_account() == "c" * 32
     with pytest.raises(ValueError):
         state.store_file("../..")
+
+
+def test_the_store_and_its_write_ahead_files_are_owner_only(tmp_path):
+    import os
+    import stat
+
+    path = tmp_path / "store.sqlite"
+    old_umask = os.umask(0o022)
+    try:
+        with WorkoutStore(path) as store:
+            store.save_workouts([WORKOUT])
+            files = [path, path.with_name("store.sqlite-wal"), path.with_name("store.sqlite-shm")]
+            assert all(f.exists() for f in files)
+            assert {oct(stat.S_IMODE(f.stat().st_mode)) for f in files} == {"0o600"}
+    finally:
+        os.umask(old_umask)
+
+
+def test_a_tilde_in_the_state_folder_means_the_home_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert StateFolder("~/peloton").root == tmp_path / "peloton"

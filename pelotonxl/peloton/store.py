@@ -62,6 +62,10 @@ class WorkoutStore:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Owner-only from the first byte. SQLite gives the -wal and -shm files it creates the store's
+        # own mode, so they are owner-only too (a store made 0644 and chmod-ed later left them 0644).
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.chmod(self.path, 0o600)
         # check_same_thread off: the UDF index may be built on a different thread than it was opened on;
         # every write still comes from the sync's main thread.
         self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
@@ -69,7 +73,9 @@ class WorkoutStore:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
         self._migrate()
-        os.chmod(self.path, 0o600)
+        for companion in watched_files(self.path)[1:] + (str(self.path) + "-shm",):
+            if os.path.exists(companion):   # left by an older version with the wider mode
+                os.chmod(companion, 0o600)
 
     def _migrate(self) -> None:
         """Bring the store's layout up to SCHEMA_VERSION, one step per version, each in one transaction."""
