@@ -116,3 +116,12 @@ def test_full_sync_refetches_and_drops_what_was_deleted_upstream(server, setting
     assert count == 250  # incremental: deletions are not noticed
     report, _, count = run_sync(settings, full=True)
     assert (report.pruned, count, report.graphs_fetched) == (1, 249, 249)
+
+
+def test_a_workout_listed_twice_counts_once(server, settings, account):
+    """A server that repeats an item (within a page, or across pages as they shift) must not inflate "new"."""
+    account.workouts.insert(1, account.workouts[0])            # twice on the first page
+    account.workouts.insert(250, account.workouts[120])        # on page 2, and again on page 3 (100 a page)
+    report, _, count = run_sync(settings)
+    assert (report.new, report.total, count) == (250, 250, 250)
+    assert len(graph_requests(server)) == 250                   # and each graph fetched once

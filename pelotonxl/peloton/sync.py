@@ -80,7 +80,8 @@ def _walk_pages(client: PelotonClient, store: WorkoutStore, user_id: str, full: 
     frontier = None if full else store.frontier()
     for page in client.workout_pages(user_id):
         report.pages += 1
-        fresh = [w for w in page if w["id"] not in walk.ids]  # pages shift while workouts arrive
+        # Pages shift while workouts arrive, and a server may repeat an item: each id counts once.
+        fresh = list({w["id"]: w for w in page if w["id"] not in walk.ids}.values())
         stored = store.statuses(w["id"] for w in fresh)
         known = {wid for wid, status in stored.items() if status != "IN_PROGRESS"}
         report.new += sum(1 for w in fresh if w["id"] not in stored)
