@@ -23,6 +23,8 @@ DEFAULT_SCOPE = "offline_access openid"
 # max/avg are whole-workout figures either way; a coarse sampling keeps each graph small.
 DEFAULT_EVERY_N = 300
 DEFAULT_WORKERS = 4
+MAX_WORKERS = 16
+MAX_EVERY_N = 3600   # an hour between samples: coarser than any workout is long
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,9 @@ class Field:
     help: str          # column C of the Config sheet
     kind: type = str
     secret: bool = False
+    lowest: int = 1                 # bounds of a whole-number setting
+    highest: int | None = None
+    hint: str = ""                  # said after a value out of bounds
 
 
 FIELDS: tuple[Field, ...] = (
@@ -56,9 +61,10 @@ FIELDS: tuple[Field, ...] = (
           "offline_access keeps a refresh token so you sign in rarely."),
     Field("every_n", "Graph sampling (seconds)", "PELOTON_EVERY_N", DEFAULT_EVERY_N,
           "Seconds between samples of each performance graph. Summaries do not depend on it.",
-          kind=int),
+          kind=int, highest=MAX_EVERY_N),
     Field("workers", "Parallel requests", "PELOTON_WORKERS", DEFAULT_WORKERS,
-          "How many performance graphs to fetch at once (1-16). Be kind to Peloton.", kind=int),
+          "How many performance graphs to fetch at once (1-16). Be kind to Peloton.", kind=int,
+          highest=MAX_WORKERS, hint="4 is kind to Peloton"),
     Field("home", "State folder", "PELOTON_XL_HOME", "",
           "Where tokens and the local store live. Empty: your user data folder."),
 )
@@ -100,16 +106,37 @@ class Settings:
         return StateFolder(self.home).root
 
 
-def _coerce(f: Field, raw: Any) -> Any:
-    if f.kind is int:
-        try:
-            value = int(float(raw))
-        except (TypeError, ValueError):
-            raise ConfigError(f"{f.label} must be a whole number, not {raw!r}.") from None
-        if value < 1:
-            raise ConfigError(f"{f.label} must be at least 1, not {value}.")
-        return value
-    return str(raw).strip()
+def _coerce(f: Field, raw: Any, source: str) -> Any:
+    if f.kind is not int:
+        return str(raw).strip()
+    # Named as the member set it: the flag, the environment variable or the Config label.
+    where = {"flag": f"--{f.name.replace('_', '-')}", "env": f.env}.get(source, f"{f.label} (Config sheet)")
+    try:
+        value = _whole_number(raw)
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"{where} must be a whole number, not {raw!r}.") from None
+    if value < f.lowest:
+        raise ConfigError(f"{where} must be at least {f.lowest}, not {value}.")
+    if f.highest is not None and value > f.highest:
+        hint = f"; {f.hint}" if f.hint else ""
+        raise ConfigError(f"{where} must be {f.highest} or fewer, not {value}{hint}.")
+    return value
+
+
+def _whole_number(raw: Any) -> int:
+    """An int from a flag, an environment string or a Config cell ("4", "4.0", 4.0); never truncated."""
+    if isinstance(raw, bool):
+        raise TypeError(raw)
+    if isinstance(raw, int):
+        return raw
+    text = str(raw).strip()
+    try:
+        return int(text)
+    except ValueError:
+        number = float(text)        # a number cell reads back as "4.0"; "inf" and "nan" are refused below
+        if not number.is_integer():
+            raise ValueError(raw) from None
+        return int(number)
 
 
 def resolve(flags: Mapping[str, Any] | None = None,
@@ -128,16 +155,13 @@ def resolve(flags: Mapping[str, Any] | None = None,
         for source, raw in (("flag", flags.get(f.name)), ("env", environ.get(f.env)),
                             ("config", config.get(f.name))):
             if raw is not None and str(raw).strip() != "":
-                values[f.name] = _coerce(f, raw)
+                values[f.name] = _coerce(f, raw, source)
                 sources[f.name] = source
                 break
         else:
             values[f.name] = f.default
             sources[f.name] = "default"
-    settings = Settings(**values, sources=sources)
-    if settings.workers > 16:
-        raise ConfigError("Parallel requests must be 16 or fewer; 4 is kind to Peloton.")
-    return settings
+    return Settings(**values, sources=sources)
 
 
 assert {f.name for f in FIELDS} == {f.name for f in fields(Settings)} - {"sources"}
