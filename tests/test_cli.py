@@ -294,3 +294,19 @@ def test_processes_creating_the_same_workbook_at_once_all_succeed(tmp_path):
     assert sorted(out.strip() for out, _ in results) == ["False", "False", "False", "True"]
     assert path.read_bytes() == new_workbook.template_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["Book.xlsm", "go"]
+
+
+def test_pyproject_installs_the_runtime_half_of_requirements_txt():
+    """`pip install .` and `pip install -r requirements.txt` run the same code on the same libraries."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    pinned = {}
+    for line in (REPO / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        spec = line.split("#", 1)[0].replace(" ", "")
+        if spec and not spec.startswith("-"):
+            pinned[re.match(r"[\w.-]+", spec).group(0).lower()] = spec
+    build_and_test_only = {"pytest", "oletools", "pyopenvba"}
+    assert sorted(project["dependencies"]) == sorted(
+        spec for name, spec in pinned.items() if name not in build_and_test_only)
+    assert project["scripts"] == {"peloton-xl": "pelotonxl.cli:main"}
+    assert project["requires-python"] == ">=3.10"
