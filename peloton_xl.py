@@ -4,12 +4,19 @@ This file is the edge that Excel and the terminal talk to:
 - `python peloton_xl.py [--workbook PATH] [--full] [--demo]`: a headless refresh (see --help);
 - `refresh()`: what the workbook's Peloton → Refresh button runs through xlwings' RunPython;
 - the worksheet functions (UDFs) such as `=PELOTON_METRIC(A2, "avg_output")`.
-Everything else lives in the `pelotonxl` package, which knows nothing about Excel.
+Everything else lives in the `pelotonxl` package (its Excel side is pelotonxl/excel/).
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+if __name__ == "__main__":
+    # The command line first: the imports below (xlwings) are for Excel, and --help answers at once.
+    from pelotonxl.cli import main
+
+    sys.exit(main(workbook_dir=Path(__file__).resolve().parent))
 
 import xlwings as xw
 
@@ -54,8 +61,3 @@ def PELOTON_WORKOUTS_ON(day):
     except metric_lookup.MetricLookupError as exc:
         return metric_lookup.as_excel_error(exc)
 
-
-if __name__ == "__main__":
-    from pelotonxl.cli import main
-
-    sys.exit(main())

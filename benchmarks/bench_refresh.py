@@ -14,8 +14,10 @@ CPU per request is shown too, to prove the figures measure the client and not th
 The report goes to stdout as Markdown; progress goes to stderr. Nothing is written outside a temp
 dir, except benchmarks/out/ with --save.
 
-    python benchmarks/bench_refresh.py [--sizes 100,1000,5000] [--latency 0.05] [--workers 4]
-    python benchmarks/bench_refresh.py --quick          # seconds, for the smoke test
+    python -m benchmarks.bench_refresh [--sizes 100,1000,5000] [--latency 0.05] [--workers 4]
+    python -m benchmarks.bench_refresh --quick          # seconds, for the smoke test
+
+Run from the repository root (or with the package installed: `pip install -e .`).
 """
 
 from __future__ import annotations
@@ -36,11 +38,16 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
-sys.path.insert(0, str(REPO))
 
-from pelotonxl.demo.account import make_account  # noqa: E402  (needs the repo on sys.path
-from pelotonxl.demo.server import FakePeloton  # noqa: E402
-from pelotonxl.settings import DEFAULT_EVERY_N  # noqa: E402
+try:
+    from pelotonxl.demo.account import make_account
+    from pelotonxl.demo.server import FakePeloton
+    from pelotonxl.settings import DEFAULT_EVERY_N
+except ModuleNotFoundError as exc:
+    if exc.name != "pelotonxl":
+        raise
+    sys.exit(f"{Path(__file__).name}: the pelotonxl package is not importable: run it from the repository "
+             f"root as `python -m benchmarks.{Path(__file__).stem}`, or `pip install -e .` first.")
 
 USERNAME = "bench@example.com"
 PASSWORD = "bench-password"  # the local stand-in's, passed to children through the environment only
@@ -100,8 +107,7 @@ def run_measured(cmd: list[str], env: dict[str, str], cwd: Path) -> Run:
 def child_env(server: FakePeloton, home: Path, workers: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PELOTON_")}
     env.update(PELOTON_API_URL=server.url, PELOTON_AUTH_URL=server.url, PELOTON_USERNAME=USERNAME,
-               PELOTON_PASSWORD=PASSWORD, PELOTON_XL_HOME=str(home), PELOTON_WORKERS=str(workers),
-               PYTHONPATH=str(REPO))
+               PELOTON_PASSWORD=PASSWORD, PELOTON_XL_HOME=str(home), PELOTON_WORKERS=str(workers))
     return env
 
 

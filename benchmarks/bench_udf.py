@@ -1,7 +1,9 @@
 """How fast =PELOTON_METRIC answers: 10,000 calls through the in-memory index, side by side with
 a baseline that reads the store for every call (what a naive UDF would do).
 
-    python benchmarks/bench_udf.py [--workouts 1000] [--calls 10000]
+    python -m benchmarks.bench_udf [--workouts 1000] [--calls 10000]
+
+Run from the repository root (or with the package installed: `pip install -e .`).
 
 It refreshes a demo account into a temporary state folder first (local server, no network).
 """
@@ -18,13 +20,17 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from pelotonxl import refresh_job  # noqa: E402
-from pelotonxl.demo.account import make_account  # noqa: E402
-from pelotonxl.demo.server import DEMO_PASSWORD, DEMO_USERNAME, FakePeloton  # noqa: E402
-from pelotonxl.peloton.store import WorkoutStore  # noqa: E402
-from pelotonxl.settings import resolve  # noqa: E402
+try:
+    from pelotonxl import refresh_job
+    from pelotonxl.demo.account import make_account
+    from pelotonxl.demo.server import DEMO_PASSWORD, DEMO_USERNAME, FakePeloton
+    from pelotonxl.peloton.store import WorkoutStore
+    from pelotonxl.settings import resolve
+except ModuleNotFoundError as exc:
+    if exc.name != "pelotonxl":
+        raise
+    sys.exit(f"{Path(__file__).name}: the pelotonxl package is not importable: run it from the repository "
+             f"root as `python -m benchmarks.{Path(__file__).stem}`, or `pip install -e .` first.")
 
 SLUGS = ["avg_output", "Avg Cadence", "calories", "total_output", "max_heart_rate"]
 

@@ -1,8 +1,8 @@
 """peloton_xl: every Peloton workout in an Excel workbook.
 
-Data flows one way: Peloton API (api.py, auth.py) -> local store of raw JSON
-(store.py, driven by sync.py) -> pandas tables (tables.py) -> workbook
-(workbook_file.py headless, excel_live.py through xlwings).
+Data flows one way: Peloton API (peloton/) -> local store of raw JSON (peloton/store.py, filled by
+peloton/sync.py) -> pandas tables and the Dashboard (model/) -> workbook (xlsx/ headless, excel/
+through xlwings). The edges are cli.py (`peloton-xl`, `python peloton_xl.py`) and ribbon.py.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place: pyproject.toml reads it

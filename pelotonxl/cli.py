@@ -1,7 +1,10 @@
-"""`python peloton_xl.py`: a headless refresh from a terminal or a scheduler.
+"""`python peloton_xl.py` and the installed `peloton-xl`: a headless refresh from a terminal or a scheduler.
 
 Exit status: 0 everything written; 1 failed and the workbook untouched; 3 written, but some
 workouts' details could not be fetched (each named in the output).
+
+Only the standard library and light modules of the package are imported up front, so that --help
+and usage errors answer at once; the refresh's modules (pandas, openpyxl, requests) load in `_run`.
 """
 
 from __future__ import annotations
@@ -13,31 +16,34 @@ import sys
 import traceback
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pelotonxl.errors import PelotonXLError, WorkbookError
 from pelotonxl.progress import TerminalProgress
-from pelotonxl.refresh_job import RefreshResult, run_refresh
 from pelotonxl.settings import Settings, resolve
-from pelotonxl.xlsx import config_sheet, writer
 
-REPO_DIR = Path(__file__).resolve().parent.parent
-DEFAULT_WORKBOOK = REPO_DIR / "PelotonWorkbook.xlsm"
-DEMO_WORKBOOK = REPO_DIR / "PelotonDemo.xlsm"
+if TYPE_CHECKING:
+    from pelotonxl.refresh_job import RefreshResult
+
+WORKBOOK_NAME = "PelotonWorkbook.xlsm"
+DEMO_WORKBOOK_NAME = "PelotonDemo.xlsm"
 
 log = logging.getLogger("peloton_xl")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(script: bool = True) -> argparse.ArgumentParser:
+    """The options; `script` says which entry it is: `python peloton_xl.py` or the installed `peloton-xl`."""
+    where = "beside peloton_xl.py" if script else "in the current folder"
     p = argparse.ArgumentParser(
-        prog="python peloton_xl.py",
+        prog="python peloton_xl.py" if script else "peloton-xl",
         description="Fetch every Peloton workout into an Excel workbook (Workouts and Metrics tables). "
                     "Settings come from flags, then PELOTON_* environment variables, then the workbook's "
                     "Config sheet.",
         epilog="Exit status: 0 written; 1 failed, workbook untouched; 3 written, but some workouts' "
                "details could not be fetched (they are retried next time).")
     p.add_argument("--workbook", metavar="PATH", type=Path,
-                   help=f"the .xlsm to fill (default: {DEFAULT_WORKBOOK.name} beside peloton_xl.py; "
-                        f"with --demo, {DEMO_WORKBOOK.name}). A missing file is created from the template.")
+                   help=f"the .xlsm to fill (default: {WORKBOOK_NAME} {where}; "
+                        f"with --demo, {DEMO_WORKBOOK_NAME}). A missing file is created from the template.")
     p.add_argument("--full", action="store_true",
                    help="refetch every workout and graph, and drop workouts deleted on Peloton")
     p.add_argument("--demo", action="store_true",
@@ -59,12 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, *, workbook_dir: Path | None = None) -> int:
+    """Run the command line. `workbook_dir`: where the default workbook lives; peloton_xl.py passes its
+    own folder (a checkout), the installed `peloton-xl` passes nothing and means the current folder."""
+    args = build_parser(script=workbook_dir is not None).parse_args(argv)
     _setup_logging(args.verbose, args.quiet)
     try:
         with ExitStack() as stack:
-            return _run(args, stack)
+            return _run(args, stack, workbook_dir or Path.cwd())
     except PelotonXLError as exc:
         print(f"peloton_xl: {exc}", file=sys.stderr)
         return 1
@@ -80,8 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _run(args: argparse.Namespace, stack: ExitStack) -> int:
-    workbook = _workbook_path(args)
+def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path) -> int:
+    from pelotonxl.refresh_job import run_refresh
+
+    workbook = _workbook_path(args, workbook_dir)
     target = _open_target(workbook)
     config = target.read_config()
     if not config:
@@ -107,13 +117,19 @@ class _FileTarget:
     through_excel = False
 
     def __init__(self, path: Path):
+        from pelotonxl.xlsx import writer
+
         self.path = path
         writer.check_writable(path)  # before any network: a locked file fails fast
 
     def read_config(self) -> dict:
+        from pelotonxl.xlsx import config_sheet
+
         return config_sheet.read_config(self.path)
 
     def write(self, tables, status) -> None:
+        from pelotonxl.xlsx import writer
+
         writer.write_tables(self.path, tables, status)
 
 
@@ -145,8 +161,9 @@ def _open_target(workbook: Path):
     return _ExcelTarget(book) if book is not None else _FileTarget(workbook)
 
 
-def _workbook_path(args: argparse.Namespace) -> Path:
-    path = (args.workbook or (DEMO_WORKBOOK if args.demo else DEFAULT_WORKBOOK)).expanduser().resolve()
+def _workbook_path(args: argparse.Namespace, workbook_dir: Path) -> Path:
+    default = workbook_dir / (DEMO_WORKBOOK_NAME if args.demo else WORKBOOK_NAME)
+    path = (args.workbook or default).expanduser().resolve()
     if path.suffix.lower() != ".xlsm":
         raise WorkbookError(f"{path.name} is not a macro-enabled workbook: give a .xlsm path.")
     if path.is_dir():
@@ -154,10 +171,10 @@ def _workbook_path(args: argparse.Namespace) -> Path:
     if not path.exists():
         if not path.parent.is_dir():
             raise WorkbookError(f"The folder {path.parent} does not exist.")
-        from pelotonxl.template.build import build_workbook
+        from pelotonxl.template.new_workbook import create_from_template
 
-        build_workbook(path)
-        print(f"Created {path.name} from the template.", file=sys.stderr)
+        if create_from_template(path):  # False: another process created it meanwhile
+            print(f"Created {path.name} from the template.", file=sys.stderr)
     return path
 
 
@@ -198,6 +215,8 @@ def _offer_to_remove_password(workbook: Path, through_excel: bool) -> None:
         answer = input("Signed in. Your password is typed into the Config sheet; remove it now? "
                        "The saved sign-in keeps working. [Y/n] ").strip().lower()
         if answer in ("", "y", "yes"):
+            from pelotonxl.xlsx import config_sheet
+
             config_sheet.remove_config_value(workbook, "password")
             print("Password removed from the Config sheet.")
             return

@@ -22,7 +22,7 @@ TABLE_ROW = re.compile(r"^\| (?P<scenario>[^|]+?) \| (?P<n>[\d,]+) \| (?P<second
 @pytest.fixture(scope="module")
 def quick_report() -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PELOTON_")}
-    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_refresh.py"), "--quick"],
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_refresh", "--quick"],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return done.stdout

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -21,6 +22,7 @@ from pelotonxl import cli
 from pelotonxl.demo.account import make_account
 from pelotonxl.demo.server import FakePeloton
 from pelotonxl.settings import DEFAULT_EVERY_N, DEFAULT_WORKERS
+from pelotonxl.template import new_workbook
 
 CLI = REPO / "peloton_xl.py"
 CLOSING_LINE = re.compile(r"(\d+) workouts \((\d+) new(?:, \d+ removed)?\) written to (\S+\.xlsm) in \d+\.\d s")
@@ -211,3 +213,100 @@ def test_a_usage_mistake_is_argparses_exit_2_with_the_usage_line(tmp_path):
     result = run(["--every-n", "often"], base_env(tmp_path / "home"))
     assert result.returncode == 2
     assert "usage: python peloton_xl.py" in result.stderr and "--every-n" in result.stderr
+
+
+# --- the two entries: python peloton_xl.py and the installed peloton-xl --------------------------------
+
+HEAVY = {"xlwings", "pandas", "openpyxl", "numpy", "requests"}
+ENTRIES = {
+    "python peloton_xl.py": [str(CLI), "--help"],
+    "peloton-xl": ["-c", "import sys; from pelotonxl.cli import main; sys.exit(main())", "--help"],
+}
+
+
+@pytest.mark.parametrize("entry", list(ENTRIES))
+def test_help_answers_without_importing_the_heavy_libraries(tmp_path, entry):
+    result = subprocess.run([sys.executable, "-X", "importtime", *ENTRIES[entry]], check=False, cwd=REPO,
+                            env=base_env(tmp_path / "home"), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"usage: {entry} ")
+    imported = {line.rsplit("|", 1)[1].strip().split(".")[0]
+                for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert "pelotonxl" in imported  # the report is there and covers the package
+    assert not HEAVY & imported
+
+
+def test_default_workbook_beside_peloton_xl_py_or_in_the_current_folder(tmp_path, monkeypatch, capsys):
+    checkout, here = tmp_path / "checkout", tmp_path / "here"
+    checkout.mkdir()
+    here.mkdir()
+    monkeypatch.chdir(here)
+    # --workers 0 fails once the workbook is found (created if missing), before any network.
+    assert cli.main(["--workers", "0"], workbook_dir=checkout) == 1   # python peloton_xl.py
+    assert cli.main(["--demo", "--workers", "0"]) == 1                 # peloton-xl
+    assert [p.name for p in checkout.iterdir()] == ["PelotonWorkbook.xlsm"]
+    assert [p.name for p in here.iterdir()] == ["PelotonDemo.xlsm"]
+    assert (here / "PelotonDemo.xlsm").read_bytes() == new_workbook.template_bytes()
+    err = capsys.readouterr().err
+    assert "Created PelotonWorkbook.xlsm from the template." in err and "at least 1" in err
+
+
+# --- a missing workbook is a copy of the packaged template ------------------------------------------------
+
+def test_a_workbook_created_meanwhile_by_another_process_is_left_alone(tmp_path, monkeypatch):
+    path = tmp_path / "Book.xlsm"
+    copy = shutil.copyfileobj
+
+    def copy_then_lose_the_race(source, target):
+        copy(source, target)
+        path.write_bytes(b"the other process's workbook")
+
+    monkeypatch.setattr(new_workbook.shutil, "copyfileobj", copy_then_lose_the_race)
+    assert new_workbook.create_from_template(path) is False
+    assert path.read_bytes() == b"the other process's workbook"
+    assert [p.name for p in tmp_path.iterdir()] == ["Book.xlsm"]  # no temp file left
+
+
+def test_without_hard_links_the_copy_is_still_created_once(tmp_path, monkeypatch):
+    def no_links(source, target):
+        raise OSError(1, "Operation not permitted")
+
+    monkeypatch.setattr(new_workbook.os, "link", no_links)
+    path = tmp_path / "Book.xlsm"
+    assert new_workbook.create_from_template(path) is True
+    assert new_workbook.create_from_template(path) is False
+    assert path.read_bytes() == new_workbook.template_bytes()
+    assert [p.name for p in tmp_path.iterdir()] == ["Book.xlsm"]
+
+
+def test_processes_creating_the_same_workbook_at_once_all_succeed(tmp_path):
+    path, go = tmp_path / "Book.xlsm", tmp_path / "go"
+    racer = ("import sys, time\n"
+             "from pathlib import Path\n"
+             "from pelotonxl.template.new_workbook import create_from_template\n"
+             "while not Path(sys.argv[1]).exists(): time.sleep(0.001)\n"
+             "print(create_from_template(Path(sys.argv[2])))\n")
+    racers = [subprocess.Popen([sys.executable, "-c", racer, str(go), str(path)], cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    go.touch()
+    results = [proc.communicate(timeout=60) for proc in racers]
+    assert [proc.returncode for proc in racers] == [0] * 4, results
+    assert sorted(out.strip() for out, _ in results) == ["False", "False", "False", "True"]
+    assert path.read_bytes() == new_workbook.template_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Book.xlsm", "go"]
+
+
+def test_pyproject_installs_the_runtime_half_of_requirements_txt():
+    """`pip install .` and `pip install -r requirements.txt` run the same code on the same libraries."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    pinned = {}
+    for line in (REPO / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        spec = line.split("#", 1)[0].replace(" ", "")
+        if spec and not spec.startswith("-"):
+            pinned[re.match(r"[\w.-]+", spec).group(0).lower()] = spec
+    build_and_test_only = {"pytest", "oletools", "pyopenvba"}
+    assert sorted(project["dependencies"]) == sorted(
+        spec for name, spec in pinned.items() if name not in build_and_test_only)
+    assert project["scripts"] == {"peloton-xl": "pelotonxl.cli:main"}
+    assert project["requires-python"] == ">=3.10"

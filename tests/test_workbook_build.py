@@ -22,9 +22,9 @@ from pyopenvba import ExcelFile
 
 from pelotonxl.errors import WorkbookError
 from pelotonxl.settings import FIELDS, STATUS_NAMES
-from pelotonxl.template import build
+from pelotonxl.template import build, new_workbook, udf_wrapper
 
-REBUILD = "python -m pelotonxl.workbook_build"
+REBUILD = "python -m pelotonxl.template.build"
 CUSTOMUI_NS = "http://schemas.microsoft.com/office/2006/01/customui"
 RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 TYPES_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
@@ -105,9 +105,19 @@ def test_committed_workbook_is_a_fresh_build(built):
         f"run `{REBUILD}` and commit the result.")
 
 
+def test_packaged_template_is_the_committed_workbook():
+    """What `pip install` ships and a refresh copies when a workbook is missing is the same file."""
+    packaged = build.PACKAGED_TEMPLATE
+    assert packaged.is_file(), f"{packaged.name} is missing from the package: run `{REBUILD}`."
+    assert packaged.read_bytes() == build.DEFAULT_OUTPUT.read_bytes(), (
+        f"{packaged.relative_to(build.REPO_ROOT)} differs from {build.DEFAULT_OUTPUT.name}: "
+        f"run `{REBUILD}` and commit both.")
+    assert new_workbook.template_bytes() == packaged.read_bytes()  # the one importlib.resources finds
+
+
 def test_committed_udf_wrapper_copy_is_current():
     committed = build.SOURCES_DIR / "vba" / "xlwings_udfs.bas"
-    assert committed.read_text(encoding="utf-8") == build.generate_udf_wrapper(), (
+    assert committed.read_text(encoding="utf-8") == udf_wrapper.generate_udf_wrapper(), (
         f"{committed.relative_to(build.REPO_ROOT)} is stale: run `{REBUILD}` and commit it.")
 
 
@@ -123,8 +133,9 @@ def test_cli_builds_and_refreshes_the_reviewable_udf_copy(tmp_path, monkeypatch,
 
     assert output.read_bytes() == built.read_bytes()
     assert (sources / "vba" / "xlwings_udfs.bas").read_text(encoding="utf-8") == \
-        build.generate_udf_wrapper()
-    assert str(output) in capsys.readouterr().out
+        udf_wrapper.generate_udf_wrapper()
+    out = capsys.readouterr().out
+    assert str(output) in out and str(build.PACKAGED_TEMPLATE) not in out  # --output: that file only
 
 
 def test_cli_reports_a_wrong_xlwings_in_one_line(tmp_path, monkeypatch, capsys):
@@ -139,7 +150,7 @@ def test_cli_reports_a_wrong_xlwings_in_one_line(tmp_path, monkeypatch, capsys):
 # ----------------------------------------------------------------------------- UDF wrappers
 
 def test_udf_wrapper_has_one_function_per_xw_func(small_udf_module):
-    wrapper = build.generate_udf_wrapper(small_udf_module)
+    wrapper = udf_wrapper.generate_udf_wrapper(small_udf_module)
     assert wrapper.startswith('Attribute VB_Name = "xlwings_udfs"\n')
     assert re.findall(r"^Function (\w+)\(([^)]*)\)$", wrapper, re.M) == [
         ("PELOTON_METRIC", "workout, metric"), ("PELOTON_METRIC_NAMES", "")]
@@ -151,7 +162,7 @@ def test_udf_wrapper_has_one_function_per_xw_func(small_udf_module):
 def test_udf_generation_leaves_the_process_as_it_was(small_udf_module):
     inert_func = xlwings.func
     peloton_xl_before = sys.modules.get("peloton_xl")
-    build.generate_udf_wrapper(small_udf_module)
+    udf_wrapper.generate_udf_wrapper(small_udf_module)
     assert xlwings.func is inert_func
     assert not {"pythoncom", "pywintypes", "win32com", "win32com.client", "xlwings.udfs"} & set(sys.modules)
     assert sys.modules.get("peloton_xl") is peloton_xl_before
@@ -161,22 +172,22 @@ def test_udf_module_without_functions_is_refused(tmp_path):
     module = tmp_path / "peloton_xl.py"
     module.write_text("def refresh(full=False):\n    pass\n", encoding="utf-8")
     with pytest.raises(WorkbookError, match="no @xw.func"):
-        build.generate_udf_wrapper(module)
+        udf_wrapper.generate_udf_wrapper(module)
 
 
 def test_missing_or_broken_udf_module_is_refused(tmp_path):
     with pytest.raises(WorkbookError, match="not found"):
-        build.generate_udf_wrapper(tmp_path / "peloton_xl.py")
+        udf_wrapper.generate_udf_wrapper(tmp_path / "peloton_xl.py")
     broken = tmp_path / "peloton_xl.py"
     broken.write_text("import no_such_module_here\n", encoding="utf-8")
     with pytest.raises(WorkbookError, match="Cannot import peloton_xl.py.*no_such_module_here"):
-        build.generate_udf_wrapper(broken)
+        udf_wrapper.generate_udf_wrapper(broken)
 
 
 def test_wrong_xlwings_version_is_refused(monkeypatch):
     monkeypatch.setattr(xlwings, "__version__", "0.30.0")
     with pytest.raises(WorkbookError, match=r"xlwings 0\.30\.0 is installed.*xlwings==0\.37\.8"):
-        build.xlwings_template()
+        udf_wrapper.xlwings_template()
 
 
 # ----------------------------------------------------------------------------- VBA
@@ -190,7 +201,7 @@ def test_vba_modules(modules):
 
 
 def test_template_modules_are_untouched(built):
-    with ExcelFile(build.xlwings_template()) as template, ExcelFile(built) as book:
+    with ExcelFile(udf_wrapper.xlwings_template()) as template, ExcelFile(built) as book:
         for name in ("xlwings", "Dictionary"):
             assert book.get_module(name) == template.get_module(name)
         assert [ref.name for ref in book.references()] == ["MSForms", "Office"]  # IRibbonControl
