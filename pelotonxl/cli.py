@@ -113,8 +113,8 @@ class _FileTarget:
     def read_config(self) -> dict:
         return config_sheet.read_config(self.path)
 
-    def write(self, tables, status) -> None:
-        writer.write_tables(self.path, tables, status)
+    def write(self, content) -> None:
+        writer.write_tables(self.path, content)
 
 
 class _ExcelTarget:
@@ -130,10 +130,10 @@ class _ExcelTarget:
 
         return workbook_link.read_config(self.book)
 
-    def write(self, tables, status) -> None:
+    def write(self, content) -> None:
         from pelotonxl.excel import live_writer
 
-        live_writer.write_tables_live(self.book, tables, status)
+        live_writer.write_tables_live(self.book, content)
 
 
 def _open_target(workbook: Path):

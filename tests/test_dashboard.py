@@ -27,6 +27,7 @@ from pelotonxl.errors import WorkbookError
 from pelotonxl.excel import live_writer
 from pelotonxl.model import dashboard as db
 from pelotonxl.model.tables import build_tables
+from pelotonxl.model.workbook import WorkbookContent
 from pelotonxl.xlsx import writer
 
 NOW = dt.datetime(2026, 11, 26, 12, 0)
@@ -231,9 +232,9 @@ def demo_pairs(account) -> list:
 
 
 def refresh_file(path: Path, pairs, now=NOW) -> db.Dashboard:
-    built = build_tables(pairs)
-    board = db.build_dashboard(built, now)
-    writer.write_tables(path, [*built, board], STATUS)
+    workouts, metrics = build_tables(pairs)
+    board = db.build_dashboard([workouts, metrics], now)
+    writer.write_tables(path, WorkbookContent(workouts, metrics, board, STATUS))
     return board
 
 
@@ -340,9 +341,9 @@ def test_live_refresh_builds_the_charts_once_and_repoints_them_as_the_data_grows
     account = make_account(30, seed=5, end=dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc), years=0.6)
 
     def refresh(pairs) -> db.Dashboard:
-        built = build_tables(pairs)
-        board = db.build_dashboard(built, NOW)
-        live_writer.write_tables_live(book, [*built, board], {})
+        workouts, metrics = build_tables(pairs)
+        board = db.build_dashboard([workouts, metrics], NOW)
+        live_writer.write_tables_live(book, WorkbookContent(workouts, metrics, board))
         return board
 
     first = refresh(demo_pairs(account))

@@ -26,6 +26,7 @@ import pandas as pd
 
 from pelotonxl.model.dashboard import Dashboard
 from pelotonxl.model.dashboard_layout import Rect, plan
+from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent
 from pelotonxl.settings import STATUS_NAMES
 
 if TYPE_CHECKING:
@@ -37,12 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-CONFIG_SHEET = "Config"
-
-
-TABLE_STYLE = "TableStyleMedium2"  # the style workbook_build gives new tables
-
-
 SECONDS_PER_DAY = 86400.0
 
 
@@ -51,15 +46,14 @@ SECONDS_PER_DAY = 86400.0
 _FORMULA_STARTS = ("=", "+", "-", "@")
 
 
-def write_tables_live(book: "xw.Book", tables: list["SheetTable | Dashboard"], status: Mapping[str, Any]) -> None:
-    """Each SheetTable into its sheet's Excel Table of the same name, a Dashboard into its two
-    sheets and charts, then the status cells."""
-    for table in tables:
-        if isinstance(table, Dashboard):
-            _write_dashboard(book, table)
-        else:
-            _write_table(book, table)
-    for key, value in status.items():
+def write_tables_live(book: "xw.Book", content: WorkbookContent) -> None:
+    """Each table into its sheet's Excel Table of the same name, the Dashboard into its two sheets
+    and charts, then the status cells."""
+    for table in content.tables:
+        _write_table(book, table)
+    if content.dashboard is not None:
+        _write_dashboard(book, content.dashboard)
+    for key, value in content.status.items():
         defined_name = STATUS_NAMES[key][0]
         if defined_name in book.names:  # a member may have deleted one; the refresh still counts
             book.names[defined_name].refers_to_range.value = excel_value(value)

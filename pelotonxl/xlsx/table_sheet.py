@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
+from pelotonxl.model.workbook import TABLE_STYLE
 from pelotonxl.xlsx.cells import (
     BOOLEAN_FORMAT,
     DATETIME_FORMAT,
@@ -27,9 +28,6 @@ from pelotonxl.xlsx.cells import (
 )
 from pelotonxl.xlsx.package import MAIN_NS, REL_NS, escape_attr, main_prefix
 from pelotonxl.xlsx.styles import StyleBook
-
-TABLE_STYLE = "TableStyleMedium2"
-
 
 @dataclass
 class KeptSheetBits:
