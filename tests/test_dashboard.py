@@ -25,6 +25,7 @@ from xlwings_standin import Book
 from pelotonxl.demo.account import make_account
 from pelotonxl.errors import WorkbookError
 from pelotonxl.excel import live_writer
+from pelotonxl.model import catalog
 from pelotonxl.model import dashboard as db
 from pelotonxl.model.tables import build_tables
 from pelotonxl.model.workbook import WorkbookContent
@@ -122,6 +123,15 @@ def test_ride_output_with_its_rolling_average(board):
     block = chart_block(board, "ride_output")
     assert [r[1:] for r in rows_of(block)] == [[167.0, 167.0], [167.0, 167.0], [178.0, 170.7], [167.0, 169.8]]
     assert block.frame["Ride"].iloc[0] == pd.Timestamp("2025-11-20 07:00")
+
+
+def test_metrics_are_found_by_slug_so_a_new_unit_label_keeps_the_ride_output(monkeypatch):
+    monkeypatch.setitem(catalog.UNIT_NAMES, "watts", "W")   # only avg_output's unit label changes
+    workouts, metrics = build_tables(hand_account())
+    assert "Avg Output (W)" in metrics.frame.columns and "Avg Output (watts)" not in metrics.frame.columns
+    block = chart_block(db.build_dashboard([workouts, metrics], NOW), "ride_output")
+    assert [r[1:] for r in rows_of(block)] == [[167.0, 167.0], [167.0, 167.0], [178.0, 170.7], [167.0, 169.8]]
+    assert block.note == ""
 
 
 def test_headline_this_week_month_year_and_all_time(board):

@@ -29,10 +29,10 @@ import pytest
 from conftest import PASSWORD, REPO, USERNAME
 from workbook_samples import (
     SampleTable,
-    sample_content,
     add_sparklines,
     edit_zip,
     read_parts,
+    sample_content,
     sheet_parts,
 )
 

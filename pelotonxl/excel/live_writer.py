@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import math
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 import pandas as pd

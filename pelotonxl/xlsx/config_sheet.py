@@ -18,8 +18,6 @@ from pelotonxl.settings import FIELD_BY_NAME, field_for_label
 from pelotonxl.xlsx import cell_edit, safety
 from pelotonxl.xlsx import package as xp
 
-
-
 _NS = {"m": xp.MAIN_NS}
 
 

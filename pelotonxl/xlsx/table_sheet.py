@@ -29,6 +29,7 @@ from pelotonxl.xlsx.cells import (
 from pelotonxl.xlsx.package import MAIN_NS, REL_NS, escape_attr, main_prefix
 from pelotonxl.xlsx.styles import StyleBook
 
+
 @dataclass
 class KeptSheetBits:
     """Member-visible settings of the old worksheet that a rewrite carries over (verbatim XML)."""
