@@ -10,7 +10,6 @@ copies every other entry unchanged, and saves atomically.
 from __future__ import annotations
 
 import logging
-import math
 import re
 import time
 import xml.etree.ElementTree as ET
@@ -18,11 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from pelotonxl.errors import WorkbookError
 from pelotonxl.model.dashboard import DATA_SHEET, chart_names
 from pelotonxl.model.dashboard import SHEET as DASHBOARD_SHEET
+from pelotonxl.model.excel_values import excel_value
 from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent
 from pelotonxl.settings import STATUS_NAMES
 from pelotonxl.xlsx import (
@@ -164,8 +162,9 @@ def _single_cell(formula: str) -> tuple[str, str] | None:
 
 
 def _status_tail(value: object, styles: StyleBook, old_style: int) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
-        return None
+    value = excel_value(value)
+    if value is None:
+        return None   # before style_for: a blank adds no style
     date_attr = f' s="{styles.style_for(cells.DATETIME_FORMAT, base=old_style)}"'
     duration_attr = f' s="{styles.style_for(cells.DURATION_FORMAT, base=old_style)}"'
     return cells.value_tail(value, "", date_attr, duration_attr)
