@@ -61,7 +61,7 @@ def main() -> int:
     with FakePeloton(account) as server:
         settings = resolve({"api_url": server.url, "auth_url": server.url, "username": DEMO_USERNAME,
                             "password": DEMO_PASSWORD, "home": str(home)}, environ={})
-        refresh_job.run_refresh(settings, lambda tables, status: None)
+        refresh_job.run_refresh(settings, lambda content: None)
 
     import peloton_xl  # imported after PELOTON_XL_HOME is set
 

@@ -127,10 +127,10 @@ class _FileTarget:
 
         return config_sheet.read_config(self.path)
 
-    def write(self, tables, status) -> None:
+    def write(self, content) -> None:
         from pelotonxl.xlsx import writer
 
-        writer.write_tables(self.path, tables, status)
+        writer.write_tables(self.path, content)
 
 
 class _ExcelTarget:
@@ -146,10 +146,10 @@ class _ExcelTarget:
 
         return workbook_link.read_config(self.book)
 
-    def write(self, tables, status) -> None:
+    def write(self, content) -> None:
         from pelotonxl.excel import live_writer
 
-        live_writer.write_tables_live(self.book, tables, status)
+        live_writer.write_tables_live(self.book, content)
 
 
 def _open_target(workbook: Path):

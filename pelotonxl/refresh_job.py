@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Callable, Protocol
 
 from pelotonxl.model import dashboard, tables
+from pelotonxl.model.workbook import WorkbookContent
 from pelotonxl.peloton.auth import Authenticator, TokenStore
 from pelotonxl.peloton.client import PelotonClient, new_session
 from pelotonxl.peloton.store import WorkoutStore
@@ -23,12 +24,9 @@ log = logging.getLogger(__name__)
 
 
 class TableWriter(Protocol):
-    """Writes the tables somewhere: the file on disk (headless) or the open workbook (xlwings).
+    """Writes a refresh's content somewhere: the file on disk (headless) or the open workbook (xlwings)."""
 
-    `tables` is what a refresh owns, each item naming its sheet (`.name`): the Workouts and
-    Metrics SheetTables, then the Dashboard built from them."""
-
-    def __call__(self, tables: list[tables.SheetTable | dashboard.Dashboard], status: dict) -> None: ...
+    def __call__(self, content: WorkbookContent) -> None: ...
 
 
 @dataclass
@@ -60,9 +58,9 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
         report = sync(client, store, user_id, full=full, progress=progress)
         if progress:
             progress("tables", 0, None)
-        built = tables.build_tables(store.records())
+        workouts, metrics = tables.build_tables(store.records())
     state.remember_account(user_id)
-    rows = len(built[0].frame)
+    rows = len(workouts.frame)
     now = datetime.now().replace(microsecond=0)
     status = {
         "last_refresh": now,
@@ -73,7 +71,7 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
     if progress:
         progress("workbook", 0, None)
     write_started = time.perf_counter()
-    write([*built, dashboard.build_dashboard(built, now)], status)
+    write(WorkbookContent(workouts, metrics, dashboard.build_dashboard([workouts, metrics], now), status))
     write_seconds = time.perf_counter() - write_started
     return RefreshResult(report, rows, time.perf_counter() - started, write_seconds,
                          client.requests_made + auth.requests_made, dict(report.failed))

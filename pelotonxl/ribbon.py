@@ -51,7 +51,7 @@ def refresh_book(book: "xw.Book", full: bool = False,
         try:
             settings = resolve(config=read_config(book),
                                environ=os.environ if environ is None else environ)
-            result = run_refresh(settings, lambda tables, status: write_tables_live(book, tables, status),
+            result = run_refresh(settings, lambda content: write_tables_live(book, content),
                                  full=full, progress=StatusBarProgress(app))
         finally:
             app.status_bar = previous_status  # before any message box, which is modal

@@ -25,8 +25,10 @@ from xlwings_standin import Book
 from pelotonxl.demo.account import make_account
 from pelotonxl.errors import WorkbookError
 from pelotonxl.excel import live_writer
+from pelotonxl.model import catalog
 from pelotonxl.model import dashboard as db
 from pelotonxl.model.tables import build_tables
+from pelotonxl.model.workbook import WorkbookContent
 from pelotonxl.xlsx import writer
 
 NOW = dt.datetime(2026, 11, 26, 12, 0)
@@ -121,6 +123,15 @@ def test_ride_output_with_its_rolling_average(board):
     block = chart_block(board, "ride_output")
     assert [r[1:] for r in rows_of(block)] == [[167.0, 167.0], [167.0, 167.0], [178.0, 170.7], [167.0, 169.8]]
     assert block.frame["Ride"].iloc[0] == pd.Timestamp("2025-11-20 07:00")
+
+
+def test_metrics_are_found_by_slug_so_a_new_unit_label_keeps_the_ride_output(monkeypatch):
+    monkeypatch.setitem(catalog.UNIT_NAMES, "watts", "W")   # only avg_output's unit label changes
+    workouts, metrics = build_tables(hand_account())
+    assert "Avg Output (W)" in metrics.frame.columns and "Avg Output (watts)" not in metrics.frame.columns
+    block = chart_block(db.build_dashboard([workouts, metrics], NOW), "ride_output")
+    assert [r[1:] for r in rows_of(block)] == [[167.0, 167.0], [167.0, 167.0], [178.0, 170.7], [167.0, 169.8]]
+    assert block.note == ""
 
 
 def test_headline_this_week_month_year_and_all_time(board):
@@ -231,9 +242,9 @@ def demo_pairs(account) -> list:
 
 
 def refresh_file(path: Path, pairs, now=NOW) -> db.Dashboard:
-    built = build_tables(pairs)
-    board = db.build_dashboard(built, now)
-    writer.write_tables(path, [*built, board], STATUS)
+    workouts, metrics = build_tables(pairs)
+    board = db.build_dashboard([workouts, metrics], now)
+    writer.write_tables(path, WorkbookContent(workouts, metrics, board, STATUS))
     return board
 
 
@@ -340,9 +351,9 @@ def test_live_refresh_builds_the_charts_once_and_repoints_them_as_the_data_grows
     account = make_account(30, seed=5, end=dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc), years=0.6)
 
     def refresh(pairs) -> db.Dashboard:
-        built = build_tables(pairs)
-        board = db.build_dashboard(built, NOW)
-        live_writer.write_tables_live(book, [*built, board], {})
+        workouts, metrics = build_tables(pairs)
+        board = db.build_dashboard([workouts, metrics], NOW)
+        live_writer.write_tables_live(book, WorkbookContent(workouts, metrics, board))
         return board
 
     first = refresh(demo_pairs(account))

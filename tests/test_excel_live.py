@@ -26,6 +26,7 @@ from pelotonxl.model.tables import (
     SheetTable,
     build_tables,
 )
+from pelotonxl.model.workbook import WorkbookContent
 from pelotonxl.peloton.store import WorkoutStore, is_finished
 from pelotonxl.settings import STATUS_NAMES
 from pelotonxl.state import StateFolder
@@ -320,8 +321,8 @@ def test_a_second_write_with_fewer_rows_and_columns_clears_leftovers_and_stale_f
                         {"Start": "yyyy-mm-dd hh:mm"})
     second = small_table(["Workout ID", "Output"], [["c", np.float64(2.0)]])
 
-    live_writer.write_tables_live(book, [first], {})
-    live_writer.write_tables_live(book, [second], {})
+    live_writer.write_tables_live(book, WorkbookContent(first))
+    live_writer.write_tables_live(book, WorkbookContent(second))
 
     sheet = book.sheets["Workouts"]
     table = sheet.tables["Workouts"]
@@ -333,7 +334,7 @@ def test_a_second_write_with_fewer_rows_and_columns_clears_leftovers_and_stale_f
 def test_an_empty_table_keeps_one_blank_body_row():
     book = Book()
     book.sheets.add("Workouts")
-    live_writer.write_tables_live(book, [small_table(["Workout ID", "Start"], [])], {})
+    live_writer.write_tables_live(book, WorkbookContent(small_table(["Workout ID", "Start"], [])))
     table = book.sheets["Workouts"].tables["Workouts"]
     assert table.range.shape == (2, 2)
     assert book.sheets["Workouts"].grid(table.data_body_range) == [[None, None]]

@@ -15,7 +15,7 @@ from pelotonxl.refresh_job import run_refresh
 def refresh(settings):
     """A real refresh against the local server; the tables are what the workbook would get."""
     written = {}
-    run_refresh(settings, lambda built, status: written.update({t.name: t for t in built}))
+    run_refresh(settings, lambda content: written.update({t.name: t for t in [*content.tables, content.dashboard]}))
     return written
 
 

@@ -28,6 +28,7 @@ from tests.workbook_samples import (
     edit_zip,
     make_workbook,
     read_parts,
+    sample_content,
     sheet_parts,
     to_shared_strings,
 )
@@ -76,7 +77,7 @@ def table_values(path: Path, sheet: str) -> tuple[str, list[list]]:
 
 def test_every_part_it_does_not_own_is_unchanged(book: Path):
     before = read_parts(book)
-    writer.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, sample_content(tables(), STATUS))
     after = read_parts(book)
     assert list(after) == list(before)
     owned = owned_parts(book)
@@ -90,7 +91,7 @@ def test_every_part_it_does_not_own_is_unchanged(book: Path):
 
 
 def test_workouts_table_reads_back_with_the_frame_values(book: Path):
-    report = writer.write_tables(book, tables(), STATUS)
+    report = writer.write_tables(book, sample_content(tables(), STATUS))
     assert report.rows_written == {"Workouts": 3, "Metrics": 2}
     ref, rows = table_values(book, "Workouts")
     assert ref == "A1:G4"
@@ -115,9 +116,9 @@ def test_workouts_table_reads_back_with_the_frame_values(book: Path):
 
 
 def test_second_write_with_fewer_rows_and_other_columns_leaves_nothing_stale(book: Path):
-    writer.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, sample_content(tables(), STATUS))
     smaller = pd.DataFrame({"Workout ID": ["z9"], "Distance": [12.3]})
-    writer.write_tables(book, [SampleTable("Workouts", smaller)], {})
+    writer.write_tables(book, sample_content([SampleTable("Workouts", smaller)], {}))
     ref, rows = table_values(book, "Workouts")
     assert (ref, rows) == ("A1:B2", [["Workout ID", "Distance"], ["z9", 12.3]])
     ws = load_workbook(book)["Workouts"]
@@ -126,9 +127,9 @@ def test_second_write_with_fewer_rows_and_other_columns_leaves_nothing_stale(boo
 
 
 def test_repeated_writes_do_not_grow_styles(book: Path):
-    writer.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, sample_content(tables(), STATUS))
     styles = read_parts(book)["xl/styles.xml"]
-    writer.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, sample_content(tables(), STATUS))
     assert read_parts(book)["xl/styles.xml"] == styles
     original = read_parts(make_workbook(book.with_name("fresh.xlsm")))["xl/styles.xml"].decode()
     # Appended only: everything up to the old cellXfs close is still there, in order.
@@ -138,7 +139,7 @@ def test_repeated_writes_do_not_grow_styles(book: Path):
 def test_header_carries_its_own_style_and_booleans_read_true_false(book: Path):
     """LibreOffice and other readers ignore Excel table styles: the header is styled in its cells."""
     frame = pd.DataFrame({"Workout ID": ["a", "b"], "Personal Record": [True, False]})
-    writer.write_tables(book, [SampleTable("Workouts", frame)], {})
+    writer.write_tables(book, sample_content([SampleTable("Workouts", frame)], {}))
     ws = load_workbook(book)["Workouts"]
     header = ws["A1"]
     assert header.font.b and header.font.color.rgb == "FFFFFFFF"
@@ -149,7 +150,7 @@ def test_header_carries_its_own_style_and_booleans_read_true_false(book: Path):
 
 def test_empty_table_keeps_one_blank_row_and_dedupes_headers(book: Path):
     frame = pd.DataFrame(columns=["Workout ID", "Name", "name", ""])
-    writer.write_tables(book, [SampleTable("Workouts", frame)], {})
+    writer.write_tables(book, sample_content([SampleTable("Workouts", frame)], {}))
     ref, rows = table_values(book, "Workouts")
     assert ref == "A1:D2"
     assert rows == [["Workout ID", "Name", "name2", "Column4"], [None] * 4]
@@ -157,14 +158,14 @@ def test_empty_table_keeps_one_blank_row_and_dedupes_headers(book: Path):
 
 def test_text_with_xml_specials_and_control_characters(book: Path):
     frame = pd.DataFrame({"Workout ID": ["x"], "Note": ['a\x01b "q" </t> & \x1f\nline']})
-    writer.write_tables(book, [SampleTable("Workouts", frame)], {})
+    writer.write_tables(book, sample_content([SampleTable("Workouts", frame)], {}))
     assert table_values(book, "Workouts")[1][1] == ["x", 'ab "q" </t> & \nline']
 
 
 def test_object_column_with_mixed_python_values(book: Path):
     values = [np.bool_(True), np.int64(7), dt.date(2024, 2, 29), dt.timedelta(minutes=90), "text", None]
     frame = pd.DataFrame({"Workout ID": list("abcdef"), "Mixed": pd.Series(values, dtype=object)})
-    writer.write_tables(book, [SampleTable("Workouts", frame)], {})
+    writer.write_tables(book, sample_content([SampleTable("Workouts", frame)], {}))
     got = [row[1] for row in table_values(book, "Workouts")[1][1:]]
     assert got == [True, 7, dt.datetime(2024, 2, 29), dt.timedelta(minutes=90), "text", None]
 
@@ -172,7 +173,7 @@ def test_object_column_with_mixed_python_values(book: Path):
 # --- Config ------------------------------------------------------------------------------------
 
 def test_status_cells_hold_the_values(book: Path):
-    writer.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, sample_content(tables(), STATUS))
     config = load_workbook(book)["Config"]
     refreshed = config[STATUS_CELLS["last_refresh"]]
     assert refreshed.value == dt.datetime(2024, 5, 1, 12, 34) and refreshed.is_date
@@ -210,7 +211,7 @@ def test_set_cell_keeps_the_style_and_prefix():
 def test_status_name_missing_is_skipped(book: Path):
     edit_zip(book, lambda parts: parts.update({"xl/workbook.xml": parts["xl/workbook.xml"].replace(
         b'<definedName name="PelotonWorkoutCount">Config!$B$15</definedName>', b"")}))
-    writer.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, sample_content(tables(), STATUS))
     config = load_workbook(book)["Config"]
     assert config[STATUS_CELLS["workout_count"]].value is None
     assert config[STATUS_CELLS["last_result"]].value == "OK: 3 workouts <new>"
@@ -224,7 +225,7 @@ def test_read_config_returns_the_typed_values(book: Path):
     config = config_sheet.read_config(book)
     assert {k: v for k, v in config.items() if v} == EXPECTED_CONFIG
     assert config["home"] == ""
-    writer.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, sample_content(tables(), STATUS))
     assert {k: v for k, v in config_sheet.read_config(book).items() if v} == EXPECTED_CONFIG
 
 
@@ -232,7 +233,7 @@ def test_read_config_with_shared_strings(book: Path):
     to_shared_strings(book, sheet_parts(book)["Config"])
     assert b'<c r="B2" t="s">' in read_parts(book)[sheet_parts(book)["Config"]]
     assert {k: v for k, v in config_sheet.read_config(book).items() if v} == EXPECTED_CONFIG
-    writer.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, sample_content(tables(), STATUS))
     assert {k: v for k, v in config_sheet.read_config(book).items() if v} == EXPECTED_CONFIG
 
 
@@ -260,7 +261,7 @@ def test_remove_config_value_blanks_the_cell_and_its_shared_string(book: Path):
 def test_missing_metrics_sheet_is_created_and_nothing_else_changes(tmp_path: Path):
     book = make_workbook(tmp_path / "Book.xlsm", with_metrics=False)
     before = read_parts(book)
-    writer.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, sample_content(tables(), STATUS))
     after = read_parts(book)
     sheets = sheet_parts(book)
     new = {sheets["Metrics"], "xl/tables/table2.xml", "xl/worksheets/_rels/" + sheets["Metrics"].rsplit("/", 1)[1] + ".rels"}
@@ -280,7 +281,7 @@ def test_missing_metrics_sheet_is_created_and_nothing_else_changes(tmp_path: Pat
 
 def test_calc_chain_naming_a_rewritten_sheet_is_dropped(book: Path):
     add_calc_chain(book, sheet_id=4)   # Workouts
-    writer.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, sample_content(tables(), STATUS))
     parts = read_parts(book)
     assert "xl/calcChain.xml" not in parts
     assert b"calcChain" not in parts["[Content_Types].xml"] + parts["xl/_rels/workbook.xml.rels"]
@@ -289,14 +290,14 @@ def test_calc_chain_naming_a_rewritten_sheet_is_dropped(book: Path):
 def test_calc_chain_of_other_sheets_is_kept(book: Path):
     add_calc_chain(book, sheet_id=6)   # My Analysis
     before = read_parts(book)
-    writer.write_tables(book, tables(), {})
+    writer.write_tables(book, sample_content(tables(), {}))
     assert read_parts(book)["xl/calcChain.xml"] == before["xl/calcChain.xml"]
 
 
 def test_full_calc_on_load_is_set(book: Path):
     edit_zip(book, lambda parts: parts.update({"xl/workbook.xml": parts["xl/workbook.xml"].replace(
         b'<calcPr calcId="124519" fullCalcOnLoad="1" />', b"")}))
-    writer.write_tables(book, tables(), {})
+    writer.write_tables(book, sample_content(tables(), {}))
     workbook_xml = read_parts(book)["xl/workbook.xml"].decode()
     assert '<calcPr fullCalcOnLoad="1"/></workbook>' in workbook_xml
 
@@ -309,7 +310,7 @@ def test_lock_file_beside_the_workbook_refuses(book: Path):
     with pytest.raises(WorkbookError, match="close it in Excel, or refresh from the Peloton tab"):
         writer.check_writable(book)
     with pytest.raises(WorkbookError):
-        writer.write_tables(book, tables(), STATUS)
+        writer.write_tables(book, sample_content(tables(), STATUS))
     assert book.read_bytes() == before
 
 
@@ -324,7 +325,7 @@ def test_not_a_workbook_and_missing_file_refuse(tmp_path: Path):
     with zipfile.ZipFile(other_zip, "w") as zf:
         zf.writestr("readme.txt", "hi")
     with pytest.raises(WorkbookError, match="not an Excel workbook"):
-        writer.write_tables(other_zip, tables(), STATUS)
+        writer.write_tables(other_zip, sample_content(tables(), STATUS))
 
 
 @pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0, reason="root can write read-only files")
@@ -340,7 +341,7 @@ def test_shape_on_workouts_sheet_refuses_and_leaves_the_file_alone(book: Path):
     with pytest.raises(WorkbookError, match=r"The Workouts sheet holds 1 shape, which a refresh would delete"):
         writer.check_writable(book)
     with pytest.raises(WorkbookError, match="1 shape"):
-        writer.write_tables(book, tables(), STATUS)
+        writer.write_tables(book, sample_content(tables(), STATUS))
     assert book.read_bytes() == before
     assert [p.name for p in book.parent.iterdir()] == [book.name]
 
@@ -361,7 +362,7 @@ def test_sparklines_on_metrics_sheet_refuse(book: Path):
 def test_shapes_on_other_sheets_are_fine(book: Path):
     add_shape(book, sheet_parts(book)["My Analysis"])
     before = read_parts(book)
-    writer.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, sample_content(tables(), STATUS))
     after = read_parts(book)
     assert after["xl/drawings/drawing99.xml"] == before["xl/drawings/drawing99.xml"]
     assert after[sheet_parts(book)["My Analysis"]] == before[sheet_parts(book)["My Analysis"]]
@@ -377,7 +378,7 @@ def test_failure_mid_write_leaves_original_and_no_temp(book: Path, monkeypatch):
 
     monkeypatch.setattr(safety.os, "fsync", broken_fsync)
     with pytest.raises(OSError, match="No space left"):
-        writer.write_tables(book, tables(), STATUS)
+        writer.write_tables(book, sample_content(tables(), STATUS))
     assert book.read_bytes() == before
     assert [p.name for p in book.parent.iterdir()] == [book.name]
 
@@ -387,7 +388,7 @@ def test_failure_while_building_leaves_original(book: Path, monkeypatch):
     bad = pd.DataFrame({"Workout ID": ["a"], "Oops": [object()]})
     monkeypatch.setattr(table_sheet, "table_xml", lambda *a, **k: 1 / 0)
     with pytest.raises(ZeroDivisionError):
-        writer.write_tables(book, [SampleTable("Workouts", bad)], STATUS)
+        writer.write_tables(book, sample_content([SampleTable("Workouts", bad)], STATUS))
     assert book.read_bytes() == before
     assert [p.name for p in book.parent.iterdir()] == [book.name]
 
@@ -399,14 +400,14 @@ def test_stale_temp_of_a_dead_process_is_removed(book: Path):
     live = book.parent / f".~peloton_xl-{book.name}.{os.getppid()}.tmp"
     stale.write_bytes(b"half a zip")
     live.write_bytes(b"another refresh still writing")
-    writer.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, sample_content(tables(), STATUS))
     assert not stale.exists()
     assert live.exists()
 
 
 def test_file_mode_is_preserved(book: Path):
     book.chmod(0o640)
-    writer.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, sample_content(tables(), STATUS))
     assert stat.S_IMODE(book.stat().st_mode) == 0o640
 
 
@@ -419,7 +420,7 @@ def test_five_thousand_rows_by_forty_columns_is_fast(book: Path):
     for j in range(36):
         frame[f"Metric {j}"] = np.where(np.arange(n) % 11 == 0, np.nan, np.arange(n) * 0.25 + j)
     started = time.perf_counter()
-    report = writer.write_tables(book, tables(frame), STATUS)
+    report = writer.write_tables(book, sample_content(tables(frame), STATUS))
     elapsed = time.perf_counter() - started
     assert report.rows_written["Workouts"] == n
     assert elapsed < 5, elapsed
@@ -437,7 +438,7 @@ def test_five_thousand_rows_by_forty_columns_is_fast(book: Path):
 @pytest.mark.parametrize("with_metrics", [True, False], ids=["sheets-replaced", "metrics-created"])
 def test_libreoffice_opens_the_written_workbook(tmp_path: Path, with_metrics: bool):
     book = make_workbook(tmp_path / "PelotonWorkbook.xlsm", with_metrics=with_metrics)
-    writer.write_tables(book, tables(), STATUS)
+    writer.write_tables(book, sample_content(tables(), STATUS))
     out = tmp_path / "out"
     profile = tmp_path / "lo-profile"
     subprocess.run(["soffice", "--headless", f"-env:UserInstallation={profile.as_uri()}", "--convert-to", "xlsx",

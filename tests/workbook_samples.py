@@ -21,6 +21,7 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
+from pelotonxl.model.workbook import WorkbookContent
 from pelotonxl.settings import FIELD_BY_NAME, FIELDS, STATUS_NAMES
 
 TEMPLATE = Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"
@@ -52,6 +53,12 @@ class SampleTable:
     frame: pd.DataFrame
     number_formats: dict[str, str] = field(default_factory=dict)
     widths: dict[str, float] = field(default_factory=dict)
+
+
+def sample_content(tables: list[SampleTable], status: dict | None = None) -> WorkbookContent:
+    """A writer's input from sample tables, each placed by its name (Workouts, Metrics)."""
+    by_name = {t.name: t for t in tables}
+    return WorkbookContent(by_name.get("Workouts"), by_name.get("Metrics"), status=status or {})
 
 
 def make_workbook(path: Path, *, with_metrics: bool = True) -> Path:

@@ -10,9 +10,7 @@ from typing import Any
 from pelotonxl.demo.graphs import (
     hex_id,
 )
-
-ZERO_RIDE_ID = "0" * 32
-
+from pelotonxl.model.catalog import ZERO_RIDE_ID
 
 HOME_TZ = "America/New_York"
 

@@ -34,7 +34,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from pelotonxl.demo.account import DemoAccount, make_account
-from pelotonxl.demo.catalogue import ZERO_RIDE_ID
+from pelotonxl.model.catalog import ZERO_RIDE_ID
+from pelotonxl.peloton.auth import USER_ID_CLAIM
 from pelotonxl.settings import DEFAULT_CLIENT_ID, DEFAULT_SCOPE
 
 DEMO_USERNAME = "demo@example.com"
@@ -42,7 +43,6 @@ DEMO_PASSWORD = "demo-password"
 PAGE_CAP = 100           # Peloton never returns more than 100 workouts a page
 DEFAULT_PAGE_SIZE = 20
 DEFAULT_EVERY_N = 5
-USER_ID_CLAIM = "http://onepeloton.com/user_id"
 
 NOT_LOGGED_IN = {"status": 401, "error_code": 3020, "subcode": None, "message": "Not logged in", "details": None}
 LEGACY_LOGIN_GONE = {"status": 403, "message": "Access forbidden. Endpoint no longer accepting requests."}

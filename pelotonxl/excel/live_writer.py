@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Iterable
 
-import numpy as np
 import pandas as pd
 
 from pelotonxl.model.dashboard import Dashboard
 from pelotonxl.model.dashboard_layout import Rect, plan
+from pelotonxl.model.excel_values import day_numbers, wall_clock
+from pelotonxl.model.excel_values import excel_value as plain_value
+from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent
 from pelotonxl.settings import STATUS_NAMES
 
 if TYPE_CHECKING:
@@ -37,29 +39,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-CONFIG_SHEET = "Config"
-
-
-TABLE_STYLE = "TableStyleMedium2"  # the style workbook_build gives new tables
-
-
-SECONDS_PER_DAY = 86400.0
-
-
 # Excel turns a typed (or assigned) string into a formula or number when it looks like one;
 # a leading apostrophe keeps it text and is not part of the cell's value.
 _FORMULA_STARTS = ("=", "+", "-", "@")
 
 
-def write_tables_live(book: "xw.Book", tables: list["SheetTable | Dashboard"], status: Mapping[str, Any]) -> None:
-    """Each SheetTable into its sheet's Excel Table of the same name, a Dashboard into its two
-    sheets and charts, then the status cells."""
-    for table in tables:
-        if isinstance(table, Dashboard):
-            _write_dashboard(book, table)
-        else:
-            _write_table(book, table)
-    for key, value in status.items():
+def write_tables_live(book: "xw.Book", content: WorkbookContent) -> None:
+    """Each table into its sheet's Excel Table of the same name, the Dashboard into its two sheets
+    and charts, then the status cells."""
+    for table in content.tables:
+        _write_table(book, table)
+    if content.dashboard is not None:
+        _write_dashboard(book, content.dashboard)
+    for key, value in content.status.items():
         defined_name = STATUS_NAMES[key][0]
         if defined_name in book.names:  # a member may have deleted one; the refresh still counts
             book.names[defined_name].refers_to_range.value = excel_value(value)
@@ -164,37 +156,21 @@ def table_rows(frame: pd.DataFrame) -> list[list[Any]]:
 
 def _column_values(series: pd.Series) -> list[Any]:
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        if getattr(series.dt, "tz", None) is not None:
-            series = series.dt.tz_localize(None)  # Excel has no time zones: keep the wall-clock time
-        return [None if pd.isna(v) else v.to_pydatetime() for v in series]
+        return [None if pd.isna(v) else v.to_pydatetime() for v in wall_clock(series)]
     if pd.api.types.is_timedelta64_dtype(series.dtype):
-        days = series.dt.total_seconds() / SECONDS_PER_DAY
-        return [None if pd.isna(v) else float(v) for v in days]
+        return [None if math.isnan(v) else v for v in day_numbers(series).tolist()]
     return [excel_value(v) for v in series.tolist()]
 
 
 def excel_value(value: Any) -> Any:
-    """One cell value for Excel: None for missing, Python numbers, naive datetimes, day fractions."""
+    """One value as xlwings should assign it: `excel_values.excel_value`, with durations as day
+    fractions and text that Excel would read as a formula or number kept as text."""
+    value = plain_value(value)
     if isinstance(value, str):
         return "'" + value if _looks_like_input(value) else value
-    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
-        return None  # None, NaN, NaT (numpy's or pandas')
-    if isinstance(value, np.datetime64):
-        value = pd.Timestamp(value)
-    elif isinstance(value, np.timedelta64):
-        value = pd.Timedelta(value)
-    elif isinstance(value, np.generic):
-        value = value.item()  # numpy int/float/bool -> Python's
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, datetime):  # pd.Timestamp too
-        value = pd.Timestamp(value)
-        return (value.tz_localize(None) if value.tzinfo else value).to_pydatetime()
-    if isinstance(value, timedelta):  # pd.Timedelta too
-        return value.total_seconds() / SECONDS_PER_DAY
-    if isinstance(value, (bool, int, float, date)):
-        return value
-    return str(value)
+    if isinstance(value, timedelta):
+        return value / timedelta(days=1)
+    return value
 
 
 def _looks_like_input(text: str) -> bool:

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
-from pelotonxl.excel.live_writer import CONFIG_SHEET, _sheet_named
+from pelotonxl.excel.live_writer import _sheet_named
+from pelotonxl.model.workbook import CONFIG_SHEET
 from pelotonxl.progress import LABELS
 from pelotonxl.settings import field_for_label
 

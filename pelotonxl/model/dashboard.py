@@ -13,7 +13,6 @@ gets zeros and a "no data yet" note instead.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Iterable
@@ -97,11 +96,12 @@ class Dashboard:
 # --- the input, tidied ------------------------------------------------------------------------------
 
 def workouts_frame(tables: Iterable["SheetTable"]) -> tuple[pd.DataFrame, str | None]:
-    """One row per workout (start, week, month, discipline, minutes, kJ and the Metrics columns
-    used here), and the member's distance unit."""
-    by_name = {t.name: t.frame for t in tables}
-    workouts = by_name.get("Workouts", pd.DataFrame(columns=["Workout ID", "Start"]))
-    metrics = by_name.get("Metrics", pd.DataFrame(columns=["Workout ID"]))
+    """One row per workout (start, week, month, discipline, minutes, kJ and the metrics used here,
+    found by slug), and the member's distance unit."""
+    by_name = {t.name: t for t in tables}
+    workouts = by_name["Workouts"].frame if "Workouts" in by_name else pd.DataFrame(columns=["Workout ID", "Start"])
+    metrics = by_name["Metrics"].frame if "Metrics" in by_name else pd.DataFrame(columns=["Workout ID"])
+    columns = by_name["Metrics"].metric_columns if "Metrics" in by_name else {}
     frame = pd.DataFrame({
         "id": workouts["Workout ID"],
         "start": pd.to_datetime(workouts["Start"]),
@@ -115,13 +115,12 @@ def workouts_frame(tables: Iterable["SheetTable"]) -> tuple[pd.DataFrame, str | 
     # An unfinished workout has no duration yet: count its class length.
     frame["minutes"] = (duration.dt.total_seconds() / 60).fillna(frame["length"]).fillna(0.0)
     frame = frame[frame["start"].notna()].reset_index(drop=True)
-    wanted = {"watts": r"Avg Output \(watts\)", "kcal": r"Calories \(kcal\)",
-              **{f"zone{n}": rf"HR Zone {n} \(min\)" for n in range(1, 6)}}
+    wanted = {"watts": "avg_output", "kcal": "calories", **{f"zone{n}": f"hr_zone_{n}" for n in range(1, 6)}}
     extra = pd.DataFrame({"id": metrics["Workout ID"]})
-    for name, pattern in wanted.items():
-        column = next((c for c in metrics.columns if re.fullmatch(pattern, str(c))), None)
+    for name, slug in wanted.items():
+        column = _metric_column(metrics, [c for (s, _), c in columns.items() if s == slug])
         extra[name] = metrics[column].astype("float64") if column else np.nan
-    unit, distance = _distance(metrics)
+    unit, distance = _distance(metrics, {u: c for (s, u), c in columns.items() if s == "distance"})
     extra["distance"] = distance
     frame = frame.merge(extra.drop_duplicates("id"), on="id", how="left")
     frame["day"] = frame["start"].dt.normalize()
@@ -136,14 +135,18 @@ def _column(frame: pd.DataFrame, name: str, dtype: str) -> pd.Series:
     return pd.Series([None] * len(frame), index=frame.index, dtype=dtype)
 
 
-def _distance(metrics: pd.DataFrame) -> tuple[str | None, pd.Series]:
+def _metric_column(metrics: pd.DataFrame, candidates: list[str]) -> str | None:
+    """Of a metric's columns (one per unit), the one most workouts have."""
+    return max(candidates, key=lambda c: int(metrics[c].notna().sum()), default=None)
+
+
+def _distance(metrics: pd.DataFrame, by_unit: dict[str | None, str]) -> tuple[str | None, pd.Series]:
     """The member's distance unit (mi or km: whichever more workouts use) and each workout's distance in it."""
-    counts = {unit: int(metrics[f"Distance ({unit})"].notna().sum())
-              for unit in ("mi", "km") if f"Distance ({unit})" in metrics.columns}
+    counts = {unit: int(metrics[by_unit[unit]].notna().sum()) for unit in ("mi", "km") if unit in by_unit}
     if not counts or max(counts.values()) == 0:
         return None, pd.Series(np.nan, index=metrics.index)
     unit = max(counts, key=lambda u: (counts[u], u == "mi"))
-    return unit, metrics[f"Distance ({unit})"].astype("float64")
+    return unit, metrics[by_unit[unit]].astype("float64")
 
 
 def discipline_colours(disciplines: Iterable[str]) -> dict[str, str]:

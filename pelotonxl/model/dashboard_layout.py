@@ -1,6 +1,6 @@
 """Where the Dashboard's pieces go: cells on the Dashboard and data sheets, and each chart's ranges.
 
-Both writers (headless `dashboard_parts`, live `excel_live`) draw from the same `SheetPlan`, so
+Both writers (headless `xlsx.dashboard_sheet`, live `excel.live_writer`) draw from the same `SheetPlan`, so
 the two cannot disagree about a cell or a chart range. The data blocks sit side by side on the
 data sheet, each as a title row, a header row and its rows; a chart's series refer to exactly the
 rows and columns its block has at this refresh, which is how the ranges follow the data.
@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
 from openpyxl.utils import get_column_letter
 
 from pelotonxl.model.dashboard import Block, ChartSpec, Dashboard
+from pelotonxl.model.excel_values import excel_value
 
 # Dashboard geometry (1-based rows and columns). Charts in a 2 x 2 grid, tables around them.
 LEFT, RIGHT = 2, 11                       # columns B and K: the two columns of the grid
@@ -135,7 +135,7 @@ def _headline(sheet: str, block: Block) -> Rect:
     columns = list(block.frame.columns)
     rows = [[Cell(block.title, SECTION)], [Cell(c, HEADER) for c in columns]]
     for values in block.frame.itertuples(index=False):
-        rows.append([Cell(values[0], LABEL)] + [Cell(_plain(v), BIG, block.number_formats.get(c, "General"))
+        rows.append([Cell(values[0], LABEL)] + [Cell(excel_value(v), BIG, block.number_formats.get(c, "General"))
                                                for c, v in zip(columns[1:], values[1:])])
     return Rect(sheet, 4, LEFT, rows)
 
@@ -146,10 +146,10 @@ def _table(sheet: str, row: int, col: int, block: Block) -> Rect:
     rows = [[Cell(block.title, SECTION)], [Cell(c, HEADER) for c in columns]]
     for values in block.frame.itertuples(index=False):
         label = values[0]
-        row_cells = [Cell(_plain(label), LABEL, fill=block.colours.get(label))]
+        row_cells = [Cell(excel_value(label), LABEL, fill=block.colours.get(label))]
         for column, value in zip(columns[1:], values[1:]):
             fmt = block.number_formats.get(column) or block.row_formats.get(label, "General")
-            row_cells.append(Cell(_plain(value), BODY, fmt))
+            row_cells.append(Cell(excel_value(value), BODY, fmt))
         rows.append(row_cells)
     if block.note and block.frame.empty:
         rows.append([Cell(block.note, NOTE)])
@@ -163,7 +163,7 @@ def _chart_data(data_sheet: str, col: int, spec: ChartSpec, block: Block) -> tup
     # when a refresh through Excel re-points the chart at the whole block.
     rows = [[Cell(block.title, SECTION)], [Cell("", HEADER)] + [Cell(c, HEADER) for c in columns[1:]]]
     for values in frame.itertuples(index=False):
-        rows.append([Cell(_plain(v), BODY, block.number_formats.get(c, "General")) for c, v in zip(columns, values)])
+        rows.append([Cell(excel_value(v), BODY, block.number_formats.get(c, "General")) for c, v in zip(columns, values)])
     rect = Rect(data_sheet, 1, col, rows)
     header, first, last = 2, 3, 2 + len(frame)
     series = [SeriesRef(name, area(data_sheet, header, col + i), area(data_sheet, first, col + i, last, col + i),
@@ -174,13 +174,3 @@ def _chart_data(data_sheet: str, col: int, spec: ChartSpec, block: Block) -> tup
                        (header, col, last, col + len(columns) - 1), axis_format, block.note)
     return rect, place
 
-
-def _plain(value: Any) -> Any:
-    """A cell value: None for missing, Python datetimes and numbers, text as is."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if hasattr(value, "item"):
-        return value.item()
-    return value

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Any, Iterable
@@ -28,31 +28,28 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
-Record = tuple[dict, "dict | None"]
-MetricKey = tuple[str, "str | None"]  # (slug, unit): one Metrics column
+from pelotonxl.model.catalog import (
+    DEVICE_NAMES,
+    DISCIPLINE_NAMES,
+    NO_CLASS_LABELS,
+    SLUG_ALIASES,
+    ZERO_RIDE_ID,
+    MetricKey,
+    column_header,
+    column_order,
+    metric_format,
+    metric_name,
+    unit_label,
+)
 
-ZERO_RIDE_ID = "0" * 32
+Record = tuple[dict, "dict | None"]
+
 # A workout started this close to the class's air time was taken live.
 LIVE_WINDOW_SECONDS = 15 * 60
 
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 DURATION_FORMAT = "[h]:mm:ss"
 
-DISCIPLINE_NAMES = {
-    "cycling": "Cycling", "running": "Running", "walking": "Walking", "strength": "Strength",
-    "yoga": "Yoga", "stretching": "Stretching", "meditation": "Meditation", "cardio": "Cardio",
-    "caesar": "Rowing", "caesar_bootcamp": "Row Bootcamp", "bike_bootcamp": "Bike Bootcamp",
-    "tread_bootcamp": "Tread Bootcamp", "circuit": "Circuit", "beyond_the_ride": "Beyond the Ride",
-}
-NO_CLASS_LABELS = {"cycling": "Just Ride", "running": "Just Run", "walking": "Just Walk",
-                   "caesar": "Just Row"}
-DEVICE_NAMES = {
-    "home_bike": "Bike", "home_bike_v1": "Bike", "home_bike_v2": "Bike+", "home_bike_plus": "Bike+",
-    "home_tread": "Tread", "home_tread_v1": "Tread", "tread_plus": "Tread+", "caesar": "Row",
-    "iphone": "iPhone", "ipad": "iPad", "android": "Android", "fire_tv": "Fire TV",
-    "apple_tv": "Apple TV", "roku": "Roku", "web": "Web", "apple_watch": "Apple Watch",
-    "guide": "Guide", "ios_app": "iOS App", "android_app": "Android App", "apple_watch_app": "Apple Watch",
-}
 
 WORKOUT_FORMATS = {
     "Start": DATE_FORMAT, "Class Length (min)": "0", "Duration": DURATION_FORMAT,
@@ -67,30 +64,6 @@ WORKOUT_COLUMNS = (
 )
 METRIC_LEAD_COLUMNS = ("Workout ID", "Start", "Discipline")
 
-# Canonical names per slug, in the column order the Metrics sheet uses. A slug's name is
-# fixed here because Peloton names one measure differently per discipline
-# (rowing's avg_output is "Avg Stroke Output").
-METRIC_NAMES = {
-    "total_output": "Total Output", "distance": "Distance", "calories": "Calories",
-    "active_calories": "Active Calories", "duration": "Duration", "elevation": "Elevation",
-    "stroke_count": "Strokes", "avg_output": "Avg Output", "avg_cadence": "Avg Cadence",
-    "avg_resistance": "Avg Resistance", "avg_speed": "Avg Speed", "avg_pace": "Avg Pace",
-    "avg_incline": "Avg Incline", "avg_stroke_rate": "Avg Stroke Rate",
-    "avg_split_pace": "Avg Split Pace",
-}
-HEART_RATE_NAMES = {"avg_heart_rate": "Avg Heart Rate", "max_heart_rate": "Max Heart Rate",
-                    **{f"hr_zone_{n}": f"HR Zone {n}" for n in range(1, 6)}}
-# Apple Watch workouts report total_calories instead of calories: one Calories column.
-SLUG_ALIASES = {"total_calories": "calories"}
-UNIT_NAMES = {"kj": "kJ", "kcal": "kcal", "kph": "kph", "mph": "mph", "bpm": "bpm"}
-METRIC_FORMATS = {
-    "total_output": "0.0", "distance": "0.00", "calories": "0", "active_calories": "0",
-    "duration": "0.0", "elevation": "0", "stroke_count": "0", "avg_output": "0",
-    "avg_cadence": "0", "avg_resistance": "0", "avg_speed": "0.0", "avg_pace": "0.00",
-    "avg_incline": "0.0", "avg_stroke_rate": "0", "avg_split_pace": "0.00",
-    "avg_heart_rate": "0", "max_heart_rate": "0",
-    **{f"hr_zone_{n}": "0.0" for n in range(1, 6)},
-}
 
 
 @dataclass
@@ -99,6 +72,8 @@ class SheetTable:
     frame: pd.DataFrame                # display-ordered columns; first column "Workout ID"
     number_formats: dict[str, str]     # column -> Excel number format code
     widths: dict[str, float]           # column -> column width in characters
+    # (slug, unit) -> the column holding that metric: how code finds a metric, not by its header.
+    metric_columns: dict[MetricKey, str] = field(default_factory=dict)
 
 
 # ---- reading raw JSON defensively -------------------------------------------------------
@@ -263,8 +238,7 @@ def workouts_frame(records: Iterable[tuple[dict, dict | None]]) -> SheetTable:
 # ---- Metrics -----------------------------------------------------------------------------
 
 def _unit(value: Any) -> str | None:
-    unit = _text(value)
-    return UNIT_NAMES.get(unit.lower(), unit) if unit else None
+    return unit_label(_text(value))
 
 
 def _zone_number(zone: dict, index: int) -> int:
@@ -277,8 +251,8 @@ def _heart_rate(workout: dict, graph: dict) -> dict[MetricKey, float]:
     values: dict[MetricKey, float] = {}
     metric = next((m for m in map(_dict, _list(graph.get("metrics")))
                    if m.get("slug") == "heart_rate"), {})
-    for slug, field in (("avg_heart_rate", "average_value"), ("max_heart_rate", "max_value")):
-        bpm = _number(metric.get(field))
+    for slug, source in (("avg_heart_rate", "average_value"), ("max_heart_rate", "max_value")):
+        bpm = _number(metric.get(source))
         if bpm:  # 0 bpm means no monitor was worn
             values[(slug, "bpm")] = bpm
     zones = {_zone_number(z, i): _number(z.get("duration"))
@@ -332,32 +306,6 @@ def metric_values(workout: dict, graph: dict | None) -> dict[str, float]:
     return values
 
 
-def _column_order(key: MetricKey) -> tuple:
-    """Preferred slugs first, unknown slugs alphabetically, heart rate last; units A-Z."""
-    slug, unit = key
-    if slug in HEART_RATE_NAMES:
-        return (2, list(HEART_RATE_NAMES).index(slug), unit or "")
-    if slug in METRIC_NAMES:
-        return (0, list(METRIC_NAMES).index(slug), unit or "")
-    return (1, slug, unit or "")
-
-
-def column_header(name: str, unit: str | None) -> str:
-    """The Metrics column heading for a metric: "Avg Output (watts)", or "Strokes" without a unit."""
-    return f"{name} ({unit})" if unit else name
-
-
-def _metric_name(slug: str, seen_names: dict[str, str]) -> str:
-    return METRIC_NAMES.get(slug) or HEART_RATE_NAMES.get(slug) or seen_names.get(slug) or slug
-
-
-def _metric_format(key: MetricKey) -> str:
-    slug, unit = key
-    if slug == "distance" and unit == "m":
-        return "0"
-    return METRIC_FORMATS.get(slug, "General")
-
-
 def _metric_pass(pairs: list[Record]
                  ) -> tuple[list[dict[MetricKey, float]], dict[str, str], dict[str, Counter]]:
     """Every workout's metric values, plus the display names and units seen across them."""
@@ -370,11 +318,11 @@ def _metric_pass(pairs: list[Record]
 def metrics_frame(records: Iterable[tuple[dict, dict | None]]) -> SheetTable:
     pairs = _prepare(records)
     per_workout, seen_names, _ = _metric_pass(pairs)
-    keys = sorted({key for values in per_workout for key in values}, key=_column_order)
+    keys = sorted({key for values in per_workout for key in values}, key=column_order)
     headers: dict[MetricKey, str] = {}
     taken = set(METRIC_LEAD_COLUMNS)
     for key in keys:
-        header = column_header(_metric_name(key[0], seen_names), key[1])
+        header = column_header(metric_name(key[0], seen_names), key[1])
         if header in taken:  # an unknown slug reusing a known name: keep headers unique
             header = f"{header} [{key[0]}]"
         headers[key] = header
@@ -390,8 +338,8 @@ def metrics_frame(records: Iterable[tuple[dict, dict | None]]) -> SheetTable:
         rows.append(row)
     columns = [*METRIC_LEAD_COLUMNS, *headers.values()]
     frame = _typed_frame(rows, columns, dates=("Start",), numbers=tuple(headers.values()))
-    formats = {"Start": DATE_FORMAT, **{headers[key]: _metric_format(key) for key in keys}}
-    return SheetTable("Metrics", frame, formats, _widths(frame, formats))
+    formats = {"Start": DATE_FORMAT, **{headers[key]: metric_format(key) for key in keys}}
+    return SheetTable("Metrics", frame, formats, _widths(frame, formats), headers)
 
 
 def metric_catalog(records: Iterable[tuple[dict, dict | None]]) -> dict[str, tuple[str, str | None]]:
@@ -402,8 +350,8 @@ def metric_catalog(records: Iterable[tuple[dict, dict | None]]) -> dict[str, tup
     when any workout has them. Keyed by the canonical slug ("calories", not "total_calories").
     """
     _, seen_names, seen_units = _metric_pass(_prepare(records))
-    return {slug: (_metric_name(slug, seen_names), units.most_common(1)[0][0])
-            for slug, units in sorted(seen_units.items(), key=lambda item: _column_order((item[0], None)))}
+    return {slug: (metric_name(slug, seen_names), units.most_common(1)[0][0])
+            for slug, units in sorted(seen_units.items(), key=lambda item: column_order((item[0], None)))}
 
 
 def build_tables(records: Iterable[tuple[dict, dict | None]]) -> list[SheetTable]:

@@ -9,13 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pelotonxl.model.workbook import HEADER_FILL, HEADER_TEXT, NOTE_COLOUR, TITLE_COLOUR
 from pelotonxl.settings import FIELDS, STATUS_NAMES
 
 # openpyxl styling of the Config sheet (colours match TableStyleMedium2).
-TITLE_COLOUR = "1F4E78"
-HEADER_FILL = "4472C4"
 INPUT_FILL = "F2F2F2"
-NOTE_COLOUR = "595959"
 ROW_HEIGHT = 20  # points; the help texts fit on one line at the layout's column width
 
 
@@ -47,7 +45,7 @@ def _lay_out_config(ws: Any, layout: dict[str, Any], workbook: Any) -> None:
     for column, text in zip("ABC", layout["header"]):
         cell = ws[f"{column}{header_row}"]
         cell.value = text
-        cell.font = _font(bold=True, color="FFFFFF")
+        cell.font = _font(bold=True, color=HEADER_TEXT)
         cell.fill = PatternFill("solid", fgColor=HEADER_FILL)
 
     edge = Side(style="thin", color="BFBFBF")

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import numbers
 import re
+from xml.sax.saxutils import escape
 
-import numpy as np
-import pandas as pd
 from openpyxl.utils.datetime import to_excel
+
+from pelotonxl.model.excel_values import excel_value
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 
@@ -28,34 +28,21 @@ BOOLEAN_FORMAT = '"TRUE";"TRUE";"FALSE"'
 MAX_CELL_TEXT = 32767                      # Excel's limit per cell
 
 
-EXCEL_EPOCH = pd.Timestamp("1899-12-30")   # serial 0 in the 1900 date system (leap-year bug included)
-
-
-ONE_DAY = pd.Timedelta(days=1)
-
-
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 
-
-
-
 def clean_text(value: object) -> str:
     return _ILLEGAL_XML.sub("", str(value))[:MAX_CELL_TEXT]
-
-
-def escape_text(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def string_tail(text: str, s_attr: str = "") -> str:
     """A cell's XML after its r="..." attribute, for an inline string."""
     text = clean_text(text)
     space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
-    return f'{s_attr} t="inlineStr"><is><t{space}>{escape_text(text)}</t></is></c>'
+    return f'{s_attr} t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
 
 
 def number_tail(value: float | int, s_attr: str = "") -> str | None:
@@ -64,22 +51,17 @@ def number_tail(value: float | int, s_attr: str = "") -> str | None:
     return f"{s_attr}><v>{value!r}</v></c>"
 
 
-
 def value_tail(value: object, s_attr: str = "", date_attr: str = "", duration_attr: str = "") -> str | None:
-    """Cell XML after r="..." for one Python value of any supported type."""
+    """Cell XML after r="..." for one value of any type (see `excel_values.excel_value`); None for a blank."""
+    value = excel_value(value)
+    if isinstance(value, str):
+        return string_tail(value, s_attr)
     if value is None:
         return None
-    if isinstance(value, (bool, np.bool_)):
+    if isinstance(value, bool):
         return f'{s_attr} t="b"><v>{int(value)}</v></c>'
-    if isinstance(value, numbers.Real):   # Python and NumPy ints and floats
-        return number_tail(value.item() if hasattr(value, "item") else value, s_attr)
+    if isinstance(value, (int, float)):
+        return number_tail(value, s_attr)
     if isinstance(value, (dt.datetime, dt.date)):
-        return number_tail(to_excel(_wall_clock(value)), date_attr)
-    if isinstance(value, dt.timedelta):
-        return number_tail(to_excel(value), duration_attr)
-    return string_tail(str(value), s_attr)
-
-
-def _wall_clock(value: dt.datetime | dt.date) -> dt.datetime | dt.date:
-    """A date-time as the member saw it: its time zone dropped, not converted."""
-    return value.replace(tzinfo=None) if isinstance(value, dt.datetime) else value
+        return number_tail(to_excel(value), date_attr)
+    return number_tail(to_excel(value), duration_attr)   # a timedelta

@@ -13,12 +13,10 @@ from openpyxl.utils.cell import coordinate_from_string
 from openpyxl.utils.exceptions import CellCoordinatesException
 
 from pelotonxl.errors import WorkbookError
+from pelotonxl.model.workbook import CONFIG_SHEET
 from pelotonxl.settings import FIELD_BY_NAME, field_for_label
 from pelotonxl.xlsx import cell_edit, safety
 from pelotonxl.xlsx import package as xp
-
-CONFIG_SHEET = "Config"
-
 
 _NS = {"m": xp.MAIN_NS}
 

@@ -27,14 +27,11 @@ from pelotonxl.model.dashboard_layout import (
     SheetPlan,
     plan,
 )
+from pelotonxl.model.workbook import HEADER_FILL, HEADER_TEXT, NOTE_COLOUR, TITLE_COLOUR
 from pelotonxl.xlsx import charts, table_sheet
 from pelotonxl.xlsx import package as xp
 from pelotonxl.xlsx.cells import DATETIME_FORMAT, XML_DECLARATION, value_tail
 from pelotonxl.xlsx.styles import StyleBook
-
-TITLE_COLOUR = "1F4E78"
-NOTE_COLOUR = "595959"
-HEADER_FILL = "4472C4"
 
 
 def write_dashboard(pkg: xp.Package, styles: StyleBook, board: Dashboard) -> set[int]:
@@ -128,12 +125,12 @@ def _tail(cell: Cell, styles: StyleBook) -> str:
 def _style(cell: Cell, styles: StyleBook) -> int:
     fmt = cell.number_format
     if cell.fill:
-        return styles.styled(fmt, bold=True, colour="FFFFFF", fill=cell.fill)
+        return styles.styled(fmt, bold=True, colour=HEADER_TEXT, fill=cell.fill)
     return {
         TITLE: lambda: styles.styled(fmt, bold=True, size=20, colour=TITLE_COLOUR),
         SUBTITLE: lambda: styles.styled(fmt, italic=True, colour=NOTE_COLOUR),
         SECTION: lambda: styles.styled(fmt, bold=True, size=14, colour=TITLE_COLOUR),
-        HEADER: lambda: styles.styled(fmt, bold=True, colour="FFFFFF", fill=HEADER_FILL),
+        HEADER: lambda: styles.styled(fmt, bold=True, colour=HEADER_TEXT, fill=HEADER_FILL),
         LABEL: lambda: styles.styled(fmt, bold=True),
         NOTE: lambda: styles.styled(fmt, italic=True, colour=NOTE_COLOUR),
         BIG: lambda: styles.styled(fmt, bold=True, size=16, colour=TITLE_COLOUR),

@@ -15,6 +15,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+from xml.sax.saxutils import escape
 
 from pelotonxl.errors import WorkbookError
 
@@ -339,5 +340,5 @@ def ensure_full_calc_on_load(pkg: Package) -> None:
 
 
 def escape_attr(text: str) -> str:
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
+    """Text for a double-quoted XML attribute."""
+    return escape(text, {'"': "&quot;"})

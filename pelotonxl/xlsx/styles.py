@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 
+from pelotonxl.model.workbook import HEADER_FILL, HEADER_TEXT
 from pelotonxl.xlsx.package import (
     attrs_of,
     escape_attr,
@@ -63,9 +64,9 @@ class StyleBook:
         Excel draws this from the table style anyway; LibreOffice and other readers ignore table
         styles, so the header carries its own look."""
         p = self._prefix
-        font = (f'<{p}font><{p}b/><{p}sz val="12"/><{p}color rgb="FFFFFFFF"/><{p}name val="Calibri"/>'
+        font = (f'<{p}font><{p}b/><{p}sz val="12"/><{p}color rgb="FF{HEADER_TEXT}"/><{p}name val="Calibri"/>'
                 f'<{p}family val="2"/><{p}scheme val="minor"/></{p}font>')
-        fill = (f'<{p}fill><{p}patternFill patternType="solid"><{p}fgColor rgb="FF4472C4"/>'
+        fill = (f'<{p}fill><{p}patternFill patternType="solid"><{p}fgColor rgb="FF{HEADER_FILL}"/>'
                 f'<{p}bgColor indexed="64"/></{p}patternFill></{p}fill>')
         font_id = self._find_or_append("fonts", "font", font)
         fill_id = self._find_or_append("fills", "fill", fill)

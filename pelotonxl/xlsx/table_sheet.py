@@ -13,12 +13,12 @@ from dataclasses import dataclass
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
+from pelotonxl.model.excel_values import day_numbers
+from pelotonxl.model.workbook import TABLE_STYLE
 from pelotonxl.xlsx.cells import (
     BOOLEAN_FORMAT,
     DATETIME_FORMAT,
     DURATION_FORMAT,
-    EXCEL_EPOCH,
-    ONE_DAY,
     XML_DECLARATION,
     clean_text,
     number_tail,
@@ -27,8 +27,6 @@ from pelotonxl.xlsx.cells import (
 )
 from pelotonxl.xlsx.package import MAIN_NS, REL_NS, escape_attr, main_prefix
 from pelotonxl.xlsx.styles import StyleBook
-
-TABLE_STYLE = "TableStyleMedium2"
 
 
 @dataclass
@@ -113,21 +111,17 @@ def table_xml(table_id: int, name: str, ref: str, column_names: list[str], style
 
 
 def _column_tails(series: pd.Series, number_format: str | None, styles: StyleBook) -> list[str | None]:
-    """Each row's cell XML after r="...", or None for an empty cell (NaN, None, NaT)."""
+    """Each row's cell XML after r="...", or None for an empty cell (NaN, None, NaT).
+
+    `excel_values.excel_value` column-wise: dtype by dtype, so 5,000 rows stay fast."""
     kind = series.dtype.kind
     default = {"M": DATETIME_FORMAT, "m": DURATION_FORMAT, "b": BOOLEAN_FORMAT}.get(kind)
     fmt = number_format or default or "General"  # an explicit style: LibreOffice renders unstyled cells in its own font
     s_attr = f' s="{styles.style_for(fmt)}"' if fmt else ""
     missing = series.isna().to_numpy()
-    if kind == "M":
-        if getattr(series.dtype, "tz", None) is not None:
-            series = series.dt.tz_localize(None)   # keep the wall-clock time the member saw
-        series = (series - EXCEL_EPOCH) / ONE_DAY
-    elif kind == "m":
-        series = series / ONE_DAY
     if kind in "Mmf":
-        values = series.to_numpy(dtype=float, na_value=math.nan).tolist()
-        return [None if m else number_tail(v, s_attr) for v, m in zip(values, missing)]
+        numbers = day_numbers(series) if kind in "Mm" else series.to_numpy(dtype=float, na_value=math.nan)
+        return [None if m else number_tail(v, s_attr) for v, m in zip(numbers.tolist(), missing)]
     values = series.tolist()
     if kind == "b":
         return [None if m else f'{s_attr} t="b"><v>{int(v)}</v></c>' for v, m in zip(values, missing)]

@@ -10,7 +10,6 @@ copies every other entry unchanged, and saves atomically.
 from __future__ import annotations
 
 import logging
-import math
 import re
 import time
 import xml.etree.ElementTree as ET
@@ -18,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from pelotonxl.errors import WorkbookError
-from pelotonxl.model.dashboard import DATA_SHEET, Dashboard, chart_names
+from pelotonxl.model.dashboard import DATA_SHEET, chart_names
 from pelotonxl.model.dashboard import SHEET as DASHBOARD_SHEET
+from pelotonxl.model.excel_values import excel_value
+from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent
 from pelotonxl.settings import STATUS_NAMES
 from pelotonxl.xlsx import (
     cell_edit,
@@ -57,25 +56,25 @@ def check_writable(path) -> None:
                               own_charts={DASHBOARD_SHEET: chart_names()})
 
 
-def write_tables(path, tables: list["SheetTable | Dashboard"], status: dict[str, object]) -> WriteReport:
-    """Replace the tables' sheets and the Config status cells; everything else stays as it was.
+def write_tables(path, content: WorkbookContent) -> WriteReport:
+    """Replace the content's sheets and the Config status cells; everything else stays as it was.
 
-    A Dashboard among `tables` regenerates the Dashboard sheet, its charts and its data sheet."""
+    A Dashboard in `content` regenerates the Dashboard sheet, its charts and its data sheet."""
     started = time.perf_counter()
     path = Path(path)
+    status = content.status
     unknown = set(status) - set(STATUS_NAMES)
     if unknown:
         raise ValueError(f"unknown status keys: {sorted(unknown)}")
-    boards = [t for t in tables if isinstance(t, Dashboard)]
-    tables = [t for t in tables if not isinstance(t, Dashboard)]
+    tables, board = content.tables, content.dashboard
     safety.remove_stale_temps(path)
-    safety.check_workbook(path, [t.name for t in tables] + [n for b in boards for n in (b.name, b.data_sheet)],
-                              own_charts={b.name: chart_names() for b in boards})
+    safety.check_workbook(path, [t.name for t in tables] + ([board.name, board.data_sheet] if board else []),
+                          own_charts={board.name: chart_names()} if board else {})
     with xp.open_package(path) as pkg:
         styles_part = _styles_part(pkg)
         styles = StyleBook(pkg.text(styles_part))
         written_ids = {_write_table(pkg, styles, table) for table in tables}
-        for board in boards:
+        if board is not None:
             written_ids |= dashboard_sheet.write_dashboard(pkg, styles, board)
         rows = {t.name: len(t.frame) for t in tables}
         config_id = _write_status(pkg, styles, status)
@@ -106,12 +105,12 @@ def _write_table(pkg: xp.Package, styles: StyleBook, table: "SheetTable") -> int
         old = ET.fromstring(pkg.data(table_part))
         table_id, name = int(old.get("id", "1")), old.get("name") or table.name
         style_info = old.find("m:tableStyleInfo", _NS)
-        style = style_info.get("name", table_sheet.TABLE_STYLE) if style_info is not None else table_sheet.TABLE_STYLE
+        style = style_info.get("name", TABLE_STYLE) if style_info is not None else TABLE_STYLE
     else:
         table_part = pkg.unused_name("xl/tables/table{}.xml")
         rel_id = xp.add_rel(pkg, sheet.part, xp.REL_TABLE, table_part)
         xp.add_override(pkg, table_part, xp.CT_TABLE)
-        table_id, name, style = _unused_table_id(pkg), _unused_table_name(pkg, table.name), table_sheet.TABLE_STYLE
+        table_id, name, style = _unused_table_id(pkg), _unused_table_name(pkg, table.name), TABLE_STYLE
     xml, ref = table_sheet.worksheet_xml(table.frame, table.number_formats, table.widths, styles, rel_id,
                                 table_sheet.KeptSheetBits.from_xml(old_sheet))
     pkg.put(sheet.part, xml)
@@ -163,8 +162,9 @@ def _single_cell(formula: str) -> tuple[str, str] | None:
 
 
 def _status_tail(value: object, styles: StyleBook, old_style: int) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
-        return None
+    value = excel_value(value)
+    if value is None:
+        return None   # before style_for: a blank adds no style
     date_attr = f' s="{styles.style_for(cells.DATETIME_FORMAT, base=old_style)}"'
     duration_attr = f' s="{styles.style_for(cells.DURATION_FORMAT, base=old_style)}"'
     return cells.value_tail(value, "", date_attr, duration_attr)

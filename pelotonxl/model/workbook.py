@@ -1,0 +1,41 @@
+"""What a refresh hands the writers, and the names and colours both writers (and the template) share.
+
+`WorkbookContent` is the one hand-off from the model to a writer: the headless writer
+(`xlsx.writer.write_tables`) and the live one (`excel.live_writer.write_tables_live`) take it whole.
+Its members are optional so a writer can be asked to write only part of a refresh (the tests do).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pelotonxl.model.dashboard import Dashboard
+    from pelotonxl.model.tables import SheetTable
+
+CONFIG_SHEET = "Config"
+TABLE_STYLE = "TableStyleMedium2"   # new tables' style; an existing table keeps the member's
+
+# The workbook's house colours (RGB hex, no '#'); the header fill is TableStyleMedium2's blue.
+TITLE_COLOUR = "1F4E78"
+NOTE_COLOUR = "595959"
+HEADER_FILL = "4472C4"
+HEADER_TEXT = "FFFFFF"
+
+
+@dataclass
+class WorkbookContent:
+    """Everything one refresh writes: the two tables, the Dashboard and the Config status cells.
+
+    `status` is keyed by `settings.STATUS_NAMES`. A None member is left as it is in the workbook.
+    """
+    workouts: "SheetTable | None" = None
+    metrics: "SheetTable | None" = None
+    dashboard: "Dashboard | None" = None
+    status: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def tables(self) -> list["SheetTable"]:
+        """The tables present, in sheet order (each names its sheet and Excel Table)."""
+        return [t for t in (self.workouts, self.metrics) if t is not None]
