@@ -46,6 +46,15 @@ class RefreshResult:
 def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
                 progress: Progress | None = None,
                 password_provider: Callable[[], str | None] | None = None) -> RefreshResult:
+    """One refresh, end to end: the pipeline the CLI and the ribbon share.
+
+    Signs in (saved tokens, else the password from settings or `password_provider`), syncs the
+    account into its local store (`full`: everything again, see `peloton.sync.sync`), builds the
+    tables and the Dashboard from the store, and hands them to `write` as one `WorkbookContent`.
+    `progress(stage, done, total)` hears about each stage. Raises a PelotonXLError (one line for a
+    person) when nothing could be written; workouts whose details could not be fetched are in the
+    result's `failed`, and the rest is written.
+    """
     started = time.perf_counter()
     home = settings.home_path
     state = StateFolder(home)

@@ -98,6 +98,11 @@ def area(sheet: str, row: int, col: int, last_row: int | None = None, last_col: 
 
 
 def plan(board: Dashboard) -> SheetPlan:
+    """Where everything of the Dashboard goes: cells and styles of each block on the Dashboard sheet,
+    the chart data on the Dashboard Data sheet, and each chart's place and series ranges.
+
+    Both writers draw from this one plan, so the headless file and the live workbook cannot differ.
+    """
     result = SheetPlan(dashboard_widths=dict(DASHBOARD_WIDTHS), row_heights={1: TITLE_HEIGHT})
     sheet = board.name
     result.dashboard.append(Rect(sheet, 1, LEFT, [[Cell("Peloton dashboard", TITLE)], [Cell(_subtitle(board), SUBTITLE)]]))

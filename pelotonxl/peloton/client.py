@@ -79,6 +79,15 @@ class Pacer:
 
 
 class PelotonClient:
+    """Peloton's API over one kept-alive HTTP session, shared by the graph pool's threads.
+
+    Every request carries the current access token (renewed before it runs out, and once on a 401),
+    is retried on timeouts, resets, 429 and 5xx with the shared `Pacer`'s backoff (honouring
+    Retry-After), and must answer JSON of the expected shape, else an ApiError names the endpoint.
+    `workout_pages` pages the workout list 100 at a time, newest first; `performance_graph` fetches
+    one workout's details. `requests_made` counts what was sent, for -v and the benchmarks.
+    """
+
     def __init__(self, settings: Settings, auth: Authenticator, http: requests.Session | None = None,
                  pacer: Pacer | None = None, max_attempts: int = 5,
                  timeout: tuple[float, float] = (10.0, 60.0)):
