@@ -11,14 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import PASSWORD, REPO, USERNAME, settings_for
+from support.faulty_peloton import FaultyPeloton
 
 from pelotonxl.demo.account import make_account
-from pelotonxl.demo.server import FakePeloton
-from pelotonxl.settings import resolve
-
-REPO = Path(__file__).resolve().parent.parent
-USERNAME = "member@example.com"
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(autouse=True)
@@ -32,25 +28,19 @@ def _isolated_env(monkeypatch, tmp_path):
 
 @pytest.fixture
 def account():
-    return make_account(250, seed=11)
+    """Small: most stories need a few pages' worth of nothing. Paging and sync tests ask for 250."""
+    return make_account(40, seed=11)
 
 
 @pytest.fixture
 def server(account):
-    with FakePeloton(account, username=USERNAME, password=PASSWORD) as srv:
+    with FaultyPeloton(account, username=USERNAME, password=PASSWORD) as srv:
         yield srv
 
 
 @pytest.fixture
 def home(tmp_path) -> Path:
     return tmp_path / "home"
-
-
-def settings_for(server, home: Path, **overrides):
-    values = {"api_url": server.url, "auth_url": server.url, "username": USERNAME,
-              "password": PASSWORD, "home": str(home), "workers": 4}
-    values.update(overrides)
-    return resolve(values, environ={})
 
 
 @pytest.fixture

@@ -14,15 +14,14 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import PASSWORD, REPO, USERNAME
-from workbook_samples import type_into_config
+from support import CLI, PASSWORD, REPO, USERNAME, cli_in_process
+from support.workbook_samples import type_into_config
 
 from pelotonxl import cli
 from pelotonxl.demo.account import make_account
 from pelotonxl.demo.server import FakePeloton
 from pelotonxl.settings import DEFAULT_EVERY_N, DEFAULT_WORKERS
 
-CLI = REPO / "peloton_xl.py"
 CLOSING_LINE = re.compile(r"(\d+) workouts \((\d+) new(?:, \d+ removed)?\) written to (\S+\.xlsm) in \d+\.\d s")
 
 
@@ -44,6 +43,12 @@ def run(args: list[str], env: dict[str, str], cwd: Path | None = None, timeout: 
                             capture_output=True, text=True, timeout=timeout)
     assert "Traceback" not in result.stdout + result.stderr, result.stderr
     return result
+
+
+@pytest.fixture
+def run_here(monkeypatch, capsys):
+    """Like `run`, with the CLI in this process: for stories where the subprocess is not the point."""
+    return lambda args, env: cli_in_process(monkeypatch, capsys, args, env)
 
 
 def workouts_in(path: Path) -> int:
@@ -123,7 +128,7 @@ class Concurrency:
     ("env", (30, 2)),
     ("flag", (15, 1)),
 ])
-def test_flag_beats_environment_beats_config_beats_default(workbook, tmp_path, source, expected):
+def test_flag_beats_environment_beats_config_beats_default(workbook, tmp_path, run_here, source, expected):
     with FakePeloton(make_account(24, seed=4), username=USERNAME, password=PASSWORD) as srv:
         concurrency = Concurrency(srv)
         env = server_env(srv, tmp_path / "home")
@@ -135,7 +140,7 @@ def test_flag_beats_environment_beats_config_beats_default(workbook, tmp_path, s
             env.update(PELOTON_EVERY_N="30", PELOTON_WORKERS="2")
         if source == "flag":
             args += ["--every-n", "15", "--workers", "1"]
-        result = run(args, env)
+        result = run_here(args, env)
         assert result.returncode == 0, result.stderr
         every_n = {r.query.get("every_n") for r in srv.requests if r.path.endswith("/performance_graph")}
     assert every_n == {str(expected[0])}
@@ -149,18 +154,18 @@ def account():
     return make_account(30, seed=11)  # small: these tests are about the command line, not the sync
 
 
-def test_exit_0_then_3_when_a_workouts_details_fail_then_0_again(server, workbook, home, account):
+def test_exit_0_then_3_when_a_workouts_details_fail_then_0_again(server, workbook, home, account, run_here):
     env = server_env(server, home)
-    assert run(["--workbook", str(workbook)], env).returncode == 0
+    assert run_here(["--workbook", str(workbook)], env).returncode == 0
     account.add_workouts(2)
     newest = account.workouts[0]["id"]
     server.always_fail_graph(newest, status=404)
-    result = run(["--workbook", str(workbook)], env)
+    result = run(["--workbook", str(workbook)], env)  # the exit status 3 a shell or scheduler sees
     assert result.returncode == 3
     assert CLOSING_LINE.fullmatch(result.stdout.strip()).group(1, 2) == ("32", "2")
     assert f"  {newest}: " in result.stderr
     server.always_fail_graph(None)
-    assert run(["--workbook", str(workbook)], env).returncode == 0
+    assert run_here(["--workbook", str(workbook)], env).returncode == 0
 
 
 def nothing_listening() -> str:
@@ -185,7 +190,7 @@ FORESEEABLE = {
 
 
 @pytest.mark.parametrize("case", list(FORESEEABLE))
-def test_foreseeable_failures_are_one_line_exit_1_without_a_traceback(server, workbook, tmp_path, case):
+def test_foreseeable_failures_are_one_line_exit_1_without_a_traceback(server, workbook, tmp_path, run_here, case):
     args, env_values, words = FORESEEABLE[case]
     (tmp_path / "Folder.xlsm").mkdir()
     (tmp_path / "home-file").write_text("not a folder")
@@ -197,7 +202,7 @@ def test_foreseeable_failures_are_one_line_exit_1_without_a_traceback(server, wo
     if "--workbook" not in args:
         args = ["--workbook", str(workbook), *args]
     before = workbook.read_bytes()
-    result = run(args, env)
+    result = (run if case == "not an .xlsm" else run_here)(args, env)  # one as a shell sees it
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("peloton_xl: "), result.stderr

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from support import REPO
+from support.faulty_peloton import FaultyPeloton
 
 from pelotonxl.demo.account import make_account
 from pelotonxl.demo.catalogue import ZERO_RIDE_ID
@@ -19,7 +21,6 @@ from pelotonxl.demo.server import DEMO_PASSWORD, DEMO_USERNAME, FakePeloton
 from pelotonxl.settings import DEFAULT_CLIENT_ID
 
 FIXTURES = Path(__file__).parent / "fixtures"
-REPO = Path(__file__).resolve().parent.parent
 USER = "rider@example.com"
 SECRET_WORD = "pedal-hard-42"
 
@@ -35,7 +36,7 @@ def acct():
 
 @pytest.fixture
 def srv(acct):
-    with FakePeloton(acct, username=USER, password=SECRET_WORD) as server:
+    with FaultyPeloton(acct, username=USER, password=SECRET_WORD) as server:
         yield server
 
 
@@ -246,7 +247,7 @@ def test_a_tampered_token_is_refused(srv):
 
 
 def test_a_short_lived_token_expires_mid_run(acct):
-    with FakePeloton(acct, token_lifetime=1) as server:
+    with FaultyPeloton(acct, token_lifetime=1) as server:
         token = sign_in(server, username=DEMO_USERNAME, password=DEMO_PASSWORD).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         assert requests.get(server.url + "/api/me", headers=headers, timeout=5).status_code == 200
@@ -255,7 +256,7 @@ def test_a_short_lived_token_expires_mid_run(acct):
 
 
 def test_tokens_survive_a_restart_with_the_same_secret(acct):
-    with FakePeloton(acct, secret=b"kept") as server:
+    with FaultyPeloton(acct, secret=b"kept") as server:
         token = server.mint_access_token()
     headers = {"Authorization": f"Bearer {token}"}
     with FakePeloton(acct, secret=b"kept") as again:

@@ -1,12 +1,14 @@
 """Faults and bad input, end to end: a refresh never loses data, never corrupts the workbook.
 
 Every story goes through the real pieces: the local Peloton server with a fault switched on, the
-real CLI as a subprocess (stdin closed, like a scheduler), the real SQLite store and a copy of the
-committed workbook. docs/what-happens-when.md is the member-facing version of this file.
+real CLI (in this process, stdin not a terminal; as a subprocess with stdin closed, like a scheduler,
+where exit statuses, the entry script or a kill are the point), the real SQLite store and a copy of
+the committed workbook. docs/what-happens-when.md is the member-facing version of this file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import inspect
@@ -26,18 +28,12 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import PASSWORD, REPO, USERNAME
-from workbook_samples import (
-    SampleTable,
-    add_sparklines,
-    edit_zip,
-    read_parts,
-    sheet_parts,
-)
+from support import CLI, PASSWORD, USERNAME, cli_env, cli_in_process
+from support import run_cli as run_cli_subprocess
+from support.faulty_peloton import FaultyPeloton
+from support.workbook_samples import SampleTable, add_sparklines, edit_zip, read_parts, sheet_parts
 
-from pelotonxl import cli
 from pelotonxl.demo.account import make_account
-from pelotonxl.demo.server import FakePeloton
 from pelotonxl.peloton import client as api
 from pelotonxl.peloton.auth import Authenticator, TokenStore
 from pelotonxl.peloton.store import WorkoutStore, is_finished
@@ -48,7 +44,6 @@ from pelotonxl.xlsx.safety import TEMP_PREFIX
 # openpyxl reads back workbooks holding data bars and sparklines on other sheets: it says it would drop them.
 pytestmark = pytest.mark.filterwarnings("ignore:.*extension is not supported:UserWarning")
 
-CLI = REPO / "peloton_xl.py"
 N = 60  # workouts in the account: enough for pages, pools and batches, small enough to run often
 
 
@@ -59,23 +54,20 @@ def account():
 
 # --- helpers ------------------------------------------------------------------------------------
 
-def cli_env(server: FakePeloton, home: Path, password: str | None = PASSWORD, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PELOTON_")}
-    env.update(PELOTON_API_URL=server.url, PELOTON_AUTH_URL=server.url, PELOTON_USERNAME=USERNAME,
-               PELOTON_XL_HOME=str(home))
-    if password is not None:
-        env["PELOTON_PASSWORD"] = password
-    env.update(extra)
-    return env
+@pytest.fixture
+def run_cli(monkeypatch, capsys):
+    """Like support.run_cli (exit status, stdout, stderr) with the CLI run in this process."""
+    def run(server, workbook: Path, home: Path, *args: str, password: str | None = PASSWORD,
+            **extra_env: str) -> subprocess.CompletedProcess:
+        return cli_in_process(monkeypatch, capsys, ["--workbook", str(workbook), *args],
+                              cli_env(server, home, password, **extra_env))
+    return run
 
 
-def run_cli(server: FakePeloton, workbook: Path, home: Path, *args: str, password: str | None = PASSWORD,
-            timeout: float = 90, **extra_env: str) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, str(CLI), "--workbook", str(workbook), *args],
-                            env=cli_env(server, home, password, **extra_env), stdin=subprocess.DEVNULL,
-                            capture_output=True, text=True, timeout=timeout)
-    assert "Traceback" not in result.stdout + result.stderr, result.stderr
-    return result
+@pytest.fixture
+def scaled_backoff(monkeypatch):
+    """Exponential backoff scaled down a hundredfold; a Retry-After is still waited in full."""
+    monkeypatch.setattr(api, "Pacer", functools.partial(api.Pacer, base=0.01, cap=0.6))
 
 
 def one_line_error(result: subprocess.CompletedProcess) -> str:
@@ -104,7 +96,7 @@ def store_counts(home: Path, account) -> tuple[int, int]:
                 db.execute("SELECT COUNT(*) FROM graphs").fetchone()[0])
 
 
-def token_posts(server: FakePeloton) -> list[int | None]:
+def token_posts(server: FaultyPeloton) -> list[int | None]:
     return [r.status for r in server.requests if r.path == "/oauth/token"]
 
 
@@ -112,13 +104,20 @@ def finished_count(account) -> int:
     return sum(1 for w in account.workouts if is_finished(w))
 
 
+def make_stored_token_due(home: Path) -> None:
+    """Time passes: the saved access token is due for renewal (instead of sleeping its life away)."""
+    store = TokenStore(home, USERNAME)
+    store.save(dataclasses.replace(store.load(), expires_at=time.time()))
+
+
 # --- signing in ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("user, password", [(USERNAME, "wrong password"), ("nobody@example.com", PASSWORD)])
-def test_wrong_password_or_unknown_user_is_one_line_and_the_workbook_is_untouched(server, workbook, home,
+def test_wrong_password_or_unknown_user_is_one_line_and_the_workbook_is_untouched(server, workbook, home, run_cli,
                                                                                   user, password):
     before = workbook.read_bytes()
-    result = run_cli(server, workbook, home, password=password, PELOTON_USERNAME=user)
+    run = run_cli_subprocess if user == USERNAME else run_cli  # one through the entry script, as a shell sees it
+    result = run(server, workbook, home, password=password, PELOTON_USERNAME=user)
     assert result.returncode == 1
     message = one_line_error(result)
     assert user in message and "email and password" in message
@@ -127,7 +126,7 @@ def test_wrong_password_or_unknown_user_is_one_line_and_the_workbook_is_untouche
     assert server.request_count("/api") == 0
 
 
-def test_a_configuration_pointing_at_the_dead_login_explains_the_change(server, workbook, home):
+def test_a_configuration_pointing_at_the_dead_login_explains_the_change(server, workbook, home, run_cli):
     before = workbook.read_bytes()
     result = run_cli(server, workbook, home, PELOTON_AUTH_URL=server.url + "/auth/login")
     assert result.returncode == 1
@@ -136,11 +135,11 @@ def test_a_configuration_pointing_at_the_dead_login_explains_the_change(server, 
     assert workbook.read_bytes() == before
 
 
-def test_an_access_token_expiring_mid_run_is_renewed_and_the_run_completes(workbook, home):
+def test_an_access_token_expiring_mid_run_is_renewed_and_the_run_completes(workbook, home, run_cli):
     account = make_account(80, seed=5)
     # Tokens live 2 s; 80 graphs at 50 ms each over 2 workers take longer than that. No clock is
     # read here: the token posts below show the renewals (a run too quick to need one fails there).
-    with FakePeloton(account, username=USERNAME, password=PASSWORD, token_lifetime=2, latency=0.05) as srv:
+    with FaultyPeloton(account, username=USERNAME, password=PASSWORD, token_lifetime=2, latency=0.05) as srv:
         result = run_cli(srv, workbook, home, "--workers", "2")
         assert result.returncode == 0, result.stderr
         posts = token_posts(srv)
@@ -151,18 +150,19 @@ def test_an_access_token_expiring_mid_run_is_renewed_and_the_run_completes(workb
     assert 2 <= len(posts) <= api_calls // 4 and set(posts) == {200}
 
 
-def test_a_refused_refresh_token_falls_back_to_the_password_and_without_one_says_how_to_sign_in(workbook, home):
+def test_a_refused_refresh_token_falls_back_to_the_password_and_without_one_says_how_to_sign_in(workbook, home,
+                                                                                              run_cli):
     account = make_account(20, seed=6)
-    with FakePeloton(account, username=USERNAME, password=PASSWORD, token_lifetime=2) as srv:
+    with FaultyPeloton(account, username=USERNAME, password=PASSWORD) as srv:
         assert run_cli(srv, workbook, home).returncode == 0
-        time.sleep(1.2)  # the stored access token is now due for renewal
+        make_stored_token_due(home)
         srv.revoke_refresh_tokens()
         srv.clear_requests()
         result = run_cli(srv, workbook, home)
         assert result.returncode == 0, result.stderr
         assert token_posts(srv) == [403, 200]  # refresh refused, then the password sign-in
 
-        time.sleep(1.2)
+        make_stored_token_due(home)
         srv.revoke_refresh_tokens()
         before = workbook.read_bytes()
         result = run_cli(srv, workbook, home, password=None)
@@ -174,7 +174,7 @@ def test_a_refused_refresh_token_falls_back_to_the_password_and_without_one_says
 
 # --- a server that pushes back ------------------------------------------------------------------
 
-def test_transient_faults_are_retried_and_the_run_completes(server, workbook, home, account):
+def test_transient_faults_are_retried_and_the_run_completes(server, workbook, home, account, scaled_backoff, run_cli):
     """429 with and without Retry-After, a 5xx and a connection reset, all in one run."""
     ids = [account.workouts[i]["id"] for i in (2, 30, 50)]
     server.fail_next(r"/workouts$", status=429, headers={"Retry-After": "2"})
@@ -211,30 +211,21 @@ def test_retry_after_is_capped_and_a_read_timeout_is_retried(server, settings):
 
 @pytest.fixture
 def quick_backoff(monkeypatch):
-    """The real CLI in this process, with backoff scaled down so exhausting the retries takes no time."""
+    """Backoff scaled down so exhausting the retries takes no time."""
     monkeypatch.setattr(api, "Pacer", functools.partial(api.Pacer, base=0.01, cap=0.2, retry_after_cap=0.05,
                                                         give_up_after=1.0))
 
 
-def cli_in_process(server, workbook, home, capsys, monkeypatch, *args) -> tuple[int, str, str]:
-    for name, value in cli_env(server, home).items():
-        if name.startswith("PELOTON_"):
-            monkeypatch.setenv(name, value)
-    code = cli.main(["--workbook", str(workbook), *args])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
-
-
 @pytest.mark.parametrize("fault", ["503", "429", "reset"])
 def test_a_list_that_keeps_failing_exits_1_and_leaves_the_workbook_alone(server, workbook, home, capsys,
-                                                                        monkeypatch, quick_backoff, fault):
+                                                                        monkeypatch, quick_backoff, fault, run_cli):
     before = workbook.read_bytes()
     if fault == "reset":
         server.reset_next(r"/workouts$", times=100)
     else:
         server.fail_next(r"/workouts$", status=int(fault), times=100)
-    code, out, err = cli_in_process(server, workbook, home, capsys, monkeypatch)
+    result = run_cli(server, workbook, home)
+    code, out, err = result.returncode, result.stdout, result.stderr
     assert code == 1 and out == ""
     assert "/workouts" in err and len(err.strip().splitlines()) == 1
     max_attempts = inspect.signature(api.PelotonClient).parameters["max_attempts"].default
@@ -242,7 +233,8 @@ def test_a_list_that_keeps_failing_exits_1_and_leaves_the_workbook_alone(server,
     assert workbook.read_bytes() == before
 
 
-def test_graphs_that_keep_failing_are_named_exit_3_and_are_fetched_next_time(server, workbook, home, account):
+def test_graphs_that_keep_failing_are_named_exit_3_and_are_fetched_next_time(server, workbook, home, account,
+                                                                           scaled_backoff, run_cli):
     bad = [account.workouts[3]["id"], account.workouts[40]["id"]]
     server.always_fail_graph(bad[0], status=503)
     server.always_fail_graph(bad[1], status=500)
@@ -267,10 +259,11 @@ def test_graphs_that_keep_failing_are_named_exit_3_and_are_fetched_next_time(ser
 
 
 def test_graphs_still_failing_after_every_retry_exit_3_in_process(server, workbook, home, account, capsys,
-                                                                  monkeypatch, quick_backoff):
+                                                                  monkeypatch, quick_backoff, run_cli):
     """Peloton down for graphs: the run gives up after its failure budget instead of retrying for hours."""
     server.fail_next(r"/performance_graph$", status=503, times=10_000)
-    code, out, err = cli_in_process(server, workbook, home, capsys, monkeypatch)
+    result = run_cli(server, workbook, home)
+    code, out, err = result.returncode, result.stdout, result.stderr
     assert code == 3 and f"{N} workouts ({N} new) written" in out
     assert err.count("/performance_graph") >= finished_count(account)  # every one named
     assert "kept failing" in err
@@ -279,7 +272,7 @@ def test_graphs_still_failing_after_every_retry_exit_3_in_process(server, workbo
 
 
 @pytest.mark.parametrize("kind", ["html 200", "html 403", "malformed"])
-def test_html_or_malformed_json_for_the_list_is_named_exit_1(server, workbook, home, kind):
+def test_html_or_malformed_json_for_the_list_is_named_exit_1(server, workbook, home, kind, run_cli):
     before = workbook.read_bytes()
     if kind == "malformed":
         server.malformed_json_next(r"/workouts$", times=10)
@@ -294,7 +287,7 @@ def test_html_or_malformed_json_for_the_list_is_named_exit_1(server, workbook, h
 
 
 @pytest.mark.parametrize("kind", ["html", "malformed"])
-def test_html_or_malformed_json_for_a_graph_is_named_exit_3(server, workbook, home, account, kind):
+def test_html_or_malformed_json_for_a_graph_is_named_exit_3(server, workbook, home, account, kind, run_cli):
     wid = account.workouts[7]["id"]
     if kind == "html":
         server.html_error_next(rf"/{wid}/performance_graph$", status=200, times=10)
@@ -313,7 +306,10 @@ def test_html_or_malformed_json_for_a_graph_is_named_exit_3(server, workbook, ho
 STATUS = {"last_refresh": dt.datetime(2024, 5, 1, 6, 0), "workout_count": 4000, "last_result": "OK"}
 
 
-def big_tables(version: int, rows: int = 3000) -> list[SampleTable]:
+BIG_ROWS = 1000  # a save long enough for kills to land all over it; the timing scales with it
+
+
+def big_tables(version: int, rows: int = BIG_ROWS) -> list[SampleTable]:
     rng = np.random.default_rng(version)
     ids = [f"v{version}-{i:06d}" for i in range(rows)]
     cols: dict = {"Workout ID": ids,
@@ -383,13 +379,13 @@ def test_killed_at_random_points_of_the_save_the_workbook_is_old_or_new_never_co
     writer.write_tables(workbook, versions[1], STATUS)  # the next run
     assert list(workbook.parent.glob(f"{TEMP_PREFIX}*")) == []
     assert owned_content(workbook) == content[1]
-    assert len(table_rows(workbook, "Metrics")) == 3000
+    assert len(table_rows(workbook, "Metrics")) == BIG_ROWS
 
 
-def test_killed_at_random_points_of_a_sync_the_next_refresh_completes_the_work(workbook, home):
+def test_killed_at_random_points_of_a_sync_the_next_refresh_completes_the_work(workbook, home, run_cli):
     account = make_account(150, seed=8)
     rng = random.Random(7)
-    with FakePeloton(account, username=USERNAME, password=PASSWORD, latency=0.01) as srv:
+    with FaultyPeloton(account, username=USERNAME, password=PASSWORD, latency=0.01) as srv:
         env = cli_env(srv, home)
         graphs_seen = []
         for trial in range(4):
@@ -420,7 +416,7 @@ def test_killed_at_random_points_of_a_sync_the_next_refresh_completes_the_work(w
 
 # --- the workbook itself ------------------------------------------------------------------------
 
-def test_a_workbook_open_in_excel_is_refused_before_signing_in(server, workbook, home):
+def test_a_workbook_open_in_excel_is_refused_before_signing_in(server, workbook, home, run_cli):
     lock = workbook.with_name("~$" + workbook.name)
     lock.write_bytes(b"\x0bMember Name")
     before = workbook.read_bytes()
@@ -433,7 +429,7 @@ def test_a_workbook_open_in_excel_is_refused_before_signing_in(server, workbook,
 
 
 def test_a_workbook_locked_by_another_program_at_save_time_is_left_whole(server, workbook, home, capsys,
-                                                                        monkeypatch):
+                                                                        monkeypatch, run_cli):
     """Windows refuses to replace a file Excel holds open: os.replace raises PermissionError."""
     before = workbook.read_bytes()
 
@@ -445,7 +441,8 @@ def test_a_workbook_locked_by_another_program_at_save_time_is_left_whole(server,
         real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", locked)
-    code, out, err = cli_in_process(server, workbook, home, capsys, monkeypatch)
+    result = run_cli(server, workbook, home)
+    code, out, err = result.returncode, result.stdout, result.stderr
     assert code == 1 and "open in another program" in err and len(err.strip().splitlines()) == 1
     assert workbook.read_bytes() == before
     assert list(workbook.parent.glob(f"{TEMP_PREFIX}*")) == []
@@ -548,7 +545,7 @@ ADDITIONS = {
 @pytest.mark.parametrize("thing, sheet", [("shape", "Workouts"), ("text box", "Metrics"), ("sparklines", "Workouts"),
                                          ("data bars", "Metrics"), ("slicer", "Workouts")])
 def test_content_a_rewrite_would_drop_on_a_data_sheet_is_refused_before_touching_anything(
-        server, workbook, home, sheet, thing):
+        server, workbook, home, sheet, thing, run_cli):
     add, words = ADDITIONS[thing]
     add(workbook, sheet_parts(workbook)[sheet])
     before = workbook.read_bytes()
@@ -560,7 +557,7 @@ def test_content_a_rewrite_would_drop_on_a_data_sheet_is_refused_before_touching
     assert server.requests == []  # refused before even signing in
 
 
-def test_such_content_on_other_sheets_is_kept_byte_for_byte(server, workbook, home):
+def test_such_content_on_other_sheets_is_kept_byte_for_byte(server, workbook, home, run_cli):
     sheets = sheet_parts(workbook)
     add_drawing(workbook, sheets["Config"], SHAPE, 5)
     add_data_bars(workbook, sheets["Config"])
@@ -615,7 +612,7 @@ def rename_sheet(name: str, new: str):
 
 
 @pytest.mark.parametrize("sheet", ["Workouts", "Metrics"])
-def test_a_missing_data_sheet_is_recreated_and_nothing_else_changes(server, workbook, home, sheet):
+def test_a_missing_data_sheet_is_recreated_and_nothing_else_changes(server, workbook, home, sheet, run_cli):
     edit_zip(workbook, remove_sheet(sheet))
     before = read_parts(workbook)
     order_before = list(sheet_parts(workbook))
@@ -631,7 +628,7 @@ def test_a_missing_data_sheet_is_recreated_and_nothing_else_changes(server, work
     assert [s for s in sheet_parts(workbook) if s != sheet] == order_before  # the others, as they were
 
 
-def test_a_renamed_data_sheet_keeps_its_name_and_its_table_is_refreshed_there(server, workbook, home):
+def test_a_renamed_data_sheet_keeps_its_name_and_its_table_is_refreshed_there(server, workbook, home, run_cli):
     """The Workouts table, not the tab's name, marks the sheet: renaming the tab is the member's right."""
     edit_zip(workbook, rename_sheet("Workouts", "Rides 2023"))
     sheets_before = openpyxl.load_workbook(workbook).sheetnames
@@ -646,7 +643,7 @@ def test_a_renamed_data_sheet_keeps_its_name_and_its_table_is_refreshed_there(se
 
 @pytest.mark.parametrize("change", ["missing", "renamed"])
 def test_a_missing_or_renamed_config_sheet_falls_back_to_environment_and_defaults(server, workbook, home,
-                                                                                  change):
+                                                                                  change, run_cli):
     edit_zip(workbook, remove_sheet("Config") if change == "missing" else rename_sheet("Config", "Notes"))
     result = run_cli(server, workbook, home)
     assert result.returncode == 0, result.stderr
@@ -654,7 +651,7 @@ def test_a_missing_or_renamed_config_sheet_falls_back_to_environment_and_default
     assert len(table_rows(workbook, "Workouts")) == N
 
 
-def test_a_damaged_config_sheet_is_one_clear_line_and_nothing_is_written(server, workbook, home):
+def test_a_damaged_config_sheet_is_one_clear_line_and_nothing_is_written(server, workbook, home, run_cli):
     edit_zip(workbook, lambda parts: parts.__setitem__(sheet_parts(workbook)["Config"], b"<worksheet><sheetData>"))
     before = workbook.read_bytes()
     result = run_cli(server, workbook, home)
@@ -664,7 +661,7 @@ def test_a_damaged_config_sheet_is_one_clear_line_and_nothing_is_written(server,
 
 
 @pytest.mark.parametrize("sheet", ["Workouts"])
-def test_a_damaged_data_sheet_is_rebuilt_from_the_store(server, workbook, home, sheet):
+def test_a_damaged_data_sheet_is_rebuilt_from_the_store(server, workbook, home, sheet, run_cli):
     edit_zip(workbook, lambda parts: parts.__setitem__(sheet_parts(workbook)[sheet], b"<worksheet garbage"))
     result = run_cli(server, workbook, home)
     assert result.returncode == 0, result.stderr
@@ -683,7 +680,7 @@ def damaged_zip(path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", ["text", "truncated", "damaged entry", "zip of something else"])
-def test_a_file_that_is_not_a_workbook_is_one_clear_line_and_left_alone(server, workbook, home, kind):
+def test_a_file_that_is_not_a_workbook_is_one_clear_line_and_left_alone(server, workbook, home, kind, run_cli):
     if kind == "text":
         workbook.write_text("Date,Output\n2024-01-01,300\n")
     elif kind == "empty":

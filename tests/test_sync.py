@@ -5,11 +5,17 @@ from __future__ import annotations
 import pytest
 import requests
 
+from pelotonxl.demo.account import make_account
 from pelotonxl.errors import ApiError
 from pelotonxl.peloton.auth import Authenticator, TokenStore
 from pelotonxl.peloton.client import Pacer, PelotonClient
 from pelotonxl.peloton.store import WorkoutStore
 from pelotonxl.peloton.sync import sync
+
+
+@pytest.fixture
+def account():
+    return make_account(250, seed=11)  # two and a half pages of 100: paging is the point here
 
 
 def run_sync(settings, full=False, max_attempts=2):

@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 
 from pelotonxl.errors import WorkbookError
 from pelotonxl.xlsx import cell_edit, cells, config_sheet, safety, table_sheet, writer
-from tests.workbook_samples import (
+from support.workbook_samples import (
     STATUS_CELLS,
     SampleTable,
     add_calc_chain,
