@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from support import PASSWORD, REPO, USERNAME, settings_for
+from support import PASSWORD, REPO, USERNAME, cli_env, cli_in_process, settings_for
 from support.faulty_peloton import FaultyPeloton
 
 from pelotonxl.demo.account import make_account
@@ -56,10 +57,22 @@ def workbook(tmp_path) -> Path:
     return path
 
 
+@pytest.fixture
+def run_cli(monkeypatch, capsys):
+    """Like support.run_cli (exit status, stdout, stderr) with the CLI run in this process."""
+    def run(server, workbook: Path, home: Path, *args: str, password: str | None = PASSWORD,
+            **extra_env: str) -> subprocess.CompletedProcess:
+        return cli_in_process(monkeypatch, capsys, ["--workbook", str(workbook), *args],
+                              cli_env(server, home, password, **extra_env))
+    return run
+
+
 def pytest_collection_modifyitems(config, items):
     no_soffice = shutil.which("soffice") is None
     no_excel = sys.platform not in ("win32", "darwin")
     for item in items:
+        if any(name in item.keywords for name in ("libreoffice", "excel", "slow")):
+            item.add_marker(pytest.mark.e2e)  # another program drives the workbook, or it takes seconds
         if "excel" in item.keywords and no_excel:
             item.add_marker(pytest.mark.skip(reason="needs Microsoft Excel (Windows or macOS): "
                                                     "see docs/manual-test.md"))

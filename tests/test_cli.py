@@ -59,6 +59,7 @@ def workouts_in(path: Path) -> int:
 
 # --- help ----------------------------------------------------------------------------------------
 
+@pytest.mark.e2e
 def test_help_explains_every_option_and_the_exit_statuses(tmp_path):
     result = run(["--help"], base_env(tmp_path / "home"))
     assert result.returncode == 0
@@ -75,6 +76,7 @@ def test_help_explains_every_option_and_the_exit_statuses(tmp_path):
 
 # --- the demo, from anywhere ---------------------------------------------------------------------
 
+@pytest.mark.e2e
 def test_demo_from_another_folder_creates_the_workbook_and_ends_with_one_closing_line(tmp_path):
     folder = tmp_path / "somewhere else"
     folder.mkdir()
@@ -154,6 +156,7 @@ def account():
     return make_account(30, seed=11)  # small: these tests are about the command line, not the sync
 
 
+@pytest.mark.e2e
 def test_exit_0_then_3_when_a_workouts_details_fail_then_0_again(server, workbook, home, account, run_here):
     env = server_env(server, home)
     assert run_here(["--workbook", str(workbook)], env).returncode == 0
@@ -189,7 +192,8 @@ FORESEEABLE = {
 }
 
 
-@pytest.mark.parametrize("case", list(FORESEEABLE))
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.e2e) if c == "not an .xlsm" else c
+                                  for c in FORESEEABLE])
 def test_foreseeable_failures_are_one_line_exit_1_without_a_traceback(server, workbook, tmp_path, run_here, case):
     args, env_values, words = FORESEEABLE[case]
     (tmp_path / "Folder.xlsm").mkdir()
@@ -212,6 +216,7 @@ def test_foreseeable_failures_are_one_line_exit_1_without_a_traceback(server, wo
     assert workbook.read_bytes() == before
 
 
+@pytest.mark.e2e
 def test_a_usage_mistake_is_argparses_exit_2_with_the_usage_line(tmp_path):
     result = run(["--every-n", "often"], base_env(tmp_path / "home"))
     assert result.returncode == 2

@@ -23,7 +23,6 @@ from pelotonxl.excel import live_writer, workbook_link
 from pelotonxl.model.tables import WORKOUT_COLUMNS, SheetTable
 from pelotonxl.peloton.store import is_finished
 
-
 # --- the live refresh --------------------------------------------------------------------------
 
 def test_refresh_fills_both_tables_with_what_the_store_holds(server, home):

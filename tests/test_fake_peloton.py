@@ -401,6 +401,7 @@ def test_kept_alive_requests_are_fast(srv, api, acct):
     assert time.perf_counter() - started < 1.5  # ~40 ms a reply without TCP_NODELAY would take 2 s
 
 
+@pytest.mark.e2e
 def test_module_serves_the_demo_from_the_command_line():
     proc = subprocess.Popen([sys.executable, "-m", "pelotonxl.demo.server", "--workouts", "30"], cwd=REPO,
                             stdout=subprocess.PIPE, text=True)

@@ -111,6 +111,7 @@ def workbook_blobs(path: Path) -> dict[str, bytes]:
     return {f"{path.name}:{name}": data for name, data in read_parts(path).items()}
 
 
+@pytest.mark.e2e
 def test_password_and_tokens_appear_in_no_file_log_or_output(secret_server, workbook, home, tmp_path):
     issued = IssuedTokens(secret_server)
     tmp = tmp_path / "tmp"
@@ -196,6 +197,7 @@ def test_a_password_in_the_config_sheet_works_and_the_cli_says_how_to_remove_it(
     assert b"Tip:" not in again.stderr
 
 
+@pytest.mark.e2e
 def test_at_a_terminal_the_cli_removes_the_config_password_when_the_member_agrees(server, workbook, home,
                                                                                   tmp_path):
     password = server.password
@@ -255,6 +257,7 @@ def test_the_fake_server_listens_on_127_0_0_1_only(server):
         socket.create_connection((other, server.port), timeout=1).close()
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
 def test_the_demo_server_listens_on_127_0_0_1_only(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PELOTON_")}

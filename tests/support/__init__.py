@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
+
 from pelotonxl import cli
 from pelotonxl.settings import resolve
 
@@ -73,3 +75,17 @@ def cli_in_process(monkeypatch, capsys, args: list[str], env: dict[str, str]) ->
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err, err
     return subprocess.CompletedProcess(args, code, out, err)
+
+
+def one_line_error(result: subprocess.CompletedProcess) -> str:
+    """The failure message: exactly one line on stderr, nothing on stdout."""
+    lines = result.stderr.strip().splitlines()
+    assert result.stdout == "" and len(lines) == 1, result.stderr
+    assert lines[0].startswith("peloton_xl: ")
+    return lines[0]
+
+
+def table_rows(path: Path, sheet: str) -> list[tuple]:
+    ws = openpyxl.load_workbook(path)[sheet]
+    (table,) = ws.tables.values()
+    return [tuple(c.value for c in row) for row in ws[table.ref]][1:]
