@@ -131,7 +131,7 @@ class Concurrency:
     ("flag", (15, 1)),
 ])
 def test_flag_beats_environment_beats_config_beats_default(workbook, tmp_path, run_here, source, expected):
-    with FakePeloton(make_account(24, seed=4), username=USERNAME, password=PASSWORD) as srv:
+    with FakePeloton(make_account(12, seed=4), username=USERNAME, password=PASSWORD) as srv:
         concurrency = Concurrency(srv)
         env = server_env(srv, tmp_path / "home")
         args = ["--workbook", str(workbook)]
