@@ -174,13 +174,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 class FakePeloton:
     """Peloton's API and Auth0 sign-in for one demo account, on 127.0.0.1."""
+    poll_interval = 0.05  # seconds stop() may wait for the serving loop to notice
 
     def __init__(self, account: DemoAccount, *, username: str = DEMO_USERNAME, password: str = DEMO_PASSWORD,
                  latency: float = 0.0, secret: bytes | str | None = None,
                  client_id: str = DEFAULT_CLIENT_ID, port: int = 0) -> None:
-        self.account = account
-        self.username = username
-        self.password = password
+        self.account, self.username, self.password = account, username, password
         self.latency = latency
         self.client_id = client_id
         self.port = port
@@ -198,8 +197,8 @@ class FakePeloton:
         if self._server is None:
             self._server = _Server(("127.0.0.1", self.port), self)
             self.port = self._server.server_address[1]
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name=f"fake-peloton-{self.port}", daemon=True)
+            self._thread = threading.Thread(target=self._server.serve_forever, name=f"fake-peloton-{self.port}",
+                                            kwargs={"poll_interval": self.poll_interval}, daemon=True)
             self._thread.start()
         return self
 

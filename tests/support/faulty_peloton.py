@@ -103,6 +103,7 @@ class FaultPlan:
 
 class FaultyPeloton(FakePeloton):
     """FakePeloton plus armed faults, short-lived tokens and revocable refresh tokens."""
+    poll_interval = 0.005  # a test starts and stops a server each: stop() returns at once
 
     def __init__(self, *args: Any, token_lifetime: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
