@@ -7,18 +7,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from support import PASSWORD, REPO, USERNAME, cli_env, cli_in_process, settings_for
+from support.faulty_peloton import FaultyPeloton
 
 from pelotonxl.demo.account import make_account
-from pelotonxl.demo.server import FakePeloton
-from pelotonxl.settings import resolve
-
-REPO = Path(__file__).resolve().parent.parent
-USERNAME = "member@example.com"
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(autouse=True)
@@ -32,25 +29,19 @@ def _isolated_env(monkeypatch, tmp_path):
 
 @pytest.fixture
 def account():
-    return make_account(250, seed=11)
+    """Small: most stories need a few pages' worth of nothing. Paging and sync tests ask for 250."""
+    return make_account(40, seed=11)
 
 
 @pytest.fixture
 def server(account):
-    with FakePeloton(account, username=USERNAME, password=PASSWORD) as srv:
+    with FaultyPeloton(account, username=USERNAME, password=PASSWORD) as srv:
         yield srv
 
 
 @pytest.fixture
 def home(tmp_path) -> Path:
     return tmp_path / "home"
-
-
-def settings_for(server, home: Path, **overrides):
-    values = {"api_url": server.url, "auth_url": server.url, "username": USERNAME,
-              "password": PASSWORD, "home": str(home), "workers": 4}
-    values.update(overrides)
-    return resolve(values, environ={})
 
 
 @pytest.fixture
@@ -66,10 +57,22 @@ def workbook(tmp_path) -> Path:
     return path
 
 
+@pytest.fixture
+def run_cli(monkeypatch, capsys):
+    """Like support.run_cli (exit status, stdout, stderr) with the CLI run in this process."""
+    def run(server, workbook: Path, home: Path, *args: str, password: str | None = PASSWORD,
+            **extra_env: str) -> subprocess.CompletedProcess:
+        return cli_in_process(monkeypatch, capsys, ["--workbook", str(workbook), *args],
+                              cli_env(server, home, password, **extra_env))
+    return run
+
+
 def pytest_collection_modifyitems(config, items):
     no_soffice = shutil.which("soffice") is None
     no_excel = sys.platform not in ("win32", "darwin")
     for item in items:
+        if any(name in item.keywords for name in ("libreoffice", "excel", "slow")):
+            item.add_marker(pytest.mark.e2e)  # another program drives the workbook, or it takes seconds
         if "excel" in item.keywords and no_excel:
             item.add_marker(pytest.mark.skip(reason="needs Microsoft Excel (Windows or macOS): "
                                                     "see docs/manual-test.md"))

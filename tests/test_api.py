@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import pytest
 import requests
+from support import settings_for
 
+from pelotonxl.demo.account import make_account
 from pelotonxl.errors import ApiError
 from pelotonxl.peloton.auth import Authenticator, TokenStore
 from pelotonxl.peloton.client import Pacer, PelotonClient
+
+
+@pytest.fixture
+def account():
+    return make_account(250, seed=11)  # two and a half pages of 100: paging is the point here
 
 
 class FakeClock:
@@ -146,7 +153,6 @@ def test_one_pushback_slows_every_thread_of_the_pool():
 
 
 def test_an_unusable_api_url_is_one_clear_error_without_retries(server, home):
-    from conftest import settings_for
 
     settings = settings_for(server, home, api_url="htp://127.0.0.1:9")
     clock = FakeClock()

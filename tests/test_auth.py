@@ -9,7 +9,7 @@ import time
 
 import pytest
 import requests
-from conftest import PASSWORD, USERNAME, settings_for
+from support import PASSWORD, USERNAME, settings_for
 
 from pelotonxl.errors import LoginError
 from pelotonxl.peloton.auth import Authenticator, TokenStore, jwt_claims

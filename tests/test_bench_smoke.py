@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.e2e
 TABLE_ROW = re.compile(r"^\| (?P<scenario>[^|]+?) \| (?P<n>[\d,]+) \| (?P<seconds>[\d.]+) \| (?P<requests>[\d,]+) \|")
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import PASSWORD, REPO, USERNAME
-from workbook_samples import type_into_config
+from support import CLI, PASSWORD, REPO, USERNAME, cli_in_process
+from support.workbook_samples import type_into_config
 
 from pelotonxl import cli
 from pelotonxl.demo.account import make_account
@@ -24,7 +24,6 @@ from pelotonxl.demo.server import FakePeloton
 from pelotonxl.settings import DEFAULT_EVERY_N, DEFAULT_WORKERS
 from pelotonxl.template import new_workbook
 
-CLI = REPO / "peloton_xl.py"
 CLOSING_LINE = re.compile(r"(\d+) workouts \((\d+) new(?:, \d+ removed)?\) written to (\S+\.xlsm) in \d+\.\d s")
 
 
@@ -48,6 +47,12 @@ def run(args: list[str], env: dict[str, str], cwd: Path | None = None, timeout: 
     return result
 
 
+@pytest.fixture
+def run_here(monkeypatch, capsys):
+    """Like `run`, with the CLI in this process: for stories where the subprocess is not the point."""
+    return lambda args, env: cli_in_process(monkeypatch, capsys, args, env)
+
+
 def workouts_in(path: Path) -> int:
     ws = openpyxl.load_workbook(path)["Workouts"]
     (table,) = ws.tables.values()
@@ -56,6 +61,7 @@ def workouts_in(path: Path) -> int:
 
 # --- help ----------------------------------------------------------------------------------------
 
+@pytest.mark.e2e
 def test_help_explains_every_option_and_the_exit_statuses(tmp_path):
     result = run(["--help"], base_env(tmp_path / "home"))
     assert result.returncode == 0
@@ -72,6 +78,7 @@ def test_help_explains_every_option_and_the_exit_statuses(tmp_path):
 
 # --- the demo, from anywhere ---------------------------------------------------------------------
 
+@pytest.mark.e2e
 def test_demo_from_another_folder_creates_the_workbook_and_ends_with_one_closing_line(tmp_path):
     folder = tmp_path / "somewhere else"
     folder.mkdir()
@@ -125,8 +132,8 @@ class Concurrency:
     ("env", (30, 2)),
     ("flag", (15, 1)),
 ])
-def test_flag_beats_environment_beats_config_beats_default(workbook, tmp_path, source, expected):
-    with FakePeloton(make_account(24, seed=4), username=USERNAME, password=PASSWORD) as srv:
+def test_flag_beats_environment_beats_config_beats_default(workbook, tmp_path, run_here, source, expected):
+    with FakePeloton(make_account(12, seed=4), username=USERNAME, password=PASSWORD) as srv:
         concurrency = Concurrency(srv)
         env = server_env(srv, tmp_path / "home")
         args = ["--workbook", str(workbook)]
@@ -137,7 +144,7 @@ def test_flag_beats_environment_beats_config_beats_default(workbook, tmp_path, s
             env.update(PELOTON_EVERY_N="30", PELOTON_WORKERS="2")
         if source == "flag":
             args += ["--every-n", "15", "--workers", "1"]
-        result = run(args, env)
+        result = run_here(args, env)
         assert result.returncode == 0, result.stderr
         every_n = {r.query.get("every_n") for r in srv.requests if r.path.endswith("/performance_graph")}
     assert every_n == {str(expected[0])}
@@ -151,18 +158,19 @@ def account():
     return make_account(30, seed=11)  # small: these tests are about the command line, not the sync
 
 
-def test_exit_0_then_3_when_a_workouts_details_fail_then_0_again(server, workbook, home, account):
+@pytest.mark.e2e
+def test_exit_0_then_3_when_a_workouts_details_fail_then_0_again(server, workbook, home, account, run_here):
     env = server_env(server, home)
-    assert run(["--workbook", str(workbook)], env).returncode == 0
+    assert run_here(["--workbook", str(workbook)], env).returncode == 0
     account.add_workouts(2)
     newest = account.workouts[0]["id"]
     server.always_fail_graph(newest, status=404)
-    result = run(["--workbook", str(workbook)], env)
+    result = run(["--workbook", str(workbook)], env)  # the exit status 3 a shell or scheduler sees
     assert result.returncode == 3
     assert CLOSING_LINE.fullmatch(result.stdout.strip()).group(1, 2) == ("32", "2")
     assert f"  {newest}: " in result.stderr
     server.always_fail_graph(None)
-    assert run(["--workbook", str(workbook)], env).returncode == 0
+    assert run_here(["--workbook", str(workbook)], env).returncode == 0
 
 
 def nothing_listening() -> str:
@@ -186,8 +194,9 @@ FORESEEABLE = {
 }
 
 
-@pytest.mark.parametrize("case", list(FORESEEABLE))
-def test_foreseeable_failures_are_one_line_exit_1_without_a_traceback(server, workbook, tmp_path, case):
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.e2e) if c == "not an .xlsm" else c
+                                  for c in FORESEEABLE])
+def test_foreseeable_failures_are_one_line_exit_1_without_a_traceback(server, workbook, tmp_path, run_here, case):
     args, env_values, words = FORESEEABLE[case]
     (tmp_path / "Folder.xlsm").mkdir()
     (tmp_path / "home-file").write_text("not a folder")
@@ -199,7 +208,7 @@ def test_foreseeable_failures_are_one_line_exit_1_without_a_traceback(server, wo
     if "--workbook" not in args:
         args = ["--workbook", str(workbook), *args]
     before = workbook.read_bytes()
-    result = run(args, env)
+    result = (run if case == "not an .xlsm" else run_here)(args, env)  # one as a shell sees it
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("peloton_xl: "), result.stderr
@@ -209,6 +218,7 @@ def test_foreseeable_failures_are_one_line_exit_1_without_a_traceback(server, wo
     assert workbook.read_bytes() == before
 
 
+@pytest.mark.e2e
 def test_a_usage_mistake_is_argparses_exit_2_with_the_usage_line(tmp_path):
     result = run(["--every-n", "often"], base_env(tmp_path / "home"))
     assert result.returncode == 2
@@ -305,7 +315,7 @@ def test_pyproject_installs_the_runtime_half_of_requirements_txt():
         spec = line.split("#", 1)[0].replace(" ", "")
         if spec and not spec.startswith("-"):
             pinned[re.match(r"[\w.-]+", spec).group(0).lower()] = spec
-    build_and_test_only = {"pytest", "oletools", "pyopenvba"}
+    build_and_test_only = {"pytest", "pytest-xdist", "oletools", "pyopenvba"}
     assert sorted(project["dependencies"]) == sorted(
         spec for name, spec in pinned.items() if name not in build_and_test_only)
     assert project["scripts"] == {"peloton-xl": "pelotonxl.cli:main"}

@@ -1,11 +1,11 @@
 """The headless CLI while Excel holds the workbook open: it writes through Excel, not the file.
 
-Excel is played by the in-repo stand-in (tests/xlwings_standin.py), not the real thing.
+Excel is played by the in-repo stand-in (tests/support/xlwings_standin.py), not the real thing.
 """
 
 from __future__ import annotations
 
-from test_excel_live import assert_sheet_holds, make_book, stored_tables
+from support.live_book import assert_sheet_holds, make_book, stored_tables
 
 from pelotonxl import cli
 from pelotonxl.excel import workbook_link

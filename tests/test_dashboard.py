@@ -17,10 +17,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO
 from openpyxl import load_workbook
-from workbook_samples import add_shape, edit_zip, make_workbook, read_parts, sheet_parts
-from xlwings_standin import Book
+from support import REPO
+from support.workbook_samples import (
+    add_shape,
+    edit_zip,
+    make_workbook,
+    read_parts,
+    sheet_parts,
+)
+from support.xlwings_standin import Book
 
 from pelotonxl.demo.account import make_account
 from pelotonxl.errors import WorkbookError

@@ -93,6 +93,7 @@ def test_end_and_years_place_the_history():
     assert end.timestamp() - 366 * 86400 - 86400 <= first and last <= end.timestamp()
 
 
+@pytest.mark.slow
 def test_five_thousand_workouts_are_quick_to_make_and_hold_no_series():
     started = time.perf_counter()
     big = make_account(5000)

@@ -8,18 +8,21 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from pathlib import Path
 
 import pytest
 import requests
+from support import REPO
+from support.faulty_peloton import FaultyPeloton
 
+from pelotonxl.demo import tokens
 from pelotonxl.demo.account import make_account
 from pelotonxl.demo.catalogue import ZERO_RIDE_ID
 from pelotonxl.demo.server import DEMO_PASSWORD, DEMO_USERNAME, FakePeloton
 from pelotonxl.settings import DEFAULT_CLIENT_ID
 
 FIXTURES = Path(__file__).parent / "fixtures"
-REPO = Path(__file__).resolve().parent.parent
 USER = "rider@example.com"
 SECRET_WORD = "pedal-hard-42"
 
@@ -35,7 +38,7 @@ def acct():
 
 @pytest.fixture
 def srv(acct):
-    with FakePeloton(acct, username=USER, password=SECRET_WORD) as server:
+    with FaultyPeloton(acct, username=USER, password=SECRET_WORD) as server:
         yield server
 
 
@@ -245,17 +248,18 @@ def test_a_tampered_token_is_refused(srv):
     assert reply.status_code == 401
 
 
-def test_a_short_lived_token_expires_mid_run(acct):
-    with FakePeloton(acct, token_lifetime=1) as server:
+def test_a_short_lived_token_expires_mid_run(acct, monkeypatch):
+    with FaultyPeloton(acct, token_lifetime=1) as server:
         token = sign_in(server, username=DEMO_USERNAME, password=DEMO_PASSWORD).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         assert requests.get(server.url + "/api/me", headers=headers, timeout=5).status_code == 200
-        time.sleep(1.1)
+        later = time.time() + 1.1  # the server's clock moves on 1.1 s instead of the test sleeping
+        monkeypatch.setattr(tokens, "time", types.SimpleNamespace(time=lambda: later))
         assert requests.get(server.url + "/api/me", headers=headers, timeout=5).status_code == 401
 
 
 def test_tokens_survive_a_restart_with_the_same_secret(acct):
-    with FakePeloton(acct, secret=b"kept") as server:
+    with FaultyPeloton(acct, secret=b"kept") as server:
         token = server.mint_access_token()
     headers = {"Authorization": f"Bearer {token}"}
     with FakePeloton(acct, secret=b"kept") as again:
@@ -400,6 +404,7 @@ def test_kept_alive_requests_are_fast(srv, api, acct):
     assert time.perf_counter() - started < 1.5  # ~40 ms a reply without TCP_NODELAY would take 2 s
 
 
+@pytest.mark.e2e
 def test_module_serves_the_demo_from_the_command_line():
     proc = subprocess.Popen([sys.executable, "-m", "pelotonxl.demo.server", "--workouts", "30"], cwd=REPO,
                             stdout=subprocess.PIPE, text=True)

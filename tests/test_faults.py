@@ -1,19 +1,21 @@
 """Faults and bad input, end to end: a refresh never loses data, never corrupts the workbook.
 
 Every story goes through the real pieces: the local Peloton server with a fault switched on, the
-real CLI as a subprocess (stdin closed, like a scheduler), the real SQLite store and a copy of the
-committed workbook. docs/what-happens-when.md is the member-facing version of this file.
+real CLI (in this process, stdin not a terminal; as a subprocess with stdin closed, like a scheduler,
+where exit statuses, the entry script or a kill are the point), the real SQLite store and a copy of
+the committed workbook. tests/test_workbook_faults.py has the workbook's own faults;
+docs/what-happens-when.md is the member-facing version of both.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import inspect
 import multiprocessing
 import os
 import random
-import re
 import signal
 import sqlite3
 import subprocess
@@ -26,19 +28,17 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import PASSWORD, REPO, USERNAME
-from workbook_samples import (
+from support import CLI, PASSWORD, USERNAME, cli_env, one_line_error, table_rows
+from support import run_cli as run_cli_subprocess
+from support.faulty_peloton import FaultyPeloton
+from support.workbook_samples import (
     SampleTable,
-    add_sparklines,
-    edit_zip,
     read_parts,
     sample_content,
     sheet_parts,
 )
 
-from pelotonxl import cli
 from pelotonxl.demo.account import make_account
-from pelotonxl.demo.server import FakePeloton
 from pelotonxl.peloton import client as api
 from pelotonxl.peloton.auth import Authenticator, TokenStore
 from pelotonxl.peloton.store import WorkoutStore, is_finished
@@ -49,7 +49,6 @@ from pelotonxl.xlsx.safety import TEMP_PREFIX
 # openpyxl reads back workbooks holding data bars and sparklines on other sheets: it says it would drop them.
 pytestmark = pytest.mark.filterwarnings("ignore:.*extension is not supported:UserWarning")
 
-CLI = REPO / "peloton_xl.py"
 N = 60  # workouts in the account: enough for pages, pools and batches, small enough to run often
 
 
@@ -60,37 +59,10 @@ def account():
 
 # --- helpers ------------------------------------------------------------------------------------
 
-def cli_env(server: FakePeloton, home: Path, password: str | None = PASSWORD, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PELOTON_")}
-    env.update(PELOTON_API_URL=server.url, PELOTON_AUTH_URL=server.url, PELOTON_USERNAME=USERNAME,
-               PELOTON_XL_HOME=str(home))
-    if password is not None:
-        env["PELOTON_PASSWORD"] = password
-    env.update(extra)
-    return env
-
-
-def run_cli(server: FakePeloton, workbook: Path, home: Path, *args: str, password: str | None = PASSWORD,
-            timeout: float = 90, **extra_env: str) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, str(CLI), "--workbook", str(workbook), *args],
-                            env=cli_env(server, home, password, **extra_env), stdin=subprocess.DEVNULL,
-                            capture_output=True, text=True, timeout=timeout)
-    assert "Traceback" not in result.stdout + result.stderr, result.stderr
-    return result
-
-
-def one_line_error(result: subprocess.CompletedProcess) -> str:
-    """The failure message: exactly one line on stderr, nothing on stdout."""
-    lines = result.stderr.strip().splitlines()
-    assert result.stdout == "" and len(lines) == 1, result.stderr
-    assert lines[0].startswith("peloton_xl: ")
-    return lines[0]
-
-
-def table_rows(path: Path, sheet: str) -> list[tuple]:
-    ws = openpyxl.load_workbook(path)[sheet]
-    (table,) = ws.tables.values()
-    return [tuple(c.value for c in row) for row in ws[table.ref]][1:]
+@pytest.fixture
+def scaled_backoff(monkeypatch):
+    """Exponential backoff scaled down a hundredfold; a Retry-After is still waited in full."""
+    monkeypatch.setattr(api, "Pacer", functools.partial(api.Pacer, base=0.01, cap=0.6))
 
 
 def store_file(home: Path, account) -> Path:
@@ -105,7 +77,7 @@ def store_counts(home: Path, account) -> tuple[int, int]:
                 db.execute("SELECT COUNT(*) FROM graphs").fetchone()[0])
 
 
-def token_posts(server: FakePeloton) -> list[int | None]:
+def token_posts(server: FaultyPeloton) -> list[int | None]:
     return [r.status for r in server.requests if r.path == "/oauth/token"]
 
 
@@ -113,13 +85,21 @@ def finished_count(account) -> int:
     return sum(1 for w in account.workouts if is_finished(w))
 
 
+def make_stored_token_due(home: Path) -> None:
+    """Time passes: the saved access token is due for renewal (instead of sleeping its life away)."""
+    store = TokenStore(home, USERNAME)
+    store.save(dataclasses.replace(store.load(), expires_at=time.time()))
+
+
 # --- signing in ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("user, password", [(USERNAME, "wrong password"), ("nobody@example.com", PASSWORD)])
-def test_wrong_password_or_unknown_user_is_one_line_and_the_workbook_is_untouched(server, workbook, home,
+@pytest.mark.parametrize("user, password", [pytest.param(USERNAME, "wrong password", marks=pytest.mark.e2e),
+                                            ("nobody@example.com", PASSWORD)])
+def test_wrong_password_or_unknown_user_is_one_line_and_the_workbook_is_untouched(server, workbook, home, run_cli,
                                                                                   user, password):
     before = workbook.read_bytes()
-    result = run_cli(server, workbook, home, password=password, PELOTON_USERNAME=user)
+    run = run_cli_subprocess if user == USERNAME else run_cli  # one through the entry script, as a shell sees it
+    result = run(server, workbook, home, password=password, PELOTON_USERNAME=user)
     assert result.returncode == 1
     message = one_line_error(result)
     assert user in message and "email and password" in message
@@ -128,7 +108,7 @@ def test_wrong_password_or_unknown_user_is_one_line_and_the_workbook_is_untouche
     assert server.request_count("/api") == 0
 
 
-def test_a_configuration_pointing_at_the_dead_login_explains_the_change(server, workbook, home):
+def test_a_configuration_pointing_at_the_dead_login_explains_the_change(server, workbook, home, run_cli):
     before = workbook.read_bytes()
     result = run_cli(server, workbook, home, PELOTON_AUTH_URL=server.url + "/auth/login")
     assert result.returncode == 1
@@ -137,11 +117,12 @@ def test_a_configuration_pointing_at_the_dead_login_explains_the_change(server, 
     assert workbook.read_bytes() == before
 
 
-def test_an_access_token_expiring_mid_run_is_renewed_and_the_run_completes(workbook, home):
+@pytest.mark.slow
+def test_an_access_token_expiring_mid_run_is_renewed_and_the_run_completes(workbook, home, run_cli):
     account = make_account(80, seed=5)
     # Tokens live 2 s; 80 graphs at 50 ms each over 2 workers take longer than that. No clock is
     # read here: the token posts below show the renewals (a run too quick to need one fails there).
-    with FakePeloton(account, username=USERNAME, password=PASSWORD, token_lifetime=2, latency=0.05) as srv:
+    with FaultyPeloton(account, username=USERNAME, password=PASSWORD, token_lifetime=2, latency=0.05) as srv:
         result = run_cli(srv, workbook, home, "--workers", "2")
         assert result.returncode == 0, result.stderr
         posts = token_posts(srv)
@@ -152,18 +133,19 @@ def test_an_access_token_expiring_mid_run_is_renewed_and_the_run_completes(workb
     assert 2 <= len(posts) <= api_calls // 4 and set(posts) == {200}
 
 
-def test_a_refused_refresh_token_falls_back_to_the_password_and_without_one_says_how_to_sign_in(workbook, home):
+def test_a_refused_refresh_token_falls_back_to_the_password_and_without_one_says_how_to_sign_in(workbook, home,
+                                                                                              run_cli):
     account = make_account(20, seed=6)
-    with FakePeloton(account, username=USERNAME, password=PASSWORD, token_lifetime=2) as srv:
+    with FaultyPeloton(account, username=USERNAME, password=PASSWORD) as srv:
         assert run_cli(srv, workbook, home).returncode == 0
-        time.sleep(1.2)  # the stored access token is now due for renewal
+        make_stored_token_due(home)
         srv.revoke_refresh_tokens()
         srv.clear_requests()
         result = run_cli(srv, workbook, home)
         assert result.returncode == 0, result.stderr
         assert token_posts(srv) == [403, 200]  # refresh refused, then the password sign-in
 
-        time.sleep(1.2)
+        make_stored_token_due(home)
         srv.revoke_refresh_tokens()
         before = workbook.read_bytes()
         result = run_cli(srv, workbook, home, password=None)
@@ -175,7 +157,8 @@ def test_a_refused_refresh_token_falls_back_to_the_password_and_without_one_says
 
 # --- a server that pushes back ------------------------------------------------------------------
 
-def test_transient_faults_are_retried_and_the_run_completes(server, workbook, home, account):
+@pytest.mark.slow
+def test_transient_faults_are_retried_and_the_run_completes(server, workbook, home, account, scaled_backoff, run_cli):
     """429 with and without Retry-After, a 5xx and a connection reset, all in one run."""
     ids = [account.workouts[i]["id"] for i in (2, 30, 50)]
     server.fail_next(r"/workouts$", status=429, headers={"Retry-After": "2"})
@@ -212,30 +195,21 @@ def test_retry_after_is_capped_and_a_read_timeout_is_retried(server, settings):
 
 @pytest.fixture
 def quick_backoff(monkeypatch):
-    """The real CLI in this process, with backoff scaled down so exhausting the retries takes no time."""
+    """Backoff scaled down so exhausting the retries takes no time."""
     monkeypatch.setattr(api, "Pacer", functools.partial(api.Pacer, base=0.01, cap=0.2, retry_after_cap=0.05,
                                                         give_up_after=1.0))
 
 
-def cli_in_process(server, workbook, home, capsys, monkeypatch, *args) -> tuple[int, str, str]:
-    for name, value in cli_env(server, home).items():
-        if name.startswith("PELOTON_"):
-            monkeypatch.setenv(name, value)
-    code = cli.main(["--workbook", str(workbook), *args])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
-
-
 @pytest.mark.parametrize("fault", ["503", "429", "reset"])
 def test_a_list_that_keeps_failing_exits_1_and_leaves_the_workbook_alone(server, workbook, home, capsys,
-                                                                        monkeypatch, quick_backoff, fault):
+                                                                        monkeypatch, quick_backoff, fault, run_cli):
     before = workbook.read_bytes()
     if fault == "reset":
         server.reset_next(r"/workouts$", times=100)
     else:
         server.fail_next(r"/workouts$", status=int(fault), times=100)
-    code, out, err = cli_in_process(server, workbook, home, capsys, monkeypatch)
+    result = run_cli(server, workbook, home)
+    code, out, err = result.returncode, result.stdout, result.stderr
     assert code == 1 and out == ""
     assert "/workouts" in err and len(err.strip().splitlines()) == 1
     max_attempts = inspect.signature(api.PelotonClient).parameters["max_attempts"].default
@@ -243,7 +217,8 @@ def test_a_list_that_keeps_failing_exits_1_and_leaves_the_workbook_alone(server,
     assert workbook.read_bytes() == before
 
 
-def test_graphs_that_keep_failing_are_named_exit_3_and_are_fetched_next_time(server, workbook, home, account):
+def test_graphs_that_keep_failing_are_named_exit_3_and_are_fetched_next_time(server, workbook, home, account,
+                                                                           scaled_backoff, run_cli):
     bad = [account.workouts[3]["id"], account.workouts[40]["id"]]
     server.always_fail_graph(bad[0], status=503)
     server.always_fail_graph(bad[1], status=500)
@@ -268,10 +243,11 @@ def test_graphs_that_keep_failing_are_named_exit_3_and_are_fetched_next_time(ser
 
 
 def test_graphs_still_failing_after_every_retry_exit_3_in_process(server, workbook, home, account, capsys,
-                                                                  monkeypatch, quick_backoff):
+                                                                  monkeypatch, quick_backoff, run_cli):
     """Peloton down for graphs: the run gives up after its failure budget instead of retrying for hours."""
     server.fail_next(r"/performance_graph$", status=503, times=10_000)
-    code, out, err = cli_in_process(server, workbook, home, capsys, monkeypatch)
+    result = run_cli(server, workbook, home)
+    code, out, err = result.returncode, result.stdout, result.stderr
     assert code == 3 and f"{N} workouts ({N} new) written" in out
     assert err.count("/performance_graph") >= finished_count(account)  # every one named
     assert "kept failing" in err
@@ -280,7 +256,7 @@ def test_graphs_still_failing_after_every_retry_exit_3_in_process(server, workbo
 
 
 @pytest.mark.parametrize("kind", ["html 200", "html 403", "malformed"])
-def test_html_or_malformed_json_for_the_list_is_named_exit_1(server, workbook, home, kind):
+def test_html_or_malformed_json_for_the_list_is_named_exit_1(server, workbook, home, kind, run_cli):
     before = workbook.read_bytes()
     if kind == "malformed":
         server.malformed_json_next(r"/workouts$", times=10)
@@ -295,7 +271,7 @@ def test_html_or_malformed_json_for_the_list_is_named_exit_1(server, workbook, h
 
 
 @pytest.mark.parametrize("kind", ["html", "malformed"])
-def test_html_or_malformed_json_for_a_graph_is_named_exit_3(server, workbook, home, account, kind):
+def test_html_or_malformed_json_for_a_graph_is_named_exit_3(server, workbook, home, account, kind, run_cli):
     wid = account.workouts[7]["id"]
     if kind == "html":
         server.html_error_next(rf"/{wid}/performance_graph$", status=200, times=10)
@@ -314,7 +290,10 @@ def test_html_or_malformed_json_for_a_graph_is_named_exit_3(server, workbook, ho
 STATUS = {"last_refresh": dt.datetime(2024, 5, 1, 6, 0), "workout_count": 4000, "last_result": "OK"}
 
 
-def big_tables(version: int, rows: int = 3000) -> list[SampleTable]:
+BIG_ROWS = 1000  # a save long enough for kills to land all over it; the timing scales with it
+
+
+def big_tables(version: int, rows: int = BIG_ROWS) -> list[SampleTable]:
     rng = np.random.default_rng(version)
     ids = [f"v{version}-{i:06d}" for i in range(rows)]
     cols: dict = {"Workout ID": ids,
@@ -346,6 +325,7 @@ def _write_and_exit(path: Path, tables: list[SampleTable]) -> None:
     os._exit(0)
 
 
+@pytest.mark.e2e
 def test_killed_at_random_points_of_the_save_the_workbook_is_old_or_new_never_corrupt(workbook):
     versions = {1: big_tables(1), 2: big_tables(2)}
     # Two writes each way first, so styles have settled and each version has one exact form.
@@ -384,13 +364,14 @@ def test_killed_at_random_points_of_the_save_the_workbook_is_old_or_new_never_co
     writer.write_tables(workbook, sample_content(versions[1], STATUS))  # the next run
     assert list(workbook.parent.glob(f"{TEMP_PREFIX}*")) == []
     assert owned_content(workbook) == content[1]
-    assert len(table_rows(workbook, "Metrics")) == 3000
+    assert len(table_rows(workbook, "Metrics")) == BIG_ROWS
 
 
-def test_killed_at_random_points_of_a_sync_the_next_refresh_completes_the_work(workbook, home):
+@pytest.mark.e2e
+def test_killed_at_random_points_of_a_sync_the_next_refresh_completes_the_work(workbook, home, run_cli):
     account = make_account(150, seed=8)
     rng = random.Random(7)
-    with FakePeloton(account, username=USERNAME, password=PASSWORD, latency=0.01) as srv:
+    with FaultyPeloton(account, username=USERNAME, password=PASSWORD, latency=0.01) as srv:
         env = cli_env(srv, home)
         graphs_seen = []
         for trial in range(4):
@@ -417,289 +398,3 @@ def test_killed_at_random_points_of_a_sync_the_next_refresh_completes_the_work(w
     assert store_counts(home, account) == (150, finished_count(account))
     assert len(table_rows(workbook, "Workouts")) == 150
     assert list(workbook.parent.glob(f"{TEMP_PREFIX}*")) == []
-
-
-# --- the workbook itself ------------------------------------------------------------------------
-
-def test_a_workbook_open_in_excel_is_refused_before_signing_in(server, workbook, home):
-    lock = workbook.with_name("~$" + workbook.name)
-    lock.write_bytes(b"\x0bMember Name")
-    before = workbook.read_bytes()
-    result = run_cli(server, workbook, home)
-    assert result.returncode == 1
-    message = one_line_error(result)
-    assert "open in Excel" in message and lock.name in message
-    assert workbook.read_bytes() == before
-    assert server.requests == []
-
-
-def test_a_workbook_locked_by_another_program_at_save_time_is_left_whole(server, workbook, home, capsys,
-                                                                        monkeypatch):
-    """Windows refuses to replace a file Excel holds open: os.replace raises PermissionError."""
-    before = workbook.read_bytes()
-
-    real_replace = os.replace
-
-    def locked(src, dst):
-        if Path(dst) == workbook:
-            raise PermissionError(13, "The process cannot access the file because it is being used")
-        real_replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", locked)
-    code, out, err = cli_in_process(server, workbook, home, capsys, monkeypatch)
-    assert code == 1 and "open in another program" in err and len(err.strip().splitlines()) == 1
-    assert workbook.read_bytes() == before
-    assert list(workbook.parent.glob(f"{TEMP_PREFIX}*")) == []
-
-
-DRAWING_CT = "application/vnd.openxmlformats-officedocument.drawing+xml"
-X14 = "http://schemas.microsoft.com/office/spreadsheetml/2009/9/main"
-
-
-def rels_of(part: str) -> str:
-    folder, name = part.rsplit("/", 1)
-    return f"{folder}/_rels/{name}.rels"
-
-
-def add_drawing(path: Path, sheet_part: str, anchored_xml: str, number: int) -> None:
-    """Attach a drawing part holding one anchored object to a worksheet, as Excel lays it out."""
-    drawing = ('<xdr:wsDr xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing" '
-               'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">'
-               '<xdr:oneCellAnchor><xdr:from><xdr:col>2</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>2</xdr:row>'
-               '<xdr:rowOff>0</xdr:rowOff></xdr:from><xdr:ext cx="1800000" cy="600000"/>'
-               f"{anchored_xml}<xdr:clientData/></xdr:oneCellAnchor></xdr:wsDr>")
-    folder, name = sheet_part.rsplit("/", 1)
-    rels_name = f"{folder}/_rels/{name}.rels"
-    part = f"xl/drawings/drawing{number}.xml"
-
-    def edit(parts: dict[str, bytes]) -> None:
-        parts[part] = drawing.encode()
-        rel = (f'<Relationship Id="rIdDraw{number}" Type="http://schemas.openxmlformats.org/officeDocument/'
-               f'2006/relationships/drawing" Target="../drawings/drawing{number}.xml"/>')
-        rels = parts.get(rels_name, b'<Relationships xmlns="http://schemas.openxmlformats.org/package/'
-                                    b'2006/relationships"></Relationships>').decode()
-        parts[rels_name] = rels.replace("</Relationships>", rel + "</Relationships>").encode()
-        sheet = parts[sheet_part].decode()
-        anchor = "<tableParts" if "<tableParts" in sheet else "</worksheet>"
-        ns = ' xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"' \
-            if 'xmlns:r="' not in sheet else ""
-        parts[sheet_part] = sheet.replace(anchor, f'<drawing{ns} r:id="rIdDraw{number}"/>' + anchor, 1).encode()
-        types = parts["[Content_Types].xml"].decode()
-        override = f'<Override PartName="/{part}" ContentType="{DRAWING_CT}"/>'
-        parts["[Content_Types].xml"] = types.replace("</Types>", override + "</Types>").encode()
-
-    edit_zip(path, edit)
-
-
-SHAPE = ('<xdr:sp macro="" textlink=""><xdr:nvSpPr><xdr:cNvPr id="2" name="Arrow 1"/><xdr:cNvSpPr/></xdr:nvSpPr>'
-         '<xdr:spPr><a:prstGeom prst="rightArrow"><a:avLst/></a:prstGeom></xdr:spPr></xdr:sp>')
-TEXT_BOX = ('<xdr:sp macro="" textlink=""><xdr:nvSpPr><xdr:cNvPr id="3" name="TextBox 2"/><xdr:cNvSpPr txBox="1"/>'
-            '</xdr:nvSpPr><xdr:spPr><a:prstGeom prst="rect"><a:avLst/></a:prstGeom></xdr:spPr><xdr:txBody>'
-            "<a:bodyPr/><a:lstStyle/><a:p><a:r><a:t>My FTP went up here</a:t></a:r></a:p></xdr:txBody></xdr:sp>")
-SLICER_FRAME = ('<mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006">'
-                '<mc:Choice xmlns:sle15="http://schemas.microsoft.com/office/drawing/2012/slicer" Requires="sle15">'
-                '<xdr:graphicFrame macro=""><xdr:nvGraphicFramePr><xdr:cNvPr id="4" name="Discipline"/>'
-                "<xdr:cNvGraphicFramePr/></xdr:nvGraphicFramePr><xdr:xfrm><a:off x=\"0\" y=\"0\"/>"
-                '<a:ext cx="0" cy="0"/></xdr:xfrm><a:graphic><a:graphicData '
-                'uri="http://schemas.microsoft.com/office/drawing/2010/slicer"><sle:slicer '
-                'xmlns:sle="http://schemas.microsoft.com/office/drawing/2010/slicer" name="Discipline"/>'
-                "</a:graphicData></a:graphic></xdr:graphicFrame></mc:Choice></mc:AlternateContent>")
-
-
-def add_data_bars(path: Path, sheet_part: str) -> None:
-    """A 2010-style data bar: a classic rule pointing at its x14 twin in the sheet's extLst."""
-    guid = "{3F8C2A51-0B7E-4C51-9E0A-5D1C7B2E9A10}"
-    rule = ('<conditionalFormatting sqref="C2:C10"><cfRule type="dataBar" priority="1"><dataBar>'
-            '<cfvo type="min"/><cfvo type="max"/><color rgb="FF638EC6"/></dataBar><extLst>'
-            f'<ext uri="{{B025F937-C7B1-47D3-B67F-A62EFF666E3E}}" xmlns:x14="{X14}"><x14:id>{guid}</x14:id>'
-            "</ext></extLst></cfRule></conditionalFormatting>")
-    ext = (f'<extLst><ext uri="{{78C0D931-6437-407d-A8EE-F0AAD7539E65}}" xmlns:x14="{X14}">'
-           '<x14:conditionalFormattings><x14:conditionalFormatting '
-           'xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main">'
-           f'<x14:cfRule type="dataBar" id="{guid}"><x14:dataBar minLength="0" maxLength="100">'
-           '<x14:cfvo type="autoMin"/><x14:cfvo type="autoMax"/></x14:dataBar></x14:cfRule>'
-           "<xm:sqref>C2:C10</xm:sqref></x14:conditionalFormatting></x14:conditionalFormattings></ext></extLst>")
-
-    def edit(parts: dict[str, bytes]) -> None:
-        sheet = parts[sheet_part].decode()
-        sheet = re.sub(r"(</sheetData>|<sheetData\s*/>)", lambda m: m.group(1) + rule, sheet, count=1)
-        parts[sheet_part] = sheet.replace("</worksheet>", ext + "</worksheet>").encode()
-
-    edit_zip(path, edit)
-
-
-def add_slicer(path: Path, sheet_part: str) -> None:
-    ext = (f'<extLst><ext uri="{{3A4CF648-6AED-40f4-86FF-DC5316D8AED3}}" xmlns:x14="{X14}"><x14:slicerList>'
-           '<x14:slicer r:id="rIdDraw7" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/'
-           'relationships"/></x14:slicerList></ext></extLst>')
-    add_drawing(path, sheet_part, SLICER_FRAME, 7)
-    edit_zip(path, lambda parts: parts.__setitem__(
-        sheet_part, parts[sheet_part].decode().replace("</worksheet>", ext + "</worksheet>").encode()))
-
-
-ADDITIONS = {
-    "shape": (lambda path, part: add_drawing(path, part, SHAPE, 5), "1 shape"),
-    "text box": (lambda path, part: add_drawing(path, part, TEXT_BOX, 5), "1 text box"),
-    "sparklines": (add_sparklines, "sparklines"),
-    "data bars": (add_data_bars, "data bars"),
-    "slicer": (add_slicer, "slicers"),
-}
-
-
-@pytest.mark.parametrize("thing, sheet", [("shape", "Workouts"), ("text box", "Metrics"), ("sparklines", "Workouts"),
-                                         ("data bars", "Metrics"), ("slicer", "Workouts")])
-def test_content_a_rewrite_would_drop_on_a_data_sheet_is_refused_before_touching_anything(
-        server, workbook, home, sheet, thing):
-    add, words = ADDITIONS[thing]
-    add(workbook, sheet_parts(workbook)[sheet])
-    before = workbook.read_bytes()
-    result = run_cli(server, workbook, home)
-    assert result.returncode == 1
-    message = one_line_error(result)
-    assert f"The {sheet} sheet holds" in message and words in message and "move them" in message
-    assert workbook.read_bytes() == before
-    assert server.requests == []  # refused before even signing in
-
-
-def test_such_content_on_other_sheets_is_kept_byte_for_byte(server, workbook, home):
-    sheets = sheet_parts(workbook)
-    add_drawing(workbook, sheets["Config"], SHAPE, 5)
-    add_data_bars(workbook, sheets["Config"])
-    add_drawing(workbook, sheets["xlwings.conf"], TEXT_BOX, 6)
-    add_sparklines(workbook, sheets["xlwings.conf"])
-    before = read_parts(workbook)
-    config_before = before[sheets["Config"]].decode()
-    result = run_cli(server, workbook, home)
-    assert result.returncode == 0, result.stderr
-    after = read_parts(workbook)
-    members = [sheets["xlwings.conf"], "xl/drawings/drawing5.xml", "xl/drawings/drawing6.xml",
-               rels_of(sheets["xlwings.conf"]), rels_of(sheets["Config"]), "xl/vbaProject.bin",
-               "customUI/customUI.xml"]
-    assert all(after[name] == before[name] for name in members)
-    # The Config sheet only had its status cells edited: its drawing and data bars are there verbatim.
-    config_after = after[sheets["Config"]].decode()
-    for piece in (r'<drawing xmlns:r="[^"]+" r:id="rIdDraw5"/>', r"<conditionalFormatting .*?</conditionalFormatting>",
-                  r"<extLst>.*?</extLst>"):
-        assert re.search(piece, config_after).group(0) == re.search(piece, config_before).group(0)
-    assert config_after != config_before  # the status cells did change
-    assert len(table_rows(workbook, "Workouts")) == N
-
-
-# --- missing, renamed or damaged sheets; not a workbook ---------------------------------------------
-
-def remove_sheet(name: str):
-    """Delete a sheet the way Excel does: its entry, relationship, part, rels, table and content types."""
-    def edit(parts: dict[str, bytes]) -> None:
-        book = parts["xl/workbook.xml"].decode()
-        entry = re.search(rf'<sheet [^>]*name="{name}"[^>]*/>', book)
-        rel_id = re.search(r'r:id="([^"]+)"', entry.group(0)).group(1)
-        parts["xl/workbook.xml"] = book.replace(entry.group(0), "").encode()
-        rels = parts["xl/_rels/workbook.xml.rels"].decode()
-        rel = re.search(rf'<Relationship [^>]*Id="{rel_id}"[^>]*/>', rels).group(0)
-        target = "xl/" + re.search(r'Target="([^"]+)"', rel).group(1).lstrip("/").removeprefix("xl/")
-        parts["xl/_rels/workbook.xml.rels"] = rels.replace(rel, "").encode()
-        folder, file = target.rsplit("/", 1)
-        gone = [target, f"{folder}/_rels/{file}.rels"]
-        sheet_rels = parts.get(gone[1], b"").decode()
-        gone += ["xl/tables/" + t for t in re.findall(r'Target="(?:\.\./|/xl/)tables/([^"]+)"', sheet_rels)]
-        types = parts["[Content_Types].xml"].decode()
-        for part in gone:
-            parts.pop(part, None)
-            types = re.sub(rf'<Override PartName="/{re.escape(part)}"[^>]*/>', "", types)
-        parts["[Content_Types].xml"] = types.encode()
-    return edit
-
-
-def rename_sheet(name: str, new: str):
-    return lambda parts: parts.__setitem__(
-        "xl/workbook.xml", parts["xl/workbook.xml"].decode().replace(f'name="{name}"', f'name="{new}"').encode())
-
-
-@pytest.mark.parametrize("sheet", ["Workouts", "Metrics"])
-def test_a_missing_data_sheet_is_recreated_and_nothing_else_changes(server, workbook, home, sheet):
-    edit_zip(workbook, remove_sheet(sheet))
-    before = read_parts(workbook)
-    order_before = list(sheet_parts(workbook))
-    result = run_cli(server, workbook, home)
-    assert result.returncode == 0, result.stderr
-    book = openpyxl.load_workbook(workbook)
-    assert sheet in book.sheetnames and sheet in book[sheet].tables  # the table keeps its name
-    assert len(table_rows(workbook, "Workouts")) == N
-    after = read_parts(workbook)
-    untouched = [sheet_parts(workbook)["xlwings.conf"], "xl/vbaProject.bin", "customUI/customUI.xml",
-                 "xl/theme/theme1.xml", "docProps/core.xml"]
-    assert all(after[name] == before[name] for name in untouched)
-    assert [s for s in sheet_parts(workbook) if s != sheet] == order_before  # the others, as they were
-
-
-def test_a_renamed_data_sheet_keeps_its_name_and_its_table_is_refreshed_there(server, workbook, home):
-    """The Workouts table, not the tab's name, marks the sheet: renaming the tab is the member's right."""
-    edit_zip(workbook, rename_sheet("Workouts", "Rides 2023"))
-    sheets_before = openpyxl.load_workbook(workbook).sheetnames
-    result = run_cli(server, workbook, home)
-    assert result.returncode == 0, result.stderr
-    book = openpyxl.load_workbook(workbook)
-    assert book.sheetnames == sheets_before                       # no second "Workouts" sheet
-    assert list(book["Rides 2023"].tables) == ["Workouts"]        # the table kept its name
-    rows = list(book["Rides 2023"].iter_rows(min_row=2, values_only=True))
-    assert len(rows) == N and rows[0][0]
-
-
-@pytest.mark.parametrize("change", ["missing", "renamed"])
-def test_a_missing_or_renamed_config_sheet_falls_back_to_environment_and_defaults(server, workbook, home,
-                                                                                  change):
-    edit_zip(workbook, remove_sheet("Config") if change == "missing" else rename_sheet("Config", "Notes"))
-    result = run_cli(server, workbook, home)
-    assert result.returncode == 0, result.stderr
-    assert "has no Config sheet" in result.stderr
-    assert len(table_rows(workbook, "Workouts")) == N
-
-
-def test_a_damaged_config_sheet_is_one_clear_line_and_nothing_is_written(server, workbook, home):
-    edit_zip(workbook, lambda parts: parts.__setitem__(sheet_parts(workbook)["Config"], b"<worksheet><sheetData>"))
-    before = workbook.read_bytes()
-    result = run_cli(server, workbook, home)
-    assert result.returncode == 1
-    assert "Config sheet" in one_line_error(result)
-    assert workbook.read_bytes() == before
-
-
-@pytest.mark.parametrize("sheet", ["Workouts"])
-def test_a_damaged_data_sheet_is_rebuilt_from_the_store(server, workbook, home, sheet):
-    edit_zip(workbook, lambda parts: parts.__setitem__(sheet_parts(workbook)[sheet], b"<worksheet garbage"))
-    result = run_cli(server, workbook, home)
-    assert result.returncode == 0, result.stderr
-    assert len(table_rows(workbook, "Workouts")) == N and table_rows(workbook, "Metrics")
-
-
-def damaged_zip(path: Path) -> None:
-    """Flip bytes inside one compressed entry, as a bad disk or an interrupted copy would."""
-    with zipfile.ZipFile(path) as zf:
-        info = zf.getinfo("xl/worksheets/sheet2.xml")
-    raw = bytearray(path.read_bytes())
-    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
-    for i in range(4, 12):
-        raw[start + i] ^= 0xFF
-    path.write_bytes(bytes(raw))
-
-
-@pytest.mark.parametrize("kind", ["text", "truncated", "damaged entry", "zip of something else"])
-def test_a_file_that_is_not_a_workbook_is_one_clear_line_and_left_alone(server, workbook, home, kind):
-    if kind == "text":
-        workbook.write_text("Date,Output\n2024-01-01,300\n")
-    elif kind == "empty":
-        workbook.write_bytes(b"")
-    elif kind == "truncated":
-        workbook.write_bytes(workbook.read_bytes()[:20_000])
-    elif kind == "damaged entry":
-        damaged_zip(workbook)
-    else:
-        with zipfile.ZipFile(workbook, "w") as zf:
-            zf.writestr("notes.txt", "hello")
-    before = workbook.read_bytes()
-    result = run_cli(server, workbook, home)
-    assert result.returncode == 1
-    message = one_line_error(result)
-    assert workbook.name in message and ("not an Excel workbook" in message or "damaged" in message)
-    assert workbook.read_bytes() == before
-    assert server.requests == []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import PASSWORD, REPO, USERNAME
+from support import PASSWORD, REPO, USERNAME
 
 from pelotonxl import ribbon
 from pelotonxl.model.tables import build_tables

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import REPO
+from support import REPO
 
 import peloton_xl
 from pelotonxl.model import tables

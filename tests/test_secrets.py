@@ -18,23 +18,23 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO, USERNAME
-from workbook_samples import read_parts, type_into_config
+from support import CLI, USERNAME, cli_in_process
+from support.faulty_peloton import FaultyPeloton
+from support.live_book import make_book
+from support.workbook_samples import read_parts, type_into_config
 
 from pelotonxl import ribbon
 from pelotonxl.demo.account import make_account
-from pelotonxl.demo.server import FakePeloton
 from pelotonxl.peloton.auth import TokenStore
 from pelotonxl.xlsx import config_sheet
 
-CLI = REPO / "peloton_xl.py"
 SECRET = "Zq7!peloton-XL-secret#Ω-2024"
 
 
 class IssuedTokens:
     """Every access and id token the server signs, recorded as it hands them out."""
 
-    def __init__(self, server: FakePeloton) -> None:
+    def __init__(self, server: FaultyPeloton) -> None:
         self.values: list[str] = []
         for method in ("access_token", "id_token"):
             original = getattr(server.tokens, method)
@@ -55,12 +55,12 @@ def account():
 @pytest.fixture
 def secret_server():
     # Short-lived tokens and some latency, so a run also renews its token with the refresh token.
-    with FakePeloton(make_account(40, seed=3), username=USERNAME, password=SECRET, token_lifetime=2,
+    with FaultyPeloton(make_account(40, seed=3), username=USERNAME, password=SECRET, token_lifetime=2,
                      latency=0.03) as srv:
         yield srv
 
 
-def env_for(server: FakePeloton, home: Path, tmp: Path, password: str | None = SECRET) -> dict[str, str]:
+def env_for(server: FaultyPeloton, home: Path, tmp: Path, password: str | None = SECRET) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PELOTON_")}
     env.update(PELOTON_API_URL=server.url, PELOTON_AUTH_URL=server.url, PELOTON_USERNAME=USERNAME,
                PELOTON_XL_HOME=str(home), TMPDIR=str(tmp), TEMP=str(tmp), TMP=str(tmp))
@@ -76,6 +76,17 @@ def run(server, workbook: Path, home: Path, tmp: Path, *args: str, password: str
                             timeout=120)
     assert b"Traceback" not in result.stdout + result.stderr
     return result
+
+
+@pytest.fixture
+def run_here(monkeypatch, capsys):
+    """Like `run`, with the CLI in this process: for stories where the subprocess is not the point."""
+    def run_in_process(server, workbook: Path, home: Path, tmp: Path, *args: str, password: str | None = SECRET):
+        result = cli_in_process(monkeypatch, capsys, ["--workbook", str(workbook), *args],
+                                env_for(server, home, tmp, password))
+        return subprocess.CompletedProcess(result.args, result.returncode, result.stdout.encode(),
+                                           result.stderr.encode())
+    return run_in_process
 
 
 def needles(secrets: list[str]) -> list[bytes]:
@@ -100,6 +111,7 @@ def workbook_blobs(path: Path) -> dict[str, bytes]:
     return {f"{path.name}:{name}": data for name, data in read_parts(path).items()}
 
 
+@pytest.mark.e2e
 def test_password_and_tokens_appear_in_no_file_log_or_output(secret_server, workbook, home, tmp_path):
     issued = IssuedTokens(secret_server)
     tmp = tmp_path / "tmp"
@@ -131,8 +143,6 @@ def test_password_and_tokens_appear_in_no_file_log_or_output(secret_server, work
 
 
 def test_the_ribbon_side_refresh_keeps_secrets_out_of_the_book_and_the_state_folder(secret_server, home):
-    from test_excel_live import make_book
-
     issued = IssuedTokens(secret_server)
     book = make_book(secret_server, home, password=SECRET)
     assert ribbon.refresh_book(book, environ={}) is not None
@@ -149,10 +159,10 @@ def test_the_ribbon_side_refresh_keeps_secrets_out_of_the_book_and_the_state_fol
             assert leaks_in(path.read_bytes(), secrets) == [], path
 
 
-def test_token_file_is_owner_only_in_an_owner_only_folder(server, workbook, home, tmp_path):
+def test_token_file_is_owner_only_in_an_owner_only_folder(server, workbook, home, tmp_path, run_here):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    result = run(server, workbook, home, tmp, password="correct horse battery staple")
+    result = run_here(server, workbook, home, tmp, password="correct horse battery staple")
     assert result.returncode == 0, result.stderr
     token_file = TokenStore(home, USERNAME).path
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
@@ -163,13 +173,13 @@ def test_token_file_is_owner_only_in_an_owner_only_folder(server, workbook, home
 # --- a password typed into the Config sheet ----------------------------------------------------------
 
 def test_a_password_in_the_config_sheet_works_and_the_cli_says_how_to_remove_it(server, workbook, home,
-                                                                                 tmp_path):
+                                                                                 tmp_path, run_here):
     password = server.password
     type_into_config(workbook, "password", password)
     assert config_sheet.read_config(workbook)["password"] == password
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    result = run(server, workbook, home, tmp, password=None)
+    result = run_here(server, workbook, home, tmp, password=None)
     assert result.returncode == 0, result.stderr
     assert b"Tip: your password sits in the Config sheet" in result.stderr
     assert b"clear that cell" in result.stderr
@@ -182,11 +192,12 @@ def test_a_password_in_the_config_sheet_works_and_the_cli_says_how_to_remove_it(
     with zipfile.ZipFile(workbook) as zf:
         assert zf.testzip() is None
 
-    again = run(server, workbook, home, tmp, password=None)  # the saved sign-in carries on
+    again = run_here(server, workbook, home, tmp, password=None)  # the saved sign-in carries on
     assert again.returncode == 0, again.stderr
     assert b"Tip:" not in again.stderr
 
 
+@pytest.mark.e2e
 def test_at_a_terminal_the_cli_removes_the_config_password_when_the_member_agrees(server, workbook, home,
                                                                                   tmp_path):
     password = server.password
@@ -246,6 +257,7 @@ def test_the_fake_server_listens_on_127_0_0_1_only(server):
         socket.create_connection((other, server.port), timeout=1).close()
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
 def test_the_demo_server_listens_on_127_0_0_1_only(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PELOTON_")}

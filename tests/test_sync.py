@@ -5,11 +5,19 @@ from __future__ import annotations
 import pytest
 import requests
 
+from pelotonxl.demo.account import make_account
 from pelotonxl.errors import ApiError
 from pelotonxl.peloton.auth import Authenticator, TokenStore
 from pelotonxl.peloton.client import Pacer, PelotonClient
 from pelotonxl.peloton.store import WorkoutStore
 from pelotonxl.peloton.sync import sync
+
+N = 150  # a page and a half of 100: paging is the point here
+
+
+@pytest.fixture
+def account():
+    return make_account(N, seed=11)
 
 
 def run_sync(settings, full=False, max_attempts=2):
@@ -31,7 +39,7 @@ def graph_requests(server):
 
 def test_first_sync_stores_every_workout_and_graph(server, settings, account):
     report, failures, count = run_sync(settings)
-    assert (report.total, report.new, report.graphs_fetched, count) == (250, 250, 250, 250)
+    assert (report.total, report.new, report.graphs_fetched, count) == (N, N, N, N)
     assert failures == {} and report.failed == {}
     assert sorted(graph_requests(server)) == sorted(w["id"] for w in account.workouts)
     every_n = {r.query["every_n"] for r in server.requests if r.path.endswith("/performance_graph")}
@@ -52,7 +60,7 @@ def test_only_new_workouts_are_fetched(server, settings, account):
     added = account.add_workouts(5)
     server.clear_requests()
     report, _, count = run_sync(settings)
-    assert (report.new, report.graphs_fetched, count) == (5, 5, 255)
+    assert (report.new, report.graphs_fetched, count) == (5, 5, N + 5)
     assert sorted(graph_requests(server)) == sorted(w["id"] for w in added)
     assert len(api_requests(server)) == 6  # one page and five graphs
 
@@ -61,7 +69,7 @@ def test_more_new_workouts_than_a_page_are_all_fetched(server, settings, account
     run_sync(settings)
     account.add_workouts(130)
     report, _, count = run_sync(settings)
-    assert (report.new, count) == (130, 380)
+    assert (report.new, count) == (130, N + 130)
 
 
 def test_in_progress_workout_is_summarised_once_finished(server, settings, account):
@@ -80,7 +88,7 @@ def test_a_failing_graph_is_named_and_retried_next_time(server, settings, accoun
     bad = account.workouts[17]["id"]
     server.always_fail_graph(bad)
     report, failures, count = run_sync(settings)
-    assert count == 250 and report.graphs_fetched == 249
+    assert count == N and report.graphs_fetched == N - 1
     assert list(report.failed) == [bad] and bad in failures
     server.always_fail_graph(None)
     server.clear_requests()
@@ -92,10 +100,10 @@ def test_a_sync_killed_midway_is_completed_by_the_next(server, settings, account
     """The first run dies during the graphs (here: an unexpected error) after some were committed."""
     server.fail_next(r"/performance_graph$", status=500, times=1000)
     report, failures, count = run_sync(settings, max_attempts=1)
-    assert count == 250 and len(failures) == 250
+    assert count == N and len(failures) == N
     server.clear_faults()
     report, failures, count = run_sync(settings)
-    assert report.graphs_fetched == 250 and failures == {}
+    assert report.graphs_fetched == N and failures == {}
 
 
 def test_a_sync_that_stops_during_paging_resumes_the_walk(server, settings, account):
@@ -104,7 +112,7 @@ def test_a_sync_that_stops_during_paging_resumes_the_walk(server, settings, acco
         run_sync(settings, max_attempts=1)
     server.clear_faults()
     report, _, count = run_sync(settings)
-    assert count == 250  # page 0 was already known, but the walk did not stop there
+    assert count == N  # page 0 was already known, but the walk did not stop there
 
 
 def test_full_sync_refetches_and_drops_what_was_deleted_upstream(server, settings, account):
@@ -113,15 +121,15 @@ def test_full_sync_refetches_and_drops_what_was_deleted_upstream(server, setting
     account.delete_workout(gone)
     server.clear_requests()
     report, _, count = run_sync(settings)
-    assert count == 250  # incremental: deletions are not noticed
+    assert count == N  # incremental: deletions are not noticed
     report, _, count = run_sync(settings, full=True)
-    assert (report.pruned, count, report.graphs_fetched) == (1, 249, 249)
+    assert (report.pruned, count, report.graphs_fetched) == (1, N - 1, N - 1)
 
 
 def test_a_workout_listed_twice_counts_once(server, settings, account):
     """A server that repeats an item (within a page, or across pages as they shift) must not inflate "new"."""
     account.workouts.insert(1, account.workouts[0])            # twice on the first page
-    account.workouts.insert(250, account.workouts[120])        # on page 2, and again on page 3 (100 a page)
+    account.workouts.insert(140, account.workouts[50])         # on page 1, and again on page 2 (100 a page)
     report, _, count = run_sync(settings)
-    assert (report.new, report.total, count) == (250, 250, 250)
-    assert len(graph_requests(server)) == 250                   # and each graph fetched once
+    assert (report.new, report.total, count) == (N, N, N)
+    assert len(graph_requests(server)) == N                     # and each graph fetched once

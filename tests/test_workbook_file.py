@@ -16,10 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
-
-from pelotonxl.errors import WorkbookError
-from pelotonxl.xlsx import cell_edit, cells, config_sheet, safety, table_sheet, writer
-from tests.workbook_samples import (
+from support.workbook_samples import (
     STATUS_CELLS,
     SampleTable,
     add_calc_chain,
@@ -32,6 +29,9 @@ from tests.workbook_samples import (
     sheet_parts,
     to_shared_strings,
 )
+
+from pelotonxl.errors import WorkbookError
+from pelotonxl.xlsx import cell_edit, cells, config_sheet, safety, table_sheet, writer
 
 STATUS = {"last_refresh": dt.datetime(2024, 5, 1, 12, 34), "workout_count": 3, "last_result": "OK: 3 workouts <new>"}
 
@@ -411,6 +411,7 @@ def test_file_mode_is_preserved(book: Path):
     assert stat.S_IMODE(book.stat().st_mode) == 0o640
 
 
+@pytest.mark.slow
 def test_five_thousand_rows_by_forty_columns_is_fast(book: Path):
     n = 5000
     frame = pd.DataFrame({"Workout ID": [f"w{i:05d}" for i in range(n)],

@@ -6,8 +6,9 @@ the Auth0 `/oauth/token` route, so `api_url` and `auth_url` may both point at it
 
     with FakePeloton(make_account()) as srv:
         srv.latency = 0.05                              # per request, in the handler thread
-        srv.fail_next(r"/workouts$", status=429, headers={"Retry-After": "2"})
         ...                                             # point the client at srv.url
+
+A subclass may override `respond` to answer some requests differently (the tests inject faults so).
 
 Run `python -m pelotonxl.demo.server` to serve the demo account by hand.
 """
@@ -15,9 +16,6 @@ Run `python -m pelotonxl.demo.server` to serve the demo account by hand.
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
-import hmac
 import json
 import math
 import re
@@ -28,14 +26,13 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from pelotonxl.demo.account import DemoAccount, make_account
+from pelotonxl.demo.tokens import USER_ID_CLAIM, TokenIssuer
 from pelotonxl.model.catalog import ZERO_RIDE_ID
-from pelotonxl.peloton.auth import USER_ID_CLAIM
 from pelotonxl.settings import DEFAULT_CLIENT_ID, DEFAULT_SCOPE
 
 DEMO_USERNAME = "demo@example.com"
@@ -46,9 +43,8 @@ DEFAULT_EVERY_N = 5
 
 NOT_LOGGED_IN = {"status": 401, "error_code": 3020, "subcode": None, "message": "Not logged in", "details": None}
 LEGACY_LOGIN_GONE = {"status": 403, "message": "Access forbidden. Endpoint no longer accepting requests."}
-CLOUDFLARE_RATE_LIMITED = b"error code: 1015"
 JSON_TYPE = "application/json; charset=utf-8"
-HTML_TYPE = "text/html; charset=UTF-8"
+TOKEN_LIFETIME = 172800   # 48 hours, like Peloton's
 
 
 def _not_found(what: str) -> dict[str, Any]:
@@ -59,73 +55,7 @@ def _auth0_error(error: str, description: str) -> dict[str, str]:
     return {"error": error, "error_description": description}
 
 
-def _cloudflare_page(status: int) -> bytes:
-    reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
-    ray = secrets.token_hex(8)
-    return (f"<!DOCTYPE html>\n<html lang=\"en-US\"><head><title>api.onepeloton.com | {status}: {reason}</title>"
-            f"</head><body><div id=\"cf-wrapper\"><div id=\"cf-error-details\"><h1>{reason}</h1>"
-            f"<span class=\"cf-error-code\">Error code {status}</span><p>The web server reported an error.</p>"
-            f"</div><div class=\"cf-footer\">Cloudflare Ray ID: <strong>{ray}</strong> &bull; "
-            f"Performance &amp; security by Cloudflare</div></div></body></html>\n").encode()
-
-
-# ---- tokens --------------------------------------------------------------------------------
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-class TokenIssuer:
-    """Self-describing access tokens: a JWT signed with HMAC-SHA256, so a restarted server that
-    keeps the secret still accepts them, and `exp` makes them expire on time."""
-
-    def __init__(self, secret: bytes, lifetime: int) -> None:
-        self.secret = secret
-        self.lifetime = lifetime
-
-    def _sign(self, claims: dict[str, Any]) -> str:
-        header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT", "kid": "fake-peloton"}).encode())
-        payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
-        signing_input = f"{header}.{payload}".encode()
-        signature = hmac.new(self.secret, signing_input, hashlib.sha256).digest()
-        return f"{header}.{payload}.{_b64url(signature)}"
-
-    def access_token(self, user_id: str, issuer: str, client_id: str, scope: str,
-                     lifetime: int | None = None) -> str:
-        now = int(time.time())
-        return self._sign({
-            USER_ID_CLAIM: user_id, "iss": issuer + "/", "sub": f"auth0|{user_id}",
-            "aud": ["https://api.onepeloton.com/", issuer + "/userinfo"], "iat": now,
-            "exp": now + (self.lifetime if lifetime is None else lifetime), "scope": scope,
-            "azp": client_id, "jti": secrets.token_hex(8)})
-
-    def id_token(self, user_id: str, email: str, issuer: str, client_id: str) -> str:
-        now = int(time.time())
-        return self._sign({"iss": issuer + "/", "sub": f"auth0|{user_id}", "aud": client_id, "email": email,
-                           "iat": now, "exp": now + 36000, USER_ID_CLAIM: user_id})
-
-    def verify(self, token: str) -> dict[str, Any] | None:
-        """The claims of a well-signed, unexpired token; None otherwise."""
-        parts = token.split(".")
-        if len(parts) != 3:
-            return None
-        expected = hmac.new(self.secret, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
-        try:
-            if not hmac.compare_digest(expected, _b64url_decode(parts[2])):
-                return None
-            claims = json.loads(_b64url_decode(parts[1]))
-        except (ValueError, TypeError):
-            return None
-        if not isinstance(claims, dict) or time.time() >= claims.get("exp", 0):
-            return None
-        return claims
-
-
-# ---- request log and faults ------------------------------------------------------------------
+# ---- requests and replies -----------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class RequestRecord:
@@ -137,48 +67,21 @@ class RequestRecord:
     at: float = field(default_factory=time.monotonic, compare=False)   # when it arrived
 
 
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str                        # without the query string
+    query: dict[str, str]
+    body: bytes
+    authorization: str               # the Authorization header, "" when absent
+
+
 @dataclass
-class Fault:
-    pattern: re.Pattern[str]
-    kind: str                        # fail | html | malformed | reset | slow
-    times: int
-    query: dict[str, str] = field(default_factory=dict)
-    status: int = 500
+class Reply:
+    status: int | None               # None: no answer, the connection is reset instead
+    data: bytes = b""
+    content_type: str = JSON_TYPE
     headers: dict[str, str] = field(default_factory=dict)
-    body: Any = None
-    content_type: str = "application/json"
-    seconds: float = 0.0
-
-    def matches(self, path: str, query: dict[str, str]) -> bool:
-        return bool(self.pattern.search(path)) and all(query.get(k) == str(v) for k, v in self.query.items())
-
-
-class FaultPlan:
-    """Faults armed by a test; each fires on the next matching requests, `times` times."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._faults: list[Fault] = []
-        self.failing_graphs: dict[str, int] = {}   # workout id -> status its graph always gets
-
-    def add(self, fault: Fault) -> None:
-        with self._lock:
-            self._faults.append(fault)
-
-    def take(self, path: str, query: dict[str, str]) -> Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.matches(path, query):
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
-
-    def clear(self) -> None:
-        with self._lock:
-            self._faults.clear()
-            self.failing_graphs.clear()
 
 
 # ---- the HTTP plumbing ---------------------------------------------------------------------
@@ -245,76 +148,43 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         fake = self.server.fake
         url = urlsplit(self.path)
-        path, query = url.path, dict(parse_qsl(url.query, keep_blank_values=True))
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        request = Request(method, url.path, dict(parse_qsl(url.query, keep_blank_values=True)), body,
+                          self.headers.get("Authorization", ""))
         platform = self.headers.get("Peloton-Platform", "").lower() == "web"
         if fake.latency > 0:
             time.sleep(fake.latency)
-        fault = fake.faults.take(path, query)
-        if fault and fault.kind == "slow":
-            time.sleep(fault.seconds)
-            fault = None
-        if fault and fault.kind == "reset":
-            fake._record(RequestRecord(method, path, query, None, platform))
+        reply = fake.respond(request)
+        fake._record(RequestRecord(method, request.path, request.query, reply.status, platform))
+        if reply.status is None:
             # Linger 0: closing sends a TCP reset instead of an orderly goodbye.
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
             return
-        if fault and fault.kind != "malformed":
-            status, data, content_type, headers = fault_response(fault)
-        else:
-            status, payload = fake.route(method, path, query, body, self.headers.get("Authorization", ""))
-            data, content_type, headers = json.dumps(payload, separators=(",", ":")).encode(), JSON_TYPE, {}
-            if fault:  # malformed: a good answer cut short
-                data = data[: max(1, len(data) // 2)]
-        fake._record(RequestRecord(method, path, query, status, platform))
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in headers.items():
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.data)))
+        for name, value in reply.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
-
-
-def fault_response(fault: Fault) -> tuple[int, bytes, str, dict[str, str]]:
-    """Status, body, content type and headers for a fail or html fault."""
-    if fault.kind == "html":
-        return fault.status, _cloudflare_page(fault.status), HTML_TYPE, dict(fault.headers)
-    content_type = fault.content_type
-    body = fault.body
-    if body is None:
-        if fault.status == 401:
-            body = NOT_LOGGED_IN
-        elif fault.status == 429:
-            body, content_type = CLOUDFLARE_RATE_LIMITED, "text/plain; charset=UTF-8"
-        else:
-            body = {"status": fault.status, "message": HTTPStatus(fault.status).phrase
-                    if fault.status in HTTPStatus._value2member_map_ else "Error"}
-    if isinstance(body, (dict, list)):
-        data = json.dumps(body).encode()
-    else:
-        data = body.encode() if isinstance(body, str) else bytes(body)
-    return fault.status, data, content_type, dict(fault.headers)
+        self.wfile.write(reply.data)
 
 
 # ---- the server --------------------------------------------------------------------------
 
 class FakePeloton:
     """Peloton's API and Auth0 sign-in for one demo account, on 127.0.0.1."""
+    poll_interval = 0.05  # seconds stop() may wait for the serving loop to notice
 
     def __init__(self, account: DemoAccount, *, username: str = DEMO_USERNAME, password: str = DEMO_PASSWORD,
-                 latency: float = 0.0, token_lifetime: int = 172800, secret: bytes | str | None = None,
+                 latency: float = 0.0, secret: bytes | str | None = None,
                  client_id: str = DEFAULT_CLIENT_ID, port: int = 0) -> None:
-        self.account = account
-        self.username = username
-        self.password = password
+        self.account, self.username, self.password = account, username, password
         self.latency = latency
         self.client_id = client_id
         self.port = port
         raw = secret if secret is not None else secrets.token_bytes(32)
-        self.tokens = TokenIssuer(raw.encode() if isinstance(raw, str) else raw, token_lifetime)
-        self.faults = FaultPlan()
+        self.tokens = TokenIssuer(raw.encode() if isinstance(raw, str) else raw, TOKEN_LIFETIME)
         self._refresh_tokens: set[str] = set()
         self._requests: list[RequestRecord] = []
         self._months_cache: tuple[tuple, dict[str, int]] | None = None
@@ -327,8 +197,8 @@ class FakePeloton:
         if self._server is None:
             self._server = _Server(("127.0.0.1", self.port), self)
             self.port = self._server.server_address[1]
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name=f"fake-peloton-{self.port}", daemon=True)
+            self._thread = threading.Thread(target=self._server.serve_forever, name=f"fake-peloton-{self.port}",
+                                            kwargs={"poll_interval": self.poll_interval}, daemon=True)
             self._thread.start()
         return self
 
@@ -372,58 +242,16 @@ class FakePeloton:
         with self._lock:
             self._requests.clear()
 
-    # ---- faults --------------------------------------------------------------------------
-    def fail_next(self, path_regex: str, status: int = 500, times: int = 1, headers: dict[str, str] | None = None,
-                  body: Any = None, content_type: str = "application/json", **query: str) -> None:
-        """Answer the next `times` requests matching `path_regex` (and query values) with `status`.
-
-        Without a body: 401 gets Peloton's "Not logged in", 429 Cloudflare's "error code: 1015",
-        anything else a small JSON error. `body` may be a dict, str or bytes.
-        """
-        self.faults.add(Fault(re.compile(path_regex), "fail", times, query, status, dict(headers or {}),
-                              body, content_type))
-
-    def html_error_next(self, path_regex: str, status: int = 502, times: int = 1, **query: str) -> None:
-        """Answer with a Cloudflare-style HTML error page instead of JSON."""
-        self.faults.add(Fault(re.compile(path_regex), "html", times, query, status))
-
-    def malformed_json_next(self, path_regex: str, times: int = 1, **query: str) -> None:
-        """Answer 200 with the right JSON cut off halfway."""
-        self.faults.add(Fault(re.compile(path_regex), "malformed", times, query, 200))
-
-    def reset_next(self, path_regex: str, times: int = 1, **query: str) -> None:
-        """Close the connection with a TCP reset instead of answering."""
-        self.faults.add(Fault(re.compile(path_regex), "reset", times, query))
-
-    def slow_next(self, path_regex: str, seconds: float, times: int = 1, **query: str) -> None:
-        """Wait `seconds` before answering normally (for read timeouts)."""
-        self.faults.add(Fault(re.compile(path_regex), "slow", times, query, seconds=seconds))
-
-    def always_fail_graph(self, workout_id: str | None, status: int = 500) -> None:
-        """Make one workout's performance graph fail every time; None makes every graph work again."""
-        with self.faults._lock:
-            if workout_id is None:
-                self.faults.failing_graphs.clear()
-            else:
-                self.faults.failing_graphs[workout_id] = status
-
-    def clear_faults(self) -> None:
-        self.faults.clear()
-
-    # ---- tokens ----------------------------------------------------------------------------
-    def revoke_refresh_tokens(self) -> None:
-        """Every refresh token issued so far is refused from now on (a password sign-in still works)."""
-        with self._lock:
-            self._refresh_tokens.clear()
-
-    def mint_access_token(self, lifetime: int | None = None) -> str:
-        """A valid access token for the account, as if pasted from the browser."""
-        return self.tokens.access_token(self.account.user_id, self.url, self.client_id, DEFAULT_SCOPE, lifetime)
-
     # ---- routing ---------------------------------------------------------------------------
+    def respond(self, request: Request) -> Reply:
+        """The reply to one request: the extension point a subclass overrides to answer otherwise."""
+        status, payload = self.route(request.method, request.path, request.query, request.body,
+                                     request.authorization)
+        return Reply(status, json.dumps(payload, separators=(",", ":")).encode())
+
     def route(self, method: str, path: str, query: dict[str, str], body: bytes,
               authorization: str) -> tuple[int, Any]:
-        """Status and JSON payload for one request (faults aside)."""
+        """Status and JSON payload for one request."""
         if path == "/oauth/token" and method == "POST":
             return self._oauth_token(body)
         if path == "/auth/login" and method == "POST":
@@ -571,9 +399,6 @@ class FakePeloton:
         every_n = self._int(query, "every_n", DEFAULT_EVERY_N, 1)
         if not self.account.has_workout(workout_id):
             return 404, _not_found("Workout")
-        status = self.faults.failing_graphs.get(workout_id)
-        if status is not None:
-            return status, {"status": status, "message": "Internal server error"}
         return 200, self.account.graph(workout_id, every_n)
 
     def _ride_details(self, ride_id: str) -> tuple[int, Any]:
