@@ -289,6 +289,7 @@ def test_without_hard_links_the_copy_is_still_created_once(tmp_path, monkeypatch
     assert [p.name for p in tmp_path.iterdir()] == ["Book.xlsm"]
 
 
+@pytest.mark.e2e
 def test_processes_creating_the_same_workbook_at_once_all_succeed(tmp_path):
     path, go = tmp_path / "Book.xlsm", tmp_path / "go"
     racer = ("import sys, time\n"

@@ -47,7 +47,9 @@ from pelotonxl.xlsx import writer
 from pelotonxl.xlsx.safety import TEMP_PREFIX
 
 # openpyxl reads back workbooks holding data bars and sparklines on other sheets: it says it would drop them.
-pytestmark = pytest.mark.filterwarnings("ignore:.*extension is not supported:UserWarning")
+# Every story here is a whole refresh against a misbehaving server: the end-to-end tier.
+pytestmark = [pytest.mark.e2e,
+              pytest.mark.filterwarnings("ignore:.*extension is not supported:UserWarning")]
 
 N = 60  # workouts in the account: enough for pages, pools and batches, small enough to run often
 
