@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import os
 import threading
 import time
@@ -238,9 +239,24 @@ class Authenticator:
         if resp.status_code != 200 or "access_token" not in data:
             raise LoginError(f"Peloton's sign-in service answered HTTP {resp.status_code} without a "
                              "token; try again later.")
-        expires_in = float(data.get("expires_in") or 0)
+        expires_in = _seconds(data.get("expires_in"))
         return TokenSet(data["access_token"], data.get("refresh_token") or "",
                         self.clock() + expires_in if expires_in else 0.0)
+
+
+def _seconds(value) -> float:
+    """A token's lifetime as sent; 0 (unknown: renewed when refused) when absent. Anything else is
+    refused in one line rather than met later as a crash."""
+    if value is None or value == "":
+        return 0.0
+    try:
+        seconds = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise LoginError(f"Peloton's sign-in service sent a token with an unreadable lifetime "
+                         f"(expires_in {str(value)[:40]!r}); try again later.")
+    return seconds
 
 
 def check_not_legacy(settings: Settings) -> None:
