@@ -15,6 +15,7 @@ import getpass
 import logging
 import os
 import shutil
+import sqlite3
 import sys
 import traceback
 from contextlib import ExitStack
@@ -93,14 +94,12 @@ def main(argv: list[str] | None = None, *, workbook_dir: Path | None = None) -> 
             print("peloton_xl: interrupted; the workbook is unchanged and the next refresh picks up "
                   "where this one stopped.", file=sys.stderr)
         return 1
-    except OSError as exc:  # the disk or the folder failing under us: say which file, not a traceback
-        print(f"peloton_xl: {_os_error_line(exc)}", file=sys.stderr)
-        return 1
     except Exception as exc:  # the last line of defence: one line, details with -v
         if args.verbose:
             traceback.print_exc()
-        print(f"peloton_xl: unexpected {type(exc).__name__}: {exc} (run with -v for details and "
-              "report it)", file=sys.stderr)
+        line = _fault_line(exc) or (f"unexpected {type(exc).__name__}: {exc} (run with -v for details "
+                                    "and report it)")
+        print(f"peloton_xl: {line}", file=sys.stderr)
         return 1
 
 
@@ -128,14 +127,20 @@ def _identity(path: Path) -> tuple | None:
     return st.st_ino, st.st_size, st.st_mtime_ns
 
 
-def _os_error_line(exc: OSError) -> str:
+def _fault_line(exc: Exception) -> str | None:
+    """One line for the machine failing under us (a full disk, a folder that refuses writes); None
+    for anything else. Raised mid-refresh, so the workbook was not replaced."""
+    if isinstance(exc, sqlite3.OperationalError) and ("full" in str(exc) or "readonly" in str(exc)):
+        return (f"the local store could not be written ({exc}): free some space or check the state "
+                "folder's permissions, then refresh again (the workbook is unchanged).")
+    if not isinstance(exc, OSError) or exc.errno is None:
+        return None
     where = f" writing {exc.filename}" if exc.filename else ""
     if exc.errno in DISK_FULL:
-        return (f"the disk is full{where}: free some space, then refresh again "
-                "(the workbook and the local store are unchanged).")
+        return f"the disk is full{where}: free some space, then refresh again (the workbook is unchanged)."
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"permission denied{where}: check that folder's permissions, then refresh again."
-    return f"{exc.strerror or exc}{where}; check that file and folder, then refresh again."
+    return None
 
 
 def _check_room(folder: Path, needed: int, what: str, fix: str) -> None:
