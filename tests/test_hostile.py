@@ -25,7 +25,9 @@ import pytest
 from support import CLI, one_line_error, table_rows
 
 from pelotonxl import cli
+from pelotonxl.errors import LoginError
 from pelotonxl.peloton import client as api
+from pelotonxl.peloton.auth import Authenticator, TokenStore
 from pelotonxl.peloton.store import WorkoutStore, is_finished
 from pelotonxl.peloton.sync import UNAVAILABLE_AFTER
 from pelotonxl.xlsx import package as xp
@@ -416,8 +418,8 @@ def test_an_unknown_time_zone_is_said_once(server, workbook, home, account, run_
     result = run_cli(server, workbook, home)
     assert result.returncode == 0
     lines = result.stderr.strip().splitlines()
-    assert lines == ["peloton_xl: 3 workouts have a time zone this computer does not know (Mars/Olympus_Mons): "
-                     "their times are shown in UTC (-v lists them)."]
+    assert lines == [("peloton_xl: 3 workouts have a time zone this computer does not know (Mars/Olympus_Mons): "
+                      "their times are shown in UTC (-v lists them).")]
     rows = workout_rows(workbook)
     assert {rows[wid]["Time Zone"] for wid in odd} == {"UTC"}
 
@@ -429,3 +431,34 @@ def test_a_long_run_of_failures_lists_ten_and_a_count(server, workbook, home, ac
     assert result.returncode == 3
     listed = [line for line in result.stderr.splitlines() if line.startswith("  ")]
     assert len(listed) == 11 and listed[-1] == "  … and 5 more (run with -v to list them all)"
+
+
+# --- messages that blamed the wrong thing ---------------------------------------------------------
+
+def test_an_invalid_sign_in_url_blames_the_setting_not_the_connection(server, workbook, home, run_cli):
+    result = run_cli(server, workbook, home, PELOTON_AUTH_URL="htp//auth.example")
+    assert result.returncode == 1
+    message = one_line_error(result)
+    assert "Check the Sign-in URL setting" in message and "connection" not in message
+
+
+def test_a_huge_username_is_not_echoed_in_full(server, workbook, home, run_cli):
+    result = run_cli(server, workbook, home, PELOTON_USERNAME="x" * 100_000 + "@example.com")
+    assert result.returncode == 1
+    message = one_line_error(result)
+    assert "refused the sign-in for xxx" in message and len(message) < 400
+
+
+def test_a_401_that_survives_renewal_says_where_the_saved_sign_in_is(server, workbook, home, run_cli):
+    server.fail_next(r"/workouts$", status=401, times=2)
+    result = run_cli(server, workbook, home)
+    assert result.returncode == 1
+    message = one_line_error(result)
+    assert f"delete the saved sign-in {home / 'tokens'}" in message
+
+
+def test_an_empty_password_at_the_prompt_says_so(settings, home):
+    settings.password = ""
+    auth = Authenticator(settings, TokenStore(home, settings.username), api.new_session(1), lambda: "")
+    with pytest.raises(LoginError, match="No password was typed"):
+        auth.access_token()

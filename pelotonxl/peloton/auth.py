@@ -192,6 +192,9 @@ class Authenticator:
             raise LoginError("No Peloton account set: fill in your email on the Config sheet "
                              "or set PELOTON_USERNAME.")
         password = self.settings.password or (self.password_provider() if self.password_provider else None)
+        if not password and self.password_provider and not self.settings.password:
+            raise LoginError("No password was typed: run again and type it, set PELOTON_PASSWORD, "
+                             "or paste a token.")
         if not password:
             raise LoginError("No password to sign in with: set PELOTON_PASSWORD, run "
                              "python peloton_xl.py in a terminal to be asked, or paste a token.")
@@ -218,6 +221,10 @@ class Authenticator:
         self.requests_made += 1
         try:
             resp = self.http.post(url, json=body, timeout=(10, 30))
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidSchema) as exc:  # a setting's fault, not the network's
+            raise LoginError(f"Cannot request {url[:200]}: {type(exc).__name__}. Check the Sign-in URL "
+                             "setting.") from None
         except requests.RequestException as exc:
             raise LoginError(f"Could not reach Peloton's sign-in service at {self.settings.auth_url} "
                              f"({type(exc).__name__}); check your connection.") from None
@@ -233,7 +240,7 @@ class Authenticator:
                 raise LoginError(f"Peloton no longer allows password sign-in for this app ({reason}); "
                                  "paste an access token from the Peloton website instead (see README).")
             if body["grant_type"] == "password":
-                raise LoginError(f"Peloton refused the sign-in for {self.settings.username}: {reason} "
+                raise LoginError(f"Peloton refused the sign-in for {_shown(self.settings.username)}: {reason} "
                                  "Check the email and password.")
             raise LoginError(f"Peloton refused to {what}: {reason}")
         if resp.status_code != 200 or "access_token" not in data:
@@ -242,6 +249,11 @@ class Authenticator:
         expires_in = _seconds(data.get("expires_in"))
         return TokenSet(data["access_token"], data.get("refresh_token") or "",
                         self.clock() + expires_in if expires_in else 0.0)
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    """A value the member typed, as a message echoes it: never a screenful."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _seconds(value) -> float:

@@ -197,6 +197,13 @@ class PelotonClient:
                     continue
             else:  # a last 429/5xx is no sign of recovery
                 self.pacer.ok()
+            if resp.status_code == 401:
+                where = getattr(getattr(self.auth, "store", None), "path", None)
+                saved = f"delete the saved sign-in {where}" if where else "delete the saved token"
+                pasted = "the pasted access token was refused: paste a new one" \
+                    if self.settings.access_token else "paste a new token"
+                raise ApiError(f"Peloton said 'not logged in' for {path} even after renewing the sign-in; "
+                               f"sign in again ({saved}, or {pasted}).", path, 401)
             return _checked_json(resp, path)
 
 
