@@ -14,9 +14,19 @@ from pathlib import Path
 
 if __name__ == "__main__":
     # The command line first: the imports below (xlwings) are for Excel, and --help answers at once.
-    from pelotonxl.cli import main
+    try:
+        from pelotonxl.cli import main
+    except KeyboardInterrupt:  # Ctrl-C while the libraries load: nothing has started yet
+        print("peloton_xl: interrupted before the refresh started; nothing was changed.", file=sys.stderr)
+        sys.exit(130)
 
-    sys.exit(main(workbook_dir=Path(__file__).resolve().parent))
+    status = main(workbook_dir=Path(__file__).resolve().parent)
+    # The refresh is over and its closing line printed: a Ctrl-C while Python shuts down must not
+    # turn its status into 130 or a traceback.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(status)
 
 import xlwings as xw
 

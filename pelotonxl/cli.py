@@ -10,8 +10,12 @@ and usage errors answer at once; the refresh's modules (pandas, openpyxl, reques
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
 import logging
+import os
+import shutil
+import sqlite3
 import sys
 import traceback
 from contextlib import ExitStack
@@ -26,6 +30,9 @@ if TYPE_CHECKING:
     from pelotonxl.refresh_job import RefreshResult
 
 WORKBOOK_NAME = "PelotonWorkbook.xlsm"
+LISTED = 10  # failures listed one by one; the rest as a count (all with -v)
+STATE_ROOM = 20 * 2**20  # the store grows by a few MB per thousand workouts; SQLite needs some slack
+DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 DEMO_WORKBOOK_NAME = "PelotonDemo.xlsm"
 
 log = logging.getLogger("peloton_xl")
@@ -70,28 +77,90 @@ def main(argv: list[str] | None = None, *, workbook_dir: Path | None = None) -> 
     own folder (a checkout), the installed `peloton-xl` passes nothing and means the current folder."""
     args = build_parser(script=workbook_dir is not None).parse_args(argv)
     _setup_logging(args.verbose, args.quiet)
+    run = _RunState()
     try:
         with ExitStack() as stack:
-            return _run(args, stack, workbook_dir or Path.cwd())
+            return _run(args, stack, workbook_dir or Path.cwd(), run)
     except PelotonXLError as exc:
         print(f"peloton_xl: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("peloton_xl: interrupted; the workbook is unchanged and the next refresh picks up "
-              "where this one stopped.", file=sys.stderr)
+        if run.exit_code is not None:  # the closing line was printed: the refresh is done
+            return run.exit_code
+        if run.workbook_replaced():
+            print("peloton_xl: interrupted after the workbook was written; the next refresh picks up "
+                  "anything still missing.", file=sys.stderr)
+        else:
+            print("peloton_xl: interrupted; the workbook is unchanged and the next refresh picks up "
+                  "where this one stopped.", file=sys.stderr)
         return 1
     except Exception as exc:  # the last line of defence: one line, details with -v
         if args.verbose:
             traceback.print_exc()
-        print(f"peloton_xl: unexpected {type(exc).__name__}: {exc} (run with -v for details and "
-              "report it)", file=sys.stderr)
+        line = _fault_line(exc) or (f"unexpected {type(exc).__name__}: {exc} (run with -v for details "
+                                    "and report it)")
+        print(f"peloton_xl: {line}", file=sys.stderr)
         return 1
 
 
-def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path) -> int:
+class _RunState:
+    """What an interruption needs to know: was the workbook replaced, was the closing line printed."""
+
+    def __init__(self) -> None:
+        self.workbook: Path | None = None
+        self.before: tuple | None = None
+        self.exit_code: int | None = None
+
+    def watch(self, workbook: Path) -> None:
+        self.workbook, self.before = workbook, _identity(workbook)
+
+    def workbook_replaced(self) -> bool:
+        # The atomic save ends in os.replace: a new inode (or size/time) means it happened.
+        return self.workbook is not None and _identity(self.workbook) != self.before
+
+
+def _identity(path: Path) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _fault_line(exc: Exception) -> str | None:
+    """One line for the machine failing under us (a full disk, a folder that refuses writes); None
+    for anything else. Raised mid-refresh, so the workbook was not replaced."""
+    if isinstance(exc, sqlite3.OperationalError) and ("full" in str(exc) or "readonly" in str(exc)):
+        return (f"the local store could not be written ({exc}): free some space or check the state "
+                "folder's permissions, then refresh again (the workbook is unchanged).")
+    if not isinstance(exc, OSError) or exc.errno is None:
+        return None
+    where = f" writing {exc.filename}" if exc.filename else ""
+    if exc.errno in DISK_FULL:
+        return f"the disk is full{where}: free some space, then refresh again (the workbook is unchanged)."
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"permission denied{where}: check that folder's permissions, then refresh again."
+    return None
+
+
+def _check_room(folder: Path, needed: int, what: str, fix: str) -> None:
+    """Refuse up front when the disk is nearly full: failing later means after every download."""
+    while not folder.exists() and folder.parent != folder:  # a state folder not made yet
+        folder = folder.parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return  # cannot tell: the write itself will say
+    if free < needed:
+        raise WorkbookError(f"The disk holding {what} ({folder}) is full ({free // 2**20} MB free, "
+                            f"{needed // 2**20 + 1} MB needed): free some space, or {fix}.")
+
+
+def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path, run: _RunState) -> int:
     from pelotonxl.refresh_job import run_refresh
 
     workbook = _workbook_path(args, workbook_dir)
+    run.watch(workbook)
     target = _open_target(workbook)
     config = target.read_config()
     if not config:
@@ -100,12 +169,18 @@ def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path) -> int:
     settings = resolve(flags, config=config)
     if args.demo:
         settings = _demo_settings(settings, stack)
+    if not target.through_excel:  # the save writes a whole copy beside the workbook first
+        _check_room(workbook.parent, 2 * workbook.stat().st_size + STATE_ROOM, "the workbook",
+                    "give --workbook a path on another disk")
+    _check_room(settings.home_path, STATE_ROOM, "the state folder",
+                "point PELOTON_XL_HOME (or --home) at another disk")
     progress = TerminalProgress(enabled=not args.quiet and sys.stderr.isatty())
     stack.callback(progress.close)
     result = run_refresh(settings, target.write, full=args.full, progress=progress,
                          password_provider=_prompt_for_password if sys.stdin.isatty() else None)
     progress.close()
-    _report(result, workbook, target.through_excel)
+    _report(result, workbook, target.through_excel, args.verbose > 0)
+    run.exit_code = result.exit_code  # from here on, Ctrl-C is no failure
     if settings.sources.get("password") == "config" and not args.demo:
         _offer_to_remove_password(workbook, target.through_excel)
     return result.exit_code
@@ -171,6 +246,9 @@ def _workbook_path(args: argparse.Namespace, workbook_dir: Path) -> Path:
     if not path.exists():
         if not path.parent.is_dir():
             raise WorkbookError(f"The folder {path.parent} does not exist.")
+        if not os.access(path.parent, os.W_OK):
+            raise WorkbookError(f"The folder {path.parent} is read-only: a new {path.name} cannot be "
+                                "created there; give --workbook a path in a folder you can write to.")
         from pelotonxl.template.new_workbook import create_from_template
 
         if create_from_template(path):  # False: another process created it meanwhile
@@ -191,7 +269,7 @@ def _demo_settings(settings: Settings, stack: ExitStack) -> Settings:
     return settings
 
 
-def _report(result: RefreshResult, workbook: Path, through_excel: bool) -> None:
+def _report(result: RefreshResult, workbook: Path, through_excel: bool, verbose: bool = False) -> None:
     new = result.sync.new
     pruned = f", {result.sync.pruned} removed" if result.sync.pruned else ""
     where = f"the open {workbook.name} in Excel (not saved yet: save it there)" if through_excel \
@@ -199,11 +277,25 @@ def _report(result: RefreshResult, workbook: Path, through_excel: bool) -> None:
     print(f"{result.rows} workouts ({new} new{pruned}) written to {where} in {result.seconds:.1f} s")
     log.info("%d Peloton requests, %d pages, %d graphs fetched; workbook written in %.2f s",
              result.requests, result.sync.pages, result.sync.graphs_fetched, result.write_seconds)
-    if result.failed:
-        print(f"Details of {len(result.failed)} workouts could not be fetched; they will be retried "
-              "on the next refresh:", file=sys.stderr)
-        for wid, why in sorted(result.failed.items()):
-            print(f"  {wid}: {why}", file=sys.stderr)
+    _list_problems(f"Details of {len(result.failed)} workouts could not be fetched; they will be "
+                   "retried on the next refresh:", result.failed, verbose)
+    _list_problems(f"Details of {len(result.sync.unavailable)} workouts have failed on several "
+                   "refreshes and seem unavailable on Peloton; they are tried quietly from now on "
+                   "(--full tries properly):", result.sync.unavailable, verbose)
+    _list_problems(f"{len(result.sync.unreadable)} workouts came from Peloton with fields that cannot "
+                   "be read:", result.sync.unreadable, verbose)
+
+
+def _list_problems(heading: str, problems: dict[str, str], verbose: bool) -> None:
+    """A heading and one line per workout: the first LISTED of them, and a count of the rest unless -v."""
+    if not problems:
+        return
+    print(heading, file=sys.stderr)
+    items = sorted(problems.items())
+    for wid, why in items if verbose else items[:LISTED]:
+        print(f"  {wid}: {why}", file=sys.stderr)
+    if not verbose and len(items) > LISTED:
+        print(f"  … and {len(items) - LISTED} more (run with -v to list them all)", file=sys.stderr)
 
 
 def _prompt_for_password() -> str | None:

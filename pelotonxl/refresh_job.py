@@ -40,7 +40,7 @@ class RefreshResult:
 
     @property
     def exit_code(self) -> int:
-        return 3 if self.failed else 0
+        return 3 if self.failed or self.sync.unavailable or self.sync.unreadable else 0
 
 
 def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,

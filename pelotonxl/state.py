@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from pelotonxl.errors import ConfigError
@@ -39,6 +40,10 @@ class StateFolder:
         Checked up front: failing later would mean after a sign-in, with an error about a subfolder."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
+            # An existing folder may still refuse writes (permissions, a read-only disk): try one.
+            probe = self.root / f".probe-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
         except OSError as err:
             raise ConfigError(f"The state folder {self.root} cannot be used ({err.strerror}): point "
                               "PELOTON_XL_HOME (or --home) at a folder you can write to.") from None

@@ -17,6 +17,7 @@ Choices worth knowing:
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections import Counter
@@ -42,6 +43,7 @@ from pelotonxl.model.catalog import (
     unit_label,
 )
 
+log = logging.getLogger(__name__)
 Record = tuple[dict, "dict | None"]
 
 # A workout started this close to the class's air time was taken live.
@@ -357,7 +359,22 @@ def metric_catalog(records: Iterable[tuple[dict, dict | None]]) -> dict[str, tup
 def build_tables(records: Iterable[tuple[dict, dict | None]]) -> list[SheetTable]:
     """[Workouts, Metrics] for the workbook, both sorted newest first."""
     pairs = _prepare(records)
+    _warn_unknown_zones(pairs)
     return [workouts_frame(pairs), metrics_frame(pairs)]
+
+
+def _warn_unknown_zones(pairs: list[Record]) -> None:
+    """Say once that some times are shown in UTC because their zone is unknown here; -v names them."""
+    unknown = [(_text(w.get("id")), name) for w, _ in pairs
+               if (name := _text(w.get("timezone"))) and _zone(name)[1] != name]
+    if not unknown:
+        return
+    names = sorted({name for _, name in unknown})
+    log.warning("%d workouts have a time zone this computer does not know (%s%s): their times are "
+                "shown in UTC (-v lists them).", len(unknown), ", ".join(names[:3]),
+                ", …" if len(names) > 3 else "")
+    for wid, name in unknown:
+        log.info("workout %s: unknown time zone %r, shown in UTC", wid, name[:60])
 
 
 # ---- frames, widths ----------------------------------------------------------------------

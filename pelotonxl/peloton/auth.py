@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import os
 import threading
 import time
@@ -191,6 +192,9 @@ class Authenticator:
             raise LoginError("No Peloton account set: fill in your email on the Config sheet "
                              "or set PELOTON_USERNAME.")
         password = self.settings.password or (self.password_provider() if self.password_provider else None)
+        if not password and self.password_provider and not self.settings.password:
+            raise LoginError("No password was typed: run again and type it, set PELOTON_PASSWORD, "
+                             "or paste a token.")
         if not password:
             raise LoginError("No password to sign in with: set PELOTON_PASSWORD, run "
                              "python peloton_xl.py in a terminal to be asked, or paste a token.")
@@ -217,6 +221,10 @@ class Authenticator:
         self.requests_made += 1
         try:
             resp = self.http.post(url, json=body, timeout=(10, 30))
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidSchema) as exc:  # a setting's fault, not the network's
+            raise LoginError(f"Cannot request {url[:200]}: {type(exc).__name__}. Check the Sign-in URL "
+                             "setting.") from None
         except requests.RequestException as exc:
             raise LoginError(f"Could not reach Peloton's sign-in service at {self.settings.auth_url} "
                              f"({type(exc).__name__}); check your connection.") from None
@@ -232,15 +240,35 @@ class Authenticator:
                 raise LoginError(f"Peloton no longer allows password sign-in for this app ({reason}); "
                                  "paste an access token from the Peloton website instead (see README).")
             if body["grant_type"] == "password":
-                raise LoginError(f"Peloton refused the sign-in for {self.settings.username}: {reason} "
+                raise LoginError(f"Peloton refused the sign-in for {_shown(self.settings.username)}: {reason} "
                                  "Check the email and password.")
             raise LoginError(f"Peloton refused to {what}: {reason}")
         if resp.status_code != 200 or "access_token" not in data:
             raise LoginError(f"Peloton's sign-in service answered HTTP {resp.status_code} without a "
                              "token; try again later.")
-        expires_in = float(data.get("expires_in") or 0)
+        expires_in = _seconds(data.get("expires_in"))
         return TokenSet(data["access_token"], data.get("refresh_token") or "",
                         self.clock() + expires_in if expires_in else 0.0)
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    """A value the member typed, as a message echoes it: never a screenful."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _seconds(value) -> float:
+    """A token's lifetime as sent; 0 (unknown: renewed when refused) when absent. Anything else is
+    refused in one line rather than met later as a crash."""
+    if value is None or value == "":
+        return 0.0
+    try:
+        seconds = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise LoginError(f"Peloton's sign-in service sent a token with an unreadable lifetime "
+                         f"(expires_in {str(value)[:40]!r}); try again later.")
+    return seconds
 
 
 def check_not_legacy(settings: Settings) -> None:

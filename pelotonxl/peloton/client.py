@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
+from email.utils import parsedate_to_datetime
 from typing import Callable, Iterator
 
 import requests
@@ -16,6 +18,7 @@ from pelotonxl.peloton.auth import Authenticator
 from pelotonxl.settings import Settings
 
 PAGE_SIZE = 100  # Peloton's cap: asking for more silently returns 100
+MAX_PAGES = 5_000  # 500,000 workouts: past this, a server offering "more" is looping, not listing
 RETRYABLE = {429, 500, 502, 503, 504}
 # Failures worth another try: the network, a reset mid-answer, a slow reply.
 TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
@@ -107,32 +110,60 @@ class PelotonClient:
         return self.auth.user_id or str(self.get_json("/api/me")["id"])
 
     def workout_pages(self, user_id: str) -> Iterator[list[dict]]:
-        """Each page of workouts, newest first, until Peloton says there is no next page."""
+        """Each page of workouts, newest first, until Peloton says there is no next page.
+
+        A server that keeps offering a next page (the same page again, pages past its own page_count,
+        or more pages than any account has) would be asked ~500 times a second forever: it gets an
+        ApiError instead, before anything is written."""
+        path = "/api/user/{id}/workouts"
+        seen: set = set()
         page = 0
         while True:
             body = self.get_json(f"/api/user/{user_id}/workouts", {
                 "joins": "ride,ride.instructor", "limit": PAGE_SIZE, "page": page, "sort_by": "-created"})
             data = body.get("data")
             if not isinstance(data, list):
-                raise ApiError(f"Peloton's workout list (page {page}) had no data; try again later.",
-                               "/api/user/{id}/workouts")
-            if data:
-                yield [w for w in data if isinstance(w, dict) and w.get("id")]
+                raise ApiError(f"Peloton's workout list (page {page}) had no data; try again later.", path)
+            items = [w for w in data if isinstance(w, dict) and w.get("id")]
+            ids = {w["id"] for w in items if isinstance(w["id"], (str, int))}
+            if page and items and ids <= seen:
+                raise ApiError(f"Peloton's workout list sent page {page} with nothing new and offered "
+                               "yet another page; stopped listing. Try again later.", path)
+            seen |= ids
+            if items:
+                yield items
             if not data or not body.get("show_next"):
                 return
             page += 1
+            page_count = body.get("page_count")
+            if isinstance(page_count, int) and not isinstance(page_count, bool) and page >= page_count:
+                raise ApiError(f"Peloton's workout list offered page {page + 1} of {page_count}; "
+                               "stopped listing. Try again later.", path)
+            if page >= MAX_PAGES:
+                raise ApiError(f"Peloton's workout list offered more than {MAX_PAGES} pages; stopped "
+                               "listing. Try again later.", path)
 
-    def performance_graph(self, workout_id: str) -> dict:
+    def performance_graph(self, workout_id: str, *, cheap: bool = False) -> dict:
+        """One workout's details. `cheap`: a single try that never slows the pool down (for a graph
+        that failed on earlier refreshes: it should not cost every refresh a full backoff)."""
         return self.get_json(f"/api/workout/{workout_id}/performance_graph",
-                             {"every_n": self.settings.every_n})
+                             {"every_n": self.settings.every_n}, attempts=1 if cheap else None)
 
     # -- HTTP ---------------------------------------------------------------------------------
-    def get_json(self, path: str, params: dict | None = None) -> dict:
+    def get_json(self, path: str, params: dict | None = None, *, attempts: int | None = None) -> dict:
+        """GET path's JSON, retried up to `attempts` (default max_attempts) times on passing faults.
+
+        A 429/503 that says when to come back (Retry-After) costs no attempt: the whole pool waits it
+        out, within the pacer's time budget, counted from this request's first try."""
         url = self.settings.api_url.rstrip("/") + path
         token = self.auth.access_token()
+        max_attempts = attempts or self.max_attempts
         renewed = False
-        for attempt in range(1, self.max_attempts + 1):
-            if self.pacer.gave_up():
+        attempt = 0
+        started = self.pacer.clock()
+        while True:
+            attempt += 1
+            if self.pacer.gave_up() or self.pacer.clock() - started >= self.pacer.give_up_after:
                 raise ApiError(f"Peloton kept failing for {self.pacer.give_up_after:g} seconds, so "
                                f"{path} was not fetched; refresh again later.", path)
             self.pacer.wait_turn()
@@ -143,7 +174,7 @@ class PelotonClient:
                     "Authorization": f"Bearer {token}", "Peloton-Platform": "web",
                     "Accept": "application/json"})
             except TRANSIENT as exc:
-                if attempt == self.max_attempts:
+                if attempt >= max_attempts:
                     raise ApiError(f"Could not reach Peloton for {path} after {attempt} tries "
                                    f"({type(exc).__name__}); check your connection.", path) from None
                 self.pacer.push_back(None)
@@ -151,16 +182,29 @@ class PelotonClient:
             except requests.RequestException as exc:  # a bad URL setting, not a passing fault
                 raise ApiError(f"Cannot request {url}: {exc}. Check the API URL setting.", path) from None
             if resp.status_code == 401 and not renewed:
-                renewed = True  # renew once, then retry once
+                renewed = True  # renew once, then retry once: not a failed attempt
+                attempt -= 1
                 token = self.auth.token_rejected(token)
                 continue
-            if resp.status_code in RETRYABLE and attempt < self.max_attempts:
-                self.pacer.push_back(_retry_after(resp))
-                continue
-            if resp.status_code not in RETRYABLE:  # a last 429/5xx is no sign of recovery
+            if resp.status_code in RETRYABLE:
+                retry_after = _retry_after(resp)
+                if retry_after is not None and resp.status_code in (429, 503) and max_attempts > 1:
+                    attempt -= 1  # told when to come back: waiting is the plan, not a failure
+                    self.pacer.push_back(retry_after)
+                    continue
+                if attempt < max_attempts:
+                    self.pacer.push_back(retry_after)
+                    continue
+            else:  # a last 429/5xx is no sign of recovery
                 self.pacer.ok()
+            if resp.status_code == 401:
+                where = getattr(getattr(self.auth, "store", None), "path", None)
+                saved = f"delete the saved sign-in {where}" if where else "delete the saved token"
+                pasted = "the pasted access token was refused: paste a new one" \
+                    if self.settings.access_token else "paste a new token"
+                raise ApiError(f"Peloton said 'not logged in' for {path} even after renewing the sign-in; "
+                               f"sign in again ({saved}, or {pasted}).", path, 401)
             return _checked_json(resp, path)
-        raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def new_session(workers: int) -> requests.Session:
@@ -172,12 +216,19 @@ def new_session(workers: int) -> requests.Session:
     return session
 
 
-def _retry_after(resp: requests.Response) -> float | None:
-    value = resp.headers.get("Retry-After")
+def _retry_after(resp: requests.Response, now: Callable[[], float] = time.time) -> float | None:
+    """Retry-After in seconds: a number, or an HTTP-date (seconds from `now`); None if absent or unreadable."""
+    value = (resp.headers.get("Retry-After") or "").strip()
+    if not value:
+        return None
     try:
-        return float(value) if value is not None else None
+        seconds = float(value)
     except ValueError:
-        return None  # an HTTP-date: rare here; fall back to our own backoff
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - now()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
 def _checked_json(resp: requests.Response, path: str) -> dict:

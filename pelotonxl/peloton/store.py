@@ -188,6 +188,10 @@ class WorkoutStore:
             "WHERE g.workout_id IS NULL ORDER BY w.created_at DESC")
         return [wid for wid, raw in rows if is_finished(json.loads(raw))]
 
+    def graph_failure_attempts(self) -> dict[str, int]:
+        """id -> on how many refreshes its graph has failed so far (a fetched graph clears it)."""
+        return dict(self.db.execute("SELECT workout_id, attempts FROM graph_failures"))
+
     def failures(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT workout_id, error FROM graph_failures"))
 

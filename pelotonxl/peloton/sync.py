@@ -10,6 +10,7 @@ Peloton no longer has.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from pelotonxl.peloton.store import WorkoutStore, is_finished
 
 log = logging.getLogger(__name__)
 GRAPH_BATCH = 50  # graphs per store transaction: few commits, little lost if killed
+# A graph that failed on this many refreshes is reported once as unavailable, then tried quietly.
+UNAVAILABLE_AFTER = 3
 
 Progress = Callable[[str, int, int | None], None]  # (stage, done, total or None)
 
@@ -33,6 +36,10 @@ class SyncReport:
     pruned: int = 0
     pages: int = 0
     failed: dict[str, str] = field(default_factory=dict)  # workout id -> why its graph is missing
+    # Graphs that failed on UNAVAILABLE_AFTER refreshes: reported on that one run, quiet afterwards.
+    unavailable: dict[str, str] = field(default_factory=dict)
+    # Workouts with fields that cannot be read: skipped, or kept without those fields (label -> what).
+    unreadable: dict[str, str] = field(default_factory=dict)
 
 
 def sync(client: PelotonClient, store: WorkoutStore, user_id: str, *, full: bool = False,
@@ -43,17 +50,19 @@ def sync(client: PelotonClient, store: WorkoutStore, user_id: str, *, full: bool
     fetches graphs only for new workouts, for ones that were still in progress, and for those an
     earlier run could not fetch. `full`: walks every page, refetches every graph and drops workouts
     no longer on Peloton. Graph failures do not stop the sync: they are in `SyncReport.failed`, and
-    the next sync retries them. `progress(stage, done, total)` is told as pages and graphs arrive.
+    the next sync retries each once, cheaply, after the rest (reported as `unavailable` on the
+    UNAVAILABLE_AFTER-th refresh, quiet after that). A workout that cannot be read is skipped or
+    kept without the unreadable field, and named in `unreadable`. `progress(stage, done, total)` is told as pages and graphs arrive.
     """
     progress = progress or (lambda stage, done, total: None)
     report = SyncReport()
     # Graphs download while later pages are still being listed.
-    with _GraphFetcher(client, store, report, progress) as graphs:
+    with _GraphFetcher(client, store, report, progress, full) as graphs:
         if not full:
             graphs.fetch(store.ids_needing_graph())  # what earlier runs left unfinished
         walk = _walk_pages(client, store, user_id, full, report, progress, graphs)
         if full:
-            report.pruned = store.finish_full_sync(walk.ids, walk.frontier())
+            report.pruned = store.finish_full_sync(walk.listed_ids, walk.frontier())
         graphs.finish()
     if not full:
         # Only now is everything up to the new frontier in the store.
@@ -65,6 +74,7 @@ def sync(client: PelotonClient, store: WorkoutStore, user_id: str, *, full: bool
 class _Walk:
     def __init__(self) -> None:
         self.ids: set[str] = set()
+        self.listed_ids: set[str] = set()  # with the skipped ones: a --full must not drop those
         self.newest = 0
         self.oldest_unfinished: int | None = None
 
@@ -78,8 +88,10 @@ def _walk_pages(client: PelotonClient, store: WorkoutStore, user_id: str, full: 
                 report: SyncReport, progress: Progress, graphs: "_GraphFetcher") -> _Walk:
     walk = _Walk()
     frontier = None if full else store.frontier()
-    for page in client.workout_pages(user_id):
+    for listed in client.workout_pages(user_id):
         report.pages += 1
+        page = _readable_workouts(listed, report.unreadable)
+        walk.listed_ids.update(w["id"] for w in listed if isinstance(w.get("id"), str))
         # Pages shift while workouts arrive, and a server may repeat an item: each id counts once.
         fresh = list({w["id"]: w for w in page if w["id"] not in walk.ids}.values())
         stored = store.statuses(w["id"] for w in fresh)
@@ -102,6 +114,56 @@ def _walk_pages(client: PelotonClient, store: WorkoutStore, user_id: str, full: 
     return walk
 
 
+def _epoch(value) -> int | None:
+    """A time in seconds as the store keeps it: an int, a whole float or a string of digits."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) else None
+    try:
+        return int(value) if isinstance(value, (int, str)) else None
+    except ValueError:
+        return None
+
+
+def _is_number(value) -> bool:
+    if isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value)) if isinstance(value, (int, float, str)) else False
+    except ValueError:
+        return False
+
+
+def _readable_workouts(page: list[dict], unreadable: dict[str, str]) -> list[dict]:
+    """The workouts of a page that can be stored; the others are named in `unreadable`, so that one
+    odd workout is reported instead of sinking the refresh. A field the tables cannot read is left
+    blank there: the workout is kept and named too."""
+    kept = []
+    for w in page:
+        wid = w.get("id")
+        if not isinstance(wid, str) or not wid.strip():
+            unreadable[_shown(wid)] = f"skipped: its id {_shown(wid)} is not text"
+            continue
+        if (_epoch(w.get("created_at")) or 0) <= 0:
+            unreadable[wid] = f"skipped: its created_at {_shown(w.get('created_at'))} is not a time"
+            continue
+        odd = [key for key in ("start_time", "end_time", "total_work")
+               if w.get(key) is not None and not _is_number(w.get(key))]
+        if odd:
+            unreadable[wid] = "kept, but " + ", ".join(f"{key} {_shown(w[key])}" for key in odd) + \
+                f" {'is' if len(odd) == 1 else 'are'} not a number: left blank"
+        kept.append(w)
+    return kept
+
+
+def _shown(value, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+
+
 class _GraphFetcher:
     """Performance graphs fetched by a bounded pool; results saved by the caller's thread in batches.
 
@@ -111,8 +173,11 @@ class _GraphFetcher:
     """
 
     def __init__(self, client: PelotonClient, store: WorkoutStore, report: SyncReport,
-                 progress: Progress):
+                 progress: Progress, full: bool = False):
         self.client, self.store, self.report, self.progress = client, store, report, progress
+        self.full = full
+        self.failed_before = store.graph_failure_attempts()  # id -> refreshes it has failed on
+        self.deferred: dict[str, None] = {}  # failed before: tried once, at the end (ordered set)
         self.pool = ThreadPoolExecutor(max_workers=max(1, client.settings.workers),
                                        thread_name_prefix="graph")
         self.arrived: queue.Queue[tuple[str, Future]] = queue.Queue()
@@ -126,10 +191,16 @@ class _GraphFetcher:
 
     def fetch(self, workout_ids) -> None:
         for wid in workout_ids:
-            if wid not in self.submitted:
-                self.submitted.add(wid)
-                future = self.pool.submit(self.client.performance_graph, wid)
-                future.add_done_callback(lambda f, wid=wid: self.arrived.put((wid, f)))
+            if wid in self.failed_before and not self.full:
+                self.deferred.setdefault(wid, None)
+            else:
+                self._submit(wid, cheap=False)
+
+    def _submit(self, wid: str, cheap: bool) -> None:
+        if wid not in self.submitted:
+            self.submitted.add(wid)
+            future = self.pool.submit(self.client.performance_graph, wid, cheap=cheap)
+            future.add_done_callback(lambda f, wid=wid: self.arrived.put((wid, f)))
 
     def collect(self, wait: bool = False) -> None:
         """Save what has arrived; with `wait`, everything submitted so far."""
@@ -150,6 +221,10 @@ class _GraphFetcher:
                 self.progress("graphs", self.done, len(self.submitted))
 
     def finish(self) -> None:
+        # Graphs that failed on earlier refreshes get one cheap try, after everything else: a
+        # permanently broken one must not cost every refresh a full backoff (--full tries properly).
+        for wid in self.deferred:
+            self._submit(wid, cheap=True)
         if self.submitted:
             self.progress("graphs", self.done, len(self.submitted))
         self.collect(wait=True)
@@ -159,7 +234,18 @@ class _GraphFetcher:
         self._flush()  # keep what arrived, even when aborting
         if self.failures:
             self.store.record_failures(self.failures)
-            self.report.failed.update(self.failures)
+            self._report_failures()
+
+    def _report_failures(self) -> None:
+        """Every failure on a --full or its first few refreshes; then once as unavailable; then quiet."""
+        for wid, why in self.failures:
+            refreshes = self.failed_before.get(wid, 0) + 1
+            if self.full or refreshes < UNAVAILABLE_AFTER:
+                self.report.failed[wid] = why
+            elif refreshes == UNAVAILABLE_AFTER:
+                self.report.unavailable[wid] = why
+            else:
+                log.info("workout %s: details still unavailable (%d refreshes)", wid, refreshes)
 
     def _flush(self) -> None:
         if self.batch:

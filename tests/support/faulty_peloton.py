@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Callable
 
 from pelotonxl.demo.server import NOT_LOGGED_IN, FakePeloton, Reply, Request
 from pelotonxl.settings import DEFAULT_SCOPE
@@ -80,6 +80,8 @@ class FaultPlan:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self.failing_graphs: dict[str, int] = {}   # workout id -> status its graph always gets
+        # (path regex, edit) pairs: each good JSON answer on a matching path goes through edit first
+        self.rewrites: list[tuple[re.Pattern[str], Callable[[dict, dict[str, str]], dict]]] = []
 
     def add(self, fault: Fault) -> None:
         with self._lock:
@@ -99,6 +101,7 @@ class FaultPlan:
         with self._lock:
             self._faults.clear()
             self.failing_graphs.clear()
+            self.rewrites.clear()
 
 
 class FaultyPeloton(FakePeloton):
@@ -127,6 +130,10 @@ class FaultyPeloton(FakePeloton):
             status = self.faults.failing_graphs.get(request.path.split("/")[-2])
             if status is not None:
                 reply = Reply(status, json.dumps({"status": status, "message": "Internal server error"}).encode())
+        if reply.status == 200:
+            for pattern, edit in list(self.faults.rewrites):
+                if pattern.search(request.path):
+                    reply.data = json.dumps(edit(json.loads(reply.data), request.query)).encode()
         return reply
 
     # ---- faults --------------------------------------------------------------------------
@@ -163,6 +170,13 @@ class FaultyPeloton(FakePeloton):
                 self.faults.failing_graphs.clear()
             else:
                 self.faults.failing_graphs[workout_id] = status
+
+    def rewrite(self, path_regex: str, edit: Callable[[dict, dict[str, str]], dict]) -> None:
+        """Pass every good JSON answer on a matching path through `edit(body, query)` from now on:
+        a server whose answers are well-formed HTTP but wrong in content (pages that never end,
+        odd fields, a token reply with a strange lifetime)."""
+        with self.faults._lock:
+            self.faults.rewrites.append((re.compile(path_regex), edit))
 
     def clear_faults(self) -> None:
         self.faults.clear()
