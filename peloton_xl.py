@@ -15,18 +15,11 @@ from pathlib import Path
 if __name__ == "__main__":
     # The command line first: the imports below (xlwings) are for Excel, and --help answers at once.
     try:
-        from pelotonxl.cli import main
-    except KeyboardInterrupt:  # Ctrl-C while the libraries load: nothing has started yet
+        from pelotonxl.cli import console_main
+    except KeyboardInterrupt:  # Ctrl-C while Python loads the package: nothing has started yet
         print("peloton_xl: interrupted before the refresh started; nothing was changed.", file=sys.stderr)
         sys.exit(130)
-
-    status = main(workbook_dir=Path(__file__).resolve().parent)
-    # The refresh is over and its closing line printed: a Ctrl-C while Python shuts down must not
-    # turn its status into 130 or a traceback.
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    sys.exit(status)
+    sys.exit(console_main(workbook_dir=Path(__file__).resolve().parent))
 
 import xlwings as xw
 

@@ -119,6 +119,16 @@ class _RunState:
         return self.workbook is not None and _identity(self.workbook) != self.before
 
 
+
+def console_main(workbook_dir: Path | None = None) -> int:
+    """The terminal's entry (`peloton-xl`, `python peloton_xl.py`): `main`, and once its closing line is
+    out, a Ctrl-C while Python shuts down can no longer turn the status into 130 or a traceback."""
+    status = main(workbook_dir=workbook_dir)
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return status
+
 def _identity(path: Path) -> tuple | None:
     try:
         st = os.stat(path)

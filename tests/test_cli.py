@@ -230,7 +230,7 @@ def test_a_usage_mistake_is_argparses_exit_2_with_the_usage_line(tmp_path):
 HEAVY = {"xlwings", "pandas", "openpyxl", "numpy", "requests"}
 ENTRIES = {
     "python peloton_xl.py": [str(CLI), "--help"],
-    "peloton-xl": ["-c", "import sys; from pelotonxl.cli import main; sys.exit(main())", "--help"],
+    "peloton-xl": ["-c", "import sys; from pelotonxl.cli import console_main; sys.exit(console_main())", "--help"],
 }
 
 
@@ -319,5 +319,5 @@ def test_pyproject_installs_the_runtime_half_of_requirements_txt():
     build_and_test_only = {"pytest", "pytest-xdist", "oletools", "pyopenvba"}
     assert sorted(project["dependencies"]) == sorted(
         spec for name, spec in pinned.items() if name not in build_and_test_only)
-    assert project["scripts"] == {"peloton-xl": "pelotonxl.cli:main"}
+    assert project["scripts"] == {"peloton-xl": "pelotonxl.cli:console_main"}
     assert project["requires-python"] == ">=3.10"
