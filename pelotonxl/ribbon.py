@@ -63,9 +63,17 @@ def refresh_book(book: "xw.Book", full: bool = False,
         _alert(app, f"Unexpected {type(exc).__name__}: {_one_line(str(exc))} — please report it",
                mode="critical")
         return None
-    if result.failed:
-        count = len(result.failed)
-        _alert(app, f"{result.rows} workouts written, but the details of {count} "
-                    f"workout{'s' if count != 1 else ''} could not be fetched; "
-                    "the next refresh retries them.", mode="info")
+    problems = [f"the details of {_workouts(len(result.failed))} could not be fetched (the next refresh "
+                "retries them)" if result.failed else "",
+                f"{_workouts(len(result.sync.unavailable))} seem unavailable on Peloton (Full refresh tries "
+                "again)" if result.sync.unavailable else "",
+                f"{_workouts(len(result.sync.unreadable))} came with fields that cannot be read"
+                if result.sync.unreadable else ""]
+    problems = [p for p in problems if p]
+    if problems:
+        _alert(app, f"{result.rows} workouts written, but {'; '.join(problems)}.", mode="info")
     return result
+
+
+def _workouts(count: int) -> str:
+    return f"{count} workout{'s' if count != 1 else ''}"

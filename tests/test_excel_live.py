@@ -302,3 +302,19 @@ def test_status_bar_updates_are_throttled_within_a_stage():
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux has no Excel for xlwings")
 def test_find_open_book_is_none_without_excel(workbook):
     assert workbook_link.find_open_book(workbook) is None
+
+
+def test_workouts_with_unreadable_fields_are_counted_in_the_message_box(server, home):
+    def odd_total_work(body: dict, query: dict) -> dict:
+        if query.get("page") == "0":
+            body["data"][0] = {**body["data"][0], "total_work": "lots"}
+        return body
+
+    server.rewrite(r"/workouts$", odd_total_work)
+    book = make_book(server, home)
+
+    result = ribbon.refresh_book(book, environ={})
+
+    assert result is not None and result.exit_code == 3 and len(result.sync.unreadable) == 1
+    [alert] = book.app.alerts
+    assert f"{result.rows} workouts written, but 1 workout came with fields that cannot be read" in alert["prompt"]
