@@ -85,7 +85,7 @@ def every_n_of(graph: dict) -> int:
         except (TypeError, ValueError):
             return 1
         if np.isfinite(step) and step >= 1:
-            return int(round(step))
+            return round(step)
     return 1
 
 
