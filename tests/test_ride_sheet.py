@@ -104,3 +104,32 @@ def test_live_writer_writes_the_same_sheets():
     first, col, last, _ = layout.charts[0].source
     assert book.sheets["Ride"].range((first, col + 1), (first, col + 1)).value == "This ride (2026-11-28)"
     assert np.isclose(book.sheets["Ride"].range((last, col + 1), (last, col + 1)).value, 300.0)
+
+
+def test_show_ride_renders_the_row_of_the_active_cell_from_the_store(tmp_path):
+    from pelotonxl import ribbon
+    from pelotonxl.peloton.store import WorkoutStore
+    from pelotonxl.state import StateFolder
+
+    state = StateFolder(tmp_path / "home")
+    state.ensure()
+    state.remember_account("member")
+    with WorkoutStore(state.store_file("member")) as store:
+        store.save_workouts([w for w, _ in RECORDS])
+        store.save_graphs([(w["id"], g) for w, g in RECORDS], 1)
+    book = Book()
+    book.sheets.add("Config")
+    workouts = book.sheets.add("Workouts")
+    workouts.fill("A1", [["Workout ID", "Class Title"], ["2" * 32, "20 min Climb Ride"], ["no id", "x"]])
+    environ = {"PELOTON_XL_HOME": str(tmp_path / "home")}
+
+    book.selection = workouts.range((2, 2))           # the title cell of the ride's row
+    assert ribbon.show_ride_in_book(book, environ=environ)
+    assert book.sheets["Ride"]["B2"].value.split(" · ")[1] == f"Workout {'2' * 32}"
+    assert {c.name for c in book.sheets["Ride"].charts} >= {"PelotonRideAttempts", "PelotonRideOutput"}
+
+    book.selection = workouts.range((3, 1))           # a row without a Workout ID: a box, nothing written
+    calls = len(book.calls)
+    assert not ribbon.show_ride_in_book(book, environ=environ)
+    assert "Workout ID" in book.app.alerts[-1]["prompt"]
+    assert not [c for c in book.calls[calls:] if c.sheet == "Ride"]

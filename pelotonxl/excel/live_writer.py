@@ -12,6 +12,7 @@ The xlwings calls used here, and nothing else (tests/xlwings_standin.py implemen
     book.sheets.add(name=, before=)          range.left/.top/.width/.height
     sheet.charts (iterate), sheet.charts.add(left, top, width, height)
     chart.name (get/set), chart.chart_type = , chart.set_source_data(range)
+    chart.api (Windows: the power curve's log axis; skipped where it is missing)
 """
 
 from __future__ import annotations

@@ -100,6 +100,7 @@ class Book:
         self.saved = 0
         self.sheets = Sheets(self)
         self.names = Names(self)
+        self.selection: "Range | None" = None   # xlwings: book.selection, the active cell(s)
 
     def save(self, path: str | None = None) -> None:
         self.saved += 1
