@@ -93,3 +93,15 @@ def test_no_rides_gives_an_empty_curve():
     curve = pc.power_curve([])
     assert curve.durations.tolist() == [] and curve.ftp() is None
     assert pc.curve_table(curve, datetime(2026, 1, 1)).frame.empty
+
+
+def test_odd_samples_are_read_as_missing():
+    assert np.isnan(pc.metric_samples({"metrics": [{"slug": "output", "values": [1, "x", None]}]}, "output")[1:]).all()
+
+
+def test_the_benchmark_reports_its_figure_against_the_goal(capsys):
+    from benchmarks import bench_power_curve
+
+    assert bench_power_curve.main(["--rides", "12", "--repeat", "1"]) == 0
+    report = capsys.readouterr().out
+    assert "Power curve of 12 rides" in report and "| **total** (goal < 1 s) |" in report

@@ -93,7 +93,10 @@ def metric_samples(graph: dict, slug: str) -> np.ndarray | None:
     """One metric's samples as float64 (None for a missing sample becomes NaN); None if absent."""
     for metric in graph.get("metrics") or []:
         if isinstance(metric, dict) and metric.get("slug") == slug and isinstance(metric.get("values"), list):
-            return pd.to_numeric(pd.Series(metric["values"], dtype="object"), errors="coerce").to_numpy("float64")
+            try:   # the fast way; None becomes NaN
+                return np.asarray(metric["values"], dtype="float64")
+            except (TypeError, ValueError):   # text or other odd values among the samples
+                return pd.to_numeric(pd.Series(metric["values"], dtype="object"), errors="coerce").to_numpy("float64")
     return None
 
 
@@ -139,15 +142,18 @@ def best_averages(outputs: list[np.ndarray], every_n: int, durations: Iterable[i
         return result
     values = np.concatenate([o for o, k in zip(outputs, keep) if k])
     starts = np.concatenate([[0], np.cumsum(lengths[keep])[:-1]])
-    ends = starts + lengths[keep]
-    ride_end = np.repeat(ends, lengths[keep])            # for each sample, where its ride ends
+    # For each sample, how many samples its ride has from there on (itself included).
+    remaining = np.repeat(starts + lengths[keep], lengths[keep]) - np.arange(len(values))
     total = np.concatenate([[0.0], np.cumsum(values)])
-    positions = np.arange(len(values))
+    sums = np.empty(len(values))
     for column, seconds in enumerate(durations):         # one pass per duration, never per window
         width = -(-int(seconds) // every_n)
-        stop = positions + width
-        sums = total[np.minimum(stop, len(values))] - total[positions]
-        sums[stop > ride_end] = -np.inf                  # the window runs into the next ride
+        if width > len(values):
+            continue
+        count = len(values) - width + 1
+        np.subtract(total[width:], total[:count], out=sums[:count])
+        sums[count:] = -np.inf
+        sums[:count][remaining[:count] < width] = -np.inf   # the window runs into the next ride
         best = np.maximum.reduceat(sums, starts) / width
         result[np.flatnonzero(keep), column] = np.where(np.isfinite(best), best, np.nan)
     return result
