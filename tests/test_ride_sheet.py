@@ -78,6 +78,7 @@ def test_headless_writes_the_power_curve_table_and_the_ride_sheet(workbook: Path
     assert rows[0] == pc.COLUMNS
     assert [r[:2] for r in rows[1:]] == [(5, 500.0), (15, 500.0)]       # the other class's 500 W ride
     assert rows[1][3] == "5" * 32
+    assert book.sheetnames[-2:] == ["Ride", "Ride Data"]
     ride_sheet = book["Ride"]
     assert ride_sheet["B1"].value == "Ride: 20 min Climb Ride"
     assert ride_sheet["B5"].value == "Figure" and ride_sheet["C5"].value == "This ride"
@@ -102,8 +103,8 @@ def test_live_writer_writes_the_same_sheets():
     assert [t.name for t in book.sheets["PowerCurve"].tables] == ["PowerCurve"]
     layout = ride_layout.plan(ride_view(RECORDS))
     first, col, last, _ = layout.charts[0].source
-    assert book.sheets["Ride"].range((first, col + 1), (first, col + 1)).value == "This ride (2026-11-28)"
-    assert np.isclose(book.sheets["Ride"].range((last, col + 1), (last, col + 1)).value, 300.0)
+    assert book.sheets["Ride Data"].range((first, col + 1), (first, col + 1)).value == "This ride (2026-11-28)"
+    assert np.isclose(book.sheets["Ride Data"].range((last, col + 1), (last, col + 1)).value, 300.0)
 
 
 def test_show_ride_renders_the_row_of_the_active_cell_from_the_store(tmp_path):

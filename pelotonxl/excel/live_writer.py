@@ -116,15 +116,14 @@ def write_ride_live(book: "xw.Book", view: "RideView | None") -> None:
     from pelotonxl.model import ride_layout
 
     sheet = _sheet_named(book, ride_layout.SHEET) or book.sheets.add(name=ride_layout.SHEET, after=book.sheets[-1])
-    _write_plan(sheet, sheet, ride_layout.plan(view))
+    data = _sheet_named(book, ride_layout.DATA_SHEET) or book.sheets.add(name=ride_layout.DATA_SHEET, after=sheet)
+    _write_plan(sheet, data, ride_layout.plan(view))
 
 
 def _write_plan(sheet: "xw.Sheet", data: "xw.Sheet", layout: SheetPlan) -> None:
-    """A planned sheet (and the sheet of its chart data, which may be the same one): cells, widths, charts."""
-    targets = [(data, layout.data, layout.data_widths), (sheet, layout.dashboard, layout.dashboard_widths)]
-    if data is sheet:
-        targets = [(sheet, layout.data + layout.dashboard, {**layout.data_widths, **layout.dashboard_widths})]
-    for target, rects, widths in targets:
+    """A planned sheet and the sheet of its chart data: cells, widths, charts."""
+    for target, rects, widths in ((data, layout.data, layout.data_widths),
+                                  (sheet, layout.dashboard, layout.dashboard_widths)):
         target.used_range.clear_contents()
         for rect in rects:
             _write_rect(target, rect)

@@ -1,8 +1,8 @@
 """Where the Ride sheet's pieces go, for both writers (as `dashboard_layout` does for the Dashboard).
 
-One sheet holds everything: the title, the attempts' figures and the segments at the top, the charts
-below, and the charts' numbers in columns from AA on (so the sheet stands alone and the member can
-read every plotted value).
+The Ride sheet holds the title, the attempts' figures and the segments at the top and the charts below;
+the numbers the charts plot (a row per sample) are on the Ride Data sheet, side by side, so the Ride
+sheet prints on one page and the member can still read every plotted value.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from pelotonxl.model.dashboard_layout import (
     area,
 )
 from pelotonxl.model.excel_values import excel_value
-from pelotonxl.model.ride_view import SECOND, SERIES, SHEET, RideView
+from pelotonxl.model.ride_view import DATA_SHEET, SECOND, SERIES, SHEET, RideView
 
-DATA_COL = 27                       # AA
+DATA_COL = 1
 CHART_TOP = 16
 CHART_COLS, CHART_ROWS = 8, 17
 LEFT, RIGHT = 2, 11
@@ -49,7 +49,7 @@ def chart_names() -> set[str]:
 
 
 def plan(view: RideView | None) -> SheetPlan:
-    """The Ride sheet: cells (in `dashboard`; `data` holds the chart numbers on the same sheet) and charts."""
+    """The Ride sheet (`dashboard`), the Ride Data sheet (`data`) and the charts."""
     result = SheetPlan(dashboard_widths=dict(WIDTHS), row_heights={1: 30.0})
     if view is None:
         result.dashboard.append(Rect(SHEET, 1, LEFT, [[Cell("Ride", TITLE)], [Cell(
@@ -80,7 +80,7 @@ def plan(view: RideView | None) -> SheetPlan:
         result.data.append(rect)
         result.charts.append(place)
         for c in range(rect.col, rect.last_col + 1):
-            result.dashboard_widths[c] = 12.0
+            result.data_widths[c] = 12.0
         col = rect.last_col + 2
     return result
 
@@ -102,11 +102,11 @@ def _chart_data(col: int, spec: ChartSpec, frame: pd.DataFrame, colours: tuple[s
     rows = [[Cell(spec.title, SECTION)], [Cell("", HEADER)] + [Cell(c, HEADER) for c in columns[1:]]]
     rows += [[Cell(excel_value(v), BODY, "0" if i == 0 else "0.0") for i, v in enumerate(values)]
              for values in frame.itertuples(index=False)]
-    rect = Rect(SHEET, 1, col, rows)
+    rect = Rect(DATA_SHEET, 1, col, rows)
     header, first, last = 2, 3, 2 + len(frame)
-    series = [SeriesRef(name, area(SHEET, header, col + i), area(SHEET, first, col + i, last, col + i),
+    series = [SeriesRef(name, area(DATA_SHEET, header, col + i), area(DATA_SHEET, first, col + i, last, col + i),
                         colours[(i - 1) % len(colours)])
               for i, name in enumerate(columns[1:], start=1)]
-    place = ChartPlace(spec, 0, 0, CHART_COLS, CHART_ROWS, area(SHEET, first, col, last, col), series,
+    place = ChartPlace(spec, 0, 0, CHART_COLS, CHART_ROWS, area(DATA_SHEET, first, col, last, col), series,
                        (header, col, last, col + len(columns) - 1), "0")
     return rect, place

@@ -25,6 +25,7 @@ from pelotonxl.model.power_curve import (
 from pelotonxl.model.tables import local_start
 
 SHEET = "Ride"
+DATA_SHEET = "Ride Data"   # the numbers the Ride sheet's charts plot
 PREVIOUS_ATTEMPTS = 2
 # slug -> column header, in the order the sheet shows them.
 SERIES = {"output": "Output (W)", "cadence": "Cadence (rpm)", "resistance": "Resistance (%)",
