@@ -408,7 +408,7 @@ def ftp_blocks(frame: pd.DataFrame, curve: "PowerCurve | None", today: date,
     since = datetime.combine(today, datetime.min.time()) - pd.Timedelta(days=RECENT_DAYS)
     figures = pd.DataFrame([["FTP (W)", curve.ftp() if curve else None, curve.ftp(since) if curve else None,
                              peloton_ftp]],
-                           columns=["", "Estimated, all time", "Estimated, last 90 days", "Peloton's FTP"])
+                           columns=["", "All-time est.", "90-day est.", "Peloton's"])
     headline_block = Block("ftp", "FTP", figures, {c: "0" for c in figures.columns[1:]})
     months = _months(frame, today)
     history = ftp_history(curve, months) if curve is not None and len(curve.rides) else pd.DataFrame(

@@ -86,7 +86,7 @@ def plan(view: RideView | None) -> SheetPlan:
 
 
 def _table(row: int, col: int, title: str, frame: pd.DataFrame) -> Rect:
-    formats = {"Date": "yyyy-mm-dd hh:mm"}
+    formats = {"Date": "yyyy-mm-dd"}
     rows = [[Cell(title, SECTION)], [Cell(str(c), HEADER) for c in frame.columns]]
     for values in frame.itertuples(index=False):
         label = values[0]
