@@ -134,3 +134,18 @@ def test_show_ride_renders_the_row_of_the_active_cell_from_the_store(tmp_path):
     assert not ribbon.show_ride_in_book(book, environ=environ)
     assert "Workout ID" in book.app.alerts[-1]["prompt"]
     assert not [c for c in book.calls[calls:] if c.sheet == "Ride"]
+
+
+def test_a_refresh_writes_the_curve_the_ride_and_pelotons_ftp_from_one_api_me(server, workbook, home, run_cli):
+    from pelotonxl.model.dashboard_layout import FTP_ROW
+
+    result = run_cli(server, workbook, home)
+    assert result.returncode == 0, result.stderr
+    assert [r.path for r in server.requests].count("/api/me") == 1
+    book = load_workbook(workbook)
+    headers = [c.value for c in book["Dashboard"][FTP_ROW]][2:5]
+    figures = [c.value for c in book["Dashboard"][FTP_ROW + 1]][1:5]
+    assert headers == ["All-time est.", "90-day est.", "Peloton's"]
+    assert figures[0] == "FTP (W)" and figures[3] == 190                # the demo member's cycling_ftp
+    assert list(book["PowerCurve"].tables) == ["PowerCurve"]
+    assert book["Ride"]["B1"].value.startswith("Ride: ")
