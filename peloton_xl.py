@@ -3,6 +3,7 @@
 This file is the edge that Excel and the terminal talk to:
 - `python peloton_xl.py [--workbook PATH] [--full] [--demo]`: a headless refresh (see --help);
 - `refresh()`: what the workbook's Peloton → Refresh button runs through xlwings' RunPython;
+- `show_ride()`: what Peloton → Show ride runs (the ride in the active cell's row, on the Ride sheet);
 - the worksheet functions (UDFs) such as `=PELOTON_METRIC(A2, "avg_output")`.
 Everything else lives in the `pelotonxl` package (its Excel side is pelotonxl/excel/).
 """
@@ -31,6 +32,13 @@ def refresh(full: bool = False) -> None:
     from pelotonxl import ribbon
 
     ribbon.refresh_caller(full=full)
+
+
+def show_ride() -> None:
+    """Peloton → Show ride: the ride in the active cell's row, on the Ride sheet (from the store)."""
+    from pelotonxl import ribbon
+
+    ribbon.show_ride_caller()
 
 
 @xw.func

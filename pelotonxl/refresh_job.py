@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Protocol
 
-from pelotonxl.model import dashboard, tables
-from pelotonxl.model.workbook import WorkbookContent
+from pelotonxl.errors import PelotonXLError
+from pelotonxl.model import dashboard, power_curve, ride_view, tables
+from pelotonxl.model.workbook import RideSheet, WorkbookContent
 from pelotonxl.peloton.auth import Authenticator, TokenStore
 from pelotonxl.peloton.client import PelotonClient, new_session
 from pelotonxl.peloton.store import WorkoutStore
@@ -62,15 +63,22 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
     http = new_session(settings.workers)
     auth = Authenticator(settings, TokenStore(home, settings.username), http, password_provider)
     client = PelotonClient(settings, auth, http)
-    user_id = client.user_id()
+    auth.access_token()   # signs in: the token usually names the member, saving a request
+    me = None if auth.user_id else client.get_json("/api/me")
+    user_id = auth.user_id or str(me["id"])
     with WorkoutStore.for_account(home, user_id) as store:
         report = sync(client, store, user_id, full=full, progress=progress)
         if progress:
             progress("tables", 0, None)
-        workouts, metrics = tables.build_tables(store.records())
+        records = list(store.records())
+    workouts, metrics = tables.build_tables(records)
     state.remember_account(user_id)
     rows = len(workouts.frame)
     now = datetime.now().replace(microsecond=0)
+    curve = power_curve.power_curve(power_curve.bike_series(records))
+    view = ride_view.ride_view(records)
+    del records
+    ftp = peloton_ftp(me if me is not None else _me_or_none(client))
     status = {
         "last_refresh": now,
         "workout_count": rows,
@@ -80,8 +88,28 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
     if progress:
         progress("workbook", 0, None)
     write_started = time.perf_counter()
-    write(WorkbookContent(workouts, metrics, dashboard.build_dashboard([workouts, metrics], now), status))
+    board = dashboard.build_dashboard([workouts, metrics], now, curve, ftp)
+    write(WorkbookContent(workouts, metrics, board, status, power_curve.curve_table(curve, now), RideSheet(view)))
     write_seconds = time.perf_counter() - write_started
     return RefreshResult(report, rows, time.perf_counter() - started, write_seconds,
                          client.requests_made + auth.requests_made, dict(report.failed))
 
+
+
+def _me_or_none(client: PelotonClient) -> dict | None:
+    """/api/me for Peloton's FTP; a refresh does not fail for want of it."""
+    try:
+        return client.get_json("/api/me")
+    except PelotonXLError as exc:
+        log.info("no FTP from /api/me: %s", exc)
+        return None
+
+
+def peloton_ftp(me: dict | None) -> float | None:
+    """The FTP Peloton holds for the member: the one set or tested (`cycling_ftp`), else the one from
+    a workout (`cycling_workout_ftp`), else Peloton's estimate (`estimated_cycling_ftp`); 0 means none."""
+    for key in ("cycling_ftp", "cycling_workout_ftp", "estimated_cycling_ftp"):
+        value = (me or {}).get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            return float(value)
+    return None

@@ -1,5 +1,5 @@
-"""The ribbon's entry point: Peloton -> Refresh / Full refresh run `peloton_xl.refresh()` through
-xlwings' RunPython, which lands here. An edge, like cli.py: it drives the whole refresh and writes
+"""The ribbon's entry points: Peloton -> Refresh / Full refresh run `peloton_xl.refresh()` and
+Peloton -> Show ride runs `peloton_xl.show_ride()` through xlwings' RunPython, which land here. An edge, like cli.py: it drives the whole refresh and writes
 through the live writer; failures become one line in a message box, never a traceback.
 """
 
@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import TYPE_CHECKING, Mapping
 
 from pelotonxl.errors import PelotonXLError
-from pelotonxl.excel.live_writer import write_tables_live
+from pelotonxl.excel.live_writer import write_ride_live, write_tables_live
 from pelotonxl.excel.workbook_link import (
     StatusBarProgress,
     _alert,
@@ -77,3 +78,62 @@ def refresh_book(book: "xw.Book", full: bool = False,
 
 def _workouts(count: int) -> str:
     return f"{count} workout{'s' if count != 1 else ''}"
+
+
+WORKOUT_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def show_ride_caller() -> None:
+    """Show ride: the ride whose Workout ID is in the active cell's row, on the Ride sheet."""
+    import xlwings as xw
+
+    _keep_stderr_quiet()
+    show_ride_in_book(xw.Book.caller())
+
+
+def workout_id_in_row(selection) -> str | None:
+    """The first Workout ID (32 hex digits) in the row of the selection's first cell."""
+    sheet, row = selection.sheet, selection.row
+    used = sheet.used_range
+    last_col = used.column + used.shape[1] - 1
+    values = sheet.range((row, 1), (row, max(last_col, 1))).options(ndim=2).value[0]
+    return next((v for v in values if isinstance(v, str) and WORKOUT_ID.fullmatch(v.strip())), None)
+
+
+def show_ride_in_book(book: "xw.Book", environ: Mapping[str, str] | None = None) -> bool:
+    """Render the selected row's ride from the local store (never the network); False (after a
+    message box saying why) when there is nothing to show."""
+    from pelotonxl.model.ride_view import ride_view
+    from pelotonxl.peloton.store import WorkoutStore
+    from pelotonxl.state import StateFolder
+
+    app = book.app
+    try:
+        workout_id = workout_id_in_row(book.selection)
+        if workout_id is None:
+            _alert(app, "Select a cell in a row with a Workout ID (the Workouts or Metrics sheet), "
+                        "then Peloton → Show ride.", mode="info")
+            return False
+        settings = resolve(config=read_config(book), environ=os.environ if environ is None else environ)
+        state = StateFolder(settings.home_path)
+        user_id = state.last_account()
+        path = state.store_file(user_id) if user_id else None
+        if path is None or not path.exists():
+            _alert(app, "No workouts stored yet: Peloton → Refresh first.", mode="info")
+            return False
+        with WorkoutStore(path) as store:
+            view = ride_view(store.records(), workout_id)
+        if view is None:
+            _alert(app, f"Workout {workout_id} is not a Bike ride with a performance graph: "
+                        "pick a ride's row.", mode="info")
+            return False
+        write_ride_live(book, view)
+    except PelotonXLError as exc:
+        _alert(app, _one_line(str(exc)), mode="critical")
+        return False
+    except Exception as exc:  # one line in a box, never a traceback
+        log.debug("show ride failed", exc_info=True)
+        _alert(app, f"Unexpected {type(exc).__name__}: {_one_line(str(exc))} — please report it",
+               mode="critical")
+        return False
+    return True

@@ -205,9 +205,9 @@ def test_a_new_discipline_gets_a_spare_colour_that_never_clashes():
 
 
 @pytest.mark.parametrize("pairs, notes", [
-    ([], {"weekly_minutes", "ride_output", "monthly_output", "monthly_zones"}),
+    ([], {"weekly_minutes", "ride_output", "monthly_output", "monthly_zones", "power_curve", "ftp_history"}),
     ([workout("only", "2026-11-20 07:00", 30, "strength", length=30, instructor="Ben")],
-     {"ride_output", "monthly_output", "monthly_zones"}),
+     {"ride_output", "monthly_output", "monthly_zones", "power_curve", "ftp_history"}),
 ], ids=["empty", "strength-only-no-heart-rate"])
 def test_small_accounts_get_notes_and_never_an_empty_series(pairs, notes):
     board = db.build_dashboard(build_tables(pairs), NOW)
@@ -230,9 +230,16 @@ def chart_refs(path: Path) -> dict[str, list[tuple[str, str, str]]]:
         result = {}
         for name, rel in frames:
             chart = ET.fromstring(z.read(rels[rel]))
-            result[name] = [(s.find(f"{C_NS}tx//{C_NS}f").text, s.find(f"{C_NS}val//{C_NS}f").text,
-                             s.find(f"{C_NS}cat//{C_NS}f").text) for s in chart.iter(f"{C_NS}ser")]
+            # Scatter charts (the power curve) hold their values in yVal and xVal.
+            result[name] = [(s.find(f"{C_NS}tx//{C_NS}f").text,
+                             _formula(s, "val", "yVal"), _formula(s, "cat", "xVal"))
+                            for s in chart.iter(f"{C_NS}ser")]
     return result
+
+
+def _formula(series: ET.Element, *tags: str) -> str:
+    found = [f for tag in tags for f in series.iterfind(f"{C_NS}{tag}//{C_NS}f")]
+    return found[0].text
 
 
 def cells(book, ref: str) -> list:
@@ -372,8 +379,8 @@ def test_live_refresh_builds_the_charts_once_and_repoints_them_as_the_data_grows
     account.add_workouts(40, at=dt.datetime(2026, 11, 25, tzinfo=dt.timezone.utc))
     second = refresh(demo_pairs(account))
 
-    assert {c.name: c for c in book.sheets["Dashboard"].charts} == charts          # the same four charts
-    assert len(book.calls_of("charts.add")) == 4
+    assert {c.name: c for c in book.sheets["Dashboard"].charts} == charts          # the same charts, made once
+    assert len(book.calls_of("charts.add")) == len(db.chart_names())
     data = book.sheets["Dashboard Data"]
     for spec, block in second.charts:
         grid = data.grid(charts[spec.key].source)

@@ -74,7 +74,8 @@ def test_refresh_resizes_the_existing_table_and_keeps_its_style(server, home):
         assert book.sheets[name].tables[name] is table  # the same table, not a new one
         assert table.table_style == MEMBER_STYLE
         assert len(book.sheets[name].tables) == 1
-    assert book.calls_of("tables.add") == []
+    # The existing tables are resized, not added again; only the PowerCurve table is new to this book.
+    assert [c.detail for c in book.calls_of("tables.add")] == ["PowerCurve"]
     assert len(book.calls_of("resize", "Workouts")) == 1
     sheet, body = book.sheets["Workouts"], before["Workouts"].data_body_range
     start = list(workouts.frame.columns).index("Start") + 1
@@ -192,7 +193,8 @@ def test_a_missing_sheet_is_added_at_the_end_with_a_new_table(server, home):
     ribbon.refresh_book(book, environ={})
 
     # (the Dashboard goes first and its data sheet last: see test_dashboard.py)
-    assert [s.name for s in book.sheets] == ["Dashboard", "Config", "Workouts", "Metrics", "Dashboard Data"]
+    assert [s.name for s in book.sheets] == ["Dashboard", "Config", "Workouts", "Metrics", "PowerCurve",
+                                             "Dashboard Data", "Ride", "Ride Data"]
     metrics = book.sheets["Metrics"].tables["Metrics"]
     assert metrics.table_style == "TableStyleMedium2"
     assert_sheet_holds(book, stored_tables(home)[1])

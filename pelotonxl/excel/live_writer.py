@@ -12,6 +12,7 @@ The xlwings calls used here, and nothing else (tests/xlwings_standin.py implemen
     book.sheets.add(name=, before=)          range.left/.top/.width/.height
     sheet.charts (iterate), sheet.charts.add(left, top, width, height)
     chart.name (get/set), chart.chart_type = , chart.set_source_data(range)
+    chart.api (Windows: the power curve's log axis; skipped where it is missing)
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 import pandas as pd
 
 from pelotonxl.model.dashboard import Dashboard
-from pelotonxl.model.dashboard_layout import Rect, plan
+from pelotonxl.model.dashboard_layout import Rect, SheetPlan, plan
 from pelotonxl.model.excel_values import day_numbers, wall_clock
 from pelotonxl.model.excel_values import excel_value as plain_value
 from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent
@@ -33,6 +34,7 @@ from pelotonxl.settings import STATUS_NAMES
 if TYPE_CHECKING:
     import xlwings as xw
 
+    from pelotonxl.model.ride_view import RideView
     from pelotonxl.model.tables import SheetTable
 
 
@@ -51,6 +53,8 @@ def write_tables_live(book: "xw.Book", content: WorkbookContent) -> None:
         _write_table(book, table)
     if content.dashboard is not None:
         _write_dashboard(book, content.dashboard)
+    if content.ride is not None:
+        write_ride_live(book, content.ride.view)
     for key, value in content.status.items():
         defined_name = STATUS_NAMES[key][0]
         if defined_name in book.names:  # a member may have deleted one; the refresh still counts
@@ -90,7 +94,9 @@ def _write_table(book: "xw.Book", table: "SheetTable") -> None:
             sheet.range((top, col), (top, col)).column_width = table.widths[column]
 
 
-CHART_TYPES = {"stacked_column": "column_stacked", "line": "line"}   # xlwings' chart_type names
+CHART_TYPES = {"stacked_column": "column_stacked", "line": "line",   # xlwings' chart_type names
+               "scatter": "xy_scatter_lines_no_markers", "scatter_log": "xy_scatter_lines"}
+XL_LOGARITHMIC, XL_CATEGORY = -4133, 1   # Excel's xlScaleLogarithmic and xlCategory (the x axis)
 
 
 def _write_dashboard(book: "xw.Book", board: Dashboard) -> None:
@@ -102,6 +108,20 @@ def _write_dashboard(book: "xw.Book", board: Dashboard) -> None:
     layout = plan(board)
     data = _sheet_named(book, board.data_sheet) or book.sheets.add(name=board.data_sheet, after=book.sheets[-1])
     sheet = _sheet_named(book, board.name) or book.sheets.add(name=board.name, before=book.sheets[0])
+    _write_plan(sheet, data, layout)
+
+
+def write_ride_live(book: "xw.Book", view: "RideView | None") -> None:
+    """The Ride sheet (one ride, its earlier attempts, its charts) into the open workbook."""
+    from pelotonxl.model import ride_layout
+
+    sheet = _sheet_named(book, ride_layout.SHEET) or book.sheets.add(name=ride_layout.SHEET, after=book.sheets[-1])
+    data = _sheet_named(book, ride_layout.DATA_SHEET) or book.sheets.add(name=ride_layout.DATA_SHEET, after=sheet)
+    _write_plan(sheet, data, ride_layout.plan(view))
+
+
+def _write_plan(sheet: "xw.Sheet", data: "xw.Sheet", layout: SheetPlan) -> None:
+    """A planned sheet and the sheet of its chart data: cells, widths, charts."""
     for target, rects, widths in ((data, layout.data, layout.data_widths),
                                   (sheet, layout.dashboard, layout.dashboard_widths)):
         target.used_range.clear_contents()
@@ -117,8 +137,20 @@ def _write_dashboard(book: "xw.Book", board: Dashboard) -> None:
             chart = sheet.charts.add(spot.left, spot.top, spot.width, spot.height)
             chart.name = place.spec.key
             chart.chart_type = CHART_TYPES[place.spec.kind]
+            if place.spec.kind == "scatter_log":
+                _log_x_axis(chart)
         first_row, first_col, last_row, last_col = place.source
         chart.set_source_data(data.range((first_row, first_col), (last_row, last_col)))
+
+
+def _log_x_axis(chart: "xw.Chart") -> None:
+    """The power curve's duration axis on a log scale. xlwings has no call for it: the Excel object
+    model does (Windows: chart.api is (ChartObject, Chart)); elsewhere the axis stays linear."""
+    try:
+        native = chart.api[1] if isinstance(chart.api, tuple) else chart.api
+        native.Axes(XL_CATEGORY).ScaleType = XL_LOGARITHMIC
+    except Exception:   # noqa: BLE001 - a linear axis is still a correct chart
+        log.debug("could not put %s on a log scale", chart.name, exc_info=True)
 
 
 def _write_rect(sheet: "xw.Sheet", rect: Rect) -> None:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    from pelotonxl.model.power_curve import PowerCurve
     from pelotonxl.model.tables import SheetTable
 
 SHEET = "Dashboard"
@@ -369,21 +370,69 @@ ZONES_CHART = ChartSpec("PelotonHeartRateZones", "Time in heart-rate zones per m
                         "Month", "Minutes")
 
 
+CURVE_CHART = ChartSpec("PelotonPowerCurve", "Power curve: best average output", "scatter_log",
+                        "Duration (seconds, log scale)", "Watts (W)", axis_format="#,##0")
+FTP_CHART = ChartSpec("PelotonFtpHistory", "Estimated FTP by month (95 % of best 20 min, last 90 days)", "line",
+                      "Month", "Watts (W)", axis_format="mmm yy")
+CURVE_COLOURS = {"All time (W)": "E4572E", "Last 90 days (W)": "2E86AB"}
+
+
 def chart_names() -> set[str]:
     """The names of the charts a refresh owns on the Dashboard sheet."""
-    return {spec.key for spec in (WEEKLY_CHART, OUTPUT_CHART, MONTHLY_KJ_CHART, ZONES_CHART)}
+    return {spec.key for spec in (WEEKLY_CHART, OUTPUT_CHART, MONTHLY_KJ_CHART, ZONES_CHART, CURVE_CHART,
+                                  FTP_CHART)}
 
 
-def build_dashboard(tables: Iterable["SheetTable"], now: datetime) -> Dashboard:
-    """Every figure the Dashboard shows, as of `now` (the refresh time, naive local)."""
+def curve_block(curve: "PowerCurve | None", today: date) -> Block:
+    """Both power curves (all time, last 90 days) by duration in seconds."""
+    from pelotonxl.model.power_curve import RECENT_DAYS
+
+    durations = curve.durations if curve is not None else np.array([], dtype="int64")
+    if curve is None or not len(durations):
+        table = pd.DataFrame({"Duration (s)": [5], "All time (W)": [np.nan], "Last 90 days (W)": [np.nan]})
+        note = "No Bike rides with per-second output yet."
+    else:
+        since = datetime.combine(today, datetime.min.time()) - pd.Timedelta(days=RECENT_DAYS)
+        table = pd.DataFrame({"Duration (s)": durations, "All time (W)": np.round(curve.bests()[0], 1),
+                              "Last 90 days (W)": np.round(curve.bests(since)[0], 1)})
+        note = ""
+    return Block("power_curve", "Best average output by duration (W)", table,
+                 {"Duration (s)": "#,##0", "All time (W)": "0", "Last 90 days (W)": "0"}, dict(CURVE_COLOURS), note)
+
+
+def ftp_blocks(frame: pd.DataFrame, curve: "PowerCurve | None", today: date,
+               peloton_ftp: float | None) -> tuple[Block, Block]:
+    """The FTP headline (estimated all time, last 90 days, Peloton's) and the estimate month by month."""
+    from pelotonxl.model.power_curve import RECENT_DAYS, ftp_history
+
+    since = datetime.combine(today, datetime.min.time()) - pd.Timedelta(days=RECENT_DAYS)
+    figures = pd.DataFrame([["FTP (W)", curve.ftp() if curve else None, curve.ftp(since) if curve else None,
+                             peloton_ftp]],
+                           columns=["", "All-time est.", "90-day est.", "Peloton's"])
+    headline_block = Block("ftp", "FTP", figures, {c: "0" for c in figures.columns[1:]})
+    months = _months(frame, today)
+    history = ftp_history(curve, months) if curve is not None and len(curve.rides) else pd.DataFrame(
+        {"Month": months, "Estimated FTP (W)": np.nan})
+    note = "" if history["Estimated FTP (W)"].notna().any() else "No 20-minute ride yet: FTP needs one."
+    return headline_block, Block("ftp_history", "Estimated FTP by month (W)", history,
+                                 {"Month": MONTH_FORMAT, "Estimated FTP (W)": "0"},
+                                 {"Estimated FTP (W)": "B8321A"}, note)
+
+
+def build_dashboard(tables: Iterable["SheetTable"], now: datetime, curve: "PowerCurve | None" = None,
+                    peloton_ftp: float | None = None) -> Dashboard:
+    """Every figure the Dashboard shows, as of `now` (the refresh time, naive local); `curve` from
+    `power_curve.power_curve` and Peloton's own FTP (from /api/me) when the refresh has them."""
     frame, unit = workouts_frame(tables)
     today = now.date()
     order = _discipline_order(frame)
+    ftp, ftp_by_month = ftp_blocks(frame, curve, today, peloton_ftp)
     return Dashboard(
         now=now, distance_unit=unit, workout_count=len(frame),
         headline=headline(frame, today),
         charts=[(WEEKLY_CHART, weekly_minutes(frame, today, order)), (OUTPUT_CHART, ride_output(frame)),
-                (MONTHLY_KJ_CHART, monthly_output(frame, today, order)), (ZONES_CHART, monthly_zones(frame, today))],
+                (MONTHLY_KJ_CHART, monthly_output(frame, today, order)), (ZONES_CHART, monthly_zones(frame, today)),
+                (CURVE_CHART, curve_block(curve, today)), (FTP_CHART, ftp_by_month)],
         tables=[bests_and_streaks(frame, today, unit), records_by_length(frame),
-                discipline_totals(frame, order, unit), top_instructors(frame)],
+                discipline_totals(frame, order, unit), top_instructors(frame), ftp],
     )

@@ -20,8 +20,9 @@ from pelotonxl.model.excel_values import excel_value
 LEFT, RIGHT = 2, 11                       # columns B and K: the two columns of the grid
 CHART_COLS = 8                            # a chart spans 8 columns: B..I, K..R
 CHART_ROWS = 18
-CHART_TOPS = (13, 33)                     # rows under the headline, then under the first charts
-TABLES_TOP = 53
+CHART_TOPS = (13, 33, 53)                 # rows under the headline, then under each row of charts
+TABLES_TOP = 73
+FTP_ROW = 10                              # the FTP figures, under the headline
 DASHBOARD_WIDTHS = {1: 2.0, **{c: 13.0 for c in range(2, 19)}, 2: 22.0, 10: 3.0, 11: 22.0}
 DATA_WIDTH = 12.0
 TITLE_HEIGHT = 30.0
@@ -109,6 +110,8 @@ def plan(board: Dashboard) -> SheetPlan:
     result.dashboard.append(_headline(sheet, board.headline))
     tables = {b.key: b for b in board.tables}
     result.dashboard.append(_table(sheet, 4, RIGHT, tables["bests"]))
+    if "ftp" in tables:
+        result.dashboard.append(_ftp(sheet, tables["ftp"]))
     # Data blocks side by side on the data sheet, a blank column between them.
     col = 1
     for index, (spec, block) in enumerate(board.charts):
@@ -143,6 +146,16 @@ def _headline(sheet: str, block: Block) -> Rect:
         rows.append([Cell(values[0], LABEL)] + [Cell(excel_value(v), BIG, block.number_formats.get(c, "General"))
                                                for c, v in zip(columns[1:], values[1:])])
     return Rect(sheet, 4, LEFT, rows)
+
+
+def _ftp(sheet: str, block: Block) -> Rect:
+    """The FTP figures as headline numbers: a header row and one row of big values."""
+    columns = list(block.frame.columns)
+    values = block.frame.iloc[0].tolist()
+    return Rect(sheet, FTP_ROW, LEFT, [
+        [Cell("", HEADER)] + [Cell(c, HEADER) for c in columns[1:]],
+        [Cell(values[0], LABEL)] + [Cell(excel_value(v), BIG, block.number_formats.get(c, "General"))
+                             for c, v in zip(columns[1:], values[1:])]])
 
 
 def _table(sheet: str, row: int, col: int, block: Block) -> Rect:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pelotonxl.model.dashboard import Dashboard
+    from pelotonxl.model.ride_view import RideView
     from pelotonxl.model.tables import SheetTable
 
 CONFIG_SHEET = "Config"
@@ -25,8 +26,15 @@ HEADER_TEXT = "FFFFFF"
 
 
 @dataclass
+class RideSheet:
+    """The Ride sheet's content: one ride and its earlier attempts, or None (no Bike ride yet: a note)."""
+    view: "RideView | None"
+
+
+@dataclass
 class WorkbookContent:
-    """Everything one refresh writes: the two tables, the Dashboard and the Config status cells.
+    """Everything one refresh writes: the tables (Workouts, Metrics, PowerCurve), the Dashboard, the
+    Ride sheet and the Config status cells.
 
     `status` is keyed by `settings.STATUS_NAMES`. A None member is left as it is in the workbook.
     """
@@ -34,8 +42,10 @@ class WorkbookContent:
     metrics: "SheetTable | None" = None
     dashboard: "Dashboard | None" = None
     status: dict[str, object] = field(default_factory=dict)
+    power_curve: "SheetTable | None" = None
+    ride: RideSheet | None = None
 
     @property
     def tables(self) -> list["SheetTable"]:
         """The tables present, in sheet order (each names its sheet and Excel Table)."""
-        return [t for t in (self.workouts, self.metrics) if t is not None]
+        return [t for t in (self.workouts, self.metrics, self.power_curve) if t is not None]

@@ -8,7 +8,7 @@ is how a later refresh, headless or through Excel, recognises the charts as its 
 
 from __future__ import annotations
 
-from openpyxl.chart import BarChart, LineChart
+from openpyxl.chart import BarChart, LineChart, ScatterChart
 from openpyxl.chart.axis import ChartLines, DateAxis
 from openpyxl.chart.data_source import AxDataSource, NumDataSource, NumRef
 from openpyxl.chart.marker import Marker
@@ -38,6 +38,8 @@ def chart_xml(place: ChartPlace) -> bytes:
         chart = LineChart()
         chart.x_axis = DateAxis(crossAx=100)
         chart.x_axis.majorTimeUnit = "months"
+    elif spec.kind in ("scatter", "scatter_log"):
+        return _scatter_xml(place)
     else:
         raise ValueError(f"unknown chart kind {spec.kind!r}")
     for index, ref in enumerate(place.series):
@@ -58,6 +60,34 @@ def chart_xml(place: ChartPlace) -> bytes:
     if spec.label_every > 1:
         chart.x_axis.tickLblSkip = chart.x_axis.tickMarkSkip = spec.label_every
     chart.x_axis.delete = chart.y_axis.delete = False   # openpyxl 3.1 hides axes unless told
+    chart.y_axis.majorGridlines = ChartLines(spPr=GraphicalProperties(ln=LineProperties(solidFill=GRID_COLOUR)))
+    chart.y_axis.number_format = "#,##0"
+    chart.legend.position = "b"
+    chart.style = 2
+    return XML_DECLARATION.encode() + tostring(chart._write())
+
+
+def _scatter_xml(place: ChartPlace) -> bytes:
+    """Numbers against numbers (seconds, durations): lines without markers; "scatter_log" puts the
+    x axis on a log scale (the power curve's 5 s to 60 min)."""
+    spec = place.spec
+    chart = ScatterChart(scatterStyle="lineMarker")
+    for index, ref in enumerate(place.series):
+        series = Series(idx=index, order=index, tx=SeriesLabel(strRef=StrRef(f=ref.name_ref)),
+                        yVal=NumDataSource(numRef=NumRef(f=ref.values_ref)),
+                        xVal=AxDataSource(numRef=NumRef(f=place.categories_ref)))
+        series.smooth = False
+        series.marker = Marker(symbol="circle" if spec.kind == "scatter_log" else "none")
+        series.spPr = GraphicalProperties(ln=LineProperties(solidFill=ref.colour, w=22225 if index == 0 else 15875))
+        chart.series.append(series)
+    chart.title = spec.title
+    chart.x_axis.title = spec.x_title
+    chart.y_axis.title = spec.y_title
+    chart.x_axis.number_format = place.number_format
+    if spec.kind == "scatter_log":
+        chart.x_axis.scaling.logBase = 10
+    chart.x_axis.majorGridlines = None
+    chart.x_axis.delete = chart.y_axis.delete = False
     chart.y_axis.majorGridlines = ChartLines(spPr=GraphicalProperties(ln=LineProperties(solidFill=GRID_COLOUR)))
     chart.y_axis.number_format = "#,##0"
     chart.legend.position = "b"

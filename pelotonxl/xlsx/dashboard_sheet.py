@@ -40,17 +40,17 @@ def write_dashboard(pkg: xp.Package, styles: StyleBook, board: Dashboard) -> set
     data = xp.find_sheet(pkg, board.data_sheet) or xp.add_sheet(
         pkg, board.data_sheet, pkg.unused_name("xl/worksheets/sheet{}.xml"))
     old_data = pkg.text(data.part) if pkg.has(data.part) else None
-    pkg.put(data.part, _worksheet(layout.data, layout.data_widths, {}, styles, old_data, drawing_rel=None))
+    pkg.put(data.part, worksheet_xml(layout.data, layout.data_widths, {}, styles, old_data, drawing_rel=None))
     sheet = xp.find_sheet(pkg, board.name) or xp.add_sheet(
         pkg, board.name, pkg.unused_name("xl/worksheets/sheet{}.xml"), first=True)
     old_sheet = pkg.text(sheet.part) if pkg.has(sheet.part) else None
-    drawing_rel = _write_drawing(pkg, sheet.part, layout)
-    pkg.put(sheet.part, _worksheet(layout.dashboard, layout.dashboard_widths, layout.row_heights, styles,
+    drawing_rel = write_drawing(pkg, sheet.part, layout)
+    pkg.put(sheet.part, worksheet_xml(layout.dashboard, layout.dashboard_widths, layout.row_heights, styles,
                                    old_sheet, drawing_rel, landscape=True))
     return {sheet.sheet_id, data.sheet_id}
 
 
-def _write_drawing(pkg: xp.Package, sheet_part: str, layout: SheetPlan) -> str:
+def write_drawing(pkg: xp.Package, sheet_part: str, layout: SheetPlan) -> str:
     """The drawing part with one chart part per placed chart; returns the sheet's rel id to it."""
     drawing_rel = next((r for r in xp.read_rels(pkg, sheet_part) if r.type == xp.REL_DRAWING), None)
     if drawing_rel is not None:
@@ -79,7 +79,7 @@ def _write_drawing(pkg: xp.Package, sheet_part: str, layout: SheetPlan) -> str:
     return rel_id
 
 
-def _worksheet(rects: list[Rect], widths: dict[int, float], heights: dict[int, float], styles: StyleBook,
+def worksheet_xml(rects: list[Rect], widths: dict[int, float], heights: dict[int, float], styles: StyleBook,
                old_xml: str | None, drawing_rel: str | None, landscape: bool = False) -> str:
     cells: dict[int, dict[int, Cell]] = {}
     for rect in rects:

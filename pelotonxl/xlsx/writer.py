@@ -27,6 +27,7 @@ from pelotonxl.xlsx import (
     cell_edit,
     cells,
     dashboard_sheet,
+    ride_sheet,
     safety,
     table_sheet,
 )
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from pelotonxl.model.tables import SheetTable
 
 
-OWNED_SHEETS = ("Workouts", "Metrics")
+OWNED_SHEETS = ("Workouts", "Metrics", "PowerCurve")
 
 
 log = logging.getLogger(__name__)
@@ -52,8 +53,8 @@ class WriteReport:
 
 def check_writable(path) -> None:
     """Raise WorkbookError (one actionable line) unless a refresh can safely write the workbook."""
-    safety.check_workbook(Path(path), (*OWNED_SHEETS, DASHBOARD_SHEET, DATA_SHEET),
-                              own_charts={DASHBOARD_SHEET: chart_names()})
+    safety.check_workbook(Path(path), (*OWNED_SHEETS, DASHBOARD_SHEET, DATA_SHEET, *ride_sheet.OWNED_SHEETS),
+                              own_charts={DASHBOARD_SHEET: chart_names(), **ride_sheet.owned_charts()})
 
 
 def write_tables(path, content: WorkbookContent) -> WriteReport:
@@ -68,14 +69,19 @@ def write_tables(path, content: WorkbookContent) -> WriteReport:
         raise ValueError(f"unknown status keys: {sorted(unknown)}")
     tables, board = content.tables, content.dashboard
     safety.remove_stale_temps(path)
-    safety.check_workbook(path, [t.name for t in tables] + ([board.name, board.data_sheet] if board else []),
-                          own_charts={board.name: chart_names()} if board else {})
+    ride = content.ride
+    safety.check_workbook(path, [t.name for t in tables] + ([board.name, board.data_sheet] if board else [])
+                          + (list(ride_sheet.OWNED_SHEETS) if ride else []),
+                          own_charts={**({board.name: chart_names()} if board else {}),
+                                      **(ride_sheet.owned_charts() if ride else {})})
     with xp.open_package(path) as pkg:
         styles_part = _styles_part(pkg)
         styles = StyleBook(pkg.text(styles_part))
         written_ids = {_write_table(pkg, styles, table) for table in tables}
         if board is not None:
             written_ids |= dashboard_sheet.write_dashboard(pkg, styles, board)
+        if ride is not None:
+            written_ids |= ride_sheet.write_ride(pkg, styles, ride.view)
         rows = {t.name: len(t.frame) for t in tables}
         config_id = _write_status(pkg, styles, status)
         pkg.put(styles_part, styles.xml)

@@ -26,7 +26,8 @@ from typing import Any, Iterator
 
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 ROW_POINTS, CHAR_POINTS, DEFAULT_WIDTH = 15.0, 7.5, 8.43
-CHART_TYPES = {"column_stacked", "column_clustered", "line", "bar_stacked", "area", "pie", "xy_scatter"}
+CHART_TYPES = {"column_stacked", "column_clustered", "line", "bar_stacked", "area", "pie", "xy_scatter",
+               "xy_scatter_lines", "xy_scatter_lines_no_markers"}
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class Book:
         self.saved = 0
         self.sheets = Sheets(self)
         self.names = Names(self)
+        self.selection: "Range | None" = None   # xlwings: book.selection, the active cell(s)
 
     def save(self, path: str | None = None) -> None:
         self.saved += 1

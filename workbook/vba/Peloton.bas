@@ -14,6 +14,10 @@ Public Sub PelotonFullRefresh_OnAction(control As IRibbonControl)
     PelotonFullRefresh
 End Sub
 
+Public Sub PelotonShowRide_OnAction(control As IRibbonControl)
+    PelotonShowRide
+End Sub
+
 Public Sub PelotonHelp_OnAction(control As IRibbonControl)
     PelotonHelp
 End Sub
@@ -33,10 +37,16 @@ Public Sub PelotonFullRefresh()
     RunPython "import peloton_xl; peloton_xl.refresh(full=True)"
 End Sub
 
+' Show the ride in the active cell's row on the Ride sheet, from the local store (no network).
+Public Sub PelotonShowRide()
+    RunPython "import peloton_xl; peloton_xl.show_ride()"
+End Sub
+
 Public Sub PelotonHelp()
     MsgBox "1. On the Config sheet, fill in your Peloton email." & vbLf & _
            "2. Peloton > Refresh fetches your workouts into the Workouts and Metrics sheets." & vbLf & _
-           "3. Peloton > Full refresh fetches your whole history again." & vbLf & vbLf & _
+           "3. Peloton > Full refresh fetches your whole history again." & vbLf & _
+           "4. Peloton > Show ride shows the ride in the selected row on the Ride sheet." & vbLf & vbLf & _
            "Python runs peloton_xl.py from this workbook's folder; the xlwings.conf sheet says which Python." & vbLf & _
            "In a cell: =PELOTON_METRIC(A2, ""avg_output"") reads one workout's metric.", _
            vbInformation, "Peloton workbook"

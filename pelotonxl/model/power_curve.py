@@ -1,0 +1,202 @@
+"""The power curve: the best average output held for 5 s … 60 min, and the FTP estimate from it.
+
+Computed from the stored performance graphs (`records()` pairs, store → model) of every Bike workout,
+Just Ride included. A graph's samples are `every_n` seconds apart (`seconds_since_pedaling_start`);
+a window of d seconds is ceil(d / every_n) samples, so a duration that is not a multiple of every_n is
+rounded *up* to the next whole sample (5 s at every_n 2 is a 6-second window): the figure never
+claims a shorter effort than the one it averages. A missing sample counts as 0 W (not pedalling).
+
+Vectorised: all rides of one sampling interval are laid end to end in one array; for each duration
+the sums of every window come from one cumulative sum, windows that cross into the next ride are
+masked, and each ride's best is one `np.maximum.reduceat`. No Python loop runs per window or per ride.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from pelotonxl.model.tables import SheetTable, local_start
+
+# Seconds: 5 s, 15 s, 30 s, 1, 2, 5, 10, 20, 30, 45 and 60 min.
+DURATIONS = (5, 15, 30, 60, 120, 300, 600, 1200, 1800, 2700, 3600)
+RECENT_DAYS = 90
+FTP_SHARE = 0.95
+FTP_SECONDS = 1200
+BIKE = "cycling"
+TABLE = "PowerCurve"
+ZERO_RIDE_ID = "00000000000000000000000000000000"   # Just Ride and other classless workouts
+COLUMNS = ("Duration (s)", "Best Output (watts)", "Best Output, Last 90 Days (watts)", "Workout ID", "Date")
+
+
+@dataclass
+class RideSeries:
+    """One Bike workout's output samples, with what the curve and the Ride sheet need to name it."""
+    workout_id: str
+    start: datetime | None        # naive, the workout's own time zone (as the Start column)
+    ride_id: str | None           # the class; None for Just Ride
+    every_n: int
+    output: np.ndarray            # watts, float64, NaN-free
+
+
+@dataclass
+class PowerCurve:
+    durations: np.ndarray         # seconds, only those the longest ride reaches
+    rides: list[RideSeries]
+    best: np.ndarray              # rides x durations: each ride's best average (NaN: ride too short)
+
+    def bests(self, since: datetime | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(best watts per duration, index of the ride holding it or -1) over rides started at or after `since`."""
+        chosen = self.best
+        if since is not None:
+            starts = np.array([r.start is not None and r.start >= since for r in self.rides], dtype=bool)
+            chosen = np.where(starts[:, None], self.best, np.nan)
+        if chosen.size == 0:
+            return np.full(len(self.durations), np.nan), np.full(len(self.durations), -1)
+        filled = np.where(np.isnan(chosen), -np.inf, chosen)
+        index = filled.argmax(axis=0)
+        values = filled[index, np.arange(len(self.durations))]
+        missing = ~np.isfinite(values)
+        return np.where(missing, np.nan, values), np.where(missing, -1, index)
+
+    def ftp(self, since: datetime | None = None) -> float | None:
+        """95 % of the best 20-minute output (over rides since `since`); None without a 20-minute ride."""
+        hits = np.flatnonzero(self.durations == FTP_SECONDS)
+        if not len(hits):
+            return None
+        value = self.bests(since)[0][hits[0]]
+        return None if np.isnan(value) else round(FTP_SHARE * float(value), 1)
+
+
+def every_n_of(graph: dict) -> int:
+    """Seconds between samples: the graph's own `every_n` when it says, else the step of
+    `seconds_since_pedaling_start`, else 1."""
+    stated = graph.get("every_n")
+    if isinstance(stated, (int, float)) and stated >= 1:
+        return int(stated)
+    seconds = graph.get("seconds_since_pedaling_start")
+    if isinstance(seconds, list) and len(seconds) > 1:
+        try:
+            step = float(np.median(np.diff(np.asarray(seconds, dtype="float64"))))
+        except (TypeError, ValueError):
+            return 1
+        if np.isfinite(step) and step >= 1:
+            return round(step)
+    return 1
+
+
+def metric_samples(graph: dict, slug: str) -> np.ndarray | None:
+    """One metric's samples as float64 (None for a missing sample becomes NaN); None if absent."""
+    for metric in graph.get("metrics") or []:
+        if isinstance(metric, dict) and metric.get("slug") == slug and isinstance(metric.get("values"), list):
+            try:   # the fast way; None becomes NaN
+                return np.asarray(metric["values"], dtype="float64")
+            except (TypeError, ValueError):   # text or other odd values among the samples
+                return pd.to_numeric(pd.Series(metric["values"], dtype="object"), errors="coerce").to_numpy("float64")
+    return None
+
+
+def _ride_id(workout: dict) -> str | None:
+    ride = workout.get("ride") if isinstance(workout.get("ride"), dict) else {}
+    ride_id = ride.get("id") if isinstance(ride.get("id"), str) else None
+    return None if not ride_id or ride_id == ZERO_RIDE_ID else ride_id
+
+
+def is_bike(workout: dict) -> bool:
+    discipline = workout.get("fitness_discipline")
+    if not isinstance(discipline, str):
+        ride = workout.get("ride") if isinstance(workout.get("ride"), dict) else {}
+        discipline = ride.get("fitness_discipline")
+    return isinstance(discipline, str) and discipline.lower() == BIKE
+
+
+def bike_series(records: Iterable[tuple[Any, Any]]) -> list[RideSeries]:
+    """Every Bike workout with an output series, oldest first."""
+    rides = []
+    for workout, graph in records:
+        if not (isinstance(workout, dict) and isinstance(graph, dict) and is_bike(workout)):
+            continue
+        output = metric_samples(graph, "output")
+        if output is None or not len(output) or not isinstance(workout.get("id"), str):
+            continue
+        rides.append(RideSeries(workout["id"], local_start(workout), _ride_id(workout), every_n_of(graph),
+                                np.nan_to_num(output, nan=0.0)))
+    rides.sort(key=lambda r: (r.start is None, r.start or datetime.min))
+    return rides
+
+
+def best_averages(outputs: list[np.ndarray], every_n: int, durations: Iterable[int]) -> np.ndarray:
+    """Best average of each series over each duration (rides x durations; NaN where a ride is shorter).
+
+    All series share `every_n`; a duration is ceil(d / every_n) samples."""
+    durations = np.asarray(list(durations), dtype="int64")
+    outputs = [o for o in outputs]
+    result = np.full((len(outputs), len(durations)), np.nan)
+    lengths = np.array([len(o) for o in outputs], dtype="int64")
+    keep = lengths > 0
+    if not keep.any():
+        return result
+    values = np.concatenate([o for o, k in zip(outputs, keep) if k])
+    starts = np.concatenate([[0], np.cumsum(lengths[keep])[:-1]])
+    # For each sample, how many samples its ride has from there on (itself included).
+    remaining = np.repeat(starts + lengths[keep], lengths[keep]) - np.arange(len(values))
+    total = np.concatenate([[0.0], np.cumsum(values)])
+    sums = np.empty(len(values))
+    for column, seconds in enumerate(durations):         # one pass per duration, never per window
+        width = -(-int(seconds) // every_n)
+        if width > len(values):
+            continue
+        count = len(values) - width + 1
+        np.subtract(total[width:], total[:count], out=sums[:count])
+        sums[count:] = -np.inf
+        sums[:count][remaining[:count] < width] = -np.inf   # the window runs into the next ride
+        best = np.maximum.reduceat(sums, starts) / width
+        result[np.flatnonzero(keep), column] = np.where(np.isfinite(best), best, np.nan)
+    return result
+
+
+def power_curve(rides: list[RideSeries], durations: Iterable[int] = DURATIONS) -> PowerCurve:
+    """Each ride's best average per duration, for the durations the longest ride reaches."""
+    longest = max((len(r.output) * r.every_n for r in rides), default=0)
+    reached = np.array([d for d in durations if d <= longest], dtype="int64")
+    best = np.full((len(rides), len(reached)), np.nan)
+    by_step: dict[int, list[int]] = {}
+    for index, ride in enumerate(rides):
+        by_step.setdefault(ride.every_n, []).append(index)
+    for step, indexes in by_step.items():   # one vectorised pass per sampling interval (usually one)
+        best[indexes] = best_averages([rides[i].output for i in indexes], step, reached)
+    return PowerCurve(reached, rides, best)
+
+
+def curve_table(curve: PowerCurve, now: datetime) -> SheetTable:
+    """The PowerCurve Excel Table: one row per duration, all-time and last-90-day bests."""
+    best, holder = curve.bests()
+    recent, _ = curve.bests(now - timedelta(days=RECENT_DAYS))
+    frame = pd.DataFrame({
+        COLUMNS[0]: curve.durations.astype("int64"),
+        COLUMNS[1]: np.round(best, 1),
+        COLUMNS[2]: np.round(recent, 1),
+        COLUMNS[3]: pd.Series([curve.rides[i].workout_id if i >= 0 else None for i in holder], dtype="object"),
+        COLUMNS[4]: pd.to_datetime(pd.Series([curve.rides[i].start if i >= 0 else None for i in holder],
+                                             dtype="object")),
+    })
+    formats = {COLUMNS[0]: "#,##0", COLUMNS[1]: "0.0", COLUMNS[2]: "0.0", COLUMNS[4]: "yyyy-mm-dd hh:mm"}
+    widths = {COLUMNS[0]: 14.0, COLUMNS[1]: 22.0, COLUMNS[2]: 34.0, COLUMNS[3]: 34.0, COLUMNS[4]: 18.0}
+    return SheetTable(TABLE, frame, formats, widths)
+
+
+def ftp_history(curve: PowerCurve, months: pd.DatetimeIndex) -> pd.DataFrame:
+    """For each month, the FTP estimate as it stood at the month's end (best 20 min of the 90 days before)."""
+    hits = np.flatnonzero(curve.durations == FTP_SECONDS)
+    twenty = curve.best[:, hits[0]] if len(hits) else np.full(len(curve.rides), np.nan)
+    starts = pd.to_datetime(pd.Series([r.start for r in curve.rides], dtype="object")).to_numpy("datetime64[ns]")
+    ends = (months + pd.offsets.MonthBegin(1)).to_numpy("datetime64[ns]")
+    # months x rides: is the ride inside the 90 days before that month's end?
+    inside = (starts[None, :] < ends[:, None]) & (starts[None, :] >= ends[:, None] - np.timedelta64(RECENT_DAYS, "D"))
+    best = np.where(inside, np.nan_to_num(twenty, nan=-np.inf)[None, :], -np.inf).max(axis=1, initial=-np.inf)
+    estimate = np.where(np.isfinite(best), np.round(FTP_SHARE * best, 1), np.nan)
+    return pd.DataFrame({"Month": months, "Estimated FTP (W)": estimate})

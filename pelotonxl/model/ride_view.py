@@ -1,0 +1,154 @@
+"""One Bike ride over time, set against the member's earlier attempts of the same class.
+
+What the Ride sheet shows (store → model → writers): the ride's output, cadence, resistance and heart
+rate per sample, the class's segments, its output beside up to two previous attempts of the same class
+(same ride id, started earlier), and each attempt's figures side by side. Built from the same
+`(workout, graph)` records as the tables; nothing here knows about Excel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from pelotonxl.model.power_curve import (
+    ZERO_RIDE_ID,
+    best_averages,
+    every_n_of,
+    is_bike,
+    metric_samples,
+)
+from pelotonxl.model.tables import local_start
+
+SHEET = "Ride"
+DATA_SHEET = "Ride Data"   # the numbers the Ride sheet's charts plot
+PREVIOUS_ATTEMPTS = 2
+# slug -> column header, in the order the sheet shows them.
+SERIES = {"output": "Output (W)", "cadence": "Cadence (rpm)", "resistance": "Resistance (%)",
+          "heart_rate": "Heart Rate (bpm)"}
+SECOND = "Second"
+
+
+@dataclass
+class Attempt:
+    workout_id: str
+    start: datetime | None
+    every_n: int
+    series: pd.DataFrame          # Second plus one column per SERIES header the graph has
+    total_kj: float | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.start:%Y-%m-%d}" if self.start else self.workout_id[:8]
+
+
+@dataclass
+class RideView:
+    workout_id: str
+    title: str
+    instructor: str | None
+    start: datetime | None
+    ride: Attempt
+    previous: list[Attempt]                                   # newest first
+    segments: pd.DataFrame = field(default_factory=pd.DataFrame)   # Segment, From (s), To (s)
+
+    def overlay(self) -> pd.DataFrame:
+        """Second, then this ride's output and each previous attempt's, aligned on the ride's seconds."""
+        frame = pd.DataFrame({SECOND: self.ride.series[SECOND]})
+        names = [f"This ride ({self.ride.label})"] + [f"Attempt of {a.label}" for a in self.previous]
+        for name, attempt in zip(names, [self.ride, *self.previous]):
+            output = attempt.series.set_index(SECOND).get(SERIES["output"])
+            if output is None:
+                frame[name] = np.nan
+                continue
+            output = output[~output.index.duplicated()].sort_index()
+            frame[name] = output.reindex(frame[SECOND], method="nearest",
+                                         tolerance=max(attempt.every_n, self.ride.every_n)).to_numpy()
+        return frame
+
+    def figures(self) -> pd.DataFrame:
+        """One row per figure, one column per attempt (this ride first)."""
+        attempts = [self.ride, *self.previous]
+        rows: dict[str, list[Any]] = {"Date": [a.start for a in attempts],
+                                      "Length (min)": [round(len(a.series) * a.every_n / 60, 1) for a in attempts],
+                                      "Total output (kJ)": [a.total_kj for a in attempts]}
+        for header in SERIES.values():
+            rows[f"Avg {header}"] = [_mean(a.series.get(header)) for a in attempts]
+        for seconds, label in ((300, "Best 5 min (W)"), (1200, "Best 20 min (W)")):
+            rows[label] = [_best(a, seconds) for a in attempts]
+        columns = ["This ride"] + [f"Attempt {n}" for n in range(1, len(attempts))]
+        return pd.DataFrame([[label, *values] for label, values in rows.items()], columns=["Figure", *columns])
+
+
+def _mean(series: pd.Series | None) -> float | None:
+    if series is None or series.notna().sum() == 0:
+        return None
+    return round(float(series.mean()), 1)
+
+
+def _best(attempt: Attempt, seconds: int) -> float | None:
+    output = attempt.series.get(SERIES["output"])
+    if output is None or len(output) * attempt.every_n < seconds:
+        return None
+    value = best_averages([output.fillna(0.0).to_numpy("float64")], attempt.every_n, [seconds])[0, 0]
+    return None if np.isnan(value) else round(float(value), 1)
+
+
+def _attempt(workout: dict, graph: dict) -> Attempt:
+    every_n = every_n_of(graph)
+    columns = {header: metric_samples(graph, slug) for slug, header in SERIES.items()}
+    length = max((len(v) for v in columns.values() if v is not None), default=0)
+    seconds = graph.get("seconds_since_pedaling_start")
+    if isinstance(seconds, list) and len(seconds) == length:
+        second = pd.to_numeric(pd.Series(seconds, dtype="object"), errors="coerce").to_numpy("float64")
+    else:
+        second = every_n * np.arange(1, length + 1, dtype="float64")
+    frame = pd.DataFrame({SECOND: second})
+    for header, values in columns.items():
+        if values is not None:
+            frame[header] = np.pad(values, (0, length - len(values)), constant_values=np.nan)
+    work = workout.get("total_work")
+    total = round(float(work) / 1000, 1) if isinstance(work, (int, float)) and work else None
+    return Attempt(workout["id"], local_start(workout), every_n, frame, total)
+
+
+def _ride(workout: dict) -> dict:
+    return workout.get("ride") if isinstance(workout.get("ride"), dict) else {}
+
+
+def _segments(graph: dict) -> pd.DataFrame:
+    rows = []
+    for segment in graph.get("segment_list") or []:
+        if not isinstance(segment, dict):
+            continue
+        offset, length = segment.get("start_time_offset"), segment.get("length")
+        if isinstance(offset, (int, float)) and isinstance(length, (int, float)):
+            rows.append([str(segment.get("name") or segment.get("icon_name") or "Segment"), int(offset),
+                         int(offset + length)])
+    return pd.DataFrame(rows, columns=["Segment", "From (s)", "To (s)"])
+
+
+def ride_view(records: Iterable[tuple[Any, Any]], workout_id: str | None = None) -> RideView | None:
+    """The Ride sheet's content for `workout_id` (default: the most recent Bike ride with a graph);
+    None when there is no such ride."""
+    rides = [(w, g) for w, g in records
+             if isinstance(w, dict) and isinstance(g, dict) and is_bike(w) and isinstance(w.get("id"), str)
+             and metric_samples(g, "output") is not None]
+    rides.sort(key=lambda pair: float(pair[0].get("start_time") or 0), reverse=True)
+    chosen = next((pair for pair in rides if workout_id is None or pair[0]["id"] == workout_id), None)
+    if chosen is None:
+        return None
+    workout, graph = chosen
+    ride = _ride(workout)
+    ride_id = ride.get("id") if ride.get("id") not in (None, ZERO_RIDE_ID) else None
+    started = float(workout.get("start_time") or 0)
+    earlier = [pair for pair in rides if ride_id and _ride(pair[0]).get("id") == ride_id
+               and float(pair[0].get("start_time") or 0) < started][:PREVIOUS_ATTEMPTS]
+    instructor = _ride(workout).get("instructor")
+    return RideView(workout["id"], str(ride.get("title") or workout.get("title") or workout.get("name") or "Ride"),
+                    instructor.get("name") if isinstance(instructor, dict) else None, local_start(workout),
+                    _attempt(workout, graph), [_attempt(w, g) for w, g in earlier], _segments(graph))

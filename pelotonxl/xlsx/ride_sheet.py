@@ -1,0 +1,34 @@
+"""The headless writer's Ride and Ride Data sheets: one ride, its earlier attempts and its charts,
+regenerated whole; part names are reused from the previous refresh, as on the Dashboard.
+"""
+
+from __future__ import annotations
+
+from pelotonxl.model import ride_layout
+from pelotonxl.model.ride_view import DATA_SHEET, SHEET, RideView
+from pelotonxl.xlsx import package as xp
+from pelotonxl.xlsx.dashboard_sheet import worksheet_xml, write_drawing
+from pelotonxl.xlsx.styles import StyleBook
+
+OWNED_SHEETS = (SHEET, DATA_SHEET)
+
+
+def owned_charts() -> dict[str, set[str]]:
+    """Sheet -> the charts a refresh regenerates there (for `safety.check_workbook`)."""
+    return {SHEET: ride_layout.chart_names()}
+
+
+def write_ride(pkg: xp.Package, styles: StyleBook, view: RideView | None) -> set[int]:
+    """Regenerate the Ride sheet (a note when there is no ride) and its data sheet; returns their sheetIds
+    (for the calc chain)."""
+    layout = ride_layout.plan(view)
+    sheet = xp.find_sheet(pkg, SHEET) or xp.add_sheet(pkg, SHEET, pkg.unused_name("xl/worksheets/sheet{}.xml"))
+    old = pkg.text(sheet.part) if pkg.has(sheet.part) else None
+    drawing_rel = write_drawing(pkg, sheet.part, layout)
+    pkg.put(sheet.part, worksheet_xml(layout.dashboard, layout.dashboard_widths, layout.row_heights, styles, old,
+                                      drawing_rel, landscape=True))
+    # The data sheet after the Ride sheet's part exists, so the two never get the same part name.
+    data = xp.find_sheet(pkg, DATA_SHEET) or xp.add_sheet(pkg, DATA_SHEET, pkg.unused_name("xl/worksheets/sheet{}.xml"))
+    old_data = pkg.text(data.part) if pkg.has(data.part) else None
+    pkg.put(data.part, worksheet_xml(layout.data, layout.data_widths, {}, styles, old_data, drawing_rel=None))
+    return {sheet.sheet_id, data.sheet_id}
