@@ -52,7 +52,7 @@ def build_parser(script: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, metavar="N",
                    help="performance graphs fetched at once (default 4)")
     p.add_argument("--every-n", type=int, dest="every_n", metavar="SECONDS",
-                   help="seconds between samples of each stored graph (default 300)")
+                   help="seconds between samples of each stored graph (default 5)")
     p.add_argument("--home", metavar="DIR",
                    help="state folder for tokens and the local store (else PELOTON_XL_HOME)")
     p.add_argument("--api-url", dest="api_url", metavar="URL",
