@@ -199,6 +199,9 @@ def _report(result: RefreshResult, workbook: Path, through_excel: bool) -> None:
     print(f"{result.rows} workouts ({new} new{pruned}) written to {where} in {result.seconds:.1f} s")
     log.info("%d Peloton requests, %d pages, %d graphs fetched; workbook written in %.2f s",
              result.requests, result.sync.pages, result.sync.graphs_fetched, result.write_seconds)
+    if result.sync.refined or result.sync.coarse_left:
+        log.warning("%d stored graphs refined to the Graph sampling setting; %d to go, refined by the "
+                    "next refreshes", result.sync.refined, result.sync.coarse_left)
     if result.failed:
         print(f"Details of {len(result.failed)} workouts could not be fetched; they will be retried "
               "on the next refresh:", file=sys.stderr)

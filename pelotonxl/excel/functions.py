@@ -2,6 +2,8 @@
 
 An in-memory index (workout id → metric values, start times, metric names) is built once and rebuilt
 only when the store file changes, so 10,000 =PELOTON_METRIC calls cost a dictionary lookup each.
+PELOTON_SERIES reads the one graph it needs from the store (one row by key): the samples of every
+workout are too many to keep in memory for a function called once per ride.
 """
 
 from __future__ import annotations
@@ -132,6 +134,7 @@ class _Cache:
         self._files: tuple[str, ...] = ()
         self._version: tuple | None = None
         self._index: MetricIndex | None = None
+        self._store = None
 
     def index(self) -> MetricIndex:
         home_env = os.environ.get(HOME_ENV) or ""
@@ -151,8 +154,13 @@ class _Cache:
             version = file_version(files)
             with WorkoutStore(path) as store:
                 self._index = MetricIndex.build(store.records())
-            self._home_env, self._files, self._version = home_env, files, version
+            self._home_env, self._files, self._version, self._store = home_env, files, version, path
             return self._index
+
+    def graph(self, workout_id: str) -> dict | None:
+        """One workout's stored graph, from the store the index was built from."""
+        with WorkoutStore(self._store) as store:
+            return store.graph(workout_id)
 
 
 _cache = _Cache()
@@ -160,6 +168,35 @@ _cache = _Cache()
 
 def lookup_metric(workout, metric) -> float:
     return _cache.index().value(workout, metric)
+
+
+def series(workout, metric) -> list:
+    """The samples of one metric of one workout's stored performance graph, oldest first.
+
+    `workout` as for lookup_metric; `metric` a graph metric's slug or name ("output", "Heart Rate",
+    "Speed (mph)"). Samples are `every_n` seconds apart (the Graph sampling setting); a gap is None.
+    """
+    if not isinstance(metric, str) or not metric.strip():
+        raise BadArgumentError(f"{metric!r} is not a metric name")
+    wid = _cache.index().resolve_workout(workout)
+    graph = _cache.graph(wid)
+    if graph is None:
+        raise MetricLookupError(f"workout {wid} has no performance graph in the store")
+    wanted = _key(metric)
+    for entry in graph_metrics(graph):
+        name, unit = entry.get("display_name") or "", entry.get("display_unit")
+        if wanted in {_key(entry.get("slug") or ""), _key(name), _key(f"{name} ({unit})")}:
+            return list(entry.get("values") or [])
+    raise MetricLookupError(f"workout {wid} has no {metric.strip()} samples")
+
+
+def graph_metrics(graph: dict) -> list[dict]:
+    """A graph's sampled metrics, with the alternatives Peloton nests under some (speed under pace)."""
+    found = []
+    for entry in graph.get("metrics") or []:
+        found.append(entry)
+        found.extend(entry.get("alternatives") or [])
+    return found
 
 
 def metric_names() -> list[list]:
