@@ -48,6 +48,9 @@ def build_parser(script: bool = True) -> argparse.ArgumentParser:
                    help="refetch every workout and graph, and drop workouts deleted on Peloton")
     p.add_argument("--demo", action="store_true",
                    help="use a built-in demo account served locally: no account, no network")
+    p.add_argument("--export", metavar="DIR", type=Path,
+                   help="after the refresh, also write workouts.parquet, metrics.parquet and series.parquet "
+                        "(every sample of every graph) into DIR, for pandas, DuckDB, Power BI or Tableau")
     p.add_argument("--username", help="Peloton email or username (else PELOTON_USERNAME, else Config)")
     p.add_argument("--workers", type=int, metavar="N",
                    help="performance graphs fetched at once (default 4)")
@@ -92,6 +95,10 @@ def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path) -> int:
     from pelotonxl.refresh_job import run_refresh
 
     workbook = _workbook_path(args, workbook_dir)
+    if args.export is not None:  # a bad folder fails before any network
+        from pelotonxl.export import check_folder
+
+        args.export = check_folder(args.export)
     target = _open_target(workbook)
     config = target.read_config()
     if not config:
@@ -106,6 +113,8 @@ def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path) -> int:
                          password_provider=_prompt_for_password if sys.stdin.isatty() else None)
     progress.close()
     _report(result, workbook, target.through_excel)
+    if args.export is not None:
+        _export(settings, args.export)
     if settings.sources.get("password") == "config" and not args.demo:
         _offer_to_remove_password(workbook, target.through_excel)
     return result.exit_code
@@ -207,6 +216,18 @@ def _report(result: RefreshResult, workbook: Path, through_excel: bool) -> None:
               "on the next refresh:", file=sys.stderr)
         for wid, why in sorted(result.failed.items()):
             print(f"  {wid}: {why}", file=sys.stderr)
+
+
+def _export(settings: Settings, folder: Path) -> None:
+    """The account just refreshed, from its local store, as Parquet files in `folder`."""
+    from pelotonxl.export import export_store
+    from pelotonxl.peloton.store import WorkoutStore
+    from pelotonxl.state import StateFolder
+
+    state = StateFolder(settings.home_path)
+    with WorkoutStore(state.store_file(state.last_account())) as store:
+        rows = export_store(store.records(), folder)
+    print(f"Exported {rows['workouts.parquet']} workouts and {rows['series.parquet']:,} samples to {folder}")
 
 
 def _prompt_for_password() -> str | None:

@@ -7,10 +7,10 @@ import requests
 
 from pelotonxl.demo.account import make_account
 from pelotonxl.errors import ApiError
+from pelotonxl.peloton import sync as sync_module
 from pelotonxl.peloton.auth import Authenticator, TokenStore
 from pelotonxl.peloton.client import Pacer, PelotonClient
 from pelotonxl.peloton.store import WorkoutStore
-from pelotonxl.peloton import sync as sync_module
 from pelotonxl.peloton.sync import sync
 
 N = 150  # a page and a half of 100: paging is the point here

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from pelotonxl.model import tables
+from pelotonxl.model.samples import sampled_metrics
 from pelotonxl.peloton.store import WorkoutStore, file_version, watched_files
 from pelotonxl.settings import FIELD_BY_NAME
 from pelotonxl.state import StateFolder
@@ -183,20 +184,11 @@ def series(workout, metric) -> list:
     if graph is None:
         raise MetricLookupError(f"workout {wid} has no performance graph in the store")
     wanted = _key(metric)
-    for entry in graph_metrics(graph):
+    for entry in sampled_metrics(graph):
         name, unit = entry.get("display_name") or "", entry.get("display_unit")
         if wanted in {_key(entry.get("slug") or ""), _key(name), _key(f"{name} ({unit})")}:
             return list(entry.get("values") or [])
     raise MetricLookupError(f"workout {wid} has no {metric.strip()} samples")
-
-
-def graph_metrics(graph: dict) -> list[dict]:
-    """A graph's sampled metrics, with the alternatives Peloton nests under some (speed under pace)."""
-    found = []
-    for entry in graph.get("metrics") or []:
-        found.append(entry)
-        found.extend(entry.get("alternatives") or [])
-    return found
 
 
 def metric_names() -> list[list]:
