@@ -67,7 +67,7 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
         report = sync(client, store, user_id, full=full, progress=progress)
         if progress:
             progress("tables", 0, None)
-        workouts, metrics = tables.build_tables(store.records())
+        workouts, metrics = tables.build_tables(store.records(samples=False))
     state.remember_account(user_id)
     rows = len(workouts.frame)
     now = datetime.now().replace(microsecond=0)

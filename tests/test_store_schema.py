@@ -157,3 +157,17 @@ def test_the_store_and_its_write_ahead_files_are_owner_only(tmp_path):
 def test_a_tilde_in_the_state_folder_means_the_home_folder(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path))
     assert StateFolder("~/peloton").root == tmp_path / "peloton"
+
+
+def test_records_without_samples_keep_the_summaries_for_the_tables(tmp_path):
+    graph = {"seconds_since_pedaling_start": [5, 10], "summaries": [{"slug": "total_output", "value": 18}],
+             "metrics": [{"slug": "output", "values": [101, 99], "average_value": 100},
+                         {"slug": "pace", "values": [9.1, 9.0], "alternatives": [{"slug": "speed", "values": [6, 7]}]}]}
+    with WorkoutStore(tmp_path / "store.sqlite") as store:
+        store.save_workouts([WORKOUT])
+        store.save_graphs([(WORKOUT["id"], graph)], every_n=5)
+        assert list(store.records()) == [(WORKOUT, graph)]
+        ((_, light),) = store.records(samples=False)
+    assert light == {"summaries": [{"slug": "total_output", "value": 18}],
+                     "metrics": [{"slug": "output", "average_value": 100},
+                                 {"slug": "pace", "alternatives": [{"slug": "speed"}]}]}

@@ -154,7 +154,7 @@ class _Cache:
             files = (str(state.last_account_file),) + watched_files(path)
             version = file_version(files)
             with WorkoutStore(path) as store:
-                self._index = MetricIndex.build(store.records())
+                self._index = MetricIndex.build(store.records(samples=False))
             self._home_env, self._files, self._version, self._store = home_env, files, version, path
             return self._index
 

@@ -72,6 +72,16 @@ def unpack_graph(data: bytes) -> dict:
     return json.loads(zlib.decompress(data))
 
 
+def _drop_samples(graph: dict) -> None:
+    graph.pop("seconds_since_pedaling_start", None)
+    for entry in graph.get("metrics") or []:
+        if isinstance(entry, dict):
+            entry.pop("values", None)
+            for alternative in entry.get("alternatives") or []:
+                if isinstance(alternative, dict):
+                    alternative.pop("values", None)
+
+
 def _compress_json(text: str | bytes) -> bytes:
     """SQL function for the version-2 step: a stored JSON text as the compressed blob."""
     return zlib.compress(text.encode() if isinstance(text, str) else text, 6)
@@ -248,13 +258,20 @@ class WorkoutStore:
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM workouts").fetchone()[0]
 
-    def records(self) -> Iterator[tuple[dict, dict | None]]:
-        """Every (workout, graph or None), newest first: the input of tables.build_tables."""
+    def records(self, samples: bool = True) -> Iterator[tuple[dict, dict | None]]:
+        """Every (workout, graph or None), newest first: the input of tables.build_tables.
+
+        `samples=False` leaves out each graph's samples (`metrics[].values`, the time axis): the
+        summaries are all the tables need, and thousands of fine graphs' samples are hundreds of MB
+        as Python objects."""
         rows = self.db.execute(
             "SELECT w.json, g.data FROM workouts w LEFT JOIN graphs g ON g.workout_id = w.id "
             "ORDER BY w.created_at DESC, w.id")
         for workout, graph in rows:
-            yield json.loads(workout), (unpack_graph(graph) if graph is not None else None)
+            graph = unpack_graph(graph) if graph is not None else None
+            if graph is not None and not samples:
+                _drop_samples(graph)
+            yield json.loads(workout), graph
 
     # -- internals ----------------------------------------------------------------------------------
     def _transaction(self):
