@@ -83,3 +83,32 @@ def test_export_works_with_the_demo(tmp_path, monkeypatch, capsys):
     assert result.returncode == 0, result.stderr
     assert len(pd.read_parquet(tmp_path / "out" / "workouts.parquet")) == 360
     assert pd.read_parquet(tmp_path / "out" / "series.parquet")["Workout ID"].nunique() > 200
+
+
+def test_an_old_coarse_store_upgrades_itself_across_refreshes_and_says_so(server, workbook, home, account,
+                                                                         run_cli, monkeypatch, tmp_path):
+    from pelotonxl.peloton import sync as sync_module
+
+    monkeypatch.setattr(sync_module, "REFINE_PER_REFRESH", 15)
+    first = run_cli(server, workbook, home, PELOTON_EVERY_N="300")    # as the old default filled it
+    assert first.returncode == 0 and "refined" not in first.stderr
+    metrics_before = pd.read_parquet(_export(run_cli, server, workbook, home, tmp_path / "before", "300")
+                                     / "metrics.parquet")
+    said = []
+    for _ in range(3):
+        result = run_cli(server, workbook, home)
+        assert result.returncode == 0, result.stderr
+        said.append(next(line for line in result.stderr.splitlines() if "refined" in line))
+    assert said == [f"peloton_xl: {done} stored graphs refined to the Graph sampling setting; {left} to go, "
+                    "refined by the next refreshes" for done, left in ((15, 25), (15, 10), (10, 0))]
+    assert "refined" not in run_cli(server, workbook, home).stderr       # nothing left: nothing said
+    after = _export(run_cli, server, workbook, home, tmp_path / "after")
+    pd.testing.assert_frame_equal(pd.read_parquet(after / "metrics.parquet"), metrics_before)  # summaries as they were
+    series = pd.read_parquet(after / "series.parquet")
+    assert series.groupby("Workout ID")["Second"].diff().dropna().max() == 5   # every graph at 5 s now
+
+
+def _export(run_cli, server, workbook, home, folder, every_n=None):
+    extra = {"PELOTON_EVERY_N": every_n} if every_n else {}
+    assert run_cli(server, workbook, home, "--export", str(folder), "-q", **extra).returncode == 0
+    return folder
