@@ -77,6 +77,9 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
         "last_result": (f"{len(report.failed)} workouts without details; refresh again to retry"
                         if report.failed else "OK"),
     }
+    if report.coarse_left and not report.failed:  # what Excel's members see of a store being upgraded
+        status["last_result"] = (f"OK; {report.refined} graphs refined to {settings.every_n}-second samples, "
+                                 f"{report.coarse_left} left for the next refreshes")
     if progress:
         progress("workbook", 0, None)
     write_started = time.perf_counter()
