@@ -14,9 +14,10 @@ final name and moved into place, so a reader never sees half a file.
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -56,16 +57,19 @@ def check_folder(folder: Path) -> Path:
     return folder
 
 
-def export_store(records: Iterable[tuple[dict, dict | None]], folder: Path) -> dict[str, int]:
-    """Write the three files from the store's (workout, graph) records; returns rows per file."""
+def export_store(records: Callable[..., Iterable[tuple[dict, dict | None]]], folder: Path) -> dict[str, int]:
+    """Write the three files; returns rows per file. `records(samples=...)` is `WorkoutStore.records`:
+    the tables come from a pass without samples, the series from two streaming passes (the metric
+    columns, then the rows), so a long history's samples are never all in memory at once."""
     folder = check_folder(folder)
-    records = list(records)
-    workouts, metrics = tables.build_tables(records)
+    light = list(records(samples=False))
+    workouts, metrics = tables.build_tables(light)
     rows = {
-        "workouts.parquet": _write(_workouts_table(workouts.frame, records), folder / "workouts.parquet"),
+        "workouts.parquet": _write(_workouts_table(workouts.frame, light), folder / "workouts.parquet"),
         "metrics.parquet": _write(_typed(metrics.frame), folder / "metrics.parquet"),
     }
-    rows["series.parquet"] = _write_series(records, folder / "series.parquet")
+    slugs = series_slugs(graph for _, graph in records(samples=True))
+    rows["series.parquet"] = _write_series(records(samples=True), slugs, folder / "series.parquet")
     return rows
 
 
@@ -113,16 +117,15 @@ def _write(table: pa.Table, path: Path) -> int:
     return table.num_rows
 
 
-def _write_series(records: list, path: Path) -> int:
-    slugs = series_slugs(g for _, g in records)
+def _write_series(records: Iterable[tuple[dict, dict | None]], slugs: list[str], path: Path) -> int:
     schema = pa.schema([pa.field("Workout ID", pa.string()), pa.field("Second", pa.int64())]
                        + [pa.field(s, pa.float64()) for s in slugs])
     partial = path.with_name(path.name + ".partial")
     rows = 0
     with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
-        for start in range(0, len(records), SERIES_ROW_GROUP):
+        for group in _batches(records, SERIES_ROW_GROUP):
             ids, seconds, columns = [], [], {s: [] for s in slugs}
-            for workout, graph in records[start:start + SERIES_ROW_GROUP]:
+            for workout, graph in group:
                 if not graph:
                     continue
                 at, values = graph_samples(graph, slugs)
@@ -139,3 +142,9 @@ def _write_series(records: list, path: Path) -> int:
             rows += table.num_rows
     os.replace(partial, path)
     return rows
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch

@@ -57,7 +57,7 @@ def test_a_workout_without_a_graph_has_no_samples_and_gaps_are_null(tmp_path):
     graph = {"duration": 15, "seconds_since_pedaling_start": [5, 10, 15],
              "metrics": [{"slug": "pace", "values": [None, 9.5, 9.25],
                           "alternatives": [{"slug": "speed", "values": [0, 6.3, 6.5]}]}]}
-    rows = export_store([(workout, graph), (other, None)], tmp_path / "out")
+    rows = export_store(lambda samples: [(workout, graph), (other, None)], tmp_path / "out")
     assert rows == {"workouts.parquet": 2, "metrics.parquet": 2, "series.parquet": 3}
     series = pd.read_parquet(tmp_path / "out" / "series.parquet")
     assert list(series.columns) == ["Workout ID", "Second", "speed", "pace"]
