@@ -4,7 +4,8 @@ This file is the edge that Excel and the terminal talk to:
 - `python peloton_xl.py [--workbook PATH] [--full] [--demo]`: a headless refresh (see --help);
 - `refresh()`: what the workbook's Peloton → Refresh button runs through xlwings' RunPython;
 - `show_ride()`: what Peloton → Show ride runs (the ride in the active cell's row, on the Ride sheet);
-- the worksheet functions (UDFs) such as `=PELOTON_METRIC(A2, "avg_output")`.
+- the worksheet functions (UDFs) such as `=PELOTON_METRIC(A2, "avg_output")` and
+  `=PELOTON_SERIES(A2, "output")`.
 Everything else lives in the `pelotonxl` package (its Excel side is pelotonxl/excel/).
 """
 
@@ -48,6 +49,18 @@ def PELOTON_METRIC(workout, metric):
     """One workout's metric, from the last refresh's local store (never the network)."""
     try:
         return metric_lookup.lookup_metric(workout, metric)
+    except metric_lookup.MetricLookupError as exc:
+        return metric_lookup.as_excel_error(exc)
+
+
+@xw.func
+@xw.arg("workout", doc='A Workout ID, a date or date-time, or "latest".')
+@xw.arg("metric", doc='A sampled metric: "output", "cadence", "resistance", "speed", "heart_rate" or its name.')
+@xw.ret(transpose=True)  # a list is a row to xlwings: a column spills down (Excel 365)
+def PELOTON_SERIES(workout, metric):
+    """One workout's samples of one metric, a column, from the last refresh's local store."""
+    try:
+        return metric_lookup.series(workout, metric)
     except metric_lookup.MetricLookupError as exc:
         return metric_lookup.as_excel_error(exc)
 

@@ -16,6 +16,7 @@ dir, except benchmarks/out/ with --save.
 
     python -m benchmarks.bench_refresh [--sizes 100,1000,5000] [--latency 0.05] [--workers 4]
     python -m benchmarks.bench_refresh --quick          # seconds, for the smoke test
+    python -m benchmarks.bench_refresh --series         # fine (5 s) against coarse (300 s) graphs
 
 Run from the repository root (or with the package installed: `pip install -e .`).
 """
@@ -308,6 +309,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=4, help="PELOTON_WORKERS for the refreshes")
     p.add_argument("--quick", action="store_true",
                    help="a few seconds' run (sizes 30, latency 0.005) for the smoke test")
+    p.add_argument("--series", action="store_true",
+                   help="instead: the first refresh with fine (5 s) against coarse (300 s) graphs, and "
+                        "the store's size (bench_series.py)")
+    p.add_argument("--series-size", type=int, default=1000, help="workouts for --series")
     p.add_argument("--save", action="store_true", help="also write the report to benchmarks/out/")
     args = p.parse_args(argv)
     if args.quick:
@@ -321,16 +326,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
-    rows: list[Row] = []
-    with tempfile.TemporaryDirectory(prefix="peloton-bench-") as scratch:
-        for n in args.sizes:
-            rows += bench_size(n, args.latency, args.workers, Path(scratch))
-    text = report(rows, check_targets(rows, args.sizes), args, time.perf_counter() - started)
+    if args.series:
+        from benchmarks.bench_series import run_series
+
+        text = run_series(args.series_size, args.latency, args.workers)
+    else:
+        rows: list[Row] = []
+        with tempfile.TemporaryDirectory(prefix="peloton-bench-") as scratch:
+            for n in args.sizes:
+                rows += bench_size(n, args.latency, args.workers, Path(scratch))
+        text = report(rows, check_targets(rows, args.sizes), args, time.perf_counter() - started)
     print(text)
     if args.save:
         out = BENCH_DIR / "out"
         out.mkdir(exist_ok=True)
-        path = out / f"refresh-{datetime.now().strftime('%Y%m%d-%H%M%S')}.md"
+        path = out / f"{'series' if args.series else 'refresh'}-{datetime.now().strftime('%Y%m%d-%H%M%S')}.md"
         path.write_text(text + "\n", encoding="utf-8")
         say(f"saved {path}")
     return 0

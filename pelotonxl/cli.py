@@ -55,11 +55,14 @@ def build_parser(script: bool = True) -> argparse.ArgumentParser:
                    help="refetch every workout and graph, and drop workouts deleted on Peloton")
     p.add_argument("--demo", action="store_true",
                    help="use a built-in demo account served locally: no account, no network")
+    p.add_argument("--export", metavar="DIR", type=Path,
+                   help="after the refresh, also write workouts.parquet, metrics.parquet and series.parquet "
+                        "(every sample of every graph) into DIR, for pandas, DuckDB, Power BI or Tableau")
     p.add_argument("--username", help="Peloton email or username (else PELOTON_USERNAME, else Config)")
     p.add_argument("--workers", type=int, metavar="N",
                    help="performance graphs fetched at once (default 4)")
     p.add_argument("--every-n", type=int, dest="every_n", metavar="SECONDS",
-                   help="seconds between samples of each stored graph (default 300)")
+                   help="seconds between samples of each stored graph (default 5)")
     p.add_argument("--home", metavar="DIR",
                    help="state folder for tokens and the local store (else PELOTON_XL_HOME)")
     p.add_argument("--api-url", dest="api_url", metavar="URL",
@@ -171,6 +174,10 @@ def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path, run: _R
 
     workbook = _workbook_path(args, workbook_dir)
     run.watch(workbook)
+    if args.export is not None:  # a bad folder fails before any network
+        from pelotonxl.export import check_folder
+
+        args.export = check_folder(args.export)
     target = _open_target(workbook)
     config = target.read_config()
     if not config:
@@ -190,6 +197,8 @@ def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path, run: _R
                          password_provider=_prompt_for_password if sys.stdin.isatty() else None)
     progress.close()
     _report(result, workbook, target.through_excel, args.verbose > 0)
+    if args.export is not None:
+        _export(settings, args.export)
     run.exit_code = result.exit_code  # from here on, Ctrl-C is no failure
     if settings.sources.get("password") == "config" and not args.demo:
         _offer_to_remove_password(workbook, target.through_excel)
@@ -287,6 +296,9 @@ def _report(result: RefreshResult, workbook: Path, through_excel: bool, verbose:
     print(f"{result.rows} workouts ({new} new{pruned}) written to {where} in {result.seconds:.1f} s")
     log.info("%d Peloton requests, %d pages, %d graphs fetched; workbook written in %.2f s",
              result.requests, result.sync.pages, result.sync.graphs_fetched, result.write_seconds)
+    if result.sync.refined or result.sync.coarse_left:
+        log.warning("%d stored graphs refined to the Graph sampling setting; %d to go, refined by the "
+                    "next refreshes", result.sync.refined, result.sync.coarse_left)
     _list_problems(f"Details of {len(result.failed)} workouts could not be fetched; they will be "
                    "retried on the next refresh:", result.failed, verbose)
     _list_problems(f"Details of {len(result.sync.unavailable)} workouts have failed on several "
@@ -306,6 +318,18 @@ def _list_problems(heading: str, problems: dict[str, str], verbose: bool) -> Non
         print(f"  {wid}: {why}", file=sys.stderr)
     if not verbose and len(items) > LISTED:
         print(f"  … and {len(items) - LISTED} more (run with -v to list them all)", file=sys.stderr)
+
+
+def _export(settings: Settings, folder: Path) -> None:
+    """The account just refreshed, from its local store, as Parquet files in `folder`."""
+    from pelotonxl.export import export_store
+    from pelotonxl.peloton.store import WorkoutStore
+    from pelotonxl.state import StateFolder
+
+    state = StateFolder(settings.home_path)
+    with WorkoutStore(state.store_file(state.last_account())) as store:
+        rows = export_store(store.records, folder)
+    print(f"Exported {rows['workouts.parquet']} workouts and {rows['series.parquet']:,} samples to {folder}")
 
 
 def _prompt_for_password() -> str | None:

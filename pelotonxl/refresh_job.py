@@ -70,14 +70,16 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
         report = sync(client, store, user_id, full=full, progress=progress)
         if progress:
             progress("tables", 0, None)
-        records = list(store.records())
-    workouts, metrics = tables.build_tables(records)
+        summaries = list(store.records(samples=False))   # the tables need no samples
+        workouts, metrics = tables.build_tables(summaries)
+        # The curve keeps one output array per ride; the Ride sheet reads only its class's rides.
+        curve = power_curve.power_curve(power_curve.bike_series(store.records()))
+        shown = ride_view.rides_to_read(summaries)
+        view = ride_view.ride_view((w, g) for w, g in store.records() if w.get("id") in shown)
+        del summaries
     state.remember_account(user_id)
     rows = len(workouts.frame)
     now = datetime.now().replace(microsecond=0)
-    curve = power_curve.power_curve(power_curve.bike_series(records))
-    view = ride_view.ride_view(records)
-    del records
     ftp = peloton_ftp(me if me is not None else _me_or_none(client))
     status = {
         "last_refresh": now,
@@ -85,6 +87,9 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
         "last_result": (f"{len(report.failed)} workouts without details; refresh again to retry"
                         if report.failed else "OK"),
     }
+    if report.coarse_left and not report.failed:  # what Excel's members see of a store being upgraded
+        status["last_result"] = (f"OK; {report.refined} graphs refined to {settings.every_n}-second samples, "
+                                 f"{report.coarse_left} left for the next refreshes")
     if progress:
         progress("workbook", 0, None)
     write_started = time.perf_counter()

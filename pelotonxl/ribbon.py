@@ -103,7 +103,7 @@ def workout_id_in_row(selection) -> str | None:
 def show_ride_in_book(book: "xw.Book", environ: Mapping[str, str] | None = None) -> bool:
     """Render the selected row's ride from the local store (never the network); False (after a
     message box saying why) when there is nothing to show."""
-    from pelotonxl.model.ride_view import ride_view
+    from pelotonxl.model.ride_view import ride_view, rides_to_read
     from pelotonxl.peloton.store import WorkoutStore
     from pelotonxl.state import StateFolder
 
@@ -122,7 +122,8 @@ def show_ride_in_book(book: "xw.Book", environ: Mapping[str, str] | None = None)
             _alert(app, "No workouts stored yet: Peloton → Refresh first.", mode="info")
             return False
         with WorkoutStore(path) as store:
-            view = ride_view(store.records(), workout_id)
+            shown = rides_to_read(store.records(samples=False), workout_id)
+            view = ride_view(((w, g) for w, g in store.records() if w.get("id") in shown), workout_id)
         if view is None:
             _alert(app, f"Workout {workout_id} is not a Bike ride with a performance graph: "
                         "pick a ride's row.", mode="info")

@@ -19,9 +19,10 @@ DEFAULT_AUTH_URL = "https://auth.onepeloton.com"
 # The mobile app's Auth0 client: the one that accepts the password grant (shared notes, Flow A).
 DEFAULT_CLIENT_ID = "mgsmWCD0A8Qn6uz6mmqI6qeBNHH9IPwS"
 DEFAULT_SCOPE = "offline_access openid"
-# Seconds between samples in a performance graph. Summaries, averages and heart-rate
-# max/avg are whole-workout figures either way; a coarse sampling keeps each graph small.
-DEFAULT_EVERY_N = 300
+# Seconds between samples in a performance graph. Summaries, averages and heart-rate max/avg are
+# whole-workout figures either way; the samples feed PELOTON_SERIES, the export and the power curve,
+# which want them fine. A request costs the same at any sampling; only the payload grows.
+DEFAULT_EVERY_N = 5
 DEFAULT_WORKERS = 4
 MAX_WORKERS = 16
 MAX_EVERY_N = 3600   # an hour between samples: coarser than any workout is long
@@ -60,7 +61,8 @@ FIELDS: tuple[Field, ...] = (
     Field("scope", "Sign-in scope", "PELOTON_SCOPE", DEFAULT_SCOPE,
           "offline_access keeps a refresh token so you sign in rarely."),
     Field("every_n", "Graph sampling (seconds)", "PELOTON_EVERY_N", DEFAULT_EVERY_N,
-          "Seconds between samples of each performance graph. Summaries do not depend on it.",
+          "Seconds between samples of each performance graph (5 or less for a power curve). "
+          "Summaries do not depend on it.",
           kind=int, highest=MAX_EVERY_N),
     Field("workers", "Parallel requests", "PELOTON_WORKERS", DEFAULT_WORKERS,
           "How many performance graphs to fetch at once (1-16). Be kind to Peloton.", kind=int,

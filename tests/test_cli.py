@@ -191,6 +191,8 @@ FORESEEABLE = {
     "no username": ([], {"PELOTON_USERNAME": ""}, "PELOTON_USERNAME"),
     "nobody listening": ([], {"PELOTON_AUTH_URL": "{dead}", "PELOTON_API_URL": "{dead}"}, "check your connection"),
     "state folder is a file": ([], {"PELOTON_XL_HOME": "{tmp}/home-file"}, "home-file"),
+    "export into a file": (["--export", "{tmp}/home-file"], {}, "home-file is a file, not a folder"),
+    "export under a missing folder": (["--export", "{tmp}/no such folder/out"], {}, "no such folder does not exist"),
 }
 
 

@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from datetime import datetime, timezone
 
+import numpy as np
 import pytest
 
 from pelotonxl.demo.account import make_account
@@ -373,3 +374,28 @@ def test_a_workout_in_progress_then_finished():
 def test_every_n_must_be_positive(demo):
     with pytest.raises(ValueError):
         demo.graph(demo.workouts[0]["id"], 0)
+
+
+def best_average(values, seconds: int) -> float:
+    samples = np.asarray(values, dtype=float)
+    return float(np.convolve(samples, np.ones(seconds) / seconds, "valid").max())
+
+
+def test_rides_repeat_classes_with_the_same_efforts_a_sprint_included(demo):
+    attempts = Counter(w["ride"]["id"] for w in demo.workouts
+                       if w["fitness_discipline"] == "cycling" and w.get("ride") and w["ride"]["id"] != ZERO_RIDE_ID)
+    ride_id, count = attempts.most_common(1)[0]
+    assert count >= 3 and sum(1 for n in attempts.values() if n >= 2) >= 5
+    sprint_at = []
+    for w in (w for w in demo.workouts if (w.get("ride") or {}).get("id") == ride_id):
+        graph = demo.graph(w["id"], 1)
+        output = next(m for m in graph["metrics"] if m["slug"] == "output")["values"]
+        mean = np.mean(output)
+        # Efforts of different lengths: the shorter, the harder; the sprint far above the rest.
+        curve = [best_average(output, s) for s in (15, 60, 300, 1200)]
+        assert curve == sorted(curve, reverse=True) and curve[-1] > mean
+        assert curve[0] > 2 * mean
+        smooth = np.convolve(np.asarray(output, float), np.ones(15) / 15, "valid")
+        sprint_at.append(int(smooth.argmax()))
+        assert [s["name"] for s in graph["segment_list"]] == ["Warmup", "Main", "Cool Down"]
+    assert max(sprint_at) - min(sprint_at) <= 20   # the same class: the sprint at the same minute

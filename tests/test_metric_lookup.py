@@ -76,6 +76,31 @@ def test_a_metric_the_workout_lacks_is_not_available(refreshed, account):
     assert peloton_xl.PELOTON_METRIC(meditation["id"], "avg_output").startswith("#N/A ")
 
 
+def test_series_returns_the_stored_samples_of_one_metric(refreshed, account, server, settings):
+    server.stop()                                   # from the store, never the network
+    ride = cycling_workout(account)
+    graph = account.graph(ride["id"], settings.every_n)
+    samples = {m["slug"]: m["values"] for m in graph["metrics"]}
+    assert settings.every_n == 5 and len(samples["output"]) == -(-graph["duration"] // 5)
+    assert peloton_xl.PELOTON_SERIES(ride["id"], "output") == samples["output"]
+    assert peloton_xl.PELOTON_SERIES(ride["id"], "Heart Rate") == samples["heart_rate"]
+    assert peloton_xl.PELOTON_SERIES(ride["id"], "CADENCE (rpm)") == samples["cadence"]
+    run = next(w for w in account.workouts if w["fitness_discipline"] == "running" and w["metrics_type"])
+    speed = next(m for m in account.graph(run["id"], 5)["metrics"] if m["slug"] == "pace")["alternatives"][0]
+    assert peloton_xl.PELOTON_SERIES(run["id"], "speed") == speed["values"]   # nested under pace
+
+
+def test_series_errors_follow_peloton_metric(refreshed, account):
+    ride, meditation = cycling_workout(account), next(
+        w for w in account.workouts if w["fitness_discipline"] == "meditation")
+    assert peloton_xl.PELOTON_SERIES(ride["id"], "watts per kilo") == \
+        f"#N/A workout {ride['id']} has no watts per kilo samples"
+    assert peloton_xl.PELOTON_SERIES(meditation["id"], "output").startswith("#N/A ")
+    assert peloton_xl.PELOTON_SERIES("f" * 32, "output").startswith("#N/A no workout")
+    assert peloton_xl.PELOTON_SERIES("yesterday-ish", "output").startswith("#VALUE! ")
+    assert peloton_xl.PELOTON_SERIES(ride["id"], 7).startswith("#VALUE! ")
+
+
 def test_metric_names_lists_slug_name_and_unit(refreshed):
     names = peloton_xl.PELOTON_METRIC_NAMES()
     assert names[0] == ["Metric", "Name", "Unit"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import zlib
 
 import pytest
 
@@ -27,17 +29,65 @@ def test_a_new_store_carries_the_current_version(tmp_path):
     assert user_version(path) == SCHEMA_VERSION
 
 
-def test_a_store_from_before_versioning_keeps_its_data_and_is_numbered(tmp_path):
+# The layout every store had up to version 1 (graphs as JSON text), as those stores hold it.
+LAYOUT_V1 = (
+    "CREATE TABLE workouts (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, start_time INTEGER, "
+    "status TEXT, json TEXT NOT NULL, fetched_at REAL NOT NULL)",
+    "CREATE INDEX workouts_created ON workouts (created_at DESC)",
+    "CREATE TABLE graphs (workout_id TEXT PRIMARY KEY, every_n INTEGER, json TEXT NOT NULL, "
+    "fetched_at REAL NOT NULL)",
+    "CREATE TABLE graph_failures (workout_id TEXT PRIMARY KEY, error TEXT NOT NULL, attempts INTEGER NOT NULL, "
+    "last_tried REAL NOT NULL)",
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+GRAPH = {"seconds_since_pedaling_start": [5, 10], "metrics": [{"slug": "output", "values": [101, 99.5]}],
+         "summaries": [{"slug": "total_output", "value": 18}]}
+
+
+def old_store(path, version: int) -> None:
+    """A store as a version-`version` peloton_xl (0: before versioning) left it: a workout and its graph."""
+    with sqlite3.connect(path) as db:
+        for statement in LAYOUT_V1:
+            db.execute(statement)
+        db.execute("INSERT INTO workouts VALUES (?, ?, ?, ?, ?, ?)",
+                   (WORKOUT["id"], WORKOUT["created_at"], WORKOUT["start_time"], "COMPLETE",
+                    json.dumps(WORKOUT), 1.0))
+        db.execute("INSERT INTO graphs VALUES (?, 300, ?, 1.0)", (WORKOUT["id"], json.dumps(GRAPH)))
+        db.execute("INSERT INTO meta VALUES ('frontier', '1700000000')")
+        db.execute(f"PRAGMA user_version = {version}")
+
+
+@pytest.mark.parametrize("version", [0, 1])
+def test_an_older_store_keeps_its_workouts_and_graphs_and_is_upgraded(tmp_path, version):
     path = tmp_path / "store.sqlite"
+    old_store(path, version)
+    with WorkoutStore(path) as store:
+        assert list(store.records()) == [(WORKOUT, GRAPH)]
+        assert store.frontier() == 1_700_000_000
+        assert store.coarser_graphs(5) == [WORKOUT["id"]]     # fetched at 300 s: refined later
+        assert store.coarser_graphs(300) == []
+    assert user_version(path) == SCHEMA_VERSION
+    with sqlite3.connect(path) as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(graphs)")]
+        blob = db.execute("SELECT data FROM graphs").fetchone()[0]
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert columns == ["workout_id", "every_n", "data", "fetched_at"]
+    assert json.loads(zlib.decompress(blob)) == GRAPH
+    assert "graphs_v1" not in tables
+
+
+def test_a_graph_is_stored_compressed_and_read_back_as_it_came(tmp_path):
+    path = tmp_path / "store.sqlite"
+    graph = {"metrics": [{"slug": "output", "values": [150 + (i % 7) for i in range(1800)]}],
+             "seconds_since_pedaling_start": list(range(1, 1801))}
     with WorkoutStore(path) as store:
         store.save_workouts([WORKOUT])
-        store.save_graphs([(WORKOUT["id"], {"summaries": []})], every_n=300)
-    with sqlite3.connect(path) as db:   # what every store written before versioning looks like
-        db.execute("PRAGMA user_version = 0")
-    with WorkoutStore(path) as store:
-        assert [w["id"] for w, g in store.records()] == [WORKOUT["id"]]
-        assert store.count() == 1
-    assert user_version(path) == SCHEMA_VERSION
+        store.save_graphs([(WORKOUT["id"], graph)], every_n=1)
+        assert store.graph(WORKOUT["id"]) == graph and store.graph("b" * 32) is None
+        assert store.coarser_graphs(1) == [] and store.coarser_graphs(0) == [WORKOUT["id"]]
+    with sqlite3.connect(path) as db:
+        stored = len(db.execute("SELECT data FROM graphs").fetchone()[0])
+    assert stored < len(json.dumps(graph)) / 4
 
 
 def test_a_migration_step_runs_once_and_a_failing_one_changes_nothing(tmp_path, monkeypatch):
@@ -107,3 +157,17 @@ def test_the_store_and_its_write_ahead_files_are_owner_only(tmp_path):
 def test_a_tilde_in_the_state_folder_means_the_home_folder(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path))
     assert StateFolder("~/peloton").root == tmp_path / "peloton"
+
+
+def test_records_without_samples_keep_the_summaries_for_the_tables(tmp_path):
+    graph = {"seconds_since_pedaling_start": [5, 10], "summaries": [{"slug": "total_output", "value": 18}],
+             "metrics": [{"slug": "output", "values": [101, 99], "average_value": 100},
+                         {"slug": "pace", "values": [9.1, 9.0], "alternatives": [{"slug": "speed", "values": [6, 7]}]}]}
+    with WorkoutStore(tmp_path / "store.sqlite") as store:
+        store.save_workouts([WORKOUT])
+        store.save_graphs([(WORKOUT["id"], graph)], every_n=5)
+        assert list(store.records()) == [(WORKOUT, graph)]
+        ((_, light),) = store.records(samples=False)
+    assert light == {"summaries": [{"slug": "total_output", "value": 18}],
+                     "metrics": [{"slug": "output", "average_value": 100},
+                                 {"slug": "pace", "alternatives": [{"slug": "speed"}]}]}

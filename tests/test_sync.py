@@ -7,6 +7,7 @@ import requests
 
 from pelotonxl.demo.account import make_account
 from pelotonxl.errors import ApiError
+from pelotonxl.peloton import sync as sync_module
 from pelotonxl.peloton.auth import Authenticator, TokenStore
 from pelotonxl.peloton.client import Pacer, PelotonClient
 from pelotonxl.peloton.store import WorkoutStore
@@ -133,3 +134,42 @@ def test_a_workout_listed_twice_counts_once(server, settings, account):
     report, _, count = run_sync(settings)
     assert (report.new, report.total, count) == (N, N, N)
     assert len(graph_requests(server)) == N                     # and each graph fetched once
+
+
+def test_a_store_of_coarse_graphs_is_refined_a_bounded_number_per_refresh(server, settings, account, monkeypatch):
+    """A store filled at the old 300-second default upgrades itself across normal refreshes, newest first."""
+    monkeypatch.setattr(sync_module, "REFINE_PER_REFRESH", 60)
+    settings.every_n = 300
+    run_sync(settings)
+    settings.every_n = 5
+    newest_first = [w["id"] for w in account.workouts]
+    left = []
+    for expected_refined in (60, 60, 30, 0):
+        server.clear_requests()
+        report, failures, count = run_sync(settings)
+        assert (report.new, report.refined, count, failures) == (0, expected_refined, N, {})
+        refined_now = graph_requests(server)   # fetched in parallel: any order
+        done_before = N - (left[-1] if left else N)
+        assert sorted(refined_now) == sorted(newest_first[done_before:done_before + expected_refined])
+        assert {r.query["every_n"] for r in server.requests if r.path.endswith("/performance_graph")} <= {"5"}
+        left.append(report.coarse_left)
+    assert left == [90, 30, 0, 0]
+    with WorkoutStore.for_account(settings.home_path, account.user_id) as store:
+        graph = store.graph(account.workouts[0]["id"])
+    assert graph["seconds_since_pedaling_start"][:2] == [5, 10]
+
+
+def test_a_failed_refinement_keeps_the_coarse_graph_and_is_not_a_failure(server, settings, account):
+    settings.every_n = 300
+    run_sync(settings)
+    settings.every_n = 5
+    bad = account.workouts[0]["id"]
+    server.always_fail_graph(bad)
+    report, failures, _ = run_sync(settings)
+    assert (report.refined, report.coarse_left, report.failed, failures) == (N - 1, 1, {}, {})
+    with WorkoutStore.for_account(settings.home_path, account.user_id) as store:
+        assert store.graph(bad)["seconds_since_pedaling_start"][0] == 300
+    server.always_fail_graph(None)
+    server.clear_requests()
+    report, _, _ = run_sync(settings)
+    assert graph_requests(server) == [bad] and report.coarse_left == 0

@@ -220,11 +220,14 @@ class DemoAccount:
             "v2_total_video_buffering_seconds": rng.randint(0, 3) if kind.ride != "none" else None,
             "total_music_audio_play_seconds": None, "total_music_audio_buffer_seconds": None,
             "created": created, "device_time_created_at": created + int(offset.total_seconds()),
-            "strava_id": None, "fitbit_id": None, "effort_zones": self._effort_zones(plan), "service_id": None,
+            "strava_id": None, "fitbit_id": None, "effort_zones": None, "service_id": None,
         }
         ride = self._ride(kind, plan, start)
         if ride is not None:
             w["ride"] = ride
+            if ride["id"] != ZERO_RIDE_ID:
+                plan.class_seed = int(ride["id"], 16) >> 64
+        w["effort_zones"] = self._effort_zones(plan)  # the class shapes the heart rate
         return w
 
     def _plan(self, kind: Kind, wid: str, minutes: int, device: str) -> WorkoutPlan:
@@ -303,7 +306,8 @@ class DemoAccount:
             ride["scheduled_start_time"] = ride["original_air_time"]
             return ride
         # Now and then the member takes a class again: reuse one of this kind aired before.
-        if kind.ride == "class" and rng.random() < 0.15:
+        # Rides most often: the member has favourite classes, so earlier attempts exist to compare.
+        if kind.ride == "class" and rng.random() < (0.3 if kind.profile == "bike" else 0.15):
             seen = self._ride_pool.get((kind.key, plan.duration), [])
             if seen and seen[0]["original_air_time"] < start - 86400:
                 return dict(rng.choice(seen))

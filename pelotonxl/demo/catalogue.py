@@ -159,6 +159,7 @@ class WorkoutPlan:
     has_hr: bool
     apple_watch: bool
     in_progress: bool = False
+    class_seed: int | None = None    # from the class's ride id: every attempt of it has the same efforts
 
     @property
     def elapsed(self) -> int:

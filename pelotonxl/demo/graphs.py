@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from pelotonxl.demo.catalogue import WorkoutPlan
 
 import hashlib
+import random
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,34 @@ def hex_id(*parts: Any) -> str:
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
+# Efforts a class is built from: (length in 5-second steps, lowest and highest intensity). The
+# shorter the effort, the harder: 30 s and 1 min surges, 2-4 min intervals, 8 and 12 min climbs.
+EFFORTS = ((6, 1.35, 1.55), (12, 1.25, 1.4), (24, 1.15, 1.3), (48, 1.1, 1.2), (96, 1.05, 1.12),
+           (144, 1.02, 1.08))
+SPRINT = (3, 1.9, 2.1)  # 15 seconds all out
+
+
+def class_efforts(rng: random.Random, start: int, end: int) -> list[tuple[int, int, float]]:
+    """(first step, steps, intensity) of each effort between `start` and `end`, the sprint last,
+    each followed by an easier recovery; what is left between them is steady riding."""
+    efforts = []
+    at = start + 6
+    sprint_at = end - SPRINT[0] - 12      # a minute of recovery before the cool-down
+    while True:
+        fitting = [e for e in EFFORTS if at + e[0] + max(6, e[0] // 2) <= sprint_at]
+        if not fitting:
+            break
+        length, low, high = rng.choice(fitting)
+        efforts.append((at, length, rng.uniform(low, high)))
+        recovery = max(6, length // 2)
+        efforts.append((at + length, recovery, rng.uniform(0.7, 0.82)))
+        at += length + recovery + rng.randrange(13)   # some steady riding between
+    if sprint_at > start:
+        efforts.append((sprint_at, SPRINT[0], rng.uniform(SPRINT[1], SPRINT[2])))
+        efforts.append((sprint_at + SPRINT[0], 12, 0.7))
+    return efforts
+
+
 def zone_durations(hr: np.ndarray) -> list[int]:
     edges = np.array(ZONE_FLOORS[1:])
     zone = np.searchsorted(edges, hr, side="right")
@@ -62,14 +91,25 @@ class GraphBuilder:
         return np.random.default_rng([self.plan.seed, stream])
 
     def _coarse_intensity(self) -> np.ndarray:
-        """Warm-up ramp, intervals, cool-down on a 5-second grid: the shape every metric follows."""
+        """The class on a 5-second grid, the shape every metric follows: a warm-up, efforts of
+        different lengths with recoveries between them, a sprint near the end and a cool-down.
+
+        The structure comes from the class (its ride id), so every attempt of a class has the same
+        efforts at the same minutes; how hard the member rides them comes from the workout's seed."""
         if self._coarse is None:
-            m, rng = -(-self.n // COARSE_STEP), self._rng(0)
-            i = np.arange(m)
-            warm, cool = max(1.0, m * 0.12), max(1.0, m * 0.08)
-            prof = 1 + 0.15 * np.sin(2 * np.pi * i / rng.uniform(24, 84) + rng.uniform(0, 2 * np.pi))
-            prof *= np.minimum(1.0, 0.55 + 0.45 * i / warm) * np.minimum(1.0, 0.55 + 0.45 * (m - 1 - i) / cool)
-            self._coarse = prof
+            m = -(-self.n // COARSE_STEP)
+            warm, cool = max(1, int(m * 0.12)), max(1, int(m * 0.08))
+            steps = np.arange(m, dtype="float64")
+            prof = np.full(m, 0.95)
+            prof[:warm] = 0.55 + 0.3 * steps[:warm] / warm
+            prof[m - cool:] = 0.8 - 0.3 * steps[:cool] / cool
+            class_rng = random.Random(self.plan.class_seed or self.plan.seed)  # scalar draws: cheap
+            for at, length, level in class_efforts(class_rng, warm, m - cool):
+                prof[at:at + length] = level
+            # Attempts differ: a little more or less in each effort, a drift of fatigue or freshness.
+            rng = self._rng(0)
+            prof *= 1 + rng.normal(0.0, 0.03, m) + steps * (rng.uniform(-0.06, 0.06) / m)
+            self._coarse = np.clip(prof, 0.3, None)
         return self._coarse
 
     def _intensity(self) -> np.ndarray:

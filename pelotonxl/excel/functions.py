@@ -2,6 +2,8 @@
 
 An in-memory index (workout id → metric values, start times, metric names) is built once and rebuilt
 only when the store file changes, so 10,000 =PELOTON_METRIC calls cost a dictionary lookup each.
+PELOTON_SERIES reads the one graph it needs from the store (one row by key): the samples of every
+workout are too many to keep in memory for a function called once per ride.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from pelotonxl.model import tables
+from pelotonxl.model.samples import sampled_metrics
 from pelotonxl.peloton.store import WorkoutStore, file_version, watched_files
 from pelotonxl.settings import FIELD_BY_NAME
 from pelotonxl.state import StateFolder
@@ -132,6 +135,7 @@ class _Cache:
         self._files: tuple[str, ...] = ()
         self._version: tuple | None = None
         self._index: MetricIndex | None = None
+        self._store = None
 
     def index(self) -> MetricIndex:
         home_env = os.environ.get(HOME_ENV) or ""
@@ -150,9 +154,14 @@ class _Cache:
             files = (str(state.last_account_file),) + watched_files(path)
             version = file_version(files)
             with WorkoutStore(path) as store:
-                self._index = MetricIndex.build(store.records())
-            self._home_env, self._files, self._version = home_env, files, version
+                self._index = MetricIndex.build(store.records(samples=False))
+            self._home_env, self._files, self._version, self._store = home_env, files, version, path
             return self._index
+
+    def graph(self, workout_id: str) -> dict | None:
+        """One workout's stored graph, from the store the index was built from."""
+        with WorkoutStore(self._store) as store:
+            return store.graph(workout_id)
 
 
 _cache = _Cache()
@@ -160,6 +169,26 @@ _cache = _Cache()
 
 def lookup_metric(workout, metric) -> float:
     return _cache.index().value(workout, metric)
+
+
+def series(workout, metric) -> list:
+    """The samples of one metric of one workout's stored performance graph, oldest first.
+
+    `workout` as for lookup_metric; `metric` a graph metric's slug or name ("output", "Heart Rate",
+    "Speed (mph)"). Samples are `every_n` seconds apart (the Graph sampling setting); a gap is None.
+    """
+    if not isinstance(metric, str) or not metric.strip():
+        raise BadArgumentError(f"{metric!r} is not a metric name")
+    wid = _cache.index().resolve_workout(workout)
+    graph = _cache.graph(wid)
+    if graph is None:
+        raise MetricLookupError(f"workout {wid} has no performance graph in the store")
+    wanted = _key(metric)
+    for entry in sampled_metrics(graph):
+        name, unit = entry.get("display_name") or "", entry.get("display_unit")
+        if wanted in {_key(entry.get("slug") or ""), _key(name), _key(f"{name} ({unit})")}:
+            return list(entry.get("values") or [])
+    raise MetricLookupError(f"workout {wid} has no {metric.strip()} samples")
 
 
 def metric_names() -> list[list]:

@@ -132,6 +132,23 @@ def _segments(graph: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Segment", "From (s)", "To (s)"])
 
 
+def rides_to_read(summaries: Iterable[tuple[Any, Any]], workout_id: str | None = None) -> set[str]:
+    """The ids `ride_view` may need, found from graphs without their samples (as
+    `WorkoutStore.records(samples=False)` yields them): the ride to show (`workout_id`, else the most
+    recent Bike ride with a graph) and the other rides of its class. Reading only these keeps a long
+    history's samples out of memory."""
+    bikes = [w for w, g in summaries if isinstance(w, dict) and isinstance(g, dict) and is_bike(w)
+             and isinstance(w.get("id"), str)]
+    bikes.sort(key=lambda w: float(w.get("start_time") or 0), reverse=True)
+    chosen = next((w for w in bikes if workout_id is None or w["id"] == workout_id), None)
+    if chosen is None:
+        return set()
+    ride_id = _ride(chosen).get("id")
+    if ride_id in (None, ZERO_RIDE_ID):
+        return {chosen["id"]}
+    return {w["id"] for w in bikes if w is chosen or _ride(w).get("id") == ride_id}
+
+
 def ride_view(records: Iterable[tuple[Any, Any]], workout_id: str | None = None) -> RideView | None:
     """The Ride sheet's content for `workout_id` (default: the most recent Bike ride with a graph);
     None when there is no such ride."""

@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 import time
+import zlib
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -20,7 +21,9 @@ from pelotonxl.state import StateFolder
 
 # The store's layout, as PRAGMA user_version numbers it. A change of layout adds a step to MIGRATIONS
 # that takes a store from the version before to this one; opening a store runs the steps it lacks.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# A graph is Peloton's JSON, zlib-compressed: a one-second graph of a half-hour ride is ~40 kB of
+# JSON and ~12 kB stored. every_n is the sampling it was fetched at, so a finer setting refetches it.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS workouts (
     id TEXT PRIMARY KEY,
@@ -34,7 +37,7 @@ CREATE INDEX IF NOT EXISTS workouts_created ON workouts (created_at DESC);
 CREATE TABLE IF NOT EXISTS graphs (
     workout_id TEXT PRIMARY KEY,
     every_n INTEGER,
-    json TEXT NOT NULL,
+    data BLOB NOT NULL,
     fetched_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS graph_failures (
@@ -48,9 +51,40 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 
 # version -> the statements that bring a store of version - 1 up to it (one execute() each:
-# executescript() would commit half-way). Version 1 is the layout above, which stores made before
-# versioning (user_version 0) already have.
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: ()}
+# executescript() would commit half-way). Version 1 is the first layout, which stores made before
+# versioning (user_version 0) already have; version 2 compresses the graphs (json TEXT -> data BLOB).
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (),
+    2: ("ALTER TABLE graphs RENAME TO graphs_v1",
+        "CREATE TABLE graphs (workout_id TEXT PRIMARY KEY, every_n INTEGER, data BLOB NOT NULL, "
+        "fetched_at REAL NOT NULL)",
+        "INSERT INTO graphs (workout_id, every_n, data, fetched_at) "
+        "SELECT workout_id, every_n, compress_json(json), fetched_at FROM graphs_v1",
+        "DROP TABLE graphs_v1"),
+}
+
+
+def pack_graph(graph: dict) -> bytes:
+    return zlib.compress(json.dumps(graph, separators=(",", ":")).encode(), 6)
+
+
+def unpack_graph(data: bytes) -> dict:
+    return json.loads(zlib.decompress(data))
+
+
+def _drop_samples(graph: dict) -> None:
+    graph.pop("seconds_since_pedaling_start", None)
+    for entry in graph.get("metrics") or []:
+        if isinstance(entry, dict):
+            entry.pop("values", None)
+            for alternative in entry.get("alternatives") or []:
+                if isinstance(alternative, dict):
+                    alternative.pop("values", None)
+
+
+def _compress_json(text: str | bytes) -> bytes:
+    """SQL function for the version-2 step: a stored JSON text as the compressed blob."""
+    return zlib.compress(text.encode() if isinstance(text, str) else text, 6)
 
 
 def is_finished(workout: dict) -> bool:
@@ -71,11 +105,25 @@ class WorkoutStore:
         self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")  # readers (the UDFs) never block a refresh
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
-        self._migrate()
+        self.db.create_function("compress_json", 1, _compress_json, deterministic=True)
+        self._create_or_migrate()
         for companion in watched_files(self.path)[1:] + (str(self.path) + "-shm",):
             if os.path.exists(companion):   # left by an older version with the wider mode
                 os.chmod(companion, 0o600)
+
+    def _create_or_migrate(self) -> None:
+        """A new store gets the current layout and version in one transaction; an old one is migrated."""
+        try:
+            with self._transaction():
+                if self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'workouts'").fetchone() is None:
+                    for statement in SCHEMA.split(";"):
+                        if statement.strip():
+                            self.db.execute(statement)
+                    self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except BaseException:
+            self.db.close()
+            raise
+        self._migrate()
 
     def _migrate(self) -> None:
         """Bring the store's layout up to SCHEMA_VERSION, one step per version, each in one transaction."""
@@ -127,10 +175,10 @@ class WorkoutStore:
 
     def save_graphs(self, graphs: Iterable[tuple[str, dict]], every_n: int) -> None:
         now = time.time()
-        rows = [(wid, every_n, json.dumps(g, separators=(",", ":")), now) for wid, g in graphs]
+        rows = [(wid, every_n, pack_graph(g), now) for wid, g in graphs]
         with self._transaction():
             self.db.executemany(
-                "INSERT OR REPLACE INTO graphs (workout_id, every_n, json, fetched_at) VALUES (?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO graphs (workout_id, every_n, data, fetched_at) VALUES (?, ?, ?, ?)",
                 rows)
             self.db.executemany("DELETE FROM graph_failures WHERE workout_id = ?", [(r[0],) for r in rows])
 
@@ -192,19 +240,42 @@ class WorkoutStore:
         """id -> on how many refreshes its graph has failed so far (a fetched graph clears it)."""
         return dict(self.db.execute("SELECT workout_id, attempts FROM graph_failures"))
 
+    def coarser_graphs(self, every_n: int, limit: int | None = None) -> list[str]:
+        """Workouts whose stored graph is sampled coarser than `every_n` seconds, newest first.
+
+        Stores filled before a finer setting (the old default was 300 s) are refined from these,
+        a few per refresh."""
+        rows = self.db.execute(
+            "SELECT g.workout_id FROM graphs g JOIN workouts w ON w.id = g.workout_id "
+            "WHERE g.every_n IS NULL OR g.every_n > ? ORDER BY w.created_at DESC, w.id LIMIT ?",
+            (every_n, -1 if limit is None else limit))
+        return [r[0] for r in rows]
+
+    def graph(self, workout_id: str) -> dict | None:
+        """One workout's stored graph, or None."""
+        row = self.db.execute("SELECT data FROM graphs WHERE workout_id = ?", (workout_id,)).fetchone()
+        return unpack_graph(row[0]) if row else None
+
     def failures(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT workout_id, error FROM graph_failures"))
 
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM workouts").fetchone()[0]
 
-    def records(self) -> Iterator[tuple[dict, dict | None]]:
-        """Every (workout, graph or None), newest first: the input of tables.build_tables."""
+    def records(self, samples: bool = True) -> Iterator[tuple[dict, dict | None]]:
+        """Every (workout, graph or None), newest first: the input of tables.build_tables.
+
+        `samples=False` leaves out each graph's samples (`metrics[].values`, the time axis): the
+        summaries are all the tables need, and thousands of fine graphs' samples are hundreds of MB
+        as Python objects."""
         rows = self.db.execute(
-            "SELECT w.json, g.json FROM workouts w LEFT JOIN graphs g ON g.workout_id = w.id "
+            "SELECT w.json, g.data FROM workouts w LEFT JOIN graphs g ON g.workout_id = w.id "
             "ORDER BY w.created_at DESC, w.id")
         for workout, graph in rows:
-            yield json.loads(workout), (json.loads(graph) if graph is not None else None)
+            graph = unpack_graph(graph) if graph is not None else None
+            if graph is not None and not samples:
+                _drop_samples(graph)
+            yield json.loads(workout), graph
 
     # -- internals ----------------------------------------------------------------------------------
     def _transaction(self):

@@ -32,6 +32,21 @@ failed:
     PELOTON_METRIC_NAMES = Err.Description
 End Function
 
+Function PELOTON_SERIES(workout, metric)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        PELOTON_SERIES = XLPy.CallUDF("peloton_xl", "PELOTON_SERIES", Array(workout, metric), ThisWorkbook, Application.Caller)
+        If VarType(PELOTON_SERIES) = vbString Then PELOTON_SERIES = ExcelErrorFromText(PELOTON_SERIES)
+        Exit Function
+    #Else
+        PELOTON_SERIES = XLPy.CallUDF("peloton_xl", "PELOTON_SERIES", Array(workout, metric))
+        If VarType(PELOTON_SERIES) = vbString Then PELOTON_SERIES = ExcelErrorFromText(PELOTON_SERIES)
+        Exit Function
+    #End If
+failed:
+    PELOTON_SERIES = Err.Description
+End Function
+
 Function PELOTON_WORKOUTS_ON(day)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
