@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-import time
+import tracemalloc
 from collections import Counter
 from datetime import datetime, timezone
 
@@ -95,10 +95,16 @@ def test_end_and_years_place_the_history():
 
 
 @pytest.mark.slow
-def test_five_thousand_workouts_are_quick_to_make_and_hold_no_series():
-    started = time.perf_counter()
-    big = make_account(5000)
-    assert time.perf_counter() - started < 4.0
+def test_five_thousand_workouts_hold_no_series():
+    # Memory, not time (speed is the benchmarks' business): 5,000 per-second graphs held would be
+    # hundreds of MB; the plans and list items are about 25 MB.
+    tracemalloc.start()
+    try:
+        big = make_account(5000)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held < 60e6
     assert len(big.workouts) == 5000
     plan = big.plan(big.workouts[0]["id"])
     assert all(isinstance(v, float) for v in plan.targets.values())  # scalars; series made on demand
