@@ -105,7 +105,7 @@ def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path) -> int:
     result = run_refresh(settings, target.write, full=args.full, progress=progress,
                          password_provider=_prompt_for_password if sys.stdin.isatty() else None)
     progress.close()
-    _report(result, workbook, target.through_excel)
+    _report(result, workbook, target.through_excel, target.notes_dropped)
     if settings.sources.get("password") == "config" and not args.demo:
         _offer_to_remove_password(workbook, target.through_excel)
     return result.exit_code
@@ -120,6 +120,7 @@ class _FileTarget:
         from pelotonxl.xlsx import writer
 
         self.path = path
+        self.notes_dropped = 0
         writer.check_writable(path)  # before any network: a locked file fails fast
 
     def read_config(self) -> dict:
@@ -130,7 +131,7 @@ class _FileTarget:
     def write(self, content) -> None:
         from pelotonxl.xlsx import writer
 
-        writer.write_tables(self.path, content)
+        self.notes_dropped = writer.write_tables(self.path, content).notes_dropped
 
 
 class _ExcelTarget:
@@ -140,6 +141,7 @@ class _ExcelTarget:
 
     def __init__(self, book):
         self.book = book
+        self.notes_dropped = 0
 
     def read_config(self) -> dict:
         from pelotonxl.excel import workbook_link
@@ -149,7 +151,7 @@ class _ExcelTarget:
     def write(self, content) -> None:
         from pelotonxl.excel import live_writer
 
-        live_writer.write_tables_live(self.book, content)
+        self.notes_dropped = live_writer.write_tables_live(self.book, content)
 
 
 def _open_target(workbook: Path):
@@ -191,12 +193,14 @@ def _demo_settings(settings: Settings, stack: ExitStack) -> Settings:
     return settings
 
 
-def _report(result: RefreshResult, workbook: Path, through_excel: bool) -> None:
+def _report(result: RefreshResult, workbook: Path, through_excel: bool, notes_dropped: int = 0) -> None:
     new = result.sync.new
     pruned = f", {result.sync.pruned} removed" if result.sync.pruned else ""
     where = f"the open {workbook.name} in Excel (not saved yet: save it there)" if through_excel \
         else workbook.name
-    print(f"{result.rows} workouts ({new} new{pruned}) written to {where} in {result.seconds:.1f} s")
+    notes = (f"; your notes on {notes_dropped} removed workout{'s' if notes_dropped != 1 else ''} went with them"
+             if notes_dropped else "")
+    print(f"{result.rows} workouts ({new} new{pruned}) written to {where} in {result.seconds:.1f} s{notes}")
     log.info("%d Peloton requests, %d pages, %d graphs fetched; workbook written in %.2f s",
              result.requests, result.sync.pages, result.sync.graphs_fetched, result.write_seconds)
     if result.failed:

@@ -80,7 +80,7 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
     if progress:
         progress("workbook", 0, None)
     write_started = time.perf_counter()
-    write(WorkbookContent(workouts, metrics, dashboard.build_dashboard([workouts, metrics], now), status))
+    write(WorkbookContent(workouts, metrics, dashboard.build_dashboard([workouts, metrics], now), status, full=full))
     write_seconds = time.perf_counter() - write_started
     return RefreshResult(report, rows, time.perf_counter() - started, write_seconds,
                          client.requests_made + auth.requests_made, dict(report.failed))

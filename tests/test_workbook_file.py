@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -83,11 +84,16 @@ def test_every_part_it_does_not_own_is_unchanged(book: Path):
     owned = owned_parts(book)
     for name in before:
         if name not in owned:
-            assert after[name] == before[name], name
+            assert _without_column_records(after[name]) == _without_column_records(before[name]), name
     assert {"xl/vbaProject.bin", "customUI/customUI.xml", "xl/charts/chart1.xml", "docProps/app.xml"} <= set(after)
     wb = load_workbook(book, keep_vba=True)
     assert wb["My Analysis"]["B1"].value == "=SUM(Workouts[Output])"
     assert "MyTotal" in wb.defined_names
+
+
+def _without_column_records(part: bytes) -> bytes:
+    """The part without the hidden names recording the refresh's columns (the writer owns those)."""
+    return re.sub(rb'<definedName name="PelotonXL_\w+_Columns"[^>]*>.*?</definedName>', b"", part)
 
 
 def test_workouts_table_reads_back_with_the_frame_values(book: Path):

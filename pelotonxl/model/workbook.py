@@ -34,6 +34,8 @@ class WorkbookContent:
     metrics: "SheetTable | None" = None
     dashboard: "Dashboard | None" = None
     status: dict[str, object] = field(default_factory=dict)
+    # --full: notes the member typed for workouts no longer on Peloton go with them (else they stay).
+    full: bool = False
 
     @property
     def tables(self) -> list["SheetTable"]:

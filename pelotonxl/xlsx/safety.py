@@ -80,8 +80,6 @@ def _things_a_rewrite_drops(pkg: xp.Package, sheet: xp.SheetEntry, own_charts: s
     if "slicer" in " ".join(kinds) and "slicers" not in found:
         found.append("slicers")
     table = xp.table_part_of(pkg, sheet)
-    if table and b"calculatedColumnFormula" in pkg.data(table):
-        found.append("a formula column in its table")
     if table and re.search(rb'totalsRowCount="[1-9]', pkg.data(table)):
         found.append("a totals row under its table")
     return found

@@ -27,11 +27,13 @@ from pelotonxl.xlsx import (
     cell_edit,
     cells,
     dashboard_sheet,
+    member_columns,
     safety,
     table_sheet,
 )
 from pelotonxl.xlsx import package as xp
 from pelotonxl.xlsx.config_sheet import _NS, _TAG
+from pelotonxl.xlsx.config_sheet import _shared_strings as shared_strings
 from pelotonxl.xlsx.styles import StyleBook
 
 if TYPE_CHECKING:
@@ -48,6 +50,7 @@ log = logging.getLogger(__name__)
 class WriteReport:
     rows_written: dict[str, int]
     seconds: float
+    notes_dropped: int = 0     # workouts gone from Peloton whose notes went with them (--full only)
 
 
 def check_writable(path) -> None:
@@ -73,7 +76,8 @@ def write_tables(path, content: WorkbookContent) -> WriteReport:
     with xp.open_package(path) as pkg:
         styles_part = _styles_part(pkg)
         styles = StyleBook(pkg.text(styles_part))
-        written_ids = {_write_table(pkg, styles, table) for table in tables}
+        written = [_write_table(pkg, styles, table, content.full) for table in tables]
+        written_ids = {sheet_id for sheet_id, _ in written}
         if board is not None:
             written_ids |= dashboard_sheet.write_dashboard(pkg, styles, board)
         rows = {t.name: len(t.frame) for t in tables}
@@ -82,7 +86,7 @@ def write_tables(path, content: WorkbookContent) -> WriteReport:
         xp.ensure_full_calc_on_load(pkg)
         _drop_calc_chain_of(pkg, written_ids | ({config_id} if config_id else set()))
         safety.save_atomically(pkg, path)
-    return WriteReport(rows, time.perf_counter() - started)
+    return WriteReport(rows, time.perf_counter() - started, max((n for _, n in written), default=0))
 
 
 def _styles_part(pkg: xp.Package) -> str:
@@ -92,8 +96,9 @@ def _styles_part(pkg: xp.Package) -> str:
     return rel.part
 
 
-def _write_table(pkg: xp.Package, styles: StyleBook, table: "SheetTable") -> int:
-    """Regenerate one table's worksheet and table parts, creating them if missing; returns the sheetId."""
+def _write_table(pkg: xp.Package, styles: StyleBook, table: "SheetTable", drop_orphans: bool) -> tuple[int, int]:
+    """Regenerate one table's worksheet and table parts, creating them if missing, with the member's
+    columns and cells carried over; returns the sheetId and how many workouts' notes were dropped."""
     sheet = xp.sheet_for_table(pkg, table.name) or xp.add_sheet(
         pkg, table.name, pkg.unused_name("xl/worksheets/sheet{}.xml"))
     if sheet.name.casefold() != table.name.casefold():
@@ -111,11 +116,20 @@ def _write_table(pkg: xp.Package, styles: StyleBook, table: "SheetTable") -> int
         rel_id = xp.add_rel(pkg, sheet.part, xp.REL_TABLE, table_part)
         xp.add_override(pkg, table_part, xp.CT_TABLE)
         table_id, name, style = _unused_table_id(pkg), _unused_table_name(pkg, table.name), TABLE_STYLE
-    xml, ref = table_sheet.worksheet_xml(table.frame, table.number_formats, table.widths, styles, rel_id,
-                                table_sheet.KeptSheetBits.from_xml(old_sheet))
-    pkg.put(sheet.part, xml)
-    pkg.put(table_part, table_sheet.table_xml(table_id, name, ref, table_sheet.table_column_names(table.frame.columns), style))
-    return sheet.sheet_id
+    old_table = pkg.data(table_part) if pkg.has(table_part) else None
+    ours = table_sheet.table_column_names(table.frame.columns)
+    member = member_columns.read_kept(old_sheet, old_table, table.name, ours, lambda: shared_strings(pkg),
+                                      member_columns.recorded_columns(pkg, table.name))
+    made = table_sheet.worksheet_xml(table.frame, table.number_formats, table.widths, styles, rel_id,
+                                     table_sheet.KeptSheetBits.from_xml(old_sheet), member,
+                                     drop_orphans=drop_orphans, sheet_name=sheet.name)
+    pkg.put(sheet.part, made.xml)
+    pkg.put(table_part, table_sheet.table_xml(table_id, name, made.ref, ours, style, made.table_columns))
+    member_columns.record_columns(pkg, table.name, ours)
+    if made.orphan_ids:
+        log.info("%s: %d workouts no longer on Peloton have your notes%s", table.name, len(made.orphan_ids),
+                 " (dropped: --full)" if drop_orphans else " (kept at the bottom of the table)")
+    return sheet.sheet_id, (len(made.orphan_ids) if drop_orphans else 0)
 
 
 def _all_tables(pkg: xp.Package) -> list[ET.Element]:
