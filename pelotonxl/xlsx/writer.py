@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pelotonxl.errors import WorkbookError
-from pelotonxl.model.dashboard import DATA_SHEET, chart_names
+from pelotonxl.model.dashboard import DATA_SHEET
 from pelotonxl.model.dashboard import SHEET as DASHBOARD_SHEET
 from pelotonxl.model.excel_values import excel_value
 from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent
@@ -56,7 +56,7 @@ class WriteReport:
 def check_writable(path) -> None:
     """Raise WorkbookError (one actionable line) unless a refresh can safely write the workbook."""
     safety.check_workbook(Path(path), (*OWNED_SHEETS, DASHBOARD_SHEET, DATA_SHEET),
-                              own_charts={DASHBOARD_SHEET: chart_names()})
+                              own_charts={DASHBOARD_SHEET: DATA_SHEET})
 
 
 def write_tables(path, content: WorkbookContent) -> WriteReport:
@@ -72,7 +72,7 @@ def write_tables(path, content: WorkbookContent) -> WriteReport:
     tables, board = content.tables, content.dashboard
     safety.remove_stale_temps(path)
     safety.check_workbook(path, [t.name for t in tables] + ([board.name, board.data_sheet] if board else []),
-                          own_charts={board.name: chart_names()} if board else {})
+                          own_charts={board.name: board.data_sheet} if board else {})
     with xp.open_package(path) as pkg:
         styles_part = _styles_part(pkg)
         styles = StyleBook(pkg.text(styles_part))
@@ -118,8 +118,12 @@ def _write_table(pkg: xp.Package, styles: StyleBook, table: "SheetTable", drop_o
         table_id, name, style = _unused_table_id(pkg), _unused_table_name(pkg, table.name), TABLE_STYLE
     old_table = pkg.data(table_part) if pkg.has(table_part) else None
     ours = table_sheet.table_column_names(table.frame.columns)
-    member = member_columns.read_kept(old_sheet, old_table, table.name, ours, lambda: shared_strings(pkg),
-                                      member_columns.recorded_columns(pkg, table.name))
+    try:
+        member = member_columns.read_kept(old_sheet, old_table, table.name, ours, lambda: shared_strings(pkg),
+                                          member_columns.recorded_columns(pkg, table.name))
+    except ET.ParseError:   # a damaged part holds nothing readable to keep: rebuilt from the store
+        log.warning("the %s sheet could not be read: rebuilt from the local store", sheet.name)
+        member = None
     made = table_sheet.worksheet_xml(table.frame, table.number_formats, table.widths, styles, rel_id,
                                      table_sheet.KeptSheetBits.from_xml(old_sheet), member,
                                      drop_orphans=drop_orphans, sheet_name=sheet.name)
