@@ -9,6 +9,7 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.table import TableColumn
 from openpyxl.worksheet.table import TableFormula
+from support.ooxml_check import assert_valid
 from support.workbook_samples import SampleTable, make_workbook, sample_content
 
 from pelotonxl.errors import WorkbookError
@@ -88,6 +89,7 @@ def test_notes_follow_their_workout_when_eight_new_workouts_arrive_on_top(book: 
     assert ws["B11"].number_format == "@"            # w4's note kept its format on its new row
     table = ws.tables["Workouts"]
     assert table.tableColumns[3].calculatedColumnFormula.attr_text == "Workouts[[#This Row],[Output]]*2"
+    assert_valid(book)
 
 
 def test_notes_of_a_workout_gone_from_peloton_stay_unless_full(book: Path):
@@ -101,6 +103,7 @@ def test_notes_of_a_workout_gone_from_peloton_stay_unless_full(book: Path):
     assert report.notes_dropped == 1
     _, rows = sheet_rows(book)
     assert [(r[0], r[1]) for r in rows[1:]] == [("w5", None), ("w4", None), ("w2", None), ("w1", "stays")]
+    assert_valid(book)
 
 
 def test_a_re_sorted_table_keeps_each_note_with_its_workout(book: Path):

@@ -154,7 +154,8 @@ def cell_tail(kept: KeptContent, cell: ET.Element | None, new_ref: str, style: s
     inline = cell.find(_M + "is")
     if inline is not None:
         text = "".join(t.text or "" for t in inline.iter(_M + "t"))
-        inner += f'<is><t xml:space="preserve">{escape(text)}</t></is>'
+        space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
+        inner += f"<is><t{space}>{escape(text)}</t></is>"
     return f"{attrs}>{inner}</c>" if inner else f"{attrs}/>"
 
 
