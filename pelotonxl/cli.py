@@ -102,6 +102,10 @@ def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path) -> int:
         settings = _demo_settings(settings, stack)
     progress = TerminalProgress(enabled=not args.quiet and sys.stderr.isatty())
     stack.callback(progress.close)
+    from pelotonxl.xlsx.refresh_lock import refresh_lock
+
+    stack.enter_context(refresh_lock(workbook, on_wait=lambda: print(
+        f"Another refresh of {workbook.name} is running: waiting for it to finish…", file=sys.stderr)))
     result = run_refresh(settings, target.write, full=args.full, progress=progress,
                          password_provider=_prompt_for_password if sys.stdin.isatty() else None)
     progress.close()

@@ -7,8 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
-from openpyxl.worksheet.table import TableColumn
-from openpyxl.worksheet.table import TableFormula
+from openpyxl.worksheet.table import TableColumn, TableFormula
 from support.ooxml_check import assert_valid
 from support.workbook_samples import SampleTable, make_workbook, sample_content
 

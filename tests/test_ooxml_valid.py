@@ -15,7 +15,12 @@ import pytest
 from openpyxl.chart import LineChart, Reference
 from support import table_rows
 from support.ooxml_check import assert_valid, cross_part_errors
-from support.workbook_samples import add_calc_chain, edit_zip, sheet_parts, to_shared_strings
+from support.workbook_samples import (
+    add_calc_chain,
+    edit_zip,
+    sheet_parts,
+    to_shared_strings,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 LATER = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)

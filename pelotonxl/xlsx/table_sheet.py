@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
+from pelotonxl.errors import WorkbookError
 from pelotonxl.model.excel_values import day_numbers
 from pelotonxl.model.workbook import TABLE_STYLE
 from pelotonxl.xlsx.cells import (
@@ -25,7 +26,6 @@ from pelotonxl.xlsx.cells import (
     string_tail,
     value_tail,
 )
-from pelotonxl.errors import WorkbookError
 from pelotonxl.xlsx.member_columns import (
     KeptContent,
     cell_tail,
