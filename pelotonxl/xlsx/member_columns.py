@@ -35,8 +35,6 @@ def is_refresh_column(table: str, header: str) -> bool:
     folded = header.casefold()
     if folded in {c.casefold() for c in (*WORKOUT_COLUMNS, *METRIC_LEAD_COLUMNS)}:
         return True
-    if table.casefold() != "metrics":
-        return False
     name = re.sub(r"\s*\[[^\]]*\]$", "", folded)          # "X [slug]": a renamed duplicate of ours
     name = re.sub(r"\s*\([^()]*\)$", "", name)            # "Avg Output (watts)": the unit
     return name in _KNOWN_METRIC_NAMES
