@@ -24,6 +24,7 @@ class LiveMemberColumns:
     names: list[str] = field(default_factory=list)
     after: dict[str, str | None] = field(default_factory=dict)
     by_id: dict[str, dict[str, Any]] = field(default_factory=dict)   # Workout ID -> column -> value/formula
+    calculated: dict[str, str] = field(default_factory=dict)         # column -> the one formula of every row
 
     def order(self, ours: list[str]) -> list[str]:
         final = list(ours)
@@ -49,7 +50,7 @@ class LiveMemberColumns:
         out = [final]
         for row in body:
             values = self.by_id.get(str(row[id_at]), {}) if id_at is not None else {}
-            out.append([row[ours[n]] if n in ours else values.get(n) for n in final])
+            out.append([row[ours[n]] if n in ours else values.get(n, self.calculated.get(n)) for n in final])
         if not full:
             for wid in orphans:
                 out.append([wid if n == ID_COLUMN else self.by_id[wid].get(n) for n in final])
@@ -80,6 +81,10 @@ def read_member_columns(sheet: "xw.Sheet", xl_table: "xw.main.Table | None", tab
             continue
         kept.by_id[str(wid)] = {header[i]: (formulas[r][i] if _is_formula(formulas[r][i]) else row[i])
                                 for i in member}
+    for i in member:   # a calculated column: new rows get its formula, as Excel fills them
+        column = {formulas[r][i] for r in range(1, len(formulas))}
+        if len(column) == 1 and _is_formula(next(iter(column))):
+            kept.calculated[header[i]] = next(iter(column))
     return kept
 
 
