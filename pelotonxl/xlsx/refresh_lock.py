@@ -2,28 +2,34 @@
 member clicks Refresh, waits for the refresh already running (bounded) instead of fetching the same
 workouts and graphs beside it and racing it to the save.
 
-The lock is an OS file lock on a small file beside the workbook (`.~peloton_xl-<name>.lock`): the OS
-releases it when the process ends, however it ends, so a killed refresh never leaves it held. The
-file itself stays (removing it would let a third process lock a file the second still waits on).
+The lock is an OS file lock on a small file named after the workbook's full path, in the system's
+temp folder (not beside the member's workbook): the OS releases it when the process ends, however
+it ends, so a killed refresh never leaves it held. The file itself stays (removing it would let a
+third process lock a file the second still waits on). Refreshes on other machines through a network
+share are not serialised by it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from pelotonxl.errors import WorkbookError
-from pelotonxl.xlsx.safety import TEMP_PREFIX
 
 WAIT_SECONDS = 120.0     # a refresh of a large account takes well under this once its store is filled
 POLL_SECONDS = 0.2
 
 
 def lock_path(workbook: Path) -> Path:
-    return workbook.with_name(f"{TEMP_PREFIX}{workbook.name}.lock")
+    key = hashlib.sha256(os.path.normcase(str(workbook.resolve())).encode()).hexdigest()[:24]
+    folder = Path(tempfile.gettempdir()) / "peloton_xl-locks"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder / f"{key}.lock"
 
 
 @contextmanager
@@ -33,8 +39,8 @@ def refresh_lock(workbook: Path, wait: float | None = None, on_wait=None) -> Ite
     wait = WAIT_SECONDS if wait is None else wait
     try:
         fd = os.open(lock_path(workbook), os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:
-        yield   # a read-only folder: the write will say so; nothing to race for
+    except OSError:   # no usable temp folder (another user's, read-only): refresh unserialised
+        yield
         return
     try:
         deadline = time.monotonic() + wait
