@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from support.live_book import make_book
 
 from pelotonxl import ribbon

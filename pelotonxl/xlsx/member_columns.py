@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
+from openpyxl.formula.tokenizer import TokenizerError
 from openpyxl.formula.translate import Translator
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.cell import coordinate_from_string, range_boundaries
@@ -185,7 +186,7 @@ def _moved(formula: str, origin: str, target: str) -> str:
         return formula
     try:
         return Translator("=" + formula, origin).translate_formula(target)[1:]
-    except Exception:   # a formula openpyxl's tokenizer cannot read: keep it as typed
+    except (TokenizerError, ValueError, IndexError):   # a formula openpyxl cannot read: keep it as typed
         return formula
 
 
