@@ -89,8 +89,9 @@ def read_kept(sheet_xml: str | None, table_xml: bytes | None, table_name: str, n
     `written_before`: the (case-folded) columns the last refresh wrote, when the workbook records them;
     else a column is the refresh's when `is_refresh_column` says it could be."""
     kept = KeptContent()
-    if not sheet_xml:
-        return kept
+    if not sheet_xml or (table_xml is not None and not _anything_of_the_members(
+            sheet_xml, table_xml, table_name, new_columns, written_before)):
+        return kept   # the common case, decided without parsing a sheet of thousands of rows
     root = ET.fromstring(sheet_xml)
     cells: dict[tuple[int, int], ET.Element] = {}
     for row in root.iter(_M + "row"):
@@ -131,6 +132,27 @@ def read_kept(sheet_xml: str | None, table_xml: bytes | None, table_name: str, n
     kept.outside = {(r, c): el for (r, c), el in cells.items()
                     if not (top <= r <= bottom and left <= c <= right) and _has_value(el)}
     return kept
+
+
+def _anything_of_the_members(sheet_xml: str, table_xml: bytes, table_name: str, new_columns: list[str],
+                             written_before: set[str] | None) -> bool:
+    """A quick look: does the old table have a column that is not ours, or the sheet a cell outside
+    the table (every cell written with its r, as Excel, LibreOffice, openpyxl and we do)?"""
+    table = ET.fromstring(table_xml)
+    ours = {c.casefold() for c in new_columns}
+    for tc in table.iter(_M + "tableColumn"):
+        name = tc.get("name", "").casefold()
+        if name not in ours and not (name in written_before if written_before is not None
+                                     else is_refresh_column(table_name, name)):
+            return True
+    left, top, right, bottom = range_boundaries(table.get("ref", "A1:A2"))
+    refs = re.findall(r'<(?:\w+:)?c\b[^>]*?\sr="([A-Z]+)(\d+)"', sheet_xml)
+    # A cell is outside when its row or its column is: check each distinct row and column once.
+    if any(not left <= column_index_from_string(c) <= right for c in {c for c, _ in refs}):
+        return True
+    if any(not top <= int(r) <= bottom for r in {r for _, r in refs}):
+        return True
+    return "<c>" in sheet_xml or re.search(r"<(?:\w+:)?c(?:\s+s=\S+)?\s*>", sheet_xml) is not None
 
 
 def cell_tail(kept: KeptContent, cell: ET.Element | None, new_ref: str, style: str | None = None) -> str | None:
