@@ -193,10 +193,14 @@ def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path, run: _R
                 "point PELOTON_XL_HOME (or --home) at another disk")
     progress = TerminalProgress(enabled=not args.quiet and sys.stderr.isatty())
     stack.callback(progress.close)
+    from pelotonxl.xlsx.refresh_lock import refresh_lock
+
+    stack.enter_context(refresh_lock(workbook, on_wait=lambda: print(
+        f"Another refresh of {workbook.name} is running: waiting for it to finish…", file=sys.stderr)))
     result = run_refresh(settings, target.write, full=args.full, progress=progress,
                          password_provider=_prompt_for_password if sys.stdin.isatty() else None)
     progress.close()
-    _report(result, workbook, target.through_excel, args.verbose > 0)
+    _report(result, workbook, target.through_excel, args.verbose > 0, target.notes_dropped)
     if args.export is not None:
         _export(settings, args.export)
     run.exit_code = result.exit_code  # from here on, Ctrl-C is no failure
@@ -214,6 +218,7 @@ class _FileTarget:
         from pelotonxl.xlsx import writer
 
         self.path = path
+        self.notes_dropped = 0
         writer.check_writable(path)  # before any network: a locked file fails fast
 
     def read_config(self) -> dict:
@@ -224,7 +229,7 @@ class _FileTarget:
     def write(self, content) -> None:
         from pelotonxl.xlsx import writer
 
-        writer.write_tables(self.path, content)
+        self.notes_dropped = writer.write_tables(self.path, content).notes_dropped
 
 
 class _ExcelTarget:
@@ -234,6 +239,7 @@ class _ExcelTarget:
 
     def __init__(self, book):
         self.book = book
+        self.notes_dropped = 0
 
     def read_config(self) -> dict:
         from pelotonxl.excel import workbook_link
@@ -243,7 +249,7 @@ class _ExcelTarget:
     def write(self, content) -> None:
         from pelotonxl.excel import live_writer
 
-        live_writer.write_tables_live(self.book, content)
+        self.notes_dropped = live_writer.write_tables_live(self.book, content)
 
 
 def _open_target(workbook: Path):
@@ -288,12 +294,15 @@ def _demo_settings(settings: Settings, stack: ExitStack) -> Settings:
     return settings
 
 
-def _report(result: RefreshResult, workbook: Path, through_excel: bool, verbose: bool = False) -> None:
+def _report(result: RefreshResult, workbook: Path, through_excel: bool, verbose: bool = False,
+            notes_dropped: int = 0) -> None:
     new = result.sync.new
     pruned = f", {result.sync.pruned} removed" if result.sync.pruned else ""
     where = f"the open {workbook.name} in Excel (not saved yet: save it there)" if through_excel \
         else workbook.name
-    print(f"{result.rows} workouts ({new} new{pruned}) written to {where} in {result.seconds:.1f} s")
+    notes = (f"; your notes on {notes_dropped} removed workout{'s' if notes_dropped != 1 else ''} went with them"
+             if notes_dropped else "")
+    print(f"{result.rows} workouts ({new} new{pruned}) written to {where} in {result.seconds:.1f} s{notes}")
     log.info("%d Peloton requests, %d pages, %d graphs fetched; workbook written in %.2f s",
              result.requests, result.sync.pages, result.sync.graphs_fetched, result.write_seconds)
     if result.sync.refined or result.sync.coarse_left:

@@ -94,7 +94,8 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
         progress("workbook", 0, None)
     write_started = time.perf_counter()
     board = dashboard.build_dashboard([workouts, metrics], now, curve, ftp)
-    write(WorkbookContent(workouts, metrics, board, status, power_curve.curve_table(curve, now), RideSheet(view)))
+    write(WorkbookContent(workouts, metrics, board, status, power_curve.curve_table(curve, now), RideSheet(view),
+                          full=full))
     write_seconds = time.perf_counter() - write_started
     return RefreshResult(report, rows, time.perf_counter() - started, write_seconds,
                          client.requests_made + auth.requests_made, dict(report.failed))

@@ -90,7 +90,8 @@ def test_refresh_resizes_the_existing_table_and_keeps_its_style(server, home):
 
 def test_refresh_clears_what_a_bigger_earlier_table_left_behind(server, home):
     book = make_book(server, home, table_sheets=("Metrics",))
-    old_header = list(WORKOUT_COLUMNS) + [f"Old {i}" for i in range(6)]
+    # Wider with columns the refresh wrote once (Metrics lead columns are ours too), longer with stale rows.
+    old_header = list(WORKOUT_COLUMNS) + ["Avg Output (watts)", "Avg Cadence (rpm)"]
     add_table(book, "Workouts", [old_header] + [[f"junk {r}.{c}" for c in range(len(old_header))]
                                                 for r in range(400)])
     book.calls.clear()

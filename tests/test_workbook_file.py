@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -83,11 +84,16 @@ def test_every_part_it_does_not_own_is_unchanged(book: Path):
     owned = owned_parts(book)
     for name in before:
         if name not in owned:
-            assert after[name] == before[name], name
+            assert _without_column_records(after[name]) == _without_column_records(before[name]), name
     assert {"xl/vbaProject.bin", "customUI/customUI.xml", "xl/charts/chart1.xml", "docProps/app.xml"} <= set(after)
     wb = load_workbook(book, keep_vba=True)
     assert wb["My Analysis"]["B1"].value == "=SUM(Workouts[Output])"
     assert "MyTotal" in wb.defined_names
+
+
+def _without_column_records(part: bytes) -> bytes:
+    """The part without the hidden names recording the refresh's columns (the writer owns those)."""
+    return re.sub(rb'<definedName name="PelotonXL_\w+_Columns"[^>]*>.*?</definedName>', b"", part)
 
 
 def test_workouts_table_reads_back_with_the_frame_values(book: Path):
@@ -295,8 +301,9 @@ def test_calc_chain_of_other_sheets_is_kept(book: Path):
 
 
 def test_full_calc_on_load_is_set(book: Path):
-    edit_zip(book, lambda parts: parts.update({"xl/workbook.xml": parts["xl/workbook.xml"].replace(
-        b'<calcPr calcId="124519" fullCalcOnLoad="1" />', b"")}))
+    # openpyxl writes " />" or "/>" depending on whether lxml is installed
+    edit_zip(book, lambda parts: parts.update({"xl/workbook.xml": re.sub(
+        rb'<calcPr calcId="124519" fullCalcOnLoad="1" ?/>', b"", parts["xl/workbook.xml"])}))
     writer.write_tables(book, sample_content(tables(), {}))
     workbook_xml = read_parts(book)["xl/workbook.xml"].decode()
     assert '<calcPr fullCalcOnLoad="1"/></workbook>' in workbook_xml

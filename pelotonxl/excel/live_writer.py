@@ -5,7 +5,8 @@ The xlwings calls used here, and nothing else (tests/xlwings_standin.py implemen
     book.sheets (iterate, [name], [-1])      book.sheets.add(name=, after=)
     book.names: `name in`, [name].refers_to_range
     sheet.name, sheet.used_range, sheet.range((row, col), (row, col)), sheet.tables
-    range.options(ndim=2).value, range.value = 2D list / scalar, range.row, range.column,
+    range.options(ndim=2).value, range.options(ndim=2).formula (the member's columns),
+    range.value = 2D list / scalar, range.row, range.column,
     range.shape, range.number_format = , range.column_width = , range.clear_contents()
     sheet.tables (iterate), sheet.tables.add(source=, name=, table_style_name=)
     table.name, table.range, table.resize(range)
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import pandas as pd
 
+from pelotonxl.excel.live_member_columns import read_member_columns, refuse_covered_cells
 from pelotonxl.model.dashboard import Dashboard
 from pelotonxl.model.dashboard_layout import Rect, SheetPlan, plan
 from pelotonxl.model.excel_values import day_numbers, wall_clock
@@ -46,11 +48,10 @@ log = logging.getLogger(__name__)
 _FORMULA_STARTS = ("=", "+", "-", "@")
 
 
-def write_tables_live(book: "xw.Book", content: WorkbookContent) -> None:
+def write_tables_live(book: "xw.Book", content: WorkbookContent) -> int:
     """Each table into its sheet's Excel Table of the same name, the Dashboard into its two sheets
-    and charts, then the status cells."""
-    for table in content.tables:
-        _write_table(book, table)
+    and charts, then the status cells. Returns how many removed workouts' notes were dropped."""
+    dropped = max([_write_table(book, table, content.full) for table in content.tables], default=0)
     if content.dashboard is not None:
         _write_dashboard(book, content.dashboard)
     if content.ride is not None:
@@ -59,13 +60,22 @@ def write_tables_live(book: "xw.Book", content: WorkbookContent) -> None:
         defined_name = STATUS_NAMES[key][0]
         if defined_name in book.names:  # a member may have deleted one; the refresh still counts
             book.names[defined_name].refers_to_range.value = excel_value(value)
+    return dropped
 
 
-def _write_table(book: "xw.Book", table: "SheetTable") -> None:
+def _write_table(book: "xw.Book", table: "SheetTable", full: bool = False) -> int:
+    """One table into its Excel Table, the member's own columns kept on their workouts' rows;
+    returns how many removed workouts' notes went with them (`full` only)."""
     sheet, xl_table = _table_named(book, table.name)
     if sheet is None:
         sheet = _sheet_named(book, table.name) or book.sheets.add(name=table.name, after=book.sheets[-1])
     rows = table_rows(table.frame)
+    member = read_member_columns(sheet, xl_table, table.name, rows[0])
+    dropped = 0
+    if member.names:
+        rows, dropped = member.rows(rows[0], rows[1:] if len(table.frame) else [], full)
+        if len(rows) == 1:
+            rows.append([None] * len(rows[0]))
     n_rows, n_cols = len(rows), len(rows[0])
     if xl_table is None:
         top, left, old_rows, old_cols = 1, 1, 0, 0
@@ -74,6 +84,8 @@ def _write_table(book: "xw.Book", table: "SheetTable") -> None:
         top, left = old.row, old.column
         old_rows, old_cols = old.shape
     bottom, right = top + n_rows - 1, left + n_cols - 1
+    if xl_table is not None:
+        refuse_covered_cells(sheet, (top, left, top + old_rows - 1, left + old_cols - 1), (top, left, bottom, right))
     new_range = sheet.range((top, left), (bottom, right))
     new_range.value = rows  # the one bulk write: a call per cell would take minutes
     if xl_table is None:
@@ -86,12 +98,14 @@ def _write_table(book: "xw.Book", table: "SheetTable") -> None:
         sheet.range((bottom + 1, left), (old_bottom, max(old_right, right))).clear_contents()
     if old_right > right:
         sheet.range((top, right + 1), (old_bottom, old_right)).clear_contents()
-    for offset, column in enumerate(table.frame.columns):
-        col = left + offset
+    positions = {name: i for i, name in enumerate(rows[0])}
+    for column in table.frame.columns:
+        col = left + positions[str(column)]
         # "General" where no format is given, so a column that moved does not keep a stale date format.
         sheet.range((top + 1, col), (bottom, col)).number_format = table.number_formats.get(column, "General")
         if column in table.widths:
             sheet.range((top, col), (top, col)).column_width = table.widths[column]
+    return dropped
 
 
 CHART_TYPES = {"stacked_column": "column_stacked", "line": "line",   # xlwings' chart_type names

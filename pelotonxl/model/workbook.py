@@ -44,6 +44,8 @@ class WorkbookContent:
     status: dict[str, object] = field(default_factory=dict)
     power_curve: "SheetTable | None" = None
     ride: RideSheet | None = None
+    # --full: notes the member typed for workouts no longer on Peloton go with them (else they stay).
+    full: bool = False
 
     @property
     def tables(self) -> list["SheetTable"]:

@@ -2,8 +2,9 @@
 
 openpyxl's chart classes serve as an XML serializer only (no workbook is loaded or saved with
 openpyxl): they know the order and defaults of the chart schema. The drawing part is small
-enough to write directly; each chart's frame carries the chart's name (`ChartSpec.key`), which
-is how a later refresh, headless or through Excel, recognises the charts as its own.
+enough to write directly; each chart's frame carries the chart's name (`ChartSpec.key`), which is
+how a later refresh through Excel finds its charts; the headless writer recognises them by what they
+plot (every series on the Dashboard Data sheet), as other programs rename the frames on save.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def chart_xml(place: ChartPlace) -> bytes:
         chart = LineChart()
         chart.x_axis = DateAxis(crossAx=100)
         chart.x_axis.majorTimeUnit = "months"
+        chart.y_axis.crossAx = chart.x_axis.axId   # openpyxl's default (10) names no axis of this plot
     elif spec.kind in ("scatter", "scatter_log"):
         return _scatter_xml(place)
     else:

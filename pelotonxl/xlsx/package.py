@@ -253,9 +253,9 @@ def add_sheet(pkg: Package, name: str, part: str, *, first: bool = False) -> She
     add_override(pkg, part, CT_WORKSHEET)
     xml = pkg.text(book)
     sheet_id = max((s.sheet_id for s in list_sheets(pkg)), default=0) + 1
-    # Only a prefix the root declares is in scope for the new element (openpyxl declares it on each <sheet>).
-    root = re.search(r"<(?:\w+:)?workbook\b[^>]*>", xml)
-    r_prefix = re.search(rf'xmlns:(\w+)="{re.escape(REL_NS)}"', root.group(0)) if root else None
+    # Only a declaration on the root is in scope for a new <sheet> (openpyxl declares r on each sheet).
+    root_tag = re.search(r"<(?:\w+:)?workbook\b[^>]*>", xml).group(0)
+    r_prefix = re.search(rf'xmlns:(\w+)="{re.escape(REL_NS)}"', root_tag)
     rid_attr = f'{r_prefix.group(1)}:id="{rel_id}"' if r_prefix else f'r:id="{rel_id}" xmlns:r="{REL_NS}"'
     p = main_prefix(xml)
     element = f'<{p}sheet name="{escape_attr(name)}" sheetId="{sheet_id}" {rid_attr}/>'

@@ -13,9 +13,10 @@ from pelotonxl.xlsx.styles import StyleBook
 OWNED_SHEETS = (SHEET, DATA_SHEET)
 
 
-def owned_charts() -> dict[str, set[str]]:
-    """Sheet -> the charts a refresh regenerates there (for `safety.check_workbook`)."""
-    return {SHEET: ride_layout.chart_names()}
+def owned_charts() -> dict[str, str]:
+    """Sheet -> the data sheet its own charts plot (for `safety.check_workbook`, which knows a chart of
+    the refresh's by that, not by a name another program may rewrite)."""
+    return {SHEET: DATA_SHEET}
 
 
 def write_ride(pkg: xp.Package, styles: StyleBook, view: RideView | None) -> set[int]:

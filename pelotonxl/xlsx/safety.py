@@ -20,12 +20,12 @@ from pelotonxl.xlsx import package as xp
 TEMP_PREFIX = ".~peloton_xl-"
 
 
-def check_workbook(path: Path, sheet_names: Iterable[str],
-                   own_charts: Mapping[str, Iterable[str]] | None = None) -> None:
+def check_workbook(path: Path, sheet_names: Iterable[str], own_charts: Mapping[str, str] | None = None) -> None:
     """Raise WorkbookError (one actionable line) unless the workbook can be rewritten safely,
-    inspecting the named sheets for things a rewrite would drop. `own_charts`: sheet name ->
-    names of the charts the rewrite regenerates there (the Dashboard's), which do not count."""
-    own_charts = {name.casefold(): set(charts) for name, charts in (own_charts or {}).items()}
+    inspecting the named sheets for things a rewrite would drop. `own_charts`: sheet name -> the
+    data sheet its own charts plot (the Dashboard's): a chart whose every series reads that sheet is
+    the refresh's, whatever a program that saved the workbook renamed it to."""
+    own_charts = {name.casefold(): data for name, data in (own_charts or {}).items()}
     if not path.is_file():
         raise WorkbookError(f"Workbook not found: {path}.")
     for lock in (path.with_name("~$" + path.name), path.with_name("~$" + path.name[2:])):
@@ -39,7 +39,7 @@ def check_workbook(path: Path, sheet_names: Iterable[str],
                                 "backup, or move it away and refresh to start from a new workbook.")
         for name in sheet_names:
             sheet = xp.sheet_for_table(pkg, name)
-            found = _things_a_rewrite_drops(pkg, sheet, own_charts.get(name.casefold(), set())) if sheet else []
+            found = _things_a_rewrite_drops(pkg, sheet, own_charts.get(name.casefold())) if sheet else []
             if found:
                 raise WorkbookError(f"The {sheet.name} sheet holds {', '.join(found)}, which a refresh would "
                                     "delete: move them to another sheet, then refresh again.")
@@ -53,7 +53,7 @@ def check_workbook(path: Path, sheet_names: Iterable[str],
         raise WorkbookError(f"The folder {path.parent} is read-only: the workbook cannot be saved there.")
 
 
-def _things_a_rewrite_drops(pkg: xp.Package, sheet: xp.SheetEntry, own_charts: set[str] = frozenset()) -> list[str]:
+def _things_a_rewrite_drops(pkg: xp.Package, sheet: xp.SheetEntry, data_sheet: str | None = None) -> list[str]:
     """What the member added to a sheet this writer regenerates, in words; [] if nothing."""
     if not sheet.is_worksheet:
         return ["a chart or dialog sheet in place of a worksheet"]
@@ -61,7 +61,7 @@ def _things_a_rewrite_drops(pkg: xp.Package, sheet: xp.SheetEntry, own_charts: s
     kinds = [rel.type.rsplit("/", 1)[-1] for rel in xp.read_rels(pkg, sheet.part)]
     for rel in xp.read_rels(pkg, sheet.part):
         if rel.type.endswith("/drawing") and pkg.has(rel.part):
-            found += _drawing_contents(pkg.data(rel.part), own_charts)
+            found += _drawing_contents(pkg.data(rel.part), _own_chart_rels(pkg, rel.part, data_sheet))
     if "comments" in kinds or "threadedComment" in kinds:
         found.append("comments or notes")
     elif "vmlDrawing" in kinds:
@@ -80,8 +80,6 @@ def _things_a_rewrite_drops(pkg: xp.Package, sheet: xp.SheetEntry, own_charts: s
     if "slicer" in " ".join(kinds) and "slicers" not in found:
         found.append("slicers")
     table = xp.table_part_of(pkg, sheet)
-    if table and b"calculatedColumnFormula" in pkg.data(table):
-        found.append("a formula column in its table")
     if table and re.search(rb'totalsRowCount="[1-9]', pkg.data(table)):
         found.append("a totals row under its table")
     return found
@@ -101,13 +99,28 @@ def _damaged_entry(path: Path) -> str | None:
     return None
 
 
-def _drawing_contents(drawing: bytes, own_charts: set[str] = frozenset()) -> list[str]:
+def _own_chart_rels(pkg: xp.Package, drawing: str, data_sheet: str | None) -> set[str]:
+    """Relationship ids (in the drawing) of charts whose every series reads `data_sheet`."""
+    if not data_sheet:
+        return set()
+    quoted = "'" + data_sheet.replace("'", "''") + "'!"
+    ours = set()
+    for rel in xp.read_rels(pkg, drawing):
+        if rel.type.endswith("/chart") and pkg.has(rel.part):
+            refs = [el.text or "" for el in ET.fromstring(pkg.data(rel.part)).iter() if el.tag.endswith("}f")]
+            if refs and all(r.strip().lstrip("=").startswith((quoted, data_sheet + "!")) for r in refs):
+                ours.add(rel.id)
+    return ours
+
+
+def _drawing_contents(drawing: bytes, own_chart_rels: set[str] = frozenset()) -> list[str]:
     counts = {"shape": 0, "text box": 0, "picture": 0, "chart": 0, "slicer": 0, "embedded object": 0}
     root = ET.fromstring(drawing)
     ours = set()
     for frame in (el for el in root.iter() if el.tag.endswith("}graphicFrame")):
-        names = {c.get("name") for c in frame.iter() if c.tag.endswith("}cNvPr")}
-        if names & own_charts:
+        rel_ids = {v for c in frame.iter() if c.tag.endswith("}chart") for k, v in c.attrib.items()
+                   if k.endswith("}id")}
+        if rel_ids and rel_ids <= own_chart_rels:
             ours |= {id(el) for el in frame.iter()}
     for el in (el for el in root.iter() if id(el) not in ours):
         local = el.tag.rsplit("}", 1)[-1]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
+from pelotonxl.errors import WorkbookError
 from pelotonxl.model.excel_values import day_numbers
 from pelotonxl.model.workbook import TABLE_STYLE
 from pelotonxl.xlsx.cells import (
@@ -24,6 +25,13 @@ from pelotonxl.xlsx.cells import (
     number_tail,
     string_tail,
     value_tail,
+)
+from pelotonxl.xlsx.member_columns import (
+    KeptContent,
+    cell_tail,
+    formula_tail,
+    outside_conflicts,
+    table_column_xml,
 )
 from pelotonxl.xlsx.package import MAIN_NS, REL_NS, escape_attr, main_prefix
 from pelotonxl.xlsx.styles import StyleBook
@@ -67,24 +75,80 @@ def table_column_names(columns) -> list[str]:
     return names
 
 
+@dataclass
+class TableSheet:
+    """A generated table sheet: the worksheet part, the table's ref and its tableColumn elements."""
+    xml: str
+    ref: str
+    table_columns: list[str]
+    orphan_ids: list[str]          # workouts no longer written whose member's values were kept (or dropped)
+
+
 def worksheet_xml(frame: pd.DataFrame, number_formats: dict[str, str], widths: dict[str, float],
-                  styles: StyleBook, table_rel_id: str, kept: KeptSheetBits) -> tuple[str, str]:
-    """The worksheet part for a table sheet, and the table's ref (header + at least one row)."""
+                  styles: StyleBook, table_rel_id: str, kept: KeptSheetBits,
+                  member: KeptContent | None = None, drop_orphans: bool = False,
+                  sheet_name: str = "") -> TableSheet:
+    """The worksheet part for a table sheet (header + at least one row), with the member's columns
+    and cells carried over from `member`. A member's cell the new table would cover raises
+    WorkbookError naming it, before anything is written."""
     if frame.shape[1] == 0:
         raise ValueError("a table needs at least one column")
+    member = member or KeptContent()
     names = table_column_names(frame.columns)
-    letters = [get_column_letter(i) for i in range(1, len(names) + 1)]
-    columns = [_column_tails(frame.iloc[:, i], number_formats.get(col), styles)
-               for i, col in enumerate(frame.columns)]
+    final = member.order(names)
+    by_name = {c.name: c for c in member.columns}
+    letters = [get_column_letter(i) for i in range(1, len(final) + 1)]
+    ours = {n: i for i, n in enumerate(names)}
+    ids = [str(v) for v in frame[frame.columns[0]].tolist()] if len(frame) else []
+    orphans = member.orphans(set(ids))
+    body_ids = ids + ([] if drop_orphans else orphans)
+    n_rows = max(len(body_ids), 1)
     header = f' s="{styles.header_style()}"'
-    rows = ['<row r="1">' + "".join(f'<c r="{c}1"{string_tail(n, header)}' for c, n in zip(letters, names))
-            + "</row>"]
+    our_tails = [_column_tails(frame.iloc[:, i], number_formats.get(col), styles)
+                 for i, col in enumerate(frame.columns)]
+    columns: list[list[str | None]] = []
+    header_tails = []
+    for letter, name in zip(letters, final):
+        if name in ours:
+            tails = our_tails[ours[name]] + [None] * (n_rows - len(frame))
+            if ours[name] == 0 and not drop_orphans:
+                tails = tails[:len(frame)] + [string_tail(wid) for wid in orphans] + tails[len(frame) + len(orphans):]
+            columns.append(tails[:n_rows])
+            header_tails.append(string_tail(name, header))
+            continue
+        col = by_name[name]
+        header_tails.append(cell_tail(member, col.header, f"{letter}1") or string_tail(name, header))
+        if col.formula:
+            columns.append([formula_tail(col.formula, col.body_style)] * n_rows)
+        else:
+            columns.append([cell_tail(member, col.cells.get(wid), f"{letter}{r}")
+                            for r, wid in enumerate(body_ids, start=2)] + [None] * (n_rows - len(body_ids)))
+    last_row = n_rows + 1
+    conflicts = outside_conflicts(member, last_row, len(final))
+    if conflicts:
+        raise WorkbookError(f"{sheet_name or 'The table sheet'}!{', '.join(conflicts[:8])}{' …' if len(conflicts) > 8 else ''}: "
+                            "the refreshed table now reaches these cells; move them to your own sheet or "
+                            "into the table, then refresh again.")
+    outside_rows: dict[int, list[tuple[int, str]]] = {}
+    for (r, c), el in member.outside.items():
+        tail = cell_tail(member, el, f"{get_column_letter(c)}{r}")
+        if tail:
+            outside_rows.setdefault(r, []).append((c, f'<c r="{get_column_letter(c)}{r}"{tail}'))
+    rows = ['<row r="1">' + "".join(f'<c r="{c}1"{t}' for c, t in zip(letters, header_tails))
+            + "".join(x for _, x in sorted(outside_rows.pop(1, []))) + "</row>"]
     for r, tails in enumerate(zip(*columns), start=2):
         cells = "".join([f'<c r="{c}{r}"{t}' for c, t in zip(letters, tails) if t is not None])
+        extra = outside_rows.pop(r, None)
+        if extra:
+            cells += "".join(x for _, x in sorted(extra))
         rows.append(f'<row r="{r}">{cells}</row>' if cells else "")
-    ref = f"A1:{letters[-1]}{max(len(frame), 1) + 1}"
-    cols = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{float(widths[col]):g}" customWidth="1"/>'
-                   for i, col in enumerate(frame.columns) if col in widths)
+    rows += [f'<row r="{r}">' + "".join(x for _, x in sorted(extra)) + "</row>"
+             for r, extra in sorted(outside_rows.items())]
+    ref = f"A1:{letters[-1]}{last_row}"
+    col_widths = {i: widths[n] for i, n in enumerate(final) if n in widths}
+    col_widths.update({i: by_name[n].width for i, n in enumerate(final) if n in by_name and by_name[n].width})
+    cols = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{float(w):g}" customWidth="1"/>'
+                   for i, w in sorted(col_widths.items()))
     selected = ' tabSelected="1"' if kept.tab_selected else ""
     parts = [
         XML_DECLARATION, f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">', kept.sheet_pr,
@@ -97,15 +161,20 @@ def worksheet_xml(frame: pd.DataFrame, number_formats: dict[str, str], widths: d
         '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>',
         f'<tableParts count="1"><tablePart r:id="{table_rel_id}"/></tableParts></worksheet>',
     ]
-    return "".join(parts), ref
+    table_columns = [table_column_xml(by_name[n], i) if n in by_name
+                     else f'<tableColumn id="{i}" name="{escape_attr(n)}"/>'
+                     for i, n in enumerate(final, start=1)]
+    return TableSheet("".join(parts), ref, table_columns, orphans)
 
 
-def table_xml(table_id: int, name: str, ref: str, column_names: list[str], style: str = TABLE_STYLE) -> str:
-    columns = "".join(f'<tableColumn id="{i}" name="{escape_attr(n)}"/>'
-                      for i, n in enumerate(column_names, start=1))
+def table_xml(table_id: int, name: str, ref: str, column_names: list[str], style: str = TABLE_STYLE,
+              table_columns: list[str] | None = None) -> str:
+    """The table part; `table_columns`: the tableColumn elements when some are the member's."""
+    columns = "".join(table_columns or [f'<tableColumn id="{i}" name="{escape_attr(n)}"/>'
+                                        for i, n in enumerate(column_names, start=1)])
     return (f'{XML_DECLARATION}<table xmlns="{MAIN_NS}" id="{table_id}" name="{escape_attr(name)}" '
             f'displayName="{escape_attr(name)}" ref="{ref}" totalsRowShown="0"><autoFilter ref="{ref}"/>'
-            f'<tableColumns count="{len(column_names)}">{columns}</tableColumns>'
+            f'<tableColumns count="{len(table_columns or column_names)}">{columns}</tableColumns>'
             f'<tableStyleInfo name="{escape_attr(style)}" showFirstColumn="0" showLastColumn="0" '
             'showRowStripes="1" showColumnStripes="0"/></table>')
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pelotonxl.errors import WorkbookError
-from pelotonxl.model.dashboard import DATA_SHEET, chart_names
+from pelotonxl.model.dashboard import DATA_SHEET
 from pelotonxl.model.dashboard import SHEET as DASHBOARD_SHEET
 from pelotonxl.model.excel_values import excel_value
 from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent
@@ -27,12 +27,14 @@ from pelotonxl.xlsx import (
     cell_edit,
     cells,
     dashboard_sheet,
+    member_columns,
     ride_sheet,
     safety,
     table_sheet,
 )
 from pelotonxl.xlsx import package as xp
 from pelotonxl.xlsx.config_sheet import _NS, _TAG
+from pelotonxl.xlsx.config_sheet import _shared_strings as shared_strings
 from pelotonxl.xlsx.styles import StyleBook
 
 if TYPE_CHECKING:
@@ -49,12 +51,13 @@ log = logging.getLogger(__name__)
 class WriteReport:
     rows_written: dict[str, int]
     seconds: float
+    notes_dropped: int = 0     # workouts gone from Peloton whose notes went with them (--full only)
 
 
 def check_writable(path) -> None:
     """Raise WorkbookError (one actionable line) unless a refresh can safely write the workbook."""
     safety.check_workbook(Path(path), (*OWNED_SHEETS, DASHBOARD_SHEET, DATA_SHEET, *ride_sheet.OWNED_SHEETS),
-                              own_charts={DASHBOARD_SHEET: chart_names(), **ride_sheet.owned_charts()})
+                          own_charts={DASHBOARD_SHEET: DATA_SHEET, **ride_sheet.owned_charts()})
 
 
 def write_tables(path, content: WorkbookContent) -> WriteReport:
@@ -72,12 +75,13 @@ def write_tables(path, content: WorkbookContent) -> WriteReport:
     ride = content.ride
     safety.check_workbook(path, [t.name for t in tables] + ([board.name, board.data_sheet] if board else [])
                           + (list(ride_sheet.OWNED_SHEETS) if ride else []),
-                          own_charts={**({board.name: chart_names()} if board else {}),
+                          own_charts={**({board.name: board.data_sheet} if board else {}),
                                       **(ride_sheet.owned_charts() if ride else {})})
     with xp.open_package(path) as pkg:
         styles_part = _styles_part(pkg)
         styles = StyleBook(pkg.text(styles_part))
-        written_ids = {_write_table(pkg, styles, table) for table in tables}
+        written = [_write_table(pkg, styles, table, content.full) for table in tables]
+        written_ids = {sheet_id for sheet_id, _ in written}
         if board is not None:
             written_ids |= dashboard_sheet.write_dashboard(pkg, styles, board)
         if ride is not None:
@@ -88,7 +92,7 @@ def write_tables(path, content: WorkbookContent) -> WriteReport:
         xp.ensure_full_calc_on_load(pkg)
         _drop_calc_chain_of(pkg, written_ids | ({config_id} if config_id else set()))
         safety.save_atomically(pkg, path)
-    return WriteReport(rows, time.perf_counter() - started)
+    return WriteReport(rows, time.perf_counter() - started, max((n for _, n in written), default=0))
 
 
 def _styles_part(pkg: xp.Package) -> str:
@@ -98,8 +102,9 @@ def _styles_part(pkg: xp.Package) -> str:
     return rel.part
 
 
-def _write_table(pkg: xp.Package, styles: StyleBook, table: "SheetTable") -> int:
-    """Regenerate one table's worksheet and table parts, creating them if missing; returns the sheetId."""
+def _write_table(pkg: xp.Package, styles: StyleBook, table: "SheetTable", drop_orphans: bool) -> tuple[int, int]:
+    """Regenerate one table's worksheet and table parts, creating them if missing, with the member's
+    columns and cells carried over; returns the sheetId and how many workouts' notes were dropped."""
     sheet = xp.sheet_for_table(pkg, table.name) or xp.add_sheet(
         pkg, table.name, pkg.unused_name("xl/worksheets/sheet{}.xml"))
     if sheet.name.casefold() != table.name.casefold():
@@ -117,11 +122,24 @@ def _write_table(pkg: xp.Package, styles: StyleBook, table: "SheetTable") -> int
         rel_id = xp.add_rel(pkg, sheet.part, xp.REL_TABLE, table_part)
         xp.add_override(pkg, table_part, xp.CT_TABLE)
         table_id, name, style = _unused_table_id(pkg), _unused_table_name(pkg, table.name), TABLE_STYLE
-    xml, ref = table_sheet.worksheet_xml(table.frame, table.number_formats, table.widths, styles, rel_id,
-                                table_sheet.KeptSheetBits.from_xml(old_sheet))
-    pkg.put(sheet.part, xml)
-    pkg.put(table_part, table_sheet.table_xml(table_id, name, ref, table_sheet.table_column_names(table.frame.columns), style))
-    return sheet.sheet_id
+    old_table = pkg.data(table_part) if pkg.has(table_part) else None
+    ours = table_sheet.table_column_names(table.frame.columns)
+    try:
+        member = member_columns.read_kept(old_sheet, old_table, table.name, ours, lambda: shared_strings(pkg),
+                                          member_columns.recorded_columns(pkg, table.name))
+    except ET.ParseError:   # a damaged part holds nothing readable to keep: rebuilt from the store
+        log.warning("the %s sheet could not be read: rebuilt from the local store", sheet.name)
+        member = None
+    made = table_sheet.worksheet_xml(table.frame, table.number_formats, table.widths, styles, rel_id,
+                                     table_sheet.KeptSheetBits.from_xml(old_sheet), member,
+                                     drop_orphans=drop_orphans, sheet_name=sheet.name)
+    pkg.put(sheet.part, made.xml)
+    pkg.put(table_part, table_sheet.table_xml(table_id, name, made.ref, ours, style, made.table_columns))
+    member_columns.record_columns(pkg, table.name, ours)
+    if made.orphan_ids:
+        log.info("%s: %d workouts no longer on Peloton have your notes%s", table.name, len(made.orphan_ids),
+                 " (dropped: --full)" if drop_orphans else " (kept at the bottom of the table)")
+    return sheet.sheet_id, (len(made.orphan_ids) if drop_orphans else 0)
 
 
 def _all_tables(pkg: xp.Package) -> list[ET.Element]:

@@ -84,6 +84,11 @@ def make_workbook(path: Path, *, with_metrics: bool = True) -> Path:
         _add_table(wb.create_sheet("Metrics"), "Metrics",
                    [["Workout ID", "Metric", "Value"], ["w1", "Heart rate", 140]])
 
+    # As a refresh leaves it: the columns it wrote, recorded (pelotonxl.xlsx.member_columns).
+    wb.defined_names["PelotonXL_Workouts_Columns"] = DefinedName(
+        "PelotonXL_Workouts_Columns", attr_text='{"Workout ID","Start","Output"}', hidden=True)
+    wb.defined_names["PelotonXL_Metrics_Columns"] = DefinedName(
+        "PelotonXL_Metrics_Columns", attr_text='{"Workout ID","Metric","Value"}', hidden=True)
     mine = wb.create_sheet("My Analysis")
     mine["A1"] = "Total output"
     mine["B1"] = "=SUM(Workouts[Output])"

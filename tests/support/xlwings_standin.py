@@ -260,6 +260,12 @@ class Range:
                 for c in range(self.column, self.last_column + 1):
                     self._put(r, c, data)
 
+    @property
+    def formula(self) -> Any:
+        """The stand-in has no formulas: a cell holding "=..." is its own formula, others their value."""
+        self._record("formula")
+        return self.sheet.grid(self)
+
     def _put(self, r: int, c: int, value: Any) -> None:
         _check_cell_value(value)
         if value is None or value == "":

@@ -1,0 +1,274 @@
+"""What the member put on a table sheet the writer regenerates, read from the old parts and carried
+into the new ones: their own table columns (typed values keyed by Workout ID, or a calculated
+column's formula), and cells typed outside the table.
+
+A column of the old table is the member's when the refresh does not produce it this time and the
+last refresh did not write it either (recorded in a hidden name; `is_refresh_column` for workbooks
+without the record): the member's column keeps its header cell,
+its cells (style, type, shared string, formula), its width and its place beside the column it
+followed. Cells are carried as elements of the old part and written back in the default namespace.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
+
+from openpyxl.formula.tokenizer import TokenizerError
+from openpyxl.formula.translate import Translator
+from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.utils.cell import coordinate_from_string, range_boundaries
+
+from pelotonxl.model.catalog import HEART_RATE_NAMES, METRIC_NAMES
+from pelotonxl.model.tables import METRIC_LEAD_COLUMNS, WORKOUT_COLUMNS
+from pelotonxl.xlsx import package as xp
+
+ID_COLUMN = "Workout ID"
+_M = "{%s}" % xp.MAIN_NS
+_KNOWN_METRIC_NAMES = {n.casefold() for n in (*METRIC_NAMES.values(), *HEART_RATE_NAMES.values())}
+
+
+def is_refresh_column(table: str, header: str) -> bool:
+    """Could the refresh have written this header? Then a column under it is the refresh's, even in
+    a refresh that does not write it (a metric no workout has any more)."""
+    folded = header.casefold()
+    if folded in {c.casefold() for c in (*WORKOUT_COLUMNS, *METRIC_LEAD_COLUMNS)}:
+        return True
+    name = re.sub(r"\s*\[[^\]]*\]$", "", folded)          # "X [slug]": a renamed duplicate of ours
+    name = re.sub(r"\s*\([^()]*\)$", "", name)            # "Avg Output (watts)": the unit
+    return name in _KNOWN_METRIC_NAMES
+
+
+@dataclass
+class MemberColumn:
+    name: str
+    after: str | None                  # the old column it followed; None: it was first
+    header: ET.Element | None          # its header cell as the member left it
+    cells: dict[str, ET.Element]       # Workout ID -> cell (typed values; formulas typed per cell)
+    formula: str | None = None         # calculatedColumnFormula: the column is a calculated column
+    formula_attrs: dict[str, str] = field(default_factory=dict)
+    data_dxf: str | None = None
+    width: float | None = None
+    body_style: str | None = None      # the style of its first body cell, for rows it had no cell in
+
+
+@dataclass
+class KeptContent:
+    """Everything of the member's on one table sheet."""
+    columns: list[MemberColumn] = field(default_factory=list)
+    outside: dict[tuple[int, int], ET.Element] = field(default_factory=dict)   # (row, col) -> cell
+    shared_formulas: dict[str, tuple[str, str]] = field(default_factory=dict)  # si -> (formula, ref)
+    old_refs: dict[int, str] = field(default_factory=dict)                     # id(cell) -> old ref
+
+    def order(self, ours: list[str]) -> list[str]:
+        """Our columns with each member column after the column it followed before."""
+        final = list(ours)
+        folded = [c.casefold() for c in final]
+        for column in self.columns:
+            anchor = column.after.casefold() if column.after else None
+            at = 0 if anchor is None else (folded.index(anchor) + 1 if anchor in folded else len(final))
+            final.insert(at, column.name)
+            folded.insert(at, column.name.casefold())
+        return final
+
+    def orphans(self, ids: set[str]) -> list[str]:
+        """Workout IDs with a member's value whose workout the refresh no longer writes, first seen first."""
+        seen: dict[str, None] = {}
+        for column in self.columns:
+            for wid in column.cells:
+                if wid not in ids and _has_value(column.cells[wid]):
+                    seen.setdefault(wid)
+        return list(seen)
+
+
+def read_kept(sheet_xml: str | None, table_xml: bytes | None, table_name: str, new_columns: list[str],
+              shared_strings, written_before: set[str] | None = None) -> KeptContent:
+    """The member's columns and outside cells of the old sheet (`shared_strings()` gives the text list).
+    `written_before`: the (case-folded) columns the last refresh wrote, when the workbook records them;
+    else a column is the refresh's when `is_refresh_column` says it could be."""
+    kept = KeptContent()
+    if not sheet_xml or (table_xml is not None and not _anything_of_the_members(
+            sheet_xml, table_xml, table_name, new_columns, written_before)):
+        return kept   # the common case, decided without parsing a sheet of thousands of rows
+    root = ET.fromstring(sheet_xml)
+    cells: dict[tuple[int, int], ET.Element] = {}
+    for row in root.iter(_M + "row"):
+        r = int(row.get("r", "0"))
+        for position, c in enumerate(row.iter(_M + "c"), start=1):
+            ref = c.get("r")
+            col = column_index_from_string(coordinate_from_string(ref)[0]) if ref else position
+            cells[(r, col)] = c
+            kept.old_refs[id(c)] = f"{get_column_letter(col)}{r}"
+            f = c.find(_M + "f")
+            if f is not None and f.get("t") == "shared" and f.get("ref") and f.text:
+                kept.shared_formulas[f.get("si", "")] = (f.text, kept.old_refs[id(c)])
+    if table_xml is None:
+        kept.outside = {k: c for k, c in cells.items() if _has_value(c)}
+        return kept
+    table = ET.fromstring(table_xml)
+    left, top, right, bottom = range_boundaries(table.get("ref", "A1:A2"))
+    names = [tc.get("name", "") for tc in table.iter(_M + "tableColumn")]
+    widths = _widths(root)
+    id_col = next((left + i for i, n in enumerate(names) if n.casefold() == ID_COLUMN.casefold()), None)
+    keys = {r: _text(cells.get((r, id_col)), shared_strings) or f"row {r}"
+            for r in range(top + 1, bottom + 1)} if id_col else {r: f"row {r}" for r in range(top + 1, bottom + 1)}
+    ours = {c.casefold() for c in new_columns}
+    for i, tc in enumerate(table.iter(_M + "tableColumn")):
+        name, col = tc.get("name", ""), left + i
+        if name.casefold() in ours or (name.casefold() in written_before if written_before is not None
+                                       else is_refresh_column(table_name, name)):
+            continue
+        formula = tc.find(_M + "calculatedColumnFormula")
+        body = [cells[(r, col)] for r in range(top + 1, bottom + 1) if (r, col) in cells]
+        kept.columns.append(MemberColumn(
+            name=name, after=names[i - 1] if i else None, header=cells.get((top, col)),
+            cells={keys[r]: cells[(r, col)] for r in range(top + 1, bottom + 1) if (r, col) in cells},
+            formula=formula.text if formula is not None else None,
+            formula_attrs=dict(formula.attrib) if formula is not None else {},
+            data_dxf=tc.get("dataDxfId"), width=widths.get(col),
+            body_style=body[0].get("s") if body else None))
+    kept.outside = {(r, c): el for (r, c), el in cells.items()
+                    if not (top <= r <= bottom and left <= c <= right) and _has_value(el)}
+    return kept
+
+
+def _anything_of_the_members(sheet_xml: str, table_xml: bytes, table_name: str, new_columns: list[str],
+                             written_before: set[str] | None) -> bool:
+    """A quick look: does the old table have a column that is not ours, or the sheet a cell outside
+    the table (every cell written with its r, as Excel, LibreOffice, openpyxl and we do)?"""
+    table = ET.fromstring(table_xml)
+    ours = {c.casefold() for c in new_columns}
+    for tc in table.iter(_M + "tableColumn"):
+        name = tc.get("name", "").casefold()
+        if name not in ours and not (name in written_before if written_before is not None
+                                     else is_refresh_column(table_name, name)):
+            return True
+    left, top, right, bottom = range_boundaries(table.get("ref", "A1:A2"))
+    refs = re.findall(r'<(?:\w+:)?c\b[^>]*?\sr="([A-Z]+)(\d+)"', sheet_xml)
+    # A cell is outside when its row or its column is: check each distinct row and column once.
+    if any(not left <= column_index_from_string(c) <= right for c in {c for c, _ in refs}):
+        return True
+    if any(not top <= int(r) <= bottom for r in {r for _, r in refs}):
+        return True
+    return "<c>" in sheet_xml or re.search(r"<(?:\w+:)?c(?:\s+s=\S+)?\s*>", sheet_xml) is not None
+
+
+def cell_tail(kept: KeptContent, cell: ET.Element | None, new_ref: str, style: str | None = None) -> str | None:
+    """The XML after r="..." that puts `cell` (from the old sheet) at new_ref, formulas moved with it."""
+    if cell is None:
+        return f' s="{style}"/>' if style else None
+    attrs = "".join(f' {k}="{xp.escape_attr(v)}"' for k, v in cell.attrib.items() if k in ("s", "t"))
+    inner = ""
+    f = cell.find(_M + "f")
+    if f is not None:
+        text, origin = f.text, kept.old_refs.get(id(cell), new_ref)
+        if f.get("t") == "shared" and not text:
+            text, origin = kept.shared_formulas.get(f.get("si", ""), (None, origin))
+        if text:
+            array = f' t="array" ref="{new_ref}"' if f.get("t") == "array" else ""
+            inner += f"<f{array}>{escape(_moved(text, origin, new_ref))}</f>"
+    v = cell.find(_M + "v")
+    if v is not None and v.text is not None:
+        inner += f"<v>{escape(v.text)}</v>"
+    inline = cell.find(_M + "is")
+    if inline is not None:
+        text = "".join(t.text or "" for t in inline.iter(_M + "t"))
+        space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
+        inner += f"<is><t{space}>{escape(text)}</t></is>"
+    return f"{attrs}>{inner}</c>" if inner else f"{attrs}/>"
+
+
+def formula_tail(formula: str, style: str | None) -> str:
+    s_attr = f' s="{style}"' if style else ""
+    return f"{s_attr}><f>{escape(formula)}</f></c>"
+
+
+def table_column_xml(column: MemberColumn, column_id: int) -> str:
+    dxf = f' dataDxfId="{column.data_dxf}"' if column.data_dxf else ""
+    inner = ""
+    if column.formula:
+        attrs = "".join(f' {k}="{xp.escape_attr(v)}"' for k, v in column.formula_attrs.items() if k == "array")
+        inner = f"<calculatedColumnFormula{attrs}>{escape(column.formula)}</calculatedColumnFormula>"
+    name = xp.escape_attr(column.name)
+    return (f'<tableColumn id="{column_id}" name="{name}"{dxf}>{inner}</tableColumn>' if inner
+            else f'<tableColumn id="{column_id}" name="{name}"{dxf}/>')
+
+
+def outside_conflicts(kept: KeptContent, last_row: int, last_col: int) -> list[str]:
+    """Addresses of the member's outside cells that the new table would cover."""
+    return [f"{get_column_letter(c)}{r}" for (r, c) in sorted(kept.outside, key=lambda k: (k[0], k[1]))
+            if r <= last_row and c <= last_col]
+
+
+def _moved(formula: str, origin: str, target: str) -> str:
+    # Structured references ([@Col], Table[[#This Row],...]) mean the same wherever the cell goes.
+    if origin == target or "[" in formula:
+        return formula
+    try:
+        return Translator("=" + formula, origin).translate_formula(target)[1:]
+    except (TokenizerError, ValueError, IndexError):   # a formula openpyxl cannot read: keep it as typed
+        return formula
+
+
+def _widths(root: ET.Element) -> dict[int, float]:
+    widths = {}
+    for col in root.iter(_M + "col"):
+        if col.get("width"):
+            for c in range(int(col.get("min", "1")), min(int(col.get("max", "1")), 16384) + 1):
+                widths[c] = float(col.get("width"))
+    return widths
+
+
+def _has_value(cell: ET.Element) -> bool:
+    return any(child.tag in (_M + "v", _M + "f", _M + "is") for child in cell)
+
+
+def _text(cell: ET.Element | None, shared_strings) -> str | None:
+    if cell is None:
+        return None
+    if cell.get("t") == "inlineStr":
+        return "".join(t.text or "" for t in cell.iter(_M + "t")) or None
+    v = cell.findtext(_M + "v")
+    if v is None:
+        return None
+    if cell.get("t") == "s":
+        strings = shared_strings()
+        return strings[int(v)] if int(v) < len(strings) else None
+    return v
+
+
+# --- which columns the refresh wrote last time ---------------------------------------------------
+# A hidden workbook name per table lists them as an array constant ({"Workout ID","Start",...}):
+# Excel, LibreOffice and openpyxl keep defined names, so a column the member adds is told apart
+# from one of ours that this refresh no longer writes, whatever its header.
+
+def record_name(table: str) -> str:
+    return f"PelotonXL_{re.sub(r'[^A-Za-z0-9_]', '_', table)}_Columns"
+
+
+def recorded_columns(pkg: xp.Package, table: str) -> set[str] | None:
+    formula = xp.defined_names(pkg).get(record_name(table))
+    if formula is None:
+        return None
+    return {m.replace('""', '"').casefold() for m in re.findall(r'"((?:[^"]|"")*)"', formula)}
+
+
+def record_columns(pkg: xp.Package, table: str, columns: list[str]) -> None:
+    """Set (or replace) the hidden name listing the columns this refresh wrote to `table`."""
+    book = xp.workbook_part(pkg)
+    xml = pkg.text(book)
+    p = xp.main_prefix(xml)
+    value = "{" + ",".join('"' + c.replace('"', '""') + '"' for c in columns) + "}"
+    element = f'<{p}definedName name="{record_name(table)}" hidden="1">{escape(value)}</{p}definedName>'
+    old = re.search(rf'<{re.escape(p)}definedName\b[^>]*\bname="{record_name(table)}"[^>]*>.*?</{re.escape(p)}definedName>',
+                    xml, re.S)
+    if old:
+        xml = xml[:old.start()] + element + xml[old.end():]
+    elif re.search(rf"<{re.escape(p)}definedNames\b", xml):
+        xml = xp.insert_before_close(xml, "definedNames", element)
+    else:   # definedNames follows sheets in CT_Workbook
+        close = re.search(rf"</{re.escape(p)}sheets>", xml)
+        xml = xml[:close.end()] + f"<{p}definedNames>{element}</{p}definedNames>" + xml[close.end():]
+    pkg.put(book, xml)

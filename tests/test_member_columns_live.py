@@ -1,0 +1,62 @@
+"""The member's own columns through the live writer (the xlwings stand-in): each note stays with its workout."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from support.live_book import make_book
+
+from pelotonxl import ribbon
+
+LATER = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def _table(book):
+    return book.sheets["Workouts"].tables["Workouts"]
+
+
+def _add_notes(book, notes: dict[str, str]) -> None:
+    """A "My Notes" column typed at the table's right edge, and a formula column after it."""
+    table = _table(book)
+    sheet, rng = table.parent, table.range
+    notes_col, formula_col = rng.last_column + 1, rng.last_column + 2
+    sheet.cells[(rng.row, notes_col)] = "My Notes"
+    sheet.cells[(rng.row, formula_col)] = "Double"
+    for r in range(rng.row + 1, rng.last_row + 1):
+        wid = sheet.cells.get((r, rng.column))
+        if wid in notes:
+            sheet.cells[(r, notes_col)] = notes[wid]
+        sheet.cells[(r, formula_col)] = "=[@[Total Output (kJ)]]*2"
+    table.resize(sheet.range((rng.row, rng.column), (rng.last_row, formula_col)))
+
+
+def test_notes_follow_their_workouts_when_new_ones_arrive_on_top(server, account, home):
+    book = make_book(server, home)
+    ribbon.refresh_book(book, environ={})
+    sheet = book.sheets["Workouts"]
+    ids = [sheet.cells.get((r, 1)) for r in range(2, _table(book).range.last_row + 1)]
+    notes = {ids[1]: "felt strong", ids[4]: "knee sore", ids[-1]: "first ride!"}
+    _add_notes(book, notes)
+
+    account.add_workouts(8, at=LATER)
+    ribbon.refresh_book(book, environ={})
+
+    rng = _table(book).range
+    header = sheet.grid(sheet.range((1, 1), (1, rng.last_column)))[0]
+    assert header[-2:] == ["My Notes", "Double"]
+    rows = sheet.grid(rng)[1:]
+    assert len(rows) == len(ids) + 8
+    assert {r[0]: r[-2] for r in rows if r[-2]} == notes
+    assert all(r[-1] == "=[@[Total Output (kJ)]]*2" for r in rows)
+
+
+def test_a_cell_the_grown_table_would_cover_is_refused_by_address(server, account, home):
+    book = make_book(server, home)
+    ribbon.refresh_book(book, environ={})
+    last = _table(book).range.last_row
+    book.sheets["Workouts"].cells[(last + 3, 2)] = "my total"
+    account.add_workouts(8, at=LATER)
+    ribbon.refresh_book(book, environ={})
+    assert book.sheets["Workouts"].cells[(last + 3, 2)] == "my total"
+    assert _table(book).range.last_row == last
+    assert any(f"Workouts!B{last + 3}" in alert["prompt"] for alert in book.app.alerts)
