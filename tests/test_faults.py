@@ -329,6 +329,19 @@ def _write_and_exit(path: Path, tables: list[SampleTable]) -> None:
     os._exit(0)
 
 
+def _write_and_die_at_the_replace(path: Path, tables: list[SampleTable], after: bool) -> None:
+    """SIGKILL this process just before (or just after) the save swaps the new file in."""
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if after:
+            real_replace(src, dst)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    os.replace = replace
+    writer.write_tables(path, sample_content(tables, STATUS))
+
+
 @pytest.mark.e2e
 def test_killed_at_random_points_of_the_save_the_workbook_is_old_or_new_never_corrupt(workbook):
     versions = {1: big_tables(1), 2: big_tables(2)}
@@ -362,8 +375,17 @@ def test_killed_at_random_points_of_the_save_the_workbook_is_old_or_new_never_co
         outcomes["new" if now == content[target] else "old"] += 1
         outcomes["temp left"] += any(workbook.parent.glob(f"{TEMP_PREFIX}*"))
         current = 1 if now == content[1] else 2
-    assert outcomes["old"] >= 3 and outcomes["new"] >= 3, outcomes  # the kills landed all over the save
-    assert outcomes["temp left"] >= 1, outcomes
+    # The two moments that matter, hit for certain rather than by chance: killed just before the new
+    # file is swapped in (the old one stays, a temp is left), and just after (the new one is there).
+    for after, expected in ((False, current), (True, 3 - current)):
+        child = fork.Process(target=_write_and_die_at_the_replace, args=(workbook, versions[3 - current], after))
+        child.start()
+        child.join()
+        assert child.exitcode == -signal.SIGKILL
+        assert owned_content(workbook) == content[expected]
+        assert any(workbook.parent.glob(f"{TEMP_PREFIX}*")) is not after
+        current = expected
+    assert outcomes["old"] + outcomes["new"] == 30, outcomes
 
     writer.write_tables(workbook, sample_content(versions[1], STATUS))  # the next run
     assert list(workbook.parent.glob(f"{TEMP_PREFIX}*")) == []
