@@ -9,8 +9,11 @@ from support import cli_in_process
 
 from pelotonxl.export import check_folder, export_store
 from pelotonxl.peloton.store import WorkoutStore
+from pelotonxl.settings import DEFAULT_EVERY_N
 from pelotonxl.state import StateFolder
 
+# The product's default sampling; the shared CLI environment asks for coarse graphs to keep other tests quick.
+FINE = str(DEFAULT_EVERY_N)
 
 def stored_records(home):
     state = StateFolder(home)
@@ -20,7 +23,7 @@ def stored_records(home):
 
 def test_export_writes_the_store_with_its_row_counts_and_types(server, workbook, home, tmp_path, account, run_cli):
     out = tmp_path / "export"
-    result = run_cli(server, workbook, home, "--export", str(out))
+    result = run_cli(server, workbook, home, "--export", str(out), PELOTON_EVERY_N=FINE)
     assert result.returncode == 0, result.stderr
     records = stored_records(home)
     samples = sum(len(next(m for m in g["metrics"])["values"]) for _, g in records if g and g["metrics"])
@@ -96,16 +99,16 @@ def test_an_old_coarse_store_upgrades_itself_across_refreshes_and_says_so(server
                                      / "metrics.parquet")
     said = []
     for _ in range(3):
-        result = run_cli(server, workbook, home)
+        result = run_cli(server, workbook, home, PELOTON_EVERY_N=FINE)
         assert result.returncode == 0, result.stderr
         said.append(next(line for line in result.stderr.splitlines() if "refined" in line))
         if len(said) == 1:   # the Config sheet says it too, for a refresh from Excel's ribbon
             assert last_result(workbook) == "OK; 15 graphs refined to 5-second samples, 25 left for the next refreshes"
     assert said == [f"peloton_xl: {done} stored graphs refined to the Graph sampling setting; {left} to go, "
                     "refined by the next refreshes" for done, left in ((15, 25), (15, 10), (10, 0))]
-    assert "refined" not in run_cli(server, workbook, home).stderr       # nothing left: nothing said
+    assert "refined" not in run_cli(server, workbook, home, PELOTON_EVERY_N=FINE).stderr   # nothing left: nothing said
     assert last_result(workbook) == "OK"
-    after = _export(run_cli, server, workbook, home, tmp_path / "after")
+    after = _export(run_cli, server, workbook, home, tmp_path / "after", FINE)
     pd.testing.assert_frame_equal(pd.read_parquet(after / "metrics.parquet"), metrics_before)  # summaries as they were
     series = pd.read_parquet(after / "series.parquet")
     assert series.groupby("Workout ID")["Second"].diff().dropna().max() == 5   # every graph at 5 s now

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from support import REPO
+from support import REPO, settings_for
 
 import peloton_xl
 from pelotonxl.model import tables
 from pelotonxl.refresh_job import run_refresh
+from pelotonxl.settings import DEFAULT_EVERY_N
 
 
 def refresh(settings):
@@ -17,6 +18,12 @@ def refresh(settings):
     written = {}
     run_refresh(settings, lambda content: written.update({t.name: t for t in [*content.tables, content.dashboard]}))
     return written
+
+
+@pytest.fixture
+def settings(server, home):
+    """At the product's default sampling, so PELOTON_SERIES answers the fine samples a member gets."""
+    return settings_for(server, home, every_n=DEFAULT_EVERY_N)
 
 
 @pytest.fixture

@@ -262,7 +262,8 @@ def test_the_fake_server_listens_on_127_0_0_1_only(server):
 def test_the_demo_server_listens_on_127_0_0_1_only(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PELOTON_")}
     env["PELOTON_XL_HOME"] = str(tmp_path / "home")
-    proc = subprocess.Popen([sys.executable, str(CLI), "--demo", "--workbook", str(tmp_path / "Demo.xlsm")],
+    proc = subprocess.Popen([sys.executable, str(CLI), "--demo", "--workbook", str(tmp_path / "Demo.xlsm"),
+                             "--every-n", "300"],
                             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     seen: set[tuple[str, int]] = set()
     try:
