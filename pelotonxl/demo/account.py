@@ -172,6 +172,29 @@ class DemoAccount:
             created_prev = created
             self.workouts.append(self._new_workout(kind, created))
         self.workouts.reverse()
+        self._newest_ride_retakes_a_favourite()
+
+    def _newest_ride_retakes_a_favourite(self) -> None:
+        """The newest Bike class becomes another attempt of the member's most-taken class of its kind
+        and length, so a fresh demo's Ride sheet has earlier attempts to overlay. No random draws: the
+        rest of the account stays exactly as it was."""
+        newest = next((w for w in self.workouts if self._plans[w["id"]].kind.profile == "bike"
+                       and self._plans[w["id"]].kind.ride == "class" and w.get("ride")), None)
+        if newest is None:
+            return
+        plan = self._plans[newest["id"]]
+        taken: dict[str, int] = {}
+        for w in self.workouts:
+            ride = w.get("ride") or {}
+            if w["start_time"] < newest["start_time"] and self._plans[w["id"]].kind is plan.kind \
+                    and self._plans[w["id"]].duration == plan.duration and ride.get("id") not in (None, ZERO_RIDE_ID):
+                taken[ride["id"]] = taken.get(ride["id"], 0) + 1
+        if not taken:
+            return
+        favourite = max(taken, key=lambda rid: (taken[rid], rid))
+        newest["ride"] = dict(self.rides[favourite])
+        plan.class_seed = int(favourite, 16) >> 64
+        newest["effort_zones"] = self._effort_zones(plan)
 
     def _local_time(self, ts: float) -> int:
         """Move a moment to a plausible local hour of its day (early morning, lunch or evening)."""
