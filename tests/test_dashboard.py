@@ -35,7 +35,8 @@ from pelotonxl.model import catalog
 from pelotonxl.model import dashboard as db
 from pelotonxl.model.tables import build_tables
 from pelotonxl.model.workbook import WorkbookContent
-from pelotonxl.xlsx import writer
+from pelotonxl.xlsx import cell_edit, writer
+from pelotonxl.xlsx.cells import value_tail
 
 NOW = dt.datetime(2026, 11, 26, 12, 0)
 STATUS = {"last_refresh": NOW, "workout_count": 8, "last_result": "OK"}
@@ -356,6 +357,40 @@ def test_a_shape_the_member_put_on_the_dashboard_refuses_but_our_charts_do_not(w
     assert workbook.read_bytes() == before
 
 
+def type_into(workbook: Path, sheet: str, ref: str, text: str) -> None:
+    """A member's note typed into a cell of `sheet`, as any spreadsheet program stores it."""
+    part = sheet_parts(workbook)[sheet]
+
+    def edit(parts):
+        parts[part] = cell_edit.set_cell(parts[part].decode(), ref, value_tail(text)).encode()
+    edit_zip(workbook, edit)
+
+
+@pytest.mark.parametrize("sheet, ref", [("Dashboard", "V2"), ("Dashboard Data", "ZZ3")])
+def test_a_note_typed_on_a_drawn_sheet_outside_its_blocks_is_refused_by_address(workbook: Path, sheet, ref):
+    refresh_file(workbook, hand_account())
+    type_into(workbook, sheet, ref, "my FTP test went well")
+    before = workbook.read_bytes()
+    with pytest.raises(WorkbookError) as caught:
+        refresh_file(workbook, hand_account())
+    assert str(caught.value).startswith(f"{sheet}!{ref}: a refresh redraws the {sheet} sheet; move them to your own sheet")
+    assert workbook.read_bytes() == before
+
+
+def test_the_dashboards_own_cells_are_no_obstacle_and_a_workbook_without_the_record_is_not_refused(workbook: Path):
+    refresh_file(workbook, hand_account())
+    type_into(workbook, "Dashboard", "B2", "over one of its own figures")   # inside a block: the refresh's
+    refresh_file(workbook, hand_account())
+
+    def forget_the_record(parts):   # as a workbook written before the record existed
+        parts["xl/workbook.xml"] = re.sub(rb'<definedName name="PelotonXL_Dashboard_Cells"[^>]*>.*?</definedName>',
+                                          b"", parts["xl/workbook.xml"])
+    edit_zip(workbook, forget_the_record)
+    type_into(workbook, "Dashboard", "V2", "typed long ago")
+    refresh_file(workbook, hand_account())                                  # checked from now on
+    assert "PelotonXL_Dashboard_Cells" in read_parts(workbook)["xl/workbook.xml"].decode()
+
+
 # --- through Excel (the stand-in) ------------------------------------------------------------------
 
 def test_live_refresh_builds_the_charts_once_and_repoints_them_as_the_data_grows():
@@ -409,3 +444,16 @@ def test_libreoffice_renders_the_dashboard_with_its_charts(workbook: Path, tmp_p
                  "Total output per month", "Time in heart-rate zones per month", "Watts (W)", "Output (kJ)",
                  "Best ride output by class length", "Top 10 instructors", "Cycling"):
         assert text in page, text
+
+
+def test_live_a_note_typed_on_the_dashboard_outside_its_blocks_is_refused_by_address():
+    book = Book()
+    book.sheets.add("Config")
+    workouts, metrics = build_tables(hand_account())
+    content = WorkbookContent(workouts, metrics, db.build_dashboard([workouts, metrics], NOW))
+    live_writer.write_tables_live(book, content)
+    live_writer.write_tables_live(book, content)             # its own cells are no obstacle
+    book.sheets["Dashboard"].fill("V2", [["my FTP test went well"]])
+    with pytest.raises(WorkbookError, match=r"^Dashboard!V2: a refresh redraws the Dashboard sheet"):
+        live_writer.write_tables_live(book, content)
+    assert book.sheets["Dashboard"].range("V2").value == "my FTP test went well"

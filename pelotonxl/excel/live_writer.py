@@ -24,6 +24,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Iterable
 
 import pandas as pd
+from openpyxl.utils import get_column_letter
 
 from pelotonxl.excel.live_member_columns import read_member_columns, refuse_covered_cells
 from pelotonxl.model.dashboard import Dashboard
@@ -32,6 +33,7 @@ from pelotonxl.model.excel_values import day_numbers, wall_clock
 from pelotonxl.model.excel_values import excel_value as plain_value
 from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent
 from pelotonxl.settings import STATUS_NAMES
+from pelotonxl.xlsx import drawn_sheets   # the record of drawn areas, shared with the headless writer
 
 if TYPE_CHECKING:
     import xlwings as xw
@@ -51,6 +53,7 @@ _FORMULA_STARTS = ("=", "+", "-", "@")
 def write_tables_live(book: "xw.Book", content: WorkbookContent) -> int:
     """Each table into its sheet's Excel Table of the same name, the Dashboard into its two sheets
     and charts, then the status cells. Returns how many removed workouts' notes were dropped."""
+    _refuse_members_cells_on_drawn_sheets(book, content)   # before anything is written
     dropped = max([_write_table(book, table, content.full) for table in content.tables], default=0)
     if content.dashboard is not None:
         _write_dashboard(book, content.dashboard)
@@ -134,8 +137,27 @@ def write_ride_live(book: "xw.Book", view: "RideView | None") -> None:
     _write_plan(sheet, data, ride_layout.plan(view))
 
 
+def _refuse_members_cells_on_drawn_sheets(book: "xw.Book", content: WorkbookContent) -> None:
+    """What the member typed on a sheet the refresh redraws, outside the areas it last wrote: refused by
+    address (the same record, a workbook name, as the headless writer keeps)."""
+    from pelotonxl.model import ride_layout
+
+    drawn = ([content.dashboard.name, content.dashboard.data_sheet] if content.dashboard is not None else []) \
+        + ([ride_layout.SHEET, ride_layout.DATA_SHEET] if content.ride is not None else [])
+    for name in drawn:
+        sheet, record = _sheet_named(book, name), drawn_sheets.record_name(name)
+        if sheet is None or record not in book.names:
+            continue
+        used = sheet.used_range
+        values = used.options(ndim=2).value
+        cells = [(f"{get_column_letter(used.column + j)}{used.row + i}", used.row + i, used.column + j)
+                 for i, row in enumerate(values) for j, value in enumerate(row) if value not in (None, "")]
+        drawn_sheets.refuse_outside(name, drawn_sheets.areas_of(book.names[record].refers_to), cells)
+
+
 def _write_plan(sheet: "xw.Sheet", data: "xw.Sheet", layout: SheetPlan) -> None:
-    """A planned sheet and the sheet of its chart data: cells, widths, charts."""
+    """A planned sheet and the sheet of its chart data: cells, widths, charts, and the record of the
+    areas written (checked first, so clearing the used range drops nothing of the member's)."""
     for target, rects, widths in ((data, layout.data, layout.data_widths),
                                   (sheet, layout.dashboard, layout.dashboard_widths)):
         target.used_range.clear_contents()
@@ -143,6 +165,7 @@ def _write_plan(sheet: "xw.Sheet", data: "xw.Sheet", layout: SheetPlan) -> None:
             _write_rect(target, rect)
         for first, last, width in _runs(sorted(widths.items())):
             target.range((1, first), (1, last)).column_width = width
+        target.book.names.add(drawn_sheets.record_name(target.name), "=" + drawn_sheets.areas_formula(rects))
     charts = {c.name: c for c in sheet.charts}
     for place in layout.charts:
         chart = charts.get(place.spec.key)

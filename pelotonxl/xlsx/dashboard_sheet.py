@@ -28,7 +28,7 @@ from pelotonxl.model.dashboard_layout import (
     plan,
 )
 from pelotonxl.model.workbook import HEADER_FILL, HEADER_TEXT, NOTE_COLOUR, TITLE_COLOUR
-from pelotonxl.xlsx import charts, table_sheet
+from pelotonxl.xlsx import charts, drawn_sheets, table_sheet
 from pelotonxl.xlsx import package as xp
 from pelotonxl.xlsx.cells import DATETIME_FORMAT, XML_DECLARATION, value_tail
 from pelotonxl.xlsx.styles import StyleBook
@@ -40,13 +40,17 @@ def write_dashboard(pkg: xp.Package, styles: StyleBook, board: Dashboard) -> set
     data = xp.find_sheet(pkg, board.data_sheet) or xp.add_sheet(
         pkg, board.data_sheet, pkg.unused_name("xl/worksheets/sheet{}.xml"))
     old_data = pkg.text(data.part) if pkg.has(data.part) else None
-    pkg.put(data.part, worksheet_xml(layout.data, layout.data_widths, {}, styles, old_data, drawing_rel=None))
     sheet = xp.find_sheet(pkg, board.name) or xp.add_sheet(
         pkg, board.name, pkg.unused_name("xl/worksheets/sheet{}.xml"), first=True)
     old_sheet = pkg.text(sheet.part) if pkg.has(sheet.part) else None
+    drawn_sheets.check_members_cells(pkg, board.name, old_sheet)
+    drawn_sheets.check_members_cells(pkg, board.data_sheet, old_data)
+    pkg.put(data.part, worksheet_xml(layout.data, layout.data_widths, {}, styles, old_data, drawing_rel=None))
     drawing_rel = write_drawing(pkg, sheet.part, layout)
     pkg.put(sheet.part, worksheet_xml(layout.dashboard, layout.dashboard_widths, layout.row_heights, styles,
                                    old_sheet, drawing_rel, landscape=True))
+    drawn_sheets.record_areas(pkg, board.name, layout.dashboard)
+    drawn_sheets.record_areas(pkg, board.data_sheet, layout.data)
     return {sheet.sheet_id, data.sheet_id}
 
 

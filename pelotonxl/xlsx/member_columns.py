@@ -257,18 +257,4 @@ def recorded_columns(pkg: xp.Package, table: str) -> set[str] | None:
 
 def record_columns(pkg: xp.Package, table: str, columns: list[str]) -> None:
     """Set (or replace) the hidden name listing the columns this refresh wrote to `table`."""
-    book = xp.workbook_part(pkg)
-    xml = pkg.text(book)
-    p = xp.main_prefix(xml)
-    value = "{" + ",".join('"' + c.replace('"', '""') + '"' for c in columns) + "}"
-    element = f'<{p}definedName name="{record_name(table)}" hidden="1">{escape(value)}</{p}definedName>'
-    old = re.search(rf'<{re.escape(p)}definedName\b[^>]*\bname="{record_name(table)}"[^>]*>.*?</{re.escape(p)}definedName>',
-                    xml, re.S)
-    if old:
-        xml = xml[:old.start()] + element + xml[old.end():]
-    elif re.search(rf"<{re.escape(p)}definedNames\b", xml):
-        xml = xp.insert_before_close(xml, "definedNames", element)
-    else:   # definedNames follows sheets in CT_Workbook
-        close = re.search(rf"</{re.escape(p)}sheets>", xml)
-        xml = xml[:close.end()] + f"<{p}definedNames>{element}</{p}definedNames>" + xml[close.end():]
-    pkg.put(book, xml)
+    xp.set_hidden_name(pkg, record_name(table), "{" + ",".join('"' + c.replace('"', '""') + '"' for c in columns) + "}")

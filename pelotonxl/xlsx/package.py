@@ -322,6 +322,25 @@ def defined_names(pkg: Package) -> dict[str, str]:
             for el in root.iter(f"{{{MAIN_NS}}}definedName") if el.get("localSheetId") is None}
 
 
+def set_hidden_name(pkg: Package, name: str, formula: str) -> None:
+    """Set (or replace) a hidden workbook-scoped defined name: the refresh's own notes in the file,
+    which Excel, LibreOffice and openpyxl all keep."""
+    book = workbook_part(pkg)
+    xml = pkg.text(book)
+    p = main_prefix(xml)
+    element = f'<{p}definedName name="{name}" hidden="1">{escape(formula)}</{p}definedName>'
+    old = re.search(rf'<{re.escape(p)}definedName\b[^>]*\bname="{re.escape(name)}"[^>]*>.*?</{re.escape(p)}definedName>',
+                    xml, re.S)
+    if old:
+        xml = xml[:old.start()] + element + xml[old.end():]
+    elif re.search(rf"<{re.escape(p)}definedNames\b", xml):
+        xml = insert_before_close(xml, "definedNames", element)
+    else:   # definedNames follows sheets in CT_Workbook
+        close = re.search(rf"</{re.escape(p)}sheets>", xml)
+        xml = xml[:close.end()] + f"<{p}definedNames>{element}</{p}definedNames>" + xml[close.end():]
+    pkg.put(book, xml)
+
+
 # Elements that follow <calcPr> in CT_Workbook: a missing calcPr goes before the first of them.
 _AFTER_CALC_PR = ("oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes",
                   "webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pelotonxl.model import ride_layout
 from pelotonxl.model.ride_view import DATA_SHEET, SHEET, RideView
+from pelotonxl.xlsx import drawn_sheets
 from pelotonxl.xlsx import package as xp
 from pelotonxl.xlsx.dashboard_sheet import worksheet_xml, write_drawing
 from pelotonxl.xlsx.styles import StyleBook
@@ -25,6 +26,10 @@ def write_ride(pkg: xp.Package, styles: StyleBook, view: RideView | None) -> set
     layout = ride_layout.plan(view)
     sheet = xp.find_sheet(pkg, SHEET) or xp.add_sheet(pkg, SHEET, pkg.unused_name("xl/worksheets/sheet{}.xml"))
     old = pkg.text(sheet.part) if pkg.has(sheet.part) else None
+    drawn_sheets.check_members_cells(pkg, SHEET, old)
+    data_entry = xp.find_sheet(pkg, DATA_SHEET)
+    if data_entry is not None and pkg.has(data_entry.part):
+        drawn_sheets.check_members_cells(pkg, DATA_SHEET, pkg.text(data_entry.part))
     drawing_rel = write_drawing(pkg, sheet.part, layout)
     pkg.put(sheet.part, worksheet_xml(layout.dashboard, layout.dashboard_widths, layout.row_heights, styles, old,
                                       drawing_rel, landscape=True))
@@ -32,4 +37,6 @@ def write_ride(pkg: xp.Package, styles: StyleBook, view: RideView | None) -> set
     data = xp.find_sheet(pkg, DATA_SHEET) or xp.add_sheet(pkg, DATA_SHEET, pkg.unused_name("xl/worksheets/sheet{}.xml"))
     old_data = pkg.text(data.part) if pkg.has(data.part) else None
     pkg.put(data.part, worksheet_xml(layout.data, layout.data_widths, {}, styles, old_data, drawing_rel=None))
+    drawn_sheets.record_areas(pkg, SHEET, layout.dashboard)
+    drawn_sheets.record_areas(pkg, DATA_SHEET, layout.data)
     return {sheet.sheet_id, data.sheet_id}

@@ -445,20 +445,31 @@ class Names:
     def __init__(self, book: Book) -> None:
         self.book = book
         self._names: dict[str, tuple[str, str]] = {}  # casefolded name -> (sheet name, address)
+        self._formulas: dict[str, str] = {}           # casefolded name -> a constant's formula
 
     def define(self, name: str, sheet: str, address: str) -> None:
         """Test helper (in xlwings: names.add(name, "=Sheet!$B$3"))."""
         self._names[name.casefold()] = (sheet, address)
 
+    def add(self, name: str, refers_to: str) -> "Name":
+        """xlwings' names.add, for a constant such as '={"B2:E11"}' (a name of that name is replaced)."""
+        self.book.calls.append(Call("names.add", "", name, refers_to))
+        self._formulas[name.casefold()] = refers_to
+        return self[name]
+
     def __contains__(self, name: str) -> bool:
-        return name.casefold() in self._names
+        return name.casefold() in self._names or name.casefold() in self._formulas
 
     def __getitem__(self, name: str) -> "Name":
+        if name.casefold() in self._formulas:
+            return Name(name, None, self._formulas[name.casefold()])
         sheet, address = self._names[name.casefold()]
-        return Name(name, self.book.sheets[sheet].range(address))
+        rng = self.book.sheets[sheet].range(address)
+        return Name(name, rng, f"={sheet}!{address}")
 
 
 @dataclass
 class Name:
     name: str
-    refers_to_range: Range
+    refers_to_range: Range | None
+    refers_to: str = ""

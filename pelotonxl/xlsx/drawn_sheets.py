@@ -1,0 +1,77 @@
+"""Sheets the refresh draws whole (Dashboard, Dashboard Data, Ride, Ride Data): what a member typed on
+them is never dropped silently.
+
+Each refresh records, in a hidden workbook name per sheet, the areas it wrote. A cell with a value
+outside those areas on the next refresh is the member's: the refresh refuses before touching the file
+and names the cells. A workbook from before this record existed has no record: its first refresh
+writes one and checks nothing (nothing told the member's cells from ours then).
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+from openpyxl.utils.cell import range_boundaries
+
+from pelotonxl.errors import WorkbookError
+from pelotonxl.model.dashboard_layout import Rect
+from pelotonxl.xlsx import package as xp
+
+LISTED = 10   # cells named in the refusal; the rest are counted
+
+
+def record_name(sheet: str) -> str:
+    return f"PelotonXL_{re.sub(r'[^A-Za-z0-9_]', '_', sheet)}_Cells"
+
+
+def check_members_cells(pkg: xp.Package, sheet: str, old_xml: str | None) -> None:
+    """Raise WorkbookError naming the cells with a value outside the areas the last refresh wrote."""
+    formula = xp.defined_names(pkg).get(record_name(sheet))
+    if formula is not None and old_xml:
+        refuse_outside(sheet, areas_of(formula), _cells_with_values(old_xml))
+
+
+def refuse_outside(sheet: str, areas: list[tuple[int, int, int, int]],
+                   cells: list[tuple[str, int, int]]) -> None:
+    """The check itself, for either writer: `cells` are (ref, row, column) of the cells with a value."""
+    theirs = [ref for ref, row, col in cells
+              if not any(c0 <= col <= c1 and r0 <= row <= r1 for c0, r0, c1, r1 in areas)]
+    if theirs:
+        listed = ", ".join(theirs[:LISTED]) + (f" and {len(theirs) - LISTED} more" if len(theirs) > LISTED else "")
+        raise WorkbookError(f"{sheet}!{listed}: a refresh redraws the {sheet} sheet; move them to your own "
+                            "sheet, then refresh again.")
+
+
+def areas_formula(rects: list[Rect]) -> str:
+    """The record's value: an array constant of the areas written, {"B2:E11","B13:I30",...}."""
+    areas = [f"{_letters(r.col)}{r.row}:{_letters(r.last_col)}{r.last_row}" for r in rects if r.cells]
+    return "{" + ",".join(f'"{a}"' for a in areas) + "}"
+
+
+def areas_of(formula: str) -> list[tuple[int, int, int, int]]:
+    """(min col, min row, max col, max row) of each area in a record's value."""
+    return [range_boundaries(area) for area in re.findall(r'"([A-Z]+\d+:[A-Z]+\d+)"', formula)]
+
+
+def record_areas(pkg: xp.Package, sheet: str, rects: list[Rect]) -> None:
+    """Remember the areas this refresh wrote on `sheet`, for the next refresh's check."""
+    xp.set_hidden_name(pkg, record_name(sheet), areas_formula(rects))
+
+
+def _cells_with_values(sheet_xml: str) -> list[tuple[str, int, int]]:
+    found = []
+    for cell in ET.fromstring(sheet_xml.encode()).iter(f"{{{xp.MAIN_NS}}}c"):
+        ref = cell.get("r")
+        has_value = any(child.tag.rsplit("}", 1)[-1] in ("v", "f", "is") and
+                        ("".join(child.itertext()) or child.tag.endswith("}f")) for child in cell)
+        if ref and has_value:
+            col, row = range_boundaries(f"{ref}:{ref}")[:2]
+            found.append((ref, row, col))
+    return found
+
+
+def _letters(col: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(col)
