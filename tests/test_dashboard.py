@@ -457,3 +457,19 @@ def test_live_a_note_typed_on_the_dashboard_outside_its_blocks_is_refused_by_add
     with pytest.raises(WorkbookError, match=r"^Dashboard!V2: a refresh redraws the Dashboard sheet"):
         live_writer.write_tables_live(book, content)
     assert book.sheets["Dashboard"].range("V2").value == "my FTP test went well"
+
+
+def test_live_charts_renamed_by_another_program_are_recognised_where_they_stand():
+    book = Book()
+    book.sheets.add("Config")
+    workouts, metrics = build_tables(hand_account())
+    content = WorkbookContent(workouts, metrics, db.build_dashboard([workouts, metrics], NOW))
+    live_writer.write_tables_live(book, content)
+    ours = list(book.sheets["Dashboard"].charts)
+    for number, chart in enumerate(ours, start=1):
+        chart.name = f"Chart {number}"                       # as openpyxl's save names the frames
+    live_writer.write_tables_live(book, content)
+    after = list(book.sheets["Dashboard"].charts)
+    assert after == ours                                     # no second set of charts on top of the first
+    assert {c.name for c in after} == db.chart_names()       # and their names are back
+    assert len(book.calls_of("charts.add")) == len(db.chart_names())

@@ -167,10 +167,18 @@ def _write_plan(sheet: "xw.Sheet", data: "xw.Sheet", layout: SheetPlan) -> None:
             target.range((1, first), (1, last)).column_width = width
         target.book.names.add(drawn_sheets.record_name(target.name), "=" + drawn_sheets.areas_formula(rects))
     charts = {c.name: c for c in sheet.charts}
+    # A program that saved the workbook may have renamed our charts ("Chart 1"): one standing where a
+    # chart of ours goes is ours, and gets its name back, rather than a second chart on top of it.
+    strangers = [c for c in sheet.charts if c.name not in {p.spec.key for p in layout.charts}]
     for place in layout.charts:
         chart = charts.get(place.spec.key)
+        spot = sheet.range((place.row, place.col), (place.row + place.rows - 1, place.col + place.cols - 1))
         if chart is None:
-            spot = sheet.range((place.row, place.col), (place.row + place.rows - 1, place.col + place.cols - 1))
+            chart = next((c for c in strangers if abs(c.left - spot.left) < 1 and abs(c.top - spot.top) < 1), None)
+            if chart is not None:
+                strangers.remove(chart)
+                chart.name = place.spec.key
+        if chart is None:
             chart = sheet.charts.add(spot.left, spot.top, spot.width, spot.height)
             chart.name = place.spec.key
             chart.chart_type = CHART_TYPES[place.spec.kind]

@@ -415,6 +415,14 @@ class Chart:
         self.source: Range | None = None        # test helper: the last set_source_data range
 
     @property
+    def left(self) -> float:
+        return self.position[0]
+
+    @property
+    def top(self) -> float:
+        return self.position[1]
+
+    @property
     def name(self) -> str:
         return self._name
 
