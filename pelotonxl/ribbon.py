@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
 from pelotonxl.errors import PelotonXLError
@@ -21,6 +22,7 @@ from pelotonxl.excel.workbook_link import (
 )
 from pelotonxl.refresh_job import RefreshResult, run_refresh
 from pelotonxl.settings import resolve
+from pelotonxl.xlsx.refresh_lock import refresh_lock
 
 if TYPE_CHECKING:
     import xlwings as xw
@@ -52,8 +54,11 @@ def refresh_book(book: "xw.Book", full: bool = False,
         try:
             settings = resolve(config=read_config(book),
                                environ=os.environ if environ is None else environ)
-            result = run_refresh(settings, lambda content: write_tables_live(book, content),
-                                 full=full, progress=StatusBarProgress(app))
+            # A second click while a refresh runs (a Mac starts one process per click), or a scheduled
+            # run at that moment: this one stops with a line rather than wait with Excel frozen.
+            with refresh_lock(Path(book.fullname), wait=0):
+                result = run_refresh(settings, lambda content: write_tables_live(book, content),
+                                     full=full, progress=StatusBarProgress(app))
         finally:
             app.status_bar = previous_status  # before any message box, which is modal
     except PelotonXLError as exc:

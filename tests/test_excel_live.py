@@ -321,3 +321,17 @@ def test_workouts_with_unreadable_fields_are_counted_in_the_message_box(server, 
     assert result is not None and result.exit_code == 3 and len(result.sync.unreadable) == 1
     [alert] = book.app.alerts
     assert f"{result.rows} workouts written, but 1 workout came with fields that cannot be read" in alert["prompt"]
+
+
+def test_a_second_ribbon_refresh_while_one_runs_stops_with_one_line(server, home):
+    from pathlib import Path
+
+    from pelotonxl.xlsx.refresh_lock import refresh_lock
+
+    book = make_book(server, home)
+    with refresh_lock(Path(book.fullname)):          # the first refresh, still running
+        assert ribbon.refresh_book(book, environ={}) is None
+    [alert] = book.app.alerts
+    assert alert["prompt"].startswith("Another refresh of PelotonWorkbook.xlsm is still running")
+    assert server.request_count("/api") == 0         # nothing fetched twice
+    assert ribbon.refresh_book(book, environ={}) is not None   # once it is over, a refresh runs

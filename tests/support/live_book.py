@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,8 @@ STATUS_ROW = 14
 def make_book(server, home, *, password: str = PASSWORD, table_sheets=("Workouts", "Metrics"),
               status_keys=tuple(STATUS_NAMES)) -> Book:
     """A book laid out like PelotonWorkbook.xlsm: Config, then one sheet per table."""
-    book = Book(fullname="/Users/member/PelotonWorkbook.xlsm")
+    # Its own path per test: the refresh lock is per workbook path, and tests run side by side.
+    book = Book(fullname=str(Path(home).parent / "PelotonWorkbook.xlsm"))
     config = book.sheets.add("Config")
     config.fill("A1", [
         ["Peloton settings"],
