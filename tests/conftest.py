@@ -73,7 +73,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if any(name in item.keywords for name in ("libreoffice", "excel", "slow")):
             item.add_marker(pytest.mark.e2e)  # another program drives the workbook, or it takes seconds
-        elif {"server", "run_cli", "run_here"} & set(getattr(item, "fixturenames", ())):
+        elif any(name in ("run_cli", "run_here") or name.endswith("server")
+                 for name in getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.e2e)  # a whole refresh: HTTP to the local Peloton, the CLI
         if "excel" in item.keywords and no_excel:
             item.add_marker(pytest.mark.skip(reason="needs Microsoft Excel (Windows or macOS): "
