@@ -446,12 +446,18 @@ def test_libreoffice_renders_the_dashboard_with_its_charts(workbook: Path, tmp_p
         assert text in page, text
 
 
-def test_live_a_note_typed_on_the_dashboard_outside_its_blocks_is_refused_by_address():
+def live_refreshed_book() -> tuple[Book, WorkbookContent]:
+    """A book refreshed once through the stand-in, and what the refresh wrote."""
     book = Book()
     book.sheets.add("Config")
     workouts, metrics = build_tables(hand_account())
     content = WorkbookContent(workouts, metrics, db.build_dashboard([workouts, metrics], NOW))
     live_writer.write_tables_live(book, content)
+    return book, content
+
+
+def test_live_a_note_typed_on_the_dashboard_outside_its_blocks_is_refused_by_address():
+    book, content = live_refreshed_book()
     live_writer.write_tables_live(book, content)             # its own cells are no obstacle
     book.sheets["Dashboard"].fill("V2", [["my FTP test went well"]])
     with pytest.raises(WorkbookError, match=r"^Dashboard!V2: a refresh redraws the Dashboard sheet"):
@@ -460,11 +466,7 @@ def test_live_a_note_typed_on_the_dashboard_outside_its_blocks_is_refused_by_add
 
 
 def test_live_charts_renamed_by_another_program_are_recognised_where_they_stand():
-    book = Book()
-    book.sheets.add("Config")
-    workouts, metrics = build_tables(hand_account())
-    content = WorkbookContent(workouts, metrics, db.build_dashboard([workouts, metrics], NOW))
-    live_writer.write_tables_live(book, content)
+    book, content = live_refreshed_book()
     ours = list(book.sheets["Dashboard"].charts)
     for number, chart in enumerate(ours, start=1):
         chart.name = f"Chart {number}"                       # as openpyxl's save names the frames
