@@ -197,7 +197,9 @@ def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path, run: _R
 
     stack.enter_context(refresh_lock(workbook, on_wait=lambda: print(
         f"Another refresh of {workbook.name} is running: waiting for it to finish…", file=sys.stderr)))
-    result = run_refresh(settings, target.write, full=args.full, progress=progress,
+    # The demo account moves with the calendar (its workouts keep their ids, their dates shift): a demo
+    # refresh takes it whole, so yesterday's copy in the store never mixes with today's.
+    result = run_refresh(settings, target.write, full=args.full or args.demo, progress=progress,
                          password_provider=_prompt_for_password if sys.stdin.isatty() else None)
     progress.close()
     _report(result, workbook, target.through_excel, args.verbose > 0, target.notes_dropped)
@@ -283,10 +285,10 @@ def _workbook_path(args: argparse.Namespace, workbook_dir: Path) -> Path:
 
 def _demo_settings(settings: Settings, stack: ExitStack) -> Settings:
     """Point the very same client at a local server playing a demo account."""
-    from pelotonxl.demo.account import make_account
+    from pelotonxl.demo.account import demo_end, make_account
     from pelotonxl.demo.server import DEMO_PASSWORD, DEMO_USERNAME, FakePeloton
 
-    server = stack.enter_context(FakePeloton(make_account(), secret=b"peloton_xl demo"))
+    server = stack.enter_context(FakePeloton(make_account(end=demo_end()), secret=b"peloton_xl demo"))
     settings.api_url = settings.auth_url = server.url
     settings.username, settings.password = DEMO_USERNAME, DEMO_PASSWORD
     settings.access_token = settings.refresh_token = ""

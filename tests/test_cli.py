@@ -59,6 +59,24 @@ def workouts_in(path: Path) -> int:
     return len(ws[table.ref]) - 1
 
 
+def test_the_demo_ends_yesterday_whenever_it_runs_and_a_rerun_another_day_stays_consistent(tmp_path, monkeypatch,
+                                                                                            capsys):
+    from datetime import date
+
+    from pelotonxl.demo import account
+
+    book = tmp_path / "Demo.xlsm"
+    args = ["--demo", "--workbook", str(book), "--home", str(tmp_path / "home"), "--every-n", "300", "-q"]
+    for today in (date(2026, 12, 2), date(2027, 3, 10)):
+        monkeypatch.setattr(account, "demo_end", lambda today=today: account.datetime(
+            today.year, today.month, today.day, 18, 0, tzinfo=account.timezone.utc))
+        assert cli.main(args) == 0
+        starts = [row[1] for row in openpyxl.load_workbook(book)["Workouts"].iter_rows(min_row=2, values_only=True)]
+        assert len(starts) == 360                                   # the same 360, moved: none left over
+        assert max(starts).date() in (today, date.fromordinal(today.toordinal() - 1))
+    capsys.readouterr()
+
+
 # --- help ----------------------------------------------------------------------------------------
 
 @pytest.mark.e2e

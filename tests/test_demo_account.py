@@ -6,12 +6,12 @@ import math
 import re
 import tracemalloc
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import numpy as np
 import pytest
 
-from pelotonxl.demo.account import make_account
+from pelotonxl.demo.account import demo_end, make_account
 from pelotonxl.demo.catalogue import ZERO_RIDE_ID
 
 
@@ -405,3 +405,13 @@ def test_rides_repeat_classes_with_the_same_efforts_a_sprint_included(demo):
         sprint_at.append(int(smooth.argmax()))
         assert [s["name"] for s in graph["segment_list"]] == ["Warmup", "Main", "Cool Down"]
     assert max(sprint_at) - min(sprint_at) <= 20   # the same class: the sprint at the same minute
+
+
+def test_the_demo_people_see_ends_on_the_day_it_is_run():
+    end = demo_end(date(2026, 12, 2))
+    assert end == datetime(2026, 12, 2, 18, 0, tzinfo=timezone.utc) == demo_end(date(2026, 12, 2))  # all day
+    demo = make_account(60, end=end)
+    newest = max(w["start_time"] for w in demo.workouts)
+    assert datetime(2026, 12, 1, tzinfo=timezone.utc).timestamp() <= newest < end.timestamp()   # yesterday
+    later = make_account(60, end=demo_end(date(2027, 1, 9)))
+    assert [w["id"] for w in demo.workouts] == [w["id"] for w in later.workouts]   # the same workouts, moved

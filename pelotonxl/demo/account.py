@@ -5,7 +5,7 @@ shapes Peloton's API returns them (../shared/peloton-api/samples). Deterministic
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -388,6 +388,14 @@ class DemoAccount:
             "series_id": hex_id("series", ride_id), "total_workouts": rng.randint(500, 90000),
             "total_in_progress_workouts": rng.randint(0, 40), "availability": {"is_available": True, "reason": None},
         }
+
+
+def demo_end(today: date | None = None) -> datetime:
+    """Where the demo shown to people ends: 18:00 UTC today, so its newest workout is from yesterday
+    and "this week" has workouts, whenever the demo is run. The same all day: one day's runs agree.
+    (Tests pass `end` themselves, or get DEFAULT_END, and stay pinned.)"""
+    today = today or datetime.now(timezone.utc).date()
+    return datetime(today.year, today.month, today.day, 18, 0, tzinfo=timezone.utc)
 
 
 def make_account(n_workouts: int = 360, *, seed: int = 7, end: datetime | None = None, years: float = 2.5,

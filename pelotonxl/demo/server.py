@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from pelotonxl.demo.account import DemoAccount, make_account
+from pelotonxl.demo.account import DemoAccount, demo_end, make_account
 from pelotonxl.demo.tokens import USER_ID_CLAIM, TokenIssuer
 from pelotonxl.model.catalog import ZERO_RIDE_ID
 from pelotonxl.settings import DEFAULT_CLIENT_ID, DEFAULT_SCOPE
@@ -424,7 +424,7 @@ class FakePeloton:
 
 def serve_demo(n_workouts: int = 360, port: int = 0, latency: float = 0.0) -> None:
     """Serve the demo account until Ctrl+C, printing where and how to sign in."""
-    with FakePeloton(make_account(n_workouts), latency=latency, port=port) as srv:
+    with FakePeloton(make_account(n_workouts, end=demo_end()), latency=latency, port=port) as srv:
         print(f"Fake Peloton serving {n_workouts} demo workouts at {srv.url}")
         print(f"  PELOTON_API_URL={srv.url} PELOTON_AUTH_URL={srv.url}")
         print(f"  PELOTON_USERNAME={DEMO_USERNAME} PELOTON_PASSWORD={DEMO_PASSWORD}")
