@@ -157,13 +157,19 @@ def run_cli(scenario: str, n: int, server: FakePeloton, env: dict[str, str], cwd
     return row
 
 
-def bench_size(n: int, latency: float, workers: int, scratch: Path) -> list[Row]:
-    say(f"N={n}: building the demo account")
-    account = make_account(n)
-    home, work = scratch / f"home-{n}", scratch / f"run-{n}"
+def fresh_run(scratch: Path, tag: object) -> tuple[Path, Path, Path]:
+    """A state folder, a working folder and a fresh copy of the template for one measured run."""
+    home, work = scratch / f"home-{tag}", scratch / f"run-{tag}"
     work.mkdir()
     workbook = work / "PelotonWorkbook.xlsm"
     shutil.copy(REPO / "PelotonWorkbook.xlsm", workbook)
+    return home, work, workbook
+
+
+def bench_size(n: int, latency: float, workers: int, scratch: Path) -> list[Row]:
+    say(f"N={n}: building the demo account")
+    account = make_account(n)
+    home, work, workbook = fresh_run(scratch, n)
     with FakePeloton(account, username=USERNAME, password=PASSWORD, latency=latency) as server:
         env = child_env(server, home, workers)
         say(f"N={n}: {BASELINE}")

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import itertools
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +19,10 @@ from pathlib import Path
 from benchmarks.bench_refresh import (
     FIRST,
     PASSWORD,
-    REPO,
     USERNAME,
     _num,
     child_env,
+    fresh_run,
     code_version,
     machine,
     run_cli,
@@ -55,10 +54,7 @@ def store_size_mb(home: Path) -> float:
 
 def first_refresh(n: int, every_n: int, latency: float, workers: int, scratch: Path) -> SeriesRow:
     account = make_account(n)
-    home, work = scratch / f"home-{every_n}", scratch / f"run-{every_n}"
-    work.mkdir()
-    workbook = work / "PelotonWorkbook.xlsm"
-    shutil.copy(REPO / "PelotonWorkbook.xlsm", workbook)
+    home, work, workbook = fresh_run(scratch, every_n)
     with FakePeloton(account, username=USERNAME, password=PASSWORD, latency=latency) as server:
         env = child_env(server, home, workers)
         env["PELOTON_EVERY_N"] = str(every_n)

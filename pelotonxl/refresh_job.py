@@ -75,7 +75,7 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
         # The curve keeps one output array per ride; the Ride sheet reads only its class's rides.
         curve = power_curve.power_curve(power_curve.bike_series(store.records()))
         shown = ride_view.rides_to_read(summaries)
-        view = ride_view.ride_view((w, g) for w, g in store.records() if w.get("id") in shown)
+        view = ride_view.ride_view((w, store.graph(w["id"])) for w, _ in summaries if w.get("id") in shown)
         del summaries
     state.remember_account(user_id)
     rows = len(workouts.frame)

@@ -127,8 +127,9 @@ def show_ride_in_book(book: "xw.Book", environ: Mapping[str, str] | None = None)
             _alert(app, "No workouts stored yet: Peloton → Refresh first.", mode="info")
             return False
         with WorkoutStore(path) as store:
-            shown = rides_to_read(store.records(samples=False), workout_id)
-            view = ride_view(((w, g) for w, g in store.records() if w.get("id") in shown), workout_id)
+            summaries = list(store.records(samples=False))
+            shown = rides_to_read(summaries, workout_id)
+            view = ride_view(((w, store.graph(w["id"])) for w, _ in summaries if w.get("id") in shown), workout_id)
         if view is None:
             _alert(app, f"Workout {workout_id} is not a Bike ride with a performance graph: "
                         "pick a ride's row.", mode="info")

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from openpyxl.utils import get_column_letter
+
 from pelotonxl.errors import WorkbookError
 from pelotonxl.xlsx.member_columns import ID_COLUMN, is_refresh_column
 
@@ -99,7 +101,7 @@ def refuse_covered_cells(sheet: "xw.Sheet", old: tuple[int, int, int, int], new:
         if last_row < first_row or last_col < first_col:
             continue
         grid = sheet.range((first_row, first_col), (last_row, last_col)).options(ndim=2).value
-        found += [f"{_letter(first_col + c)}{first_row + r}" for r, row in enumerate(grid)
+        found += [f"{get_column_letter(first_col + c)}{first_row + r}" for r, row in enumerate(grid)
                   for c, v in enumerate(row) if v not in (None, "")]
     if found:
         raise WorkbookError(f"{sheet.name}!{', '.join(found[:8])}{' …' if len(found) > 8 else ''}: the refreshed "
@@ -110,10 +112,3 @@ def refuse_covered_cells(sheet: "xw.Sheet", old: tuple[int, int, int, int], new:
 def _is_formula(text: Any) -> bool:
     return isinstance(text, str) and text.startswith("=")
 
-
-def _letter(col: int) -> str:
-    letters = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters

@@ -204,14 +204,7 @@ def to_shared_strings(path: Path, sheet_part: str) -> None:
         if sst_name in parts:
             strings = re.findall(r"<si><t[^>]*>(.*?)</t></si>", parts[sst_name].decode())
         else:
-            rels = parts["xl/_rels/workbook.xml.rels"].decode()
-            rel = ('<Relationship Id="rIdSST" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                   'relationships/sharedStrings" Target="sharedStrings.xml"/>')
-            parts["xl/_rels/workbook.xml.rels"] = rels.replace("</Relationships>", rel + "</Relationships>").encode()
-            types = parts["[Content_Types].xml"].decode()
-            override = ('<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
-                        'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>')
-            parts["[Content_Types].xml"] = types.replace("</Types>", override + "</Types>").encode()
+            _register_workbook_part(parts, "sharedStrings", "rIdSST")
 
         def shared(match: re.Match) -> str:
             text = match.group(2)
@@ -233,16 +226,21 @@ def add_calc_chain(path: Path, sheet_id: int) -> None:
     def edit(parts: dict[str, bytes]) -> None:
         parts["xl/calcChain.xml"] = (f'<calcChain xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
                                      f'main"><c r="B1" i="{sheet_id}"/></calcChain>').encode()
-        rels = parts["xl/_rels/workbook.xml.rels"].decode()
-        rel = ('<Relationship Id="rIdCalc" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-               'relationships/calcChain" Target="calcChain.xml"/>')
-        parts["xl/_rels/workbook.xml.rels"] = rels.replace("</Relationships>", rel + "</Relationships>").encode()
-        types = parts["[Content_Types].xml"].decode()
-        override = ('<Override PartName="/xl/calcChain.xml" ContentType="application/'
-                    'vnd.openxmlformats-officedocument.spreadsheetml.calcChain+xml"/>')
-        parts["[Content_Types].xml"] = types.replace("</Types>", override + "</Types>").encode()
+        _register_workbook_part(parts, "calcChain", "rIdCalc")
 
     edit_zip(path, edit)
+
+
+def _register_workbook_part(parts: dict[str, bytes], kind: str, rel_id: str) -> None:
+    """Relate xl/<kind>.xml to the workbook and give it its content type (sharedStrings, calcChain)."""
+    rels = parts["xl/_rels/workbook.xml.rels"].decode()
+    rel = (f'<Relationship Id="{rel_id}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+           f'relationships/{kind}" Target="{kind}.xml"/>')
+    parts["xl/_rels/workbook.xml.rels"] = rels.replace("</Relationships>", rel + "</Relationships>").encode()
+    types = parts["[Content_Types].xml"].decode()
+    override = (f'<Override PartName="/xl/{kind}.xml" ContentType="application/'
+                f'vnd.openxmlformats-officedocument.spreadsheetml.{kind}+xml"/>')
+    parts["[Content_Types].xml"] = types.replace("</Types>", override + "</Types>").encode()
 
 
 def add_sparklines(path: Path, sheet_part: str) -> None:

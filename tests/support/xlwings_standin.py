@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterator
 
+from openpyxl.utils import get_column_letter
+
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 ROW_POINTS, CHAR_POINTS, DEFAULT_WIDTH = 15.0, 7.5, 8.43
 CHART_TYPES = {"column_stacked", "column_clustered", "line", "bar_stacked", "area", "pie", "xy_scatter",
@@ -37,13 +39,6 @@ class Call:
     address: str
     detail: Any = None
 
-
-def column_letter(col: int) -> str:
-    letters = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def _parse_cell(text: str) -> tuple[int, int]:
@@ -201,10 +196,10 @@ class Range:
 
     @property
     def address(self) -> str:
-        first = f"${column_letter(self.column)}${self.row}"
+        first = f"${get_column_letter(self.column)}${self.row}"
         if self.shape == (1, 1):
             return first
-        return f"{first}:${column_letter(self.last_column)}${self.last_row}"
+        return f"{first}:${get_column_letter(self.last_column)}${self.last_row}"
 
     @property
     def left(self) -> float:
