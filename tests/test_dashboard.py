@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
-from support import REPO
+from support import REPO, libreoffice
 from support.workbook_samples import (
     add_shape,
     edit_zip,
@@ -433,12 +433,10 @@ def test_live_refresh_builds_the_charts_once_and_repoints_them_as_the_data_grows
 @pytest.mark.libreoffice
 def test_libreoffice_renders_the_dashboard_with_its_charts(workbook: Path, tmp_path: Path):
     refresh_file(workbook, demo_pairs(make_account(120, seed=4, end=dt.datetime(2026, 11, 20, tzinfo=dt.timezone.utc))))
-    profile = tmp_path / "lo-profile"
-    subprocess.run(["soffice", "--headless", f"-env:UserInstallation={profile.as_uri()}", "--convert-to", "pdf",
-                    "--outdir", str(tmp_path), str(workbook)], check=True, capture_output=True, timeout=180)
+    pdf = libreoffice.convert(workbook, "pdf", tmp_path)
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext (poppler-utils) is not installed")
-    page = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-layout", str(tmp_path / "Book.pdf"), "-"],
+    page = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-layout", str(pdf), "-"],
                           check=True, capture_output=True, text=True, timeout=60).stdout
     for text in ("Peloton dashboard", "Minutes per week, last 52 weeks", "Average output per ride",
                  "Total output per month", "Time in heart-rate zones per month", "Watts (W)", "Output (kJ)",

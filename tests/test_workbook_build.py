@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import sys
 import warnings
 import zipfile
@@ -19,6 +18,7 @@ import pytest
 import xlwings
 from openpyxl import load_workbook
 from pyopenvba import ExcelFile
+from support import libreoffice
 
 from pelotonxl.errors import WorkbookError
 from pelotonxl.settings import FIELDS, STATUS_NAMES
@@ -342,32 +342,15 @@ def test_xlwings_conf_sheet(book):
 
 # ----------------------------------------------------------------------------- LibreOffice
 
-def _soffice(tmp_path: Path, workbook: Path, target: str) -> Path:
-    profile = tmp_path / "profile"  # a private profile: parallel soffice runs block each other
-    outdir = tmp_path / target
-    result = subprocess.run(
-        ["soffice", "--headless", f"-env:UserInstallation={profile.as_uri()}",
-         "--convert-to", target, "--outdir", str(outdir), str(workbook)],
-        capture_output=True, text=True, timeout=180)
-    converted = outdir / f"{workbook.stem}.{target}"
-    assert result.returncode == 0 and converted.is_file(), result.stdout + result.stderr
-    return converted
-
-
-needs_soffice = pytest.mark.skipif(shutil.which("soffice") is None, reason="soffice not on PATH")
-
-
 @pytest.mark.libreoffice
-@needs_soffice
 def test_libreoffice_renders_it(tmp_path, built):
-    pdf = _soffice(tmp_path, built, "pdf")
+    pdf = libreoffice.convert(built, "pdf", tmp_path)
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 1000
 
 
 @pytest.mark.libreoffice
-@needs_soffice
 def test_libreoffice_reads_the_vba_modules(tmp_path, built):
-    ods = _soffice(tmp_path, built, "ods")
+    ods = libreoffice.convert(built, "ods", tmp_path)
     with zipfile.ZipFile(ods) as archive:
         basic = {Path(name).stem: archive.read(name).decode("utf-8")
                  for name in archive.namelist() if name.startswith("Basic/VBAProject/")}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import shutil
 import stat
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
+from support import libreoffice
 from support.workbook_samples import (
     STATUS_CELLS,
     SampleTable,
@@ -440,17 +440,12 @@ def test_five_thousand_rows_by_forty_columns_are_written_whole(book: Path):
 # --- a real spreadsheet application ------------------------------------------------------------
 
 @pytest.mark.libreoffice
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
 @pytest.mark.parametrize("with_metrics", [True, False], ids=["sheets-replaced", "metrics-created"])
 def test_libreoffice_opens_the_written_workbook(tmp_path: Path, with_metrics: bool):
     book = make_workbook(tmp_path / "PelotonWorkbook.xlsm", with_metrics=with_metrics)
     writer.write_tables(book, sample_content(tables(), STATUS))
-    out = tmp_path / "out"
-    profile = tmp_path / "lo-profile"
-    subprocess.run(["soffice", "--headless", f"-env:UserInstallation={profile.as_uri()}", "--convert-to", "xlsx",
-                    "--outdir", str(out), str(book)], check=True, capture_output=True, timeout=120)
     # data_only: LibreOffice stores booleans as =TRUE() formulas with a cached value.
-    converted = load_workbook(out / "PelotonWorkbook.xlsx", data_only=True)
+    converted = load_workbook(libreoffice.convert(book, "xlsx", tmp_path / "out"), data_only=True)
     ws = converted["Workouts"]
     rows = [[c.value for c in row] for row in ws["A1:G4"]]
     assert rows[0] == list(workouts_frame().columns)
