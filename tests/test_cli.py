@@ -15,7 +15,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from support import CLI, PASSWORD, REPO, USERNAME, cli_in_process
+from support import CLI, PASSWORD, REPO, USERNAME, cli_in_process, table_rows
 from support.workbook_samples import type_into_config
 
 from pelotonxl import cli
@@ -54,9 +54,7 @@ def run_here(monkeypatch, capsys):
 
 
 def workouts_in(path: Path) -> int:
-    ws = openpyxl.load_workbook(path)["Workouts"]
-    (table,) = ws.tables.values()
-    return len(ws[table.ref]) - 1
+    return len(table_rows(path, "Workouts"))
 
 
 def test_the_demo_ends_yesterday_whenever_it_runs_and_a_rerun_another_day_stays_consistent(tmp_path, monkeypatch,

@@ -20,9 +20,8 @@ import uuid
 from email.utils import formatdate
 from pathlib import Path
 
-import openpyxl
 import pytest
-from support import CLI, one_line_error, table_rows
+from support import CLI, one_line_error, table_rows, table_values
 
 from pelotonxl import cli
 from pelotonxl.errors import LoginError
@@ -51,9 +50,7 @@ def store_counts(home: Path, account) -> tuple[int, int]:
 
 def workout_rows(path: Path) -> dict[str, dict]:
     """The Workouts table as Workout ID -> {header: value}."""
-    ws = openpyxl.load_workbook(path)["Workouts"]
-    (table,) = ws.tables.values()
-    header, *rows = [[c.value for c in row] for row in ws[table.ref]]
+    header, *rows = table_values(path, "Workouts")[1]
     return {row[0]: dict(zip(header, row)) for row in rows}
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.table import TableColumn, TableFormula
+from support import table_values
 from support.ooxml_check import assert_valid
 from support.workbook_samples import SampleTable, make_workbook, sample_content
 
@@ -59,9 +60,7 @@ def add_member_columns(path: Path, notes: dict[str, str], *, beside: dict[str, s
 
 
 def sheet_rows(path: Path) -> tuple[str, list[list]]:
-    ws = load_workbook(path)["Workouts"]
-    ref = ws.tables["Workouts"].ref
-    return ref, [[c.value for c in row] for row in ws[ref]]
+    return table_values(path, "Workouts")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
-from support import libreoffice
+from support import libreoffice, table_values
 from support.workbook_samples import (
     STATUS_CELLS,
     SampleTable,
@@ -65,12 +65,6 @@ def owned_parts(path: Path) -> set[str]:
     sheets = sheet_parts(path)
     owned = {sheets["Workouts"], sheets["Metrics"], sheets["Config"], "xl/styles.xml"}
     return owned | {"xl/tables/table1.xml", "xl/tables/table2.xml"}
-
-
-def table_values(path: Path, sheet: str) -> tuple[str, list[list]]:
-    ws = load_workbook(path)[sheet]
-    ref = ws.tables[sheet].ref
-    return ref, [[c.value for c in row] for row in ws[ref]]
 
 
 # --- what is kept ---------------------------------------------------------------------------------

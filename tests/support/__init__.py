@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 import openpyxl
 
@@ -87,7 +88,32 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
+def table_values(path: Path, sheet: str) -> tuple[str, list[list]]:
+    """The Excel Table on `sheet`: its ref and its rows, header first, as openpyxl reads the cells.
+
+    Read-only, that sheet alone: a whole load of a refreshed workbook (Metrics, the Dashboard)
+    costs four times as much, and many tests read a table after every refresh."""
+    from openpyxl.utils import range_boundaries
+
+    from pelotonxl.xlsx.package import find_sheet, open_package, table_part_of
+
+    with open_package(path) as pkg:
+        entry = find_sheet(pkg, sheet)
+        part = table_part_of(pkg, entry) if entry else None
+        assert part, f"no table on the sheet {sheet!r} of {path.name}"
+        ref = ElementTree.fromstring(pkg.data(part)).get("ref")
+    min_col, min_row, max_col, max_row = range_boundaries(ref)
+    book = openpyxl.load_workbook(path, read_only=True)
+    try:
+        rows = [list(row) for row in book[sheet].iter_rows(min_row=min_row, max_row=max_row, min_col=min_col,
+                                                            max_col=max_col, values_only=True)]
+    finally:
+        book.close()
+    # Read-only mode stops at the last row that holds a cell; a table's blank rows are rows too.
+    rows += [[None] * (max_col - min_col + 1) for _ in range(max_row - min_row + 1 - len(rows))]
+    return ref, rows
+
+
 def table_rows(path: Path, sheet: str) -> list[tuple]:
-    ws = openpyxl.load_workbook(path)[sheet]
-    (table,) = ws.tables.values()
-    return [tuple(c.value for c in row) for row in ws[table.ref]][1:]
+    """The table's body rows on `sheet` (no header)."""
+    return [tuple(row) for row in table_values(path, sheet)[1][1:]]
