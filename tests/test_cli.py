@@ -57,6 +57,7 @@ def workouts_in(path: Path) -> int:
     return len(table_rows(path, "Workouts"))
 
 
+@pytest.mark.e2e  # two whole demo refreshes, over HTTP to the demo server
 def test_the_demo_ends_yesterday_whenever_it_runs_and_a_rerun_another_day_stays_consistent(tmp_path, monkeypatch,
                                                                                             capsys):
     from datetime import date
