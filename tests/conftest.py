@@ -17,6 +17,10 @@ from support.faulty_peloton import FaultyPeloton
 
 from pelotonxl.demo.account import make_account
 
+# Some machines set PYTHONDONTWRITEBYTECODE: then every run re-rewrites the asserts of every test
+# module in every worker (seconds each). The caches go to __pycache__/, which git ignores.
+sys.dont_write_bytecode = False
+
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path):
