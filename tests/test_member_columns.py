@@ -158,7 +158,7 @@ def test_a_column_the_refresh_stops_writing_goes_and_the_members_column_after_it
     wb.save(path)
 
     writer.write_tables(path, sample_content([_with_platform(ids, False)]))
-    ref, rows = sheet_rows(path)
+    _, rows = sheet_rows(path)
     assert rows[0] == ["Workout ID", "Device", "My Notes", "Output"]
     assert {r[0]: r[2] for r in rows[1:]} == {"w3": None, "w2": "knee sore", "w1": None}
     assert_valid(path)

@@ -22,7 +22,11 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.cell import coordinate_from_string, range_boundaries
 
 from pelotonxl.model.catalog import HEART_RATE_NAMES, METRIC_NAMES
-from pelotonxl.model.tables import METRIC_LEAD_COLUMNS, RETIRED_WORKOUT_COLUMNS, WORKOUT_COLUMNS
+from pelotonxl.model.tables import (
+    METRIC_LEAD_COLUMNS,
+    RETIRED_WORKOUT_COLUMNS,
+    WORKOUT_COLUMNS,
+)
 from pelotonxl.xlsx import package as xp
 
 ID_COLUMN = "Workout ID"
