@@ -227,3 +227,22 @@ def test_one_readable_device_column_and_workout_types_that_agree(tables):
              for wid in ("a1", "a4", "a5")}
     assert kinds["a4"] == ("Just Ride", "Freestyle") and kinds["a5"] == ("Just Run", "Freestyle")
     assert kinds["a1"][1] == "Class"
+
+
+def test_the_summary_stands_in_only_for_a_missing_total_work():
+    workout, graph = account()[0]
+    del workout["total_work"]
+    assert metric_values(workout, graph)["total_output"] == 117          # the summary, whole kJ
+    workout["total_work"] = "lots"                                       # unreadable: blank, as sync reports
+    assert "total_output" not in metric_values(workout, graph)
+
+
+def test_a_distance_rides_duration_is_the_workouts_own_on_both_sheets():
+    """The `duration` summary (min) of a distance ride gives way to end - start: 35:55 is 35.9167 min."""
+    ride = record("d1", "2021-04-10 07:00", 36, "cycling", total_work=300000.0, ride_id="9" * 32,
+                  summaries=[entry("duration", "min", 35.87, "Duration")])
+    ride[0]["end_time"] = ride[0]["start_time"] + 35 * 60 + 55
+    workouts, metrics = build_tables([ride])
+    assert row(workouts, "d1")["Duration"] == dt.timedelta(minutes=35, seconds=55)
+    assert row(metrics, "d1")["Duration (min)"] == pytest.approx(35 + 55 / 60)
+    assert metric_values(*ride)["duration"] == pytest.approx(35 + 55 / 60)

@@ -16,6 +16,7 @@ Choices worth knowing:
 - One value per quantity: Total Output comes from the workout's `total_work` (joules, to 0.01 J)
   on both sheets, in the Dashboard and in the worksheet functions; the graph's `total_output`
   summary is that number rounded to whole kJ, used only when a workout lacks `total_work`.
+- A distance ride's `duration` summary gives way to the workout's own end - start, in minutes.
 - Paces (`avg_pace`, `avg_split_pace`) are durations (whole seconds), shown as m:ss.
 - Workout Type says whether a class was taken ("Class") or not ("Freestyle": Just Ride, Just Run...),
   from the same test as the Live/On-demand column, so the two always agree.
@@ -50,6 +51,12 @@ from pelotonxl.model.catalog import (
     pace_seconds,
     unit_label,
 )
+from pelotonxl.model.table_frames import (
+    DATE_FORMAT,
+    DURATION_FORMAT,
+    typed_frame,
+    widths,
+)
 
 log = logging.getLogger(__name__)
 Record = tuple[dict, "dict | None"]
@@ -57,8 +64,6 @@ Record = tuple[dict, "dict | None"]
 # A workout started this close to the class's air time was taken live.
 LIVE_WINDOW_SECONDS = 15 * 60
 
-DATE_FORMAT = "yyyy-mm-dd hh:mm"
-DURATION_FORMAT = "[h]:mm:ss"
 
 
 WORKOUT_FORMATS = {
@@ -204,10 +209,10 @@ def total_output_kj(workout: dict, graph: dict | None) -> float | None:
     """The workout's Total Output in kJ, the one value every sheet, the Dashboard and PELOTON_METRIC
     show: `total_work` (J) to 0.1 kJ. The graph's `total_output` summary is the same figure rounded
     to whole kJ (117051.3 J -> 117), so it stands in only when `total_work` is missing. None for 0:
-    Peloton reports 0 for workouts that measure no output."""
-    joules = _number(workout.get("total_work"))
-    if joules:
-        return round(joules / 1000, 1)
+    Peloton reports 0 for workouts that measure no output; None for text, which sync names as left blank."""
+    if workout.get("total_work") is not None:   # unreadable text stays blank, as the refresh reports it
+        joules = _number(workout.get("total_work"))
+        return round(joules / 1000, 1) if joules else None
     for item in map(_dict, _list(_dict(graph).get("summaries"))):
         if item.get("slug") == "total_output" and (kj := _number(item.get("value"))):
             return kj
@@ -264,11 +269,11 @@ def _workout_row(workout: dict, graph: dict | None) -> dict[str, Any]:
 
 def workouts_frame(records: Iterable[tuple[dict, dict | None]]) -> SheetTable:
     rows = [_workout_row(w, g) for w, g in _prepare(records)]
-    frame = _typed_frame(rows, WORKOUT_COLUMNS, dates=("Start", "Class Aired"),
+    frame = typed_frame(rows, WORKOUT_COLUMNS, dates=("Start", "Class Aired"),
                          durations=("Duration",), flags=("Personal Record", "Outdoor"),
                          numbers=("Class Length (min)", "Total Output (kJ)", "Difficulty",
                                   "Effort Points"))
-    return SheetTable("Workouts", frame, dict(WORKOUT_FORMATS), _widths(frame, WORKOUT_FORMATS))
+    return SheetTable("Workouts", frame, dict(WORKOUT_FORMATS), widths(frame, WORKOUT_FORMATS))
 
 
 # ---- Metrics -----------------------------------------------------------------------------
@@ -331,6 +336,13 @@ def _metric_values(workout: dict, graph: dict | None,
     if kj is not None:
         values[("total_output", "kJ")] = kj
         seen_names.setdefault("total_output", "Total Output")
+    # A distance ride's `duration` summary repeats the workout's length: the Workouts Duration (end - start)
+    # is the one value, here in minutes.
+    start, end = _number(workout.get("start_time")), _number(workout.get("end_time"))
+    if start and end and end >= start:
+        for key in [k for k in values if k[0] == "duration"]:
+            del values[key]
+            values[("duration", "min")] = (end - start) / 60
     values.update(_heart_rate(workout, graph))
     for slug, unit in values:
         if slug not in seen_units:
@@ -382,10 +394,10 @@ def metrics_frame(records: Iterable[tuple[dict, dict | None]]) -> SheetTable:
         rows.append(row)
     columns = [*METRIC_LEAD_COLUMNS, *headers.values()]
     paces = tuple(headers[key] for key in keys if key[0] in PACE_SLUGS)
-    frame = _typed_frame(rows, columns, dates=("Start",), durations=paces,
+    frame = typed_frame(rows, columns, dates=("Start",), durations=paces,
                          numbers=tuple(h for h in headers.values() if h not in paces))
     formats = {"Start": DATE_FORMAT, **{headers[key]: metric_format(key) for key in keys}}
-    return SheetTable("Metrics", frame, formats, _widths(frame, formats), headers)
+    return SheetTable("Metrics", frame, formats, widths(frame, formats), headers)
 
 
 def metric_catalog(records: Iterable[tuple[dict, dict | None]]) -> dict[str, tuple[str, str | None]]:
@@ -419,48 +431,3 @@ def _warn_unknown_zones(pairs: list[Record]) -> None:
                 ", …" if len(names) > 3 else "")
     for wid, name in unknown:
         log.info("workout %s: unknown time zone %r, shown in UTC", wid, name[:60])
-
-
-# ---- frames, widths ----------------------------------------------------------------------
-
-def _typed_frame(rows: list[dict[str, Any]], columns: Iterable[str], *, dates: Iterable[str] = (),
-                 durations: Iterable[str] = (), flags: Iterable[str] = (),
-                 numbers: Iterable[str] = ()) -> pd.DataFrame:
-    """One DataFrame from row dicts, with each column's dtype made explicit."""
-    frame = pd.DataFrame.from_records(rows, columns=list(columns))
-    for column in dates:
-        frame[column] = pd.to_datetime(frame[column])
-    for column in durations:
-        frame[column] = pd.to_timedelta(frame[column])
-    for column in flags:
-        frame[column] = frame[column].fillna(False).astype(bool)
-    for column in numbers:
-        frame[column] = frame[column].astype("float64")
-    return frame
-
-
-def _content_chars(series: pd.Series, number_format: str | None) -> int:
-    """Characters the widest cell of a column shows under its number format."""
-    values = series.dropna()
-    if values.empty:
-        return 0
-    if pd.api.types.is_bool_dtype(values):
-        return 5  # FALSE
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return len(DATE_FORMAT)
-    if pd.api.types.is_timedelta64_dtype(values):
-        hours = int(values.max().total_seconds() // 3600)
-        return len(str(hours)) + 6  # h:mm:ss
-    if pd.api.types.is_numeric_dtype(values):
-        if number_format and re.fullmatch(r"0(\.0+)?", number_format):
-            decimals = len(number_format) - 2 if "." in number_format else 0
-            return max(len(f"{v:.{decimals}f}") for v in (values.min(), values.max()))
-        return int(values.map(lambda v: len(f"{v:g}")).max())
-    return int(values.astype(str).str.len().max())
-
-
-def _widths(frame: pd.DataFrame, formats: dict[str, str]) -> dict[str, float]:
-    # +3 on the header leaves room for the Table's filter button.
-    return {column: float(min(max(len(column) + 3,
-                                  _content_chars(frame[column], formats.get(column)) + 2, 6), 60))
-            for column in frame.columns}
