@@ -246,3 +246,22 @@ def test_a_distance_rides_duration_is_the_workouts_own_on_both_sheets():
     assert row(workouts, "d1")["Duration"] == dt.timedelta(minutes=35, seconds=55)
     assert row(metrics, "d1")["Duration (min)"] == pytest.approx(35 + 55 / 60)
     assert metric_values(*ride)["duration"] == pytest.approx(35 + 55 / 60)
+
+
+def test_the_live_writer_gets_the_same_pace_numbers_and_format(tables):
+    """Formats come from the SheetTable both writers share: through Excel a pace is 508/86400 under [m]:ss."""
+    from support.xlwings_standin import Book
+
+    from pelotonxl.excel import live_writer
+
+    book = Book()
+    book.sheets.add("Metrics")
+    live_writer.write_tables_live(book, WorkbookContent(None, tables[1]))
+    sheet = book.sheets["Metrics"]
+    header = sheet.grid(sheet.tables["Metrics"].header_row_range)[0]
+    col = header.index("Avg Pace (min/mi)") + 1
+    at = next(r for r in range(2, 7) if sheet.cells.get((r, 1)) == "a2".ljust(32, "0"))
+    assert sheet.cells[(at, col)] == pytest.approx(508 / 86400)
+    assert sheet.range((at, col)).number_format == "[m]:ss"
+    total = header.index("Total Output (kJ)") + 1
+    assert sheet.cells[(at - 1, total)] == 117.1                       # a1, the newest, one row above
