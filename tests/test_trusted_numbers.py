@@ -17,13 +17,16 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
+from support import settings_for
 from support.workbook_samples import make_workbook, sheet_parts
 
+from pelotonxl.demo.account import make_account
 from pelotonxl.excel.functions import MetricIndex
 from pelotonxl.model import dashboard as db
 from pelotonxl.model.dashboard_layout import plan
 from pelotonxl.model.tables import build_tables, metric_values
 from pelotonxl.model.workbook import WorkbookContent
+from pelotonxl.refresh_job import run_refresh
 from pelotonxl.xlsx import writer
 
 ZERO = "0" * 32
@@ -55,7 +58,7 @@ def record(wid: str, start: str, minutes: int, discipline: str, *, total_work: f
     return workout, {"summaries": list(summaries), "average_summaries": list(averages), "metrics": metrics}
 
 
-def account() -> list[tuple[dict, dict]]:
+def old_account() -> list[tuple[dict, dict]]:
     """Five workouts, the newest on 2021-04-12: nothing in the 52 weeks before NOW."""
     return [
         # A ride of 117051.3 J: Peloton's summary rounds it to 117 kJ; the workbook says 117.1 everywhere.
@@ -88,7 +91,7 @@ def row(table, wid: str) -> dict:
 
 @pytest.fixture(scope="module")
 def tables():
-    return build_tables(account())
+    return build_tables(old_account())
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +106,8 @@ def test_total_output_is_the_workouts_total_work_on_every_sheet_the_dashboard_an
     assert row(workouts, "a1")["Total Output (kJ)"] == 117.1
     assert row(metrics, "a1")["Total Output (kJ)"] == 117.1          # not the summary's 117
     assert row(metrics, "a3")["Total Output (kJ)"] == 22.6           # 22629.63 J, not 23
-    assert metric_values(*account()[0])["total_output"] == 117.1
-    assert MetricIndex.build(account()).value("a1".ljust(32, "0"), "Total Output") == 117.1
+    assert metric_values(*old_account()[0])["total_output"] == 117.1
+    assert MetricIndex.build(old_account()).value("a1".ljust(32, "0"), "Total Output") == 117.1
     # All time: 117.1 + 200.0 + 22.6 + 50.0 = 389.7 -> 390; by discipline: cycling 167.1 -> 167, rowing 23
     assert board.headline.frame.set_index("").loc["Output (kJ)", "All time"] == 390
     totals = board.block("disciplines").frame.set_index("Discipline")
@@ -124,7 +127,7 @@ def test_paces_are_durations_shown_as_minutes_and_seconds(tables):
 
 
 def test_peloton_metric_answers_a_pace_as_the_fraction_of_a_day_excel_shows_as_m_ss():
-    index = MetricIndex.build(account())
+    index = MetricIndex.build(old_account())
     assert index.value("a2".ljust(32, "0"), "avg_pace") == pytest.approx(508 / 86400)       # 8:28
     assert index.value("a3".ljust(32, "0"), "Avg Split Pace") == pytest.approx(173 / 86400)  # 2:53
     paces = [index.value(w, "avg_pace") for w in ("a2".ljust(32, "0"), "a5".ljust(32, "0"))]
@@ -200,7 +203,7 @@ def test_an_account_whose_workouts_are_years_old_gets_its_last_year_and_true_not
 
 def test_heart_rate_older_than_the_charts_is_named_not_called_missing():
     hr = record("h1", "2016-01-10 07:00", 30, "cycling", total_work=90000.0, ride_id="f" * 32, zones=[30, 0, 0, 0, 0])
-    recent = account()
+    recent = old_account()
     recent[0][1]["metrics"] = []          # no monitor in the last three years
     board = db.build_dashboard(build_tables([hr, *recent]), NOW)
     zones = next(b for _, b in board.charts if b.key == "monthly_zones")
@@ -214,6 +217,20 @@ def test_an_empty_account_after_a_sign_in_is_told_the_truth():
     assert "email" not in signed_in
     template = plan(db.build_dashboard([], NOW)).dashboard[0].cells[1][0].value
     assert template == "No workouts yet: fill in your email on the Config sheet, then Peloton → Refresh."
+
+
+@pytest.fixture
+def account():
+    """For the server fixture (conftest): a member Peloton signs in who has never worked out."""
+    return make_account(0, seed=3)
+
+
+def test_a_refresh_of_an_account_without_workouts_says_so_not_fill_in_your_email(server, home):
+    written = []
+    result = run_refresh(settings_for(server, home), written.append)
+    assert result.rows == 0
+    subtitle = plan(written[0].dashboard).dashboard[0].cells[1][0].value
+    assert subtitle.startswith("Signed in; Peloton has no workouts for this account yet")
 
 
 # --- 6. columns a member understands -------------------------------------------------------------------
@@ -230,7 +247,7 @@ def test_one_readable_device_column_and_workout_types_that_agree(tables):
 
 
 def test_the_summary_stands_in_only_for_a_missing_total_work():
-    workout, graph = account()[0]
+    workout, graph = old_account()[0]
     del workout["total_work"]
     assert metric_values(workout, graph)["total_output"] == 117          # the summary, whole kJ
     workout["total_work"] = "lots"                                       # unreadable: blank, as sync reports
