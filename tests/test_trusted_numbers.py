@@ -282,3 +282,16 @@ def test_the_live_writer_gets_the_same_pace_numbers_and_format(tables):
     assert sheet.range((at, col)).number_format == "[m]:ss"
     total = header.index("Total Output (kJ)") + 1
     assert sheet.cells[(at - 1, total)] == 117.1                       # a1, the newest, one row above
+
+
+def test_the_ride_sheet_shows_the_same_kj():
+    from pelotonxl.model.ride_view import ride_view
+
+    records = old_account()
+    records[0][1].update(every_n=5, seconds_since_pedaling_start=[5, 10, 15],
+                         metrics=[{"slug": "output", "display_name": "Output", "display_unit": "watts",
+                                   "values": [60, 70, 65]}])
+    view = ride_view(records, "a1".ljust(32, "0"))
+    assert view.ride.total_kj == 117.1
+    figures = view.figures()
+    assert figures[figures.iloc[:, 0] == "Total output (kJ)"].iloc[0, 1] == 117.1   # the Ride sheet's figure
