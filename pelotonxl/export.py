@@ -66,7 +66,7 @@ def export_store(records: Callable[..., Iterable[tuple[dict, dict | None]]], fol
     workouts, metrics = tables.build_tables(light)
     rows = {
         "workouts.parquet": _write(_workouts_table(workouts.frame, light), folder / "workouts.parquet"),
-        "metrics.parquet": _write(_typed(metrics.frame), folder / "metrics.parquet"),
+        "metrics.parquet": _write(_typed(_paces_in_seconds(metrics.frame)), folder / "metrics.parquet"),
     }
     slugs = series_slugs(graph for _, graph in records(samples=True))
     rows["series.parquet"] = _write_series(records(samples=True), slugs, folder / "series.parquet")
@@ -87,6 +87,18 @@ def _workouts_table(frame: pd.DataFrame, records: list) -> pa.Table:
         seconds = frame.pop("Duration").dt.total_seconds().round()
         frame.insert(at, "Duration (s)", seconds.astype("Int64"))
     return _typed(frame)
+
+
+def _paces_in_seconds(frame: pd.DataFrame) -> pd.DataFrame:
+    """Paces (durations in the workbook, shown m:ss) as whole seconds, their unit saying so:
+    "Avg Pace (min/mi)" becomes "Avg Pace (s/mi)", as Duration becomes "Duration (s)" on workouts."""
+    paces = [c for c in frame.columns if pd.api.types.is_timedelta64_dtype(frame[c])]
+    if not paces:
+        return frame
+    frame = frame.copy()
+    for column in paces:
+        frame[column] = frame[column].dt.total_seconds().round().astype("Int64")
+    return frame.rename(columns={c: c.replace("(min/", "(s/") for c in paces})
 
 
 def _typed(frame: pd.DataFrame) -> pa.Table:

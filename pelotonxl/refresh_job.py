@@ -93,7 +93,7 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
     if progress:
         progress("workbook", 0, None)
     write_started = time.perf_counter()
-    board = dashboard.build_dashboard([workouts, metrics], now, curve, ftp)
+    board = dashboard.build_dashboard([workouts, metrics], now, curve, ftp, signed_in=True)
     write(WorkbookContent(workouts, metrics, board, status, power_curve.curve_table(curve, now), RideSheet(view),
                           full=full))
     write_seconds = time.perf_counter() - write_started

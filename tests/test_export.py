@@ -68,6 +68,21 @@ def test_a_workout_without_a_graph_has_no_samples_and_gaps_are_null(tmp_path):
     assert series["speed"].tolist() == [0, 6.3, 6.5]
 
 
+def test_paces_are_exported_as_whole_seconds_named_so(tmp_path):
+    """The workbook's m:ss paces (durations) land in Parquet as seconds: 8.47 min/mi is 508 s (8:28)."""
+    workout = {"id": "c" * 32, "start_time": 1_700_000_000, "end_time": 1_700_001_800, "status": "COMPLETE",
+               "fitness_discipline": "running", "timezone": "UTC", "total_work": 117051.3}
+    graph = {"summaries": [{"slug": "total_output", "display_unit": "kj", "value": 117}],
+             "average_summaries": [{"slug": "avg_pace", "display_name": "Avg Pace", "display_unit": "min/mi",
+                                    "value": 8.47}]}
+    export_store(lambda samples: [(workout, graph)], tmp_path / "out")
+    metrics = pd.read_parquet(tmp_path / "out" / "metrics.parquet")
+    assert "Avg Pace (min/mi)" not in metrics.columns
+    assert metrics["Avg Pace (s/mi)"].tolist() == [508]
+    assert metrics["Total Output (kJ)"].tolist() == [117.1]   # total_work, as on every sheet
+    assert pd.read_parquet(tmp_path / "out" / "workouts.parquet")["Total Output (kJ)"].tolist() == [117.1]
+
+
 def test_a_folder_that_cannot_be_used_is_one_line(tmp_path):
     (tmp_path / "file").write_text("x")
     for bad, words in ((tmp_path / "file", "is a file, not a folder"),

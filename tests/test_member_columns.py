@@ -124,3 +124,40 @@ def test_a_cell_beside_the_table_that_the_grown_table_would_cover_is_refused_by_
     with pytest.raises(WorkbookError, match=r"Workouts!B9: .*move them to your own sheet or into the table"):
         refreshed(book, [f"n{i}" for i in range(10)])
     assert book.read_bytes() == before
+
+
+def _with_platform(ids: list[str], platform: bool) -> SampleTable:
+    """A Workouts table as an earlier version wrote it (with Platform) or as this one does (without)."""
+    frame = pd.DataFrame({"Workout ID": ids, "Device": ["Bike"] * len(ids),
+                          **({"Platform": ["home_bike"] * len(ids)} if platform else {}),
+                          "Output": [float(100 + i) for i in range(len(ids))]})
+    return SampleTable("Workouts", frame, {}, {})
+
+
+@pytest.mark.parametrize("recorded", [True, False], ids=["record-kept", "record-lost"])
+def test_a_column_the_refresh_stops_writing_goes_and_the_members_column_after_it_stays(tmp_path: Path,
+                                                                                      recorded: bool):
+    """Platform (dropped by issue 12) goes; "My Notes", typed just after it, keeps its notes and moves
+    beside Device, the column before Platform, rather than to the far end. Also when a program lost
+    the hidden record of our columns (then Platform is still known as one of ours)."""
+    path = make_workbook(tmp_path / "PelotonWorkbook.xlsm")
+    ids = ["w3", "w2", "w1"]
+    writer.write_tables(path, sample_content([_with_platform(ids, True)]))
+    wb = load_workbook(path, keep_vba=True)
+    ws = wb["Workouts"]
+    table = ws.tables["Workouts"]
+    ws.insert_cols(4)
+    ws["D1"] = "My Notes"
+    ws["D3"] = "knee sore"     # w2
+    table.tableColumns = [TableColumn(id=i, name=n) for i, n in
+                          enumerate(["Workout ID", "Device", "Platform", "My Notes", "Output"], start=1)]
+    table.ref = table.autoFilter.ref = "A1:E4"
+    if not recorded:
+        del wb.defined_names["PelotonXL_Workouts_Columns"]
+    wb.save(path)
+
+    writer.write_tables(path, sample_content([_with_platform(ids, False)]))
+    _, rows = sheet_rows(path)
+    assert rows[0] == ["Workout ID", "Device", "My Notes", "Output"]
+    assert {r[0]: r[2] for r in rows[1:]} == {"w3": None, "w2": "knee sore", "w1": None}
+    assert_valid(path)

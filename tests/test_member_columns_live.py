@@ -60,3 +60,24 @@ def test_a_cell_the_grown_table_would_cover_is_refused_by_address(server, accoun
     assert book.sheets["Workouts"].cells[(last + 3, 2)] == "my total"
     assert _table(book).range.last_row == last
     assert any(f"Workouts!B{last + 3}" in alert["prompt"] for alert in book.app.alerts)
+
+
+def test_a_column_the_refresh_stops_writing_leaves_the_members_column_beside_the_one_before_it():
+    """Through Excel as in the file: Platform (dropped by issue 12) is ours even without the file's
+    record, so it goes; "My Notes", typed after it, keeps its notes and lands after Device."""
+    from support.xlwings_standin import Book
+
+    from pelotonxl.excel.live_member_columns import read_member_columns
+
+    sheet = Book().sheets.add("Workouts")
+    sheet.fill("A1", [["Workout ID", "Device", "Platform", "My Notes", "Output"],
+                      ["w2", "Bike", "home_bike", "knee sore", 101.0],
+                      ["w1", "Bike", "home_bike", None, 100.0]])
+    table = sheet.tables.add(sheet.range("A1", "E3"), name="Workouts")
+    ours = ["Workout ID", "Device", "Output"]
+    kept = read_member_columns(sheet, table, "Workouts", ours)
+    assert kept.order(ours) == ["Workout ID", "Device", "My Notes", "Output"]
+    rows, dropped = kept.rows(ours, [["w2", "Bike", 101.0], ["w1", "Bike", 100.0]], full=False)
+    assert rows == [["Workout ID", "Device", "My Notes", "Output"],
+                    ["w2", "Bike", "knee sore", 101.0], ["w1", "Bike", None, 100.0]]
+    assert dropped == 0

@@ -77,7 +77,6 @@ def test_cycling_class_with_instructor_and_heart_rate_zones():
         "Total Output (kJ)": 175.8,
         "Personal Record": False,
         "Device": "Bike",
-        "Platform": "home_bike",
         "Status": "Complete",
         "Class Aired": datetime(2021, 3, 9, 13, 0),
         "Difficulty": 6.0315,
@@ -88,7 +87,8 @@ def test_cycling_class_with_instructor_and_heart_rate_zones():
     assert metrics["Start"] == datetime(2021, 4, 29, 12, 46, 42)
     assert metrics["Discipline"] == "Cycling"
     assert metric_cells(metrics) == pytest.approx({
-        "Total Output (kJ)": 176, "Distance (mi)": 7.97, "Calories (kcal)": 236,
+        # total_work 175772.76 J: the same 175.8 kJ as on Workouts, not the summary's whole 176
+        "Total Output (kJ)": 175.8, "Distance (mi)": 7.97, "Calories (kcal)": 236,
         "Avg Output (watts)": 98, "Avg Cadence (rpm)": 85, "Avg Resistance (%)": 37,
         "Avg Speed (mph)": 15.9, "Avg Heart Rate (bpm)": 138, "Max Heart Rate (bpm)": 154,
         "HR Zone 1 (min)": 247 / 60, "HR Zone 2 (min)": 441 / 60, "HR Zone 3 (min)": 1111 / 60,
@@ -104,9 +104,11 @@ def test_tread_walk():
     assert workout["Start"] == datetime(2021, 5, 18, 5, 5, 40)  # Etc/GMT+4
     assert workout["Total Output (kJ)"] == 295.5
     assert workout["Effort Points"] == 9.89  # the workout has none: taken from the graph
+    # 18.02 min/mi is 1081.2 s: 18:01 a mile, a duration Excel shows as m:ss
+    assert metrics.pop("Avg Pace (min/mi)") == timedelta(minutes=18, seconds=1)
     assert metric_cells(metrics) == pytest.approx({
-        "Total Output (kJ)": 295, "Distance (mi)": 1.66, "Calories (kcal)": 292, "Elevation (ft)": 264,
-        "Avg Output (watts)": 164, "Avg Speed (mph)": 3.3, "Avg Pace (min/mi)": 18.02,
+        "Total Output (kJ)": 295.5, "Distance (mi)": 1.66, "Calories (kcal)": 292, "Elevation (ft)": 264,
+        "Avg Output (watts)": 164, "Avg Speed (mph)": 3.3,
         "Avg Incline (%)": 3.7, "Avg Heart Rate (bpm)": 108, "Max Heart Rate (bpm)": 139,
         "HR Zone 1 (min)": 878 / 60, "HR Zone 2 (min)": 478 / 60, "HR Zone 3 (min)": 36 / 60,
         "HR Zone 4 (min)": 0, "HR Zone 5 (min)": 0,
@@ -122,9 +124,10 @@ def test_outdoor_run_on_a_km_account():
     assert workout["Duration"] == timedelta(minutes=31)
     assert workout["Total Output (kJ)"] is None  # 0 J: an outdoor run measures no output
     assert workout["Effort Points"] == 41.2
+    assert metrics.pop("Avg Pace (min/km)") == timedelta(minutes=6, seconds=3)  # 6.05 min = 363 s
     assert metric_cells(metrics) == pytest.approx({
         "Distance (km)": 5.02, "Calories (kcal)": 350, "Elevation (m)": 31,
-        "Avg Speed (kph)": 9.92, "Avg Pace (min/km)": 6.05,
+        "Avg Speed (kph)": 9.92,
         "Avg Heart Rate (bpm)": 151, "Max Heart Rate (bpm)": 172,
         # no zones in the heart-rate metric: taken from the workout's effort_zones
         "HR Zone 1 (min)": 1, "HR Zone 2 (min)": 5, "HR Zone 3 (min)": 15, "HR Zone 4 (min)": 9,
@@ -141,10 +144,12 @@ def test_row_keeps_metres_strokes_without_unit_and_canonical_names():
     assert workout["Start"] == datetime(2022, 12, 4, 16, 5, 6)  # Etc/GMT+6 is UTC-6
     assert workout["Total Output (kJ)"] == 22.6
     assert workout["Effort Points"] == 10.3
+    # 3.26 min/500m is 195.6 s: 3:16 per 500 m
+    assert metrics.pop("Avg Split Pace (min/500m)") == timedelta(minutes=3, seconds=16)
     assert metric_cells(metrics) == pytest.approx({
-        "Total Output (kJ)": 23, "Distance (m)": 1023.28, "Calories (kcal)": 123, "Strokes": 133,
+        "Total Output (kJ)": 22.6, "Distance (m)": 1023.28, "Calories (kcal)": 123, "Strokes": 133,
         "Avg Output (watts)": 55,  # Peloton calls it "Avg Stroke Output" on the row
-        "Avg Stroke Rate (spm)": 20, "Avg Split Pace (min/500m)": 3.26,
+        "Avg Stroke Rate (spm)": 20,
         "Avg Heart Rate (bpm)": 125, "Max Heart Rate (bpm)": 147,
         "HR Zone 1 (min)": 164 / 60, "HR Zone 2 (min)": 173 / 60, "HR Zone 3 (min)": 246 / 60,
         "HR Zone 4 (min)": 70 / 60, "HR Zone 5 (min)": 0,
@@ -277,7 +282,8 @@ def test_graph_none_still_gives_a_metrics_row_with_leading_columns():
     workouts, metrics = build_tables([(load("cycling")[0], None), load("row")])
     row = cells(metrics, CYCLING_ID)
     assert (row["Discipline"], row["Start"]) == ("Cycling", datetime(2021, 4, 29, 12, 46, 42))
-    assert metric_cells(row) == {}
+    # Total Output comes from the workout itself, so it is there without the graph, as on Workouts
+    assert metric_cells(row) == {"Total Output (kJ)": 175.8}
     assert cells(workouts, CYCLING_ID)["Class Title"] == "30 min Power Zone Endurance Ride"
 
 
@@ -298,10 +304,11 @@ def test_strings_nulls_and_junk_where_numbers_belong():
     assert row["Duration"] == timedelta(minutes=29, seconds=58)
     assert row["Class Length (min)"] == 30.0
     assert row["Total Output (kJ)"] == 175.8
-    assert (row["Difficulty"], row["Live/On-demand"], row["Device"]) == (None, None, None)
+    assert (row["Difficulty"], row["Live/On-demand"]) == (None, None)
+    assert row["Device"] == "Bike"  # no device_type: the platform (home_bike) names it
     assert row["Personal Record"] is False
     assert metric_cells(metrics) == pytest.approx({
-        "Total Output (kJ)": 176, "Avg Cadence (rpm)": 85, "Avg Resistance (%)": 37,
+        "Total Output (kJ)": 175.8, "Avg Cadence (rpm)": 85, "Avg Resistance (%)": 37,
         "Avg Speed (mph)": 15.9, "Max Heart Rate (bpm)": 154,
     })
 
@@ -318,7 +325,7 @@ def test_zero_heart_rate_means_no_monitor():
 def test_malformed_graphs_are_blank_rows(graph):
     workout, _ = load("cycling")
     _, metrics = only_workout(workout, graph)
-    assert metric_cells(metrics) == {}
+    assert metric_cells(metrics) == {"Total Output (kJ)": 175.8}   # from the workout's total_work
 
 
 def test_unknown_discipline_and_unknown_metric_slug():
@@ -401,7 +408,7 @@ def test_workouts_columns_and_newest_first():
     assert list(workouts.frame.columns) == [
         "Workout ID", "Start", "Time Zone", "Discipline", "Class Title", "Instructor",
         "Class Length (min)", "Duration", "Live/On-demand", "Total Output (kJ)", "Personal Record",
-        "Device", "Platform", "Status", "Class Aired", "Difficulty", "Workout Type", "Outdoor",
+        "Device", "Status", "Class Aired", "Difficulty", "Workout Type", "Outdoor",
         "Effort Points",
     ]
     assert (workouts.name, metrics.name) == ("Workouts", "Metrics")
@@ -431,7 +438,10 @@ def test_dtypes_are_real_numbers_dates_durations_and_booleans():
         assert w[column].dtype == bool, column
     assert pd.api.types.is_datetime64_dtype(metrics.frame["Start"])
     for column in metrics.frame.columns[3:]:
-        assert metrics.frame[column].dtype == "float64", column
+        if "Pace" in column:   # paces are durations, shown as m:ss
+            assert pd.api.types.is_timedelta64_dtype(metrics.frame[column]), column
+        else:
+            assert metrics.frame[column].dtype == "float64", column
 
 
 def test_number_formats():
@@ -479,15 +489,16 @@ def test_metric_catalog():
 
 def test_metric_values_by_slug_match_the_metrics_row():
     assert metric_values(*load("row")) == pytest.approx({
-        "total_output": 23, "distance": 1023.28, "stroke_count": 133, "calories": 123,
-        "avg_output": 55, "avg_stroke_rate": 20, "avg_split_pace": 3.26,
+        # 22629.63 J, and 3:16 as the fraction of a day Excel holds (196 s / 86400)
+        "total_output": 22.6, "distance": 1023.28, "stroke_count": 133, "calories": 123,
+        "avg_output": 55, "avg_stroke_rate": 20, "avg_split_pace": 196 / 86400,
         "avg_heart_rate": 125, "max_heart_rate": 147,
         "hr_zone_1": 164 / 60, "hr_zone_2": 173 / 60, "hr_zone_3": 246 / 60, "hr_zone_4": 70 / 60,
         "hr_zone_5": 0,
     })
     assert metric_values(*load("apple_watch_strength"))["calories"] == 92
-    assert metric_values(load("cycling")[0], None) == {}
-    assert metric_values(load("cycling")[0], "not a graph") == {}
+    assert metric_values(load("cycling")[0], None) == {"total_output": 175.8}
+    assert metric_values(load("cycling")[0], "not a graph") == {"total_output": 175.8}
 
 
 def test_local_start_is_the_start_column():
@@ -526,15 +537,15 @@ def test_five_thousand_synthetic_records_flatten_to_the_right_shape():
                        end_time=1_600_000_000 + i * 3600 + 1800, timezone=zones[i % len(zones)])
         records.append((workout, graph if i % 7 else None))
     workouts, metrics = build_tables(records)
-    assert workouts.frame.shape == (5000, 19)
+    assert workouts.frame.shape == (5000, 18)
     assert metrics.frame.shape == (5000, 29)
     assert workouts.frame["Workout ID"].is_unique
     assert workouts.frame["Workout ID"].iloc[0] == f"{4999:032x}"
     assert workouts.frame["Workout ID"].iloc[-1] == f"{0:032x}"
     assert (workouts.frame["Duration"] == timedelta(minutes=30)).all()
     assert (workouts.frame["Workout ID"] == metrics.frame["Workout ID"]).all()
-    # record 7 is the first with no graph (i % 7 == 0 and i > 0): blank metrics
-    assert metric_cells(cells(metrics, f"{7:032x}")) == {}
+    # record 7 is the first with no graph (i % 7 == 0 and i > 0): only the workout's own total_work
+    assert metric_cells(cells(metrics, f"{7:032x}")) == {"Total Output (kJ)": 201.3}
     # record 1 is tread_walk with its graph, started 13:26:40 UTC in Etc/GMT+6
     tread = cells(metrics, f"{1:032x}")
     assert (tread["Distance (mi)"], tread["Start"]) == (1.66, datetime(2020, 9, 13, 7, 26, 40))

@@ -76,7 +76,10 @@ def read_member_columns(sheet: "xw.Sheet", xl_table: "xw.main.Table | None", tab
     id_at = next((i for i, n in enumerate(header) if n.casefold() == ID_COLUMN.casefold()), None)
     for i in member:
         kept.names.append(header[i])
-        kept.after[header[i]] = header[i - 1] if i else None
+        # Anchored to the nearest column that stays (ours this time, or the member's): not to one of
+        # ours the refresh no longer writes, which would send the member's column to the far end.
+        stays = [j for j in range(i) if j in member or header[j].casefold() in folded]
+        kept.after[header[i]] = header[stays[-1]] if stays else None
     for r, row in enumerate(values[1:], start=1):
         wid = row[id_at] if id_at is not None else None
         if wid in (None, ""):

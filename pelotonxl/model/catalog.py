@@ -21,9 +21,12 @@ DISCIPLINE_NAMES = {
 }
 NO_CLASS_LABELS = {"cycling": "Just Ride", "running": "Just Run", "walking": "Just Walk",
                    "caesar": "Just Row"}
+# device_type (else platform) -> the Device column. Both of Peloton's fields name the same thing,
+# one by model (`home_bike_v1`) and one by family (`home_bike`): the workbook shows one readable name.
 DEVICE_NAMES = {
     "home_bike": "Bike", "home_bike_v1": "Bike", "home_bike_v2": "Bike+", "home_bike_plus": "Bike+",
-    "home_tread": "Tread", "home_tread_v1": "Tread", "tread_plus": "Tread+", "caesar": "Row",
+    "home_tread": "Tread", "home_tread_v1": "Tread", "tread_plus": "Tread+", "home_tread_plus": "Tread+",
+    "caesar": "Row", "home_row": "Row", "android_tv": "Android TV", "samsung_tv": "Samsung TV",
     "iphone": "iPhone", "ipad": "iPad", "android": "Android", "fire_tv": "Fire TV",
     "apple_tv": "Apple TV", "roku": "Roku", "web": "Web", "apple_watch": "Apple Watch",
     "guide": "Guide", "ios_app": "iOS App", "android_app": "Android App", "apple_watch_app": "Apple Watch",
@@ -45,11 +48,18 @@ HEART_RATE_NAMES = {"avg_heart_rate": "Avg Heart Rate", "max_heart_rate": "Max H
 # Apple Watch workouts report total_calories instead of calories: one Calories column.
 SLUG_ALIASES = {"total_calories": "calories"}
 UNIT_NAMES = {"kj": "kJ", "kcal": "kcal", "kph": "kph", "mph": "mph", "bpm": "bpm"}
+# Peloton sends paces in decimal minutes (8.47 min/mi is 8:28): the tables hold them as durations,
+# which Excel shows as minutes:seconds and can still add up. [m] lets a pace pass 60 minutes.
+PACE_SLUGS = frozenset({"avg_pace", "avg_split_pace"})
+PACE_FORMAT = "[m]:ss"
+# Metres in one of each distance unit Peloton uses: a total that mixes a bike's miles and a row's
+# metres converts them to one unit first.
+METRES_PER = {"mi": 1609.344, "km": 1000.0, "m": 1.0, "yd": 0.9144, "ft": 0.3048}
 METRIC_FORMATS = {
     "total_output": "0.0", "distance": "0.00", "calories": "0", "active_calories": "0",
     "duration": "0.0", "elevation": "0", "stroke_count": "0", "avg_output": "0",
-    "avg_cadence": "0", "avg_resistance": "0", "avg_speed": "0.0", "avg_pace": "0.00",
-    "avg_incline": "0.0", "avg_stroke_rate": "0", "avg_split_pace": "0.00",
+    "avg_cadence": "0", "avg_resistance": "0", "avg_speed": "0.0", "avg_pace": PACE_FORMAT,
+    "avg_incline": "0.0", "avg_stroke_rate": "0", "avg_split_pace": PACE_FORMAT,
     "avg_heart_rate": "0", "max_heart_rate": "0",
     **{f"hr_zone_{n}": "0.0" for n in range(1, 6)},
 }
@@ -84,3 +94,9 @@ def metric_format(key: MetricKey) -> str:
 def unit_label(unit: str | None) -> str | None:
     """The unit as the Metrics headers show it ("kj" -> "kJ"); None without one."""
     return UNIT_NAMES.get(unit.lower(), unit) if unit else None
+
+
+def pace_seconds(minutes: float) -> int:
+    """A pace in decimal minutes as whole seconds: Peloton's two decimals of a minute are 0.6 s
+    steps, so the second is the precision the member sees (8.47 -> 508 s, 8:28)."""
+    return round(minutes * 60)

@@ -9,16 +9,22 @@ returns (store → tables → dashboard → workbook). Nothing here knows about 
 dates are the workouts' own local dates, as in the Workouts sheet. Every block has at least one
 row and one series, so a chart never points at an empty range: an account with nothing to show
 gets zeros and a "no data yet" note instead.
+
+Old data is not no data: when the newest workout is more than 52 weeks old, the weekly and monthly
+charts end at it (the last year that has data) and their notes say so, rather than drawing a year
+of zeros; a "no ... yet" note appears only when the account has never had that figure.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 import pandas as pd
+
+from pelotonxl.model.catalog import METRES_PER
 
 if TYPE_CHECKING:
     from pelotonxl.model.power_curve import PowerCurve
@@ -87,6 +93,8 @@ class Dashboard:
     headline: Block
     charts: list[tuple[ChartSpec, Block]]   # each chart with the data block it plots
     tables: list[Block]                     # records, streaks, totals: shown as cells
+    last_workout: date | None = None        # the newest workout's local date
+    signed_in: bool = False                 # built by a refresh (an account answered), not the template
     name: str = SHEET
     data_sheet: str = DATA_SHEET
 
@@ -121,7 +129,7 @@ def workouts_frame(tables: Iterable["SheetTable"]) -> tuple[pd.DataFrame, str | 
     for name, slug in wanted.items():
         column = _metric_column(metrics, [c for (s, _), c in columns.items() if s == slug])
         extra[name] = metrics[column].astype("float64") if column else np.nan
-    unit, distance = _distance(metrics, {u: c for (s, u), c in columns.items() if s == "distance"})
+    unit, distance = _distance(metrics, {u: c for (s, u), c in columns.items() if s == "distance" and c in metrics})
     extra["distance"] = distance
     frame = frame.merge(extra.drop_duplicates("id"), on="id", how="left")
     frame["day"] = frame["start"].dt.normalize()
@@ -142,12 +150,19 @@ def _metric_column(metrics: pd.DataFrame, candidates: list[str]) -> str | None:
 
 
 def _distance(metrics: pd.DataFrame, by_unit: dict[str | None, str]) -> tuple[str | None, pd.Series]:
-    """The member's distance unit (mi or km: whichever more workouts use) and each workout's distance in it."""
-    counts = {unit: int(metrics[by_unit[unit]].notna().sum()) for unit in ("mi", "km") if unit in by_unit}
-    if not counts or max(counts.values()) == 0:
+    """The member's distance unit (mi or km: whichever more workouts use; else the only one there is)
+    and each workout's distance converted to it: a row's metres count in a total of miles."""
+    counts = {unit: int(metrics[column].notna().sum()) for unit, column in by_unit.items() if unit in METRES_PER}
+    counts = {unit: n for unit, n in counts.items() if n}
+    if not counts:
         return None, pd.Series(np.nan, index=metrics.index)
-    unit = max(counts, key=lambda u: (counts[u], u == "mi"))
-    return unit, metrics[by_unit[unit]].astype("float64")
+    road = {unit: n for unit, n in counts.items() if unit in ("mi", "km")} or counts
+    unit = max(road, key=lambda u: (road[u], u == "mi"))
+    distance = pd.Series(np.nan, index=metrics.index)
+    for other in sorted(counts, key=lambda u: u != unit):   # the member's own unit first, unconverted
+        converted = metrics[by_unit[other]].astype("float64") * (METRES_PER[other] / METRES_PER[unit])
+        distance = distance.fillna(converted)
+    return unit, distance
 
 
 def discipline_colours(disciplines: Iterable[str]) -> dict[str, str]:
@@ -169,13 +184,38 @@ def _monday(day: date) -> pd.Timestamp:
     return pd.Timestamp(day) - pd.Timedelta(days=day.weekday())
 
 
-def weekly_minutes(frame: pd.DataFrame, today: date, order: list[str]) -> Block:
-    weeks = pd.date_range(end=_monday(today), periods=WEEKS, freq="7D")
+def chart_end(frame: pd.DataFrame, today: date) -> date:
+    """The day the weekly and monthly charts end: today, or the newest workout's day when that is
+    more than 52 weeks ago (so an account whose workouts are years old shows its last year of them)."""
+    last = last_workout(frame, today)
+    return last if last is not None and last < today - timedelta(weeks=WEEKS) else today
+
+
+def last_workout(frame: pd.DataFrame, today: date) -> date | None:
+    """The newest workout's local date up to today; None for an account without workouts."""
+    days = frame.loc[frame["day"] <= pd.Timestamp(today), "day"]
+    return days.max().date() if len(days) else None
+
+
+def _note(frame: pd.DataFrame, shown: bool, end: date, today: date, span: str, has: pd.Series | None = None,
+          what: str = "", never: str = "") -> str:
+    """A weekly or monthly chart's note: which span it shows when the newest workout is old; when it
+    has nothing to draw, `never` if no workout ever had the figure, else when the last one did."""
+    if shown:
+        return "" if end == today else \
+            f"Nothing in the last {WEEKS} weeks; last workout {end:%Y-%m-%d}: these are the {span} up to it."
+    dated = frame.loc[has, "day"] if has is not None else frame["day"].iloc[:0]
+    return f"No {what} in these months; the last was on {dated.max():%Y-%m-%d}." if len(dated) else never
+
+
+def weekly_minutes(frame: pd.DataFrame, today: date, order: list[str], end: date | None = None) -> Block:
+    end = end or today
+    weeks = pd.date_range(end=_monday(end), periods=WEEKS, freq="7D")
     recent = frame[frame["week"].isin(weeks)]
     table = recent.pivot_table(index="week", columns="discipline", values="minutes", aggfunc="sum")
     columns = [d for d in order if d in table.columns]
     table = table.reindex(index=weeks, columns=columns).fillna(0.0).round(1)
-    note = "" if columns else f"No workouts in the last {WEEKS} weeks yet."
+    note = _note(frame, bool(columns), end, today, f"{WEEKS} weeks", never=f"No workouts in the last {WEEKS} weeks yet.")
     if not columns:
         table["No workouts yet"] = 0.0
     block_frame = table.reset_index(names="Week starting")
@@ -184,21 +224,24 @@ def weekly_minutes(frame: pd.DataFrame, today: date, order: list[str]) -> Block:
                  _series_colours(table.columns), note)
 
 
-def _months(frame: pd.DataFrame, today: date) -> pd.DatetimeIndex:
-    """The months the monthly charts show: back to the first workout, 12 to 36 of them."""
+def chart_months(frame: pd.DataFrame, today: date) -> pd.DatetimeIndex:
+    """The months the monthly charts show: back to the first workout, 12 to 36 of them, ending with
+    the month of `today` (the chart_end)."""
     current = pd.Timestamp(today.year, today.month, 1)
     first = frame["month"].min() if len(frame) else current
     span = (current.year - first.year) * 12 + current.month - first.month + 1
     return pd.date_range(end=current, periods=min(max(span, MIN_MONTHS), MAX_MONTHS), freq="MS")
 
 
-def monthly_output(frame: pd.DataFrame, today: date, order: list[str]) -> Block:
-    months = _months(frame, today)
+def monthly_output(frame: pd.DataFrame, today: date, order: list[str], end: date | None = None) -> Block:
+    end = end or today
+    months = chart_months(frame, end)
     recent = frame[frame["month"].isin(months) & frame["kj"].notna()]
     table = recent.pivot_table(index="month", columns="discipline", values="kj", aggfunc="sum")
     columns = [d for d in order if d in table.columns]
     table = table.reindex(index=months, columns=columns).fillna(0.0).round(1)
-    note = "" if columns else "No output (kJ) yet: rides and rows measure it."
+    note = _note(frame, bool(columns), end, today, "months", frame["kj"].gt(0), "output (kJ)",
+                 "No output (kJ) yet: rides and rows measure it.")
     if not columns:
         table["No output yet"] = 0.0
     return Block("monthly_output", "Total output per month (kJ)", table.reset_index(names="Month"),
@@ -206,15 +249,17 @@ def monthly_output(frame: pd.DataFrame, today: date, order: list[str]) -> Block:
                  _series_colours(table.columns), note)
 
 
-def monthly_zones(frame: pd.DataFrame, today: date) -> Block:
-    months = _months(frame, today)
+def monthly_zones(frame: pd.DataFrame, today: date, end: date | None = None) -> Block:
+    end = end or today
+    months = chart_months(frame, end)
     zones = [f"zone{n}" for n in range(1, 6)]
     recent = frame[frame["month"].isin(months)]
     table = recent.groupby("month")[zones].sum(min_count=1).reindex(months)
     has_data = bool(table.notna().any().any())
     table = table.fillna(0.0).round(1)
     table.columns = [f"Zone {n}" for n in range(1, 6)]
-    note = "" if has_data else "No heart-rate data yet: wear a heart-rate monitor to see your zones."
+    note = _note(frame, has_data, end, today, "months", frame[zones].notna().any(axis=1), "heart-rate data",
+                 "No heart-rate data yet: wear a heart-rate monitor to see your zones.")
     return Block("monthly_zones", "Minutes in each heart-rate zone per month", table.reset_index(names="Month"),
                  {"Month": MONTH_FORMAT, **{c: MINUTES_FORMAT for c in table.columns}},
                  dict(zip(table.columns, ZONE_COLOURS)), note)
@@ -360,7 +405,8 @@ def _or_none(value) -> float | None:
 
 # --- all of it ---------------------------------------------------------------------------------------
 
-WEEKLY_CHART = ChartSpec("PelotonWeeklyVolume", f"Minutes per week, last {WEEKS} weeks", "stacked_column",
+# "52 weeks", not "the last 52": an account whose workouts are old shows the 52 weeks up to its newest.
+WEEKLY_CHART = ChartSpec("PelotonWeeklyVolume", f"Minutes per week, {WEEKS} weeks", "stacked_column",
                          "Week starting (Monday)", "Minutes", label_every=4)
 OUTPUT_CHART = ChartSpec("PelotonRideOutput", "Average output per ride", "line", "Ride date", "Watts (W)",
                          axis_format="mmm yy")
@@ -370,69 +416,34 @@ ZONES_CHART = ChartSpec("PelotonHeartRateZones", "Time in heart-rate zones per m
                         "Month", "Minutes")
 
 
-CURVE_CHART = ChartSpec("PelotonPowerCurve", "Power curve: best average output", "scatter_log",
-                        "Duration (seconds, log scale)", "Watts (W)", axis_format="#,##0")
-FTP_CHART = ChartSpec("PelotonFtpHistory", "Estimated FTP by month (95 % of best 20 min, last 90 days)", "line",
-                      "Month", "Watts (W)", axis_format="mmm yy")
-CURVE_COLOURS = {"All time (W)": "E4572E", "Last 90 days (W)": "2E86AB"}
-
-
 def chart_names() -> set[str]:
     """The names of the charts a refresh owns on the Dashboard sheet."""
+    from pelotonxl.model.dashboard_power import CURVE_CHART, FTP_CHART
+
     return {spec.key for spec in (WEEKLY_CHART, OUTPUT_CHART, MONTHLY_KJ_CHART, ZONES_CHART, CURVE_CHART,
                                   FTP_CHART)}
 
 
-def curve_block(curve: "PowerCurve | None", today: date) -> Block:
-    """Both power curves (all time, last 90 days) by duration in seconds."""
-    from pelotonxl.model.power_curve import RECENT_DAYS
-
-    durations = curve.durations if curve is not None else np.array([], dtype="int64")
-    if curve is None or not len(durations):
-        table = pd.DataFrame({"Duration (s)": [5], "All time (W)": [np.nan], "Last 90 days (W)": [np.nan]})
-        note = "No Bike rides with per-second output yet."
-    else:
-        since = datetime.combine(today, datetime.min.time()) - pd.Timedelta(days=RECENT_DAYS)
-        table = pd.DataFrame({"Duration (s)": durations, "All time (W)": np.round(curve.bests()[0], 1),
-                              "Last 90 days (W)": np.round(curve.bests(since)[0], 1)})
-        note = ""
-    return Block("power_curve", "Best average output by duration (W)", table,
-                 {"Duration (s)": "#,##0", "All time (W)": "0", "Last 90 days (W)": "0"}, dict(CURVE_COLOURS), note)
-
-
-def ftp_blocks(frame: pd.DataFrame, curve: "PowerCurve | None", today: date,
-               peloton_ftp: float | None) -> tuple[Block, Block]:
-    """The FTP headline (estimated all time, last 90 days, Peloton's) and the estimate month by month."""
-    from pelotonxl.model.power_curve import RECENT_DAYS, ftp_history
-
-    since = datetime.combine(today, datetime.min.time()) - pd.Timedelta(days=RECENT_DAYS)
-    figures = pd.DataFrame([["FTP (W)", curve.ftp() if curve else None, curve.ftp(since) if curve else None,
-                             peloton_ftp]],
-                           columns=["", "All-time est.", "90-day est.", "Peloton's"])
-    headline_block = Block("ftp", "FTP", figures, {c: "0" for c in figures.columns[1:]})
-    months = _months(frame, today)
-    history = ftp_history(curve, months) if curve is not None and len(curve.rides) else pd.DataFrame(
-        {"Month": months, "Estimated FTP (W)": np.nan})
-    note = "" if history["Estimated FTP (W)"].notna().any() else "No 20-minute ride yet: FTP needs one."
-    return headline_block, Block("ftp_history", "Estimated FTP by month (W)", history,
-                                 {"Month": MONTH_FORMAT, "Estimated FTP (W)": "0"},
-                                 {"Estimated FTP (W)": "B8321A"}, note)
-
-
 def build_dashboard(tables: Iterable["SheetTable"], now: datetime, curve: "PowerCurve | None" = None,
-                    peloton_ftp: float | None = None) -> Dashboard:
+                    peloton_ftp: float | None = None, *, signed_in: bool = False) -> Dashboard:
     """Every figure the Dashboard shows, as of `now` (the refresh time, naive local); `curve` from
-    `power_curve.power_curve` and Peloton's own FTP (from /api/me) when the refresh has them."""
+    `power_curve.power_curve` and Peloton's own FTP (from /api/me) when the refresh has them.
+    `signed_in`: a refresh built it, so an empty account is one Peloton answered for, not one not set up."""
+    from pelotonxl.model.dashboard_power import CURVE_CHART, FTP_CHART, curve_block, ftp_blocks  # noqa: I001
+
     frame, unit = workouts_frame(tables)
     today = now.date()
+    end = chart_end(frame, today)
     order = _discipline_order(frame)
-    ftp, ftp_by_month = ftp_blocks(frame, curve, today, peloton_ftp)
+    ftp, ftp_by_month = ftp_blocks(frame, curve, today, peloton_ftp, end)
     return Dashboard(
         now=now, distance_unit=unit, workout_count=len(frame),
         headline=headline(frame, today),
-        charts=[(WEEKLY_CHART, weekly_minutes(frame, today, order)), (OUTPUT_CHART, ride_output(frame)),
-                (MONTHLY_KJ_CHART, monthly_output(frame, today, order)), (ZONES_CHART, monthly_zones(frame, today)),
+        charts=[(WEEKLY_CHART, weekly_minutes(frame, today, order, end)), (OUTPUT_CHART, ride_output(frame)),
+                (MONTHLY_KJ_CHART, monthly_output(frame, today, order, end)),
+                (ZONES_CHART, monthly_zones(frame, today, end)),
                 (CURVE_CHART, curve_block(curve, today)), (FTP_CHART, ftp_by_month)],
         tables=[bests_and_streaks(frame, today, unit), records_by_length(frame),
                 discipline_totals(frame, order, unit), top_instructors(frame), ftp],
+        last_workout=last_workout(frame, today), signed_in=signed_in,
     )

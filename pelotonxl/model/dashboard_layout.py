@@ -9,11 +9,12 @@ rows and columns its block has at this refresh, which is how the ranges follow t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from openpyxl.utils import get_column_letter
 
-from pelotonxl.model.dashboard import Block, ChartSpec, Dashboard
+from pelotonxl.model.dashboard import WEEKS, Block, ChartSpec, Dashboard
 from pelotonxl.model.excel_values import excel_value
 
 # Dashboard geometry (1-based rows and columns). Charts in a 2 x 2 grid, tables around them.
@@ -132,10 +133,16 @@ def plan(board: Dashboard) -> SheetPlan:
 
 
 def _subtitle(board: Dashboard) -> str:
+    if board.workout_count == 0 and board.signed_in:   # Peloton answered: the account is set up, just empty
+        return (f"Signed in; Peloton has no workouts for this account yet (last refresh {board.now:%Y-%m-%d %H:%M}). "
+                "Take a class, then Peloton → Refresh.")
     if board.workout_count == 0:
         return "No workouts yet: fill in your email on the Config sheet, then Peloton → Refresh."
     unit = f" · distances in {board.distance_unit}" if board.distance_unit else ""
-    return (f"Last refresh {board.now:%Y-%m-%d %H:%M} · {board.workout_count:,} workouts{unit} · "
+    old = ""
+    if board.last_workout is not None and board.last_workout < board.now.date() - timedelta(weeks=WEEKS):
+        old = f"Nothing in the last {WEEKS} weeks; last workout {board.last_workout:%Y-%m-%d} · "
+    return (f"{old}Last refresh {board.now:%Y-%m-%d %H:%M} · {board.workout_count:,} workouts{unit} · "
             "the charts' numbers are on the Dashboard Data sheet")
 
 

@@ -22,7 +22,7 @@ from pelotonxl.model.power_curve import (
     is_bike,
     metric_samples,
 )
-from pelotonxl.model.tables import local_start
+from pelotonxl.model.tables import local_start, total_output_kj
 
 SHEET = "Ride"
 DATA_SHEET = "Ride Data"   # the numbers the Ride sheet's charts plot
@@ -111,9 +111,7 @@ def _attempt(workout: dict, graph: dict) -> Attempt:
     for header, values in columns.items():
         if values is not None:
             frame[header] = np.pad(values, (0, length - len(values)), constant_values=np.nan)
-    work = workout.get("total_work")
-    total = round(float(work) / 1000, 1) if isinstance(work, (int, float)) and work else None
-    return Attempt(workout["id"], local_start(workout), every_n, frame, total)
+    return Attempt(workout["id"], local_start(workout), every_n, frame, total_output_kj(workout, graph))
 
 
 def _ride(workout: dict) -> dict:

@@ -13,6 +13,13 @@ Choices worth knowing:
 - A workout without a class (Just Ride / scenic, ride id of zeros, or no ride at all) has an
   empty Instructor; its "Live/On-demand" cell says "Just Ride" ("Just Run", ...).
 - Total Output of 0 kJ is shown blank: Peloton reports 0 for workouts that measure no output.
+- One value per quantity: Total Output comes from the workout's `total_work` (joules, to 0.01 J)
+  on both sheets, in the Dashboard and in the worksheet functions; the graph's `total_output`
+  summary is that number rounded to whole kJ, used only when a workout lacks `total_work`.
+- A distance ride's `duration` summary gives way to the workout's own end - start, in minutes.
+- Paces (`avg_pace`, `avg_split_pace`) are durations (whole seconds), shown as m:ss.
+- Workout Type says whether a class was taken ("Class") or not ("Freestyle": Just Ride, Just Run...),
+  from the same test as the Live/On-demand column, so the two always agree.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from pelotonxl.model.catalog import (
     DEVICE_NAMES,
     DISCIPLINE_NAMES,
     NO_CLASS_LABELS,
+    PACE_SLUGS,
     SLUG_ALIASES,
     ZERO_RIDE_ID,
     MetricKey,
@@ -40,7 +48,14 @@ from pelotonxl.model.catalog import (
     column_order,
     metric_format,
     metric_name,
+    pace_seconds,
     unit_label,
+)
+from pelotonxl.model.table_frames import (
+    DATE_FORMAT,
+    DURATION_FORMAT,
+    typed_frame,
+    widths,
 )
 
 log = logging.getLogger(__name__)
@@ -49,8 +64,6 @@ Record = tuple[dict, "dict | None"]
 # A workout started this close to the class's air time was taken live.
 LIVE_WINDOW_SECONDS = 15 * 60
 
-DATE_FORMAT = "yyyy-mm-dd hh:mm"
-DURATION_FORMAT = "[h]:mm:ss"
 
 
 WORKOUT_FORMATS = {
@@ -61,9 +74,12 @@ WORKOUT_FORMATS = {
 WORKOUT_COLUMNS = (
     "Workout ID", "Start", "Time Zone", "Discipline", "Class Title", "Instructor",
     "Class Length (min)", "Duration", "Live/On-demand", "Total Output (kJ)", "Personal Record",
-    "Device", "Platform", "Status", "Class Aired", "Difficulty", "Workout Type", "Outdoor",
+    "Device", "Status", "Class Aired", "Difficulty", "Workout Type", "Outdoor",
     "Effort Points",
 )
+# Columns earlier versions wrote: still the refresh's, so a workbook that has one loses it rather
+# than keeping it as if the member had added it (Platform: the same device as Device, unreadable).
+RETIRED_WORKOUT_COLUMNS = ("Platform",)
 METRIC_LEAD_COLUMNS = ("Workout ID", "Start", "Discipline")
 
 
@@ -189,6 +205,31 @@ def _class_mode(workout: dict, ride: dict, has_class: bool, discipline: str | No
     return "Live" if abs(start - aired) <= LIVE_WINDOW_SECONDS else "On-demand"
 
 
+def total_output_kj(workout: dict, graph: dict | None) -> float | None:
+    """The workout's Total Output in kJ, the one value every sheet, the Dashboard and PELOTON_METRIC
+    show: `total_work` (J) to 0.1 kJ. The graph's `total_output` summary is the same figure rounded
+    to whole kJ (117051.3 J -> 117), so it stands in only when `total_work` is missing. None for 0:
+    Peloton reports 0 for workouts that measure no output; None for text, which sync names as left blank."""
+    if workout.get("total_work") is not None:   # unreadable text stays blank, as the refresh reports it
+        joules = _number(workout.get("total_work"))
+        return round(joules / 1000, 1) if joules else None
+    for item in map(_dict, _list(_dict(graph).get("summaries"))):
+        if item.get("slug") == "total_output" and (kj := _number(item.get("value"))):
+            return kj
+    return None
+
+
+def _device(workout: dict) -> str | None:
+    """One readable device name: `device_type` (the model), else `platform` (the family), else
+    Peloton's own `device_type_display_name`."""
+    for key in ("device_type", "platform"):
+        slug = _text(workout.get(key))
+        if slug and slug.lower() in DEVICE_NAMES:
+            return DEVICE_NAMES[slug.lower()]
+    return (_text(workout.get("device_type_display_name"))
+            or _readable(_text(workout.get("device_type")) or _text(workout.get("platform")), {}))
+
+
 def _workout_row(workout: dict, graph: dict | None) -> dict[str, Any]:
     zone, zone_name = _zone(_text(workout.get("timezone")))
     ride = _ride(workout)
@@ -201,7 +242,6 @@ def _workout_row(workout: dict, graph: dict | None) -> dict[str, Any]:
     title = (class_title or own_title) if has_class else (own_title or class_title)
     start, end = _number(workout.get("start_time")), _number(workout.get("end_time"))
     class_seconds = _number(ride.get("duration"))
-    total_work = _number(workout.get("total_work"))
     effort = _number(_dict(workout.get("effort_zones")).get("total_effort_points"))
     if effort is None and graph:
         effort = _number(_dict(graph.get("effort_zones")).get("total_effort_points"))
@@ -215,14 +255,13 @@ def _workout_row(workout: dict, graph: dict | None) -> dict[str, Any]:
         "Class Length (min)": class_seconds / 60 if class_seconds and has_class else None,
         "Duration": timedelta(seconds=end - start) if start and end and end >= start else None,
         "Live/On-demand": _class_mode(workout, ride, has_class, discipline),
-        "Total Output (kJ)": round(total_work / 1000, 1) if total_work else None,
+        "Total Output (kJ)": total_output_kj(workout, graph),
         "Personal Record": workout.get("is_total_work_personal_record") is True,
-        "Device": _readable(_text(workout.get("device_type")), DEVICE_NAMES),
-        "Platform": _text(workout.get("platform")),
+        "Device": _device(workout),
         "Status": _readable(_text(workout.get("status")), {}),
         "Class Aired": _local(ride.get("original_air_time"), zone) if has_class else None,
         "Difficulty": _number(ride.get("difficulty_rating_avg")) if has_class else None,
-        "Workout Type": _readable(_text(workout.get("workout_type")), {}),
+        "Workout Type": "Class" if has_class else "Freestyle",
         "Outdoor": workout.get("is_outdoor") is True,
         "Effort Points": effort,
     }
@@ -230,11 +269,11 @@ def _workout_row(workout: dict, graph: dict | None) -> dict[str, Any]:
 
 def workouts_frame(records: Iterable[tuple[dict, dict | None]]) -> SheetTable:
     rows = [_workout_row(w, g) for w, g in _prepare(records)]
-    frame = _typed_frame(rows, WORKOUT_COLUMNS, dates=("Start", "Class Aired"),
+    frame = typed_frame(rows, WORKOUT_COLUMNS, dates=("Start", "Class Aired"),
                          durations=("Duration",), flags=("Personal Record", "Outdoor"),
                          numbers=("Class Length (min)", "Total Output (kJ)", "Difficulty",
                                   "Effort Points"))
-    return SheetTable("Workouts", frame, dict(WORKOUT_FORMATS), _widths(frame, WORKOUT_FORMATS))
+    return SheetTable("Workouts", frame, dict(WORKOUT_FORMATS), widths(frame, WORKOUT_FORMATS))
 
 
 # ---- Metrics -----------------------------------------------------------------------------
@@ -291,6 +330,19 @@ def _metric_values(workout: dict, graph: dict | None,
                 continue
             values.setdefault((slug, _unit(item.get("display_unit"))), value)
             seen_names.setdefault(slug, _text(item.get("display_name")) or slug.replace("_", " ").title())
+    kj = total_output_kj(workout, graph)
+    for key in [k for k in values if k[0] == "total_output"]:
+        del values[key]
+    if kj is not None:
+        values[("total_output", "kJ")] = kj
+        seen_names.setdefault("total_output", "Total Output")
+    # A distance ride's `duration` summary repeats the workout's length: the Workouts Duration (end - start)
+    # is the one value, here in minutes.
+    start, end = _number(workout.get("start_time")), _number(workout.get("end_time"))
+    if start and end and end >= start:
+        for key in [k for k in values if k[0] == "duration"]:
+            del values[key]
+            values[("duration", "min")] = (end - start) / 60
     values.update(_heart_rate(workout, graph))
     for slug, unit in values:
         if slug not in seen_units:
@@ -300,11 +352,12 @@ def _metric_values(workout: dict, graph: dict | None,
 
 
 def metric_values(workout: dict, graph: dict | None) -> dict[str, float]:
-    """One workout's metrics by canonical slug (the keys of metric_catalog), for the UDFs."""
+    """One workout's metrics by canonical slug (the keys of metric_catalog), for the UDFs: the
+    numbers the Metrics row holds, a pace as Excel holds it (a fraction of a day: 8:28 is 508/86400)."""
     values: dict[str, float] = {}
     keyed = _metric_values(workout, graph if isinstance(graph, dict) else None, {}, {})
     for (slug, _unit), value in keyed.items():
-        values.setdefault(slug, value)
+        values.setdefault(slug, pace_seconds(value) / 86400 if slug in PACE_SLUGS else value)
     return values
 
 
@@ -336,12 +389,15 @@ def metrics_frame(records: Iterable[tuple[dict, dict | None]]) -> SheetTable:
             "Start": local_start(workout),
             "Discipline": _readable(_discipline(workout, _ride(workout)), DISCIPLINE_NAMES),
         }
-        row.update((headers[key], value) for key, value in values.items())
+        row.update((headers[key], timedelta(seconds=pace_seconds(value)) if key[0] in PACE_SLUGS else value)
+                   for key, value in values.items())
         rows.append(row)
     columns = [*METRIC_LEAD_COLUMNS, *headers.values()]
-    frame = _typed_frame(rows, columns, dates=("Start",), numbers=tuple(headers.values()))
+    paces = tuple(headers[key] for key in keys if key[0] in PACE_SLUGS)
+    frame = typed_frame(rows, columns, dates=("Start",), durations=paces,
+                         numbers=tuple(h for h in headers.values() if h not in paces))
     formats = {"Start": DATE_FORMAT, **{headers[key]: metric_format(key) for key in keys}}
-    return SheetTable("Metrics", frame, formats, _widths(frame, formats), headers)
+    return SheetTable("Metrics", frame, formats, widths(frame, formats), headers)
 
 
 def metric_catalog(records: Iterable[tuple[dict, dict | None]]) -> dict[str, tuple[str, str | None]]:
@@ -375,48 +431,3 @@ def _warn_unknown_zones(pairs: list[Record]) -> None:
                 ", …" if len(names) > 3 else "")
     for wid, name in unknown:
         log.info("workout %s: unknown time zone %r, shown in UTC", wid, name[:60])
-
-
-# ---- frames, widths ----------------------------------------------------------------------
-
-def _typed_frame(rows: list[dict[str, Any]], columns: Iterable[str], *, dates: Iterable[str] = (),
-                 durations: Iterable[str] = (), flags: Iterable[str] = (),
-                 numbers: Iterable[str] = ()) -> pd.DataFrame:
-    """One DataFrame from row dicts, with each column's dtype made explicit."""
-    frame = pd.DataFrame.from_records(rows, columns=list(columns))
-    for column in dates:
-        frame[column] = pd.to_datetime(frame[column])
-    for column in durations:
-        frame[column] = pd.to_timedelta(frame[column])
-    for column in flags:
-        frame[column] = frame[column].fillna(False).astype(bool)
-    for column in numbers:
-        frame[column] = frame[column].astype("float64")
-    return frame
-
-
-def _content_chars(series: pd.Series, number_format: str | None) -> int:
-    """Characters the widest cell of a column shows under its number format."""
-    values = series.dropna()
-    if values.empty:
-        return 0
-    if pd.api.types.is_bool_dtype(values):
-        return 5  # FALSE
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return len(DATE_FORMAT)
-    if pd.api.types.is_timedelta64_dtype(values):
-        hours = int(values.max().total_seconds() // 3600)
-        return len(str(hours)) + 6  # h:mm:ss
-    if pd.api.types.is_numeric_dtype(values):
-        if number_format and re.fullmatch(r"0(\.0+)?", number_format):
-            decimals = len(number_format) - 2 if "." in number_format else 0
-            return max(len(f"{v:.{decimals}f}") for v in (values.min(), values.max()))
-        return int(values.map(lambda v: len(f"{v:g}")).max())
-    return int(values.astype(str).str.len().max())
-
-
-def _widths(frame: pd.DataFrame, formats: dict[str, str]) -> dict[str, float]:
-    # +3 on the header leaves room for the Table's filter button.
-    return {column: float(min(max(len(column) + 3,
-                                  _content_chars(frame[column], formats.get(column)) + 2, 6), 60))
-            for column in frame.columns}

@@ -22,7 +22,11 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.cell import coordinate_from_string, range_boundaries
 
 from pelotonxl.model.catalog import HEART_RATE_NAMES, METRIC_NAMES
-from pelotonxl.model.tables import METRIC_LEAD_COLUMNS, WORKOUT_COLUMNS
+from pelotonxl.model.tables import (
+    METRIC_LEAD_COLUMNS,
+    RETIRED_WORKOUT_COLUMNS,
+    WORKOUT_COLUMNS,
+)
 from pelotonxl.xlsx import package as xp
 
 ID_COLUMN = "Workout ID"
@@ -34,7 +38,7 @@ def is_refresh_column(table: str, header: str) -> bool:
     """Could the refresh have written this header? Then a column under it is the refresh's, even in
     a refresh that does not write it (a metric no workout has any more)."""
     folded = header.casefold()
-    if folded in {c.casefold() for c in (*WORKOUT_COLUMNS, *METRIC_LEAD_COLUMNS)}:
+    if folded in {c.casefold() for c in (*WORKOUT_COLUMNS, *RETIRED_WORKOUT_COLUMNS, *METRIC_LEAD_COLUMNS)}:
         return True
     name = re.sub(r"\s*\[[^\]]*\]$", "", folded)          # "X [slug]": a renamed duplicate of ours
     name = re.sub(r"\s*\([^()]*\)$", "", name)            # "Avg Output (watts)": the unit
@@ -115,20 +119,24 @@ def read_kept(sheet_xml: str | None, table_xml: bytes | None, table_name: str, n
     keys = {r: _text(cells.get((r, id_col)), shared_strings) or f"row {r}"
             for r in range(top + 1, bottom + 1)} if id_col else {r: f"row {r}" for r in range(top + 1, bottom + 1)}
     ours = {c.casefold() for c in new_columns}
+    previous = None   # the last old column that stays: a column of ours this refresh no longer writes is no anchor
     for i, tc in enumerate(table.iter(_M + "tableColumn")):
         name, col = tc.get("name", ""), left + i
-        if name.casefold() in ours or (name.casefold() in written_before if written_before is not None
-                                       else is_refresh_column(table_name, name)):
+        if name.casefold() in ours:
+            previous = name
+            continue
+        if name.casefold() in written_before if written_before is not None else is_refresh_column(table_name, name):
             continue
         formula = tc.find(_M + "calculatedColumnFormula")
         body = [cells[(r, col)] for r in range(top + 1, bottom + 1) if (r, col) in cells]
         kept.columns.append(MemberColumn(
-            name=name, after=names[i - 1] if i else None, header=cells.get((top, col)),
+            name=name, after=previous, header=cells.get((top, col)),
             cells={keys[r]: cells[(r, col)] for r in range(top + 1, bottom + 1) if (r, col) in cells},
             formula=formula.text if formula is not None else None,
             formula_attrs=dict(formula.attrib) if formula is not None else {},
             data_dxf=tc.get("dataDxfId"), width=widths.get(col),
             body_style=body[0].get("s") if body else None))
+        previous = name
     kept.outside = {(r, c): el for (r, c), el in cells.items()
                     if not (top <= r <= bottom and left <= c <= right) and _has_value(el)}
     return kept
