@@ -234,7 +234,8 @@ def test_every_ribbon_button_has_a_callback_and_a_twin(modules, package):
 def test_udf_wrapper_in_the_workbook(modules):
     udfs = modules["xlwings_udfs"]
     assert udfs == (build.SOURCES_DIR / "vba" / "xlwings_udfs.bas").read_text(encoding="utf-8")
-    assert 'XLPy.CallUDF("peloton_xl", "PELOTON_METRIC", Array(workout, metric)' in udfs
+    # The third argument is xlwings' `caller` (the calling cell), filled in by xlwings itself.
+    assert 'XLPy.CallUDF("peloton_xl", "PELOTON_METRIC", Array(workout, metric, Nothing)' in udfs
 
 
 # ----------------------------------------------------------------------------- package
