@@ -54,6 +54,8 @@ def _book(caller) -> str | None:
         return None
     try:
         return caller.sheet.book.fullname
+    except AttributeError:  # our mistake, never Excel's: let it show
+        raise
     except Exception:  # a call from VBA rather than a cell, an Excel busy elsewhere: answer as plain Python
         return None
 

@@ -56,9 +56,10 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
     tables and the Dashboard from the store, and hands them to `write` as one `WorkbookContent`.
     `progress(stage, done, total)` hears about each stage. Raises a PelotonXLError (one line for a
     person) when nothing could be written; workouts whose details could not be fetched are in the
-    result's `failed`, and the rest is written. Once written, the refresh is recorded machine-wide
-    (`state.record_refresh`: as the refresh of `workbook`, and as this machine's most recent refresh or,
-    with `demo`, most recent demo refresh) so the worksheet functions find its store.
+    result's `failed`, and the rest is written. Once written into `workbook` (the path the CLI and the
+    ribbon pass), the refresh is recorded machine-wide (`state.record_refresh`: as that workbook's refresh,
+    and as this machine's most recent refresh or, with `demo`, most recent demo refresh) so the worksheet
+    functions find its store.
     """
     started = time.perf_counter()
     home = settings.home_path
@@ -101,7 +102,8 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
     write(WorkbookContent(workouts, metrics, board, status, power_curve.curve_table(curve, now), RideSheet(view),
                           full=full))
     write_seconds = time.perf_counter() - write_started
-    record_refresh(home, user_id, workbook, demo=demo)
+    if workbook is not None:  # the CLI and the ribbon; not a benchmark's or a test's bare pipeline
+        record_refresh(home, user_id, workbook, demo=demo)
     return RefreshResult(report, rows, time.perf_counter() - started, write_seconds,
                          client.requests_made + auth.requests_made, dict(report.failed))
 

@@ -34,7 +34,8 @@ def caller_in(book_path: Path):
 
 
 def refresh_into(settings, workbook: Path | None = None, **kwargs) -> dict:
-    """A real refresh (no workbook file needed: the content is kept); its Metrics frame by Workout ID."""
+    """A real refresh, as the CLI or the ribbon would run it for `workbook` (the file itself is not
+    needed: the content is kept); its Metrics frame by Workout ID."""
     written = {}
     run_refresh(settings, lambda content: written.update(metrics=content.metrics.frame), workbook=workbook,
                 **kwargs)
@@ -79,7 +80,7 @@ def test_a_record_that_cannot_be_written_does_not_fail_the_refresh(tmp_path, mon
 
 def test_plain_python_finds_a_refresh_made_with_home_elsewhere(server, tmp_path, account, monkeypatch):
     elsewhere = tmp_path / "x"
-    metrics = refresh_into(settings_for(server, elsewhere))
+    metrics = refresh_into(settings_for(server, elsewhere), tmp_path / "Mine.xlsm")
     monkeypatch.delenv("PELOTON_XL_HOME")            # a plain Python process knows nothing of --home
     server.stop()
     newest = account.workouts[0]
@@ -109,8 +110,8 @@ def test_each_workbook_answers_for_its_own_refresh(server, tmp_path, account, mo
         metrics_b.loc[added["id"], "Calories (kcal)"]
 
 
-def test_a_caller_excel_cannot_place_answers_as_plain_python(server, settings, account):
-    metrics = refresh_into(settings)
+def test_a_caller_excel_cannot_place_answers_as_plain_python(server, settings, account, tmp_path):
+    metrics = refresh_into(settings, tmp_path / "Mine.xlsm")
     cell = mock.create_autospec(xlwings.Range, instance=True, spec_set=True)
     type(cell).sheet = mock.PropertyMock(side_effect=RuntimeError("called from VBA, not a cell"))
     try:
@@ -151,3 +152,9 @@ def test_the_demo_keeps_its_state_apart_from_the_members(server, tmp_path, accou
     demo_answer = peloton_xl.PELOTON_METRIC("latest", "calories", caller=caller_in(demo_book))
     assert isinstance(demo_answer, float)
     assert state.refresh_of(demo_book).home == demo_state.root
+
+
+def test_a_bare_pipeline_run_is_not_recorded(server, settings):
+    """Benchmarks and tests call run_refresh without a workbook: the member's record stays theirs."""
+    refresh_into(settings)
+    assert not state.refreshes_file().exists()
