@@ -17,6 +17,7 @@ from support.faulty_peloton import FaultyPeloton
 
 from pelotonxl import state
 from pelotonxl.demo.account import make_account
+from pelotonxl.excel import functions
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +31,7 @@ def _isolated_env(monkeypatch, tmp_path):
     monkeypatch.setenv("PELOTON_XL_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user data"))
     monkeypatch.setattr(state, "default_home", lambda: tmp_path / "user data" / "peloton_xl")
+    monkeypatch.setattr(functions, "_cache", functions._Cache())   # it keeps the user data folder it saw
 
 
 @pytest.fixture

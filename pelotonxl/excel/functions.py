@@ -142,15 +142,17 @@ class _Cache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._where: dict[tuple, tuple[tuple[str, ...], tuple, Path]] = {}   # key -> files, version, store
-        self._indexes: dict[Path, tuple[tuple, MetricIndex]] = {}           # store -> version, index
+        self._indexes: dict[Path, tuple[tuple[str, ...], tuple, MetricIndex]] = {}  # store -> files, version, index
 
     def store(self, book: str | None) -> Path:
         """The store file a call from `book` answers from, or MetricLookupError."""
-        key = (book, os.environ.get(HOME_ENV) or "", str(refreshes_file()))
+        # Keyed without the user data folder (platformdirs costs more than the rest of a call): it
+        # does not move while a process runs; the tests give each test a fresh _Cache.
+        key = (book, os.environ.get(HOME_ENV) or "")
         hit = self._where.get(key)
         if hit is not None and file_version(hit[0]) == hit[1]:
             return hit[2]
-        files, store = _locate(book, key[1], Path(key[2]))
+        files, store = _locate(book, key[1], refreshes_file())
         with self._lock:
             if len(self._where) >= 64:
                 self._where.clear()
@@ -159,12 +161,12 @@ class _Cache:
 
     def index(self, book: str | None = None) -> MetricIndex:
         path = self.store(book)
-        files = watched_files(path)
+        hit = self._indexes.get(path)
+        if hit is not None and file_version(hit[0]) == hit[1]:
+            return hit[2]
         with self._lock:
+            files = watched_files(path)
             version = file_version(files)
-            hit = self._indexes.get(path)
-            if hit is not None and hit[0] == version:
-                return hit[1]
             if not path.exists():
                 raise MetricLookupError(f"the local store {path} is missing: refresh first")
             with WorkoutStore(path) as store:
@@ -172,7 +174,7 @@ class _Cache:
             self._indexes.pop(path, None)
             while len(self._indexes) >= self.KEPT:
                 self._indexes.pop(next(iter(self._indexes)))
-            self._indexes[path] = (version, index)
+            self._indexes[path] = (files, version, index)
             return index
 
     def graph(self, workout_id: str, book: str | None = None) -> dict | None:
@@ -182,7 +184,7 @@ class _Cache:
 
 
 def _locate(book: str | None, home_env: str, refreshes: Path) -> tuple[tuple[str, ...], Path]:
-    """(files whose change means "look again", store file) for a call from `book`."""
+    """(the files read to decide, whose change means "look again"; the store file) for a call from `book`."""
     record = refresh_of(book) if book else None
     if record is None and not home_env:
         record = last_refresh()
@@ -192,7 +194,9 @@ def _locate(book: str | None, home_env: str, refreshes: Path) -> tuple[tuple[str
     user_id = state.last_account()
     if not user_id:
         raise MetricLookupError(f"no refresh has run yet (state folder {state.root}): refresh first")
-    return (str(refreshes), str(state.last_account_file)), state.store_file(user_id)
+    # With PELOTON_XL_HOME set, plain Python never reads the record; otherwise a later refresh is found there.
+    files = (str(refreshes),) if book or not home_env else ()
+    return (*files, str(state.last_account_file)), state.store_file(user_id)
 
 
 _cache = _Cache()
