@@ -11,6 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from support import REPO, one_line_error
+from support.ooxml_check import assert_valid
 
 from pelotonxl import cli
 from pelotonxl.xlsx import package as xp
@@ -62,6 +63,7 @@ def test_setup_changes_only_the_xlwings_conf_sheet(workbook, capsys):
     assert set(after) == set(before) and changed == {conf_part}
     assert setup_excel(capsys, "--workbook", str(workbook))[0] == 0            # again: same values
     assert conf_sheet(workbook)["PYTHONPATH"] == str(REPO)
+    assert_valid(workbook)                                                     # ECMA-376 schemas
 
 
 @pytest.mark.parametrize(("platform", "keys"), [

@@ -101,20 +101,20 @@ Private Function WorkoutRow(ByVal table As ListObject, ByVal idCol As Long, ByVa
     If WorkoutRow = 0 And target = Int(target) Then WorkoutRow = LatestRow(starts, target, False)
 End Function
 
-' The row of the latest start: of all (day < 0), of those within a minute of day (sameMinute),
-' or of those on day's date.
-Private Function LatestRow(ByVal starts As Variant, ByVal day As Double, _
+' The row of the latest start: of all (onDay < 0), of those within a minute of onDay (sameMinute),
+' or of those on onDay's date.
+Private Function LatestRow(ByVal starts As Variant, ByVal onDay As Double, _
                            Optional ByVal sameMinute As Boolean = False) As Long
     Dim r As Long, start As Double, best As Double, found As Boolean
     For r = 1 To UBound(starts, 1)
         If VarType(starts(r, 1)) = vbDouble Or VarType(starts(r, 1)) = vbDate Then
             start = CDbl(starts(r, 1))
-            If day < 0 Then
+            If onDay < 0 Then
                 found = True
             ElseIf sameMinute Then
-                found = Abs(start - day) * 1440# < 1
+                found = Abs(start - onDay) * 1440# < 1
             Else
-                found = Int(start) = Int(day)
+                found = Int(start) = Int(onDay)
             End If
             If found And (LatestRow = 0 Or start > best) Then
                 LatestRow = r
@@ -124,10 +124,10 @@ Private Function LatestRow(ByVal starts As Variant, ByVal day As Double, _
     Next r
 End Function
 
-Private Function HeaderColumn(ByVal headers As Variant, ByVal name As String) As Long
+Private Function HeaderColumn(ByVal headers As Variant, ByVal label As String) As Long
     Dim c As Long
     For c = 1 To UBound(headers, 2)
-        If StrComp(Trim$(CStr(headers(1, c))), name, vbTextCompare) = 0 Then
+        If StrComp(Trim$(CStr(headers(1, c))), label, vbTextCompare) = 0 Then
             HeaderColumn = c
             Exit Function
         End If
