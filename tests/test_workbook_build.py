@@ -455,3 +455,35 @@ def test_function_wizard_help_is_registered_for_every_function(modules, udf_func
         assert re.findall(r'"((?:[^"]|"")*)"', arguments or "") == [d.replace('"', '""') for d in documented]
         assert all(not d.startswith("Positional argument") for d in documented), name   # each one written
     assert "PELOTON_METRIC" in udf_functions and udf_functions["PELOTON_METRIC"].__xlfunc__["category"] == "Peloton"
+
+
+def _vba_blocks_balance(source: str) -> list[str]:
+    """Problems in the nesting of VBA blocks (a syntax check short of Excel's compiler): Function/Sub,
+    block If (a line ending in Then), For, Select Case and #If, each closed in order."""
+    opens = {"Function": "End Function", "Sub": "End Sub", "If": "End If", "For": "Next",
+             "Select": "End Select", "#If": "#End If"}
+    stack, problems = [], []
+    joined = re.sub(r" _\n\s*", " ", source)   # a continued line is one statement
+    for number, raw in enumerate(joined.splitlines(), start=1):
+        line = re.sub(r"'.*$", "", re.sub(r'"(?:[^"]|"")*"', '""', raw)).strip()  # no strings, no comments
+        words = re.sub(r"^(Public|Private)\s+", "", line)
+        if re.match(r"^(Function|Sub)\b", words):
+            stack.append(("Function" if words.startswith("Function") else "Sub", number))
+        elif re.match(r"^#?If\b.*\bThen$", line):
+            stack.append(("#If" if line.startswith("#") else "If", number))
+        elif re.match(r"^(For|Select Case)\b", line):
+            stack.append(("For" if line.startswith("For") else "Select", number))
+        elif re.match(r"^(End (Function|Sub|If|Select)|#End If|Next)\b", line):
+            closing = "Next" if line.startswith("Next") else " ".join(line.split()[:2]) if not line.startswith(
+                "#") else "#End If"
+            if not stack or opens[stack[-1][0]] != closing:
+                problems.append(f"line {number}: {closing} closes {stack[-1] if stack else 'nothing'}")
+            else:
+                stack.pop()
+    return problems + [f"{kind} opened on line {number} is never closed" for kind, number in stack]
+
+
+@pytest.mark.parametrize("name", ["PelotonTable", "xlwings_udfs", "Peloton"])
+def test_vba_blocks_are_closed_in_order(modules, name):
+    assert _vba_blocks_balance(modules[name]) == []
+    assert _vba_blocks_balance("Function F()\n    If x Then\n    End Function\n") != []   # the check bites
