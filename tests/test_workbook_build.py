@@ -339,6 +339,9 @@ def test_xlwings_conf_sheet(book):
         assert key in settings and settings[key] is None
     notes = " ".join(str(ws.cell(row, 1).value) for row in range(len(settings) + 2, ws.max_row + 1))
     assert "virtual environment" in notes and "0.37.8" in notes
+    assert "--setup-excel" in notes
+    assert "Interpreter_Mac empty: xlwings runs a command named python, which current macOS does not have" in notes
+    assert "use the python on your PATH" not in notes   # never true on a current Mac
 
 
 # ----------------------------------------------------------------------------- LibreOffice
