@@ -158,3 +158,23 @@ def test_a_bare_pipeline_run_is_not_recorded(server, settings):
     """Benchmarks and tests call run_refresh without a workbook: the member's record stays theirs."""
     refresh_into(settings)
     assert not state.refreshes_file().exists()
+
+
+def test_a_workbook_with_its_own_state_folder_on_config_is_followed(server, workbook, tmp_path, monkeypatch,
+                                                                     capsys, account):
+    """Issue 9's first point as a member meets it: the Config sheet's State folder, a CLI refresh, and
+    the workbook's =PELOTON_METRIC (and plain Python) answering from that folder."""
+    from support import cli_env, cli_in_process
+    from support.workbook_samples import type_into_config
+
+    own_folder = tmp_path / "my peloton state"
+    type_into_config(workbook, "home", str(own_folder))
+    env = cli_env(server, tmp_path / "unused")
+    del env["PELOTON_XL_HOME"]                        # else the variable would win over the Config cell
+    result = cli_in_process(monkeypatch, capsys, ["--workbook", str(workbook), "-q"], env)
+    assert result.returncode == 0, result.stderr
+    assert state.StateFolder(own_folder).last_account() == account.user_id
+    server.stop()
+    answer = peloton_xl.PELOTON_METRIC("latest", "calories", caller=caller_in(workbook))
+    assert isinstance(answer, float)
+    assert peloton_xl.PELOTON_METRIC("latest", "calories") == answer
