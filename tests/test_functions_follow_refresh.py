@@ -76,6 +76,20 @@ def test_a_record_that_cannot_be_written_does_not_fail_the_refresh(tmp_path, mon
     assert "could not record this refresh" in caplog.text
 
 
+def test_the_refresh_benchmark_puts_the_record_back(tmp_path):
+    """Its measured CLI runs are real refreshes of temporary folders: the member's record must survive them."""
+    from benchmarks.bench_refresh import refresh_record_kept
+
+    with refresh_record_kept():
+        state.record_refresh(tmp_path / "bench", "b" * 32, tmp_path / "Bench.xlsm")
+    assert not state.refreshes_file().exists() and not state.refreshes_file().parent.exists()
+    state.record_refresh(tmp_path / "mine", "a" * 32, tmp_path / "Mine.xlsm")
+    before = state.refreshes_file().read_bytes()
+    with refresh_record_kept():
+        state.record_refresh(tmp_path / "bench", "b" * 32, tmp_path / "Bench.xlsm")
+    assert state.refreshes_file().read_bytes() == before
+
+
 # ----------------------------------------------------------------------------- real refreshes
 
 def test_plain_python_finds_a_refresh_made_with_home_elsewhere(server, tmp_path, account, monkeypatch):
