@@ -42,46 +42,63 @@ def show_ride() -> None:
     ribbon.show_ride_caller()
 
 
-@xw.func
+# Called from a workbook, xlwings passes the calling cell as `caller` (not an argument in Excel):
+# the functions answer for that workbook's own refresh. From plain Python (tests, benchmarks) there
+# is no caller, and they answer for this machine's most recent refresh.
+CATEGORY = "Peloton"  # the Function Wizard's category (registered by the workbook's VBA)
+
+
+def _book(caller) -> str | None:
+    """The calling workbook's path, or None (plain Python, or a caller Excel cannot place)."""
+    if caller is None:
+        return None
+    try:
+        return caller.sheet.book.fullname
+    except AttributeError:  # our mistake, never Excel's: let it show
+        raise
+    except Exception:  # a call from VBA rather than a cell, an Excel busy elsewhere: answer as plain Python
+        return None
+
+
+@xw.func(category=CATEGORY)
 @xw.arg("workout", doc='A Workout ID, a date or date-time, or "latest".')
 @xw.arg("metric", doc='A metric slug such as "avg_output" or a name such as "Avg Output".')
-def PELOTON_METRIC(workout, metric):
-    """One workout's metric, from the last refresh's local store (never the network)."""
+def PELOTON_METRIC(workout, metric, caller=None):
+    """One workout's metric (a number), from the local store of this workbook's last refresh."""
     try:
-        return metric_lookup.lookup_metric(workout, metric)
+        return metric_lookup.lookup_metric(workout, metric, _book(caller))
     except metric_lookup.MetricLookupError as exc:
         return metric_lookup.as_excel_error(exc)
 
 
-@xw.func
+@xw.func(category=CATEGORY)
 @xw.arg("workout", doc='A Workout ID, a date or date-time, or "latest".')
 @xw.arg("metric", doc='A sampled metric: "output", "cadence", "resistance", "speed", "heart_rate" or its name.')
 @xw.ret(transpose=True)  # a list is a row to xlwings: a column spills down (Excel 365)
-def PELOTON_SERIES(workout, metric):
-    """One workout's samples of one metric, a column, from the last refresh's local store."""
+def PELOTON_SERIES(workout, metric, caller=None):
+    """One workout's samples of one metric, a column that spills down, from the local store."""
     try:
-        return metric_lookup.series(workout, metric)
+        return metric_lookup.series(workout, metric, _book(caller))
     except metric_lookup.MetricLookupError as exc:
         return metric_lookup.as_excel_error(exc)
 
 
-@xw.func
-@xw.ret(expand="table")
-def PELOTON_METRIC_NAMES():
-    """The metrics PELOTON_METRIC knows for this account: slug, name and unit, one per row."""
+# No @xw.ret(expand=...): a 2-D list is an array Excel 365 spills natively; `expand` would rewrite
+# it as a legacy array a moment later and overwrite the neighbouring cells without asking.
+@xw.func(category=CATEGORY)
+def PELOTON_METRIC_NAMES(caller=None):
+    """The metrics PELOTON_METRIC knows for this account: slug, name and unit, one per row (spills)."""
     try:
-        return metric_lookup.metric_names()
+        return metric_lookup.metric_names(_book(caller))
     except metric_lookup.MetricLookupError as exc:
         return metric_lookup.as_excel_error(exc)
 
 
-@xw.func
+@xw.func(category=CATEGORY)
 @xw.arg("day", doc="A date.")
-@xw.ret(expand="table")
-def PELOTON_WORKOUTS_ON(day):
-    """The Workout IDs that started on a day, newest first, one per row."""
+def PELOTON_WORKOUTS_ON(day, caller=None):
+    """The Workout IDs that started on a day, newest first, one per row (spills)."""
     try:
-        return metric_lookup.workouts_on(day)
+        return metric_lookup.workouts_on(day, _book(caller))
     except metric_lookup.MetricLookupError as exc:
         return metric_lookup.as_excel_error(exc)
-

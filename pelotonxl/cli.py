@@ -69,6 +69,10 @@ def build_parser(script: bool = True) -> argparse.ArgumentParser:
                    help="Peloton's API (else PELOTON_API_URL; default https://api.onepeloton.com)")
     p.add_argument("--auth-url", dest="auth_url", metavar="URL",
                    help="Peloton's sign-in service (else PELOTON_AUTH_URL; default https://auth.onepeloton.com)")
+    p.add_argument("--setup-excel", action="store_true", dest="setup_excel",
+                   help="instead of a refresh: write into the workbook's xlwings.conf sheet the Python running "
+                        "this command (Interpreter_Win or Interpreter_Mac) and this project's folder "
+                        "(PYTHONPATH), so Excel's buttons and worksheet functions run this very environment")
     noise = p.add_mutually_exclusive_group()
     noise.add_argument("-v", "--verbose", action="count", default=0, help="say more (-vv for HTTP detail)")
     noise.add_argument("-q", "--quiet", action="store_true", help="only errors and the closing line")
@@ -82,6 +86,8 @@ def main(argv: list[str] | None = None, *, workbook_dir: Path | None = None) -> 
     _setup_logging(args.verbose, args.quiet)
     run = _RunState()
     try:
+        if args.setup_excel:
+            return _setup_excel(args, workbook_dir)
         with ExitStack() as stack:
             return _run(args, stack, workbook_dir or Path.cwd(), run)
     except PelotonXLError as exc:
@@ -200,7 +206,8 @@ def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path, run: _R
     # The demo account moves with the calendar (its workouts keep their ids, their dates shift): a demo
     # refresh takes it whole, so yesterday's copy in the store never mixes with today's.
     result = run_refresh(settings, target.write, full=args.full or args.demo, progress=progress,
-                         password_provider=_prompt_for_password if sys.stdin.isatty() else None)
+                         password_provider=_prompt_for_password if sys.stdin.isatty() else None,
+                         workbook=workbook, demo=args.demo)
     progress.close()
     _report(result, workbook, target.through_excel, args.verbose > 0, target.notes_dropped)
     if args.export is not None:
@@ -263,6 +270,14 @@ def _open_target(workbook: Path):
     return _ExcelTarget(book) if book is not None else _FileTarget(workbook)
 
 
+def _open_in_excel(workbook: Path) -> bool:
+    if sys.platform not in ("win32", "darwin"):
+        return False  # no Excel here; a ~$ lock file beside the workbook is still refused by the writer
+    from pelotonxl.excel import workbook_link
+
+    return workbook_link.find_open_book(workbook) is not None
+
+
 def _workbook_path(args: argparse.Namespace, workbook_dir: Path) -> Path:
     default = workbook_dir / (DEMO_WORKBOOK_NAME if args.demo else WORKBOOK_NAME)
     path = (args.workbook or default).expanduser().resolve()
@@ -283,10 +298,54 @@ def _workbook_path(args: argparse.Namespace, workbook_dir: Path) -> Path:
     return path
 
 
+def _setup_excel(args: argparse.Namespace, workbook_dir: Path | None) -> int:
+    """--setup-excel: this Python and this project, written into the workbook's xlwings.conf sheet."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from pelotonxl.template.udf_wrapper import XLWINGS_VERSION
+    from pelotonxl.xlsx import xlwings_conf
+
+    if args.demo or args.full or args.export is not None:
+        raise WorkbookError("--setup-excel only sets up the workbook: run it without --demo, --full or --export.")
+    try:
+        installed = version("xlwings")
+    except PackageNotFoundError:
+        installed = None
+    if installed != XLWINGS_VERSION:
+        raise WorkbookError(f"Excel needs xlwings {XLWINGS_VERSION} in this Python ({sys.executable}), which has "
+                            f"{installed or 'none'}: pip install xlwings=={XLWINGS_VERSION}, then run this again.")
+    workbook = _workbook_path(args, workbook_dir or Path.cwd())
+    if _open_in_excel(workbook):
+        raise WorkbookError(f"{workbook.name} is open in Excel: close it there, then run --setup-excel again.")
+    keys = xlwings_conf.interpreter_keys(sys.platform)
+    python = os.path.abspath(sys.executable)  # not resolved: a venv's python is a link to the base one
+    values = dict.fromkeys(keys, python)
+    # peloton_xl.py is what Excel imports; an installed `peloton-xl` has none (workbook_dir is None).
+    project = workbook_dir.resolve() if workbook_dir and (workbook_dir / "peloton_xl.py").is_file() else None
+    if project is not None:
+        values[xlwings_conf.PYTHONPATH] = str(project)
+    xlwings_conf.write_settings(workbook, values)
+    print(f"{workbook.name}: Excel now runs {python} ({' and '.join(keys)} on the {xlwings_conf.SHEET} sheet)"
+          + (f" and finds peloton_xl.py in {project} (PYTHONPATH)." if project else "."))
+    if project is None:
+        print("peloton_xl.py was not found beside this command: keep a copy of it beside the workbook "
+              "(PYTHONPATH left as it was).", file=sys.stderr)
+    if sys.platform == "darwin":
+        print("On a Mac, once: run `xlwings runpython install` (with this same Python) so Excel may start "
+              "Python; it copies xlwings' AppleScript into ~/Library/Application Scripts/com.microsoft.Excel. "
+              "Excel for Mac has no Python worksheet functions: =PELOTON_METRIC answers from the Metrics table.")
+    print(f"Now open {workbook.name} in Excel, enable macros and click Peloton → Refresh.")
+    return 0
+
+
 def _demo_settings(settings: Settings, stack: ExitStack) -> Settings:
-    """Point the very same client at a local server playing a demo account."""
+    """Point the very same client at a local server playing a demo account, with its own state folder
+    (`demo` inside the member's), so the demo never becomes the account the member's functions answer for."""
     from pelotonxl.demo.account import demo_end, make_account
     from pelotonxl.demo.server import DEMO_PASSWORD, DEMO_USERNAME, FakePeloton
+    from pelotonxl.state import StateFolder
+
+    settings.home = str(StateFolder(settings.home_path).demo().root)
 
     server = stack.enter_context(FakePeloton(make_account(end=demo_end()), secret=b"peloton_xl demo"))
     settings.api_url = settings.auth_url = server.url

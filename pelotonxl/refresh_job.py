@@ -9,6 +9,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Callable, Protocol
 
 from pelotonxl.errors import PelotonXLError
@@ -19,7 +20,7 @@ from pelotonxl.peloton.client import PelotonClient, new_session
 from pelotonxl.peloton.store import WorkoutStore
 from pelotonxl.peloton.sync import Progress, SyncReport, sync
 from pelotonxl.settings import Settings
-from pelotonxl.state import StateFolder
+from pelotonxl.state import StateFolder, record_refresh
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,8 @@ class RefreshResult:
 
 def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
                 progress: Progress | None = None,
-                password_provider: Callable[[], str | None] | None = None) -> RefreshResult:
+                password_provider: Callable[[], str | None] | None = None,
+                workbook: Path | None = None, demo: bool = False) -> RefreshResult:
     """One refresh, end to end: the pipeline the CLI and the ribbon share.
 
     Signs in (saved tokens, else the password from settings or `password_provider`), syncs the
@@ -54,7 +56,10 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
     tables and the Dashboard from the store, and hands them to `write` as one `WorkbookContent`.
     `progress(stage, done, total)` hears about each stage. Raises a PelotonXLError (one line for a
     person) when nothing could be written; workouts whose details could not be fetched are in the
-    result's `failed`, and the rest is written.
+    result's `failed`, and the rest is written. Once written into `workbook` (the path the CLI and the
+    ribbon pass), the refresh is recorded machine-wide (`state.record_refresh`: as that workbook's refresh,
+    and as this machine's most recent refresh or, with `demo`, most recent demo refresh) so the worksheet
+    functions find its store.
     """
     started = time.perf_counter()
     home = settings.home_path
@@ -97,6 +102,8 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
     write(WorkbookContent(workouts, metrics, board, status, power_curve.curve_table(curve, now), RideSheet(view),
                           full=full))
     write_seconds = time.perf_counter() - write_started
+    if workbook is not None:  # the CLI and the ribbon; not a benchmark's or a test's bare pipeline
+        record_refresh(home, user_id, workbook, demo=demo)
     return RefreshResult(report, rows, time.perf_counter() - started, write_seconds,
                          client.requests_made + auth.requests_made, dict(report.failed))
 

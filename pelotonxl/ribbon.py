@@ -56,9 +56,10 @@ def refresh_book(book: "xw.Book", full: bool = False,
                                environ=os.environ if environ is None else environ)
             # A second click while a refresh runs (a Mac starts one process per click), or a scheduled
             # run at that moment: this one stops with a line rather than wait with Excel frozen.
-            with refresh_lock(Path(book.fullname), wait=0):
+            workbook = Path(book.fullname)
+            with refresh_lock(workbook, wait=0):
                 result = run_refresh(settings, lambda content: write_tables_live(book, content),
-                                     full=full, progress=StatusBarProgress(app))
+                                     full=full, progress=StatusBarProgress(app), workbook=workbook)
         finally:
             app.status_bar = previous_status  # before any message box, which is modal
     except PelotonXLError as exc:
@@ -110,7 +111,7 @@ def show_ride_in_book(book: "xw.Book", environ: Mapping[str, str] | None = None)
     message box saying why) when there is nothing to show."""
     from pelotonxl.model.ride_view import ride_view, rides_to_read
     from pelotonxl.peloton.store import WorkoutStore
-    from pelotonxl.state import StateFolder
+    from pelotonxl.state import StateFolder, refresh_of
 
     app = book.app
     try:
@@ -119,10 +120,16 @@ def show_ride_in_book(book: "xw.Book", environ: Mapping[str, str] | None = None)
             _alert(app, "Select a cell in a row with a Workout ID (the Workouts or Metrics sheet), "
                         "then Peloton → Show ride.", mode="info")
             return False
-        settings = resolve(config=read_config(book), environ=os.environ if environ is None else environ)
-        state = StateFolder(settings.home_path)
-        user_id = state.last_account()
-        path = state.store_file(user_id) if user_id else None
+        # The store this workbook's last refresh filled (a --home or demo refresh included), else the
+        # one its settings point at.
+        record = refresh_of(book.fullname)
+        if record is None:
+            settings = resolve(config=read_config(book), environ=os.environ if environ is None else environ)
+            state = StateFolder(settings.home_path)
+            user_id = state.last_account()
+            path = state.store_file(user_id) if user_id else None
+        else:
+            path = record.store_file
         if path is None or not path.exists():
             _alert(app, "No workouts stored yet: Peloton → Refresh first.", mode="info")
             return False

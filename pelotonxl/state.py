@@ -2,21 +2,36 @@
 
     <home>/tokens/<account key>.json         the token set, owner-only (peloton.auth.TokenStore)
     <home>/accounts/<user id>/store.sqlite   raw JSON of every workout and graph (peloton.store)
-    <home>/last_account                      user id of the most recent refresh: the account the
-                                             worksheet functions answer for
+    <home>/last_account                      user id of the most recent refresh into this folder
+    <home>/demo/                             the demo's own state folder (same layout), so trying the
+                                             demo never changes what the member's functions answer
 
 <home> is the State folder setting (PELOTON_XL_HOME, --home), else the user data folder.
+
+One file lives in the user data folder whatever the State folder is, so that the worksheet
+functions find a refresh wherever it stored its data:
+
+    <user data folder>/refreshes.json        {"last": {home, account}, "last_demo": {...},
+                                              "workbooks": {<workbook path>: {home, account}}}
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from pelotonxl.errors import ConfigError
 
 LAST_ACCOUNT_FILE = "last_account"
+DEMO_FOLDER = "demo"
+REFRESHES_FILE = "refreshes.json"
+MAX_WORKBOOKS = 50  # workbooks remembered in refreshes.json, most recent first
+
+log = logging.getLogger(__name__)
 
 
 def default_home() -> Path:
@@ -24,6 +39,28 @@ def default_home() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("peloton_xl", appauthor=False))
+
+
+def refreshes_file() -> Path:
+    """The machine-wide record of where refreshes stored their data (in the user data folder)."""
+    return default_home() / REFRESHES_FILE
+
+
+def comparable_path(path: str | os.PathLike) -> str:
+    """One spelling per file: absolute, resolved, case-folded where the file system ignores case."""
+    return os.path.normcase(str(Path(path).expanduser().resolve(strict=False)))
+
+
+@dataclass(frozen=True)
+class RefreshRecord:
+    """Where one refresh stored its data: the state folder and the account in it."""
+
+    home: Path
+    account: str
+
+    @property
+    def store_file(self) -> Path:
+        return StateFolder(self.home).store_file(self.account)
 
 
 class StateFolder:
@@ -66,11 +103,65 @@ class StateFolder:
         tmp.write_text(user_id, encoding="utf-8")
         tmp.replace(self.last_account_file)
 
+    def demo(self) -> StateFolder:
+        """The demo's state folder inside this one: its tokens, store and last_account apart."""
+        return StateFolder(self.root / DEMO_FOLDER)
+
     def last_account(self) -> str | None:
         try:
             return self.last_account_file.read_text(encoding="utf-8").strip() or None
         except OSError:
             return None
+
+
+def record_refresh(home: Path | str, account: str, workbook: Path | str | None = None, *,
+                   demo: bool = False) -> None:
+    """Remember, machine-wide, where a refresh stored its data: as this machine's most recent refresh
+    (or most recent demo refresh) and as the refresh of `workbook`. A record that cannot be written is
+    logged, never fatal: the workbook and the store are already written."""
+    path = refreshes_file()
+    data = _read_refreshes(path)
+    entry = {"home": str(Path(home).expanduser().resolve(strict=False)), "account": account}
+    data["last_demo" if demo else "last"] = entry
+    if workbook is not None:
+        books = {comparable_path(workbook): entry}
+        books.update((k, v) for k, v in data.get("workbooks", {}).items() if k not in books)
+        data["workbooks"] = dict(list(books.items())[:MAX_WORKBOOKS])
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as err:
+        log.warning("could not record this refresh in %s (%s): the worksheet functions may not find it",
+                    path, err.strerror)
+
+
+def last_refresh() -> RefreshRecord | None:
+    """This machine's most recent refresh of a member's account; the most recent demo refresh only
+    when no member's refresh was ever recorded."""
+    data = _read_refreshes(refreshes_file())
+    return _record(data.get("last")) or _record(data.get("last_demo"))
+
+
+def refresh_of(workbook: Path | str) -> RefreshRecord | None:
+    """The most recent refresh of the workbook at that path, wherever it stored its data."""
+    entry = _read_refreshes(refreshes_file()).get("workbooks", {}).get(comparable_path(workbook))
+    return _record(entry)
+
+
+def _read_refreshes(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _record(entry) -> RefreshRecord | None:
+    if not isinstance(entry, dict) or not entry.get("home") or not entry.get("account"):
+        return None
+    return RefreshRecord(Path(entry["home"]), str(entry["account"]))
 
 
 def _safe(user_id: str) -> str:

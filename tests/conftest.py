@@ -15,7 +15,9 @@ import pytest
 from support import PASSWORD, REPO, USERNAME, cli_env, cli_in_process, settings_for
 from support.faulty_peloton import FaultyPeloton
 
+from pelotonxl import state
 from pelotonxl.demo.account import make_account
+from pelotonxl.excel import functions
 
 # Some machines set PYTHONDONTWRITEBYTECODE: then every run re-rewrites the asserts of every test
 # module in every worker (seconds each). The caches go to __pycache__/, which git ignores.
@@ -24,11 +26,16 @@ sys.dont_write_bytecode = False
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path):
-    """No test sees the developer's own PELOTON_* settings or state folder."""
+    """No test sees the developer's own PELOTON_* settings or state folder, nor their user data folder
+    (where state.refreshes_file() records every refresh): XDG_DATA_HOME for a subprocess on Linux,
+    state.default_home for this process on any system."""
     for name in list(os.environ):
         if name.startswith("PELOTON_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("PELOTON_XL_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user data"))
+    monkeypatch.setattr(state, "default_home", lambda: tmp_path / "user data" / "peloton_xl")
+    monkeypatch.setattr(functions, "_cache", functions._Cache())   # it keeps the user data folder it saw
 
 
 @pytest.fixture

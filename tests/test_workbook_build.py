@@ -234,7 +234,8 @@ def test_every_ribbon_button_has_a_callback_and_a_twin(modules, package):
 def test_udf_wrapper_in_the_workbook(modules):
     udfs = modules["xlwings_udfs"]
     assert udfs == (build.SOURCES_DIR / "vba" / "xlwings_udfs.bas").read_text(encoding="utf-8")
-    assert 'XLPy.CallUDF("peloton_xl", "PELOTON_METRIC", Array(workout, metric)' in udfs
+    # The third argument is xlwings' `caller` (the calling cell), filled in by xlwings itself.
+    assert 'XLPy.CallUDF("peloton_xl", "PELOTON_METRIC", Array(workout, metric, Nothing)' in udfs
 
 
 # ----------------------------------------------------------------------------- package
@@ -338,6 +339,9 @@ def test_xlwings_conf_sheet(book):
         assert key in settings and settings[key] is None
     notes = " ".join(str(ws.cell(row, 1).value) for row in range(len(settings) + 2, ws.max_row + 1))
     assert "virtual environment" in notes and "0.37.8" in notes
+    assert "--setup-excel" in notes
+    assert "Interpreter_Mac empty: xlwings runs a command named python, which current macOS does not have" in notes
+    assert "use the python on your PATH" not in notes   # never true on a current Mac
 
 
 # ----------------------------------------------------------------------------- LibreOffice
@@ -358,3 +362,114 @@ def test_libreoffice_reads_the_vba_modules(tmp_path, built):
     assert "peloton_xl.refresh(full=True)" in basic["Peloton"]
     assert "PELOTON_METRIC" in basic["xlwings_udfs"]
 
+
+
+# ----------------------------------------------------------------------------- Mac branch and help
+
+@pytest.fixture(scope="module")
+def udf_functions():
+    """peloton_xl's worksheet functions with xlwings' real (Windows) decorators: their __xlfunc__."""
+    with udf_wrapper._windows_udf_decorators():
+        module = udf_wrapper._load_udf_module(udf_wrapper.DEFAULT_UDF_MODULE, "peloton_xl_under_test")
+    return {name: getattr(module, name) for name in dir(module)
+            if hasattr(getattr(module, name), "__xlfunc__")}
+
+
+def _vba_function(source: str, name: str) -> str:
+    match = re.search(rf"^Function {name}\(.*?^End Function", source, re.M | re.S)
+    assert match, name
+    return match.group(0)
+
+
+def test_the_array_functions_spill_natively(udf_functions):
+    """No `expand`: xlwings would rewrite the spill as a legacy array and overwrite the cells around."""
+    assert {"PELOTON_METRIC", "PELOTON_METRIC_NAMES", "PELOTON_WORKOUTS_ON", "PELOTON_SERIES"} == set(udf_functions)
+    for name, function in udf_functions.items():
+        assert "expand" not in function.__xlfunc__["ret"]["options"], name
+
+
+def test_every_function_has_a_mac_branch_and_metric_reads_the_table(modules, udf_functions):
+    udfs = modules["xlwings_udfs"]
+    for name in udf_functions:
+        body = _vba_function(udfs, name)
+        mac = re.search(r"^    #If Mac Then.*?\n(.*?)^    #End If\n", body, re.M | re.S)
+        assert mac, f"{name} has no Mac branch"
+        answer = mac.group(1)
+        assert "XLPy" not in answer and "Exit Function" in answer
+        expected = "MetricFromTable(workout, metric)" if name == "PELOTON_METRIC" else "CVErr(2042)"
+        assert f"{name} = {expected}" in answer
+        assert "XLPy.CallUDF" in body.split("#End If", 1)[1]   # Windows keeps calling Python
+    table = modules["PelotonTable"]
+    assert table == (build.SOURCES_DIR / "vba" / "PelotonTable.bas").read_text(encoding="utf-8")
+    assert re.search(r"^Public Function MetricFromTable\(ByVal workout As Variant, ByVal metric As Variant\)",
+                     table, re.M)
+    assert 'ListObjects(TABLE_NAME)' in table and 'TABLE_NAME As String = "Metrics"' in table
+    assert "CVErr(ERR_NA)" in table and "CVErr(ERR_VALUE)" in table
+    assert "ERR_NA As Long = 2042" in table and "ERR_VALUE As Long = 2015" in table   # as ExcelErrorFromText
+
+
+def test_the_mac_branch_knows_every_slug_whose_name_differs(modules):
+    """The Metrics headers show names ("Strokes"); a slug that does not read as its name once both are
+    keys must be listed in PelotonTable's SlugAsName, or a Mac would answer #N/A where Windows answers."""
+    from pelotonxl.excel.functions import _key
+    from pelotonxl.model import catalog
+
+    names = {**catalog.METRIC_NAMES, **catalog.HEART_RATE_NAMES}
+    names.update({alias: names[slug] for alias, slug in catalog.SLUG_ALIASES.items()})
+    cases = dict(re.findall(r'Case "(\w+)": SlugAsName = "(\w+)"', modules["PelotonTable"]))
+    differing = {_key(slug): _key(name) for slug, name in names.items() if _key(slug) != _key(name)}
+    assert differing and cases == differing
+
+
+def test_function_wizard_help_is_registered_for_every_function(modules, udf_functions):
+    udfs = modules["xlwings_udfs"]
+    every_module = "\n".join(modules.values())
+    assert len(re.findall(r"^(?:Public |Private )?Sub Auto_Open\(\)", every_module, re.M)) == 1
+    assert re.search(r"^Sub Auto_Open\(\)\n    RegisterPelotonFunctionHelp\nEnd Sub", udfs, re.M)
+    registration = re.search(r"^Public Sub RegisterPelotonFunctionHelp\(\)\n(.*?)^End Sub", udfs,
+                             re.M | re.S).group(1)
+    assert "ThisWorkbook.Saved = wasSaved" in registration   # no "save changes?" for registering
+    calls = re.findall(r"Application\.MacroOptions Macro:=\"'\" & ThisWorkbook\.Name & \"'!(\w+)\", _\n"
+                       r"        Description:=\"((?:[^\"]|\"\")*)\", _\n"
+                       r"        Category:=\"Peloton\"(?:, _\n        ArgumentDescriptions:=Array\((.*)\))?\n",
+                       registration)
+    assert sorted(name for name, _, _ in calls) == sorted(udf_functions)
+    for name, description, arguments in calls:
+        info = udf_functions[name].__xlfunc__
+        assert description.replace('""', '"') == " ".join(info["ret"]["doc"].split())
+        documented = [arg["doc"] for arg in info["args"] if arg["name"] != "caller"]
+        assert re.findall(r'"((?:[^"]|"")*)"', arguments or "") == [d.replace('"', '""') for d in documented]
+        assert all(not d.startswith("Positional argument") for d in documented), name   # each one written
+    assert "PELOTON_METRIC" in udf_functions and udf_functions["PELOTON_METRIC"].__xlfunc__["category"] == "Peloton"
+
+
+def _vba_blocks_balance(source: str) -> list[str]:
+    """Problems in the nesting of VBA blocks (a syntax check short of Excel's compiler): Function/Sub,
+    block If (a line ending in Then), For, Select Case and #If, each closed in order."""
+    opens = {"Function": "End Function", "Sub": "End Sub", "If": "End If", "For": "Next",
+             "Select": "End Select", "#If": "#End If"}
+    stack, problems = [], []
+    joined = re.sub(r" _\n\s*", " ", source)   # a continued line is one statement
+    for number, raw in enumerate(joined.splitlines(), start=1):
+        line = re.sub(r"'.*$", "", re.sub(r'"(?:[^"]|"")*"', '""', raw)).strip()  # no strings, no comments
+        words = re.sub(r"^(Public|Private)\s+", "", line)
+        if re.match(r"^(Function|Sub)\b", words):
+            stack.append(("Function" if words.startswith("Function") else "Sub", number))
+        elif re.match(r"^#?If\b.*\bThen$", line):
+            stack.append(("#If" if line.startswith("#") else "If", number))
+        elif re.match(r"^(For|Select Case)\b", line):
+            stack.append(("For" if line.startswith("For") else "Select", number))
+        elif re.match(r"^(End (Function|Sub|If|Select)|#End If|Next)\b", line):
+            closing = "Next" if line.startswith("Next") else " ".join(line.split()[:2]) if not line.startswith(
+                "#") else "#End If"
+            if not stack or opens[stack[-1][0]] != closing:
+                problems.append(f"line {number}: {closing} closes {stack[-1] if stack else 'nothing'}")
+            else:
+                stack.pop()
+    return problems + [f"{kind} opened on line {number} is never closed" for kind, number in stack]
+
+
+@pytest.mark.parametrize("name", ["PelotonTable", "xlwings_udfs", "Peloton"])
+def test_vba_blocks_are_closed_in_order(modules, name):
+    assert _vba_blocks_balance(modules[name]) == []
+    assert _vba_blocks_balance("Function F()\n    If x Then\n    End Function\n") != []   # the check bites

@@ -1,5 +1,8 @@
 """What the worksheet functions answer from: the local store of the last refresh, never the network.
 
+Which refresh: the calling workbook's own (wherever its state folder was), else this machine's most
+recent one; see _Cache.
+
 An in-memory index (workout id → metric values, start times, metric names) is built once and rebuilt
 only when the store file changes, so 10,000 =PELOTON_METRIC calls cost a dictionary lookup each.
 PELOTON_SERIES reads the one graph it needs from the store (one row by key): the samples of every
@@ -14,12 +17,13 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from pelotonxl.model import tables
 from pelotonxl.model.samples import sampled_metrics
 from pelotonxl.peloton.store import WorkoutStore, file_version, watched_files
 from pelotonxl.settings import FIELD_BY_NAME
-from pelotonxl.state import StateFolder
+from pelotonxl.state import StateFolder, last_refresh, refresh_of, refreshes_file
 
 EXCEL_EPOCH = datetime(1899, 12, 30)
 _WORKOUT_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -123,55 +127,87 @@ def _as_datetime(value) -> datetime | None:
 
 
 class _Cache:
-    """The index of the account of the most recent refresh, rebuilt when its store changes.
+    """Which store a call answers from, and that store's index, rebuilt when the store changes.
 
-    A call that finds nothing changed costs three stat() calls and no Path objects: this runs
-    once per cell on every recalculation.
+    `book` is the calling workbook's path (None from plain Python). A workbook answers from the store
+    its last refresh filled (state.refresh_of), wherever that was; plain Python from PELOTON_XL_HOME's
+    last account when that is set, else this machine's most recent refresh (state.last_refresh), else
+    the default state folder's last account. Both lookups are memoised against the stamps of the files
+    they read, so a call that finds nothing changed costs a few stat() calls: this runs once per cell
+    on every recalculation.
     """
+
+    KEPT = 4  # stores indexed at once (a member's workbook and the demo's, say)
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._home_env: str | None = None
-        self._files: tuple[str, ...] = ()
-        self._version: tuple | None = None
-        self._index: MetricIndex | None = None
-        self._store = None
+        self._where: dict[tuple, tuple[tuple[str, ...], tuple, Path]] = {}   # key -> files, version, store
+        self._indexes: dict[Path, tuple[tuple[str, ...], tuple, MetricIndex]] = {}  # store -> files, version, index
 
-    def index(self) -> MetricIndex:
-        home_env = os.environ.get(HOME_ENV) or ""
+    def store(self, book: str | None) -> Path:
+        """The store file a call from `book` answers from, or MetricLookupError."""
+        # Keyed without the user data folder (platformdirs costs more than the rest of a call): it
+        # does not move while a process runs; the tests give each test a fresh _Cache.
+        key = (book, os.environ.get(HOME_ENV) or "")
+        hit = self._where.get(key)
+        if hit is not None and file_version(hit[0]) == hit[1]:
+            return hit[2]
+        files, store = _locate(book, key[1], refreshes_file())
         with self._lock:
-            if (self._index is not None and home_env == self._home_env
-                    and file_version(self._files) == self._version):
-                return self._index
-            state = StateFolder(home_env or None)
-            home = state.root
-            user_id = state.last_account()
-            if not user_id:
-                raise MetricLookupError(f"no refresh has run yet (state folder {home}): refresh first")
-            path = state.store_file(user_id)
+            if len(self._where) >= 64:
+                self._where.clear()
+            self._where[key] = (files, file_version(files), store)
+        return store
+
+    def index(self, book: str | None = None) -> MetricIndex:
+        path = self.store(book)
+        hit = self._indexes.get(path)
+        if hit is not None and file_version(hit[0]) == hit[1]:
+            return hit[2]
+        with self._lock:
+            files = watched_files(path)
+            version = file_version(files)
             if not path.exists():
                 raise MetricLookupError(f"the local store {path} is missing: refresh first")
-            files = (str(state.last_account_file),) + watched_files(path)
-            version = file_version(files)
             with WorkoutStore(path) as store:
-                self._index = MetricIndex.build(store.records(samples=False))
-            self._home_env, self._files, self._version, self._store = home_env, files, version, path
-            return self._index
+                index = MetricIndex.build(store.records(samples=False))
+            self._indexes.pop(path, None)
+            while len(self._indexes) >= self.KEPT:
+                self._indexes.pop(next(iter(self._indexes)))
+            self._indexes[path] = (files, version, index)
+            return index
 
-    def graph(self, workout_id: str) -> dict | None:
-        """One workout's stored graph, from the store the index was built from."""
-        with WorkoutStore(self._store) as store:
+    def graph(self, workout_id: str, book: str | None = None) -> dict | None:
+        """One workout's stored graph, from the store a call from `book` answers from."""
+        with WorkoutStore(self.store(book)) as store:
             return store.graph(workout_id)
+
+
+def _locate(book: str | None, home_env: str, refreshes: Path) -> tuple[tuple[str, ...], Path]:
+    """(the files read to decide, whose change means "look again"; the store file) for a call from `book`."""
+    record = refresh_of(book) if book else None
+    if record is None and not home_env:
+        record = last_refresh()
+    if record is not None:
+        return (str(refreshes),), record.store_file
+    state = StateFolder(home_env or None)
+    user_id = state.last_account()
+    if not user_id:
+        raise MetricLookupError(f"no refresh has run yet (state folder {state.root}): refresh first")
+    # With PELOTON_XL_HOME set, plain Python never reads the record; otherwise a later refresh is found there.
+    files = (str(refreshes),) if book or not home_env else ()
+    return (*files, str(state.last_account_file)), state.store_file(user_id)
 
 
 _cache = _Cache()
 
 
-def lookup_metric(workout, metric) -> float:
-    return _cache.index().value(workout, metric)
+def lookup_metric(workout, metric, book: str | None = None) -> float:
+    """`book`: the calling workbook's path (None from plain Python): which refresh's store answers."""
+    return _cache.index(book).value(workout, metric)
 
 
-def series(workout, metric) -> list:
+def series(workout, metric, book: str | None = None) -> list:
     """The samples of one metric of one workout's stored performance graph, oldest first.
 
     `workout` as for lookup_metric; `metric` a graph metric's slug or name ("output", "Heart Rate",
@@ -179,8 +215,8 @@ def series(workout, metric) -> list:
     """
     if not isinstance(metric, str) or not metric.strip():
         raise BadArgumentError(f"{metric!r} is not a metric name")
-    wid = _cache.index().resolve_workout(workout)
-    graph = _cache.graph(wid)
+    wid = _cache.index(book).resolve_workout(workout)
+    graph = _cache.graph(wid, book)
     if graph is None:
         raise MetricLookupError(f"workout {wid} has no performance graph in the store")
     wanted = _key(metric)
@@ -191,17 +227,17 @@ def series(workout, metric) -> list:
     raise MetricLookupError(f"workout {wid} has no {metric.strip()} samples")
 
 
-def metric_names() -> list[list]:
-    catalog = _cache.index().catalog
+def metric_names(book: str | None = None) -> list[list]:
+    catalog = _cache.index(book).catalog
     return [["Metric", "Name", "Unit"]] + [[slug, name, unit or ""] for slug, (name, unit) in catalog.items()]
 
 
-def workouts_on(day) -> list[list[str]]:
+def workouts_on(day, book: str | None = None) -> list[list[str]]:
     try:
         when = _as_datetime(datetime.fromisoformat(day.strip()) if isinstance(day, str) else day)
     except ValueError:
         when = None
     if when is None:
         raise BadArgumentError(f"{day!r} is not a date")
-    ids = [[wid] for start, wid in _cache.index().starts if start.date() == when.date()]
+    ids = [[wid] for start, wid in _cache.index(book).starts if start.date() == when.date()]
     return ids or [["no workouts that day"]]

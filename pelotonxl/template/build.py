@@ -7,7 +7,7 @@ the template shipped in the package (pelotonxl/template/PelotonWorkbook.xlsm), w
 copies when a workbook is missing. Steps: xlwings' standalone quickstart workbook (it carries the
 `xlwings` VBA module, the `Dictionary` class and the Office reference IRibbonControl needs) ->
 sheets laid out with openpyxl (sheet_layout.py) -> VBA modules written with pyOpenVBA (Peloton.bas,
-and the UDF wrappers generated from peloton_xl.py by udf_wrapper.py) -> the empty Dashboard (its
+PelotonTable.bas, and the UDF wrappers generated from peloton_xl.py by udf_wrapper.py) -> the empty Dashboard (its
 sheets, charts and "no data yet" notes) written by the refresh's own Dashboard writer -> the
 ribbon part added by zip editing -> every zip entry rewritten with fixed timestamps and a fixed order.
 """
@@ -87,8 +87,12 @@ def _crlf(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\n", "\r\n")
 
 
-def write_vba(workbook: Path, destination: Path, peloton_source: str, udf_wrapper: str) -> None:
-    """Replace the template's sample Module1 with Peloton and add the UDF wrappers.
+TABLE_MODULE = "PelotonTable"  # PELOTON_METRIC from the Metrics table, for Excel for Mac
+
+
+def write_vba(workbook: Path, destination: Path, peloton_source: str, udf_wrapper: str,
+              table_source: str) -> None:
+    """Replace the template's sample Module1 with Peloton; add the UDF wrappers and PelotonTable.
 
     The template's `xlwings` module and `Dictionary` class are left as they are.
     """
@@ -99,6 +103,7 @@ def write_vba(workbook: Path, destination: Path, peloton_source: str, udf_wrappe
         project.rename_module("Module1", "Peloton")
         book.set_module("Peloton", _crlf(peloton_source))
         project.add_module(UDF_WRAPPER_NAME, _crlf(udf_wrapper))
+        project.add_module(TABLE_MODULE, _crlf(table_source))
         book.save(destination)
     with ExcelFile(destination) as written:  # streams exist only once saved
         problems = written.validate()
@@ -177,6 +182,7 @@ def build_workbook(output: Path = DEFAULT_OUTPUT, *, sources: Path = SOURCES_DIR
     udf_wrapper = generate_udf_wrapper(udf_module)
     layout = load_layout(sources)
     peloton_source = (sources / "vba" / "Peloton.bas").read_text(encoding="utf-8")
+    table_source = (sources / "vba" / f"{TABLE_MODULE}.bas").read_text(encoding="utf-8")
     customui = (sources / "customUI.xml").read_bytes()
 
     output = Path(output)
@@ -185,7 +191,7 @@ def build_workbook(output: Path = DEFAULT_OUTPUT, *, sources: Path = SOURCES_DIR
         with_vba = Path(scratch) / "vba.xlsm"
         with_dashboard = Path(scratch) / "dashboard.xlsm"
         lay_out_sheets(template, sheets, layout)
-        write_vba(sheets, with_vba, peloton_source, udf_wrapper)
+        write_vba(sheets, with_vba, peloton_source, udf_wrapper, table_source)
         add_dashboard(with_vba, with_dashboard, layout)
         _replace_atomically(output, finish_package(with_dashboard, customui))
     return BuildResult(output=output, udf_wrapper=udf_wrapper)

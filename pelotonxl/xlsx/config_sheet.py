@@ -28,7 +28,7 @@ def read_config(path) -> dict[str, str]:
     """Field name -> the text of its Config value cell (column B beside the label in column A)."""
     with xp.open_package(Path(path)) as pkg:
         try:
-            cells = _config_cells(pkg)
+            cells = label_cells(pkg)
         except (ET.ParseError, ValueError, IndexError, CellCoordinatesException) as err:
             raise WorkbookError(f"The Config sheet of {Path(path).name} cannot be read ({err}): "
                                 "open and save the workbook in Excel, then try again.") from None
@@ -37,9 +37,10 @@ def read_config(path) -> dict[str, str]:
     return {field_for_label(label): text for label, (_, text) in cells.items() if field_for_label(label)}
 
 
-def _config_cells(pkg: xp.Package) -> dict[str, tuple[int, str]] | None:
-    """Column-A label (trimmed, case-folded) -> (row, column-B text); None without a Config sheet."""
-    sheet = xp.find_sheet(pkg, CONFIG_SHEET)
+def label_cells(pkg: xp.Package, sheet_name: str = CONFIG_SHEET) -> dict[str, tuple[int, str]] | None:
+    """Column-A label (trimmed, case-folded) -> (row, column-B text); None without that sheet (the
+    Config sheet, or the xlwings.conf sheet, which is laid out the same way)."""
+    sheet = xp.find_sheet(pkg, sheet_name)
     if sheet is None or not sheet.is_worksheet:
         return None
     shared: list[str] | None = None
@@ -109,7 +110,7 @@ def remove_config_value(path, field_name: str) -> bool:
     safety.remove_stale_temps(path)
     safety.check_workbook(path, ())
     with xp.open_package(path) as pkg:
-        cells = _config_cells(pkg) or {}
+        cells = label_cells(pkg) or {}
         if not cells.get(label, (0, ""))[1]:
             return False
         sheet = xp.find_sheet(pkg, CONFIG_SHEET)

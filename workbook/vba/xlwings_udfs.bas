@@ -3,13 +3,17 @@ Attribute VB_Name = "xlwings_udfs"
 #Const App = "Microsoft Excel" 'the generated code tests App
 
 Function PELOTON_METRIC(workout, metric)
+    #If Mac Then ' Excel for Mac has no Python worksheet functions: answer from this workbook's Metrics table
+        PELOTON_METRIC = MetricFromTable(workout, metric)
+        Exit Function
+    #End If
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        PELOTON_METRIC = XLPy.CallUDF("peloton_xl", "PELOTON_METRIC", Array(workout, metric), ThisWorkbook, Application.Caller)
+        PELOTON_METRIC = XLPy.CallUDF("peloton_xl", "PELOTON_METRIC", Array(workout, metric, Nothing), ThisWorkbook, Application.Caller)
         If VarType(PELOTON_METRIC) = vbString Then PELOTON_METRIC = ExcelErrorFromText(PELOTON_METRIC)
         Exit Function
     #Else
-        PELOTON_METRIC = XLPy.CallUDF("peloton_xl", "PELOTON_METRIC", Array(workout, metric))
+        PELOTON_METRIC = XLPy.CallUDF("peloton_xl", "PELOTON_METRIC", Array(workout, metric, Nothing))
         If VarType(PELOTON_METRIC) = vbString Then PELOTON_METRIC = ExcelErrorFromText(PELOTON_METRIC)
         Exit Function
     #End If
@@ -18,13 +22,17 @@ failed:
 End Function
 
 Function PELOTON_METRIC_NAMES()
+    #If Mac Then ' Excel for Mac has no Python worksheet functions: #N/A
+        PELOTON_METRIC_NAMES = CVErr(2042)
+        Exit Function
+    #End If
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        PELOTON_METRIC_NAMES = XLPy.CallUDF("peloton_xl", "PELOTON_METRIC_NAMES", Array(), ThisWorkbook, Application.Caller)
+        PELOTON_METRIC_NAMES = XLPy.CallUDF("peloton_xl", "PELOTON_METRIC_NAMES", Array(Nothing), ThisWorkbook, Application.Caller)
         If VarType(PELOTON_METRIC_NAMES) = vbString Then PELOTON_METRIC_NAMES = ExcelErrorFromText(PELOTON_METRIC_NAMES)
         Exit Function
     #Else
-        PELOTON_METRIC_NAMES = XLPy.CallUDF("peloton_xl", "PELOTON_METRIC_NAMES", Array())
+        PELOTON_METRIC_NAMES = XLPy.CallUDF("peloton_xl", "PELOTON_METRIC_NAMES", Array(Nothing))
         If VarType(PELOTON_METRIC_NAMES) = vbString Then PELOTON_METRIC_NAMES = ExcelErrorFromText(PELOTON_METRIC_NAMES)
         Exit Function
     #End If
@@ -33,13 +41,17 @@ failed:
 End Function
 
 Function PELOTON_SERIES(workout, metric)
+    #If Mac Then ' Excel for Mac has no Python worksheet functions: #N/A
+        PELOTON_SERIES = CVErr(2042)
+        Exit Function
+    #End If
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        PELOTON_SERIES = XLPy.CallUDF("peloton_xl", "PELOTON_SERIES", Array(workout, metric), ThisWorkbook, Application.Caller)
+        PELOTON_SERIES = XLPy.CallUDF("peloton_xl", "PELOTON_SERIES", Array(workout, metric, Nothing), ThisWorkbook, Application.Caller)
         If VarType(PELOTON_SERIES) = vbString Then PELOTON_SERIES = ExcelErrorFromText(PELOTON_SERIES)
         Exit Function
     #Else
-        PELOTON_SERIES = XLPy.CallUDF("peloton_xl", "PELOTON_SERIES", Array(workout, metric))
+        PELOTON_SERIES = XLPy.CallUDF("peloton_xl", "PELOTON_SERIES", Array(workout, metric, Nothing))
         If VarType(PELOTON_SERIES) = vbString Then PELOTON_SERIES = ExcelErrorFromText(PELOTON_SERIES)
         Exit Function
     #End If
@@ -48,13 +60,17 @@ failed:
 End Function
 
 Function PELOTON_WORKOUTS_ON(day)
+    #If Mac Then ' Excel for Mac has no Python worksheet functions: #N/A
+        PELOTON_WORKOUTS_ON = CVErr(2042)
+        Exit Function
+    #End If
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        PELOTON_WORKOUTS_ON = XLPy.CallUDF("peloton_xl", "PELOTON_WORKOUTS_ON", Array(day), ThisWorkbook, Application.Caller)
+        PELOTON_WORKOUTS_ON = XLPy.CallUDF("peloton_xl", "PELOTON_WORKOUTS_ON", Array(day, Nothing), ThisWorkbook, Application.Caller)
         If VarType(PELOTON_WORKOUTS_ON) = vbString Then PELOTON_WORKOUTS_ON = ExcelErrorFromText(PELOTON_WORKOUTS_ON)
         Exit Function
     #Else
-        PELOTON_WORKOUTS_ON = XLPy.CallUDF("peloton_xl", "PELOTON_WORKOUTS_ON", Array(day))
+        PELOTON_WORKOUTS_ON = XLPy.CallUDF("peloton_xl", "PELOTON_WORKOUTS_ON", Array(day, Nothing))
         If VarType(PELOTON_WORKOUTS_ON) = vbString Then PELOTON_WORKOUTS_ON = ExcelErrorFromText(PELOTON_WORKOUTS_ON)
         Exit Function
     #End If
@@ -73,3 +89,32 @@ Private Function ExcelErrorFromText(ByVal text As String) As Variant
         ExcelErrorFromText = text
     End If
 End Function
+
+' The Function Wizard's description and argument help of each function. Auto_Open runs
+' when a person opens the workbook with macros enabled (not when a program opens it).
+Sub Auto_Open()
+    RegisterPelotonFunctionHelp
+End Sub
+
+Public Sub RegisterPelotonFunctionHelp()
+    Dim wasSaved As Boolean
+    wasSaved = ThisWorkbook.Saved ' registering is no change the member should be asked to save
+    On Error Resume Next ' a protected workbook, an Excel without argument help: no help, no harm
+    Application.MacroOptions Macro:="'" & ThisWorkbook.Name & "'!PELOTON_METRIC", _
+        Description:="One workout's metric (a number), from the local store of this workbook's last refresh.", _
+        Category:="Peloton", _
+        ArgumentDescriptions:=Array("A Workout ID, a date or date-time, or ""latest"".", "A metric slug such as ""avg_output"" or a name such as ""Avg Output"".")
+    Application.MacroOptions Macro:="'" & ThisWorkbook.Name & "'!PELOTON_METRIC_NAMES", _
+        Description:="The metrics PELOTON_METRIC knows for this account: slug, name and unit, one per row (spills).", _
+        Category:="Peloton"
+    Application.MacroOptions Macro:="'" & ThisWorkbook.Name & "'!PELOTON_SERIES", _
+        Description:="One workout's samples of one metric, a column that spills down, from the local store.", _
+        Category:="Peloton", _
+        ArgumentDescriptions:=Array("A Workout ID, a date or date-time, or ""latest"".", "A sampled metric: ""output"", ""cadence"", ""resistance"", ""speed"", ""heart_rate"" or its name.")
+    Application.MacroOptions Macro:="'" & ThisWorkbook.Name & "'!PELOTON_WORKOUTS_ON", _
+        Description:="The Workout IDs that started on a day, newest first, one per row (spills).", _
+        Category:="Peloton", _
+        ArgumentDescriptions:=Array("A date.")
+    On Error GoTo 0
+    ThisWorkbook.Saved = wasSaved
+End Sub
