@@ -11,7 +11,6 @@ It refreshes a demo account into a temporary state folder first (local server, n
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import sqlite3
@@ -24,7 +23,7 @@ try:
     from pelotonxl import refresh_job
     from pelotonxl.demo.account import make_account
     from pelotonxl.demo.server import DEMO_PASSWORD, DEMO_USERNAME, FakePeloton
-    from pelotonxl.peloton.store import WorkoutStore
+    from pelotonxl.peloton.store import WorkoutStore, unpack_graph
     from pelotonxl.settings import resolve
 except ModuleNotFoundError as exc:
     if exc.name != "pelotonxl":
@@ -36,24 +35,24 @@ SLUGS = ["avg_output", "Avg Cadence", "calories", "total_output", "max_heart_rat
 
 
 def naive_lookup(store_path: Path, workout_id: str, slug: str):
-    """Baseline: open the store and read the graph's JSON on every call."""
+    """Baseline: open the store and read (and unpack) the graph on every call."""
     db = sqlite3.connect(store_path)
     try:
-        row = db.execute("SELECT json FROM graphs WHERE workout_id = ?", (workout_id,)).fetchone()
+        row = db.execute("SELECT data FROM graphs WHERE workout_id = ?", (workout_id,)).fetchone()
     finally:
         db.close()
-    graph = json.loads(row[0]) if row else {}
+    graph = unpack_graph(row[0]) if row else {}
     for item in graph.get("summaries", []) + graph.get("average_summaries", []):
         if item.get("slug") == slug:
             return item.get("value")
     return None
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workouts", type=int, default=1000)
     parser.add_argument("--calls", type=int, default=10_000)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     home = Path(tempfile.mkdtemp(prefix="bench-udf-"))
     os.environ["PELOTON_XL_HOME"] = str(home)

@@ -60,3 +60,15 @@ def test_request_counts_are_incremental(quick_report):
     assert int(rows["5 new"]["requests"]) <= 10
     # The request-only target is judged PASS by the report itself.
     assert any(line.startswith("- PASS: 5 new on top of") for line in quick_report.splitlines())
+
+
+def test_the_udf_benchmark_runs_both_variants_on_todays_store(capsys, monkeypatch, tmp_path):
+    # It once read a column the store no longer has (graphs are compressed since store version 2).
+    from benchmarks import bench_udf
+
+    monkeypatch.setattr(bench_udf.tempfile, "mkdtemp", lambda prefix: str(tmp_path / "home"))
+    assert bench_udf.main(["--workouts", "20", "--calls", "50"]) == 0
+    report = capsys.readouterr().out
+    assert "| baseline: read the store on every call (from 50 calls) |" in report
+    assert "| peloton_xl: in-memory index" in report
+    assert re.search(r"^target: 50 calls well under 1 s: (PASS|FAIL)$", report, re.MULTILINE)
