@@ -396,7 +396,9 @@ class Tables:
     def __len__(self) -> int:
         return len(self._tables)
 
-    def __getitem__(self, name: str) -> "Table":
+    def __getitem__(self, name: int | str) -> "Table":
+        if isinstance(name, int):
+            return self._tables[name]
         for table in self._tables:
             if table.name.casefold() == name.casefold():
                 return table

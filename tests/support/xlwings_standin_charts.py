@@ -29,7 +29,9 @@ class Charts:
     def __len__(self) -> int:
         return len(self._charts)
 
-    def __getitem__(self, name: str) -> "Chart":
+    def __getitem__(self, name: int | str) -> "Chart":
+        if isinstance(name, int):
+            return self._charts[name]
         for chart in self._charts:
             if chart.name.casefold() == name.casefold():
                 return chart
