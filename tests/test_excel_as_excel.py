@@ -17,10 +17,9 @@ from support.live_book import make_book
 from support.standin_calc import Calc
 from support.xlwings_autospec import real_api
 from support.xlwings_standin import Apps, Book, Books
-from test_dashboard import NOW, demo_pairs, hand_account
+from test_dashboard import NOW, hand_account
 
 from pelotonxl import ribbon
-from pelotonxl.demo.account import make_account
 from pelotonxl.excel import cell_values, live_writer, recalc, workbook_link
 from pelotonxl.model import dashboard as db
 from pelotonxl.model.dashboard_layout import plan
@@ -118,8 +117,7 @@ def test_charts_take_series_by_column_in_the_colours_the_headless_writer_uses():
 def test_a_new_discipline_does_not_shift_the_colours_of_the_others():
     book = Book()
     book.sheets.add("Config")
-    account = make_account(30, seed=5, end=dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc), years=0.6)
-    pairs = demo_pairs(account)
+    pairs = hand_account()
     for records in ([p for p in pairs if p[0]["fitness_discipline"] == "cycling"], pairs):
         workouts, metrics = build_tables(records)
         board = db.build_dashboard([workouts, metrics], NOW)
