@@ -168,6 +168,17 @@ def test_recalculation_passes_over_legacy_arrays_and_the_sheets_the_refresh_draw
     assert [c.address for c in book.calls_of("formula2=")][-1] == "$A$1:$A$2"
 
 
+def test_a_protected_sheet_is_passed_over_with_a_warning_and_the_others_recalculated(caplog):
+    book = analysis_book(lambda workout, metric: 1.0)
+    theirs = book.sheets.add("Protected", after=book.sheets[-1])
+    theirs.fill("A1", [['=PELOTON_METRIC("latest", "calories")']])
+    theirs.protected = True
+
+    assert recalc.recalculate_functions(real_api(book)) == 3
+    assert "Protected: its PELOTON_ formulas could not be recalculated (The cell or chart you're trying to " \
+           "change is on a protected sheet.); press Ctrl+Alt+F9" in caplog.text
+
+
 def test_a_formula_shows_the_new_data_after_a_second_ribbon_refresh(server, account, home, monkeypatch):
     import peloton_xl
 

@@ -11,7 +11,8 @@ not in xlwings), reruns every formula of every open workbook. benchmarks/bench_r
 
 The sheets the refresh draws whole are skipped (nothing of the member's lives there). A legacy array
 formula (Ctrl+Shift+Enter, or an old xlwings `expand=` result) cannot be re-entered one cell at a time:
-it is left for the member's Ctrl+Alt+F9.
+it is left for the member's Ctrl+Alt+F9. A sheet Excel will not let us write (a protected one) is passed
+over with a warning: the refresh itself has succeeded by then.
 """
 
 from __future__ import annotations
@@ -35,16 +36,27 @@ def recalculate_functions(book: "xw.Book", skip: Iterable[str] = ()) -> int:
     for sheet in book.sheets:
         if sheet.name.casefold() in skipped:
             continue
-        used = sheet.used_range
-        grid = _as_grid(used.formula2)
-        for col, first, last in _runs(grid):
-            cells = sheet.range((used.row + first, used.column + col), (used.row + last, used.column + col))
-            if cells.has_array:
-                log.info("%s: a legacy array formula is not recalculated (Ctrl+Alt+F9 does it)", sheet.name)
-                continue
-            cells.formula2 = [[grid[r][col]] for r in range(first, last + 1)]
-            count += last - first + 1
+        try:
+            count += _recalculate_sheet(sheet)
+        except Exception as exc:  # noqa: BLE001 - a protected sheet, say: the data is written, only this sheet's answers lag
+            log.warning("%s: its PELOTON_ formulas could not be recalculated (%s); press Ctrl+Alt+F9",
+                        sheet.name, " ".join(str(exc).split()) or type(exc).__name__)
     log.debug("%d PELOTON_ formulas recalculated", count)
+    return count
+
+
+def _recalculate_sheet(sheet: "xw.Sheet") -> int:
+    count = 0
+    used = sheet.used_range
+    grid = _as_grid(used.formula2)
+    for col, first, last in _runs(grid):
+        cells = sheet.range((used.row + first, used.column + col), (used.row + last, used.column + col))
+        in_array = cells.has_array          # None: partly in one
+        if in_array or in_array is None:
+            log.info("%s: a legacy array formula is not recalculated (Ctrl+Alt+F9 does it)", sheet.name)
+            continue
+        cells.formula2 = [[grid[r][col]] for r in range(first, last + 1)]
+        count += last - first + 1
     return count
 
 

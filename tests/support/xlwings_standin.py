@@ -2,24 +2,25 @@
 API the code under test sees: tests hand the code `tests/support/xlwings_autospec.py` objects, made
 from xlwings' own classes, which keep their state here.
 
-Apps, App, Books, Book, Sheets, Sheet, Range, Tables, Table, Names, Name (and, in
-xlwings_standin_charts.py, Charts, Chart and their series), backed by an in-memory grid of cells. Each
-write is recorded in `book.calls`, so tests can count bulk writes and see what was cleared or formatted.
+Apps, App, Books, Book, Sheets, Sheet, Range, Names, Name (and, beside this module, Tables and Table in
+xlwings_standin_tables.py, Charts, Chart and their series in xlwings_standin_charts.py), backed by an
+in-memory grid of cells. Each write is recorded in `book.calls`, so tests can count bulk writes and see what was cleared or formatted.
 
 Where it is deliberately strict, it mirrors a rule real Excel or xlwings enforces:
 - a value written to a cell must be one Excel takes through COM as is (None, bool, int, finite
   float, str, naive datetime/date): numpy scalars, pandas objects, NaN and time zones raise;
 - a Table needs a header row and at least one body row, and `resize` keeps its header row where
   it is (Excel's ListObject.Resize rule);
-- defined names and sheet names are case-insensitive.
+- defined names and sheet names are case-insensitive;
 - a leading apostrophe in a written string is Excel's text prefix, not part of the value;
 - a table's column names stay unique (any case): a header cell written with a name another column of
   the table holds gets a number appended ("Distance (mi)2"), cell by cell, left to right;
-- a formula written through `formula2` is calculated at once by the book's `calc` (support/standin_calc.py)
-  when it has one; nothing else recalculates it (like a non-volatile function in Excel).
+- a formula written (`value` or `formula2`) is calculated at once by the book's `calc`
+  (support/standin_calc.py) when it has one; nothing else recalculates it (a non-volatile function);
+  a formula cell reads as its result (0.0 where nothing calculated it), its formula through `formula`.
 What it does not do: Excel's parsing of typed strings, calculation of anything but the PELOTON_ functions,
-styles beyond a table's style name, anything visual. Charts are
-records of what was asked (name, type, source range, position); nothing is drawn. Positions in
+styles beyond a table's style name, anything visual. Charts are records of what was asked (name, type,
+source range, plot_by, series colours, position); nothing is drawn. Positions in
 points assume every row is 15 points high and a character of column width 7.5 points wide.
 """
 
@@ -34,6 +35,7 @@ from typing import Any, Iterator
 from openpyxl.utils import get_column_letter
 
 from support.xlwings_standin_charts import Charts
+from support.xlwings_standin_tables import Tables, unique_header
 
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 ROW_POINTS, CHAR_POINTS, DEFAULT_WIDTH = 15.0, 7.5, 8.43
@@ -166,6 +168,7 @@ class Sheet:
         self.text_cells: set[tuple[int, int]] = set()       # written with Excel's text prefix (')
         self.results: dict[tuple[int, int], Any] = {}      # what the book's calc gave each formula
         self.array_cells: set[tuple[int, int]] = set()      # test helper: cells of a legacy (CSE) array formula
+        self.protected = False                               # test helper: Excel refuses every write
         self.formats: dict[tuple[int, int], str] = {}
         self.widths: dict[int, float] = {}
         self.tables = Tables(self)
@@ -211,22 +214,6 @@ class Sheet:
         """What Excel shows: a formula cell its result (0.0 for one the stand-in does not calculate)."""
         return [[self.results.get((r, c), 0.0) if self.is_formula((r, c)) else self.cells.get((r, c))
                  for c in range(rng.column, rng.last_column + 1)] for r in range(rng.row, rng.last_row + 1)]
-
-
-def _unique_header(sheet: Sheet, cell: tuple[int, int], value: Any) -> Any:
-    """Excel keeps a table's column names unique: a clash gets a number appended."""
-    r, c = cell
-    for table in sheet.tables:
-        rng = table.range
-        if r == rng.row and rng.column <= c <= rng.last_column and isinstance(value, str):
-            others = {str(sheet.cells.get((r, col), "")).casefold()
-                      for col in range(rng.column, rng.last_column + 1) if col != c}
-            name, n = value, 1
-            while name.casefold() in others:
-                n += 1
-                name = f"{value}{n}"
-            return name
-    return value
 
 
 class Range:
@@ -289,6 +276,8 @@ class Range:
         self._write(data, "value=")
 
     def _write(self, data: Any, op: str) -> None:
+        if self.sheet.protected:
+            raise RuntimeError("The cell or chart you're trying to change is on a protected sheet.")
         if isinstance(data, (list, tuple)):
             rows = [list(r) for r in data] if data and isinstance(data[0], (list, tuple)) else [list(data)]
             width = max((len(r) for r in rows), default=0)
@@ -338,7 +327,7 @@ class Range:
         if value is None or value == "":
             sheet.cells.pop(cell, None)
             return
-        sheet.cells[cell] = _unique_header(sheet, cell, value)
+        sheet.cells[cell] = unique_header(sheet, cell, value)
         if sheet.is_formula(cell) and sheet.book.calc is not None:
             sheet.results[cell] = sheet.book.calc.evaluate(sheet, value)
 
@@ -383,76 +372,6 @@ class Range:
 
     def __repr__(self) -> str:
         return f"<Range [{self.sheet.name}]{self.address}>"
-
-
-class Tables:
-    def __init__(self, sheet: Sheet) -> None:
-        self.sheet = sheet
-        self._tables: list[Table] = []
-
-    def __iter__(self) -> Iterator["Table"]:
-        return iter(list(self._tables))
-
-    def __len__(self) -> int:
-        return len(self._tables)
-
-    def __getitem__(self, name: int | str) -> "Table":
-        if isinstance(name, int):
-            return self._tables[name]
-        for table in self._tables:
-            if table.name.casefold() == name.casefold():
-                return table
-        raise KeyError(name)
-
-    def add(self, source: Range | None = None, name: str | None = None, source_type: str | None = None,
-            link_source: bool | None = None, has_headers: bool = True, destination: Range | None = None,
-            table_style_name: str = "TableStyleMedium2") -> "Table":
-        if source is None or source.sheet is not self.sheet or source.shape[0] < 2:
-            raise ValueError("the stand-in makes tables only from a header row plus body rows on this sheet")
-        taken = {t.name.casefold() for s in self.sheet.book.sheets for t in s.tables}
-        name = name or f"Table{len(taken) + 1}"
-        if name.casefold() in taken:
-            raise ValueError(f"a table named {name} already exists in the workbook")
-        table = Table(self.sheet, name, source, table_style_name)
-        self._tables.append(table)
-        self.sheet.book.calls.append(Call("tables.add", self.sheet.name, source.address, name))
-        return table
-
-
-class Table:
-    def __init__(self, sheet: Sheet, name: str, rng: Range, table_style: str) -> None:
-        self.parent = sheet
-        self.name = name
-        self.table_style = table_style
-        self._range = rng
-
-    @property
-    def range(self) -> Range:
-        return self._range
-
-    @property
-    def header_row_range(self) -> Range:
-        r = self._range
-        return Range(r.sheet, r.row, r.column, r.row, r.last_column)
-
-    @property
-    def data_body_range(self) -> Range:
-        r = self._range
-        return Range(r.sheet, r.row + 1, r.column, r.last_row, r.last_column)
-
-    def resize(self, rng: Range) -> None:
-        old = self._range
-        if rng.sheet is not old.sheet or rng.row != old.row or rng.shape[0] < 2:
-            raise ValueError("Excel: the header must stay in the same row and the table needs a body row")
-        if rng.column > old.last_column or rng.last_column < old.column:
-            raise ValueError("Excel: the resized table must overlap the original")
-        self._range = rng
-        self.parent.book.calls.append(Call("resize", old.sheet.name, rng.address, self.name))
-
-    @property
-    def header(self) -> list[Any]:
-        """Test helper: the header row's values."""
-        return self.parent.grid(self.header_row_range)[0]
 
 
 class Names:
