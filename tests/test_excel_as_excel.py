@@ -179,6 +179,15 @@ def test_a_protected_sheet_is_passed_over_with_a_warning_and_the_others_recalcul
            "change is on a protected sheet.); press Ctrl+Alt+F9" in caplog.text
 
 
+def test_a_used_range_too_large_to_read_is_passed_over_with_a_warning(caplog, monkeypatch):
+    book = analysis_book(lambda workout, metric: 1.0)
+    monkeypatch.setattr(recalc, "MAX_CELLS", 10)
+    book.sheets["My Analysis"].fill("A20", [["formatted far down"]])      # used range A1:C20, 60 cells
+    assert recalc.recalculate_functions(real_api(book)) == 0
+    assert "My Analysis: its used range (60 cells) is too large" in caplog.text
+    assert not book.calls_of("formula2", "My Analysis")
+
+
 def test_a_formula_shows_the_new_data_after_a_second_ribbon_refresh(server, account, home, monkeypatch):
     import peloton_xl
 

@@ -102,7 +102,8 @@ def _write_table(book: "xw.Book", table: "SheetTable", full: bool = False) -> in
     else:
         # Resize first, then write: Excel keeps a table's column names unique, so a header written while
         # the table still holds a column of that name elsewhere comes back as "Distance (mi)2".
-        header_now = (xl_table.header_row_range.options(ndim=2).value[0] + [None] * n_cols)[:n_cols]
+        header = xl_table.header_row_range          # None when the member hid the header row
+        header_now = ((header.options(ndim=2).value[0] if header is not None else []) + [None] * n_cols)[:n_cols]
         xl_table.resize(new_range)  # the same ListObject: style, filters and references survive
         if _names_move(header_now, rows[0]):
             # Names that change column go through names no column has, so no cell meets its twin.

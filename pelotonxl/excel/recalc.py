@@ -11,8 +11,9 @@ not in xlwings), reruns every formula of every open workbook. benchmarks/bench_r
 
 The sheets the refresh draws whole are skipped (nothing of the member's lives there). A legacy array
 formula (Ctrl+Shift+Enter, or an old xlwings `expand=` result) cannot be re-entered one cell at a time:
-it is left for the member's Ctrl+Alt+F9. A sheet Excel will not let us write (a protected one) is passed
-over with a warning: the refresh itself has succeeded by then.
+it is left for the member's Ctrl+Alt+F9. A sheet Excel will not let us write (a protected one), or whose
+used range is too large to read in one go, is passed over with a warning: the refresh itself has
+succeeded by then.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MARK = "PELOTON_"
+MAX_CELLS = 2_000_000   # a sheet's used range read in one go; 5,000 workouts' Metrics is about 200,000
 
 
 def recalculate_functions(book: "xw.Book", skip: Iterable[str] = ()) -> int:
@@ -48,6 +50,11 @@ def recalculate_functions(book: "xw.Book", skip: Iterable[str] = ()) -> int:
 def _recalculate_sheet(sheet: "xw.Sheet") -> int:
     count = 0
     used = sheet.used_range
+    rows, cols = used.shape
+    if rows * cols > MAX_CELLS:   # formats down to row 1,048,576, say: reading it would stall Excel
+        log.warning("%s: its used range (%d cells) is too large to look for PELOTON_ formulas; press "
+                    "Ctrl+Alt+F9 to recalculate them", sheet.name, rows * cols)
+        return 0
     grid = _as_grid(used.formula2)
     for col, first, last in _runs(grid):
         cells = sheet.range((used.row + first, used.column + col), (used.row + last, used.column + col))
