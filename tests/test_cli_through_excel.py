@@ -1,23 +1,27 @@
 """The headless CLI while Excel holds the workbook open: it writes through Excel, not the file.
 
-Excel is played by the in-repo stand-in (tests/support/xlwings_standin.py), not the real thing.
+Excel is played by autospecs of xlwings' own classes (tests/support/xlwings_autospec.py) over the in-repo
+stand-in's state, not the real thing: `xw.apps` lists the open books, as on Windows or macOS.
 """
 
 from __future__ import annotations
 
+import xlwings as xw
 from support.live_book import assert_sheet_holds, make_book, stored_tables
+from support.xlwings_autospec import real_api
+from support.xlwings_standin import Apps, Book
 
 from pelotonxl import cli
-from pelotonxl.excel import workbook_link
 
 
 def test_cli_writes_through_excel_when_the_workbook_is_open(server, home, workbook, monkeypatch, capsys):
     book = make_book(server, home)
+    book.fullname = str(workbook)
+    Book("Book1", app=book.app)                       # another workbook open in the same Excel
     (workbook.parent / f"~${workbook.name}").write_bytes(b"owner")  # Excel's lock file
     before = workbook.read_bytes()
     monkeypatch.setattr(cli.sys, "platform", "win32")  # pretend Excel could be running here
-    monkeypatch.setattr(workbook_link, "find_open_book",
-                        lambda path: book if path == workbook.resolve() else None)
+    monkeypatch.setattr(xw, "apps", real_api(Apps([book.app])))
 
     assert cli.main(["--workbook", str(workbook), "-q"]) == 0
 

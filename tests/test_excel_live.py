@@ -23,6 +23,7 @@ from support.live_book import (
     make_book,
     stored_tables,
 )
+from support.xlwings_autospec import real_api
 from support.xlwings_standin import Book
 
 from pelotonxl import ribbon
@@ -36,7 +37,7 @@ from pelotonxl.peloton.store import is_finished
 def test_refresh_fills_both_tables_with_what_the_store_holds(server, home):
     book = make_book(server, home)
 
-    result = ribbon.refresh_book(book, environ={})
+    result = ribbon.refresh_book(real_api(book), environ={})
 
     assert result is not None and result.exit_code == 0
     expected = stored_tables(home)
@@ -50,7 +51,7 @@ def test_refresh_fills_both_tables_with_what_the_store_holds(server, home):
 def test_refresh_writes_each_table_in_one_bulk_call_and_reads_config_once(server, home):
     book = make_book(server, home)
 
-    ribbon.refresh_book(book, environ={})
+    ribbon.refresh_book(real_api(book), environ={})
 
     assert len(book.calls_of("value", "Config")) == 1
     for name in ("Workouts", "Metrics"):
@@ -67,7 +68,7 @@ def test_refresh_resizes_the_existing_table_and_keeps_its_style(server, home):
     book = make_book(server, home)
     before = {name: book.sheets[name].tables[name] for name in ("Workouts", "Metrics")}
 
-    ribbon.refresh_book(book, environ={})
+    ribbon.refresh_book(real_api(book), environ={})
 
     workouts = stored_tables(home)[0]
     for name, table in before.items():
@@ -96,7 +97,7 @@ def test_refresh_clears_what_a_bigger_earlier_table_left_behind(server, home):
                                                 for r in range(400)])
     book.calls.clear()
 
-    ribbon.refresh_book(book, environ={})
+    ribbon.refresh_book(real_api(book), environ={})
 
     workouts = stored_tables(home)[0]
     assert len(old_header) > len(workouts.frame.columns) and 400 > len(workouts.frame)
@@ -107,7 +108,7 @@ def test_refresh_clears_what_a_bigger_earlier_table_left_behind(server, home):
 def test_status_bar_shows_progress_and_is_restored(server, home):
     book = make_book(server, home)
 
-    ribbon.refresh_book(book, environ={})
+    ribbon.refresh_book(real_api(book), environ={})
 
     shown = [s for s in book.app.status_history if isinstance(s, str) and s.startswith("Peloton: ")]
     total = len([w for w in server.account.workouts if is_finished(w)])
@@ -123,7 +124,7 @@ def test_status_bar_shows_progress_and_is_restored(server, home):
 def test_status_cells_are_set_and_a_missing_name_is_skipped(server, home):
     book = make_book(server, home, status_keys=("last_refresh", "workout_count"))
 
-    result = ribbon.refresh_book(book, environ={})
+    result = ribbon.refresh_book(real_api(book), environ={})
 
     config = book.sheets["Config"]
     assert isinstance(config.cells[(STATUS_ROW, 2)], datetime)
@@ -133,7 +134,7 @@ def test_status_cells_are_set_and_a_missing_name_is_skipped(server, home):
 
 def test_nothing_is_saved(server, home):
     book = make_book(server, home)
-    ribbon.refresh_book(book, environ={})
+    ribbon.refresh_book(real_api(book), environ={})
     assert book.saved == 0 and book.calls_of("save") == []
 
 
@@ -141,7 +142,7 @@ def test_wrong_password_shows_one_line_and_touches_no_table(server, home):
     book = make_book(server, home, password="not my password")
     before = {name: book.sheets[name].grid(book.sheets[name].used_range) for name in ("Workouts", "Metrics")}
 
-    result = ribbon.refresh_book(book, environ={})
+    result = ribbon.refresh_book(real_api(book), environ={})
 
     assert result is None
     [alert] = book.app.alerts
@@ -163,7 +164,7 @@ def test_an_unexpected_error_is_one_line_asking_for_a_report(server, home, monke
         raise RuntimeError("disk on\nfire")
 
     monkeypatch.setattr(ribbon, "run_refresh", broken)
-    assert ribbon.refresh_book(book, environ={}) is None
+    assert ribbon.refresh_book(real_api(book), environ={}) is None
 
     [alert] = book.app.alerts
     assert alert["prompt"] == "Unexpected RuntimeError: disk on fire — please report it"
@@ -177,7 +178,7 @@ def test_failed_details_still_write_the_tables_and_say_how_many(server, home):
         server.always_fail_graph(workout_id, status=403)  # not retried: no backoff waits in the test
     book = make_book(server, home)
 
-    result = ribbon.refresh_book(book, environ={})
+    result = ribbon.refresh_book(real_api(book), environ={})
 
     assert result is not None and result.exit_code == 3 and set(result.failed) == set(failing)
     for table in stored_tables(home):
@@ -191,7 +192,7 @@ def test_failed_details_still_write_the_tables_and_say_how_many(server, home):
 def test_a_missing_sheet_is_added_at_the_end_with_a_new_table(server, home):
     book = make_book(server, home, table_sheets=("Workouts",))
 
-    ribbon.refresh_book(book, environ={})
+    ribbon.refresh_book(real_api(book), environ={})
 
     # (the Dashboard goes first and its data sheet last: see test_dashboard.py)
     assert [s.name for s in book.sheets] == ["Dashboard", "Config", "Workouts", "Metrics", "PowerCurve",
@@ -205,7 +206,7 @@ def test_a_renamed_sheet_keeps_its_name_and_its_table_is_refreshed_there(server,
     book = make_book(server, home)
     book.sheets["Workouts"].name = "Rides 2023"  # the member renamed the tab
 
-    ribbon.refresh_book(book, environ={})
+    ribbon.refresh_book(real_api(book), environ={})
 
     assert "Workouts" not in [s.name for s in book.sheets]  # no second sheet, no clashing table name
     assert book.sheets["Rides 2023"].tables["Workouts"].table_style == MEMBER_STYLE
@@ -216,7 +217,7 @@ def test_a_renamed_sheet_keeps_its_name_and_its_table_is_refreshed_there(server,
 
 def test_refresh_caller_refreshes_the_calling_book_and_passes_full(server, home, monkeypatch):
     book = make_book(server, home)
-    monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: book))
+    monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: real_api(book)))
     graph_requests = lambda: sum("performance_graph" in r.path for r in server.requests)  # noqa: E731
 
     ribbon.refresh_caller()
@@ -244,8 +245,8 @@ def test_a_second_write_with_fewer_rows_and_columns_clears_leftovers_and_stale_f
                         {"Start": "yyyy-mm-dd hh:mm"})
     second = small_table(["Workout ID", "Output"], [["c", np.float64(2.0)]])
 
-    live_writer.write_tables_live(book, WorkbookContent(first))
-    live_writer.write_tables_live(book, WorkbookContent(second))
+    live_writer.write_tables_live(real_api(book), WorkbookContent(first))
+    live_writer.write_tables_live(real_api(book), WorkbookContent(second))
 
     sheet = book.sheets["Workouts"]
     table = sheet.tables["Workouts"]
@@ -257,7 +258,7 @@ def test_a_second_write_with_fewer_rows_and_columns_clears_leftovers_and_stale_f
 def test_an_empty_table_keeps_one_blank_body_row():
     book = Book()
     book.sheets.add("Workouts")
-    live_writer.write_tables_live(book, WorkbookContent(small_table(["Workout ID", "Start"], [])))
+    live_writer.write_tables_live(real_api(book), WorkbookContent(small_table(["Workout ID", "Start"], [])))
     table = book.sheets["Workouts"].tables["Workouts"]
     assert table.range.shape == (2, 2)
     assert book.sheets["Workouts"].grid(table.data_body_range) == [[None, None]]
@@ -292,7 +293,7 @@ def test_config_rows_map_labels_like_the_file_reader():
 def test_status_bar_updates_are_throttled_within_a_stage():
     clock = iter([0.0, 0.1, 0.2, 0.3, 0.31, 0.32]).__next__
     book = Book()
-    progress = workbook_link.StatusBarProgress(book.app, interval=0.25, clock=clock)
+    progress = workbook_link.StatusBarProgress(real_api(book).app, interval=0.25, clock=clock)
     for done in range(4):
         progress("graphs", done, 400)   # shown at 0.0 and 0.3 only
     progress("graphs", 400, 400)        # the last one always shows
@@ -316,7 +317,7 @@ def test_workouts_with_unreadable_fields_are_counted_in_the_message_box(server, 
     server.rewrite(r"/workouts$", odd_total_work)
     book = make_book(server, home)
 
-    result = ribbon.refresh_book(book, environ={})
+    result = ribbon.refresh_book(real_api(book), environ={})
 
     assert result is not None and result.exit_code == 3 and len(result.sync.unreadable) == 1
     [alert] = book.app.alerts
@@ -330,8 +331,8 @@ def test_a_second_ribbon_refresh_while_one_runs_stops_with_one_line(server, home
 
     book = make_book(server, home)
     with refresh_lock(Path(book.fullname)):          # the first refresh, still running
-        assert ribbon.refresh_book(book, environ={}) is None
+        assert ribbon.refresh_book(real_api(book), environ={}) is None
     [alert] = book.app.alerts
     assert alert["prompt"].startswith("Another refresh of PelotonWorkbook.xlsm is still running")
     assert server.request_count("/api") == 0         # nothing fetched twice
-    assert ribbon.refresh_book(book, environ={}) is not None   # once it is over, a refresh runs
+    assert ribbon.refresh_book(real_api(book), environ={}) is not None   # once it is over, a refresh runs

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from support.live_book import make_book
+from support.xlwings_autospec import real_api
 
 from pelotonxl import ribbon
 
@@ -32,14 +33,14 @@ def _add_notes(book, notes: dict[str, str]) -> None:
 
 def test_notes_follow_their_workouts_when_new_ones_arrive_on_top(server, account, home):
     book = make_book(server, home)
-    ribbon.refresh_book(book, environ={})
+    ribbon.refresh_book(real_api(book), environ={})
     sheet = book.sheets["Workouts"]
     ids = [sheet.cells.get((r, 1)) for r in range(2, _table(book).range.last_row + 1)]
     notes = {ids[1]: "felt strong", ids[4]: "knee sore", ids[-1]: "first ride!"}
     _add_notes(book, notes)
 
     account.add_workouts(8, at=LATER)
-    ribbon.refresh_book(book, environ={})
+    ribbon.refresh_book(real_api(book), environ={})
 
     rng = _table(book).range
     header = sheet.grid(sheet.range((1, 1), (1, rng.last_column)))[0]
@@ -52,11 +53,11 @@ def test_notes_follow_their_workouts_when_new_ones_arrive_on_top(server, account
 
 def test_a_cell_the_grown_table_would_cover_is_refused_by_address(server, account, home):
     book = make_book(server, home)
-    ribbon.refresh_book(book, environ={})
+    ribbon.refresh_book(real_api(book), environ={})
     last = _table(book).range.last_row
     book.sheets["Workouts"].cells[(last + 3, 2)] = "my total"
     account.add_workouts(8, at=LATER)
-    ribbon.refresh_book(book, environ={})
+    ribbon.refresh_book(real_api(book), environ={})
     assert book.sheets["Workouts"].cells[(last + 3, 2)] == "my total"
     assert _table(book).range.last_row == last
     assert any(f"Workouts!B{last + 3}" in alert["prompt"] for alert in book.app.alerts)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from openpyxl import load_workbook
+from support.xlwings_autospec import real_api
 from support.xlwings_standin import Book
 from test_power_curve import ride
 
@@ -96,7 +97,7 @@ def test_headless_writes_the_power_curve_table_and_the_ride_sheet(workbook: Path
 def test_live_writer_writes_the_same_sheets():
     book = Book()
     book.sheets.add("Config")
-    live_writer.write_tables_live(book, content())
+    live_writer.write_tables_live(real_api(book), content())
     charts = {c.name: c for c in book.sheets["Ride"].charts}
     assert set(charts) == {"PelotonRideAttempts", "PelotonRideOutput", "PelotonRideCadence"}
     assert charts["PelotonRideAttempts"].chart_type == "xy_scatter_lines_no_markers"
@@ -125,13 +126,13 @@ def test_show_ride_renders_the_row_of_the_active_cell_from_the_store(tmp_path):
     environ = {"PELOTON_XL_HOME": str(tmp_path / "home")}
 
     book.selection = workouts.range((2, 2))           # the title cell of the ride's row
-    assert ribbon.show_ride_in_book(book, environ=environ)
+    assert ribbon.show_ride_in_book(real_api(book), environ=environ)
     assert book.sheets["Ride"]["B2"].value.split(" · ")[1] == f"Workout {'2' * 32}"
     assert {c.name for c in book.sheets["Ride"].charts} >= {"PelotonRideAttempts", "PelotonRideOutput"}
 
     book.selection = workouts.range((3, 1))           # a row without a Workout ID: a box, nothing written
     calls = len(book.calls)
-    assert not ribbon.show_ride_in_book(book, environ=environ)
+    assert not ribbon.show_ride_in_book(real_api(book), environ=environ)
     assert "Workout ID" in book.app.alerts[-1]["prompt"]
     assert not [c for c in book.calls[calls:] if c.sheet == "Ride"]
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
-from support import libreoffice, table_values
+from support import REPO, libreoffice, table_values
 from support.workbook_samples import (
     STATUS_CELLS,
     SampleTable,
@@ -300,6 +300,18 @@ def test_full_calc_on_load_is_set(book: Path):
     writer.write_tables(book, sample_content(tables(), {}))
     workbook_xml = read_parts(book)["xl/workbook.xml"].decode()
     assert '<calcPr fullCalcOnLoad="1"/></workbook>' in workbook_xml
+
+
+def test_the_committed_workbook_recalculates_on_open_and_a_refresh_keeps_it(tmp_path: Path):
+    # The headless writer's answer to stale PELOTON_* formulas: Excel recalculates every formula when
+    # it opens the file (the live writer re-enters them instead: tests/test_excel_as_excel.py).
+    path = tmp_path / "PelotonWorkbook.xlsm"
+    shutil.copy(REPO / "PelotonWorkbook.xlsm", path)
+    assert re.search(rb'<calcPr\b[^>]*\bfullCalcOnLoad="1"', read_parts(path)["xl/workbook.xml"])
+    edit_zip(path, lambda parts: parts.update({"xl/workbook.xml": parts["xl/workbook.xml"].replace(
+        b'fullCalcOnLoad="1"', b'fullCalcOnLoad="0"')}))          # as a save by another program may leave it
+    writer.write_tables(path, sample_content(tables(), {}))
+    assert re.search(rb'<calcPr\b[^>]*\bfullCalcOnLoad="1"', read_parts(path)["xl/workbook.xml"])
 
 
 # --- refusals -------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ the open workbook, then written back with the refresh's rows, each value on its 
 A column of the old table is the member's when the refresh does not write it and could not have
 (`xlsx.member_columns.is_refresh_column`). A cell holding a formula is written back as that formula
 (Excel's calculated columns use row-relative structured references: `=[@Output]*2` stays right on
-any row); any other cell as its value. Number formats and widths stay with the sheet's columns.
+any row); any other cell as its value, text kept as text ("50%" typed as text stays text, not 0.5).
+Number formats and widths stay with the sheet's columns.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from openpyxl.utils import get_column_letter
 
 from pelotonxl.errors import WorkbookError
+from pelotonxl.excel.cell_values import excel_value, keep_text
 from pelotonxl.xlsx.member_columns import ID_COLUMN, is_refresh_column
 
 if TYPE_CHECKING:
@@ -46,16 +48,16 @@ class LiveMemberColumns:
         final = self.order(header)
         ours = {name: i for i, name in enumerate(header)}
         id_at = ours.get(ID_COLUMN)
-        written = {str(row[id_at]) for row in body} if id_at is not None else set()
+        written = {_text(row[id_at]) for row in body} if id_at is not None else set()
         orphans = [wid for wid, values in self.by_id.items()
                    if wid not in written and any(v not in (None, "") for v in values.values())]
         out = [final]
         for row in body:
-            values = self.by_id.get(str(row[id_at]), {}) if id_at is not None else {}
+            values = self.by_id.get(_text(row[id_at]), {}) if id_at is not None else {}
             out.append([row[ours[n]] if n in ours else values.get(n, self.calculated.get(n)) for n in final])
         if not full:
             for wid in orphans:
-                out.append([wid if n == ID_COLUMN else self.by_id[wid].get(n) for n in final])
+                out.append([keep_text(wid) if n == ID_COLUMN else self.by_id[wid].get(n) for n in final])
         return out, (len(orphans) if full else 0)
 
 
@@ -84,12 +86,13 @@ def read_member_columns(sheet: "xw.Sheet", xl_table: "xw.main.Table | None", tab
         wid = row[id_at] if id_at is not None else None
         if wid in (None, ""):
             continue
-        kept.by_id[str(wid)] = {header[i]: (formulas[r][i] if _is_formula(formulas[r][i]) else row[i])
-                                for i in member}
+        kept.by_id[str(wid)] = {header[i]: (formulas[r][i] if _is_formula(formulas[r][i], row[i])
+                                            else excel_value(row[i])) for i in member}
     for i in member:   # a calculated column: new rows get its formula, as Excel fills them
         column = {formulas[r][i] for r in range(1, len(formulas))}
-        if len(column) == 1 and _is_formula(next(iter(column))):
-            kept.calculated[header[i]] = next(iter(column))
+        first = next(iter(column)) if len(column) == 1 else None
+        if first is not None and all(_is_formula(first, values[r][i]) for r in range(1, len(values))):
+            kept.calculated[header[i]] = first
     return kept
 
 
@@ -112,6 +115,12 @@ def refuse_covered_cells(sheet: "xw.Sheet", old: tuple[int, int, int, int], new:
                             "then refresh again.")
 
 
-def _is_formula(text: Any) -> bool:
-    return isinstance(text, str) and text.startswith("=")
+def _text(value: Any) -> str:
+    """A Workout ID as the cell holds it: the writer's text prefix (an apostrophe) is no part of it."""
+    return str(value).removeprefix("'")
+
+
+def _is_formula(formula: Any, value: Any) -> bool:
+    """A formula, not text that starts with "=" (for a text cell Excel gives the text as its formula too)."""
+    return isinstance(formula, str) and formula.startswith("=") and formula != value
 

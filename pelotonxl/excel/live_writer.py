@@ -1,7 +1,8 @@
 """The live writer: the refresh's tables and Dashboard written into a workbook open in Excel, through
 xlwings. What the ribbon's buttons and the CLI (when Excel holds the workbook) write with.
 
-The xlwings calls used here, and nothing else (tests/xlwings_standin.py implements exactly these):
+The xlwings calls used here, and nothing else (the tests run them against autospecs of xlwings' own
+classes, tests/support/xlwings_autospec.py, so a call xlwings lacks fails there):
     book.sheets (iterate, [name], [-1])      book.sheets.add(name=, after=)
     book.names: `name in`, [name].refers_to_range
     sheet.name, sheet.used_range, sheet.range((row, col), (row, col)), sheet.tables
@@ -9,31 +10,39 @@ The xlwings calls used here, and nothing else (tests/xlwings_standin.py implemen
     range.value = 2D list / scalar, range.row, range.column,
     range.shape, range.number_format = , range.column_width = , range.clear_contents()
     sheet.tables (iterate), sheet.tables.add(source=, name=, table_style_name=)
-    table.name, table.range, table.resize(range)
+    table.name, table.range, table.header_row_range, table.resize(range)
     book.sheets.add(name=, before=)          range.left/.top/.width/.height
     sheet.charts (iterate), sheet.charts.add(left, top, width, height)
-    chart.name (get/set), chart.chart_type = , chart.set_source_data(range)
-    chart.api (Windows: the power curve's log axis; skipped where it is missing)
+    chart.name (get/set), chart.chart_type = , chart.set_source_data(range, plot_by="columns")
+    chart.series (iterate), series.set(fill_color= | line_color=, marker_*_color=)
+    chart.api (Windows: the power curve's log axis, which xlwings' ChartAxis cannot set; skipped where
+    it is missing)
+and, in excel/recalc.py, range.formula2 (get/set) and range.has_array.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Iterable
 
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
-from pelotonxl.excel.live_member_columns import read_member_columns, refuse_covered_cells
+from pelotonxl.excel import recalc
+from pelotonxl.excel.cell_values import excel_value
+from pelotonxl.excel.live_member_columns import (
+    read_member_columns,
+    refuse_covered_cells,
+)
 from pelotonxl.model.dashboard import Dashboard
-from pelotonxl.model.dashboard_layout import Rect, SheetPlan, plan
+from pelotonxl.model.dashboard_layout import ChartPlace, Rect, SheetPlan, plan
 from pelotonxl.model.excel_values import day_numbers, wall_clock
-from pelotonxl.model.excel_values import excel_value as plain_value
 from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent
 from pelotonxl.settings import STATUS_NAMES
-from pelotonxl.xlsx import drawn_sheets   # the record of drawn areas, shared with the headless writer
+from pelotonxl.xlsx import (
+    drawn_sheets,  # the record of drawn areas, shared with the headless writer
+)
 
 if TYPE_CHECKING:
     import xlwings as xw
@@ -45,14 +54,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-# Excel turns a typed (or assigned) string into a formula or number when it looks like one;
-# a leading apostrophe keeps it text and is not part of the cell's value.
-_FORMULA_STARTS = ("=", "+", "-", "@")
-
-
 def write_tables_live(book: "xw.Book", content: WorkbookContent) -> int:
     """Each table into its sheet's Excel Table of the same name, the Dashboard into its two sheets
-    and charts, then the status cells. Returns how many removed workouts' notes were dropped."""
+    and charts, then the status cells; last, the workbook's PELOTON_* formulas recalculated so they
+    answer from the new data. Returns how many removed workouts' notes were dropped."""
     _refuse_members_cells_on_drawn_sheets(book, content)   # before anything is written
     dropped = max([_write_table(book, table, content.full) for table in content.tables], default=0)
     if content.dashboard is not None:
@@ -63,6 +68,7 @@ def write_tables_live(book: "xw.Book", content: WorkbookContent) -> int:
         defined_name = STATUS_NAMES[key][0]
         if defined_name in book.names:  # a member may have deleted one; the refresh still counts
             book.names[defined_name].refers_to_range.value = excel_value(value)
+    recalc.recalculate_functions(book, skip=_drawn_sheet_names(content))
     return dropped
 
 
@@ -90,11 +96,19 @@ def _write_table(book: "xw.Book", table: "SheetTable", full: bool = False) -> in
     if xl_table is not None:
         refuse_covered_cells(sheet, (top, left, top + old_rows - 1, left + old_cols - 1), (top, left, bottom, right))
     new_range = sheet.range((top, left), (bottom, right))
-    new_range.value = rows  # the one bulk write: a call per cell would take minutes
     if xl_table is None:
+        new_range.value = rows  # the one bulk write: a call per cell would take minutes
         xl_table = sheet.tables.add(source=new_range, name=table.name, table_style_name=TABLE_STYLE)
     else:
+        # Resize first, then write: Excel keeps a table's column names unique, so a header written while
+        # the table still holds a column of that name elsewhere comes back as "Distance (mi)2".
+        header = xl_table.header_row_range          # None when the member hid the header row
+        header_now = ((header.options(ndim=2).value[0] if header is not None else []) + [None] * n_cols)[:n_cols]
         xl_table.resize(new_range)  # the same ListObject: style, filters and references survive
+        if _names_move(header_now, rows[0]):
+            # Names that change column go through names no column has, so no cell meets its twin.
+            sheet.range((top, left), (top, right)).value = [[f"peloton_xl column {i + 1}" for i in range(n_cols)]]
+        new_range.value = rows  # the one bulk write: a call per cell would take minutes
     # Resizing leaves the old cells' values behind: clear what lay below and right of the new table.
     old_bottom, old_right = top + old_rows - 1, left + old_cols - 1
     if old_bottom > bottom:
@@ -109,6 +123,12 @@ def _write_table(book: "xw.Book", table: "SheetTable", full: bool = False) -> in
         if column in table.widths:
             sheet.range((top, col), (top, col)).column_width = table.widths[column]
     return dropped
+
+
+def _names_move(now: list[Any], final: list[str]) -> bool:
+    """Would writing `final` over `now`, cell by cell, give a column a name another column still has?"""
+    where = {str(name).casefold(): i for i, name in enumerate(now) if name not in (None, "")}
+    return any(where.get(name.casefold(), i) != i for i, name in enumerate(final))
 
 
 CHART_TYPES = {"stacked_column": "column_stacked", "line": "line",   # xlwings' chart_type names
@@ -137,14 +157,18 @@ def write_ride_live(book: "xw.Book", view: "RideView | None") -> None:
     _write_plan(sheet, data, ride_layout.plan(view))
 
 
+def _drawn_sheet_names(content: WorkbookContent) -> list[str]:
+    """The sheets this refresh draws whole (Dashboard, Ride and their data sheets)."""
+    from pelotonxl.model import ride_layout
+
+    return ([content.dashboard.name, content.dashboard.data_sheet] if content.dashboard is not None else []) \
+        + ([ride_layout.SHEET, ride_layout.DATA_SHEET] if content.ride is not None else [])
+
+
 def _refuse_members_cells_on_drawn_sheets(book: "xw.Book", content: WorkbookContent) -> None:
     """What the member typed on a sheet the refresh redraws, outside the areas it last wrote: refused by
     address (the same record, a workbook name, as the headless writer keeps)."""
-    from pelotonxl.model import ride_layout
-
-    drawn = ([content.dashboard.name, content.dashboard.data_sheet] if content.dashboard is not None else []) \
-        + ([ride_layout.SHEET, ride_layout.DATA_SHEET] if content.ride is not None else [])
-    for name in drawn:
+    for name in _drawn_sheet_names(content):
         sheet, record = _sheet_named(book, name), drawn_sheets.record_name(name)
         if sheet is None or record not in book.names:
             continue
@@ -185,7 +209,23 @@ def _write_plan(sheet: "xw.Sheet", data: "xw.Sheet", layout: SheetPlan) -> None:
             if place.spec.kind == "scatter_log":
                 _log_x_axis(chart)
         first_row, first_col, last_row, last_col = place.source
-        chart.set_source_data(data.range((first_row, first_col), (last_row, last_col)))
+        # Series are the block's columns, whatever its shape (Excel would guess rows for a short block).
+        chart.set_source_data(data.range((first_row, first_col), (last_row, last_col)), plot_by="columns")
+        _colour_series(chart, place)
+
+
+def _colour_series(chart: "xw.Chart", place: ChartPlace) -> None:
+    """Each series in its colour from the layout (a discipline's colour, as the headless writer draws it).
+    Excel colours series by position, so a discipline that appears or goes would shift every colour after
+    it: they are set on every refresh."""
+    for series, ref in zip(chart.series, place.series):
+        colour = "#" + ref.colour
+        if place.spec.kind == "stacked_column":
+            series.set(fill_color=colour)
+        elif place.spec.kind == "scatter_log":   # the power curve's points are markers
+            series.set(line_color=colour, marker_foreground_color=colour, marker_background_color=colour)
+        else:
+            series.set(line_color=colour)
 
 
 def _log_x_axis(chart: "xw.Chart") -> None:
@@ -237,28 +277,6 @@ def _column_values(series: pd.Series) -> list[Any]:
     if pd.api.types.is_timedelta64_dtype(series.dtype):
         return [None if math.isnan(v) else v for v in day_numbers(series).tolist()]
     return [excel_value(v) for v in series.tolist()]
-
-
-def excel_value(value: Any) -> Any:
-    """One value as xlwings should assign it: `excel_values.excel_value`, with durations as day
-    fractions and text that Excel would read as a formula or number kept as text."""
-    value = plain_value(value)
-    if isinstance(value, str):
-        return "'" + value if _looks_like_input(value) else value
-    if isinstance(value, timedelta):
-        return value / timedelta(days=1)
-    return value
-
-
-def _looks_like_input(text: str) -> bool:
-    """Would Excel turn this string into a formula or a number?"""
-    if text.startswith(_FORMULA_STARTS):
-        return True
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _table_named(book: "xw.Book", name: str) -> tuple["xw.Sheet | None", "xw.main.Table | None"]:

@@ -2,7 +2,7 @@
 writing a file Excel holds), its Config sheet, and the status bar and message boxes a live refresh
 uses. xlwings is imported inside functions only, so this module imports on any machine.
 
-The xlwings calls used here: xw.apps -> app.books -> book.fullname, book.app.status_bar (get/set),
+The xlwings calls used here: xw.apps (iterate) -> app.books (iterate) -> book.fullname, book.app.status_bar (get/set),
 book.app.alert(prompt, title=, buttons=, mode=), sheet.used_range.options(ndim=2).value.
 """
 
@@ -35,17 +35,31 @@ STATUS_INTERVAL = 0.25  # seconds between status-bar updates: each one is a roun
 
 
 def find_open_book(path: str | os.PathLike) -> "xw.Book | None":
-    """The workbook at `path` if a running Excel has it open, else None (always None on Linux)."""
+    """The workbook at `path` if a running Excel has it open, else None (always None on Linux).
+
+    Each Excel instance and each workbook gets its own try: one whose path cannot be read (a OneDrive
+    URL xlwings cannot map to a folder, a window without a workbook) is passed over, not the end of
+    the search."""
     try:
         import xlwings as xw
 
-        target = _comparable_path(path)
-        for app in xw.apps:
-            for book in app.books:
-                if _comparable_path(book.fullname) == target:
-                    return book
+        apps = list(xw.apps)
     except Exception:  # no Excel, no xlwings engine (Linux), a busy COM server: all mean "not open"
         log.debug("no open workbook found through xlwings", exc_info=True)
+        return None
+    target = _comparable_path(path)
+    for app in apps:
+        try:
+            books = list(app.books)
+        except Exception:  # an instance that cannot list its books holds none we can use
+            log.debug("an Excel instance did not list its workbooks", exc_info=True)
+            continue
+        for book in books:
+            try:
+                if _comparable_path(book.fullname) == target:
+                    return book
+            except Exception:  # this book is not the one, whatever it is
+                log.debug("an open workbook whose path cannot be read", exc_info=True)
     return None
 
 

@@ -1,7 +1,8 @@
 """What the tests share: the member's credentials, paths, settings and CLI helpers.
 
 Fixtures stay in conftest.py; helpers live here and in the modules beside this one
-(faulty_peloton, workbook_samples, live_book, xlwings_standin).
+(faulty_peloton, workbook_samples, live_book; for Excel: xlwings_autospec, the xlwings classes the code
+under test gets, over xlwings_standin and xlwings_standin_charts, their state, and standin_calc).
 """
 
 from __future__ import annotations

@@ -1,18 +1,26 @@
-"""A stand-in for the few xlwings objects pelotonxl.excel_live touches. It is NOT Excel.
+"""The STATE behind the xlwings objects the live writer touches. It is NOT Excel, and it is not the
+API the code under test sees: tests hand the code `tests/support/xlwings_autospec.py` objects, made
+from xlwings' own classes, which keep their state here.
 
-Book, Sheets, Sheet, Range, Tables, Table, Names, Name and App, backed by an in-memory grid of
-cells. It implements only the calls listed at the top of pelotonxl/excel_live.py, and records each
-one in `book.calls`, so tests can count bulk writes and see what was cleared or formatted.
+Apps, App, Books, Book, Sheets, Sheet, Range, Names, Name (and, beside this module, Tables and Table in
+xlwings_standin_tables.py, Charts, Chart and their series in xlwings_standin_charts.py), backed by an
+in-memory grid of cells. Each write is recorded in `book.calls`, so tests can count bulk writes and see what was cleared or formatted.
 
 Where it is deliberately strict, it mirrors a rule real Excel or xlwings enforces:
 - a value written to a cell must be one Excel takes through COM as is (None, bool, int, finite
   float, str, naive datetime/date): numpy scalars, pandas objects, NaN and time zones raise;
 - a Table needs a header row and at least one body row, and `resize` keeps its header row where
   it is (Excel's ListObject.Resize rule);
-- defined names and sheet names are case-insensitive.
-What it does not do: formulas, calculation, Excel's parsing of typed strings (a leading
-apostrophe is kept as written), styles beyond a table's style name, anything visual. Charts are
-records of what was asked (name, type, source range, position); nothing is drawn. Positions in
+- defined names and sheet names are case-insensitive;
+- a leading apostrophe in a written string is Excel's text prefix, not part of the value;
+- a table's column names stay unique (any case): a header cell written with a name another column of
+  the table holds gets a number appended ("Distance (mi)2"), cell by cell, left to right;
+- a formula written (`value` or `formula2`) is calculated at once by the book's `calc`
+  (support/standin_calc.py) when it has one; nothing else recalculates it (a non-volatile function);
+  a formula cell reads as its result (0.0 where nothing calculated it), its formula through `formula`.
+What it does not do: Excel's parsing of typed strings, calculation of anything but the PELOTON_ functions,
+styles beyond a table's style name, anything visual. Charts are records of what was asked (name, type,
+source range, plot_by, series colours, position); nothing is drawn. Positions in
 points assume every row is 15 points high and a character of column width 7.5 points wide.
 """
 
@@ -26,10 +34,11 @@ from typing import Any, Iterator
 
 from openpyxl.utils import get_column_letter
 
+from support.xlwings_standin_charts import Charts
+from support.xlwings_standin_tables import Tables, unique_header
+
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 ROW_POINTS, CHAR_POINTS, DEFAULT_WIDTH = 15.0, 7.5, 8.43
-CHART_TYPES = {"column_stacked", "column_clustered", "line", "bar_stacked", "area", "pie", "xy_scatter",
-               "xy_scatter_lines", "xy_scatter_lines_no_markers"}
 
 
 @dataclass(frozen=True)
@@ -62,8 +71,17 @@ def _check_cell_value(value: Any) -> None:
     raise TypeError(f"Excel cannot take {kind} {value!r} as a cell value")
 
 
+class Apps(list):
+    """xw.apps: the running Excel instances."""
+
+
+class Books(list):
+    """app.books: the open workbooks."""
+
+
 class App:
     def __init__(self) -> None:
+        self.books = Books()
         self._status_bar: str | bool = False  # False: Excel shows its own status text
         self.status_history: list[str | bool] = []
         self.alerts: list[dict[str, Any]] = []
@@ -91,6 +109,8 @@ class Book:
     def __init__(self, fullname: str = "Book.xlsm", app: App | None = None) -> None:
         self.fullname = fullname
         self.app = app or App()
+        self.app.books.append(self)
+        self.calc: Any = None                   # support.standin_calc.Calc, when a test wants formulas calculated
         self.calls: list[Call] = []
         self.saved = 0
         self.sheets = Sheets(self)
@@ -144,7 +164,11 @@ class Sheet:
     def __init__(self, book: Book, name: str) -> None:
         self.book = book
         self.name = name
-        self.cells: dict[tuple[int, int], Any] = {}
+        self.cells: dict[tuple[int, int], Any] = {}        # a formula cell holds its formula ("=...")
+        self.text_cells: set[tuple[int, int]] = set()       # written with Excel's text prefix (')
+        self.results: dict[tuple[int, int], Any] = {}      # what the book's calc gave each formula
+        self.array_cells: set[tuple[int, int]] = set()      # test helper: cells of a legacy (CSE) array formula
+        self.protected = False                               # test helper: Excel refuses every write
         self.formats: dict[tuple[int, int], str] = {}
         self.widths: dict[int, float] = {}
         self.tables = Tables(self)
@@ -178,8 +202,18 @@ class Sheet:
                     self.cells[(r0 + i, c0 + j)] = value
 
     def grid(self, rng: "Range") -> list[list[Any]]:
+        """What each cell holds: a formula cell its formula."""
         return [[self.cells.get((r, c)) for c in range(rng.column, rng.last_column + 1)]
                 for r in range(rng.row, rng.last_row + 1)]
+
+    def is_formula(self, cell: tuple[int, int]) -> bool:
+        value = self.cells.get(cell)
+        return isinstance(value, str) and value.startswith("=") and cell not in self.text_cells
+
+    def values(self, rng: "Range") -> list[list[Any]]:
+        """What Excel shows: a formula cell its result (0.0 for one the stand-in does not calculate)."""
+        return [[self.results.get((r, c), 0.0) if self.is_formula((r, c)) else self.cells.get((r, c))
+                 for c in range(rng.column, rng.last_column + 1)] for r in range(rng.row, rng.last_row + 1)]
 
 
 class Range:
@@ -227,7 +261,7 @@ class Range:
     @property
     def value(self) -> Any:
         self._record("value")
-        grid = self.sheet.grid(self)
+        grid = self.sheet.values(self)
         if self._ndim == 2:
             return grid
         rows, cols = self.shape
@@ -239,34 +273,63 @@ class Range:
 
     @value.setter
     def value(self, data: Any) -> None:
+        self._write(data, "value=")
+
+    def _write(self, data: Any, op: str) -> None:
+        if self.sheet.protected:
+            raise RuntimeError("The cell or chart you're trying to change is on a protected sheet.")
         if isinstance(data, (list, tuple)):
             rows = [list(r) for r in data] if data and isinstance(data[0], (list, tuple)) else [list(data)]
             width = max((len(r) for r in rows), default=0)
             if any(len(r) != width for r in rows):
                 raise ValueError("rows of different lengths")
-            self._record("value=", (len(rows), width))
+            self._record(op, (len(rows), width))
             # Like xlwings: a nested list is written from the range's top-left cell at its own size.
             for i, row in enumerate(rows):
                 for j, v in enumerate(row):
                     self._put(self.row + i, self.column + j, v)
         else:
-            self._record("value=", (1, 1))
+            self._record(op, (1, 1))
             for r in range(self.row, self.last_row + 1):
                 for c in range(self.column, self.last_column + 1):
                     self._put(r, c, data)
 
     @property
     def formula(self) -> Any:
-        """The stand-in has no formulas: a cell holding "=..." is its own formula, others their value."""
+        """A formula cell's formula, any other cell its value (as text in Excel; as stored here).
+        Like xlwings: one cell gives a scalar, a range rows."""
         self._record("formula")
-        return self.sheet.grid(self)
+        grid = self.sheet.grid(self)
+        return grid[0][0] if self.shape == (1, 1) else grid
+
+    @property
+    def formula2(self) -> Any:
+        self._record("formula2")
+        grid = self.sheet.grid(self)
+        return grid[0][0] if self.shape == (1, 1) else grid
+
+    @property
+    def has_array(self) -> bool:
+        return any(cell in self.sheet.array_cells for cell in self._each_cell())
+
+    @formula2.setter
+    def formula2(self, data: Any) -> None:
+        self._write(data, "formula2=")
 
     def _put(self, r: int, c: int, value: Any) -> None:
         _check_cell_value(value)
+        sheet, cell = self.sheet, (r, c)
+        sheet.text_cells.discard(cell)
+        sheet.results.pop(cell, None)
+        if isinstance(value, str) and value.startswith("'"):   # Excel's text prefix: not part of the value
+            value = value[1:]
+            sheet.text_cells.add(cell)
         if value is None or value == "":
-            self.sheet.cells.pop((r, c), None)
-        else:
-            self.sheet.cells[(r, c)] = value
+            sheet.cells.pop(cell, None)
+            return
+        sheet.cells[cell] = unique_header(sheet, cell, value)
+        if sheet.is_formula(cell) and sheet.book.calc is not None:
+            sheet.results[cell] = sheet.book.calc.evaluate(sheet, value)
 
     def _each_cell(self) -> Iterator[tuple[int, int]]:
         for r in range(self.row, self.last_row + 1):
@@ -299,6 +362,8 @@ class Range:
         self._record("clear_contents")
         for cell in self._each_cell():
             self.sheet.cells.pop(cell, None)
+            self.sheet.text_cells.discard(cell)
+            self.sheet.results.pop(cell, None)
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Range) and other.sheet is self.sheet
@@ -307,141 +372,6 @@ class Range:
 
     def __repr__(self) -> str:
         return f"<Range [{self.sheet.name}]{self.address}>"
-
-
-class Tables:
-    def __init__(self, sheet: Sheet) -> None:
-        self.sheet = sheet
-        self._tables: list[Table] = []
-
-    def __iter__(self) -> Iterator["Table"]:
-        return iter(list(self._tables))
-
-    def __len__(self) -> int:
-        return len(self._tables)
-
-    def __getitem__(self, name: str) -> "Table":
-        for table in self._tables:
-            if table.name.casefold() == name.casefold():
-                return table
-        raise KeyError(name)
-
-    def add(self, source: Range | None = None, name: str | None = None, source_type: str | None = None,
-            link_source: bool | None = None, has_headers: bool = True, destination: Range | None = None,
-            table_style_name: str = "TableStyleMedium2") -> "Table":
-        if source is None or source.sheet is not self.sheet or source.shape[0] < 2:
-            raise ValueError("the stand-in makes tables only from a header row plus body rows on this sheet")
-        taken = {t.name.casefold() for s in self.sheet.book.sheets for t in s.tables}
-        name = name or f"Table{len(taken) + 1}"
-        if name.casefold() in taken:
-            raise ValueError(f"a table named {name} already exists in the workbook")
-        table = Table(self.sheet, name, source, table_style_name)
-        self._tables.append(table)
-        self.sheet.book.calls.append(Call("tables.add", self.sheet.name, source.address, name))
-        return table
-
-
-class Table:
-    def __init__(self, sheet: Sheet, name: str, rng: Range, table_style: str) -> None:
-        self.parent = sheet
-        self.name = name
-        self.table_style = table_style
-        self._range = rng
-
-    @property
-    def range(self) -> Range:
-        return self._range
-
-    @property
-    def header_row_range(self) -> Range:
-        r = self._range
-        return Range(r.sheet, r.row, r.column, r.row, r.last_column)
-
-    @property
-    def data_body_range(self) -> Range:
-        r = self._range
-        return Range(r.sheet, r.row + 1, r.column, r.last_row, r.last_column)
-
-    def resize(self, rng: Range) -> None:
-        old = self._range
-        if rng.sheet is not old.sheet or rng.row != old.row or rng.shape[0] < 2:
-            raise ValueError("Excel: the header must stay in the same row and the table needs a body row")
-        if rng.column > old.last_column or rng.last_column < old.column:
-            raise ValueError("Excel: the resized table must overlap the original")
-        self._range = rng
-        self.parent.book.calls.append(Call("resize", old.sheet.name, rng.address, self.name))
-
-    @property
-    def header(self) -> list[Any]:
-        """Test helper: the header row's values."""
-        return self.parent.grid(self.header_row_range)[0]
-
-
-class Charts:
-    def __init__(self, sheet: Sheet) -> None:
-        self.sheet = sheet
-        self._charts: list[Chart] = []
-
-    def __iter__(self) -> Iterator["Chart"]:
-        return iter(list(self._charts))
-
-    def __len__(self) -> int:
-        return len(self._charts)
-
-    def __getitem__(self, name: str) -> "Chart":
-        for chart in self._charts:
-            if chart.name.casefold() == name.casefold():
-                return chart
-        raise KeyError(name)
-
-    def add(self, left: float = 0, top: float = 0, width: float = 355, height: float = 211) -> "Chart":
-        chart = Chart(self.sheet, f"Chart {len(self._charts) + 1}", (left, top, width, height))
-        self._charts.append(chart)
-        self.sheet.book.calls.append(Call("charts.add", self.sheet.name, "", (left, top, width, height)))
-        return chart
-
-
-class Chart:
-    def __init__(self, sheet: Sheet, name: str, position: tuple[float, float, float, float]) -> None:
-        self.parent = sheet
-        self._name = name
-        self._chart_type = "column_clustered"   # Excel's default chart
-        self.position = position                # test helper: (left, top, width, height)
-        self.source: Range | None = None        # test helper: the last set_source_data range
-
-    @property
-    def left(self) -> float:
-        return self.position[0]
-
-    @property
-    def top(self) -> float:
-        return self.position[1]
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @name.setter
-    def name(self, value: str) -> None:
-        if any(c is not self and c.name.casefold() == value.casefold() for c in self.parent.charts):
-            raise ValueError(f"a chart named {value} already exists on {self.parent.name}")
-        self._name = value
-        self.parent.book.calls.append(Call("chart.name=", self.parent.name, "", value))
-
-    @property
-    def chart_type(self) -> str:
-        return self._chart_type
-
-    @chart_type.setter
-    def chart_type(self, value: str) -> None:
-        if value not in CHART_TYPES:
-            raise ValueError(f"xlwings has no chart type {value!r}")
-        self._chart_type = value
-        self.parent.book.calls.append(Call("chart.chart_type=", self.parent.name, "", value))
-
-    def set_source_data(self, source: Range) -> None:
-        self.source = source
-        self.parent.book.calls.append(Call("chart.set_source_data", source.sheet.name, source.address, self.name))
 
 
 class Names:
