@@ -3,7 +3,7 @@ Attribute VB_Name = "Peloton"
 ' Each ribbon callback takes the IRibbonControl the ribbon passes and calls a twin
 ' without arguments, so the same macro also runs from Alt+F8 or a sheet button.
 ' The work is done in Python by peloton_xl.py beside this workbook (through xlwings).
-' Built from workbook/vba/Peloton.bas by `python -m pelotonxl.workbook_build`: edit that file.
+' Built from workbook/vba/Peloton.bas by `python -m pelotonxl.template.build`: edit that file.
 Option Explicit
 
 Public Sub PelotonRefresh_OnAction(control As IRibbonControl)
