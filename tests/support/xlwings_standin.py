@@ -35,6 +35,7 @@ from typing import Any, Iterator
 from openpyxl.utils import get_column_letter
 
 from support.xlwings_standin_charts import Charts
+from support.xlwings_standin_items import NamedItems
 from support.xlwings_standin_tables import Tables, unique_header
 
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
@@ -125,37 +126,23 @@ class Book:
         return [c for c in self.calls if c.op == op and (sheet is None or c.sheet == sheet)]
 
 
-class Sheets:
+class Sheets(NamedItems):
     def __init__(self, book: Book) -> None:
+        super().__init__()
         self.book = book
-        self._sheets: list[Sheet] = []
-
-    def __iter__(self) -> Iterator["Sheet"]:
-        return iter(list(self._sheets))
-
-    def __len__(self) -> int:
-        return len(self._sheets)
-
-    def __getitem__(self, key: int | str) -> "Sheet":
-        if isinstance(key, int):
-            return self._sheets[key]
-        for sheet in self._sheets:
-            if sheet.name.casefold() == key.casefold():
-                return sheet
-        raise KeyError(key)
 
     def add(self, name: str | None = None, before: "Sheet | None" = None,
             after: "Sheet | None" = None) -> "Sheet":
-        name = name or f"Sheet{len(self._sheets) + 1}"
-        if any(s.name.casefold() == name.casefold() for s in self._sheets):
+        name = name or f"Sheet{len(self._items) + 1}"
+        if any(s.name.casefold() == name.casefold() for s in self._items):
             raise ValueError(f"Sheet named '{name}' already present in workbook")
         sheet = Sheet(self.book, name)
         if after is not None:
-            self._sheets.insert(self._sheets.index(after) + 1, sheet)
+            self._items.insert(self._items.index(after) + 1, sheet)
         elif before is not None:
-            self._sheets.insert(self._sheets.index(before), sheet)
+            self._items.insert(self._items.index(before), sheet)
         else:
-            self._sheets.insert(0, sheet)  # like Excel: a new sheet goes before the active one
+            self._items.insert(0, sheet)  # like Excel: a new sheet goes before the active one
         self.book.calls.append(Call("sheets.add", name, ""))
         return sheet
 

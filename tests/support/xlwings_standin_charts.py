@@ -13,37 +13,25 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from support.xlwings_standin_items import NamedItems
+
 CHART_TYPES = {"column_stacked", "column_clustered", "line", "bar_stacked", "area", "pie", "xy_scatter",
                "xy_scatter_lines", "xy_scatter_lines_no_markers"}
 SERIES_COLOURS = ("fill_color", "line_color", "marker_foreground_color", "marker_background_color")
 
 
-class Charts:
+class Charts(NamedItems):
     def __init__(self, sheet: Any) -> None:
+        super().__init__()
         self.sheet = sheet
-        self._charts: list[Chart] = []
-
-    def __iter__(self) -> Iterator["Chart"]:
-        return iter(list(self._charts))
-
-    def __len__(self) -> int:
-        return len(self._charts)
-
-    def __getitem__(self, name: int | str) -> "Chart":
-        if isinstance(name, int):
-            return self._charts[name]
-        for chart in self._charts:
-            if chart.name.casefold() == name.casefold():
-                return chart
-        raise KeyError(name)
 
     def add(self, left: float = 0, top: float = 0, width: float = 355, height: float = 211,
             chart_type: str | None = None, source: Any = None, plot_by: str | None = None,
             name: str | None = None, anchor: Any = None, style: int | None = 227) -> "Chart":
         from support.xlwings_standin import Call
 
-        chart = Chart(self.sheet, f"Chart {len(self._charts) + 1}", (left, top, width, height))
-        self._charts.append(chart)
+        chart = Chart(self.sheet, f"Chart {len(self._items) + 1}", (left, top, width, height))
+        self._items.append(chart)
         self.sheet.book.calls.append(Call("charts.add", self.sheet.name, "", (left, top, width, height)))
         if name is not None:
             chart.name = name

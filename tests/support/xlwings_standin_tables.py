@@ -7,7 +7,9 @@ case; a table's column names stay unique (`unique_header`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
+
+from support.xlwings_standin_items import NamedItems
 
 if TYPE_CHECKING:
     from support.xlwings_standin import Range, Sheet
@@ -29,24 +31,10 @@ def unique_header(sheet: Any, cell: tuple[int, int], value: Any) -> Any:
     return value
 
 
-class Tables:
+class Tables(NamedItems):
     def __init__(self, sheet: Any) -> None:
+        super().__init__()
         self.sheet = sheet
-        self._tables: list[Table] = []
-
-    def __iter__(self) -> Iterator["Table"]:
-        return iter(list(self._tables))
-
-    def __len__(self) -> int:
-        return len(self._tables)
-
-    def __getitem__(self, name: int | str) -> "Table":
-        if isinstance(name, int):
-            return self._tables[name]
-        for table in self._tables:
-            if table.name.casefold() == name.casefold():
-                return table
-        raise KeyError(name)
 
     def add(self, source: Any = None, name: str | None = None, source_type: str | None = None,
             link_source: bool | None = None, has_headers: bool = True, destination: Any = None,
@@ -58,7 +46,7 @@ class Tables:
         if name.casefold() in taken:
             raise ValueError(f"a table named {name} already exists in the workbook")
         table = Table(self.sheet, name, source, table_style_name)
-        self._tables.append(table)
+        self._items.append(table)
         from support.xlwings_standin import Call
 
         self.sheet.book.calls.append(Call("tables.add", self.sheet.name, source.address, name))
