@@ -31,18 +31,13 @@ from openpyxl.utils import get_column_letter
 
 from pelotonxl.excel import recalc
 from pelotonxl.excel.cell_values import excel_value
-from pelotonxl.excel.live_member_columns import (
-    read_member_columns,
-    refuse_covered_cells,
-)
+from pelotonxl.excel.live_member_columns import read_member_columns, refuse_covered_cells
 from pelotonxl.model.dashboard import Dashboard
 from pelotonxl.model.dashboard_layout import ChartPlace, Rect, SheetPlan, plan
 from pelotonxl.model.excel_values import day_numbers, wall_clock
 from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent
 from pelotonxl.settings import STATUS_NAMES
-from pelotonxl.xlsx import (
-    drawn_sheets,  # the record of drawn areas, shared with the headless writer
-)
+from pelotonxl.xlsx import drawn_sheets   # the record of drawn areas, shared with the headless writer
 
 if TYPE_CHECKING:
     import xlwings as xw

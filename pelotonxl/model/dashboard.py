@@ -17,7 +17,7 @@ of zeros; a "no ... yet" note appears only when the account has never had that f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Iterable
 
@@ -25,6 +25,13 @@ import numpy as np
 import pandas as pd
 
 from pelotonxl.model.catalog import METRES_PER
+from pelotonxl.model.dashboard_blocks import MONTH_FORMAT, Block, ChartSpec
+from pelotonxl.model.dashboard_power import (
+    CURVE_CHART,
+    FTP_CHART,
+    curve_block,
+    ftp_blocks,
+)
 
 if TYPE_CHECKING:
     from pelotonxl.model.power_curve import PowerCurve
@@ -58,31 +65,6 @@ DATE_FORMAT = "yyyy-mm-dd"
 TABLE_DATE_FORMAT = 'yyyy-mm-dd"  "'   # two spaces keep a date off the text beside it
 COUNT_FORMAT = '#,##0;-#,##0;"–"'     # a dash for zero: "no output" reads better than 0
 WEEK_FORMAT = "d mmm yy"
-MONTH_FORMAT = "mmm yy"
-
-
-@dataclass
-class Block:
-    """A small table: first column the categories (or row labels), then one column per series."""
-    key: str
-    title: str
-    frame: pd.DataFrame
-    number_formats: dict[str, str] = field(default_factory=dict)
-    colours: dict[str, str] = field(default_factory=dict)   # column or row label -> RGB hex
-    note: str = ""                                         # "no data yet" text; "" when there is data
-    # Row label (first column) -> number format of that row's cells in columns without one above.
-    row_formats: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ChartSpec:
-    key: str              # the chart's name in the workbook: how a refresh finds it again
-    title: str
-    kind: str             # "stacked_column" or "line"
-    x_title: str
-    y_title: str
-    axis_format: str = ""  # number format of the category axis; "" for the block's own
-    label_every: int = 1   # show every n-th category label (52 weeks do not all fit)
 
 
 @dataclass
@@ -418,8 +400,6 @@ ZONES_CHART = ChartSpec("PelotonHeartRateZones", "Time in heart-rate zones per m
 
 def chart_names() -> set[str]:
     """The names of the charts a refresh owns on the Dashboard sheet."""
-    from pelotonxl.model.dashboard_power import CURVE_CHART, FTP_CHART
-
     return {spec.key for spec in (WEEKLY_CHART, OUTPUT_CHART, MONTHLY_KJ_CHART, ZONES_CHART, CURVE_CHART,
                                   FTP_CHART)}
 
@@ -429,13 +409,11 @@ def build_dashboard(tables: Iterable["SheetTable"], now: datetime, curve: "Power
     """Every figure the Dashboard shows, as of `now` (the refresh time, naive local); `curve` from
     `power_curve.power_curve` and Peloton's own FTP (from /api/me) when the refresh has them.
     `signed_in`: a refresh built it, so an empty account is one Peloton answered for, not one not set up."""
-    from pelotonxl.model.dashboard_power import CURVE_CHART, FTP_CHART, curve_block, ftp_blocks  # noqa: I001
-
     frame, unit = workouts_frame(tables)
     today = now.date()
     end = chart_end(frame, today)
     order = _discipline_order(frame)
-    ftp, ftp_by_month = ftp_blocks(frame, curve, today, peloton_ftp, end)
+    ftp, ftp_by_month = ftp_blocks(curve, today, peloton_ftp, chart_months(frame, end))
     return Dashboard(
         now=now, distance_unit=unit, workout_count=len(frame),
         headline=headline(frame, today),

@@ -1,6 +1,6 @@
 """The Dashboard's power blocks: the power curve (all time and last 90 days) and the FTP estimate,
 as figures and month by month. Apart from `dashboard` only to keep each module short; the same
-`Block`s and `ChartSpec`s, placed by `dashboard_layout` like the others.
+`Block`s and `ChartSpec`s (dashboard_blocks), placed by `dashboard_layout` like the others.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from pelotonxl.model.dashboard import MONTH_FORMAT, Block, ChartSpec, chart_months
+from pelotonxl.model.dashboard_blocks import MONTH_FORMAT, Block, ChartSpec
 
 if TYPE_CHECKING:
     from pelotonxl.model.power_curve import PowerCurve
@@ -40,9 +40,10 @@ def curve_block(curve: PowerCurve | None, today: date) -> Block:
                  {"Duration (s)": "#,##0", "All time (W)": "0", "Last 90 days (W)": "0"}, dict(CURVE_COLOURS), note)
 
 
-def ftp_blocks(frame: pd.DataFrame, curve: PowerCurve | None, today: date,
-               peloton_ftp: float | None, end: date | None = None) -> tuple[Block, Block]:
-    """The FTP headline (estimated all time, last 90 days, Peloton's) and the estimate month by month."""
+def ftp_blocks(curve: PowerCurve | None, today: date, peloton_ftp: float | None,
+               months: pd.DatetimeIndex) -> tuple[Block, Block]:
+    """The FTP headline (estimated all time, last 90 days, Peloton's) and the estimate for each of the
+    monthly charts' `months`."""
     from pelotonxl.model.power_curve import RECENT_DAYS, ftp_history
 
     since = datetime.combine(today, datetime.min.time()) - pd.Timedelta(days=RECENT_DAYS)
@@ -50,7 +51,6 @@ def ftp_blocks(frame: pd.DataFrame, curve: PowerCurve | None, today: date,
                              peloton_ftp]],
                            columns=["", "All-time est.", "90-day est.", "Peloton's"])
     headline_block = Block("ftp", "FTP", figures, {c: "0" for c in figures.columns[1:]})
-    months = chart_months(frame, end or today)
     history = ftp_history(curve, months) if curve is not None and len(curve.rides) else pd.DataFrame(
         {"Month": months, "Estimated FTP (W)": np.nan})
     note = "" if history["Estimated FTP (W)"].notna().any() else "No 20-minute ride yet: FTP needs one."

@@ -65,7 +65,6 @@ Record = tuple[dict, "dict | None"]
 LIVE_WINDOW_SECONDS = 15 * 60
 
 
-
 WORKOUT_FORMATS = {
     "Start": DATE_FORMAT, "Class Length (min)": "0", "Duration": DURATION_FORMAT,
     "Total Output (kJ)": "0.0", "Class Aired": DATE_FORMAT, "Difficulty": "0.0",
@@ -270,9 +269,8 @@ def _workout_row(workout: dict, graph: dict | None) -> dict[str, Any]:
 def workouts_frame(records: Iterable[tuple[dict, dict | None]]) -> SheetTable:
     rows = [_workout_row(w, g) for w, g in _prepare(records)]
     frame = typed_frame(rows, WORKOUT_COLUMNS, dates=("Start", "Class Aired"),
-                         durations=("Duration",), flags=("Personal Record", "Outdoor"),
-                         numbers=("Class Length (min)", "Total Output (kJ)", "Difficulty",
-                                  "Effort Points"))
+                        durations=("Duration",), flags=("Personal Record", "Outdoor"),
+                        numbers=("Class Length (min)", "Total Output (kJ)", "Difficulty", "Effort Points"))
     return SheetTable("Workouts", frame, dict(WORKOUT_FORMATS), widths(frame, WORKOUT_FORMATS))
 
 
@@ -395,7 +393,7 @@ def metrics_frame(records: Iterable[tuple[dict, dict | None]]) -> SheetTable:
     columns = [*METRIC_LEAD_COLUMNS, *headers.values()]
     paces = tuple(headers[key] for key in keys if key[0] in PACE_SLUGS)
     frame = typed_frame(rows, columns, dates=("Start",), durations=paces,
-                         numbers=tuple(h for h in headers.values() if h not in paces))
+                        numbers=tuple(h for h in headers.values() if h not in paces))
     formats = {"Start": DATE_FORMAT, **{headers[key]: metric_format(key) for key in keys}}
     return SheetTable("Metrics", frame, formats, widths(frame, formats), headers)
 

@@ -1,0 +1,35 @@
+"""What a Dashboard is made of: `Block`s (small tables, each a chart's data or a table on the sheet)
+and `ChartSpec`s. Apart from `dashboard` so that it and `dashboard_power` share them without importing
+each other; `dashboard_layout` places them for both writers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+MONTH_FORMAT = "mmm yy"
+
+
+@dataclass
+class Block:
+    """A small table: first column the categories (or row labels), then one column per series."""
+    key: str
+    title: str
+    frame: pd.DataFrame
+    number_formats: dict[str, str] = field(default_factory=dict)
+    colours: dict[str, str] = field(default_factory=dict)   # column or row label -> RGB hex
+    note: str = ""                                         # "no data yet" text; "" when there is data
+    # Row label (first column) -> number format of that row's cells in columns without one above.
+    row_formats: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    key: str              # the chart's name in the workbook: how a refresh finds it again
+    title: str
+    kind: str             # "stacked_column" or "line"
+    x_title: str
+    y_title: str
+    axis_format: str = ""  # number format of the category axis; "" for the block's own
+    label_every: int = 1   # show every n-th category label (52 weeks do not all fit)
