@@ -9,7 +9,7 @@ from support import settings_for
 from pelotonxl.demo.account import make_account
 from pelotonxl.errors import ApiError
 from pelotonxl.peloton.auth import Authenticator, TokenStore
-from pelotonxl.peloton.client import Pacer, PelotonClient
+from pelotonxl.peloton.client import Pacer, PelotonClient, new_session
 
 
 @pytest.fixture
@@ -160,3 +160,18 @@ def test_an_unusable_api_url_is_one_clear_error_without_retries(server, home):
     with pytest.raises(ApiError, match="Check the API URL setting"):
         client.get_json("/api/me")
     assert clock.sleeps == []
+
+
+def test_a_login_in_netrc_never_replaces_the_token(server, settings, tmp_path, monkeypatch):
+    # requests sends a ~/.netrc login (a `default` entry is enough) as Basic auth in place of the
+    # Bearer token unless the session has an auth of its own: every call would answer 401.
+    netrc = tmp_path / "netrc"
+    netrc.write_text("default login someone@example.com password not-peloton\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    http = new_session(settings.workers)
+    auth = Authenticator(settings, TokenStore(settings.home_path, settings.username), http)
+    client = PelotonClient(settings, auth, http=http, pacer=Pacer(base=0.01, cap=0.05))
+    pages = list(client.workout_pages(client.user_id()))
+    assert sum(map(len, pages)) == 250
+    assert {r.status for r in server.requests} == {200}

@@ -11,6 +11,7 @@ from typing import Callable, Iterator
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
 
 from pelotonxl import __version__
 from pelotonxl.errors import ApiError
@@ -207,8 +208,19 @@ class PelotonClient:
             return _checked_json(resp, path)
 
 
+class _OwnAuthorization(AuthBase):
+    """The session's auth: leaves each request's own Authorization header alone.
+
+    Without one, requests looks up ~/.netrc on every request and, finding a login there (a `default`
+    entry is enough), replaces our Bearer token with it: every call would then answer 401."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+
 def new_session(workers: int) -> requests.Session:
     session = requests.Session()
+    session.auth = _OwnAuthorization()
     adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(4, workers + 2), max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
