@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
 from pelotonxl.errors import PelotonXLError
@@ -18,6 +17,7 @@ from pelotonxl.excel.workbook_link import (
     _alert,
     _keep_stderr_quiet,
     _one_line,
+    book_file,
     read_config,
 )
 from pelotonxl.refresh_job import RefreshResult, run_refresh
@@ -56,7 +56,7 @@ def refresh_book(book: "xw.Book", full: bool = False,
                                environ=os.environ if environ is None else environ)
             # A second click while a refresh runs (a Mac starts one process per click), or a scheduled
             # run at that moment: this one stops with a line rather than wait with Excel frozen.
-            workbook = Path(book.fullname)
+            workbook = book_file(book)
             with refresh_lock(workbook, wait=0):
                 result = run_refresh(settings, lambda content: write_tables_live(book, content),
                                      full=full, progress=StatusBarProgress(app), workbook=workbook)
@@ -122,7 +122,7 @@ def show_ride_in_book(book: "xw.Book", environ: Mapping[str, str] | None = None)
             return False
         # The store this workbook's last refresh filled (a --home or demo refresh included), else the
         # one its settings point at.
-        record = refresh_of(book.fullname)
+        record = refresh_of(book_file(book))
         if record is None:
             settings = resolve(config=read_config(book), environ=os.environ if environ is None else environ)
             state = StateFolder(settings.home_path)

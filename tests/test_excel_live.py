@@ -336,3 +336,20 @@ def test_a_second_ribbon_refresh_while_one_runs_stops_with_one_line(server, home
     assert alert["prompt"].startswith("Another refresh of PelotonWorkbook.xlsm is still running")
     assert server.request_count("/api") == 0         # nothing fetched twice
     assert ribbon.refresh_book(real_api(book), environ={}) is not None   # once it is over, a refresh runs
+
+
+def test_a_cloud_workbook_xlwings_cannot_place_gets_one_line_saying_what_to_set(server, home):
+    # With AutoSave on, Excel names a OneDrive/SharePoint book by its web address; xlwings raises when it
+    # finds no synced copy. Both buttons say which xlwings.conf setting helps, not "please report it".
+    book = make_book(server, home)
+    book.unmapped_address = "https://d.docs.live.net/1a2b3c/Documents/PelotonWorkbook.xlsm"
+    assert ribbon.refresh_book(real_api(book), environ={}) is None
+    workouts = book.sheets["Workouts"]
+    workouts.fill("A2", [["0123456789abcdef" * 2]])
+    book.selection = workouts.range((2, 1))
+    assert ribbon.show_ride_in_book(real_api(book), environ={}) is False
+    first, second = book.app.alerts
+    assert first == second and first["mode"] == "critical"
+    assert first["prompt"].startswith("Cannot find the file of PelotonWorkbook.xlsm on this computer")
+    assert "ONEDRIVE_CONSUMER_WIN" in first["prompt"] and "\n" not in first["prompt"]
+    assert server.request_count("/api") == 0 and book.calls_of("value=") == []

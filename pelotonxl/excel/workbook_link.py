@@ -2,7 +2,8 @@
 writing a file Excel holds), its Config sheet, and the status bar and message boxes a live refresh
 uses. xlwings is imported inside functions only, so this module imports on any machine.
 
-The xlwings calls used here: xw.apps (iterate) -> app.books (iterate) -> book.fullname, book.app.status_bar (get/set),
+The xlwings calls used here: xw.apps (iterate) -> app.books (iterate) -> book.fullname, book.name,
+xw.XlwingsError, book.app.status_bar (get/set),
 book.app.alert(prompt, title=, buttons=, mode=), sheet.used_range.options(ndim=2).value.
 """
 
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
+from pelotonxl.errors import WorkbookError
 from pelotonxl.excel.live_writer import _sheet_named
 from pelotonxl.model.workbook import CONFIG_SHEET
 from pelotonxl.progress import LABELS
@@ -61,6 +63,24 @@ def find_open_book(path: str | os.PathLike) -> "xw.Book | None":
             except Exception:  # this book is not the one, whatever it is
                 log.debug("an open workbook whose path cannot be read", exc_info=True)
     return None
+
+
+def book_file(book: "xw.Book") -> Path:
+    """The workbook's file on this computer.
+
+    With AutoSave on, Excel names a OneDrive or SharePoint workbook by its web address; xlwings maps
+    that to the synced folder and raises when it cannot find the file there."""
+    import xlwings as xw
+
+    try:
+        return Path(book.fullname)
+    except xw.XlwingsError:
+        log.debug("xlwings could not map the workbook's address to a file", exc_info=True)
+        raise WorkbookError(
+            f"Cannot find the file of {book.name} on this computer (Excel names it by its OneDrive or "
+            "SharePoint address): add your synced folder to the xlwings.conf sheet as "
+            "ONEDRIVE_CONSUMER_WIN, ONEDRIVE_COMMERCIAL_WIN or SHAREPOINT_WIN (_MAC on a Mac), "
+            "or save a copy in a local folder.") from None
 
 
 def read_config(book: "xw.Book") -> dict[str, str]:

@@ -108,7 +108,9 @@ class App:
 
 class Book:
     def __init__(self, fullname: str = "Book.xlsm", app: App | None = None) -> None:
-        self.fullname = fullname
+        self._fullname = fullname
+        # Excel's web address for an AutoSaved OneDrive/SharePoint book whose synced copy xlwings cannot find.
+        self.unmapped_address: str | None = None
         self.app = app or App()
         self.app.books.append(self)
         self.calc: Any = None                   # support.standin_calc.Calc, when a test wants formulas calculated
@@ -117,6 +119,22 @@ class Book:
         self.sheets = Sheets(self)
         self.names = Names(self)
         self.selection: "Range | None" = None   # xlwings: book.selection, the active cell(s)
+
+    @property
+    def fullname(self) -> str:
+        if self.unmapped_address:  # xlwings' own error when it cannot map the address to a local file
+            import xlwings as xw
+
+            raise xw.XlwingsError("Couldn't find your local OneDrive file, see: xlwings.org/error")
+        return self._fullname
+
+    @fullname.setter
+    def fullname(self, path: str) -> None:
+        self._fullname = path
+
+    @property
+    def name(self) -> str:  # Excel's Name: the file name, whatever the address
+        return (self.unmapped_address or self._fullname).replace("\\", "/").rsplit("/", 1)[-1]
 
     def save(self, path: str | None = None) -> None:
         self.saved += 1
