@@ -27,6 +27,8 @@ from pelotonxl.xlsx.refresh_lock import refresh_lock
 if TYPE_CHECKING:
     import xlwings as xw
 
+    from pelotonxl.model.workbook import WorkbookContent
+
 log = logging.getLogger(__name__)
 
 
@@ -49,6 +51,15 @@ def refresh_book(book: "xw.Book", full: bool = False,
     book: the member decides that, as with any edit in Excel.
     """
     app = book.app
+    notes_dropped = 0
+
+    def write(content: WorkbookContent) -> None:
+        nonlocal notes_dropped
+        notes_dropped = write_tables_live(book, content)
+
+    warnings = _Warnings()
+    package_log = logging.getLogger("pelotonxl")
+    package_log.addHandler(warnings)
     try:
         previous_status = app.status_bar
         try:
@@ -58,10 +69,11 @@ def refresh_book(book: "xw.Book", full: bool = False,
             # run at that moment: this one stops with a line rather than wait with Excel frozen.
             workbook = book_file(book)
             with refresh_lock(workbook, wait=0):
-                result = run_refresh(settings, lambda content: write_tables_live(book, content),
-                                     full=full, progress=StatusBarProgress(app), workbook=workbook)
+                result = run_refresh(settings, write, full=full, progress=StatusBarProgress(app),
+                                     workbook=workbook)
         finally:
             app.status_bar = previous_status  # before any message box, which is modal
+            package_log.removeHandler(warnings)
     except PelotonXLError as exc:
         _alert(app, _one_line(str(exc)), mode="critical")
         return None
@@ -75,11 +87,28 @@ def refresh_book(book: "xw.Book", full: bool = False,
                 f"{_workouts(len(result.sync.unavailable))} seem unavailable on Peloton (Full refresh tries "
                 "again)" if result.sync.unavailable else "",
                 f"{_workouts(len(result.sync.unreadable))} came with fields that cannot be read"
-                if result.sync.unreadable else ""]
+                if result.sync.unreadable else "",
+                f"your notes on {_workouts(notes_dropped)} removed from Peloton went with them"
+                if notes_dropped else ""]
     problems = [p for p in problems if p]
-    if problems:
-        _alert(app, f"{result.rows} workouts written, but {'; '.join(problems)}.", mode="info")
+    if problems or warnings.lines:
+        # What went wrong, then what the CLI would have printed on stderr (a sheet whose PELOTON_
+        # formulas could not be recalculated, say): a quiet success would hide both.
+        said = f"{result.rows} workouts written" + (f", but {'; '.join(problems)}" if problems else "") + "."
+        _alert(app, " ".join([said, *(line.rstrip(".") + "." for line in warnings.lines)]), mode="info")
     return result
+
+
+class _Warnings(logging.Handler):
+    """The warnings logged during a refresh, one line each, for the closing message box."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        line = _one_line(record.getMessage())
+        self.lines.append(line[:1].upper() + line[1:])
 
 
 def _workouts(count: int) -> str:

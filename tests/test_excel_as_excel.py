@@ -247,3 +247,23 @@ def test_find_open_book_passes_over_an_excel_that_cannot_list_its_books(tmp_path
     target = Book(str(wanted))
     monkeypatch.setattr(xw, "apps", real_api(Apps([broken, target.app])))
     assert workbook_link.find_open_book(wanted) == real_api(target)
+
+
+def test_a_ribbon_refresh_says_which_sheet_kept_old_answers(server, home):
+    # What the CLI prints on stderr, the ribbon says in its closing box: a quiet success would leave
+    # a protected sheet's PELOTON_ formulas on last week's answers without a word.
+    book = make_book(server, home)
+    theirs = book.sheets.add("My Analysis", after=book.sheets[-1])
+    theirs.fill("A1", [['=PELOTON_METRIC("latest", "calories")']])
+    theirs.protected = True
+
+    result = ribbon.refresh_book(real_api(book), environ={})
+
+    assert result is not None and result.exit_code == 0
+    [alert] = book.app.alerts
+    assert alert["mode"] == "info" and "\n" not in alert["prompt"]
+    assert alert["prompt"] == (f"{result.rows} workouts written. My Analysis: its PELOTON_ formulas could not be "
+                               "recalculated (The cell or chart you're trying to change is on a protected sheet.); "
+                               "press Ctrl+Alt+F9.")
+    assert ribbon.refresh_book(real_api(book), environ={}) is not None   # the next box says it again, no more
+    assert len(book.app.alerts) == 2 and book.app.alerts[1]["prompt"].endswith("press Ctrl+Alt+F9.")

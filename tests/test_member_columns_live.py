@@ -82,3 +82,25 @@ def test_a_column_the_refresh_stops_writing_leaves_the_members_column_beside_the
     assert rows == [["Workout ID", "Device", "My Notes", "Output"],
                     ["w2", "Bike", "knee sore", 101.0], ["w1", "Bike", None, 100.0]]
     assert dropped == 0
+
+
+def test_a_full_ribbon_refresh_says_whose_notes_went_with_a_removed_workout(server, account, home):
+    book = make_book(server, home)
+    ribbon.refresh_book(real_api(book), environ={})
+    sheet = book.sheets["Workouts"]
+    gone, kept = sheet.cells[(3, 1)], sheet.cells[(4, 1)]
+    _add_notes(book, {gone: "felt strong", kept: "knee sore"})
+    account.delete_workout(gone)
+
+    assert ribbon.refresh_book(real_api(book), environ={}) is not None   # incremental: the note stays
+    assert book.app.alerts == []
+    result = ribbon.refresh_book(real_api(book), full=True, environ={})
+
+    assert result is not None and result.rows == len(account.workouts)
+    [alert] = book.app.alerts
+    assert alert["mode"] == "info"
+    assert alert["prompt"] == (f"{result.rows} workouts written, but your notes on 1 workout removed from "
+                               "Peloton went with them.")
+    rows = range(2, _table(book).range.last_row + 1)
+    assert [sheet.cells.get((r, 1)) for r in rows if sheet.cells.get((r, _table(book).range.last_column - 1))] \
+        == [kept]
