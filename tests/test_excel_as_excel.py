@@ -13,11 +13,11 @@ import datetime as dt
 import pandas as pd
 import pytest
 import xlwings as xw
+from support.hand_made import NOW, hand_account
 from support.live_book import make_book
 from support.standin_calc import Calc
 from support.xlwings_autospec import real_api
 from support.xlwings_standin import Apps, Book, Books
-from test_dashboard import NOW, hand_account
 
 from pelotonxl import ribbon
 from pelotonxl.excel import cell_values, live_writer, recalc, workbook_link

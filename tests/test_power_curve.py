@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import numpy as np
 import pytest
+from support.hand_made import ride
 
 from pelotonxl.model import power_curve as pc
-
-
-def ride(workout_id, day, output, every_n=1, discipline="cycling", ride_id="c" * 32, state=None):
-    start = datetime(2026, *day, 7, 0, tzinfo=timezone.utc).timestamp()
-    workout = {"id": workout_id, "fitness_discipline": discipline, "start_time": start, "timezone": "UTC",
-               "ride": {"id": ride_id}}
-    graph = {"seconds_since_pedaling_start": [every_n * (i + 1) for i in range(len(output))],
-             "metrics": [{"slug": "output", "values": list(output)},
-                         {"slug": "cadence", "values": [80] * len(output)}]}
-    return workout, graph
-
 
 # A: every second; 15 s at 100 W, then 5 s at 400 W.  B: every 5 s, 30 s long.
 A = ride("a" * 32, (11, 20), [100] * 15 + [400] * 5)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 from openpyxl import load_workbook
+from support.hand_made import ride
 from support.xlwings_autospec import real_api
 from support.xlwings_standin import Book
-from test_power_curve import ride
 
 from pelotonxl.excel import live_writer
 from pelotonxl.model import power_curve as pc
