@@ -3,7 +3,8 @@
 A member's workbook holds things they built: charts, pivots, shapes, sparklines, other sheets, the
 VBA project, the ribbon. An openpyxl load+save rewrites every part and drops some of them, so this
 module opens the .xlsm as a zip and replaces only the parts it owns (the Workouts and Metrics
-worksheets and their tables, the Dashboard, the Config status cells, appended number-format styles),
+worksheets and their tables, the Dashboard, the Config status cells, appended number-format styles,
+the refresh-on-open marks of pivot caches fed by its tables),
 copies every other entry unchanged, and saves atomically.
 """
 
@@ -28,6 +29,7 @@ from pelotonxl.xlsx import (
     cells,
     dashboard_sheet,
     member_columns,
+    pivot_caches,
     ride_sheet,
     safety,
     table_sheet,
@@ -90,6 +92,8 @@ def write_tables(path, content: WorkbookContent) -> WriteReport:
         config_id = _write_status(pkg, styles, status)
         pkg.put(styles_part, styles.xml)
         xp.ensure_full_calc_on_load(pkg)
+        pivot_caches.refresh_on_open(pkg, [t.name for t in tables],
+                                     [s.name for t in tables if (s := xp.sheet_for_table(pkg, t.name))])
         _drop_calc_chain_of(pkg, written_ids | ({config_id} if config_id else set()))
         safety.save_atomically(pkg, path)
     return WriteReport(rows, time.perf_counter() - started, max((n for _, n in written), default=0))

@@ -255,3 +255,55 @@ def add_sparklines(path: Path, sheet_part: str) -> None:
         parts[sheet_part] = parts[sheet_part].decode().replace("</worksheet>", ext + "</worksheet>").encode()
 
     edit_zip(path, edit)
+
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+OFFICE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def add_pivot(path: Path, sheet_part: str, source: str, n: int = 1) -> tuple[str, str]:
+    """A pivot table on the worksheet `sheet_part`, its cache fed by `source` (the attributes of
+    <worksheetSource>: 'name="Workouts"' for a table, 'ref="A1:B9" sheet="Mine"' for a range), as Excel
+    writes one before its first refresh. Returns the (cache definition, pivot table) part names."""
+    cache, pivot = f"xl/pivotCache/pivotCacheDefinition{n}.xml", f"xl/pivotTables/pivotTable{n}.xml"
+    column = "ACEGIK"[n - 1]   # side by side in row 3: pivot tables may not overlap
+    cache_xml = (f'<pivotCacheDefinition xmlns="{MAIN_NS}" xmlns:r="{OFFICE_REL}" refreshedBy="Member" '
+                 f'recordCount="0"><cacheSource type="worksheet"><worksheetSource {source}/></cacheSource>'
+                 '<cacheFields count="1"><cacheField name="Workout ID" numFmtId="0"><sharedItems/></cacheField>'
+                 '</cacheFields></pivotCacheDefinition>')
+    pivot_xml = (f'<pivotTableDefinition xmlns="{MAIN_NS}" name="PivotTable{n}" cacheId="{n}" '
+                 f'dataCaption="Values"><location ref="{column}3:{column}4" firstHeaderRow="1" firstDataRow="1" '
+                 'firstDataCol="0"/><pivotFields count="1"><pivotField showAll="0"/></pivotFields>'
+                 '</pivotTableDefinition>')
+    folder, name = sheet_part.rsplit("/", 1)
+
+    def relate(parts: dict[str, bytes], rels_part: str, rel_id: str, kind: str, target: str) -> None:
+        rels = parts.get(rels_part, b'<Relationships xmlns="http://schemas.openxmlformats.org/package/'
+                                    b'2006/relationships"></Relationships>').decode()
+        rel = f'<Relationship Id="{rel_id}" Type="{OFFICE_REL}/{kind}" Target="{target}"/>'
+        parts[rels_part] = rels.replace("</Relationships>", rel + "</Relationships>").encode()
+
+    def edit(parts: dict[str, bytes]) -> None:
+        parts[cache], parts[pivot] = cache_xml.encode(), pivot_xml.encode()
+        relate(parts, "xl/_rels/workbook.xml.rels", f"rIdPivotCache{n}", "pivotCacheDefinition",
+               f"pivotCache/pivotCacheDefinition{n}.xml")
+        relate(parts, f"{folder}/_rels/{name}.rels", f"rIdPivot{n}", "pivotTable", f"../pivotTables/pivotTable{n}.xml")
+        relate(parts, f"xl/pivotTables/_rels/pivotTable{n}.xml.rels", "rId1", "pivotCacheDefinition",
+               f"../pivotCache/pivotCacheDefinition{n}.xml")
+        book = parts["xl/workbook.xml"].decode()
+        entry = f'<pivotCache xmlns:r="{OFFICE_REL}" cacheId="{n}" r:id="rIdPivotCache{n}"/>'
+        if "</pivotCaches>" in book:
+            book = book.replace("</pivotCaches>", entry + "</pivotCaches>", 1)
+        else:
+            at = re.search(r"<(?:smartTagPr|smartTagTypes|webPublishing|fileRecoveryPr|webPublishObjects|extLst)\b"
+                           r"|</workbook>", book)
+            book = book[:at.start()] + f"<pivotCaches>{entry}</pivotCaches>" + book[at.start():]
+        parts["xl/workbook.xml"] = book.encode()
+        types = parts["[Content_Types].xml"].decode()
+        for part, kind in ((cache, "pivotCacheDefinition"), (pivot, "pivotTable")):
+            types = types.replace("</Types>", f'<Override PartName="/{part}" ContentType="application/'
+                                  f'vnd.openxmlformats-officedocument.spreadsheetml.{kind}+xml"/></Types>')
+        parts["[Content_Types].xml"] = types.encode()
+
+    edit_zip(path, edit)
+    return cache, pivot
