@@ -59,9 +59,9 @@ def refresh_book(book: "xw.Book", full: bool = False,
 
     warnings = _Warnings()
     package_log = logging.getLogger("pelotonxl")
-    package_log.addHandler(warnings)
     try:
         previous_status = app.status_bar
+        package_log.addHandler(warnings)   # off again below: Excel may keep this process for the next click
         try:
             settings = resolve(config=read_config(book),
                                environ=os.environ if environ is None else environ)

@@ -9,6 +9,7 @@ show is in docs/manual-test.md.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import pandas as pd
 import pytest
@@ -267,3 +268,4 @@ def test_a_ribbon_refresh_says_which_sheet_kept_old_answers(server, home):
                                "press Ctrl+Alt+F9.")
     assert ribbon.refresh_book(real_api(book), environ={}) is not None   # the next box says it again, no more
     assert len(book.app.alerts) == 2 and book.app.alerts[1]["prompt"].endswith("press Ctrl+Alt+F9.")
+    assert not [h for h in logging.getLogger("pelotonxl").handlers if type(h).__module__ == ribbon.__name__]
