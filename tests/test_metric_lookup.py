@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
-from support import REPO, settings_for
+from support import PASSWORD, REPO, USERNAME, settings_for
 
 import peloton_xl
+from pelotonxl.demo.account import DemoAccount, make_account
+from pelotonxl.demo.server import FakePeloton
 from pelotonxl.model import tables
 from pelotonxl.refresh_job import run_refresh
-from pelotonxl.settings import DEFAULT_EVERY_N
+from pelotonxl.settings import DEFAULT_EVERY_N, Settings
+
+e2e = pytest.mark.e2e   # their shared store comes from a refresh over HTTP: not the unit tier
 
 
 def refresh(settings):
@@ -20,18 +25,29 @@ def refresh(settings):
     return written
 
 
-@pytest.fixture
-def settings(server, home):
-    """At the product's default sampling, so PELOTON_SERIES answers the fine samples a member gets."""
-    return settings_for(server, home, every_n=DEFAULT_EVERY_N)
+@dataclass
+class Stored:
+    account: DemoAccount
+    settings: Settings
+    written: dict
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory) -> Stored:
+    """One headless refresh at the product's default sampling (what PELOTON_SERIES answers a member),
+    then the server goes away: every answer below must come from the store. The stories only read it,
+    so they share it."""
+    account = make_account(40, seed=11)
+    with FakePeloton(account, username=USERNAME, password=PASSWORD) as server:
+        settings = settings_for(server, tmp_path_factory.mktemp("lookup") / "home", every_n=DEFAULT_EVERY_N)
+        written = refresh(settings)
+    return Stored(account, settings, written)
 
 
 @pytest.fixture
-def refreshed(server, settings, account, monkeypatch):
-    """A headless refresh, then the server goes away: every answer must come from the store."""
-    written = refresh(settings)
-    monkeypatch.setenv("PELOTON_XL_HOME", settings.home)
-    return written
+def refreshed(stored, monkeypatch) -> Stored:
+    monkeypatch.setenv("PELOTON_XL_HOME", stored.settings.home)
+    return stored
 
 
 def metrics_row(written, workout_id):
@@ -44,21 +60,24 @@ def cycling_workout(account):
                 and w.get("ride", {}).get("instructor"))
 
 
-def test_by_workout_id_slug_and_display_name(refreshed, account, server):
-    server.stop()
+@e2e
+def test_by_workout_id_slug_and_display_name(refreshed):
+    account = refreshed.account
     ride = cycling_workout(account)
-    expected = metrics_row(refreshed, ride["id"])["Avg Output (watts)"]
+    expected = metrics_row(refreshed.written, ride["id"])["Avg Output (watts)"]
     assert peloton_xl.PELOTON_METRIC(ride["id"], "avg_output") == expected
     assert peloton_xl.PELOTON_METRIC(ride["id"], "Avg Output") == expected
     assert peloton_xl.PELOTON_METRIC(ride["id"].upper(), "AVG OUTPUT (watts)") == expected
-    hr = metrics_row(refreshed, ride["id"])["Avg Heart Rate (bpm)"]
+    hr = metrics_row(refreshed.written, ride["id"])["Avg Heart Rate (bpm)"]
     assert peloton_xl.PELOTON_METRIC(ride["id"], "avg_heart_rate") == hr
 
 
-def test_latest_and_dates(refreshed, account):
+@e2e
+def test_latest_and_dates(refreshed):
+    account = refreshed.account
     newest = account.workouts[0]
     start = tables.local_start(newest)
-    calories = metrics_row(refreshed, newest["id"])["Calories (kcal)"]
+    calories = metrics_row(refreshed.written, newest["id"])["Calories (kcal)"]
     assert peloton_xl.PELOTON_METRIC("latest", "calories") == calories
     assert peloton_xl.PELOTON_METRIC(start, "Calories") == calories            # a date-time
     assert peloton_xl.PELOTON_METRIC(start.replace(second=0), "calories") == calories  # same minute
@@ -69,7 +88,9 @@ def test_latest_and_dates(refreshed, account):
     assert peloton_xl.PELOTON_WORKOUTS_ON(day)[0] == [newest["id"]]
 
 
-def test_unknown_workout_or_metric_gives_an_error_value(refreshed, account):
+@e2e
+def test_unknown_workout_or_metric_gives_an_error_value(refreshed):
+    account = refreshed.account
     wid = account.workouts[0]["id"]
     assert peloton_xl.PELOTON_METRIC("f" * 32, "avg_output").startswith("#N/A ")
     assert peloton_xl.PELOTON_METRIC(wid, "watts per kilo").startswith("#N/A unknown metric")
@@ -78,13 +99,16 @@ def test_unknown_workout_or_metric_gives_an_error_value(refreshed, account):
     assert peloton_xl.PELOTON_WORKOUTS_ON("not a date").startswith("#VALUE! ")
 
 
-def test_a_metric_the_workout_lacks_is_not_available(refreshed, account):
+@e2e
+def test_a_metric_the_workout_lacks_is_not_available(refreshed):
+    account = refreshed.account
     meditation = next(w for w in account.workouts if w["fitness_discipline"] == "meditation")
     assert peloton_xl.PELOTON_METRIC(meditation["id"], "avg_output").startswith("#N/A ")
 
 
-def test_series_returns_the_stored_samples_of_one_metric(refreshed, account, server, settings):
-    server.stop()                                   # from the store, never the network
+@e2e
+def test_series_returns_the_stored_samples_of_one_metric(refreshed):
+    account, settings = refreshed.account, refreshed.settings     # the server is gone: from the store
     ride = cycling_workout(account)
     graph = account.graph(ride["id"], settings.every_n)
     samples = {m["slug"]: m["values"] for m in graph["metrics"]}
@@ -97,7 +121,9 @@ def test_series_returns_the_stored_samples_of_one_metric(refreshed, account, ser
     assert peloton_xl.PELOTON_SERIES(run["id"], "speed") == speed["values"]   # nested under pace
 
 
-def test_series_errors_follow_peloton_metric(refreshed, account):
+@e2e
+def test_series_errors_follow_peloton_metric(refreshed):
+    account = refreshed.account
     ride, meditation = cycling_workout(account), next(
         w for w in account.workouts if w["fitness_discipline"] == "meditation")
     assert peloton_xl.PELOTON_SERIES(ride["id"], "watts per kilo") == \
@@ -108,6 +134,7 @@ def test_series_errors_follow_peloton_metric(refreshed, account):
     assert peloton_xl.PELOTON_SERIES(ride["id"], 7).startswith("#VALUE! ")
 
 
+@e2e
 def test_metric_names_lists_slug_name_and_unit(refreshed):
     names = peloton_xl.PELOTON_METRIC_NAMES()
     assert names[0] == ["Metric", "Name", "Unit"]
@@ -115,7 +142,10 @@ def test_metric_names_lists_slug_name_and_unit(refreshed):
     assert any(row[0] == "max_heart_rate" for row in names)
 
 
-def test_the_index_notices_a_refresh(refreshed, server, settings, account):
+def test_the_index_notices_a_refresh(server, home, account, monkeypatch):
+    settings = settings_for(server, home, every_n=DEFAULT_EVERY_N)
+    refresh(settings)
+    monkeypatch.setenv("PELOTON_XL_HOME", settings.home)
     before = peloton_xl.PELOTON_METRIC("latest", "calories")
     (added,) = account.add_workouts(1)
     written = refresh(settings)
