@@ -84,7 +84,7 @@ def test_a_column_the_refresh_stops_writing_leaves_the_members_column_beside_the
     assert dropped == 0
 
 
-def test_a_full_ribbon_refresh_says_whose_notes_went_with_a_removed_workout(server, account, home):
+def test_a_full_ribbon_refresh_says_how_many_notes_went_with_removed_workouts(server, account, home):
     book = make_book(server, home)
     ribbon.refresh_book(real_api(book), environ={})
     sheet = book.sheets["Workouts"]
