@@ -14,7 +14,7 @@ from typing import Iterable
 
 from pelotonxl.xlsx import package as xp
 
-REL_PIVOT_CACHE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/pivotCacheDefinition"
+REL_PIVOT_CACHE = xp.REL_NS + "/pivotCacheDefinition"
 
 
 def refresh_on_open(pkg: xp.Package, tables: Iterable[str], sheets: Iterable[str]) -> list[str]:

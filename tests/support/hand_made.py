@@ -36,7 +36,6 @@ def workout(wid: str, start: str, minutes: float, discipline: str, *, length: in
     return item, {"summaries": summaries, "average_summaries": averages, "metrics": metrics}
 
 
-
 def hand_account():
     return [
         workout("w1", "2026-11-23 07:00", 30, "cycling", length=30, kj=300, watts=167, kcal=400, miles=9.5,

@@ -23,6 +23,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from pelotonxl.model.workbook import WorkbookContent
 from pelotonxl.settings import FIELD_BY_NAME, FIELDS, STATUS_NAMES
+from pelotonxl.xlsx import package as xp
 
 TEMPLATE = Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"
 
@@ -257,30 +258,25 @@ def add_sparklines(path: Path, sheet_part: str) -> None:
     edit_zip(path, edit)
 
 
-MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-OFFICE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-
-
 def add_pivot(path: Path, sheet_part: str, source: str, n: int = 1) -> tuple[str, str]:
     """A pivot table on the worksheet `sheet_part`, its cache fed by `source` (the attributes of
     <worksheetSource>: 'name="Workouts"' for a table, 'ref="A1:B9" sheet="Mine"' for a range), as Excel
     writes one before its first refresh. Returns the (cache definition, pivot table) part names."""
     cache, pivot = f"xl/pivotCache/pivotCacheDefinition{n}.xml", f"xl/pivotTables/pivotTable{n}.xml"
     column = "ACEGIK"[n - 1]   # side by side in row 3: pivot tables may not overlap
-    cache_xml = (f'<pivotCacheDefinition xmlns="{MAIN_NS}" xmlns:r="{OFFICE_REL}" refreshedBy="Member" '
+    cache_xml = (f'<pivotCacheDefinition xmlns="{xp.MAIN_NS}" xmlns:r="{xp.REL_NS}" refreshedBy="Member" '
                  f'recordCount="0"><cacheSource type="worksheet"><worksheetSource {source}/></cacheSource>'
                  '<cacheFields count="1"><cacheField name="Workout ID" numFmtId="0"><sharedItems/></cacheField>'
                  '</cacheFields></pivotCacheDefinition>')
-    pivot_xml = (f'<pivotTableDefinition xmlns="{MAIN_NS}" name="PivotTable{n}" cacheId="{n}" '
+    pivot_xml = (f'<pivotTableDefinition xmlns="{xp.MAIN_NS}" name="PivotTable{n}" cacheId="{n}" '
                  f'dataCaption="Values"><location ref="{column}3:{column}4" firstHeaderRow="1" firstDataRow="1" '
                  'firstDataCol="0"/><pivotFields count="1"><pivotField showAll="0"/></pivotFields>'
                  '</pivotTableDefinition>')
     folder, name = sheet_part.rsplit("/", 1)
 
     def relate(parts: dict[str, bytes], rels_part: str, rel_id: str, kind: str, target: str) -> None:
-        rels = parts.get(rels_part, b'<Relationships xmlns="http://schemas.openxmlformats.org/package/'
-                                    b'2006/relationships"></Relationships>').decode()
-        rel = f'<Relationship Id="{rel_id}" Type="{OFFICE_REL}/{kind}" Target="{target}"/>'
+        rels = parts.get(rels_part, f'<Relationships xmlns="{xp.PKG_REL_NS}"></Relationships>'.encode()).decode()
+        rel = f'<Relationship Id="{rel_id}" Type="{xp.REL_NS}/{kind}" Target="{target}"/>'
         parts[rels_part] = rels.replace("</Relationships>", rel + "</Relationships>").encode()
 
     def edit(parts: dict[str, bytes]) -> None:
@@ -291,7 +287,7 @@ def add_pivot(path: Path, sheet_part: str, source: str, n: int = 1) -> tuple[str
         relate(parts, f"xl/pivotTables/_rels/pivotTable{n}.xml.rels", "rId1", "pivotCacheDefinition",
                f"../pivotCache/pivotCacheDefinition{n}.xml")
         book = parts["xl/workbook.xml"].decode()
-        entry = f'<pivotCache xmlns:r="{OFFICE_REL}" cacheId="{n}" r:id="rIdPivotCache{n}"/>'
+        entry = f'<pivotCache xmlns:r="{xp.REL_NS}" cacheId="{n}" r:id="rIdPivotCache{n}"/>'
         if "</pivotCaches>" in book:
             book = book.replace("</pivotCaches>", entry + "</pivotCaches>", 1)
         else:
