@@ -31,10 +31,17 @@ def synthetic_records(rides: int, every_n: int, seed: int = 7) -> list[tuple[dic
         minutes = int(rng.choice([20, 30, 45, 60]))
         samples = minutes * 60 // every_n
         effort = 150 + 60 * np.sin(np.linspace(0, rng.uniform(3, 12), samples)) + rng.normal(0, 15, samples)
-        workout = {"id": f"{n:032x}", "fitness_discipline": "cycling", "timezone": "UTC",
-                   "start_time": (start - timedelta(days=n)).timestamp(), "ride": {"id": f"{n % 50:032x}"}}
-        graph = {"seconds_since_pedaling_start": list(range(every_n, samples * every_n + 1, every_n)),
-                 "metrics": [{"slug": "output", "values": np.clip(effort, 0, None).round().astype(int).tolist()}]}
+        workout = {
+            "id": f"{n:032x}",
+            "fitness_discipline": "cycling",
+            "timezone": "UTC",
+            "start_time": (start - timedelta(days=n)).timestamp(),
+            "ride": {"id": f"{n % 50:032x}"},
+        }
+        graph = {
+            "seconds_since_pedaling_start": list(range(every_n, samples * every_n + 1, every_n)),
+            "metrics": [{"slug": "output", "values": np.clip(effort, 0, None).round().astype(int).tolist()}],
+        }
         records.append((workout, graph))
     return records
 
@@ -61,8 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     now = datetime(2026, 11, 30)
     table, result = best_of(args.repeat, lambda: (pc.curve_table(curve, now), curve.ftp()))
     total = read + compute + table
-    print(f"Power curve of {args.rides:,} rides ({samples:,} samples, every {args.every_n} s, "
-          f"{len(curve.durations)} durations), best of {args.repeat}:\n")
+    print(
+        f"Power curve of {args.rides:,} rides ({samples:,} samples, every {args.every_n} s, "
+        f"{len(curve.durations)} durations), best of {args.repeat}:\n"
+    )
     print("| step | seconds |\n|---|---:|")
     print(f"| read output samples from the graphs | {read:.3f} |")
     print(f"| best average per ride and duration | {compute:.3f} |")

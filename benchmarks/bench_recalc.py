@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))   # the stand-in lives with the tests
+sys.path.insert(0, str(REPO / "tests"))  # the stand-in lives with the tests
 
 try:
     from pelotonxl.demo.account import demo_end, make_account
@@ -37,8 +37,10 @@ try:
 except ModuleNotFoundError as exc:
     if exc.name != "pelotonxl":
         raise
-    sys.exit(f"{Path(__file__).name}: the pelotonxl package is not importable: run it from the repository "
-             f"root as `python -m benchmarks.{Path(__file__).stem}`, or `pip install -e .` first.")
+    sys.exit(
+        f"{Path(__file__).name}: the pelotonxl package is not importable: run it from the repository "
+        f"root as `python -m benchmarks.{Path(__file__).stem}`, or `pip install -e .` first."
+    )
 
 SLUGS = ["avg_output", "Avg Cadence", "calories", "total_output", "max_heart_rate"]
 EVERY_N = 30
@@ -69,7 +71,7 @@ def member_book(workouts: int, formulas: int):
     live_writer.write_tables_live(book, content)
     workouts_sheet = book.sheets["Workouts"]
     rng = workouts_sheet.tables["Workouts"].range
-    col = rng.last_column + 1           # the member's calculated column, not a PELOTON_ one
+    col = rng.last_column + 1  # the member's calculated column, not a PELOTON_ one
     workouts_sheet.range((1, col)).value = "Double output"
     workouts_sheet.range((2, col), (rng.last_row, col)).value = [["=[@[Total Output (kJ)]]*2"]] * (rng.shape[0] - 1)
     workouts_sheet.tables["Workouts"].resize(workouts_sheet.range((rng.row, rng.column), (rng.last_row, col)))
@@ -79,7 +81,7 @@ def member_book(workouts: int, formulas: int):
     pick = random.Random(1)
     rows = [[f'=PELOTON_METRIC("{pick.choice(ids)}", "{pick.choice(SLUGS)}")'] for _ in range(formulas)]
     mine = book.sheets.add("My Analysis", after=book.sheets[-1])
-    half = formulas // 2                 # two columns of formulas with a label column between them
+    half = formulas // 2  # two columns of formulas with a label column between them
     mine.range((1, 1), (half, 1)).formula2 = rows[:half]
     mine.range((1, 2), (half, 2)).value = [["label"]] * half
     mine.range((1, 3), (formulas - half, 3)).formula2 = rows[half:]
@@ -118,13 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     book, drawn = member_book(args.workouts, args.formulas)
     cells = sum(len(s.cells) for s in book.sheets)
     formulas = sum(1 for s in book.sheets for c in s.cells if s.is_formula(c))
-    cells_formula = recalc.recalculate_functions(book, skip=drawn)   # warm the function index once
+    cells_formula = recalc.recalculate_functions(book, skip=drawn)  # warm the function index once
     variants = [
         ("re-enter the PELOTON_ formulas (the live writer)", lambda: recalc.recalculate_functions(book, skip=drawn)),
         ("whole book (CalculateFull)", lambda: calculate_full(book)),
     ]
-    print(f"Book after a live refresh of {args.workouts:,} demo workouts: {len(book.sheets)} sheets, {cells:,} "
-          f"cells, {formulas:,} formulas of which {cells_formula:,} call PELOTON_ functions\n")
+    print(
+        f"Book after a live refresh of {args.workouts:,} demo workouts: {len(book.sheets)} sheets, {cells:,} "
+        f"cells, {formulas:,} formulas of which {cells_formula:,} call PELOTON_ functions\n"
+    )
     print(f"| variant | seconds (best of {args.repeat}) | formula transfers | functions called |")
     print("|---|---:|---:|---:|")
     results = []

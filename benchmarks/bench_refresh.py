@@ -48,8 +48,10 @@ try:
 except ModuleNotFoundError as exc:
     if exc.name != "pelotonxl":
         raise
-    sys.exit(f"{Path(__file__).name}: the pelotonxl package is not importable: run it from the repository "
-             f"root as `python -m benchmarks.{Path(__file__).stem}`, or `pip install -e .` first.")
+    sys.exit(
+        f"{Path(__file__).name}: the pelotonxl package is not importable: run it from the repository "
+        f"root as `python -m benchmarks.{Path(__file__).stem}`, or `pip install -e .` first."
+    )
 
 USERNAME = "bench@example.com"
 PASSWORD = "bench-password"  # the local stand-in's, passed to children through the environment only
@@ -67,6 +69,7 @@ WRITE_LINE = re.compile(r"workbook written in ([\d.]+) s")
 @dataclass
 class Run:
     """One measured subprocess."""
+
     wall: float
     returncode: int
     stdout: str
@@ -82,19 +85,19 @@ class Row:
     requests: int
     write_seconds: float | None
     peak_mb: float | None
-    server_cpu: float             # seconds of the stand-in's CPU: must stay small next to the latency
+    server_cpu: float  # seconds of the stand-in's CPU: must stay small next to the latency
     speedup: float | None = None
     problems: list[str] = field(default_factory=list)  # the run did not do what it should have
 
 
 # ---- running and measuring one subprocess ------------------------------------------------------
 
+
 def run_measured(cmd: list[str], env: dict[str, str], cwd: Path) -> Run:
     """Run cmd to completion; wall time from spawn to exit, and the child's own peak RSS."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                text=True)
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, text=True)
         # wait4 rather than proc.wait(): it hands back the child's rusage as it reaps it.
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
@@ -108,13 +111,20 @@ def run_measured(cmd: list[str], env: dict[str, str], cwd: Path) -> Run:
 
 def child_env(server: FakePeloton, home: Path, workers: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PELOTON_")}
-    env.update(PELOTON_API_URL=server.url, PELOTON_AUTH_URL=server.url, PELOTON_USERNAME=USERNAME,
-               PELOTON_PASSWORD=PASSWORD, PELOTON_XL_HOME=str(home), PELOTON_WORKERS=str(workers))
+    env.update(
+        PELOTON_API_URL=server.url,
+        PELOTON_AUTH_URL=server.url,
+        PELOTON_USERNAME=USERNAME,
+        PELOTON_PASSWORD=PASSWORD,
+        PELOTON_XL_HOME=str(home),
+        PELOTON_WORKERS=str(workers),
+    )
     return env
 
 
-def measure(scenario: str, n: int, server: FakePeloton, cmd: list[str], env: dict[str, str],
-            cwd: Path) -> tuple[Row, Run]:
+def measure(
+    scenario: str, n: int, server: FakePeloton, cmd: list[str], env: dict[str, str], cwd: Path
+) -> tuple[Row, Run]:
     server.clear_requests()
     cpu_before = time.process_time()  # this process does nothing but serve while the child runs
     run = run_measured(cmd, env, cwd)
@@ -131,8 +141,16 @@ def measure(scenario: str, n: int, server: FakePeloton, cmd: list[str], env: dic
 
 
 def run_baseline(n: int, server: FakePeloton, env: dict[str, str], cwd: Path) -> Row:
-    cmd = [sys.executable, str(BENCH_DIR / "serial_baseline.py"), "--api-url", server.url,
-           "--username", USERNAME, "--every-n", str(DEFAULT_EVERY_N)]
+    cmd = [
+        sys.executable,
+        str(BENCH_DIR / "serial_baseline.py"),
+        "--api-url",
+        server.url,
+        "--username",
+        USERNAME,
+        "--every-n",
+        str(DEFAULT_EVERY_N),
+    ]
     row, run = measure(BASELINE, n, server, cmd, env, cwd)
     if run.returncode == 0:
         counts = json.loads(run.stdout.strip().splitlines()[-1])
@@ -141,8 +159,16 @@ def run_baseline(n: int, server: FakePeloton, env: dict[str, str], cwd: Path) ->
     return row
 
 
-def run_cli(scenario: str, n: int, server: FakePeloton, env: dict[str, str], cwd: Path, workbook: Path,
-            expect_rows: int, expect_new: int) -> Row:
+def run_cli(
+    scenario: str,
+    n: int,
+    server: FakePeloton,
+    env: dict[str, str],
+    cwd: Path,
+    workbook: Path,
+    expect_rows: int,
+    expect_new: int,
+) -> Row:
     cmd = [sys.executable, str(REPO / "peloton_xl.py"), "--workbook", str(workbook), "-v"]
     row, run = measure(scenario, n, server, cmd, env, cwd)
     written = WRITE_LINE.search(run.stderr)
@@ -151,8 +177,9 @@ def run_cli(scenario: str, n: int, server: FakePeloton, env: dict[str, str], cwd
     if result is None:
         row.problems.append("no result line from the CLI")
     elif (int(result.group(1)), int(result.group(2))) != (expect_rows, expect_new):
-        row.problems.append(f"wrote {result.group(1)} workouts ({result.group(2)} new), "
-                            f"expected {expect_rows} ({expect_new} new)")
+        row.problems.append(
+            f"wrote {result.group(1)} workouts ({result.group(2)} new), expected {expect_rows} ({expect_new} new)"
+        )
     if run.returncode == 0 and written is None:
         row.problems.append("no 'workbook written in X s' line in the -v output")
     return row
@@ -192,10 +219,11 @@ def bench_size(n: int, latency: float, workers: int, scratch: Path) -> list[Row]
 
 # ---- targets -----------------------------------------------------------------------------------
 
+
 @dataclass
 class Target:
     text: str
-    passed: bool | None   # None: not measured in this run
+    passed: bool | None  # None: not measured in this run
     measured: str
 
 
@@ -212,23 +240,36 @@ def check_targets(rows: list[Row], sizes: list[int]) -> list[Target]:
     again, five, large = row(NOTHING_NEW, mid), row(FIVE_NEW, mid), row(FIRST, big)
     clean = not (first.problems or base.problems)
     targets = [
-        Target(f"first refresh of {mid:,} at the configured latency: >= 3x faster than the serial baseline",
-               clean and first.speedup is not None and first.speedup >= 3,
-               f"{first.speedup:.1f}x ({base.seconds:.1f} s -> {first.seconds:.1f} s)"),
-        Target(f"nothing new, {mid:,}: <= 3 requests and <= 4 s end to end, workbook included",
-               not again.problems and again.requests <= 3 and again.seconds <= 4,
-               f"{again.requests} requests, {again.seconds:.1f} s"),
-        Target(f"{NEW_WORKOUTS} new on top of {mid:,}: <= 10 requests",
-               not five.problems and five.requests <= 10, f"{five.requests} requests"),
-        Target(f"{big:,}: workbook write <= 5 s, peak memory <= 400 MB",
-               not large.problems and large.write_seconds is not None and large.write_seconds <= 5
-               and large.peak_mb is not None and large.peak_mb <= 400,
-               f"write {_num(large.write_seconds, 2)} s, peak {_num(large.peak_mb, 0)} MB"),
+        Target(
+            f"first refresh of {mid:,} at the configured latency: >= 3x faster than the serial baseline",
+            clean and first.speedup is not None and first.speedup >= 3,
+            f"{first.speedup:.1f}x ({base.seconds:.1f} s -> {first.seconds:.1f} s)",
+        ),
+        Target(
+            f"nothing new, {mid:,}: <= 3 requests and <= 4 s end to end, workbook included",
+            not again.problems and again.requests <= 3 and again.seconds <= 4,
+            f"{again.requests} requests, {again.seconds:.1f} s",
+        ),
+        Target(
+            f"{NEW_WORKOUTS} new on top of {mid:,}: <= 10 requests",
+            not five.problems and five.requests <= 10,
+            f"{five.requests} requests",
+        ),
+        Target(
+            f"{big:,}: workbook write <= 5 s, peak memory <= 400 MB",
+            not large.problems
+            and large.write_seconds is not None
+            and large.write_seconds <= 5
+            and large.peak_mb is not None
+            and large.peak_mb <= 400,
+            f"write {_num(large.write_seconds, 2)} s, peak {_num(large.peak_mb, 0)} MB",
+        ),
     ]
     return targets
 
 
 # ---- report ------------------------------------------------------------------------------------
+
 
 def machine() -> str:
     model = ""
@@ -240,15 +281,20 @@ def machine() -> str:
     except OSError:
         pass
     cpu = f"{os.cpu_count()} cores" + (f" ({model})" if model else "")
-    return (f"{cpu}; Python {platform.python_version()} on {platform.system()} {platform.release()}; "
-            f"{datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}")
+    return (
+        f"{cpu}; Python {platform.python_version()} on {platform.system()} {platform.release()}; "
+        f"{datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}"
+    )
 
 
 def code_version() -> str:
     """Which code was measured: the commit, and whether pelotonxl/ or the workbook differ from it."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(REPO), *args], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
     try:
         commit = git("rev-parse", "--short", "HEAD")
         dirty = git("status", "--porcelain", "--", "pelotonxl", "peloton_xl.py", "PelotonWorkbook.xlsm")
@@ -272,9 +318,11 @@ def report(rows: list[Row], targets: list[Target], args: argparse.Namespace, ela
     ]
     for r in rows:
         flag = " (!)" if r.problems else ""
-        lines.append(f"| {r.scenario}{flag} | {r.n:,} | {r.seconds:.2f} | {r.requests:,} | "
-                     f"{_num(r.write_seconds, 2)} | {_num(r.peak_mb, 0)} | "
-                     f"{f'{r.speedup:.1f}x' if r.speedup is not None else '—'} | {r.server_cpu:.2f} |")
+        lines.append(
+            f"| {r.scenario}{flag} | {r.n:,} | {r.seconds:.2f} | {r.requests:,} | "
+            f"{_num(r.write_seconds, 2)} | {_num(r.peak_mb, 0)} | "
+            f"{f'{r.speedup:.1f}x' if r.speedup is not None else '—'} | {r.server_cpu:.2f} |"
+        )
     lines += ["", "Targets:", ""]
     for t in targets:
         verdict = "PASS" if t.passed else "FAIL"
@@ -292,9 +340,11 @@ def stand_in_check(rows: list[Row], latency: float) -> str:
     busy = [r for r in rows if r.scenario in (BASELINE, FIRST)]
     worst = max(busy, key=lambda r: r.server_cpu / max(1, r.requests))
     per_request = 1000 * worst.server_cpu / max(1, worst.requests)
-    return (f"Stand-in check: the local server used at most {per_request:.1f} ms of CPU per request "
-            f"({worst.scenario}, N={worst.n:,}; idle polling included) against {latency * 1000:g} ms "
-            "of injected latency.")
+    return (
+        f"Stand-in check: the local server used at most {per_request:.1f} ms of CPU per request "
+        f"({worst.scenario}, N={worst.n:,}; idle polling included) against {latency * 1000:g} ms "
+        "of injected latency."
+    )
 
 
 def _num(value: float | None, digits: int) -> str:
@@ -314,11 +364,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sizes", default="100,1000,5000", help="account sizes, comma-separated")
     p.add_argument("--latency", type=float, default=0.05, help="seconds the server waits on every request")
     p.add_argument("--workers", type=int, default=4, help="PELOTON_WORKERS for the refreshes")
-    p.add_argument("--quick", action="store_true",
-                   help="a few seconds' run (sizes 30, latency 0.005) for the smoke test")
-    p.add_argument("--series", action="store_true",
-                   help="instead: the first refresh with fine (5 s) against coarse (300 s) graphs, and "
-                        "the store's size (bench_series.py)")
+    p.add_argument(
+        "--quick", action="store_true", help="a few seconds' run (sizes 30, latency 0.005) for the smoke test"
+    )
+    p.add_argument(
+        "--series",
+        action="store_true",
+        help="instead: the first refresh with fine (5 s) against coarse (300 s) graphs, and "
+        "the store's size (bench_series.py)",
+    )
     p.add_argument("--series-size", type=int, default=1000, help="workouts for --series")
     p.add_argument("--save", action="store_true", help="also write the report to benchmarks/out/")
     args = p.parse_args(argv)

@@ -22,8 +22,8 @@ from benchmarks.bench_refresh import (
     USERNAME,
     _num,
     child_env,
-    fresh_run,
     code_version,
+    fresh_run,
     machine,
     run_cli,
     say,
@@ -66,8 +66,9 @@ def first_refresh(n: int, every_n: int, latency: float, workers: int, scratch: P
 def half_hour_store_mb(every_n: int, scratch: Path) -> float:
     """1,000 half-hour Bike rides' graphs in a store, as a refresh would save them."""
     account = make_account(400)
-    rides = [w for w in account.workouts
-             if w["fitness_discipline"] == "cycling" and account.plan(w["id"]).duration == 1800]
+    rides = [
+        w for w in account.workouts if w["fitness_discipline"] == "cycling" and account.plan(w["id"]).duration == 1800
+    ]
     path = scratch / f"half-hour-{every_n}" / "store.sqlite"
     with WorkoutStore(path) as store:
         batch = []
@@ -83,34 +84,54 @@ def half_hour_store_mb(every_n: int, scratch: Path) -> float:
 
 def run_series(n: int, latency: float, workers: int) -> str:
     with tempfile.TemporaryDirectory(prefix="peloton-bench-series-") as scratch:
-        rows = [first_refresh(n, every_n, latency, workers, Path(scratch))
-                for every_n in (COARSE_EVERY_N, DEFAULT_EVERY_N)]
+        rows = [
+            first_refresh(n, every_n, latency, workers, Path(scratch)) for every_n in (COARSE_EVERY_N, DEFAULT_EVERY_N)
+        ]
         say("series: 1,000 half-hour rides at 5 s and 1 s")
         half_hour = {every_n: half_hour_store_mb(every_n, Path(scratch)) for every_n in (DEFAULT_EVERY_N, 1)}
     coarse, fine = rows
     ratio = fine.seconds / coarse.seconds
     lines = [
-        "# peloton_xl fine-series benchmark", "",
-        f"Machine: {machine()}", f"Code: {code_version()}",
-        f"First refresh of {n:,} demo workouts, latency {latency * 1000:g} ms per request, "
-        f"PELOTON_WORKERS={workers}", "",
+        "# peloton_xl fine-series benchmark",
+        "",
+        f"Machine: {machine()}",
+        f"Code: {code_version()}",
+        f"First refresh of {n:,} demo workouts, latency {latency * 1000:g} ms per request, PELOTON_WORKERS={workers}",
+        "",
         "| graph sampling | seconds | Peloton requests | peak memory MB | store MB |",
         "|---|---:|---:|---:|---:|",
     ]
     for r in rows:
         flag = " (!)" if r.problems else ""
-        lines.append(f"| every {r.every_n} s{flag} | {r.seconds:.2f} | {r.requests:,} | "
-                     f"{_num(r.peak_mb, 0)} | {r.store_mb:.1f} |")
-    lines += ["", f"Store of {HALF_HOUR_RIDES:,} half-hour Bike rides: "
-              + ", ".join(f"{mb:.1f} MB at every {e} s" for e, mb in half_hour.items()), "", "Targets:", ""]
+        lines.append(
+            f"| every {r.every_n} s{flag} | {r.seconds:.2f} | {r.requests:,} | "
+            f"{_num(r.peak_mb, 0)} | {r.store_mb:.1f} |"
+        )
+    lines += [
+        "",
+        f"Store of {HALF_HOUR_RIDES:,} half-hour Bike rides: "
+        + ", ".join(f"{mb:.1f} MB at every {e} s" for e, mb in half_hour.items()),
+        "",
+        "Targets:",
+        "",
+    ]
     clean = not (coarse.problems or fine.problems)
     targets = [
-        (f"fine series ({DEFAULT_EVERY_N} s) first refresh <= 1.25x the coarse ({COARSE_EVERY_N} s) one",
-         clean and ratio <= 1.25, f"{ratio:.2f}x ({coarse.seconds:.1f} s -> {fine.seconds:.1f} s)"),
-        (f"store of {HALF_HOUR_RIDES:,} half-hour rides at {DEFAULT_EVERY_N} s < 25 MB",
-         half_hour[DEFAULT_EVERY_N] < 25, f"{half_hour[DEFAULT_EVERY_N]:.1f} MB"),
-        (f"peak memory of the fine first refresh of {n:,} < 300 MB",
-         clean and fine.peak_mb is not None and fine.peak_mb < 300, f"{_num(fine.peak_mb, 0)} MB"),
+        (
+            f"fine series ({DEFAULT_EVERY_N} s) first refresh <= 1.25x the coarse ({COARSE_EVERY_N} s) one",
+            clean and ratio <= 1.25,
+            f"{ratio:.2f}x ({coarse.seconds:.1f} s -> {fine.seconds:.1f} s)",
+        ),
+        (
+            f"store of {HALF_HOUR_RIDES:,} half-hour rides at {DEFAULT_EVERY_N} s < 25 MB",
+            half_hour[DEFAULT_EVERY_N] < 25,
+            f"{half_hour[DEFAULT_EVERY_N]:.1f} MB",
+        ),
+        (
+            f"peak memory of the fine first refresh of {n:,} < 300 MB",
+            clean and fine.peak_mb is not None and fine.peak_mb < 300,
+            f"{_num(fine.peak_mb, 0)} MB",
+        ),
     ]
     lines += [f"- {'PASS' if ok else 'FAIL'}: {text} — measured {measured}" for text, ok, measured in targets]
     problems = [f"- every {r.every_n} s: {p}" for r in rows for p in r.problems]

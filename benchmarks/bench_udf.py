@@ -28,8 +28,10 @@ try:
 except ModuleNotFoundError as exc:
     if exc.name != "pelotonxl":
         raise
-    sys.exit(f"{Path(__file__).name}: the pelotonxl package is not importable: run it from the repository "
-             f"root as `python -m benchmarks.{Path(__file__).stem}`, or `pip install -e .` first.")
+    sys.exit(
+        f"{Path(__file__).name}: the pelotonxl package is not importable: run it from the repository "
+        f"root as `python -m benchmarks.{Path(__file__).stem}`, or `pip install -e .` first."
+    )
 
 SLUGS = ["avg_output", "Avg Cadence", "calories", "total_output", "max_heart_rate"]
 
@@ -58,8 +60,16 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["PELOTON_XL_HOME"] = str(home)
     account = make_account(args.workouts)
     with FakePeloton(account) as server:
-        settings = resolve({"api_url": server.url, "auth_url": server.url, "username": DEMO_USERNAME,
-                            "password": DEMO_PASSWORD, "home": str(home)}, environ={})
+        settings = resolve(
+            {
+                "api_url": server.url,
+                "auth_url": server.url,
+                "username": DEMO_USERNAME,
+                "password": DEMO_PASSWORD,
+                "home": str(home),
+            },
+            environ={},
+        )
         refresh_job.run_refresh(settings, lambda content: None)
 
     import peloton_xl  # imported after PELOTON_XL_HOME is set
@@ -86,10 +96,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"PELOTON_METRIC, {args.workouts} workouts in the store, {args.calls:,} calls\n")
     print("| variant | seconds | per call |")
     print("|---|---|---|")
-    print(f"| baseline: read the store on every call (from {len(sample)} calls) | {naive:.2f} | "
-          f"{naive / len(calls) * 1e6:.0f} µs |")
-    print(f"| peloton_xl: in-memory index (first call builds it: {first:.2f} s) | {indexed:.2f} | "
-          f"{indexed / len(calls) * 1e6:.0f} µs |")
+    print(
+        f"| baseline: read the store on every call (from {len(sample)} calls) | {naive:.2f} | "
+        f"{naive / len(calls) * 1e6:.0f} µs |"
+    )
+    print(
+        f"| peloton_xl: in-memory index (first call builds it: {first:.2f} s) | {indexed:.2f} | "
+        f"{indexed / len(calls) * 1e6:.0f} µs |"
+    )
     print(f"\ntarget: {args.calls:,} calls well under 1 s: {'PASS' if indexed < 1 else 'FAIL'}")
     return 0
 

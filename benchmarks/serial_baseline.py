@@ -31,9 +31,17 @@ def fetch_everything(api_url: str, auth_url: str, username: str, password: str, 
     """Fetch every workout and graph serially; return counts only (the data is dropped)."""
     http = requests.Session()
     requests_made = 1
-    resp = http.post(auth_url.rstrip("/") + "/oauth/token", json={
-        "grant_type": "password", "client_id": CLIENT_ID, "scope": SCOPE,
-        "username": username, "password": password}, timeout=30)
+    resp = http.post(
+        auth_url.rstrip("/") + "/oauth/token",
+        json={
+            "grant_type": "password",
+            "client_id": CLIENT_ID,
+            "scope": SCOPE,
+            "username": username,
+            "password": password,
+        },
+        timeout=30,
+    )
     resp.raise_for_status()
     token = resp.json()["access_token"]
     user_id = _user_id(token)
@@ -43,8 +51,12 @@ def fetch_everything(api_url: str, auth_url: str, username: str, password: str, 
     workout_ids: list[str] = []
     page = 0
     while True:
-        resp = http.get(f"{base}/api/user/{user_id}/workouts", headers=headers, timeout=30, params={
-            "joins": "ride,ride.instructor", "limit": PAGE_SIZE, "page": page, "sort_by": "-created"})
+        resp = http.get(
+            f"{base}/api/user/{user_id}/workouts",
+            headers=headers,
+            timeout=30,
+            params={"joins": "ride,ride.instructor", "limit": PAGE_SIZE, "page": page, "sort_by": "-created"},
+        )
         requests_made += 1
         resp.raise_for_status()
         body = resp.json()
@@ -55,14 +67,20 @@ def fetch_everything(api_url: str, auth_url: str, username: str, password: str, 
 
     graph_bytes = 0
     for wid in workout_ids:
-        resp = http.get(f"{base}/api/workout/{wid}/performance_graph", headers=headers, timeout=30,
-                        params={"every_n": every_n})
+        resp = http.get(
+            f"{base}/api/workout/{wid}/performance_graph", headers=headers, timeout=30, params={"every_n": every_n}
+        )
         requests_made += 1
         resp.raise_for_status()
         graph_bytes += len(resp.content)
         resp.json()  # parsed, as any real client would, then dropped
-    return {"workouts": len(workout_ids), "pages": page + 1, "graphs": len(workout_ids),
-            "graph_bytes": graph_bytes, "requests": requests_made}
+    return {
+        "workouts": len(workout_ids),
+        "pages": page + 1,
+        "graphs": len(workout_ids),
+        "graph_bytes": graph_bytes,
+        "requests": requests_made,
+    }
 
 
 def _user_id(token: str) -> str:
@@ -82,8 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     if not password:
         print("serial_baseline: set PELOTON_PASSWORD", file=sys.stderr)
         return 1
-    counts = fetch_everything(args.api_url, args.auth_url or args.api_url, args.username, password,
-                              args.every_n)
+    counts = fetch_everything(args.api_url, args.auth_url or args.api_url, args.username, password, args.every_n)
     print(json.dumps(counts))
     return 0
 

@@ -44,35 +44,61 @@ def build_parser(script: bool = True) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python peloton_xl.py" if script else "peloton-xl",
         description="Fetch every Peloton workout into an Excel workbook (Workouts and Metrics tables). "
-                    "Settings come from flags, then PELOTON_* environment variables, then the workbook's "
-                    "Config sheet.",
+        "Settings come from flags, then PELOTON_* environment variables, then the workbook's "
+        "Config sheet.",
         epilog="Exit status: 0 written; 1 failed, workbook untouched; 3 written, but some workouts' "
-               "details could not be fetched (they are retried next time).")
-    p.add_argument("--workbook", metavar="PATH", type=Path,
-                   help=f"the .xlsm to fill (default: {WORKBOOK_NAME} {where}; "
-                        f"with --demo, {DEMO_WORKBOOK_NAME}). A missing file is created from the template.")
-    p.add_argument("--full", action="store_true",
-                   help="refetch every workout and graph, and drop workouts deleted on Peloton")
-    p.add_argument("--demo", action="store_true",
-                   help="use a built-in demo account served locally: no account, no network")
-    p.add_argument("--export", metavar="DIR", type=Path,
-                   help="after the refresh, also write workouts.parquet, metrics.parquet and series.parquet "
-                        "(every sample of every graph) into DIR, for pandas, DuckDB, Power BI or Tableau")
+        "details could not be fetched (they are retried next time).",
+    )
+    p.add_argument(
+        "--workbook",
+        metavar="PATH",
+        type=Path,
+        help=f"the .xlsm to fill (default: {WORKBOOK_NAME} {where}; "
+        f"with --demo, {DEMO_WORKBOOK_NAME}). A missing file is created from the template.",
+    )
+    p.add_argument(
+        "--full", action="store_true", help="refetch every workout and graph, and drop workouts deleted on Peloton"
+    )
+    p.add_argument(
+        "--demo", action="store_true", help="use a built-in demo account served locally: no account, no network"
+    )
+    p.add_argument(
+        "--export",
+        metavar="DIR",
+        type=Path,
+        help="after the refresh, also write workouts.parquet, metrics.parquet and series.parquet "
+        "(every sample of every graph) into DIR, for pandas, DuckDB, Power BI or Tableau",
+    )
     p.add_argument("--username", help="Peloton email or username (else PELOTON_USERNAME, else Config)")
-    p.add_argument("--workers", type=int, metavar="N",
-                   help="performance graphs fetched at once (default 4)")
-    p.add_argument("--every-n", type=int, dest="every_n", metavar="SECONDS",
-                   help="seconds between samples of each stored graph (default 5)")
-    p.add_argument("--home", metavar="DIR",
-                   help="state folder for tokens and the local store (else PELOTON_XL_HOME)")
-    p.add_argument("--api-url", dest="api_url", metavar="URL",
-                   help="Peloton's API (else PELOTON_API_URL; default https://api.onepeloton.com)")
-    p.add_argument("--auth-url", dest="auth_url", metavar="URL",
-                   help="Peloton's sign-in service (else PELOTON_AUTH_URL; default https://auth.onepeloton.com)")
-    p.add_argument("--setup-excel", action="store_true", dest="setup_excel",
-                   help="instead of a refresh: write into the workbook's xlwings.conf sheet the Python running "
-                        "this command (Interpreter_Win or Interpreter_Mac) and this project's folder "
-                        "(PYTHONPATH), so Excel's buttons and worksheet functions run this very environment")
+    p.add_argument("--workers", type=int, metavar="N", help="performance graphs fetched at once (default 4)")
+    p.add_argument(
+        "--every-n",
+        type=int,
+        dest="every_n",
+        metavar="SECONDS",
+        help="seconds between samples of each stored graph (default 5)",
+    )
+    p.add_argument("--home", metavar="DIR", help="state folder for tokens and the local store (else PELOTON_XL_HOME)")
+    p.add_argument(
+        "--api-url",
+        dest="api_url",
+        metavar="URL",
+        help="Peloton's API (else PELOTON_API_URL; default https://api.onepeloton.com)",
+    )
+    p.add_argument(
+        "--auth-url",
+        dest="auth_url",
+        metavar="URL",
+        help="Peloton's sign-in service (else PELOTON_AUTH_URL; default https://auth.onepeloton.com)",
+    )
+    p.add_argument(
+        "--setup-excel",
+        action="store_true",
+        dest="setup_excel",
+        help="instead of a refresh: write into the workbook's xlwings.conf sheet the Python running "
+        "this command (Interpreter_Win or Interpreter_Mac) and this project's folder "
+        "(PYTHONPATH), so Excel's buttons and worksheet functions run this very environment",
+    )
     noise = p.add_mutually_exclusive_group()
     noise.add_argument("-v", "--verbose", action="count", default=0, help="say more (-vv for HTTP detail)")
     noise.add_argument("-q", "--quiet", action="store_true", help="only errors and the closing line")
@@ -97,17 +123,22 @@ def main(argv: list[str] | None = None, *, workbook_dir: Path | None = None) -> 
         if run.exit_code is not None:  # the closing line was printed: the refresh is done
             return run.exit_code
         if run.workbook_replaced():
-            print("peloton_xl: interrupted after the workbook was written; the next refresh picks up "
-                  "anything still missing.", file=sys.stderr)
+            print(
+                "peloton_xl: interrupted after the workbook was written; the next refresh picks up "
+                "anything still missing.",
+                file=sys.stderr,
+            )
         else:
-            print("peloton_xl: interrupted; the workbook is unchanged and the next refresh picks up "
-                  "where this one stopped.", file=sys.stderr)
+            print(
+                "peloton_xl: interrupted; the workbook is unchanged and the next refresh picks up "
+                "where this one stopped.",
+                file=sys.stderr,
+            )
         return 1
     except Exception as exc:  # the last line of defence: one line, details with -v
         if args.verbose:
             traceback.print_exc()
-        line = _fault_line(exc) or (f"unexpected {type(exc).__name__}: {exc} (run with -v for details "
-                                    "and report it)")
+        line = _fault_line(exc) or (f"unexpected {type(exc).__name__}: {exc} (run with -v for details and report it)")
         print(f"peloton_xl: {line}", file=sys.stderr)
         return 1
 
@@ -128,7 +159,6 @@ class _RunState:
         return self.workbook is not None and _identity(self.workbook) != self.before
 
 
-
 def console_main(workbook_dir: Path | None = None) -> int:
     """The terminal's entry (`peloton-xl`, `python peloton_xl.py`): `main`, and once its closing line is
     out, a Ctrl-C while Python shuts down can no longer turn the status into 130 or a traceback."""
@@ -137,6 +167,7 @@ def console_main(workbook_dir: Path | None = None) -> int:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     return status
+
 
 def _identity(path: Path) -> tuple | None:
     try:
@@ -150,8 +181,10 @@ def _fault_line(exc: Exception) -> str | None:
     """One line for the machine failing under us (a full disk, a folder that refuses writes); None
     for anything else. Raised mid-refresh, so the workbook was not replaced."""
     if isinstance(exc, sqlite3.OperationalError) and ("full" in str(exc) or "readonly" in str(exc)):
-        return (f"the local store could not be written ({exc}): free some space or check the state "
-                "folder's permissions, then refresh again (the workbook is unchanged).")
+        return (
+            f"the local store could not be written ({exc}): free some space or check the state "
+            "folder's permissions, then refresh again (the workbook is unchanged)."
+        )
     if not isinstance(exc, OSError) or exc.errno is None:
         return None
     where = f" writing {exc.filename}" if exc.filename else ""
@@ -171,8 +204,10 @@ def _check_room(folder: Path, needed: int, what: str, fix: str) -> None:
     except OSError:
         return  # cannot tell: the write itself will say
     if free < needed:
-        raise WorkbookError(f"The disk holding {what} ({folder}) is full ({free // 2**20} MB free, "
-                            f"{needed // 2**20 + 1} MB needed): free some space, or {fix}.")
+        raise WorkbookError(
+            f"The disk holding {what} ({folder}) is full ({free // 2**20} MB free, "
+            f"{needed // 2**20 + 1} MB needed): free some space, or {fix}."
+        )
 
 
 def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path, run: _RunState) -> int:
@@ -193,21 +228,36 @@ def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path, run: _R
     if args.demo:
         settings = _demo_settings(settings, stack)
     if not target.through_excel:  # the save writes a whole copy beside the workbook first
-        _check_room(workbook.parent, 2 * workbook.stat().st_size + STATE_ROOM, "the workbook",
-                    "give --workbook a path on another disk")
-    _check_room(settings.home_path, STATE_ROOM, "the state folder",
-                "point PELOTON_XL_HOME (or --home) at another disk")
+        _check_room(
+            workbook.parent,
+            2 * workbook.stat().st_size + STATE_ROOM,
+            "the workbook",
+            "give --workbook a path on another disk",
+        )
+    _check_room(settings.home_path, STATE_ROOM, "the state folder", "point PELOTON_XL_HOME (or --home) at another disk")
     progress = TerminalProgress(enabled=not args.quiet and sys.stderr.isatty())
     stack.callback(progress.close)
     from pelotonxl.xlsx.refresh_lock import refresh_lock
 
-    stack.enter_context(refresh_lock(workbook, on_wait=lambda: print(
-        f"Another refresh of {workbook.name} is running: waiting for it to finish…", file=sys.stderr)))
+    stack.enter_context(
+        refresh_lock(
+            workbook,
+            on_wait=lambda: print(
+                f"Another refresh of {workbook.name} is running: waiting for it to finish…", file=sys.stderr
+            ),
+        )
+    )
     # The demo account moves with the calendar (its workouts keep their ids, their dates shift): a demo
     # refresh takes it whole, so yesterday's copy in the store never mixes with today's.
-    result = run_refresh(settings, target.write, full=args.full or args.demo, progress=progress,
-                         password_provider=_prompt_for_password if sys.stdin.isatty() else None,
-                         workbook=workbook, demo=args.demo)
+    result = run_refresh(
+        settings,
+        target.write,
+        full=args.full or args.demo,
+        progress=progress,
+        password_provider=_prompt_for_password if sys.stdin.isatty() else None,
+        workbook=workbook,
+        demo=args.demo,
+    )
     progress.close()
     _report(result, workbook, target.through_excel, args.verbose > 0, target.notes_dropped)
     if args.export is not None:
@@ -289,8 +339,10 @@ def _workbook_path(args: argparse.Namespace, workbook_dir: Path) -> Path:
         if not path.parent.is_dir():
             raise WorkbookError(f"The folder {path.parent} does not exist.")
         if not os.access(path.parent, os.W_OK):
-            raise WorkbookError(f"The folder {path.parent} is read-only: a new {path.name} cannot be "
-                                "created there; give --workbook a path in a folder you can write to.")
+            raise WorkbookError(
+                f"The folder {path.parent} is read-only: a new {path.name} cannot be "
+                "created there; give --workbook a path in a folder you can write to."
+            )
         from pelotonxl.template.new_workbook import create_from_template
 
         if create_from_template(path):  # False: another process created it meanwhile
@@ -312,8 +364,10 @@ def _setup_excel(args: argparse.Namespace, workbook_dir: Path | None) -> int:
     except PackageNotFoundError:
         installed = None
     if installed != XLWINGS_VERSION:
-        raise WorkbookError(f"Excel needs xlwings {XLWINGS_VERSION} in this Python ({sys.executable}), which has "
-                            f"{installed or 'none'}: pip install xlwings=={XLWINGS_VERSION}, then run this again.")
+        raise WorkbookError(
+            f"Excel needs xlwings {XLWINGS_VERSION} in this Python ({sys.executable}), which has "
+            f"{installed or 'none'}: pip install xlwings=={XLWINGS_VERSION}, then run this again."
+        )
     workbook = _workbook_path(args, workbook_dir or Path.cwd())
     if _open_in_excel(workbook):
         raise WorkbookError(f"{workbook.name} is open in Excel: close it there, then run --setup-excel again.")
@@ -325,15 +379,22 @@ def _setup_excel(args: argparse.Namespace, workbook_dir: Path | None) -> int:
     if project is not None:
         values[xlwings_conf.PYTHONPATH] = str(project)
     xlwings_conf.write_settings(workbook, values)
-    print(f"{workbook.name}: Excel now runs {python} ({' and '.join(keys)} on the {xlwings_conf.SHEET} sheet)"
-          + (f" and finds peloton_xl.py in {project} (PYTHONPATH)." if project else "."))
+    print(
+        f"{workbook.name}: Excel now runs {python} ({' and '.join(keys)} on the {xlwings_conf.SHEET} sheet)"
+        + (f" and finds peloton_xl.py in {project} (PYTHONPATH)." if project else ".")
+    )
     if project is None:
-        print("peloton_xl.py was not found beside this command: keep a copy of it beside the workbook "
-              "(PYTHONPATH left as it was).", file=sys.stderr)
+        print(
+            "peloton_xl.py was not found beside this command: keep a copy of it beside the workbook "
+            "(PYTHONPATH left as it was).",
+            file=sys.stderr,
+        )
     if sys.platform == "darwin":
-        print("On a Mac, once: run `xlwings runpython install` (with this same Python) so Excel may start "
-              "Python; it copies xlwings' AppleScript into ~/Library/Application Scripts/com.microsoft.Excel. "
-              "Excel for Mac has no Python worksheet functions: =PELOTON_METRIC answers from the Metrics table.")
+        print(
+            "On a Mac, once: run `xlwings runpython install` (with this same Python) so Excel may start "
+            "Python; it copies xlwings' AppleScript into ~/Library/Application Scripts/com.microsoft.Excel. "
+            "Excel for Mac has no Python worksheet functions: =PELOTON_METRIC answers from the Metrics table."
+        )
     print(f"Now open {workbook.name} in Excel, enable macros and click Peloton → Refresh.")
     return 0
 
@@ -355,27 +416,48 @@ def _demo_settings(settings: Settings, stack: ExitStack) -> Settings:
     return settings
 
 
-def _report(result: RefreshResult, workbook: Path, through_excel: bool, verbose: bool = False,
-            notes_dropped: int = 0) -> None:
+def _report(
+    result: RefreshResult, workbook: Path, through_excel: bool, verbose: bool = False, notes_dropped: int = 0
+) -> None:
     new = result.sync.new
     pruned = f", {result.sync.pruned} removed" if result.sync.pruned else ""
-    where = f"the open {workbook.name} in Excel (not saved yet: save it there)" if through_excel \
-        else workbook.name
-    notes = (f"; your notes on {notes_dropped} removed workout{'s' if notes_dropped != 1 else ''} went with them"
-             if notes_dropped else "")
+    where = f"the open {workbook.name} in Excel (not saved yet: save it there)" if through_excel else workbook.name
+    notes = (
+        f"; your notes on {notes_dropped} removed workout{'s' if notes_dropped != 1 else ''} went with them"
+        if notes_dropped
+        else ""
+    )
     print(f"{result.rows} workouts ({new} new{pruned}) written to {where} in {result.seconds:.1f} s{notes}")
-    log.info("%d Peloton requests, %d pages, %d graphs fetched; workbook written in %.2f s",
-             result.requests, result.sync.pages, result.sync.graphs_fetched, result.write_seconds)
+    log.info(
+        "%d Peloton requests, %d pages, %d graphs fetched; workbook written in %.2f s",
+        result.requests,
+        result.sync.pages,
+        result.sync.graphs_fetched,
+        result.write_seconds,
+    )
     if result.sync.refined or result.sync.coarse_left:
-        log.warning("%d stored graphs refined to the Graph sampling setting; %d to go, refined by the "
-                    "next refreshes", result.sync.refined, result.sync.coarse_left)
-    _list_problems(f"Details of {len(result.failed)} workouts could not be fetched; they will be "
-                   "retried on the next refresh:", result.failed, verbose)
-    _list_problems(f"Details of {len(result.sync.unavailable)} workouts have failed on several "
-                   "refreshes and seem unavailable on Peloton; they are tried quietly from now on "
-                   "(--full tries properly):", result.sync.unavailable, verbose)
-    _list_problems(f"{len(result.sync.unreadable)} workouts came from Peloton with fields that cannot "
-                   "be read:", result.sync.unreadable, verbose)
+        log.warning(
+            "%d stored graphs refined to the Graph sampling setting; %d to go, refined by the next refreshes",
+            result.sync.refined,
+            result.sync.coarse_left,
+        )
+    _list_problems(
+        f"Details of {len(result.failed)} workouts could not be fetched; they will be retried on the next refresh:",
+        result.failed,
+        verbose,
+    )
+    _list_problems(
+        f"Details of {len(result.sync.unavailable)} workouts have failed on several "
+        "refreshes and seem unavailable on Peloton; they are tried quietly from now on "
+        "(--full tries properly):",
+        result.sync.unavailable,
+        verbose,
+    )
+    _list_problems(
+        f"{len(result.sync.unreadable)} workouts came from Peloton with fields that cannot be read:",
+        result.sync.unreadable,
+        verbose,
+    )
 
 
 def _list_problems(heading: str, problems: dict[str, str], verbose: bool) -> None:
@@ -408,16 +490,25 @@ def _prompt_for_password() -> str | None:
 
 def _offer_to_remove_password(workbook: Path, through_excel: bool) -> None:
     if sys.stdin.isatty() and not through_excel:
-        answer = input("Signed in. Your password is typed into the Config sheet; remove it now? "
-                       "The saved sign-in keeps working. [Y/n] ").strip().lower()
+        answer = (
+            input(
+                "Signed in. Your password is typed into the Config sheet; remove it now? "
+                "The saved sign-in keeps working. [Y/n] "
+            )
+            .strip()
+            .lower()
+        )
         if answer in ("", "y", "yes"):
             from pelotonxl.xlsx import config_sheet
 
             config_sheet.remove_config_value(workbook, "password")
             print("Password removed from the Config sheet.")
             return
-    print("Tip: your password sits in the Config sheet. The saved sign-in works without it: "
-          "clear that cell, or use PELOTON_PASSWORD.", file=sys.stderr)
+    print(
+        "Tip: your password sits in the Config sheet. The saved sign-in works without it: "
+        "clear that cell, or use PELOTON_PASSWORD.",
+        file=sys.stderr,
+    )
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:

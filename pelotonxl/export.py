@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -30,8 +30,18 @@ from pelotonxl.model.samples import graph_samples, sampled_metrics
 
 FILES = ("workouts.parquet", "metrics.parquet", "series.parquet")
 # The usual metrics first, in the order Peloton shows them; any others follow alphabetically.
-SERIES_ORDER = ("output", "cadence", "resistance", "speed", "heart_rate", "pace", "incline", "altitude",
-                "stroke_rate", "split_pace")
+SERIES_ORDER = (
+    "output",
+    "cadence",
+    "resistance",
+    "speed",
+    "heart_rate",
+    "pace",
+    "incline",
+    "altitude",
+    "stroke_rate",
+    "split_pace",
+)
 SERIES_ROW_GROUP = 200  # workouts per row group: bounded memory whatever the history
 
 
@@ -46,8 +56,7 @@ def check_folder(folder: Path) -> Path:
         raise ExportError(f"{folder} is a file, not a folder: give --export a folder.")
     if not folder.exists():
         if not folder.parent.is_dir():
-            raise ExportError(f"The folder {folder.parent} does not exist: create it or give --export "
-                              "another folder.")
+            raise ExportError(f"The folder {folder.parent} does not exist: create it or give --export another folder.")
         try:
             folder.mkdir()
         except OSError as exc:
@@ -130,8 +139,10 @@ def _write(table: pa.Table, path: Path) -> int:
 
 
 def _write_series(records: Iterable[tuple[dict, dict | None]], slugs: list[str], path: Path) -> int:
-    schema = pa.schema([pa.field("Workout ID", pa.string()), pa.field("Second", pa.int64())]
-                       + [pa.field(s, pa.float64()) for s in slugs])
+    schema = pa.schema(
+        [pa.field("Workout ID", pa.string()), pa.field("Second", pa.int64())]
+        + [pa.field(s, pa.float64()) for s in slugs]
+    )
     partial = path.with_name(path.name + ".partial")
     rows = 0
     with pq.ParquetWriter(partial, schema, compression="zstd") as writer:

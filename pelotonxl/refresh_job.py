@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from pelotonxl.errors import PelotonXLError
 from pelotonxl.model import dashboard, power_curve, ride_view, tables
@@ -45,10 +46,16 @@ class RefreshResult:
         return 3 if self.failed or self.sync.unavailable or self.sync.unreadable else 0
 
 
-def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
-                progress: Progress | None = None,
-                password_provider: Callable[[], str | None] | None = None,
-                workbook: Path | None = None, demo: bool = False) -> RefreshResult:
+def run_refresh(
+    settings: Settings,
+    write: TableWriter,
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+    password_provider: Callable[[], str | None] | None = None,
+    workbook: Path | None = None,
+    demo: bool = False,
+) -> RefreshResult:
     """One refresh, end to end: the pipeline the CLI and the ribbon share.
 
     Signs in (saved tokens, else the password from settings or `password_provider`), syncs the
@@ -68,14 +75,14 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
     http = new_session(settings.workers)
     auth = Authenticator(settings, TokenStore(home, settings.username), http, password_provider)
     client = PelotonClient(settings, auth, http)
-    auth.access_token()   # signs in: the token usually names the member, saving a request
+    auth.access_token()  # signs in: the token usually names the member, saving a request
     me = None if auth.user_id else client.get_json("/api/me")
     user_id = auth.user_id or str(me["id"])
     with WorkoutStore.for_account(home, user_id) as store:
         report = sync(client, store, user_id, full=full, progress=progress)
         if progress:
             progress("tables", 0, None)
-        summaries = list(store.records(samples=False))   # the tables need no samples
+        summaries = list(store.records(samples=False))  # the tables need no samples
         workouts, metrics = tables.build_tables(summaries)
         # The curve keeps one output array per ride; the Ride sheet reads only its class's rides.
         curve = power_curve.power_curve(power_curve.bike_series(store.records()))
@@ -89,24 +96,35 @@ def run_refresh(settings: Settings, write: TableWriter, *, full: bool = False,
     status = {
         "last_refresh": now,
         "workout_count": rows,
-        "last_result": (f"{len(report.failed)} workouts without details; refresh again to retry"
-                        if report.failed else "OK"),
+        "last_result": (
+            f"{len(report.failed)} workouts without details; refresh again to retry" if report.failed else "OK"
+        ),
     }
     if report.coarse_left and not report.failed:  # what Excel's members see of a store being upgraded
-        status["last_result"] = (f"OK; {report.refined} graphs refined to {settings.every_n}-second samples, "
-                                 f"{report.coarse_left} left for the next refreshes")
+        status["last_result"] = (
+            f"OK; {report.refined} graphs refined to {settings.every_n}-second samples, "
+            f"{report.coarse_left} left for the next refreshes"
+        )
     if progress:
         progress("workbook", 0, None)
     write_started = time.perf_counter()
     board = dashboard.build_dashboard([workouts, metrics], now, curve, ftp, signed_in=True)
-    write(WorkbookContent(workouts, metrics, board, status, power_curve.curve_table(curve, now), RideSheet(view),
-                          full=full))
+    write(
+        WorkbookContent(
+            workouts, metrics, board, status, power_curve.curve_table(curve, now), RideSheet(view), full=full
+        )
+    )
     write_seconds = time.perf_counter() - write_started
     if workbook is not None:  # the CLI and the ribbon; not a benchmark's or a test's bare pipeline
         record_refresh(home, user_id, workbook, demo=demo)
-    return RefreshResult(report, rows, time.perf_counter() - started, write_seconds,
-                         client.requests_made + auth.requests_made, dict(report.failed))
-
+    return RefreshResult(
+        report,
+        rows,
+        time.perf_counter() - started,
+        write_seconds,
+        client.requests_made + auth.requests_made,
+        dict(report.failed),
+    )
 
 
 def _me_or_none(client: PelotonClient) -> dict | None:

@@ -1,6 +1,7 @@
 """The ribbon's entry points: Peloton -> Refresh / Full refresh run `peloton_xl.refresh()` and
-Peloton -> Show ride runs `peloton_xl.show_ride()` through xlwings' RunPython, which land here. An edge, like cli.py: it drives the whole refresh and writes
-through the live writer; failures become one line in a message box, never a traceback.
+Peloton -> Show ride runs `peloton_xl.show_ride()` through xlwings' RunPython, which land here.
+An edge, like cli.py: it drives the whole refresh and writes through the live writer; failures
+become one line in a message box, never a traceback.
 """
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import re
-from typing import TYPE_CHECKING, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from pelotonxl.errors import PelotonXLError
 from pelotonxl.excel.live_writer import write_ride_live, write_tables_live
@@ -32,8 +34,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-
-
 def refresh_caller(full: bool = False) -> None:
     """Refresh the workbook whose ribbon button (RunPython) called us."""
     import xlwings as xw
@@ -43,8 +43,7 @@ def refresh_caller(full: bool = False) -> None:
     refresh_book(book, full=full)
 
 
-def refresh_book(book: "xw.Book", full: bool = False,
-                 environ: Mapping[str, str] | None = None) -> RefreshResult | None:
+def refresh_book(book: xw.Book, full: bool = False, environ: Mapping[str, str] | None = None) -> RefreshResult | None:
     """Read Config, refresh, write the tables into the open book; report problems in a message box.
 
     Returns the result, or None when the refresh failed (the box has said why). Never saves the
@@ -61,16 +60,14 @@ def refresh_book(book: "xw.Book", full: bool = False,
     package_log = logging.getLogger("pelotonxl")
     try:
         previous_status = app.status_bar
-        package_log.addHandler(warnings)   # off again below: Excel may keep this process for the next click
+        package_log.addHandler(warnings)  # off again below: Excel may keep this process for the next click
         try:
-            settings = resolve(config=read_config(book),
-                               environ=os.environ if environ is None else environ)
+            settings = resolve(config=read_config(book), environ=os.environ if environ is None else environ)
             # A second click while a refresh runs (a Mac starts one process per click), or a scheduled
             # run at that moment: this one stops with a line rather than wait with Excel frozen.
             workbook = book_file(book)
             with refresh_lock(workbook, wait=0):
-                result = run_refresh(settings, write, full=full, progress=StatusBarProgress(app),
-                                     workbook=workbook)
+                result = run_refresh(settings, write, full=full, progress=StatusBarProgress(app), workbook=workbook)
         finally:
             app.status_bar = previous_status  # before any message box, which is modal
             package_log.removeHandler(warnings)
@@ -79,17 +76,20 @@ def refresh_book(book: "xw.Book", full: bool = False,
         return None
     except Exception as exc:  # the last line of defence: one line in a box, never a traceback
         log.debug("live refresh failed", exc_info=True)
-        _alert(app, f"Unexpected {type(exc).__name__}: {_one_line(str(exc))} — please report it",
-               mode="critical")
+        _alert(app, f"Unexpected {type(exc).__name__}: {_one_line(str(exc))} — please report it", mode="critical")
         return None
-    problems = [f"the details of {_workouts(len(result.failed))} could not be fetched (the next refresh "
-                "retries them)" if result.failed else "",
-                f"{_workouts(len(result.sync.unavailable))} seem unavailable on Peloton (Full refresh tries "
-                "again)" if result.sync.unavailable else "",
-                f"{_workouts(len(result.sync.unreadable))} came with fields that cannot be read"
-                if result.sync.unreadable else "",
-                f"your notes on {_workouts(notes_dropped)} removed from Peloton went with them"
-                if notes_dropped else ""]
+    problems = [
+        f"the details of {_workouts(len(result.failed))} could not be fetched (the next refresh retries them)"
+        if result.failed
+        else "",
+        f"{_workouts(len(result.sync.unavailable))} seem unavailable on Peloton (Full refresh tries again)"
+        if result.sync.unavailable
+        else "",
+        f"{_workouts(len(result.sync.unreadable))} came with fields that cannot be read"
+        if result.sync.unreadable
+        else "",
+        f"your notes on {_workouts(notes_dropped)} removed from Peloton went with them" if notes_dropped else "",
+    ]
     problems = [p for p in problems if p]
     if problems or warnings.lines:
         # What went wrong, then what the CLI would have printed on stderr (a sheet whose PELOTON_
@@ -135,7 +135,7 @@ def workout_id_in_row(selection) -> str | None:
     return next((v for v in values if isinstance(v, str) and WORKOUT_ID.fullmatch(v.strip())), None)
 
 
-def show_ride_in_book(book: "xw.Book", environ: Mapping[str, str] | None = None) -> bool:
+def show_ride_in_book(book: xw.Book, environ: Mapping[str, str] | None = None) -> bool:
     """Render the selected row's ride from the local store (never the network); False (after a
     message box saying why) when there is nothing to show."""
     from pelotonxl.model.ride_view import ride_view, rides_to_read
@@ -146,8 +146,11 @@ def show_ride_in_book(book: "xw.Book", environ: Mapping[str, str] | None = None)
     try:
         workout_id = workout_id_in_row(book.selection)
         if workout_id is None:
-            _alert(app, "Select a cell in a row with a Workout ID (the Workouts or Metrics sheet), "
-                        "then Peloton → Show ride.", mode="info")
+            _alert(
+                app,
+                "Select a cell in a row with a Workout ID (the Workouts or Metrics sheet), then Peloton → Show ride.",
+                mode="info",
+            )
             return False
         # The store this workbook's last refresh filled (a --home or demo refresh included), else the
         # one its settings point at.
@@ -167,8 +170,11 @@ def show_ride_in_book(book: "xw.Book", environ: Mapping[str, str] | None = None)
             shown = rides_to_read(summaries, workout_id)
             view = ride_view(((w, store.graph(w["id"])) for w, _ in summaries if w.get("id") in shown), workout_id)
         if view is None:
-            _alert(app, f"Workout {workout_id} is not a Bike ride with a performance graph: "
-                        "pick a ride's row.", mode="info")
+            _alert(
+                app,
+                f"Workout {workout_id} is not a Bike ride with a performance graph: pick a ride's row.",
+                mode="info",
+            )
             return False
         write_ride_live(book, view)
     except PelotonXLError as exc:
@@ -176,7 +182,6 @@ def show_ride_in_book(book: "xw.Book", environ: Mapping[str, str] | None = None)
         return False
     except Exception as exc:  # one line in a box, never a traceback
         log.debug("show ride failed", exc_info=True)
-        _alert(app, f"Unexpected {type(exc).__name__}: {_one_line(str(exc))} — please report it",
-               mode="critical")
+        _alert(app, f"Unexpected {type(exc).__name__}: {_one_line(str(exc))} — please report it", mode="critical")
         return False
     return True

@@ -7,9 +7,10 @@ The same FIELDS table lays out the Config sheet (template/build.py), reads it ba
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from pelotonxl.errors import ConfigError
 from pelotonxl.state import StateFolder
@@ -25,50 +26,98 @@ DEFAULT_SCOPE = "offline_access openid"
 DEFAULT_EVERY_N = 5
 DEFAULT_WORKERS = 4
 MAX_WORKERS = 16
-MAX_EVERY_N = 3600   # an hour between samples: coarser than any workout is long
+MAX_EVERY_N = 3600  # an hour between samples: coarser than any workout is long
 
 
 @dataclass(frozen=True)
 class Field:
-    name: str          # attribute on Settings
-    label: str         # column A of the Config sheet
-    env: str           # environment variable
+    name: str  # attribute on Settings
+    label: str  # column A of the Config sheet
+    env: str  # environment variable
     default: Any
-    help: str          # column C of the Config sheet
+    help: str  # column C of the Config sheet
     kind: type = str
     secret: bool = False
-    lowest: int = 1                 # bounds of a whole-number setting
+    lowest: int = 1  # bounds of a whole-number setting
     highest: int | None = None
-    hint: str = ""                  # said after a value out of bounds
+    hint: str = ""  # said after a value out of bounds
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("username", "Peloton email or username", "PELOTON_USERNAME", "",
-          "The account to refresh."),
-    Field("password", "Password (optional)", "PELOTON_PASSWORD", "",
-          "Better left empty: set PELOTON_PASSWORD or type it when asked. Only the token is kept.",
-          secret=True),
-    Field("access_token", "Access token (optional)", "PELOTON_ACCESS_TOKEN", "",
-          "Paste one from the Peloton website if the password sign-in is refused.", secret=True),
-    Field("refresh_token", "Refresh token (optional)", "PELOTON_REFRESH_TOKEN", "",
-          "Paste with the access token so sign-in survives its 48 hours.", secret=True),
-    Field("api_url", "API URL", "PELOTON_API_URL", DEFAULT_API_URL,
-          "Peloton's API. Change only if Peloton moves it."),
-    Field("auth_url", "Sign-in URL", "PELOTON_AUTH_URL", DEFAULT_AUTH_URL,
-          "Peloton's Auth0 sign-in service (the old /auth/login is gone)."),
-    Field("client_id", "Sign-in client id", "PELOTON_CLIENT_ID", DEFAULT_CLIENT_ID,
-          "Auth0 client used for the password sign-in."),
-    Field("scope", "Sign-in scope", "PELOTON_SCOPE", DEFAULT_SCOPE,
-          "offline_access keeps a refresh token so you sign in rarely."),
-    Field("every_n", "Graph sampling (seconds)", "PELOTON_EVERY_N", DEFAULT_EVERY_N,
-          "Seconds between samples of each performance graph (5 or less for a power curve). "
-          "Summaries do not depend on it.",
-          kind=int, highest=MAX_EVERY_N),
-    Field("workers", "Parallel requests", "PELOTON_WORKERS", DEFAULT_WORKERS,
-          "How many performance graphs to fetch at once (1-16). Be kind to Peloton.", kind=int,
-          highest=MAX_WORKERS, hint="4 is kind to Peloton"),
-    Field("home", "State folder", "PELOTON_XL_HOME", "",
-          "Where tokens and the local store live. Empty: your user data folder."),
+    Field("username", "Peloton email or username", "PELOTON_USERNAME", "", "The account to refresh."),
+    Field(
+        "password",
+        "Password (optional)",
+        "PELOTON_PASSWORD",
+        "",
+        "Better left empty: set PELOTON_PASSWORD or type it when asked. Only the token is kept.",
+        secret=True,
+    ),
+    Field(
+        "access_token",
+        "Access token (optional)",
+        "PELOTON_ACCESS_TOKEN",
+        "",
+        "Paste one from the Peloton website if the password sign-in is refused.",
+        secret=True,
+    ),
+    Field(
+        "refresh_token",
+        "Refresh token (optional)",
+        "PELOTON_REFRESH_TOKEN",
+        "",
+        "Paste with the access token so sign-in survives its 48 hours.",
+        secret=True,
+    ),
+    Field("api_url", "API URL", "PELOTON_API_URL", DEFAULT_API_URL, "Peloton's API. Change only if Peloton moves it."),
+    Field(
+        "auth_url",
+        "Sign-in URL",
+        "PELOTON_AUTH_URL",
+        DEFAULT_AUTH_URL,
+        "Peloton's Auth0 sign-in service (the old /auth/login is gone).",
+    ),
+    Field(
+        "client_id",
+        "Sign-in client id",
+        "PELOTON_CLIENT_ID",
+        DEFAULT_CLIENT_ID,
+        "Auth0 client used for the password sign-in.",
+    ),
+    Field(
+        "scope",
+        "Sign-in scope",
+        "PELOTON_SCOPE",
+        DEFAULT_SCOPE,
+        "offline_access keeps a refresh token so you sign in rarely.",
+    ),
+    Field(
+        "every_n",
+        "Graph sampling (seconds)",
+        "PELOTON_EVERY_N",
+        DEFAULT_EVERY_N,
+        "Seconds between samples of each performance graph (5 or less for a power curve). "
+        "Summaries do not depend on it.",
+        kind=int,
+        highest=MAX_EVERY_N,
+    ),
+    Field(
+        "workers",
+        "Parallel requests",
+        "PELOTON_WORKERS",
+        DEFAULT_WORKERS,
+        "How many performance graphs to fetch at once (1-16). Be kind to Peloton.",
+        kind=int,
+        highest=MAX_WORKERS,
+        hint="4 is kind to Peloton",
+    ),
+    Field(
+        "home",
+        "State folder",
+        "PELOTON_XL_HOME",
+        "",
+        "Where tokens and the local store live. Empty: your user data folder.",
+    ),
 )
 
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
@@ -78,6 +127,7 @@ _FIELD_BY_LABEL = {f.label.strip().casefold(): f.name for f in FIELDS}
 def field_for_label(label: object) -> str | None:
     """The field a Config-sheet label in column A names (trimmed, any case), or None."""
     return _FIELD_BY_LABEL.get(label.strip().casefold()) if isinstance(label, str) else None
+
 
 # Status cells the refresh writes on the Config sheet; each is a workbook defined name.
 STATUS_NAMES = {
@@ -135,15 +185,17 @@ def _whole_number(raw: Any) -> int:
     try:
         return int(text)
     except ValueError:
-        number = float(text)        # a number cell reads back as "4.0"; "inf" and "nan" are refused below
+        number = float(text)  # a number cell reads back as "4.0"; "inf" and "nan" are refused below
         if not number.is_integer():
             raise ValueError(raw) from None
         return int(number)
 
 
-def resolve(flags: Mapping[str, Any] | None = None,
-            environ: Mapping[str, str] | None = None,
-            config: Mapping[str, Any] | None = None) -> Settings:
+def resolve(
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config: Mapping[str, Any] | None = None,
+) -> Settings:
     """Build Settings from CLI flags, environment and Config-sheet values (by field name).
 
     Empty strings and None count as "not set", so an empty Config cell never hides a default.
@@ -154,8 +206,7 @@ def resolve(flags: Mapping[str, Any] | None = None,
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for f in FIELDS:
-        for source, raw in (("flag", flags.get(f.name)), ("env", environ.get(f.env)),
-                            ("config", config.get(f.name))):
+        for source, raw in (("flag", flags.get(f.name)), ("env", environ.get(f.env)), ("config", config.get(f.name))):
             if raw is not None and str(raw).strip() != "":
                 values[f.name] = _coerce(f, raw, source)
                 sources[f.name] = source

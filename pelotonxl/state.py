@@ -82,8 +82,10 @@ class StateFolder:
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as err:
-            raise ConfigError(f"The state folder {self.root} cannot be used ({err.strerror}): point "
-                              "PELOTON_XL_HOME (or --home) at a folder you can write to.") from None
+            raise ConfigError(
+                f"The state folder {self.root} cannot be used ({err.strerror}): point "
+                "PELOTON_XL_HOME (or --home) at a folder you can write to."
+            ) from None
 
     def token_file(self, account: str) -> Path:
         # Hashed: an email address makes a poor file name, and the name need not reveal it.
@@ -114,8 +116,7 @@ class StateFolder:
             return None
 
 
-def record_refresh(home: Path | str, account: str, workbook: Path | str | None = None, *,
-                   demo: bool = False) -> None:
+def record_refresh(home: Path | str, account: str, workbook: Path | str | None = None, *, demo: bool = False) -> None:
     """Remember, machine-wide, where a refresh stored its data: as this machine's most recent refresh
     (or most recent demo refresh) and as the refresh of `workbook`. A record that cannot be written is
     logged, never fatal: the workbook and the store are already written."""
@@ -133,8 +134,9 @@ def record_refresh(home: Path | str, account: str, workbook: Path | str | None =
         tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
         tmp.replace(path)
     except OSError as err:
-        log.warning("could not record this refresh in %s (%s): the worksheet functions may not find it",
-                    path, err.strerror)
+        log.warning(
+            "could not record this refresh in %s (%s): the worksheet functions may not find it", path, err.strerror
+        )
 
 
 def last_refresh() -> RefreshRecord | None:

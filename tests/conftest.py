@@ -35,7 +35,7 @@ def _isolated_env(monkeypatch, tmp_path):
     monkeypatch.setenv("PELOTON_XL_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user data"))
     monkeypatch.setattr(state, "default_home", lambda: tmp_path / "user data" / "peloton_xl")
-    monkeypatch.setattr(functions, "_cache", functions._Cache())   # it keeps the user data folder it saw
+    monkeypatch.setattr(functions, "_cache", functions._Cache())  # it keeps the user data folder it saw
 
 
 @pytest.fixture
@@ -71,10 +71,14 @@ def workbook(tmp_path) -> Path:
 @pytest.fixture
 def run_cli(monkeypatch, capsys):
     """Like support.run_cli (exit status, stdout, stderr) with the CLI run in this process."""
-    def run(server, workbook: Path, home: Path, *args: str, password: str | None = PASSWORD,
-            **extra_env: str) -> subprocess.CompletedProcess:
-        return cli_in_process(monkeypatch, capsys, ["--workbook", str(workbook), *args],
-                              cli_env(server, home, password, **extra_env))
+
+    def run(
+        server, workbook: Path, home: Path, *args: str, password: str | None = PASSWORD, **extra_env: str
+    ) -> subprocess.CompletedProcess:
+        return cli_in_process(
+            monkeypatch, capsys, ["--workbook", str(workbook), *args], cli_env(server, home, password, **extra_env)
+        )
+
     return run
 
 
@@ -84,11 +88,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if any(name in item.keywords for name in ("libreoffice", "excel", "slow")):
             item.add_marker(pytest.mark.e2e)  # another program drives the workbook, or it takes seconds
-        elif any(name in ("run_cli", "run_here") or name.endswith("server")
-                 for name in getattr(item, "fixturenames", ())):
+        elif any(
+            name in ("run_cli", "run_here") or name.endswith("server") for name in getattr(item, "fixturenames", ())
+        ):
             item.add_marker(pytest.mark.e2e)  # a whole refresh: HTTP to the local Peloton, the CLI
         if "excel" in item.keywords and no_excel:
-            item.add_marker(pytest.mark.skip(reason="needs Microsoft Excel (Windows or macOS): "
-                                                    "see docs/manual-test.md"))
+            item.add_marker(
+                pytest.mark.skip(reason="needs Microsoft Excel (Windows or macOS): see docs/manual-test.md")
+            )
         elif "libreoffice" in item.keywords and no_soffice:
             item.add_marker(pytest.mark.skip(reason="LibreOffice (soffice) is not installed"))

@@ -90,7 +90,7 @@ def test_429_without_retry_after_and_5xx_back_off_exponentially_with_jitter(serv
     next(client.workout_pages(uid))
     assert len(clock.sleeps) == 3
     for attempt, slept in enumerate(clock.sleeps):
-        full = client.pacer.base * 2 ** attempt
+        full = client.pacer.base * 2**attempt
         assert full / 2 <= slept <= full  # equal jitter: half fixed, half random
 
 

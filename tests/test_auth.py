@@ -60,7 +60,10 @@ def test_token_is_renewed_before_it_expires(server, settings):
     first, store = make_auth(settings)
     old = first.access_token()
     server.clear_requests()
-    later = lambda: time.time() + 172800 - 60  # a minute before expiry, inside the margin
+
+    def later():
+        return time.time() + 172800 - 60  # a minute before expiry, inside the margin
+
     auth, _ = make_auth(settings, clock=later)
     new = auth.access_token()
     bodies = [r for r in token_requests(server)]
@@ -80,7 +83,10 @@ def test_401_renews_once_and_retries(server, settings, account):
 def test_refused_refresh_token_falls_back_to_the_password(server, settings, account):
     make_auth(settings)[0].access_token()
     server.revoke_refresh_tokens()
-    later = lambda: time.time() + 172800
+
+    def later():
+        return time.time() + 172800
+
     auth, _ = make_auth(settings, clock=later)
     assert jwt_claims(auth.access_token())["http://onepeloton.com/user_id"] == account.user_id
     grants = [r.status for r in token_requests(server)]
@@ -127,8 +133,7 @@ def test_a_configuration_pointing_at_the_dead_login_is_explained(server, home, s
 
 def test_legacy_endpoint_answer_is_explained(server, settings):
     """A proxy or old setting that routes the sign-in to /auth/login gets the plain story, not a 403."""
-    legacy = requests.post(server.url + "/auth/login", json={"username_or_email": USERNAME,
-                                                              "password": PASSWORD})
+    legacy = requests.post(server.url + "/auth/login", json={"username_or_email": USERNAME, "password": PASSWORD})
     assert legacy.status_code == 403
     server.fail_next(r"^/oauth/token$", status=403, body=legacy.content)
     with pytest.raises(LoginError, match="October 2025"):

@@ -23,9 +23,15 @@ TABLE_ROW = re.compile(r"^\| (?P<scenario>[^|]+?) \| (?P<n>[\d,]+) \| (?P<second
 @pytest.fixture(scope="module")
 def quick_report(tmp_path_factory) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PELOTON_")}
-    env["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("user data"))   # the refresh record, on Linux
-    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_refresh", "--quick"],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    env["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("user data"))  # the refresh record, on Linux
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_refresh", "--quick"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -35,14 +35,28 @@ def base_env(home: Path, **values: str) -> dict[str, str]:
 
 
 def server_env(server: FakePeloton, home: Path, **values: str) -> dict[str, str]:
-    return base_env(home, PELOTON_API_URL=server.url, PELOTON_AUTH_URL=server.url, PELOTON_USERNAME=USERNAME,
-                    PELOTON_PASSWORD=PASSWORD, **values)
+    return base_env(
+        home,
+        PELOTON_API_URL=server.url,
+        PELOTON_AUTH_URL=server.url,
+        PELOTON_USERNAME=USERNAME,
+        PELOTON_PASSWORD=PASSWORD,
+        **values,
+    )
 
 
-def run(args: list[str], env: dict[str, str], cwd: Path | None = None, timeout: float = 120
-        ) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, str(CLI), *args], env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                            capture_output=True, text=True, timeout=timeout)
+def run(
+    args: list[str], env: dict[str, str], cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, str(CLI), *args],
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert "Traceback" not in result.stdout + result.stderr, result.stderr
     return result
 
@@ -58,8 +72,9 @@ def workouts_in(path: Path) -> int:
 
 
 @pytest.mark.e2e  # two whole demo refreshes, over HTTP to the demo server
-def test_the_demo_ends_yesterday_whenever_it_runs_and_a_rerun_another_day_stays_consistent(tmp_path, monkeypatch,
-                                                                                            capsys):
+def test_the_demo_ends_yesterday_whenever_it_runs_and_a_rerun_another_day_stays_consistent(
+    tmp_path, monkeypatch, capsys
+):
     from datetime import date
 
     from pelotonxl.demo import account
@@ -67,16 +82,22 @@ def test_the_demo_ends_yesterday_whenever_it_runs_and_a_rerun_another_day_stays_
     book = tmp_path / "Demo.xlsm"
     args = ["--demo", "--workbook", str(book), "--home", str(tmp_path / "home"), "--every-n", "300", "-q"]
     for today in (date(2026, 12, 2), date(2027, 3, 10)):
-        monkeypatch.setattr(account, "demo_end", lambda today=today: account.datetime(
-            today.year, today.month, today.day, 18, 0, tzinfo=account.timezone.utc))
+        monkeypatch.setattr(
+            account,
+            "demo_end",
+            lambda today=today: account.datetime(
+                today.year, today.month, today.day, 18, 0, tzinfo=account.timezone.utc
+            ),
+        )
         assert cli.main(args) == 0
         starts = [row[1] for row in openpyxl.load_workbook(book)["Workouts"].iter_rows(min_row=2, values_only=True)]
-        assert len(starts) == 360                                   # the same 360, moved: none left over
+        assert len(starts) == 360  # the same 360, moved: none left over
         assert max(starts).date() in (today, date.fromordinal(today.toordinal() - 1))
     capsys.readouterr()
 
 
 # --- help ----------------------------------------------------------------------------------------
+
 
 @pytest.mark.e2e
 def test_help_explains_every_option_and_the_exit_statuses(tmp_path):
@@ -95,9 +116,9 @@ def test_help_explains_every_option_and_the_exit_statuses(tmp_path):
 
 # --- the demo, from anywhere ---------------------------------------------------------------------
 
+
 @pytest.mark.e2e
-def test_demo_from_another_folder_creates_the_workbook_and_ends_with_one_closing_line(tmp_path, monkeypatch,
-                                                                                     run_here):
+def test_demo_from_another_folder_creates_the_workbook_and_ends_with_one_closing_line(tmp_path, monkeypatch, run_here):
     folder = tmp_path / "somewhere else"
     folder.mkdir()
     env = base_env(tmp_path / "home")
@@ -120,6 +141,7 @@ def test_demo_from_another_folder_creates_the_workbook_and_ends_with_one_closing
 
 
 # --- flag > environment > Config > default ----------------------------------------------------------
+
 
 class Concurrency:
     """The most graph requests the server is handling at once: what --workers controls."""
@@ -146,12 +168,15 @@ class Concurrency:
         server.route = counting_route
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("default", (DEFAULT_EVERY_N, DEFAULT_WORKERS)),
-    ("config", (60, 3)),
-    ("env", (30, 2)),
-    ("flag", (15, 1)),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("default", (DEFAULT_EVERY_N, DEFAULT_WORKERS)),
+        ("config", (60, 3)),
+        ("env", (30, 2)),
+        ("flag", (15, 1)),
+    ],
+)
 def test_flag_beats_environment_beats_config_beats_default(workbook, tmp_path, run_here, source, expected):
     with FakePeloton(make_account(12, seed=4), username=USERNAME, password=PASSWORD) as srv:
         concurrency = Concurrency(srv)
@@ -172,6 +197,7 @@ def test_flag_beats_environment_beats_config_beats_default(workbook, tmp_path, r
 
 
 # --- exit statuses and messages ------------------------------------------------------------------------
+
 
 @pytest.fixture
 def account():
@@ -216,8 +242,9 @@ FORESEEABLE = {
 }
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.e2e) if c == "not an .xlsm" else c
-                                  for c in FORESEEABLE])
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, marks=pytest.mark.e2e) if c == "not an .xlsm" else c for c in FORESEEABLE]
+)
 def test_foreseeable_failures_are_one_line_exit_1_without_a_traceback(server, workbook, tmp_path, run_here, case):
     args, env_values, words = FORESEEABLE[case]
     (tmp_path / "Folder.xlsm").mkdir()
@@ -258,12 +285,22 @@ ENTRIES = {
 
 @pytest.mark.parametrize("entry", list(ENTRIES))
 def test_help_answers_without_importing_the_heavy_libraries(tmp_path, entry):
-    result = subprocess.run([sys.executable, "-X", "importtime", *ENTRIES[entry]], check=False, cwd=REPO,
-                            env=base_env(tmp_path / "home"), capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", *ENTRIES[entry]],
+        check=False,
+        cwd=REPO,
+        env=base_env(tmp_path / "home"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"usage: {entry} ")
-    imported = {line.rsplit("|", 1)[1].strip().split(".")[0]
-                for line in result.stderr.splitlines() if line.startswith("import time:")}
+    imported = {
+        line.rsplit("|", 1)[1].strip().split(".")[0]
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
     assert "pelotonxl" in imported  # the report is there and covers the package
     assert not HEAVY & imported
 
@@ -274,8 +311,8 @@ def test_default_workbook_beside_peloton_xl_py_or_in_the_current_folder(tmp_path
     here.mkdir()
     monkeypatch.chdir(here)
     # --workers 0 fails once the workbook is found (created if missing), before any network.
-    assert cli.main(["--workers", "0"], workbook_dir=checkout) == 1   # python peloton_xl.py
-    assert cli.main(["--demo", "--workers", "0"]) == 1                 # peloton-xl
+    assert cli.main(["--workers", "0"], workbook_dir=checkout) == 1  # python peloton_xl.py
+    assert cli.main(["--demo", "--workers", "0"]) == 1  # peloton-xl
     assert [p.name for p in checkout.iterdir()] == ["PelotonWorkbook.xlsm"]
     assert [p.name for p in here.iterdir()] == ["PelotonDemo.xlsm"]
     assert (here / "PelotonDemo.xlsm").read_bytes() == new_workbook.template_bytes()
@@ -284,6 +321,7 @@ def test_default_workbook_beside_peloton_xl_py_or_in_the_current_folder(tmp_path
 
 
 # --- a missing workbook is a copy of the packaged template ------------------------------------------------
+
 
 def test_a_workbook_created_meanwhile_by_another_process_is_left_alone(tmp_path, monkeypatch):
     path = tmp_path / "Book.xlsm"
@@ -314,13 +352,23 @@ def test_without_hard_links_the_copy_is_still_created_once(tmp_path, monkeypatch
 @pytest.mark.e2e
 def test_processes_creating_the_same_workbook_at_once_all_succeed(tmp_path):
     path, go = tmp_path / "Book.xlsm", tmp_path / "go"
-    racer = ("import sys, time\n"
-             "from pathlib import Path\n"
-             "from pelotonxl.template.new_workbook import create_from_template\n"
-             "while not Path(sys.argv[1]).exists(): time.sleep(0.001)\n"
-             "print(create_from_template(Path(sys.argv[2])))\n")
-    racers = [subprocess.Popen([sys.executable, "-c", racer, str(go), str(path)], cwd=REPO,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    racer = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from pelotonxl.template.new_workbook import create_from_template\n"
+        "while not Path(sys.argv[1]).exists(): time.sleep(0.001)\n"
+        "print(create_from_template(Path(sys.argv[2])))\n"
+    )
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", racer, str(go), str(path)],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
     go.touch()
     results = [proc.communicate(timeout=60) for proc in racers]
     assert [proc.returncode for proc in racers] == [0] * 4, results
@@ -340,6 +388,7 @@ def test_pyproject_installs_the_runtime_half_of_requirements_txt():
             pinned[re.match(r"[\w.-]+", spec).group(0).lower()] = spec
     build_and_test_only = {"pytest", "pytest-xdist", "oletools", "pyopenvba", "lxml"}
     assert sorted(project["dependencies"]) == sorted(
-        spec for name, spec in pinned.items() if name not in build_and_test_only)
+        spec for name, spec in pinned.items() if name not in build_and_test_only
+    )
     assert project["scripts"] == {"peloton-xl": "pelotonxl.cli:console_main"}
     assert project["requires-python"] == ">=3.10"

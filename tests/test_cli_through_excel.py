@@ -17,7 +17,7 @@ from pelotonxl import cli
 def test_cli_writes_through_excel_when_the_workbook_is_open(server, home, workbook, monkeypatch, capsys):
     book = make_book(server, home)
     book.fullname = str(workbook)
-    Book("Book1", app=book.app)                       # another workbook open in the same Excel
+    Book("Book1", app=book.app)  # another workbook open in the same Excel
     (workbook.parent / f"~${workbook.name}").write_bytes(b"owner")  # Excel's lock file
     before = workbook.read_bytes()
     monkeypatch.setattr(cli.sys, "platform", "win32")  # pretend Excel could be running here
@@ -25,10 +25,10 @@ def test_cli_writes_through_excel_when_the_workbook_is_open(server, home, workbo
 
     assert cli.main(["--workbook", str(workbook), "-q"]) == 0
 
-    assert workbook.read_bytes() == before          # the file on disk was not fought over
+    assert workbook.read_bytes() == before  # the file on disk was not fought over
     for table in stored_tables(home):
         assert_sheet_holds(book, table)
-    assert book.saved == 0                          # saving is the member's call
+    assert book.saved == 0  # saving is the member's call
     out = capsys.readouterr().out
     assert "written to the open" in out and "save it there" in out
 

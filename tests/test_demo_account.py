@@ -40,16 +40,27 @@ def profile(workout) -> str:
 
 # The table in /work/shared/peloton-api/README.md, "The performance graph" (calories left to its own test).
 SLUGS = {
-    "cycling": ({"total_output", "distance"}, ["avg_output", "avg_cadence", "avg_resistance", "avg_speed"],
-                ["output", "cadence", "resistance", "speed"]),
-    "distance_ride": ({"total_output", "distance", "duration"},
-                      ["avg_output", "avg_cadence", "avg_resistance", "avg_speed"],
-                      ["output", "cadence", "resistance", "speed"]),
-    "tread": ({"total_output", "distance", "elevation"}, ["avg_output", "avg_pace", "avg_incline", "avg_speed"],
-              ["output", "pace", "incline"]),
+    "cycling": (
+        {"total_output", "distance"},
+        ["avg_output", "avg_cadence", "avg_resistance", "avg_speed"],
+        ["output", "cadence", "resistance", "speed"],
+    ),
+    "distance_ride": (
+        {"total_output", "distance", "duration"},
+        ["avg_output", "avg_cadence", "avg_resistance", "avg_speed"],
+        ["output", "cadence", "resistance", "speed"],
+    ),
+    "tread": (
+        {"total_output", "distance", "elevation"},
+        ["avg_output", "avg_pace", "avg_incline", "avg_speed"],
+        ["output", "pace", "incline"],
+    ),
     "outdoor": ({"distance", "elevation"}, ["avg_pace", "avg_speed"], ["pace", "altitude"]),
-    "row": ({"total_output", "distance", "stroke_count"}, ["avg_output", "avg_stroke_rate", "avg_split_pace"],
-            ["output", "stroke_rate", "split_pace"]),
+    "row": (
+        {"total_output", "distance", "stroke_count"},
+        ["avg_output", "avg_stroke_rate", "avg_split_pace"],
+        ["output", "stroke_rate", "split_pace"],
+    ),
     "floor": (set(), [], []),
     "no_sensors": (set(), [], []),
     "meditation": (set(), [], []),
@@ -62,6 +73,7 @@ def by_slug(items):
 
 
 # ---- determinism and size ----------------------------------------------------------------
+
 
 def test_same_seed_same_account_and_graphs(demo):
     again = make_account()
@@ -113,16 +125,30 @@ def test_a_big_account_holds_no_series():
 
 # ---- a realistic mix ---------------------------------------------------------------------
 
+
 def test_disciplines_devices_time_zones_and_instructors(demo):
     disciplines = Counter(w["fitness_discipline"] for w in demo.workouts)
-    assert set(disciplines) >= {"cycling", "running", "walking", "strength", "yoga", "stretching", "meditation",
-                                "caesar", "bike_bootcamp", "cardio"}
+    assert set(disciplines) >= {
+        "cycling",
+        "running",
+        "walking",
+        "strength",
+        "yoga",
+        "stretching",
+        "meditation",
+        "caesar",
+        "bike_bootcamp",
+        "cardio",
+    }
     assert disciplines.most_common(1)[0][0] == "cycling"
     devices = {w["device_type"] for w in demo.workouts}
     assert devices >= {"home_bike_v1", "home_tread", "iOS_app", "web", "caesar"}
     assert {w["timezone"] for w in demo.workouts} == {"America/New_York", "Europe/London", "Etc/GMT+6"}
-    names = {(w.get("ride") or {}).get("instructor", {}) and w["ride"]["instructor"]["name"]
-             for w in demo.workouts if (w.get("ride") or {}).get("instructor")}
+    names = {
+        (w.get("ride") or {}).get("instructor", {}) and w["ride"]["instructor"]["name"]
+        for w in demo.workouts
+        if (w.get("ride") or {}).get("instructor")
+    }
     assert len(names - {"JUST RIDE"}) >= 13
 
 
@@ -154,6 +180,7 @@ def test_default_account_is_complete(demo):
 
 # ---- the quirks ----------------------------------------------------------------------------
 
+
 def test_workouts_without_a_ride_key(demo):
     bare = [w for w in demo.workouts if "ride" not in w]
     assert bare and all(w["fitness_discipline"] in ("running", "walking") for w in bare)
@@ -167,8 +194,9 @@ def test_just_ride_and_scenic_rides_have_the_zero_ride_id(demo):
 
 
 def test_classes_without_an_instructor(demo):
-    assert any(w.get("ride") and w["ride"]["id"] != ZERO_RIDE_ID and w["ride"]["instructor"] is None
-               for w in demo.workouts)
+    assert any(
+        w.get("ride") and w["ride"]["id"] != ZERO_RIDE_ID and w["ride"]["instructor"] is None for w in demo.workouts
+    )
 
 
 def test_rows_have_a_unitless_stroke_count_metres_and_split_pace(demo, graphs):
@@ -242,6 +270,7 @@ def test_every_discipline_has_the_slugs_of_the_shared_table(demo, graphs):
 
 # ---- plausible and consistent values -------------------------------------------------------
 
+
 def test_values_are_plausible(demo, graphs):
     for w in demo.workouts:
         g = graphs[w["id"]]
@@ -276,8 +305,14 @@ def test_total_work_in_joules_matches_total_output_in_kj(demo, graphs):
 
 
 def test_metric_averages_match_the_summary_averages(demo, graphs):
-    pairs = {"avg_output": "output", "avg_cadence": "cadence", "avg_resistance": "resistance",
-             "avg_stroke_rate": "stroke_rate", "avg_pace": "pace", "avg_split_pace": "split_pace"}
+    pairs = {
+        "avg_output": "output",
+        "avg_cadence": "cadence",
+        "avg_resistance": "resistance",
+        "avg_stroke_rate": "stroke_rate",
+        "avg_pace": "pace",
+        "avg_split_pace": "split_pace",
+    }
     for g in graphs.values():
         metrics = by_slug(g["metrics"])
         for avg in g["average_summaries"]:
@@ -337,6 +372,7 @@ def test_me_has_the_profile_shape_and_counts(demo):
 
 # ---- an account that changes between refreshes --------------------------------------------
 
+
 def test_added_workouts_are_newest_and_counted():
     acct = make_account(30)
     newest = acct.workouts[0]["created_at"]
@@ -388,8 +424,11 @@ def best_average(values, seconds: int) -> float:
 
 
 def test_rides_repeat_classes_with_the_same_efforts_a_sprint_included(demo):
-    attempts = Counter(w["ride"]["id"] for w in demo.workouts
-                       if w["fitness_discipline"] == "cycling" and w.get("ride") and w["ride"]["id"] != ZERO_RIDE_ID)
+    attempts = Counter(
+        w["ride"]["id"]
+        for w in demo.workouts
+        if w["fitness_discipline"] == "cycling" and w.get("ride") and w["ride"]["id"] != ZERO_RIDE_ID
+    )
     ride_id, count = attempts.most_common(1)[0]
     assert count >= 3 and sum(1 for n in attempts.values() if n >= 2) >= 5
     sprint_at = []
@@ -404,7 +443,7 @@ def test_rides_repeat_classes_with_the_same_efforts_a_sprint_included(demo):
         smooth = np.convolve(np.asarray(output, float), np.ones(15) / 15, "valid")
         sprint_at.append(int(smooth.argmax()))
         assert [s["name"] for s in graph["segment_list"]] == ["Warmup", "Main", "Cool Down"]
-    assert max(sprint_at) - min(sprint_at) <= 20   # the same class: the sprint at the same minute
+    assert max(sprint_at) - min(sprint_at) <= 20  # the same class: the sprint at the same minute
 
 
 def test_the_demo_people_see_ends_on_the_day_it_is_run():
@@ -412,6 +451,6 @@ def test_the_demo_people_see_ends_on_the_day_it_is_run():
     assert end == datetime(2026, 12, 2, 18, 0, tzinfo=timezone.utc) == demo_end(date(2026, 12, 2))  # all day
     demo = make_account(60, end=end)
     newest = max(w["start_time"] for w in demo.workouts)
-    assert datetime(2026, 12, 1, tzinfo=timezone.utc).timestamp() <= newest < end.timestamp()   # yesterday
+    assert datetime(2026, 12, 1, tzinfo=timezone.utc).timestamp() <= newest < end.timestamp()  # yesterday
     later = make_account(60, end=demo_end(date(2027, 1, 9)))
-    assert [w["id"] for w in demo.workouts] == [w["id"] for w in later.workouts]   # the same workouts, moved
+    assert [w["id"] for w in demo.workouts] == [w["id"] for w in later.workouts]  # the same workouts, moved

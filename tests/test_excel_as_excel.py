@@ -34,20 +34,23 @@ def table(rows: list[list], columns: list[str]) -> SheetTable:
 
 # --- point 8: the table is resized before its header is written -----------------------------------
 
+
 def test_a_column_that_disappears_does_not_come_back_numbered():
     book = Book()
     book.sheets.add("Workouts")
-    with_rower = table([["a", 5000.0, 9.5, 200.0], ["b", None, 9.0, 180.0]],
-                       ["Workout ID", "Distance (m)", "Distance (mi)", "Total Output (kJ)"])
+    with_rower = table(
+        [["a", 5000.0, 9.5, 200.0], ["b", None, 9.0, 180.0]],
+        ["Workout ID", "Distance (m)", "Distance (mi)", "Total Output (kJ)"],
+    )
     bikes_only = table([["b", 9.0, 180.0]], ["Workout ID", "Distance (mi)", "Total Output (kJ)"])
 
     live_writer.write_tables_live(real_api(book), WorkbookContent(with_rower))
-    live_writer.write_tables_live(real_api(book), WorkbookContent(bikes_only))   # a full refresh, rower gone
+    live_writer.write_tables_live(real_api(book), WorkbookContent(bikes_only))  # a full refresh, rower gone
 
     xl_table = book.sheets["Workouts"].tables["Workouts"]
-    assert xl_table.header == ["Workout ID", "Distance (mi)", "Total Output (kJ)"]   # not "Distance (mi)2"
+    assert xl_table.header == ["Workout ID", "Distance (mi)", "Total Output (kJ)"]  # not "Distance (mi)2"
     [resize] = book.calls_of("resize")
-    assert book.calls.index(resize) < book.calls.index(book.calls_of("value=")[-1])   # resized, then written
+    assert book.calls.index(resize) < book.calls.index(book.calls_of("value=")[-1])  # resized, then written
 
 
 def test_an_unchanged_header_is_written_once():
@@ -57,20 +60,48 @@ def test_an_unchanged_header_is_written_once():
     live_writer.write_tables_live(real_api(book), content)
     book.calls.clear()
     live_writer.write_tables_live(real_api(book), content)
-    assert len(book.calls_of("value=", "Workouts")) == 1   # no placeholder pass when no name moves
+    assert len(book.calls_of("value=", "Workouts")) == 1  # no placeholder pass when no name moves
 
 
 # --- point 9: text Excel would convert stays text -----------------------------------------------------
 
-@pytest.mark.parametrize("text", ["TRUE", "false", "50%", "1/2", "12:30", "12:30 PM", "$5", "€5", "(5)", "=x",
-                                  "+1", "-2", "@me", "1e5", ".5", "1,000", "2024-01-02", "2-Jan", "Jan 2",
-                                  "March 2024", "#N/A", "'tis the season", " 7"])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "TRUE",
+        "false",
+        "50%",
+        "1/2",
+        "12:30",
+        "12:30 PM",
+        "$5",
+        "€5",
+        "(5)",
+        "=x",
+        "+1",
+        "-2",
+        "@me",
+        "1e5",
+        ".5",
+        "1,000",
+        "2024-01-02",
+        "2-Jan",
+        "Jan 2",
+        "March 2024",
+        "#N/A",
+        "'tis the season",
+        " 7",
+    ],
+)
 def test_text_excel_would_convert_gets_the_text_prefix(text):
     assert cell_values.excel_value(text) == "'" + text
 
 
-@pytest.mark.parametrize("text", ["Cody Rigsby", "Just Ride", "Tabata Ride", "Truest ride", "May the Force",
-                                  "felt strong", "", "America/New_York"])
+@pytest.mark.parametrize(
+    "text",
+    ["Cody Rigsby", "Just Ride", "Tabata Ride", "Truest ride", "May the Force", "felt strong", "", "America/New_York"],
+)
 def test_plain_text_is_written_as_it_is(text):
     assert cell_values.excel_value(text) == text
 
@@ -82,19 +113,23 @@ def test_titles_and_the_members_notes_stay_text_through_two_refreshes():
     live_writer.write_tables_live(real_api(book), content)
     sheet = book.sheets["Workouts"]
     sheet.fill("C1", [["My Notes"], ["1/2 done"], ["=x is a note, not a formula"]])
-    sheet.text_cells |= {(2, 3), (3, 3)}                 # typed with the apostrophe, as Excel keeps it
+    sheet.text_cells |= {(2, 3), (3, 3)}  # typed with the apostrophe, as Excel keeps it
     xl_table = sheet.tables["Workouts"]
     xl_table.resize(sheet.range("A1:C3"))
 
     live_writer.write_tables_live(real_api(book), content)
 
-    assert sheet.grid(xl_table.range) == [["Workout ID", "Class Title", "My Notes"],
-                                          ["0a1", "50%", "1/2 done"], ["b2", "TRUE", "=x is a note, not a formula"]]
-    assert {(2, 1), (2, 2), (3, 2), (2, 3), (3, 3)} <= sheet.text_cells   # every one written with the prefix
+    assert sheet.grid(xl_table.range) == [
+        ["Workout ID", "Class Title", "My Notes"],
+        ["0a1", "50%", "1/2 done"],
+        ["b2", "TRUE", "=x is a note, not a formula"],
+    ]
+    assert {(2, 1), (2, 2), (3, 2), (2, 3), (3, 3)} <= sheet.text_cells  # every one written with the prefix
     assert not any(sheet.is_formula(cell) for cell in sheet.cells)
 
 
 # --- point 10: re-pointed charts take their series by column, in the discipline colours --------------
+
 
 def test_charts_take_series_by_column_in_the_colours_the_headless_writer_uses():
     book = Book()
@@ -131,14 +166,18 @@ def test_a_new_discipline_does_not_shift_the_colours_of_the_others():
 
 # --- point 4: every PELOTON_ formula current after a live refresh ----------------------------------------
 
+
 def analysis_book(answer) -> Book:
     """A book with the member's own sheet of PELOTON_ formulas, answered by `answer`."""
     book = Book()
     book.calc = Calc({"PELOTON_METRIC": answer})
     book.sheets.add("Config")
     mine = book.sheets.add("My Analysis", after=book.sheets[-1])
-    mine.range("A1:A3").formula2 = [['=PELOTON_METRIC("latest", "avg_output")'],
-                                    ['=peloton_metric("latest", "calories")'], ["=1+1"]]
+    mine.range("A1:A3").formula2 = [
+        ['=PELOTON_METRIC("latest", "avg_output")'],
+        ['=peloton_metric("latest", "calories")'],
+        ["=1+1"],
+    ]
     mine.range("C5").formula2 = '=PELOTON_METRIC("latest", "distance")'
     mine.range("B2").value = "not a formula: PELOTON_METRIC"
     return book
@@ -153,17 +192,17 @@ def test_a_live_refresh_recalculates_every_peloton_formula_and_nothing_else():
 
     live_writer.write_tables_live(real_api(book), WorkbookContent(table([["a", 1.0]], ["Workout ID", "Output"])))
 
-    assert all(mine.results[cell] != value for cell, value in before.items())          # each answered again
-    assert mine.cells[(1, 1)] == '=PELOTON_METRIC("latest", "avg_output")'            # its own formula
+    assert all(mine.results[cell] != value for cell, value in before.items())  # each answered again
+    assert mine.cells[(1, 1)] == '=PELOTON_METRIC("latest", "avg_output")'  # its own formula
     assert mine.cells[(2, 2)] == "not a formula: PELOTON_METRIC"
     rewrites = book.calls_of("formula2=", "My Analysis")
-    assert [c.address for c in rewrites] == ["$A$1:$A$2", "$C$5"]                        # one write per run
-    assert {c.sheet for c in book.calls_of("formula2")} == {"Config", "Workouts", "My Analysis"}   # one read each
+    assert [c.address for c in rewrites] == ["$A$1:$A$2", "$C$5"]  # one write per run
+    assert {c.sheet for c in book.calls_of("formula2")} == {"Config", "Workouts", "My Analysis"}  # one read each
 
 
 def test_recalculation_passes_over_legacy_arrays_and_the_sheets_the_refresh_draws():
     book = analysis_book(lambda workout, metric: 1.0)
-    book.sheets["My Analysis"].array_cells.add((5, 3))     # an old Ctrl+Shift+Enter array
+    book.sheets["My Analysis"].array_cells.add((5, 3))  # an old Ctrl+Shift+Enter array
     assert recalc.recalculate_functions(real_api(book), skip=["my analysis"]) == 0
     assert recalc.recalculate_functions(real_api(book)) == 2
     assert [c.address for c in book.calls_of("formula2=")][-1] == "$A$1:$A$2"
@@ -176,14 +215,16 @@ def test_a_protected_sheet_is_passed_over_with_a_warning_and_the_others_recalcul
     theirs.protected = True
 
     assert recalc.recalculate_functions(real_api(book)) == 3
-    assert "Protected: its PELOTON_ formulas could not be recalculated (The cell or chart you're trying to " \
-           "change is on a protected sheet.); press Ctrl+Alt+F9" in caplog.text
+    assert (
+        "Protected: its PELOTON_ formulas could not be recalculated (The cell or chart you're trying to "
+        "change is on a protected sheet.); press Ctrl+Alt+F9" in caplog.text
+    )
 
 
 def test_a_used_range_too_large_to_read_is_passed_over_with_a_warning(caplog, monkeypatch):
     book = analysis_book(lambda workout, metric: 1.0)
     monkeypatch.setattr(recalc, "MAX_CELLS", 10)
-    book.sheets["My Analysis"].fill("A20", [["formatted far down"]])      # used range A1:C20, 60 cells
+    book.sheets["My Analysis"].fill("A20", [["formatted far down"]])  # used range A1:C20, 60 cells
     assert recalc.recalculate_functions(real_api(book)) == 0
     assert "My Analysis: its used range (60 cells) is too large" in caplog.text
     assert not book.calls_of("formula2", "My Analysis")
@@ -210,6 +251,7 @@ def test_a_formula_shows_the_new_data_after_a_second_ribbon_refresh(server, acco
 
 
 # --- point 7: one unreadable workbook does not end the search -----------------------------------------
+
 
 class UnreadableBook(Book):
     """A workbook xlwings cannot give a path for (a OneDrive URL it cannot map, a window without a book)."""
@@ -263,9 +305,11 @@ def test_a_ribbon_refresh_says_which_sheet_kept_old_answers(server, home):
     assert result is not None and result.exit_code == 0
     [alert] = book.app.alerts
     assert alert["mode"] == "info" and "\n" not in alert["prompt"]
-    assert alert["prompt"] == (f"{result.rows} workouts written. My Analysis: its PELOTON_ formulas could not be "
-                               "recalculated (The cell or chart you're trying to change is on a protected sheet.); "
-                               "press Ctrl+Alt+F9.")
-    assert ribbon.refresh_book(real_api(book), environ={}) is not None   # the next box says it again, no more
+    assert alert["prompt"] == (
+        f"{result.rows} workouts written. My Analysis: its PELOTON_ formulas could not be "
+        "recalculated (The cell or chart you're trying to change is on a protected sheet.); "
+        "press Ctrl+Alt+F9."
+    )
+    assert ribbon.refresh_book(real_api(book), environ={}) is not None  # the next box says it again, no more
     assert len(book.app.alerts) == 2 and book.app.alerts[1]["prompt"].endswith("press Ctrl+Alt+F9.")
     assert not [h for h in logging.getLogger("pelotonxl").handlers if type(h).__module__ == ribbon.__name__]

@@ -34,6 +34,7 @@ from pelotonxl.peloton.store import is_finished
 
 # --- the live refresh --------------------------------------------------------------------------
 
+
 def test_refresh_fills_both_tables_with_what_the_store_holds(server, home):
     book = make_book(server, home)
 
@@ -93,8 +94,7 @@ def test_refresh_clears_what_a_bigger_earlier_table_left_behind(server, home):
     book = make_book(server, home, table_sheets=("Metrics",))
     # Wider with columns the refresh wrote once (Metrics lead columns are ours too), longer with stale rows.
     old_header = list(WORKOUT_COLUMNS) + ["Avg Output (watts)", "Avg Cadence (rpm)"]
-    add_table(book, "Workouts", [old_header] + [[f"junk {r}.{c}" for c in range(len(old_header))]
-                                                for r in range(400)])
+    add_table(book, "Workouts", [old_header] + [[f"junk {r}.{c}" for c in range(len(old_header))] for r in range(400)])
     book.calls.clear()
 
     ribbon.refresh_book(real_api(book), environ={})
@@ -113,8 +113,8 @@ def test_status_bar_shows_progress_and_is_restored(server, home):
     shown = [s for s in book.app.status_history if isinstance(s, str) and s.startswith("Peloton: ")]
     total = len([w for w in server.account.workouts if is_finished(w)])
     details = [s for s in shown if s.startswith("Peloton: fetching workout details ")]
-    assert details and all(s.endswith("/%d" % total) for s in details)  # graphs start while pages load
-    assert details[-1] == "Peloton: fetching workout details %d/%d" % (total, total)
+    assert details and all(s.endswith(f"/{total}") for s in details)  # graphs start while pages load
+    assert details[-1] == f"Peloton: fetching workout details {total}/{total}"
     assert any(s.startswith("Peloton: listing workouts") for s in shown)
     assert any(s.startswith("Peloton: writing the workbook") for s in shown)
     assert book.app.status_bar == "Ready"
@@ -195,8 +195,16 @@ def test_a_missing_sheet_is_added_at_the_end_with_a_new_table(server, home):
     ribbon.refresh_book(real_api(book), environ={})
 
     # (the Dashboard goes first and its data sheet last: see test_dashboard.py)
-    assert [s.name for s in book.sheets] == ["Dashboard", "Config", "Workouts", "Metrics", "PowerCurve",
-                                             "Dashboard Data", "Ride", "Ride Data"]
+    assert [s.name for s in book.sheets] == [
+        "Dashboard",
+        "Config",
+        "Workouts",
+        "Metrics",
+        "PowerCurve",
+        "Dashboard Data",
+        "Ride",
+        "Ride Data",
+    ]
     metrics = book.sheets["Metrics"].tables["Metrics"]
     assert metrics.table_style == "TableStyleMedium2"
     assert_sheet_holds(book, stored_tables(home)[1])
@@ -211,8 +219,10 @@ def test_a_renamed_sheet_keeps_its_name_and_its_table_is_refreshed_there(server,
     assert "Workouts" not in [s.name for s in book.sheets]  # no second sheet, no clashing table name
     assert book.sheets["Rides 2023"].tables["Workouts"].table_style == MEMBER_STYLE
     workouts = stored_tables(home)[0]
-    assert book.sheets["Rides 2023"].grid(book.sheets["Rides 2023"].tables["Workouts"].range)[1][0] == \
-        workouts.frame["Workout ID"].iloc[0]
+    assert (
+        book.sheets["Rides 2023"].grid(book.sheets["Rides 2023"].tables["Workouts"].range)[1][0]
+        == workouts.frame["Workout ID"].iloc[0]
+    )
 
 
 def test_refresh_caller_refreshes_the_calling_book_and_passes_full(server, home, monkeypatch):
@@ -233,6 +243,7 @@ def test_refresh_caller_refreshes_the_calling_book_and_passes_full(server, home,
 
 # --- writing, reading and converting without a server ------------------------------------------
 
+
 def small_table(columns: list[str], rows: list[list], formats=None) -> SheetTable:
     return SheetTable("Workouts", pd.DataFrame(rows, columns=columns), formats or {}, {})
 
@@ -240,9 +251,11 @@ def small_table(columns: list[str], rows: list[list], formats=None) -> SheetTabl
 def test_a_second_write_with_fewer_rows_and_columns_clears_leftovers_and_stale_formats():
     book = Book()
     book.sheets.add("Workouts")
-    first = small_table(["Workout ID", "Start", "Output"],
-                        [["a", pd.Timestamp("2024-03-01 07:30"), 1.5], ["b", pd.NaT, np.nan]],
-                        {"Start": "yyyy-mm-dd hh:mm"})
+    first = small_table(
+        ["Workout ID", "Start", "Output"],
+        [["a", pd.Timestamp("2024-03-01 07:30"), 1.5], ["b", pd.NaT, np.nan]],
+        {"Start": "yyyy-mm-dd hh:mm"},
+    )
     second = small_table(["Workout ID", "Output"], [["c", np.float64(2.0)]])
 
     live_writer.write_tables_live(real_api(book), WorkbookContent(first))
@@ -265,14 +278,16 @@ def test_an_empty_table_keeps_one_blank_body_row():
 
 
 def test_values_become_what_excel_takes():
-    frame = pd.DataFrame({
-        "Workout ID": ["0123", "=HYPERLINK(1)", "abc"],
-        "Start": pd.to_datetime(["2024-01-02 06:00", None, "2024-01-03 18:45"]),
-        "Duration": pd.to_timedelta(["0:45:00", None, "1:30:00"]),
-        "Count": np.array([1, 2, 3], dtype="int64"),
-        "Outdoor": [True, False, None],
-        "Output": [1.25, np.nan, 3.0],
-    })
+    frame = pd.DataFrame(
+        {
+            "Workout ID": ["0123", "=HYPERLINK(1)", "abc"],
+            "Start": pd.to_datetime(["2024-01-02 06:00", None, "2024-01-03 18:45"]),
+            "Duration": pd.to_timedelta(["0:45:00", None, "1:30:00"]),
+            "Count": np.array([1, 2, 3], dtype="int64"),
+            "Outdoor": [True, False, None],
+            "Output": [1.25, np.nan, 3.0],
+        }
+    )
     [header, *rows] = live_writer.table_rows(frame)
     assert header == list(frame.columns)
     assert rows == [
@@ -284,10 +299,16 @@ def test_values_become_what_excel_takes():
 
 
 def test_config_rows_map_labels_like_the_file_reader():
-    rows = [["Peloton settings", None], [" api url ", "http://127.0.0.1:1"], ["WORKERS", 3.0],
-            ["Parallel requests", 3.0], ["Password (optional)", None], [None, "x"], [12, "y"]]
-    assert workbook_link.config_from_rows(rows) == {"api_url": "http://127.0.0.1:1", "workers": "3",
-                                                 "password": ""}
+    rows = [
+        ["Peloton settings", None],
+        [" api url ", "http://127.0.0.1:1"],
+        ["WORKERS", 3.0],
+        ["Parallel requests", 3.0],
+        ["Password (optional)", None],
+        [None, "x"],
+        [12, "y"],
+    ]
+    assert workbook_link.config_from_rows(rows) == {"api_url": "http://127.0.0.1:1", "workers": "3", "password": ""}
 
 
 def test_status_bar_updates_are_throttled_within_a_stage():
@@ -295,12 +316,15 @@ def test_status_bar_updates_are_throttled_within_a_stage():
     book = Book()
     progress = workbook_link.StatusBarProgress(real_api(book).app, interval=0.25, clock=clock)
     for done in range(4):
-        progress("graphs", done, 400)   # shown at 0.0 and 0.3 only
-    progress("graphs", 400, 400)        # the last one always shows
-    progress("tables", 0, None)         # a new stage always shows
+        progress("graphs", done, 400)  # shown at 0.0 and 0.3 only
+    progress("graphs", 400, 400)  # the last one always shows
+    progress("tables", 0, None)  # a new stage always shows
     assert book.app.status_history == [
-        "Peloton: fetching workout details 0/400", "Peloton: fetching workout details 3/400",
-        "Peloton: fetching workout details 400/400", "Peloton: building tables…"]
+        "Peloton: fetching workout details 0/400",
+        "Peloton: fetching workout details 3/400",
+        "Peloton: fetching workout details 400/400",
+        "Peloton: building tables…",
+    ]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux has no Excel for xlwings")
@@ -330,12 +354,12 @@ def test_a_second_ribbon_refresh_while_one_runs_stops_with_one_line(server, home
     from pelotonxl.xlsx.refresh_lock import refresh_lock
 
     book = make_book(server, home)
-    with refresh_lock(Path(book.fullname)):          # the first refresh, still running
+    with refresh_lock(Path(book.fullname)):  # the first refresh, still running
         assert ribbon.refresh_book(real_api(book), environ={}) is None
     [alert] = book.app.alerts
     assert alert["prompt"].startswith("Another refresh of PelotonWorkbook.xlsm is still running")
-    assert server.request_count("/api") == 0         # nothing fetched twice
-    assert ribbon.refresh_book(real_api(book), environ={}) is not None   # once it is over, a refresh runs
+    assert server.request_count("/api") == 0  # nothing fetched twice
+    assert ribbon.refresh_book(real_api(book), environ={}) is not None  # once it is over, a refresh runs
 
 
 def test_a_cloud_workbook_xlwings_cannot_place_gets_one_line_saying_what_to_set(server, home):

@@ -41,7 +41,7 @@ def test_setup_writes_this_python_and_the_project_folder(workbook, capsys):
     code, out, err = setup_excel(capsys, "--workbook", str(workbook))
     assert code == 0, err
     after = conf_sheet(workbook)
-    python = os.path.abspath(sys.executable)      # a venv's own python, not the one it links to
+    python = os.path.abspath(sys.executable)  # a venv's own python, not the one it links to
     keys = xlwings_conf.interpreter_keys(sys.platform)
     for key in keys:
         assert after[key] == python
@@ -61,14 +61,20 @@ def test_setup_changes_only_the_xlwings_conf_sheet(workbook, capsys):
     with xp.open_package(workbook) as pkg:
         conf_part = xp.find_sheet(pkg, "xlwings.conf").part
     assert set(after) == set(before) and changed == {conf_part}
-    assert setup_excel(capsys, "--workbook", str(workbook))[0] == 0            # again: same values
+    assert setup_excel(capsys, "--workbook", str(workbook))[0] == 0  # again: same values
     assert conf_sheet(workbook)["PYTHONPATH"] == str(REPO)
-    assert_valid(workbook)                                                     # ECMA-376 schemas
+    assert_valid(workbook)  # ECMA-376 schemas
 
 
-@pytest.mark.parametrize(("platform", "keys"), [
-    ("win32", ("Interpreter_Win",)), ("darwin", ("Interpreter_Mac",)),
-    ("linux", ("Interpreter_Win", "Interpreter_Mac")), ("cygwin", ("Interpreter_Win", "Interpreter_Mac"))])
+@pytest.mark.parametrize(
+    ("platform", "keys"),
+    [
+        ("win32", ("Interpreter_Win",)),
+        ("darwin", ("Interpreter_Mac",)),
+        ("linux", ("Interpreter_Win", "Interpreter_Mac")),
+        ("cygwin", ("Interpreter_Win", "Interpreter_Mac")),
+    ],
+)
 def test_which_interpreter_key_a_platform_sets(platform, keys):
     assert xlwings_conf.interpreter_keys(platform) == keys
 
@@ -127,7 +133,7 @@ def test_on_a_mac_only_interpreter_mac_is_set_and_runpython_install_is_named(wor
     from pelotonxl.excel import workbook_link
 
     monkeypatch.setattr(cli.sys, "platform", "darwin")
-    monkeypatch.setattr(workbook_link, "find_open_book", lambda path: None)   # Excel does not hold it
+    monkeypatch.setattr(workbook_link, "find_open_book", lambda path: None)  # Excel does not hold it
     code, out, err = setup_excel(capsys, "--workbook", str(workbook))
     assert code == 0, err
     settings = conf_sheet(workbook)
@@ -147,6 +153,9 @@ def test_a_workbook_open_in_a_running_excel_is_refused(workbook, capsys, monkeyp
     monkeypatch.setattr(workbook_link, "find_open_book", lambda path: open_book if path == workbook else None)
     before = workbook.read_bytes()
     code, out, err = setup_excel(capsys, "--workbook", str(workbook))
-    assert code == 1 and one_line_error(cli_result(code, out, err)) == \
-        "peloton_xl: Book.xlsm is open in Excel: close it there, then run --setup-excel again."
+    assert (
+        code == 1
+        and one_line_error(cli_result(code, out, err))
+        == "peloton_xl: Book.xlsm is open in Excel: close it there, then run --setup-excel again."
+    )
     assert workbook.read_bytes() == before

@@ -11,19 +11,37 @@ import pytest
 from pelotonxl.model.excel_values import day_numbers, excel_value
 
 
-@pytest.mark.parametrize("blank", [None, float("nan"), np.nan, np.float64("inf"), -float("inf"), pd.NaT,
-                                   np.datetime64("NaT"), np.timedelta64("NaT"), pd.NA])
+@pytest.mark.parametrize(
+    "blank",
+    [
+        None,
+        float("nan"),
+        np.nan,
+        np.float64("inf"),
+        -float("inf"),
+        pd.NaT,
+        np.datetime64("NaT"),
+        np.timedelta64("NaT"),
+        pd.NA,
+    ],
+)
 def test_blanks(blank):
     assert excel_value(blank) is None
 
 
 def test_numpy_and_pandas_scalars_become_python_values():
-    cases = [(np.int64(3), 3, int), (np.float32(1.5), 1.5, float), (np.bool_(True), True, bool),
-             (pd.Timestamp("2024-03-01 06:15"), dt.datetime(2024, 3, 1, 6, 15), dt.datetime),
-             (np.datetime64("2024-03-01T06:15"), dt.datetime(2024, 3, 1, 6, 15), dt.datetime),
-             (pd.Timedelta(minutes=45), dt.timedelta(minutes=45), dt.timedelta),
-             (np.timedelta64(90, "s"), dt.timedelta(seconds=90), dt.timedelta),
-             (dt.date(2024, 3, 1), dt.date(2024, 3, 1), dt.date), ("07", "07", str), (12, 12, int)]
+    cases = [
+        (np.int64(3), 3, int),
+        (np.float32(1.5), 1.5, float),
+        (np.bool_(True), True, bool),
+        (pd.Timestamp("2024-03-01 06:15"), dt.datetime(2024, 3, 1, 6, 15), dt.datetime),
+        (np.datetime64("2024-03-01T06:15"), dt.datetime(2024, 3, 1, 6, 15), dt.datetime),
+        (pd.Timedelta(minutes=45), dt.timedelta(minutes=45), dt.timedelta),
+        (np.timedelta64(90, "s"), dt.timedelta(seconds=90), dt.timedelta),
+        (dt.date(2024, 3, 1), dt.date(2024, 3, 1), dt.date),
+        ("07", "07", str),
+        (12, 12, int),
+    ]
     for value, expected, kind in cases:
         got = excel_value(value)
         assert got == expected and type(got) is kind, value

@@ -15,6 +15,7 @@ from pelotonxl.state import StateFolder
 # The product's default sampling; the shared CLI environment asks for coarse graphs to keep other tests quick.
 FINE = str(DEFAULT_EVERY_N)
 
+
 def stored_records(home):
     state = StateFolder(home)
     with WorkoutStore(state.store_file(state.last_account())) as store:
@@ -54,12 +55,23 @@ def test_export_writes_the_store_with_its_row_counts_and_types(server, workbook,
 
 
 def test_a_workout_without_a_graph_has_no_samples_and_gaps_are_null(tmp_path):
-    workout = {"id": "a" * 32, "created_at": 1_700_000_000, "start_time": 1_700_000_000, "end_time": 1_700_000_900,
-               "status": "COMPLETE", "fitness_discipline": "running", "timezone": "UTC"}
+    workout = {
+        "id": "a" * 32,
+        "created_at": 1_700_000_000,
+        "start_time": 1_700_000_000,
+        "end_time": 1_700_000_900,
+        "status": "COMPLETE",
+        "fitness_discipline": "running",
+        "timezone": "UTC",
+    }
     other = dict(workout, id="b" * 32)
-    graph = {"duration": 15, "seconds_since_pedaling_start": [5, 10, 15],
-             "metrics": [{"slug": "pace", "values": [None, 9.5, 9.25],
-                          "alternatives": [{"slug": "speed", "values": [0, 6.3, 6.5]}]}]}
+    graph = {
+        "duration": 15,
+        "seconds_since_pedaling_start": [5, 10, 15],
+        "metrics": [
+            {"slug": "pace", "values": [None, 9.5, 9.25], "alternatives": [{"slug": "speed", "values": [0, 6.3, 6.5]}]}
+        ],
+    }
     rows = export_store(lambda samples: [(workout, graph), (other, None)], tmp_path / "out")
     assert rows == {"workouts.parquet": 2, "metrics.parquet": 2, "series.parquet": 3}
     series = pd.read_parquet(tmp_path / "out" / "series.parquet")
@@ -70,23 +82,35 @@ def test_a_workout_without_a_graph_has_no_samples_and_gaps_are_null(tmp_path):
 
 def test_paces_are_exported_as_whole_seconds_named_so(tmp_path):
     """The workbook's m:ss paces (durations) land in Parquet as seconds: 8.47 min/mi is 508 s (8:28)."""
-    workout = {"id": "c" * 32, "start_time": 1_700_000_000, "end_time": 1_700_001_800, "status": "COMPLETE",
-               "fitness_discipline": "running", "timezone": "UTC", "total_work": 117051.3}
-    graph = {"summaries": [{"slug": "total_output", "display_unit": "kj", "value": 117}],
-             "average_summaries": [{"slug": "avg_pace", "display_name": "Avg Pace", "display_unit": "min/mi",
-                                    "value": 8.47}]}
+    workout = {
+        "id": "c" * 32,
+        "start_time": 1_700_000_000,
+        "end_time": 1_700_001_800,
+        "status": "COMPLETE",
+        "fitness_discipline": "running",
+        "timezone": "UTC",
+        "total_work": 117051.3,
+    }
+    graph = {
+        "summaries": [{"slug": "total_output", "display_unit": "kj", "value": 117}],
+        "average_summaries": [
+            {"slug": "avg_pace", "display_name": "Avg Pace", "display_unit": "min/mi", "value": 8.47}
+        ],
+    }
     export_store(lambda samples: [(workout, graph)], tmp_path / "out")
     metrics = pd.read_parquet(tmp_path / "out" / "metrics.parquet")
     assert "Avg Pace (min/mi)" not in metrics.columns
     assert metrics["Avg Pace (s/mi)"].tolist() == [508]
-    assert metrics["Total Output (kJ)"].tolist() == [117.1]   # total_work, as on every sheet
+    assert metrics["Total Output (kJ)"].tolist() == [117.1]  # total_work, as on every sheet
     assert pd.read_parquet(tmp_path / "out" / "workouts.parquet")["Total Output (kJ)"].tolist() == [117.1]
 
 
 def test_a_folder_that_cannot_be_used_is_one_line(tmp_path):
     (tmp_path / "file").write_text("x")
-    for bad, words in ((tmp_path / "file", "is a file, not a folder"),
-                       (tmp_path / "missing" / "out", "does not exist")):
+    for bad, words in (
+        (tmp_path / "file", "is a file, not a folder"),
+        (tmp_path / "missing" / "out", "does not exist"),
+    ):
         with pytest.raises(Exception, match=words) as caught:
             check_folder(bad)
         assert "\n" not in str(caught.value)
@@ -97,37 +121,55 @@ def test_a_folder_that_cannot_be_used_is_one_line(tmp_path):
 def test_export_works_with_the_demo(tmp_path, monkeypatch, capsys):
     env = {"PELOTON_XL_HOME": str(tmp_path / "home")}
     # Coarse graphs: that the demo exports is the point here; fine samples are the series tests' business.
-    result = cli_in_process(monkeypatch, capsys, ["--demo", "--workbook", str(tmp_path / "Demo.xlsm"),
-                                                  "--export", str(tmp_path / "out"), "-q", "--every-n", "300"], env)
+    result = cli_in_process(
+        monkeypatch,
+        capsys,
+        [
+            "--demo",
+            "--workbook",
+            str(tmp_path / "Demo.xlsm"),
+            "--export",
+            str(tmp_path / "out"),
+            "-q",
+            "--every-n",
+            "300",
+        ],
+        env,
+    )
     assert result.returncode == 0, result.stderr
     assert len(pd.read_parquet(tmp_path / "out" / "workouts.parquet")) == 360
     assert pd.read_parquet(tmp_path / "out" / "series.parquet")["Workout ID"].nunique() > 200
 
 
-def test_an_old_coarse_store_upgrades_itself_across_refreshes_and_says_so(server, workbook, home, account,
-                                                                         run_cli, monkeypatch, tmp_path):
+def test_an_old_coarse_store_upgrades_itself_across_refreshes_and_says_so(
+    server, workbook, home, account, run_cli, monkeypatch, tmp_path
+):
     from pelotonxl.peloton import sync as sync_module
 
     monkeypatch.setattr(sync_module, "REFINE_PER_REFRESH", 15)
-    first = run_cli(server, workbook, home, PELOTON_EVERY_N="300")    # as the old default filled it
+    first = run_cli(server, workbook, home, PELOTON_EVERY_N="300")  # as the old default filled it
     assert first.returncode == 0 and "refined" not in first.stderr
-    metrics_before = pd.read_parquet(_export(run_cli, server, workbook, home, tmp_path / "before", "300")
-                                     / "metrics.parquet")
+    metrics_before = pd.read_parquet(
+        _export(run_cli, server, workbook, home, tmp_path / "before", "300") / "metrics.parquet"
+    )
     said = []
     for _ in range(3):
         result = run_cli(server, workbook, home, PELOTON_EVERY_N=FINE)
         assert result.returncode == 0, result.stderr
         said.append(next(line for line in result.stderr.splitlines() if "refined" in line))
-        if len(said) == 1:   # the Config sheet says it too, for a refresh from Excel's ribbon
+        if len(said) == 1:  # the Config sheet says it too, for a refresh from Excel's ribbon
             assert last_result(workbook) == "OK; 15 graphs refined to 5-second samples, 25 left for the next refreshes"
-    assert said == [f"peloton_xl: {done} stored graphs refined to the Graph sampling setting; {left} to go, "
-                    "refined by the next refreshes" for done, left in ((15, 25), (15, 10), (10, 0))]
-    assert "refined" not in run_cli(server, workbook, home, PELOTON_EVERY_N=FINE).stderr   # nothing left: nothing said
+    assert said == [
+        f"peloton_xl: {done} stored graphs refined to the Graph sampling setting; {left} to go, "
+        "refined by the next refreshes"
+        for done, left in ((15, 25), (15, 10), (10, 0))
+    ]
+    assert "refined" not in run_cli(server, workbook, home, PELOTON_EVERY_N=FINE).stderr  # nothing left: nothing said
     assert last_result(workbook) == "OK"
     after = _export(run_cli, server, workbook, home, tmp_path / "after", FINE)
     pd.testing.assert_frame_equal(pd.read_parquet(after / "metrics.parquet"), metrics_before)  # summaries as they were
     series = pd.read_parquet(after / "series.parquet")
-    assert series.groupby("Workout ID")["Second"].diff().dropna().max() == 5   # every graph at 5 s now
+    assert series.groupby("Workout ID")["Second"].diff().dropna().max() == 5  # every graph at 5 s now
 
 
 def _export(run_cli, server, workbook, home, folder, every_n=None):

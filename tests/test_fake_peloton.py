@@ -44,8 +44,14 @@ def srv(acct):
 
 
 def sign_in(server, session: requests.Session | None = None, **overrides) -> requests.Response:
-    body = {"grant_type": "password", "client_id": DEFAULT_CLIENT_ID, "scope": "offline_access openid",
-            "username": USER, "password": SECRET_WORD, **overrides}
+    body = {
+        "grant_type": "password",
+        "client_id": DEFAULT_CLIENT_ID,
+        "scope": "offline_access openid",
+        "username": USER,
+        "password": SECRET_WORD,
+        **overrides,
+    }
     return (session or requests).post(server.url + "/oauth/token", json=body, timeout=5)
 
 
@@ -71,13 +77,21 @@ def workouts_url(server, user_id: str) -> str:
 
 # ---- paging ------------------------------------------------------------------------------
 
+
 def test_paging_past_the_100_cap(srv, api, acct):
-    pages = [api.get(workouts_url(srv, acct.user_id), params={"joins": "ride,ride.instructor", "limit": 100,
-                                                              "page": p, "sort_by": "-created"}).json()
-             for p in range(3)]
+    pages = [
+        api.get(
+            workouts_url(srv, acct.user_id),
+            params={"joins": "ride,ride.instructor", "limit": 100, "page": p, "sort_by": "-created"},
+        ).json()
+        for p in range(3)
+    ]
     assert [len(p["data"]) for p in pages] == [100, 100, 50]
-    assert [(p["page"], p["count"], p["total"], p["page_count"]) for p in pages] == \
-        [(0, 100, 250, 3), (1, 100, 250, 3), (2, 50, 250, 3)]
+    assert [(p["page"], p["count"], p["total"], p["page_count"]) for p in pages] == [
+        (0, 100, 250, 3),
+        (1, 100, 250, 3),
+        (2, 50, 250, 3),
+    ]
     assert [(p["show_previous"], p["show_next"]) for p in pages] == [(False, True), (True, True), (True, False)]
     assert [w["id"] for p in pages for w in p["data"]] == [w["id"] for w in acct.workouts]
     assert pages[0]["next"]["workout_id"] == pages[1]["data"][0]["id"] and pages[2]["next"] is None
@@ -131,6 +145,7 @@ def test_a_growing_account_shows_on_the_next_page_request(acct):
 
 # ---- other routes ------------------------------------------------------------------------
 
+
 def test_me_workout_graph_and_ride_details(srv, api, acct):
     me = api.get(srv.url + "/api/me").json()
     assert me["id"] == acct.user_id and me["total_workouts"] == 250
@@ -161,13 +176,28 @@ def test_payloads_have_the_shapes_of_the_real_samples(srv, api, acct):
     real_item = real_page["data"][0]
     item = next(w for w in page["data"] if "ride" in w)
     assert set(real_item) - {"ride", "has_leaderboard_metrics"} <= set(item)
-    shared_ride_keys = {"id", "title", "duration", "difficulty_rating_avg", "overall_rating_avg",
-                        "original_air_time", "fitness_discipline", "instructor_id", "has_pedaling_metrics",
-                        "pedaling_start_offset", "pedaling_duration", "length", "is_fixed_distance"}
+    shared_ride_keys = {
+        "id",
+        "title",
+        "duration",
+        "difficulty_rating_avg",
+        "overall_rating_avg",
+        "original_air_time",
+        "fitness_discipline",
+        "instructor_id",
+        "has_pedaling_metrics",
+        "pedaling_start_offset",
+        "pedaling_duration",
+        "length",
+        "is_fixed_distance",
+    }
     assert shared_ride_keys <= set(real_item["ride"]) and shared_ride_keys <= set(item["ride"])
     real_graph = fixture("performance_graph_cycling.json")
-    bike = next(w for w in acct.workouts if w["device_type"] == "home_bike_v1" and w["effort_zones"]
-                and w["fitness_discipline"] == "cycling")
+    bike = next(
+        w
+        for w in acct.workouts
+        if w["device_type"] == "home_bike_v1" and w["effort_zones"] and w["fitness_discipline"] == "cycling"
+    )
     graph = api.get(f"{srv.url}/api/workout/{bike['id']}/performance_graph?every_n=45").json()
     assert set(real_graph) - {"splits_data"} <= set(graph)
     real_hr = next(m for m in real_graph["metrics"] if m["slug"] == "heart_rate")
@@ -182,6 +212,7 @@ def test_payloads_have_the_shapes_of_the_real_samples(srv, api, acct):
 
 
 # ---- sign-in and tokens ------------------------------------------------------------------
+
 
 def test_password_grant_gives_a_signed_jwt_and_a_refresh_token(srv, acct):
     reply = sign_in(srv)
@@ -202,7 +233,9 @@ def test_sign_in_refusals_are_auth0_errors(srv):
     assert sign_in(srv, username="someone@else.com").status_code == 403
     client = sign_in(srv, client_id="WVoJxVDdPoFx4RNewvvg6ch2mZ7bwnsM")
     assert client.status_code == 403 and client.json() == {
-        "error": "unauthorized_client", "error_description": "Grant type 'password' not allowed for the client."}
+        "error": "unauthorized_client",
+        "error_description": "Grant type 'password' not allowed for the client.",
+    }
     assert sign_in(srv, username=USER.upper()).status_code == 200  # emails are not case sensitive
 
 
@@ -223,8 +256,7 @@ def test_refresh_grant_and_revoked_refresh_tokens(srv, acct):
 
 
 def test_legacy_login_is_gone(srv):
-    reply = requests.post(srv.url + "/auth/login", json={"username_or_email": USER, "password": SECRET_WORD},
-                          timeout=5)
+    reply = requests.post(srv.url + "/auth/login", json={"username_or_email": USER, "password": SECRET_WORD}, timeout=5)
     assert reply.status_code == 403
     assert reply.json() == {"status": 403, "message": "Access forbidden. Endpoint no longer accepting requests."}
 
@@ -234,18 +266,24 @@ def test_api_without_a_valid_token_is_401(srv, authorization):
     headers = {"Authorization": authorization} if authorization else {}
     reply = requests.get(srv.url + "/api/me", headers=headers, timeout=5)
     assert reply.status_code == 401
-    assert reply.json() == {"status": 401, "error_code": 3020, "subcode": None, "message": "Not logged in",
-                            "details": None}
+    assert reply.json() == {
+        "status": 401,
+        "error_code": 3020,
+        "subcode": None,
+        "message": "Not logged in",
+        "details": None,
+    }
 
 
 def test_a_tampered_token_is_refused(srv):
     token = sign_in(srv).json()["access_token"]
     header, payload, signature = token.split(".")
     forged = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    forged["exp"] += 10 ** 6
+    forged["exp"] += 10**6
     payload = base64.urlsafe_b64encode(json.dumps(forged).encode()).rstrip(b"=").decode()
-    reply = requests.get(srv.url + "/api/me", headers={"Authorization": f"Bearer {header}.{payload}.{signature}"},
-                         timeout=5)
+    reply = requests.get(
+        srv.url + "/api/me", headers={"Authorization": f"Bearer {header}.{payload}.{signature}"}, timeout=5
+    )
     assert reply.status_code == 401
 
 
@@ -278,17 +316,22 @@ def test_a_stopped_server_answers_nobody_even_on_a_kept_alive_connection(acct):
     with pytest.raises(requests.ConnectionError):
         session.post(url + "/auth/login", json={}, timeout=5)
     with pytest.raises(RuntimeError):
-        server.url
+        _ = server.url
 
 
 # ---- request log -------------------------------------------------------------------------
+
 
 def test_request_log_records_path_query_status_and_platform_header(srv, api, acct):
     api.get(workouts_url(srv, acct.user_id), params={"limit": 100, "page": 1})
     requests.get(srv.url + "/api/me", timeout=5)
     first, second = srv.requests
-    assert (first.method, first.path, first.status, first.platform_header) == \
-        ("GET", f"/api/user/{acct.user_id}/workouts", 200, True)
+    assert (first.method, first.path, first.status, first.platform_header) == (
+        "GET",
+        f"/api/user/{acct.user_id}/workouts",
+        200,
+        True,
+    )
     assert first.query == {"limit": "100", "page": "1"}
     assert (second.path, second.status, second.platform_header) == ("/api/me", 401, False)
     assert srv.request_count() == 2 and srv.request_count("/oauth") == 0
@@ -297,6 +340,7 @@ def test_request_log_records_path_query_status_and_platform_header(srv, api, acc
 
 
 # ---- faults --------------------------------------------------------------------------------
+
 
 def test_fail_next_429_with_and_without_retry_after(srv, api):
     srv.fail_next(r"^/api/me$", status=429, headers={"Retry-After": "7"})
@@ -354,7 +398,7 @@ def test_slow_reply_trips_a_read_timeout(srv, api):
     srv.slow_next(r"^/api/me$", 0.8)
     with pytest.raises(requests.ReadTimeout):
         api.get(srv.url + "/api/me", timeout=(2, 0.2))
-    assert api.get(srv.url + "/api/me", timeout=(2, 0.5)).status_code == 200   # the fault was used up
+    assert api.get(srv.url + "/api/me", timeout=(2, 0.5)).status_code == 200  # the fault was used up
 
 
 def test_a_graph_that_always_fails(srv, api, acct):
@@ -375,6 +419,7 @@ def test_clear_faults(srv, api):
 
 
 # ---- latency and speed ---------------------------------------------------------------------
+
 
 def test_latency_overlaps_across_concurrent_requests(srv, api):
     srv.latency = 0.2
@@ -401,7 +446,7 @@ def test_latency_overlaps_across_concurrent_requests(srv, api):
     for t in threads:
         t.join()
     assert codes == [200] * 4
-    assert time.perf_counter() - started >= 0.2          # the latency was applied (a sleep's lower bound)
+    assert time.perf_counter() - started >= 0.2  # the latency was applied (a sleep's lower bound)
 
 
 def test_kept_alive_requests_share_one_connection_without_nagle_delays(srv, api, acct):
@@ -409,21 +454,29 @@ def test_kept_alive_requests_share_one_connection_without_nagle_delays(srv, api,
     for w in acct.workouts[:50]:
         assert api.get(f"{srv.url}/api/workout/{w['id']}/performance_graph?every_n=300").status_code == 200
     connections = list(srv._server.open_connections)
-    assert len(connections) == 1                                   # kept alive: one connection for 51 requests
+    assert len(connections) == 1  # kept alive: one connection for 51 requests
     # Without TCP_NODELAY each small reply waits ~40 ms for the client's delayed ACK.
     assert connections[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
 
 
 @pytest.mark.e2e
 def test_module_serves_the_demo_from_the_command_line():
-    proc = subprocess.Popen([sys.executable, "-m", "pelotonxl.demo.server", "--workouts", "30"], cwd=REPO,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pelotonxl.demo.server", "--workouts", "30"], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
     try:
         first = proc.stdout.readline()
         url = first.split(" at ")[1].strip()
-        token = requests.post(url + "/oauth/token", timeout=5, json={
-            "grant_type": "password", "client_id": DEFAULT_CLIENT_ID, "username": DEMO_USERNAME,
-            "password": DEMO_PASSWORD}).json()["access_token"]
+        token = requests.post(
+            url + "/oauth/token",
+            timeout=5,
+            json={
+                "grant_type": "password",
+                "client_id": DEFAULT_CLIENT_ID,
+                "username": DEMO_USERNAME,
+                "password": DEMO_PASSWORD,
+            },
+        ).json()["access_token"]
         me = requests.get(url + "/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=5).json()
         assert me["total_workouts"] == 30
     finally:

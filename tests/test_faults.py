@@ -48,8 +48,7 @@ from pelotonxl.xlsx.safety import TEMP_PREFIX
 
 # openpyxl reads back workbooks holding data bars and sparklines on other sheets: it says it would drop them.
 # Every story here is a whole refresh against a misbehaving server: the end-to-end tier.
-pytestmark = [pytest.mark.e2e,
-              pytest.mark.filterwarnings("ignore:.*extension is not supported:UserWarning")]
+pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore:.*extension is not supported:UserWarning")]
 
 N = 60  # workouts in the account: enough for pages, pools and batches, small enough to run often
 
@@ -60,6 +59,7 @@ def account():
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def scaled_backoff(monkeypatch):
@@ -75,8 +75,10 @@ def store_counts(home: Path, account) -> tuple[int, int]:
     """(workouts, graphs) in the account's store, after SQLite's own integrity check."""
     with sqlite3.connect(store_file(home, account)) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        return (db.execute("SELECT COUNT(*) FROM workouts").fetchone()[0],
-                db.execute("SELECT COUNT(*) FROM graphs").fetchone()[0])
+        return (
+            db.execute("SELECT COUNT(*) FROM workouts").fetchone()[0],
+            db.execute("SELECT COUNT(*) FROM graphs").fetchone()[0],
+        )
 
 
 def token_posts(server: FaultyPeloton) -> list[int | None]:
@@ -95,10 +97,14 @@ def make_stored_token_due(home: Path) -> None:
 
 # --- signing in ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("user, password", [pytest.param(USERNAME, "wrong password", marks=pytest.mark.e2e),
-                                            ("nobody@example.com", PASSWORD)])
-def test_wrong_password_or_unknown_user_is_one_line_and_the_workbook_is_untouched(server, workbook, home, run_cli,
-                                                                                  user, password):
+
+@pytest.mark.parametrize(
+    "user, password",
+    [pytest.param(USERNAME, "wrong password", marks=pytest.mark.e2e), ("nobody@example.com", PASSWORD)],
+)
+def test_wrong_password_or_unknown_user_is_one_line_and_the_workbook_is_untouched(
+    server, workbook, home, run_cli, user, password
+):
     before = workbook.read_bytes()
     run = run_cli_subprocess if user == USERNAME else run_cli  # one through the entry script, as a shell sees it
     result = run(server, workbook, home, password=password, PELOTON_USERNAME=user)
@@ -135,8 +141,9 @@ def test_an_access_token_expiring_mid_run_is_renewed_and_the_run_completes(workb
     assert 2 <= len(posts) <= api_calls // 4 and set(posts) == {200}
 
 
-def test_a_refused_refresh_token_falls_back_to_the_password_and_without_one_says_how_to_sign_in(workbook, home,
-                                                                                              run_cli):
+def test_a_refused_refresh_token_falls_back_to_the_password_and_without_one_says_how_to_sign_in(
+    workbook, home, run_cli
+):
     account = make_account(20, seed=6)
     with FaultyPeloton(account, username=USERNAME, password=PASSWORD) as srv:
         assert run_cli(srv, workbook, home).returncode == 0
@@ -159,6 +166,7 @@ def test_a_refused_refresh_token_falls_back_to_the_password_and_without_one_says
 
 # --- a server that pushes back ------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_transient_faults_are_retried_and_the_run_completes(server, workbook, home, account, scaled_backoff, run_cli):
     """429 with and without Retry-After, a 5xx and a connection reset, all in one run."""
@@ -177,7 +185,7 @@ def test_transient_faults_are_retried_and_the_run_completes(server, workbook, ho
         return [r.status for r in server.requests if r.path.endswith(suffix)]
 
     assert statuses("/workouts")[:2] == [429, 200]
-    for wid, first in zip(ids, (429, 503, None)):
+    for wid, first in zip(ids, (429, 503, None), strict=False):
         assert statuses(f"/{wid}/performance_graph") == [first, 200]
     assert store_counts(home, account) == (N, finished_count(account))
     assert len(table_rows(workbook, "Workouts")) == N
@@ -198,13 +206,15 @@ def test_retry_after_is_capped_and_a_read_timeout_is_retried(server, settings):
 @pytest.fixture
 def quick_backoff(monkeypatch):
     """Backoff scaled down so exhausting the retries takes no time."""
-    monkeypatch.setattr(api, "Pacer", functools.partial(api.Pacer, base=0.01, cap=0.2, retry_after_cap=0.05,
-                                                        give_up_after=1.0))
+    monkeypatch.setattr(
+        api, "Pacer", functools.partial(api.Pacer, base=0.01, cap=0.2, retry_after_cap=0.05, give_up_after=1.0)
+    )
 
 
 @pytest.mark.parametrize("fault", ["503", "429", "reset"])
-def test_a_list_that_keeps_failing_exits_1_and_leaves_the_workbook_alone(server, workbook, home, capsys,
-                                                                        monkeypatch, quick_backoff, fault, run_cli):
+def test_a_list_that_keeps_failing_exits_1_and_leaves_the_workbook_alone(
+    server, workbook, home, capsys, monkeypatch, quick_backoff, fault, run_cli
+):
     before = workbook.read_bytes()
     if fault == "reset":
         server.reset_next(r"/workouts$", times=100)
@@ -219,8 +229,9 @@ def test_a_list_that_keeps_failing_exits_1_and_leaves_the_workbook_alone(server,
     assert workbook.read_bytes() == before
 
 
-def test_graphs_that_keep_failing_are_named_exit_3_and_are_fetched_next_time(server, workbook, home, account,
-                                                                           scaled_backoff, run_cli):
+def test_graphs_that_keep_failing_are_named_exit_3_and_are_fetched_next_time(
+    server, workbook, home, account, scaled_backoff, run_cli
+):
     bad = [account.workouts[3]["id"], account.workouts[40]["id"]]
     server.always_fail_graph(bad[0], status=503)
     server.always_fail_graph(bad[1], status=500)
@@ -244,8 +255,9 @@ def test_graphs_that_keep_failing_are_named_exit_3_and_are_fetched_next_time(ser
     assert store_counts(home, account) == (N, finished_count(account))
 
 
-def test_graphs_still_failing_after_every_retry_exit_3_in_process(server, workbook, home, account, capsys,
-                                                                  monkeypatch, quick_backoff, run_cli):
+def test_graphs_still_failing_after_every_retry_exit_3_in_process(
+    server, workbook, home, account, capsys, monkeypatch, quick_backoff, run_cli
+):
     """Peloton down for graphs: the run gives up after its failure budget instead of retrying for hours."""
     server.fail_next(r"/performance_graph$", status=503, times=10_000)
     result = run_cli(server, workbook, home)
@@ -303,13 +315,17 @@ KILL_TRIALS = 12
 def big_tables(version: int, rows: int = BIG_ROWS) -> list[SampleTable]:
     rng = np.random.default_rng(version)
     ids = [f"v{version}-{i:06d}" for i in range(rows)]
-    cols: dict = {"Workout ID": ids,
-                  "Start": pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 10**8, rows), unit="s")}
+    cols: dict = {
+        "Workout ID": ids,
+        "Start": pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 10**8, rows), unit="s"),
+    }
     for j in range(20):
         cols[f"Metric {j}"] = rng.normal(100, 20, rows).round(2)
     cols["Title"] = [f"{20 + i % 40} min Ride with instructor {version}" for i in range(rows)]
-    return [SampleTable("Workouts", pd.DataFrame(cols), {"Start": "yyyy-mm-dd hh:mm"}),
-            SampleTable("Metrics", pd.DataFrame({"Workout ID": ids, "Avg Output": cols["Metric 0"]}))]
+    return [
+        SampleTable("Workouts", pd.DataFrame(cols), {"Start": "yyyy-mm-dd hh:mm"}),
+        SampleTable("Metrics", pd.DataFrame({"Workout ID": ids, "Avg Output": cols["Metric 0"]})),
+    ]
 
 
 def owned_content(path: Path) -> tuple[bytes, ...]:
@@ -405,9 +421,13 @@ def test_killed_at_random_points_of_a_sync_the_next_refresh_completes_the_work(w
         graphs_seen = []
         for trial in range(4):
             srv.clear_requests()
-            proc = subprocess.Popen([sys.executable, str(CLI), "--workbook", str(workbook), "--workers", "2"],
-                                    env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                [sys.executable, str(CLI), "--workbook", str(workbook), "--workers", "2"],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             # Kill once a random number of graphs has gone out (the first trial: while signing in / listing).
             threshold = 0 if trial == 0 else rng.randint(10, 140)
             deadline = time.monotonic() + 30

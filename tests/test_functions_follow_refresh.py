@@ -37,23 +37,25 @@ def refresh_into(settings, workbook: Path | None = None, **kwargs) -> dict:
     """A real refresh, as the CLI or the ribbon would run it for `workbook` (the file itself is not
     needed: the content is kept); its Metrics frame by Workout ID."""
     written = {}
-    run_refresh(settings, lambda content: written.update(metrics=content.metrics.frame), workbook=workbook,
-                **kwargs)
+    run_refresh(settings, lambda content: written.update(metrics=content.metrics.frame), workbook=workbook, **kwargs)
     return written["metrics"].set_index("Workout ID")
 
 
 # ----------------------------------------------------------------------------- the record, unit
 
+
 def test_the_record_keeps_the_last_refresh_each_workbook_and_the_demo_apart(tmp_path):
     assert state.last_refresh() is None and state.refresh_of(tmp_path / "A.xlsm") is None
     state.record_refresh(tmp_path / "demo", "d" * 32, tmp_path / "Demo.xlsm", demo=True)
-    assert state.last_refresh() == state.RefreshRecord(tmp_path / "demo", "d" * 32)   # only a demo so far
+    assert state.last_refresh() == state.RefreshRecord(tmp_path / "demo", "d" * 32)  # only a demo so far
     state.record_refresh(tmp_path / "x", "a" * 32, tmp_path / "A.xlsm")
     state.record_refresh(tmp_path / "demo", "d" * 32, tmp_path / "Demo.xlsm", demo=True)
-    assert state.last_refresh() == state.RefreshRecord(tmp_path / "x", "a" * 32)      # the member's, not the demo
+    assert state.last_refresh() == state.RefreshRecord(tmp_path / "x", "a" * 32)  # the member's, not the demo
     assert state.refresh_of(tmp_path / "sub" / ".." / "A.xlsm").home == tmp_path / "x"
-    assert state.refresh_of(tmp_path / "Demo.xlsm").store_file == \
-        tmp_path / "demo" / "accounts" / ("d" * 32) / "store.sqlite"
+    assert (
+        state.refresh_of(tmp_path / "Demo.xlsm").store_file
+        == tmp_path / "demo" / "accounts" / ("d" * 32) / "store.sqlite"
+    )
     record = json.loads(state.refreshes_file().read_text(encoding="utf-8"))
     assert set(record) == {"last", "last_demo", "workbooks"} and len(record["workbooks"]) == 2
 
@@ -92,10 +94,11 @@ def test_the_refresh_benchmark_puts_the_record_back(tmp_path):
 
 # ----------------------------------------------------------------------------- real refreshes
 
+
 def test_plain_python_finds_a_refresh_made_with_home_elsewhere(server, tmp_path, account, monkeypatch):
     elsewhere = tmp_path / "x"
     metrics = refresh_into(settings_for(server, elsewhere), tmp_path / "Mine.xlsm")
-    monkeypatch.delenv("PELOTON_XL_HOME")            # a plain Python process knows nothing of --home
+    monkeypatch.delenv("PELOTON_XL_HOME")  # a plain Python process knows nothing of --home
     server.stop()
     newest = account.workouts[0]
     assert peloton_xl.PELOTON_METRIC(newest["id"], "calories") == metrics.loc[newest["id"], "Calories (kcal)"]
@@ -108,20 +111,25 @@ def test_plain_python_finds_a_refresh_made_with_home_elsewhere(server, tmp_path,
 def test_each_workbook_answers_for_its_own_refresh(server, tmp_path, account, monkeypatch):
     book_a, book_b = tmp_path / "A.xlsm", tmp_path / "B.xlsm"
     refresh_into(settings_for(server, tmp_path / "home a"), book_a)
-    (added,) = account.add_workouts(1)                 # only B's refresh sees it
+    (added,) = account.add_workouts(1)  # only B's refresh sees it
     metrics_b = refresh_into(settings_for(server, tmp_path / "home b"), book_b)
     monkeypatch.delenv("PELOTON_XL_HOME")
     server.stop()
     in_a, in_b = caller_in(book_a), caller_in(book_b)
     assert peloton_xl.PELOTON_METRIC("latest", "calories", caller=in_b) == metrics_b.loc[added["id"], "Calories (kcal)"]
-    assert peloton_xl.PELOTON_METRIC(added["id"], "calories", caller=in_a) == \
-        f"#N/A no workout {added['id']} in the last refresh"
+    assert (
+        peloton_xl.PELOTON_METRIC(added["id"], "calories", caller=in_a)
+        == f"#N/A no workout {added['id']} in the last refresh"
+    )
     assert peloton_xl.PELOTON_WORKOUTS_ON("latest", caller=in_a).startswith("#VALUE! ")
-    assert peloton_xl.PELOTON_SERIES(added["id"], "output", caller=in_b) == \
-        peloton_xl.PELOTON_SERIES(added["id"], "output")   # plain Python: the most recent refresh, B's
+    assert peloton_xl.PELOTON_SERIES(added["id"], "output", caller=in_b) == peloton_xl.PELOTON_SERIES(
+        added["id"], "output"
+    )  # plain Python: the most recent refresh, B's
     # A workbook this machine never refreshed answers as plain Python does.
-    assert peloton_xl.PELOTON_METRIC("latest", "calories", caller=caller_in(tmp_path / "C.xlsm")) == \
-        metrics_b.loc[added["id"], "Calories (kcal)"]
+    assert (
+        peloton_xl.PELOTON_METRIC("latest", "calories", caller=caller_in(tmp_path / "C.xlsm"))
+        == metrics_b.loc[added["id"], "Calories (kcal)"]
+    )
 
 
 def test_a_caller_excel_cannot_place_answers_as_plain_python(server, settings, account, tmp_path):
@@ -141,11 +149,12 @@ def test_the_functions_read_only_what_xlwings_offers(server, settings, account, 
     refresh_into(settings, tmp_path / "A.xlsm")
     cell = caller_in(tmp_path / "A.xlsm")
     with pytest.raises(AttributeError):
-        cell.sheet.book.full_name   # noqa: B018 - the misspelling the autospec catches
+        cell.sheet.book.full_name  # noqa: B018 - the misspelling the autospec catches
     assert isinstance(peloton_xl.PELOTON_METRIC("latest", "calories", caller=cell), float)
 
 
 # ----------------------------------------------------------------------------- the demo
+
 
 def test_the_demo_keeps_its_state_apart_from_the_members(server, tmp_path, account, monkeypatch, capsys):
     home = tmp_path / "home"
@@ -157,7 +166,7 @@ def test_the_demo_keeps_its_state_apart_from_the_members(server, tmp_path, accou
     capsys.readouterr()
     demo_state = state.StateFolder(home).demo()
     assert demo_state.last_account() and demo_state.last_account() != account.user_id
-    assert state.StateFolder(home).last_account() == account.user_id     # the member's own, untouched
+    assert state.StateFolder(home).last_account() == account.user_id  # the member's own, untouched
     monkeypatch.delenv("PELOTON_XL_HOME")
     server.stop()
     # The member's workbook and plain Python answer for the member; the demo workbook for the demo.
@@ -174,8 +183,9 @@ def test_a_bare_pipeline_run_is_not_recorded(server, settings):
     assert not state.refreshes_file().exists()
 
 
-def test_a_workbook_with_its_own_state_folder_on_config_is_followed(server, workbook, tmp_path, monkeypatch,
-                                                                     capsys, account):
+def test_a_workbook_with_its_own_state_folder_on_config_is_followed(
+    server, workbook, tmp_path, monkeypatch, capsys, account
+):
     """Issue 9's first point as a member meets it: the Config sheet's State folder, a CLI refresh, and
     the workbook's =PELOTON_METRIC (and plain Python) answering from that folder."""
     from support import cli_env, cli_in_process
@@ -184,7 +194,7 @@ def test_a_workbook_with_its_own_state_folder_on_config_is_followed(server, work
     own_folder = tmp_path / "my peloton state"
     type_into_config(workbook, "home", str(own_folder))
     env = cli_env(server, tmp_path / "unused")
-    del env["PELOTON_XL_HOME"]                        # else the variable would win over the Config cell
+    del env["PELOTON_XL_HOME"]  # else the variable would win over the Config cell
     result = cli_in_process(monkeypatch, capsys, ["--workbook", str(workbook), "-q"], env)
     assert result.returncode == 0, result.stderr
     assert state.StateFolder(own_folder).last_account() == account.user_id

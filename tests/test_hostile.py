@@ -44,14 +44,16 @@ def finished(account) -> int:
 def store_counts(home: Path, account) -> tuple[int, int]:
     with sqlite3.connect(WorkoutStore.path_for(home, account.user_id)) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        return (db.execute("SELECT COUNT(*) FROM workouts").fetchone()[0],
-                db.execute("SELECT COUNT(*) FROM graphs").fetchone()[0])
+        return (
+            db.execute("SELECT COUNT(*) FROM workouts").fetchone()[0],
+            db.execute("SELECT COUNT(*) FROM graphs").fetchone()[0],
+        )
 
 
 def workout_rows(path: Path) -> dict[str, dict]:
     """The Workouts table as Workout ID -> {header: value}."""
     header, *rows = table_values(path, "Workouts")[1]
-    return {row[0]: dict(zip(header, row)) for row in rows}
+    return {row[0]: dict(zip(header, row, strict=False)) for row in rows}
 
 
 def requests_to(server, suffix: str) -> list:
@@ -93,6 +95,7 @@ def pacers(monkeypatch):
 
 # --- 1. paging that never ends -----------------------------------------------------------------
 
+
 def _first_page(edit):
     """A list rewrite that works from page 0's workouts on every page (the account fits on one)."""
     first: list[dict] = []
@@ -100,6 +103,7 @@ def _first_page(edit):
     def rewrite(body: dict, query: dict) -> dict:
         first[:] = first or body["data"]
         return edit({**body, "data": list(first)})
+
     return rewrite
 
 
@@ -120,13 +124,17 @@ def _endless_new_pages(body: dict) -> dict:
     return {**body, "data": fresh, "show_next": True, "page_count": None}
 
 
-@pytest.mark.parametrize("server_fault, pages, words", [
-    (_same_page_forever, 2, "page 1 with nothing new"),
-    (_past_its_page_count, 2, "page 3 of 2"),
-    (_endless_new_pages, 4, "more than 4 pages"),
-])
+@pytest.mark.parametrize(
+    "server_fault, pages, words",
+    [
+        (_same_page_forever, 2, "page 1 with nothing new"),
+        (_past_its_page_count, 2, "page 3 of 2"),
+        (_endless_new_pages, 4, "more than 4 pages"),
+    ],
+)
 def test_paging_that_never_ends_stops_with_one_line_and_the_workbook_untouched(
-        server, workbook, home, run_cli, monkeypatch, server_fault, pages, words):
+    server, workbook, home, run_cli, monkeypatch, server_fault, pages, words
+):
     monkeypatch.setattr(api, "MAX_PAGES", 4)  # the sane bound, scaled down
     server.rewrite(r"/workouts$", server_fault)
     before = workbook.read_bytes()
@@ -140,8 +148,10 @@ def test_paging_that_never_ends_stops_with_one_line_and_the_workbook_untouched(
 
 # --- 2. a graph that always fails --------------------------------------------------------------
 
+
 def test_a_graph_that_always_fails_is_tried_once_per_refresh_then_reported_once_as_unavailable(
-        server, workbook, home, account, run_cli, pacers):
+    server, workbook, home, account, run_cli, pacers
+):
     bad = account.workouts[5]["id"]
     server.always_fail_graph(bad, status=500)
     result = run_cli(server, workbook, home)
@@ -153,8 +163,14 @@ def test_a_graph_that_always_fails_is_tried_once_per_refresh_then_reported_once_
     for run in range(2, UNAVAILABLE_AFTER + 3):
         server.clear_requests()
         result = run_cli(server, workbook, home)
-        seen.append((result.returncode, len(requests_to(server, f"{bad}/performance_graph")),
-                     len(server.requests), sum(p.waits != [] for p in pacers[-1:])))
+        seen.append(
+            (
+                result.returncode,
+                len(requests_to(server, f"{bad}/performance_graph")),
+                len(server.requests),
+                sum(p.waits != [] for p in pacers[-1:]),
+            )
+        )
         if run < UNAVAILABLE_AFTER:
             assert "could not be fetched" in result.stderr and f"  {bad}:" in result.stderr
         elif run == UNAVAILABLE_AFTER:
@@ -185,8 +201,10 @@ def test_a_graph_that_always_fails_is_tried_once_per_refresh_then_reported_once_
 
 # --- 3. a burst of rate limiting ---------------------------------------------------------------
 
-def test_a_burst_of_429_with_retry_after_is_waited_out_by_the_whole_pool(server, workbook, home, account,
-                                                                         run_cli, pacers):
+
+def test_a_burst_of_429_with_retry_after_is_waited_out_by_the_whole_pool(
+    server, workbook, home, account, run_cli, pacers
+):
     server.fail_next(r"/performance_graph$", status=429, times=20, headers={"Retry-After": "1"})
     result = run_cli(server, workbook, home, "--workers", "4")
     assert result.returncode == 0, result.stderr
@@ -197,11 +215,11 @@ def test_a_burst_of_429_with_retry_after_is_waited_out_by_the_whole_pool(server,
     assert pacer.waits.count(1.0) == 20  # every Retry-After honoured, for the whole pool
 
 
-def test_a_rate_limit_that_never_lifts_gives_up_when_the_budget_is_spent(server, workbook, home, run_cli,
-                                                                        monkeypatch):
+def test_a_rate_limit_that_never_lifts_gives_up_when_the_budget_is_spent(server, workbook, home, run_cli, monkeypatch):
     scaled = ScaledTime()
-    monkeypatch.setattr(api, "Pacer", functools.partial(api.Pacer, clock=scaled.clock, sleep=scaled.sleep,
-                                                        give_up_after=10.0))
+    monkeypatch.setattr(
+        api, "Pacer", functools.partial(api.Pacer, clock=scaled.clock, sleep=scaled.sleep, give_up_after=10.0)
+    )
     server.fail_next(r"/workouts$", status=429, times=10_000, headers={"Retry-After": "1"})
     before = workbook.read_bytes()
     result = run_cli(server, workbook, home)
@@ -228,8 +246,8 @@ def test_retry_after_as_seconds_or_an_http_date():
 
 # --- 4. foreseeable conditions: one line, exit 1, before any request -------------------------------
 
-def test_a_state_folder_that_refuses_writes_is_named_before_the_sign_in(server, workbook, home, run_cli,
-                                                                       monkeypatch):
+
+def test_a_state_folder_that_refuses_writes_is_named_before_the_sign_in(server, workbook, home, run_cli, monkeypatch):
     home.mkdir(parents=True)
     real = Path.write_bytes
 
@@ -247,8 +265,9 @@ def test_a_state_folder_that_refuses_writes_is_named_before_the_sign_in(server, 
     assert server.requests == [] and workbook.read_bytes() == before
 
 
-def test_a_new_workbook_in_a_read_only_folder_is_refused_before_any_request(server, tmp_path, home, run_cli,
-                                                                           monkeypatch):
+def test_a_new_workbook_in_a_read_only_folder_is_refused_before_any_request(
+    server, tmp_path, home, run_cli, monkeypatch
+):
     folder = tmp_path / "read-only"
     folder.mkdir()
     real = os.access
@@ -261,8 +280,7 @@ def test_a_new_workbook_in_a_read_only_folder_is_refused_before_any_request(serv
 
 
 @pytest.mark.parametrize("full_folder", ["workbook", "state"])
-def test_a_nearly_full_disk_is_refused_before_any_request(server, workbook, home, run_cli, monkeypatch,
-                                                          full_folder):
+def test_a_nearly_full_disk_is_refused_before_any_request(server, workbook, home, run_cli, monkeypatch, full_folder):
     real = cli.shutil.disk_usage
     home.mkdir(parents=True)
     crowded = workbook.parent if full_folder == "workbook" else home
@@ -280,8 +298,9 @@ def test_a_nearly_full_disk_is_refused_before_any_request(server, workbook, home
     assert server.requests == [] and workbook.read_bytes() == before
 
 
-def test_the_disk_filling_up_during_the_save_is_one_line_and_the_workbook_intact(server, workbook, home,
-                                                                                 account, run_cli, monkeypatch):
+def test_the_disk_filling_up_during_the_save_is_one_line_and_the_workbook_intact(
+    server, workbook, home, account, run_cli, monkeypatch
+):
     def full_disk(self, stream):
         stream.write(b"PK\x03\x04 half a workbook")
         raise OSError(errno.ENOSPC, "No space left on device", stream.name)
@@ -323,6 +342,7 @@ def test_a_token_reply_with_an_unreadable_lifetime_is_one_line(server, workbook,
 
 # --- 5. one bad workout must not sink the others ------------------------------------------------
 
+
 def test_unreadable_workouts_are_named_exit_3_and_every_other_one_lands(server, workbook, home, account, run_cli):
     text_created, text_work, number_id = (account.workouts[i]["id"] for i in (1, 2, 3))
 
@@ -354,6 +374,7 @@ def test_unreadable_workouts_are_named_exit_3_and_every_other_one_lands(server, 
 
 # --- 6. the smaller ones -------------------------------------------------------------------------
 
+
 def test_ctrl_c_while_the_libraries_import_is_one_line_without_traceback(monkeypatch, capsys):
     class Interrupted(types.ModuleType):
         def __getattr__(self, name):
@@ -367,8 +388,9 @@ def test_ctrl_c_while_the_libraries_import_is_one_line_without_traceback(monkeyp
     assert err.strip().splitlines() == ["peloton_xl: interrupted before the refresh started; nothing was changed."]
 
 
-def test_ctrl_c_just_after_the_workbook_was_replaced_does_not_say_it_is_unchanged(server, workbook, home,
-                                                                                  run_cli, monkeypatch):
+def test_ctrl_c_just_after_the_workbook_was_replaced_does_not_say_it_is_unchanged(
+    server, workbook, home, run_cli, monkeypatch
+):
     def interrupted(folder):
         raise KeyboardInterrupt  # lands after os.replace, while the folder is flushed
 
@@ -381,8 +403,7 @@ def test_ctrl_c_just_after_the_workbook_was_replaced_does_not_say_it_is_unchange
     assert workbook.read_bytes() != before and len(table_rows(workbook, "Workouts")) == N
 
 
-def test_ctrl_c_before_the_save_still_says_the_workbook_is_unchanged(server, workbook, home, run_cli,
-                                                                    monkeypatch):
+def test_ctrl_c_before_the_save_still_says_the_workbook_is_unchanged(server, workbook, home, run_cli, monkeypatch):
     def interrupted(self, stream):
         raise KeyboardInterrupt
 
@@ -410,13 +431,22 @@ def test_ctrl_c_after_the_closing_line_keeps_the_real_exit_status(server, workbo
 
 def test_an_unknown_time_zone_is_said_once(server, workbook, home, account, run_cli):
     odd = {account.workouts[i]["id"] for i in (0, 4, 8)}
-    server.rewrite(r"/workouts$", lambda body, query: {**body, "data": [
-        {**w, "timezone": "Mars/Olympus_Mons"} if w["id"] in odd else w for w in body["data"]]})
+    server.rewrite(
+        r"/workouts$",
+        lambda body, query: {
+            **body,
+            "data": [{**w, "timezone": "Mars/Olympus_Mons"} if w["id"] in odd else w for w in body["data"]],
+        },
+    )
     result = run_cli(server, workbook, home)
     assert result.returncode == 0
     lines = result.stderr.strip().splitlines()
-    assert lines == [("peloton_xl: 3 workouts have a time zone this computer does not know (Mars/Olympus_Mons): "
-                      "their times are shown in UTC (-v lists them).")]
+    assert lines == [
+        (
+            "peloton_xl: 3 workouts have a time zone this computer does not know (Mars/Olympus_Mons): "
+            "their times are shown in UTC (-v lists them)."
+        )
+    ]
     rows = workout_rows(workbook)
     assert {rows[wid]["Time Zone"] for wid in odd} == {"UTC"}
 
@@ -431,6 +461,7 @@ def test_a_long_run_of_failures_lists_ten_and_a_count(server, workbook, home, ac
 
 
 # --- messages that blamed the wrong thing ---------------------------------------------------------
+
 
 def test_an_invalid_sign_in_url_blames_the_setting_not_the_connection(server, workbook, home, run_cli):
     result = run_cli(server, workbook, home, PELOTON_AUTH_URL="htp//auth.example")

@@ -25,8 +25,13 @@ def test_live_refresh_fills_the_real_workbook_in_excel(server, home, tmp_path):
 
     path = tmp_path / "PelotonWorkbook.xlsm"
     shutil.copy(REPO / "PelotonWorkbook.xlsm", path)
-    environ = {"PELOTON_API_URL": server.url, "PELOTON_AUTH_URL": server.url, "PELOTON_USERNAME": USERNAME,
-               "PELOTON_PASSWORD": PASSWORD, "PELOTON_XL_HOME": str(home)}
+    environ = {
+        "PELOTON_API_URL": server.url,
+        "PELOTON_AUTH_URL": server.url,
+        "PELOTON_USERNAME": USERNAME,
+        "PELOTON_PASSWORD": PASSWORD,
+        "PELOTON_XL_HOME": str(home),
+    }
     with xw.App(visible=False, add_book=False) as app:
         book = app.books.open(str(path))
         status_before = app.status_bar
@@ -45,6 +50,7 @@ def test_live_refresh_fills_the_real_workbook_in_excel(server, home, tmp_path):
 
 # --- the rules of Excel the stand-in models (tests/support/xlwings_standin.py), checked against Excel ---
 
+
 @pytest.fixture
 def sheet():
     import xlwings as xw
@@ -58,13 +64,13 @@ def sheet():
 def test_excel_keeps_text_written_with_the_apostrophe_and_converts_it_without(sheet):
     sheet.range("A1:C1").value = [["'50%", "50%", "'=x"]]
     assert sheet.range("A1").value == "50%" and sheet.range("B1").value == 0.5
-    assert sheet.range("C1").value == "=x" and sheet.range("C1").formula == "=x"   # text: value == formula
+    assert sheet.range("C1").value == "=x" and sheet.range("C1").formula == "=x"  # text: value == formula
 
 
 def test_excel_renames_a_header_cell_that_repeats_a_column_name(sheet):
     sheet.range("A1:C2").value = [["ID", "Distance (m)", "Distance (mi)"], ["a", 1, 2]]
     sheet.tables.add(source=sheet.range("A1:C2"), name="T")
-    sheet.range("A1:C1").value = [["ID", "Distance (mi)", "Output"]]     # a name moving one column left
+    sheet.range("A1:C1").value = [["ID", "Distance (mi)", "Output"]]  # a name moving one column left
     # The stand-in assumes Excel renames cell by cell ("Distance (mi)2"); the live writer writes
     # placeholders first whenever a name moves, so it is right either way. Record which it is.
     assert sheet.range("B1").value in ("Distance (mi)", "Distance (mi)2")
@@ -75,5 +81,5 @@ def test_a_spilled_cell_has_no_formula_of_its_own(sheet):
     # not report its anchor's formula, or re-entering would break the spill.
     sheet.range("A1").formula2 = "=SEQUENCE(3)"
     assert "SEQUENCE" not in str(sheet.range("A2").formula2)
-    sheet.range("A1").formula2 = sheet.range("A1").formula2     # re-entered: still spills
+    sheet.range("A1").formula2 = sheet.range("A1").formula2  # re-entered: still spills
     assert sheet.range("A3").value == 3

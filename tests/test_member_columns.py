@@ -78,13 +78,19 @@ def test_notes_follow_their_workout_when_eight_new_workouts_arrive_on_top(book: 
     assert ref == "A1:D14"
     assert rows[0] == ["Workout ID", "My Notes", "Output", "Double"]
     notes = {r[0]: r[1] for r in rows[1:]}
-    assert notes == {**{i: None for i in new}, "w5": None, "w4": "felt strong", "w3": None,
-                     "w2": "knee sore", "w1": "first ride!"}
+    assert notes == {
+        **{i: None for i in new},
+        "w5": None,
+        "w4": "felt strong",
+        "w3": None,
+        "w2": "knee sore",
+        "w1": "first ride!",
+    }
     assert all(r[3] == "=Workouts[[#This Row],[Output]]*2" for r in rows[1:])
     ws = load_workbook(book, keep_vba=True)["Workouts"]
     assert ws["H2"].value == "goal 200"
     assert ws.column_dimensions["B"].width == 33
-    assert ws["B11"].number_format == "@"            # w4's note kept its format on its new row
+    assert ws["B11"].number_format == "@"  # w4's note kept its format on its new row
     table = ws.tables["Workouts"]
     assert table.tableColumns[3].calculatedColumnFormula.attr_text == "Workouts[[#This Row],[Output]]*2"
     assert_valid(book)
@@ -95,8 +101,13 @@ def test_notes_of_a_workout_gone_from_peloton_stay_unless_full(book: Path):
     report = refreshed(book, ["w5", "w4", "w2", "w1"])
     assert report.notes_dropped == 0
     _, rows = sheet_rows(book)
-    assert [(r[0], r[1]) for r in rows[1:]] == [("w5", None), ("w4", None), ("w2", None), ("w1", "stays"),
-                                                ("w3", "gone soon")]
+    assert [(r[0], r[1]) for r in rows[1:]] == [
+        ("w5", None),
+        ("w4", None),
+        ("w2", None),
+        ("w1", "stays"),
+        ("w3", "gone soon"),
+    ]
     report = refreshed(book, ["w5", "w4", "w2", "w1"], full=True)
     assert report.notes_dropped == 1
     _, rows = sheet_rows(book)
@@ -109,7 +120,7 @@ def test_a_re_sorted_table_keeps_each_note_with_its_workout(book: Path):
     wb = load_workbook(book, keep_vba=True)
     ws = wb["Workouts"]
     rows = [[c.value for c in row] for row in ws["A2:C6"]]
-    for r, row in enumerate(reversed(rows), start=2):      # the member sorts oldest first
+    for r, row in enumerate(reversed(rows), start=2):  # the member sorts oldest first
         for c, value in enumerate(row, start=1):
             ws.cell(r, c, value)
     wb.save(book)
@@ -128,15 +139,19 @@ def test_a_cell_beside_the_table_that_the_grown_table_would_cover_is_refused_by_
 
 def _with_platform(ids: list[str], platform: bool) -> SampleTable:
     """A Workouts table as an earlier version wrote it (with Platform) or as this one does (without)."""
-    frame = pd.DataFrame({"Workout ID": ids, "Device": ["Bike"] * len(ids),
-                          **({"Platform": ["home_bike"] * len(ids)} if platform else {}),
-                          "Output": [float(100 + i) for i in range(len(ids))]})
+    frame = pd.DataFrame(
+        {
+            "Workout ID": ids,
+            "Device": ["Bike"] * len(ids),
+            **({"Platform": ["home_bike"] * len(ids)} if platform else {}),
+            "Output": [float(100 + i) for i in range(len(ids))],
+        }
+    )
     return SampleTable("Workouts", frame, {}, {})
 
 
 @pytest.mark.parametrize("recorded", [True, False], ids=["record-kept", "record-lost"])
-def test_a_column_the_refresh_stops_writing_goes_and_the_members_column_after_it_stays(tmp_path: Path,
-                                                                                      recorded: bool):
+def test_a_column_the_refresh_stops_writing_goes_and_the_members_column_after_it_stays(tmp_path: Path, recorded: bool):
     """Platform (dropped by issue 12) goes; "My Notes", typed just after it, keeps its notes and moves
     beside Device, the column before Platform, rather than to the far end. Also when a program lost
     the hidden record of our columns (then Platform is still known as one of ours)."""
@@ -148,9 +163,11 @@ def test_a_column_the_refresh_stops_writing_goes_and_the_members_column_after_it
     table = ws.tables["Workouts"]
     ws.insert_cols(4)
     ws["D1"] = "My Notes"
-    ws["D3"] = "knee sore"     # w2
-    table.tableColumns = [TableColumn(id=i, name=n) for i, n in
-                          enumerate(["Workout ID", "Device", "Platform", "My Notes", "Output"], start=1)]
+    ws["D3"] = "knee sore"  # w2
+    table.tableColumns = [
+        TableColumn(id=i, name=n)
+        for i, n in enumerate(["Workout ID", "Device", "Platform", "My Notes", "Output"], start=1)
+    ]
     table.ref = table.autoFilter.ref = "A1:E4"
     if not recorded:
         del wb.defined_names["PelotonXL_Workouts_Columns"]

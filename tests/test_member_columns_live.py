@@ -71,16 +71,24 @@ def test_a_column_the_refresh_stops_writing_leaves_the_members_column_beside_the
     from pelotonxl.excel.live_member_columns import read_member_columns
 
     sheet = Book().sheets.add("Workouts")
-    sheet.fill("A1", [["Workout ID", "Device", "Platform", "My Notes", "Output"],
-                      ["w2", "Bike", "home_bike", "knee sore", 101.0],
-                      ["w1", "Bike", "home_bike", None, 100.0]])
+    sheet.fill(
+        "A1",
+        [
+            ["Workout ID", "Device", "Platform", "My Notes", "Output"],
+            ["w2", "Bike", "home_bike", "knee sore", 101.0],
+            ["w1", "Bike", "home_bike", None, 100.0],
+        ],
+    )
     table = sheet.tables.add(sheet.range("A1", "E3"), name="Workouts")
     ours = ["Workout ID", "Device", "Output"]
     kept = read_member_columns(sheet, table, "Workouts", ours)
     assert kept.order(ours) == ["Workout ID", "Device", "My Notes", "Output"]
     rows, dropped = kept.rows(ours, [["w2", "Bike", 101.0], ["w1", "Bike", 100.0]], full=False)
-    assert rows == [["Workout ID", "Device", "My Notes", "Output"],
-                    ["w2", "Bike", "knee sore", 101.0], ["w1", "Bike", None, 100.0]]
+    assert rows == [
+        ["Workout ID", "Device", "My Notes", "Output"],
+        ["w2", "Bike", "knee sore", 101.0],
+        ["w1", "Bike", None, 100.0],
+    ]
     assert dropped == 0
 
 
@@ -92,15 +100,15 @@ def test_a_full_ribbon_refresh_says_how_many_notes_went_with_removed_workouts(se
     _add_notes(book, {gone: "felt strong", kept: "knee sore"})
     account.delete_workout(gone)
 
-    assert ribbon.refresh_book(real_api(book), environ={}) is not None   # incremental: the note stays
+    assert ribbon.refresh_book(real_api(book), environ={}) is not None  # incremental: the note stays
     assert book.app.alerts == []
     result = ribbon.refresh_book(real_api(book), full=True, environ={})
 
     assert result is not None and result.rows == len(account.workouts)
     [alert] = book.app.alerts
     assert alert["mode"] == "info"
-    assert alert["prompt"] == (f"{result.rows} workouts written, but your notes on 1 workout removed from "
-                               "Peloton went with them.")
+    assert alert["prompt"] == (
+        f"{result.rows} workouts written, but your notes on 1 workout removed from Peloton went with them."
+    )
     rows = range(2, _table(book).range.last_row + 1)
-    assert [sheet.cells.get((r, 1)) for r in rows if sheet.cells.get((r, _table(book).range.last_column - 1))] \
-        == [kept]
+    assert [sheet.cells.get((r, 1)) for r in rows if sheet.cells.get((r, _table(book).range.last_column - 1))] == [kept]

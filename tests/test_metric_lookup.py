@@ -15,7 +15,7 @@ from pelotonxl.model import tables
 from pelotonxl.refresh_job import run_refresh
 from pelotonxl.settings import DEFAULT_EVERY_N, Settings
 
-e2e = pytest.mark.e2e   # their shared store comes from a refresh over HTTP: not the unit tier
+e2e = pytest.mark.e2e  # their shared store comes from a refresh over HTTP: not the unit tier
 
 
 def refresh(settings):
@@ -56,8 +56,9 @@ def metrics_row(written, workout_id):
 
 
 def cycling_workout(account):
-    return next(w for w in account.workouts if w["fitness_discipline"] == "cycling"
-                and w.get("ride", {}).get("instructor"))
+    return next(
+        w for w in account.workouts if w["fitness_discipline"] == "cycling" and w.get("ride", {}).get("instructor")
+    )
 
 
 @e2e
@@ -79,11 +80,11 @@ def test_latest_and_dates(refreshed):
     start = tables.local_start(newest)
     calories = metrics_row(refreshed.written, newest["id"])["Calories (kcal)"]
     assert peloton_xl.PELOTON_METRIC("latest", "calories") == calories
-    assert peloton_xl.PELOTON_METRIC(start, "Calories") == calories            # a date-time
+    assert peloton_xl.PELOTON_METRIC(start, "Calories") == calories  # a date-time
     assert peloton_xl.PELOTON_METRIC(start.replace(second=0), "calories") == calories  # same minute
-    serial = (start - datetime(1899, 12, 30)) / timedelta(days=1)                # an Excel serial
+    serial = (start - datetime(1899, 12, 30)) / timedelta(days=1)  # an Excel serial
     assert peloton_xl.PELOTON_METRIC(serial, "calories") == calories
-    day = datetime(start.year, start.month, start.day)                          # a bare date: latest that day
+    day = datetime(start.year, start.month, start.day)  # a bare date: latest that day
     assert peloton_xl.PELOTON_METRIC(day, "calories") == calories
     assert peloton_xl.PELOTON_WORKOUTS_ON(day)[0] == [newest["id"]]
 
@@ -108,7 +109,7 @@ def test_a_metric_the_workout_lacks_is_not_available(refreshed):
 
 @e2e
 def test_series_returns_the_stored_samples_of_one_metric(refreshed):
-    account, settings = refreshed.account, refreshed.settings     # the server is gone: from the store
+    account, settings = refreshed.account, refreshed.settings  # the server is gone: from the store
     ride = cycling_workout(account)
     graph = account.graph(ride["id"], settings.every_n)
     samples = {m["slug"]: m["values"] for m in graph["metrics"]}
@@ -118,16 +119,20 @@ def test_series_returns_the_stored_samples_of_one_metric(refreshed):
     assert peloton_xl.PELOTON_SERIES(ride["id"], "CADENCE (rpm)") == samples["cadence"]
     run = next(w for w in account.workouts if w["fitness_discipline"] == "running" and w["metrics_type"])
     speed = next(m for m in account.graph(run["id"], 5)["metrics"] if m["slug"] == "pace")["alternatives"][0]
-    assert peloton_xl.PELOTON_SERIES(run["id"], "speed") == speed["values"]   # nested under pace
+    assert peloton_xl.PELOTON_SERIES(run["id"], "speed") == speed["values"]  # nested under pace
 
 
 @e2e
 def test_series_errors_follow_peloton_metric(refreshed):
     account = refreshed.account
-    ride, meditation = cycling_workout(account), next(
-        w for w in account.workouts if w["fitness_discipline"] == "meditation")
-    assert peloton_xl.PELOTON_SERIES(ride["id"], "watts per kilo") == \
-        f"#N/A workout {ride['id']} has no watts per kilo samples"
+    ride, meditation = (
+        cycling_workout(account),
+        next(w for w in account.workouts if w["fitness_discipline"] == "meditation"),
+    )
+    assert (
+        peloton_xl.PELOTON_SERIES(ride["id"], "watts per kilo")
+        == f"#N/A workout {ride['id']} has no watts per kilo samples"
+    )
     assert peloton_xl.PELOTON_SERIES(meditation["id"], "output").startswith("#N/A ")
     assert peloton_xl.PELOTON_SERIES("f" * 32, "output").startswith("#N/A no workout")
     assert peloton_xl.PELOTON_SERIES("yesterday-ish", "output").startswith("#VALUE! ")

@@ -43,13 +43,18 @@ def test_a_refresh_and_one_that_grew_the_data_validate(server, account, workbook
 def test_the_checks_catch_an_axis_crossing_no_axis(workbook: Path):
     assert not cross_part_errors(workbook)
     chart = next(n for n, data in _parts(workbook).items() if n.startswith("xl/charts/") and b"<dateAx>" in data)
-    edit_zip(workbook, lambda parts: parts.update({chart: re.sub(rb'(<valAx>.*?<crossAx val=")\d+', rb"\g<1>10",
-                                                                  parts[chart], flags=re.S)}))
+    edit_zip(
+        workbook,
+        lambda parts: parts.update(
+            {chart: re.sub(rb'(<valAx>.*?<crossAx val=")\d+', rb"\g<1>10", parts[chart], flags=re.S)}
+        ),
+    )
     assert any("crossAx 10" in e for e in cross_part_errors(workbook))
 
 
 def _parts(path: Path) -> dict[str, bytes]:
     import zipfile
+
     with zipfile.ZipFile(path) as zf:
         return {n: zf.read(n) for n in zf.namelist()}
 
@@ -77,11 +82,13 @@ def test_a_workbook_saved_by_openpyxl_refreshes(server, account, workbook, home,
         book = openpyxl.load_workbook(path, keep_vba=True)
         _member_sheet(book)
         book.save(path)
+
     _refreshes_after(save, server, account, workbook, home, run_cli)
 
 
 def test_a_chart_the_member_put_on_the_dashboard_is_still_refused_after_an_openpyxl_save(
-        server, workbook, home, run_cli):
+    server, workbook, home, run_cli
+):
     assert run_cli(server, workbook, home).returncode == 0
     book = openpyxl.load_workbook(workbook, keep_vba=True)
     mine = LineChart()
@@ -95,6 +102,7 @@ def test_a_chart_the_member_put_on_the_dashboard_is_still_refused_after_an_openp
 
 def test_a_workbook_saved_as_excel_saves_it_refreshes(server, account, workbook, home, run_cli):
     """Shared strings instead of inline ones, xr:uid attributes under mc:Ignorable, a calcChain."""
+
     def save(path: Path) -> None:
         book = openpyxl.load_workbook(path, keep_vba=True)
         _member_sheet(book)
@@ -107,13 +115,19 @@ def test_a_workbook_saved_as_excel_saves_it_refreshes(server, account, workbook,
         def excel_marks(parts: dict[str, bytes]) -> None:
             for name in (sheets["Workouts"], "xl/tables/table1.xml"):
                 xml = parts[name].decode()
-                xml = re.sub(r"<(worksheet|table) ", r'<\1 xmlns:mc="http://schemas.openxmlformats.org/'
-                             r'markup-compatibility/2006" mc:Ignorable="xr" xmlns:xr="http://schemas.microsoft.com/'
-                             r'office/spreadsheetml/2014/revision" xr:uid="{00000000-0001-0000-0000-000000000000}" ',
-                             xml, count=1)
+                xml = re.sub(
+                    r"<(worksheet|table) ",
+                    r'<\1 xmlns:mc="http://schemas.openxmlformats.org/'
+                    r'markup-compatibility/2006" mc:Ignorable="xr" xmlns:xr="http://schemas.microsoft.com/'
+                    r'office/spreadsheetml/2014/revision" xr:uid="{00000000-0001-0000-0000-000000000000}" ',
+                    xml,
+                    count=1,
+                )
                 parts[name] = xml.encode()
+
         edit_zip(path, excel_marks)
         add_calc_chain(path, _sheet_id(path, "Mine"))
+
     _refreshes_after(save, server, account, workbook, home, run_cli)
 
 
@@ -130,4 +144,5 @@ def test_a_workbook_saved_by_libreoffice_refreshes(server, account, workbook, ho
         book.save(path)
         saved = libreoffice.convert(path, "xlsm:Calc MS Excel 2007 VBA XML", tmp_path / "lo-out")
         shutil.copyfile(saved, path)
+
     _refreshes_after(save, server, account, workbook, home, run_cli)

@@ -12,7 +12,7 @@ from pelotonxl.model import power_curve as pc
 
 # A: every second; 15 s at 100 W, then 5 s at 400 W.  B: every 5 s, 30 s long.
 A = ride("a" * 32, (11, 20), [100] * 15 + [400] * 5)
-B = ride("b" * 32, (6, 1), [200, 300, 0, 0, 0, 500], every_n=5, ride_id=pc.ZERO_RIDE_ID)   # a Just Ride
+B = ride("b" * 32, (6, 1), [200, 300, 0, 0, 0, 500], every_n=5, ride_id=pc.ZERO_RIDE_ID)  # a Just Ride
 RUN = ride("r" * 32, (11, 21), [900] * 40, discipline="running")
 
 
@@ -21,10 +21,10 @@ def test_best_averages_by_hand_at_every_n_1_and_5():
     # The longest Bike ride is 30 s (6 samples x 5 s): 5, 15 and 30 s only; the run does not count.
     assert curve.durations.tolist() == [5, 15, 30]
     ids = [r.workout_id for r in curve.rides]
-    assert ids == ["b" * 32, "a" * 32]             # oldest first
+    assert ids == ["b" * 32, "a" * 32]  # oldest first
     best_b, best_a = curve.best
-    assert best_a[:2].tolist() == [400.0, 200.0]    # 5 s of 400; (10 x 100 + 5 x 400) / 15
-    assert np.isnan(best_a[2])                      # A lasts 20 s: no 30 s window
+    assert best_a[:2].tolist() == [400.0, 200.0]  # 5 s of 400; (10 x 100 + 5 x 400) / 15
+    assert np.isnan(best_a[2])  # A lasts 20 s: no 30 s window
     # B: 5 s = one sample (500); 15 s = three samples, best (200+300+0)/3 = (0+0+500)/3; 30 s = all six.
     assert best_b.tolist() == pytest.approx([500.0, 500 / 3, 1000 / 6])
     values, holders = curve.bests()
@@ -34,7 +34,7 @@ def test_best_averages_by_hand_at_every_n_1_and_5():
 
 def test_windows_never_run_into_the_next_ride():
     sums = pc.best_averages([np.array([0, 0, 0, 1000.0]), np.array([1000.0, 0, 0, 0])], 1, [2])
-    assert sums[:, 0].tolist() == [500.0, 500.0]    # not (1000 + 1000) / 2 across the boundary
+    assert sums[:, 0].tolist() == [500.0, 500.0]  # not (1000 + 1000) / 2 across the boundary
 
 
 def test_a_duration_not_a_multiple_of_every_n_is_rounded_up():
@@ -55,7 +55,7 @@ def test_missing_samples_count_as_zero_and_table_columns():
     assert table.name == "PowerCurve"
     assert list(table.frame.columns) == list(pc.COLUMNS)
     assert table.frame["Duration (s)"].tolist() == [5, 15]
-    assert table.frame["Best Output (watts)"].tolist() == [400.0, 200.0]   # gap: (300x4+0)/5 = 240 < 400
+    assert table.frame["Best Output (watts)"].tolist() == [400.0, 200.0]  # gap: (300x4+0)/5 = 240 < 400
     assert table.frame["Workout ID"].tolist() == ["a" * 32, "a" * 32]
     assert table.frame["Date"].iloc[0] == datetime(2026, 11, 20, 7, 0)
 
@@ -65,17 +65,18 @@ def test_ftp_all_time_and_last_90_days():
     recent = ride("n" * 32, (11, 1), [200] * 1200 + [0] * 60)
     curve = pc.power_curve(pc.bike_series([old, recent]))
     now = datetime(2026, 11, 30)
-    assert curve.ftp() == 285.0                                   # 0.95 x 300
-    assert curve.ftp(now - pc.timedelta(days=90)) == 190.0       # 0.95 x 200
+    assert curve.ftp() == 285.0  # 0.95 x 300
+    assert curve.ftp(now - pc.timedelta(days=90)) == 190.0  # 0.95 x 200
     table = pc.curve_table(curve, now)
     row = table.frame.set_index("Duration (s)").loc[1200]
     assert (row["Best Output (watts)"], row["Best Output, Last 90 Days (watts)"]) == (300.0, 200.0)
     import pandas as pd
+
     history = pc.ftp_history(curve, pd.date_range("2026-02-01", "2026-11-01", freq="MS"))
-    by_month = dict(zip(history["Month"].dt.strftime("%Y-%m"), history["Estimated FTP (W)"]))
+    by_month = dict(zip(history["Month"].dt.strftime("%Y-%m"), history["Estimated FTP (W)"], strict=False))
     assert np.isnan(by_month["2026-02"])
-    assert by_month["2026-03"] == by_month["2026-04"] == 285.0     # March 1 is within 90 days of April 30
-    assert np.isnan(by_month["2026-05"])                         # the 90 days before June 1 start on March 3
+    assert by_month["2026-03"] == by_month["2026-04"] == 285.0  # March 1 is within 90 days of April 30
+    assert np.isnan(by_month["2026-05"])  # the 90 days before June 1 start on March 3
     assert by_month["2026-11"] == 190.0
 
 

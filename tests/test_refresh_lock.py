@@ -20,7 +20,7 @@ def test_a_second_refresh_stops_with_one_line_when_the_first_outlasts_the_wait(t
         with pytest.raises(WorkbookError, match=r"^Another refresh of Book\.xlsm is still running: let it finish"):
             with refresh_lock(book, wait=0):
                 pass
-    with refresh_lock(book, wait=0):   # released: the next one goes ahead at once
+    with refresh_lock(book, wait=0):  # released: the next one goes ahead at once
         pass
 
 
@@ -45,11 +45,19 @@ def test_a_second_refresh_waits_for_the_first_then_runs(tmp_path: Path):
 
 
 def test_two_cli_refreshes_at_once_both_succeed_and_fetch_each_graph_once(server, account, workbook, home):
-    server.slow_next(r"/performance_graph$", seconds=0.3, times=12)   # both would be syncing at once
+    server.slow_next(r"/performance_graph$", seconds=0.3, times=12)  # both would be syncing at once
     env = cli_env(server, home)
-    runs = [subprocess.Popen([sys.executable, str(CLI), "--workbook", str(workbook)], env=env,
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for _ in range(2)]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, str(CLI), "--workbook", str(workbook)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     results = [(run.wait(timeout=120), run.stderr.read()) for run in runs]
     for run in runs:
         run.stdout.close()

@@ -26,17 +26,19 @@ NOW = dt.datetime(2026, 11, 30, 12, 0)
 
 def with_segments(pair):
     workout, graph = pair
-    graph["segment_list"] = [{"name": "Warmup", "start_time_offset": 0, "length": 5},
-                             {"name": "Climb", "start_time_offset": 5, "length": 15}]
+    graph["segment_list"] = [
+        {"name": "Warmup", "start_time_offset": 0, "length": 5},
+        {"name": "Climb", "start_time_offset": 5, "length": 15},
+    ]
     workout["ride"]["title"] = "20 min Climb Ride"
     workout["total_work"] = 4000
     return workout, graph
 
 
 LATEST = with_segments(ride("1" * 32, (11, 28), [100] * 10 + [300] * 10, ride_id=CLASS))
-EARLIER = ride("2" * 32, (10, 1), [150, 150, 250, 250], every_n=5, ride_id=CLASS)   # 20 s at every 5 s
+EARLIER = ride("2" * 32, (10, 1), [150, 150, 250, 250], every_n=5, ride_id=CLASS)  # 20 s at every 5 s
 EARLIEST = ride("3" * 32, (9, 1), [90] * 20, ride_id=CLASS)
-OLDEST = ride("4" * 32, (8, 1), [80] * 20, ride_id=CLASS)                          # a third attempt: left out
+OLDEST = ride("4" * 32, (8, 1), [80] * 20, ride_id=CLASS)  # a third attempt: left out
 OTHER_CLASS = ride("5" * 32, (11, 27), [500] * 20, ride_id=OTHER)
 RECORDS = [OTHER_CLASS, OLDEST, EARLIER, LATEST, EARLIEST]
 
@@ -44,10 +46,14 @@ RECORDS = [OTHER_CLASS, OLDEST, EARLIER, LATEST, EARLIEST]
 def test_the_latest_ride_with_its_two_previous_attempts_of_the_same_class():
     view = ride_view(RECORDS)
     assert view.workout_id == "1" * 32 and view.title == "20 min Climb Ride"
-    assert [a.workout_id for a in view.previous] == ["2" * 32, "3" * 32]    # newest first, two at most
+    assert [a.workout_id for a in view.previous] == ["2" * 32, "3" * 32]  # newest first, two at most
     overlay = view.overlay()
-    assert list(overlay.columns) == ["Second", "This ride (2026-11-28)", "Attempt of 2026-10-01",
-                                     "Attempt of 2026-09-01"]
+    assert list(overlay.columns) == [
+        "Second",
+        "This ride (2026-11-28)",
+        "Attempt of 2026-10-01",
+        "Attempt of 2026-09-01",
+    ]
     # The every-5-s attempt lines up with the per-second ride at its own samples (5, 10, 15, 20 s).
     by_second = overlay.set_index("Second")["Attempt of 2026-10-01"]
     assert by_second[[5, 10, 15, 20]].tolist() == [150, 150, 250, 250]
@@ -60,7 +66,7 @@ def test_the_latest_ride_with_its_two_previous_attempts_of_the_same_class():
 
 def test_a_chosen_ride_and_a_class_without_earlier_attempts():
     assert ride_view(RECORDS, "4" * 32).previous == []
-    assert ride_view(RECORDS, "2" * 32).previous[0].workout_id == "3" * 32   # only attempts before it
+    assert ride_view(RECORDS, "2" * 32).previous[0].workout_id == "3" * 32  # only attempts before it
     assert ride_view(RECORDS, "no such id") is None
     assert ride_view([]) is None
 
@@ -77,7 +83,7 @@ def test_headless_writes_the_power_curve_table_and_the_ride_sheet(workbook: Path
     assert list(sheet.tables) == ["PowerCurve"]
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0] == pc.COLUMNS
-    assert [r[:2] for r in rows[1:]] == [(5, 500.0), (15, 500.0)]       # the other class's 500 W ride
+    assert [r[:2] for r in rows[1:]] == [(5, 500.0), (15, 500.0)]  # the other class's 500 W ride
     assert rows[1][3] == "5" * 32
     assert book.sheetnames[-2:] == ["Ride", "Ride Data"]
     ride_sheet = book["Ride"]
@@ -88,7 +94,7 @@ def test_headless_writes_the_power_curve_table_and_the_ride_sheet(workbook: Path
         charts_before = sorted(n for n in z.namelist() if n.startswith("xl/charts/"))
     names = {name for xml in drawings for name in re.findall(r'<xdr:cNvPr id="\d+" name="([^"]+)"', xml)}
     assert {"PelotonRideAttempts", "PelotonRideOutput", "PelotonRideCadence"} <= names
-    writer.write_tables(workbook, content())   # again: its own charts do not stop it, parts are reused
+    writer.write_tables(workbook, content())  # again: its own charts do not stop it, parts are reused
     with zipfile.ZipFile(workbook) as z:
         assert sorted(n for n in z.namelist() if n.startswith("xl/charts/")) == charts_before
     writer.check_writable(workbook)
@@ -125,12 +131,12 @@ def test_show_ride_renders_the_row_of_the_active_cell_from_the_store(tmp_path):
     workouts.fill("A1", [["Workout ID", "Class Title"], ["2" * 32, "20 min Climb Ride"], ["no id", "x"]])
     environ = {"PELOTON_XL_HOME": str(tmp_path / "home")}
 
-    book.selection = workouts.range((2, 2))           # the title cell of the ride's row
+    book.selection = workouts.range((2, 2))  # the title cell of the ride's row
     assert ribbon.show_ride_in_book(real_api(book), environ=environ)
     assert book.sheets["Ride"]["B2"].value.split(" · ")[1] == f"Workout {'2' * 32}"
     assert {c.name for c in book.sheets["Ride"].charts} >= {"PelotonRideAttempts", "PelotonRideOutput"}
 
-    book.selection = workouts.range((3, 1))           # a row without a Workout ID: a box, nothing written
+    book.selection = workouts.range((3, 1))  # a row without a Workout ID: a box, nothing written
     calls = len(book.calls)
     assert not ribbon.show_ride_in_book(real_api(book), environ=environ)
     assert "Workout ID" in book.app.alerts[-1]["prompt"]
@@ -147,6 +153,6 @@ def test_a_refresh_writes_the_curve_the_ride_and_pelotons_ftp_from_one_api_me(se
     headers = [c.value for c in book["Dashboard"][FTP_ROW]][2:5]
     figures = [c.value for c in book["Dashboard"][FTP_ROW + 1]][1:5]
     assert headers == ["All-time est.", "90-day est.", "Peloton's"]
-    assert figures[0] == "FTP (W)" and figures[3] == 190                # the demo member's cycling_ftp
+    assert figures[0] == "FTP (W)" and figures[3] == 190  # the demo member's cycling_ftp
     assert list(book["PowerCurve"].tables) == ["PowerCurve"]
     assert book["Ride"]["B1"].value.startswith("Ride: ")

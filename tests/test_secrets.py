@@ -58,25 +58,38 @@ def account():
 @pytest.fixture
 def secret_server():
     # Short-lived tokens and some latency, so a run also renews its token with the refresh token.
-    with FaultyPeloton(make_account(40, seed=3), username=USERNAME, password=SECRET, token_lifetime=2,
-                     latency=0.03) as srv:
+    with FaultyPeloton(
+        make_account(40, seed=3), username=USERNAME, password=SECRET, token_lifetime=2, latency=0.03
+    ) as srv:
         yield srv
 
 
 def env_for(server: FaultyPeloton, home: Path, tmp: Path, password: str | None = SECRET) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PELOTON_")}
-    env.update(PELOTON_API_URL=server.url, PELOTON_AUTH_URL=server.url, PELOTON_USERNAME=USERNAME,
-               PELOTON_XL_HOME=str(home), TMPDIR=str(tmp), TEMP=str(tmp), TMP=str(tmp))
+    env.update(
+        PELOTON_API_URL=server.url,
+        PELOTON_AUTH_URL=server.url,
+        PELOTON_USERNAME=USERNAME,
+        PELOTON_XL_HOME=str(home),
+        TMPDIR=str(tmp),
+        TEMP=str(tmp),
+        TMP=str(tmp),
+    )
     if password is not None:
         env["PELOTON_PASSWORD"] = password
     return env
 
 
-def run(server, workbook: Path, home: Path, tmp: Path, *args: str, password: str | None = SECRET,
-        stdin=subprocess.DEVNULL) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, str(CLI), "--workbook", str(workbook), *args],
-                            env=env_for(server, home, tmp, password), stdin=stdin, capture_output=True,
-                            timeout=120)
+def run(
+    server, workbook: Path, home: Path, tmp: Path, *args: str, password: str | None = SECRET, stdin=subprocess.DEVNULL
+) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, str(CLI), "--workbook", str(workbook), *args],
+        env=env_for(server, home, tmp, password),
+        stdin=stdin,
+        capture_output=True,
+        timeout=120,
+    )
     assert b"Traceback" not in result.stdout + result.stderr
     return result
 
@@ -84,11 +97,15 @@ def run(server, workbook: Path, home: Path, tmp: Path, *args: str, password: str
 @pytest.fixture
 def run_here(monkeypatch, capsys):
     """Like `run`, with the CLI in this process: for stories where the subprocess is not the point."""
+
     def run_in_process(server, workbook: Path, home: Path, tmp: Path, *args: str, password: str | None = SECRET):
-        result = cli_in_process(monkeypatch, capsys, ["--workbook", str(workbook), *args],
-                                env_for(server, home, tmp, password))
-        return subprocess.CompletedProcess(result.args, result.returncode, result.stdout.encode(),
-                                           result.stderr.encode())
+        result = cli_in_process(
+            monkeypatch, capsys, ["--workbook", str(workbook), *args], env_for(server, home, tmp, password)
+        )
+        return subprocess.CompletedProcess(
+            result.args, result.returncode, result.stdout.encode(), result.stderr.encode()
+        )
+
     return run_in_process
 
 
@@ -135,8 +152,11 @@ def test_password_and_tokens_appear_in_no_file_log_or_output(secret_server, work
             if leaks_in(blob, secrets):
                 found[name] = leaks_in(blob, secrets)
     assert b"/api/workout/" in outputs[0].stderr  # -vv did log the requests
-    blobs = {str(p): p.read_bytes() for p in files_under(home) + files_under(tmp) + files_under(workbook.parent)
-             if p != token_file}
+    blobs = {
+        str(p): p.read_bytes()
+        for p in files_under(home) + files_under(tmp) + files_under(workbook.parent)
+        if p != token_file
+    }
     blobs.update(workbook_blobs(workbook))
     for name, blob in blobs.items():
         if leaks_in(blob, secrets):
@@ -152,8 +172,14 @@ def test_the_ribbon_side_refresh_keeps_secrets_out_of_the_book_and_the_state_fol
     secrets = [SECRET, *issued.values]
     config = book.sheets["Config"]
     typed = [key for key, value in config.cells.items() if value == SECRET]  # the member typed it there
-    written = repr([(sheet.name, key, value) for sheet in book.sheets for key, value in sheet.cells.items()
-                    if not (sheet is config and key in typed)])
+    written = repr(
+        [
+            (sheet.name, key, value)
+            for sheet in book.sheets
+            for key, value in sheet.cells.items()
+            if not (sheet is config and key in typed)
+        ]
+    )
     said = repr(book.app.status_history) + repr(book.app.alerts)
     assert leaks_in(written.encode() + said.encode(), secrets) == []
     token_file = TokenStore(home, USERNAME).path
@@ -175,8 +201,10 @@ def test_token_file_is_owner_only_in_an_owner_only_folder(server, workbook, home
 
 # --- a password typed into the Config sheet ----------------------------------------------------------
 
-def test_a_password_in_the_config_sheet_works_and_the_cli_says_how_to_remove_it(server, workbook, home,
-                                                                                 tmp_path, run_here):
+
+def test_a_password_in_the_config_sheet_works_and_the_cli_says_how_to_remove_it(
+    server, workbook, home, tmp_path, run_here
+):
     password = server.password
     type_into_config(workbook, "password", password)
     assert config_sheet.read_config(workbook)["password"] == password
@@ -201,8 +229,7 @@ def test_a_password_in_the_config_sheet_works_and_the_cli_says_how_to_remove_it(
 
 
 @pytest.mark.e2e
-def test_at_a_terminal_the_cli_removes_the_config_password_when_the_member_agrees(server, workbook, home,
-                                                                                  tmp_path):
+def test_at_a_terminal_the_cli_removes_the_config_password_when_the_member_agrees(server, workbook, home, tmp_path):
     password = server.password
     type_into_config(workbook, "password", password)
     tmp = tmp_path / "tmp"
@@ -221,6 +248,7 @@ def test_at_a_terminal_the_cli_removes_the_config_password_when_the_member_agree
 
 
 # --- local servers listen on the loopback interface only -------------------------------------------
+
 
 def listening(pid: int) -> list[tuple[str, int]]:
     """(address, port) of every TCP socket process pid listens on, read from /proc."""

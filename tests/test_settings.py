@@ -21,18 +21,24 @@ def test_a_whole_number_is_read_however_it_was_typed(raw, expected):
     assert resolve(environ={}, config={"workers": raw}).workers == expected
 
 
-@pytest.mark.parametrize("environ, config, words", [
-    ({"PELOTON_WORKERS": "inf"}, {}, "PELOTON_WORKERS must be a whole number, not 'inf'"),
-    ({"PELOTON_WORKERS": "nan"}, {}, "PELOTON_WORKERS must be a whole number"),
-    ({"PELOTON_WORKERS": "1.5"}, {}, "PELOTON_WORKERS must be a whole number, not '1.5'"),
-    ({"PELOTON_WORKERS": "1e400"}, {}, "PELOTON_WORKERS must be a whole number"),
-    ({"PELOTON_WORKERS": "17"}, {}, "PELOTON_WORKERS must be 16 or fewer, not 17; 4 is kind to Peloton"),
-    ({"PELOTON_EVERY_N": "99999999999999999999"}, {},
-     f"PELOTON_EVERY_N must be {MAX_EVERY_N} or fewer, not 99999999999999999999"),
-    ({"PELOTON_EVERY_N": "0"}, {}, "PELOTON_EVERY_N must be at least 1, not 0"),
-    ({}, {"workers": "2.5"}, "Parallel requests (Config sheet) must be a whole number, not '2.5'"),
-    ({}, {"every_n": True}, "Graph sampling (seconds) (Config sheet) must be a whole number"),
-])
+@pytest.mark.parametrize(
+    "environ, config, words",
+    [
+        ({"PELOTON_WORKERS": "inf"}, {}, "PELOTON_WORKERS must be a whole number, not 'inf'"),
+        ({"PELOTON_WORKERS": "nan"}, {}, "PELOTON_WORKERS must be a whole number"),
+        ({"PELOTON_WORKERS": "1.5"}, {}, "PELOTON_WORKERS must be a whole number, not '1.5'"),
+        ({"PELOTON_WORKERS": "1e400"}, {}, "PELOTON_WORKERS must be a whole number"),
+        ({"PELOTON_WORKERS": "17"}, {}, "PELOTON_WORKERS must be 16 or fewer, not 17; 4 is kind to Peloton"),
+        (
+            {"PELOTON_EVERY_N": "99999999999999999999"},
+            {},
+            f"PELOTON_EVERY_N must be {MAX_EVERY_N} or fewer, not 99999999999999999999",
+        ),
+        ({"PELOTON_EVERY_N": "0"}, {}, "PELOTON_EVERY_N must be at least 1, not 0"),
+        ({}, {"workers": "2.5"}, "Parallel requests (Config sheet) must be a whole number, not '2.5'"),
+        ({}, {"every_n": True}, "Graph sampling (seconds) (Config sheet) must be a whole number"),
+    ],
+)
 def test_a_bad_whole_number_is_refused_naming_where_it_was_set(environ, config, words):
     with pytest.raises(ConfigError) as caught:
         resolve(environ=environ, config=config)

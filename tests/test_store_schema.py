@@ -13,8 +13,13 @@ from pelotonxl.peloton import store as store_module
 from pelotonxl.peloton.store import SCHEMA_VERSION, WorkoutStore
 from pelotonxl.state import StateFolder
 
-WORKOUT = {"id": "a" * 32, "created_at": 1_700_000_000, "start_time": 1_700_000_000, "status": "COMPLETE",
-           "end_time": 1_700_001_800}
+WORKOUT = {
+    "id": "a" * 32,
+    "created_at": 1_700_000_000,
+    "start_time": 1_700_000_000,
+    "status": "COMPLETE",
+    "end_time": 1_700_001_800,
+}
 
 
 def user_version(path) -> int:
@@ -34,14 +39,16 @@ LAYOUT_V1 = (
     "CREATE TABLE workouts (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, start_time INTEGER, "
     "status TEXT, json TEXT NOT NULL, fetched_at REAL NOT NULL)",
     "CREATE INDEX workouts_created ON workouts (created_at DESC)",
-    "CREATE TABLE graphs (workout_id TEXT PRIMARY KEY, every_n INTEGER, json TEXT NOT NULL, "
-    "fetched_at REAL NOT NULL)",
+    "CREATE TABLE graphs (workout_id TEXT PRIMARY KEY, every_n INTEGER, json TEXT NOT NULL, fetched_at REAL NOT NULL)",
     "CREATE TABLE graph_failures (workout_id TEXT PRIMARY KEY, error TEXT NOT NULL, attempts INTEGER NOT NULL, "
     "last_tried REAL NOT NULL)",
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
-GRAPH = {"seconds_since_pedaling_start": [5, 10], "metrics": [{"slug": "output", "values": [101, 99.5]}],
-         "summaries": [{"slug": "total_output", "value": 18}]}
+GRAPH = {
+    "seconds_since_pedaling_start": [5, 10],
+    "metrics": [{"slug": "output", "values": [101, 99.5]}],
+    "summaries": [{"slug": "total_output", "value": 18}],
+}
 
 
 def old_store(path, version: int) -> None:
@@ -49,9 +56,10 @@ def old_store(path, version: int) -> None:
     with sqlite3.connect(path) as db:
         for statement in LAYOUT_V1:
             db.execute(statement)
-        db.execute("INSERT INTO workouts VALUES (?, ?, ?, ?, ?, ?)",
-                   (WORKOUT["id"], WORKOUT["created_at"], WORKOUT["start_time"], "COMPLETE",
-                    json.dumps(WORKOUT), 1.0))
+        db.execute(
+            "INSERT INTO workouts VALUES (?, ?, ?, ?, ?, ?)",
+            (WORKOUT["id"], WORKOUT["created_at"], WORKOUT["start_time"], "COMPLETE", json.dumps(WORKOUT), 1.0),
+        )
         db.execute("INSERT INTO graphs VALUES (?, 300, ?, 1.0)", (WORKOUT["id"], json.dumps(GRAPH)))
         db.execute("INSERT INTO meta VALUES ('frontier', '1700000000')")
         db.execute(f"PRAGMA user_version = {version}")
@@ -64,7 +72,7 @@ def test_an_older_store_keeps_its_workouts_and_graphs_and_is_upgraded(tmp_path, 
     with WorkoutStore(path) as store:
         assert list(store.records()) == [(WORKOUT, GRAPH)]
         assert store.frontier() == 1_700_000_000
-        assert store.coarser_graphs(5) == [WORKOUT["id"]]     # fetched at 300 s: refined later
+        assert store.coarser_graphs(5) == [WORKOUT["id"]]  # fetched at 300 s: refined later
         assert store.coarser_graphs(300) == []
     assert user_version(path) == SCHEMA_VERSION
     with sqlite3.connect(path) as db:
@@ -78,8 +86,10 @@ def test_an_older_store_keeps_its_workouts_and_graphs_and_is_upgraded(tmp_path, 
 
 def test_a_graph_is_stored_compressed_and_read_back_as_it_came(tmp_path):
     path = tmp_path / "store.sqlite"
-    graph = {"metrics": [{"slug": "output", "values": [150 + (i % 7) for i in range(1800)]}],
-             "seconds_since_pedaling_start": list(range(1, 1801))}
+    graph = {
+        "metrics": [{"slug": "output", "values": [150 + (i % 7) for i in range(1800)]}],
+        "seconds_since_pedaling_start": list(range(1, 1801)),
+    }
     with WorkoutStore(path) as store:
         store.save_workouts([WORKOUT])
         store.save_graphs([(WORKOUT["id"], graph)], every_n=1)
@@ -97,18 +107,19 @@ def test_a_migration_step_runs_once_and_a_failing_one_changes_nothing(tmp_path, 
     next_version = SCHEMA_VERSION + 1
 
     monkeypatch.setattr(store_module, "SCHEMA_VERSION", next_version)
-    monkeypatch.setitem(store_module.MIGRATIONS, next_version,
-                        ("ALTER TABLE graphs ADD COLUMN samples BLOB", "THIS IS NOT SQL"))
+    monkeypatch.setitem(
+        store_module.MIGRATIONS, next_version, ("ALTER TABLE graphs ADD COLUMN samples BLOB", "THIS IS NOT SQL")
+    )
     with pytest.raises(sqlite3.OperationalError):
         WorkoutStore(path)
-    assert user_version(path) == SCHEMA_VERSION            # the half-done step was rolled back
+    assert user_version(path) == SCHEMA_VERSION  # the half-done step was rolled back
     with sqlite3.connect(path) as db:
         assert "samples" not in [row[1] for row in db.execute("PRAGMA table_info(graphs)")]
 
     monkeypatch.setitem(store_module.MIGRATIONS, next_version, ("ALTER TABLE graphs ADD COLUMN samples BLOB",))
     with WorkoutStore(path) as store:
         assert store.count() == 1
-    with WorkoutStore(path):                               # already there: the step does not run again
+    with WorkoutStore(path):  # already there: the step does not run again
         pass
     assert user_version(path) == next_version
     with sqlite3.connect(path) as db:
@@ -160,14 +171,20 @@ def test_a_tilde_in_the_state_folder_means_the_home_folder(monkeypatch, tmp_path
 
 
 def test_records_without_samples_keep_the_summaries_for_the_tables(tmp_path):
-    graph = {"seconds_since_pedaling_start": [5, 10], "summaries": [{"slug": "total_output", "value": 18}],
-             "metrics": [{"slug": "output", "values": [101, 99], "average_value": 100},
-                         {"slug": "pace", "values": [9.1, 9.0], "alternatives": [{"slug": "speed", "values": [6, 7]}]}]}
+    graph = {
+        "seconds_since_pedaling_start": [5, 10],
+        "summaries": [{"slug": "total_output", "value": 18}],
+        "metrics": [
+            {"slug": "output", "values": [101, 99], "average_value": 100},
+            {"slug": "pace", "values": [9.1, 9.0], "alternatives": [{"slug": "speed", "values": [6, 7]}]},
+        ],
+    }
     with WorkoutStore(tmp_path / "store.sqlite") as store:
         store.save_workouts([WORKOUT])
         store.save_graphs([(WORKOUT["id"], graph)], every_n=5)
         assert list(store.records()) == [(WORKOUT, graph)]
         ((_, light),) = store.records(samples=False)
-    assert light == {"summaries": [{"slug": "total_output", "value": 18}],
-                     "metrics": [{"slug": "output", "average_value": 100},
-                                 {"slug": "pace", "alternatives": [{"slug": "speed"}]}]}
+    assert light == {
+        "summaries": [{"slug": "total_output", "value": 18}],
+        "metrics": [{"slug": "output", "average_value": 100}, {"slug": "pace", "alternatives": [{"slug": "speed"}]}],
+    }

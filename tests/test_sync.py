@@ -129,11 +129,11 @@ def test_full_sync_refetches_and_drops_what_was_deleted_upstream(server, setting
 
 def test_a_workout_listed_twice_counts_once(server, settings, account):
     """A server that repeats an item (within a page, or across pages as they shift) must not inflate "new"."""
-    account.workouts.insert(1, account.workouts[0])            # twice on the first page
-    account.workouts.insert(140, account.workouts[50])         # on page 1, and again on page 2 (100 a page)
+    account.workouts.insert(1, account.workouts[0])  # twice on the first page
+    account.workouts.insert(140, account.workouts[50])  # on page 1, and again on page 2 (100 a page)
     report, _, count = run_sync(settings)
     assert (report.new, report.total, count) == (N, N, N)
-    assert len(graph_requests(server)) == N                     # and each graph fetched once
+    assert len(graph_requests(server)) == N  # and each graph fetched once
 
 
 def test_a_store_of_coarse_graphs_is_refined_a_bounded_number_per_refresh(server, settings, account, monkeypatch):
@@ -148,9 +148,9 @@ def test_a_store_of_coarse_graphs_is_refined_a_bounded_number_per_refresh(server
         server.clear_requests()
         report, failures, count = run_sync(settings)
         assert (report.new, report.refined, count, failures) == (0, expected_refined, N, {})
-        refined_now = graph_requests(server)   # fetched in parallel: any order
+        refined_now = graph_requests(server)  # fetched in parallel: any order
         done_before = N - (left[-1] if left else N)
-        assert sorted(refined_now) == sorted(newest_first[done_before:done_before + expected_refined])
+        assert sorted(refined_now) == sorted(newest_first[done_before : done_before + expected_refined])
         assert {r.query["every_n"] for r in server.requests if r.path.endswith("/performance_graph")} <= {"5"}
         left.append(report.coarse_left)
     assert left == [90, 30, 0, 0]

@@ -22,8 +22,18 @@ from pelotonxl.model.tables import (
 )
 
 FIXTURES = Path(__file__).parent / "fixtures_tables"
-ALL = ("cycling", "tread_walk", "running_no_sensors", "row", "strength", "outdoor_run_km",
-       "meditation", "just_ride", "apple_watch_strength", "in_progress")
+ALL = (
+    "cycling",
+    "tread_walk",
+    "running_no_sensors",
+    "row",
+    "strength",
+    "outdoor_run_km",
+    "meditation",
+    "just_ride",
+    "apple_watch_strength",
+    "in_progress",
+)
 
 CYCLING_ID = "3bade6602259414a82576302f9339175"
 ROW_ID = "3a5af153444941c0aa54c52aee4726fa"
@@ -38,8 +48,9 @@ def cells(table: SheetTable, workout_id: str) -> dict:
     """One row as a dict: blanks (NaN, NaT, None) as None, numpy booleans as bool."""
     rows = table.frame[table.frame["Workout ID"] == workout_id]
     assert len(rows) == 1, f"{workout_id} appears {len(rows)} times"
-    return {k: None if pd.isna(v) else bool(v) if isinstance(v, np.bool_) else v
-            for k, v in rows.iloc[0].to_dict().items()}
+    return {
+        k: None if pd.isna(v) else bool(v) if isinstance(v, np.bool_) else v for k, v in rows.iloc[0].to_dict().items()
+    }
 
 
 def only_workout(workout: dict, graph: dict | None = None) -> tuple[dict, dict]:
@@ -62,38 +73,52 @@ def metric_cells(row: dict) -> dict:
 
 # ---- each discipline's shape ------------------------------------------------------------
 
+
 def test_cycling_class_with_instructor_and_heart_rate_zones():
     workout, metrics = only_workout(*load("cycling"))
-    assert workout == close_to({
-        "Workout ID": CYCLING_ID,
-        "Start": datetime(2021, 4, 29, 12, 46, 42),  # 17:46:42 UTC in Etc/GMT+5 (UTC-5)
-        "Time Zone": "Etc/GMT+5",
-        "Discipline": "Cycling",
-        "Class Title": "30 min Power Zone Endurance Ride",
-        "Instructor": "Christine D'Ercole",
-        "Class Length (min)": 30.0,
-        "Duration": timedelta(minutes=29, seconds=58),
-        "Live/On-demand": "On-demand",
-        "Total Output (kJ)": 175.8,
-        "Personal Record": False,
-        "Device": "Bike",
-        "Status": "Complete",
-        "Class Aired": datetime(2021, 3, 9, 13, 0),
-        "Difficulty": 6.0315,
-        "Workout Type": "Class",
-        "Outdoor": False,
-        "Effort Points": None,
-    })
+    assert workout == close_to(
+        {
+            "Workout ID": CYCLING_ID,
+            "Start": datetime(2021, 4, 29, 12, 46, 42),  # 17:46:42 UTC in Etc/GMT+5 (UTC-5)
+            "Time Zone": "Etc/GMT+5",
+            "Discipline": "Cycling",
+            "Class Title": "30 min Power Zone Endurance Ride",
+            "Instructor": "Christine D'Ercole",
+            "Class Length (min)": 30.0,
+            "Duration": timedelta(minutes=29, seconds=58),
+            "Live/On-demand": "On-demand",
+            "Total Output (kJ)": 175.8,
+            "Personal Record": False,
+            "Device": "Bike",
+            "Status": "Complete",
+            "Class Aired": datetime(2021, 3, 9, 13, 0),
+            "Difficulty": 6.0315,
+            "Workout Type": "Class",
+            "Outdoor": False,
+            "Effort Points": None,
+        }
+    )
     assert metrics["Start"] == datetime(2021, 4, 29, 12, 46, 42)
     assert metrics["Discipline"] == "Cycling"
-    assert metric_cells(metrics) == pytest.approx({
-        # total_work 175772.76 J: the same 175.8 kJ as on Workouts, not the summary's whole 176
-        "Total Output (kJ)": 175.8, "Distance (mi)": 7.97, "Calories (kcal)": 236,
-        "Avg Output (watts)": 98, "Avg Cadence (rpm)": 85, "Avg Resistance (%)": 37,
-        "Avg Speed (mph)": 15.9, "Avg Heart Rate (bpm)": 138, "Max Heart Rate (bpm)": 154,
-        "HR Zone 1 (min)": 247 / 60, "HR Zone 2 (min)": 441 / 60, "HR Zone 3 (min)": 1111 / 60,
-        "HR Zone 4 (min)": 0, "HR Zone 5 (min)": 0,
-    })
+    assert metric_cells(metrics) == pytest.approx(
+        {
+            # total_work 175772.76 J: the same 175.8 kJ as on Workouts, not the summary's whole 176
+            "Total Output (kJ)": 175.8,
+            "Distance (mi)": 7.97,
+            "Calories (kcal)": 236,
+            "Avg Output (watts)": 98,
+            "Avg Cadence (rpm)": 85,
+            "Avg Resistance (%)": 37,
+            "Avg Speed (mph)": 15.9,
+            "Avg Heart Rate (bpm)": 138,
+            "Max Heart Rate (bpm)": 154,
+            "HR Zone 1 (min)": 247 / 60,
+            "HR Zone 2 (min)": 441 / 60,
+            "HR Zone 3 (min)": 1111 / 60,
+            "HR Zone 4 (min)": 0,
+            "HR Zone 5 (min)": 0,
+        }
+    )
 
 
 def test_tread_walk():
@@ -106,13 +131,24 @@ def test_tread_walk():
     assert workout["Effort Points"] == 9.89  # the workout has none: taken from the graph
     # 18.02 min/mi is 1081.2 s: 18:01 a mile, a duration Excel shows as m:ss
     assert metrics.pop("Avg Pace (min/mi)") == timedelta(minutes=18, seconds=1)
-    assert metric_cells(metrics) == pytest.approx({
-        "Total Output (kJ)": 295.5, "Distance (mi)": 1.66, "Calories (kcal)": 292, "Elevation (ft)": 264,
-        "Avg Output (watts)": 164, "Avg Speed (mph)": 3.3,
-        "Avg Incline (%)": 3.7, "Avg Heart Rate (bpm)": 108, "Max Heart Rate (bpm)": 139,
-        "HR Zone 1 (min)": 878 / 60, "HR Zone 2 (min)": 478 / 60, "HR Zone 3 (min)": 36 / 60,
-        "HR Zone 4 (min)": 0, "HR Zone 5 (min)": 0,
-    })
+    assert metric_cells(metrics) == pytest.approx(
+        {
+            "Total Output (kJ)": 295.5,
+            "Distance (mi)": 1.66,
+            "Calories (kcal)": 292,
+            "Elevation (ft)": 264,
+            "Avg Output (watts)": 164,
+            "Avg Speed (mph)": 3.3,
+            "Avg Incline (%)": 3.7,
+            "Avg Heart Rate (bpm)": 108,
+            "Max Heart Rate (bpm)": 139,
+            "HR Zone 1 (min)": 878 / 60,
+            "HR Zone 2 (min)": 478 / 60,
+            "HR Zone 3 (min)": 36 / 60,
+            "HR Zone 4 (min)": 0,
+            "HR Zone 5 (min)": 0,
+        }
+    )
 
 
 def test_outdoor_run_on_a_km_account():
@@ -125,14 +161,22 @@ def test_outdoor_run_on_a_km_account():
     assert workout["Total Output (kJ)"] is None  # 0 J: an outdoor run measures no output
     assert workout["Effort Points"] == 41.2
     assert metrics.pop("Avg Pace (min/km)") == timedelta(minutes=6, seconds=3)  # 6.05 min = 363 s
-    assert metric_cells(metrics) == pytest.approx({
-        "Distance (km)": 5.02, "Calories (kcal)": 350, "Elevation (m)": 31,
-        "Avg Speed (kph)": 9.92,
-        "Avg Heart Rate (bpm)": 151, "Max Heart Rate (bpm)": 172,
-        # no zones in the heart-rate metric: taken from the workout's effort_zones
-        "HR Zone 1 (min)": 1, "HR Zone 2 (min)": 5, "HR Zone 3 (min)": 15, "HR Zone 4 (min)": 9,
-        "HR Zone 5 (min)": 1,
-    })
+    assert metric_cells(metrics) == pytest.approx(
+        {
+            "Distance (km)": 5.02,
+            "Calories (kcal)": 350,
+            "Elevation (m)": 31,
+            "Avg Speed (kph)": 9.92,
+            "Avg Heart Rate (bpm)": 151,
+            "Max Heart Rate (bpm)": 172,
+            # no zones in the heart-rate metric: taken from the workout's effort_zones
+            "HR Zone 1 (min)": 1,
+            "HR Zone 2 (min)": 5,
+            "HR Zone 3 (min)": 15,
+            "HR Zone 4 (min)": 9,
+            "HR Zone 5 (min)": 1,
+        }
+    )
 
 
 def test_row_keeps_metres_strokes_without_unit_and_canonical_names():
@@ -146,20 +190,32 @@ def test_row_keeps_metres_strokes_without_unit_and_canonical_names():
     assert workout["Effort Points"] == 10.3
     # 3.26 min/500m is 195.6 s: 3:16 per 500 m
     assert metrics.pop("Avg Split Pace (min/500m)") == timedelta(minutes=3, seconds=16)
-    assert metric_cells(metrics) == pytest.approx({
-        "Total Output (kJ)": 22.6, "Distance (m)": 1023.28, "Calories (kcal)": 123, "Strokes": 133,
-        "Avg Output (watts)": 55,  # Peloton calls it "Avg Stroke Output" on the row
-        "Avg Stroke Rate (spm)": 20,
-        "Avg Heart Rate (bpm)": 125, "Max Heart Rate (bpm)": 147,
-        "HR Zone 1 (min)": 164 / 60, "HR Zone 2 (min)": 173 / 60, "HR Zone 3 (min)": 246 / 60,
-        "HR Zone 4 (min)": 70 / 60, "HR Zone 5 (min)": 0,
-    })
+    assert metric_cells(metrics) == pytest.approx(
+        {
+            "Total Output (kJ)": 22.6,
+            "Distance (m)": 1023.28,
+            "Calories (kcal)": 123,
+            "Strokes": 133,
+            "Avg Output (watts)": 55,  # Peloton calls it "Avg Stroke Output" on the row
+            "Avg Stroke Rate (spm)": 20,
+            "Avg Heart Rate (bpm)": 125,
+            "Max Heart Rate (bpm)": 147,
+            "HR Zone 1 (min)": 164 / 60,
+            "HR Zone 2 (min)": 173 / 60,
+            "HR Zone 3 (min)": 246 / 60,
+            "HR Zone 4 (min)": 70 / 60,
+            "HR Zone 5 (min)": 0,
+        }
+    )
 
 
 def test_strength_has_calories_only():
     workout, metrics = only_workout(*load("strength"))
-    assert (workout["Discipline"], workout["Instructor"], workout["Class Title"]) == \
-        ("Strength", None, "10 min Bodyweight Strength")  # the sample's ride has no instructor
+    assert (workout["Discipline"], workout["Instructor"], workout["Class Title"]) == (
+        "Strength",
+        None,
+        "10 min Bodyweight Strength",
+    )  # the sample's ride has no instructor
     assert workout["Start"] == datetime(2020, 5, 19, 11, 52, 54)  # America/Chicago, CDT
     assert workout["Total Output (kJ)"] is None
     assert workout["Device"] == "Android"
@@ -186,6 +242,7 @@ def test_meditation_live_class_with_empty_graph():
 
 
 # ---- the quirks ---------------------------------------------------------------------------
+
 
 def test_just_ride_zero_ride_id_and_null_instructor():
     workout, metrics = only_workout(*load("just_ride"))
@@ -241,8 +298,11 @@ def test_class_found_under_peloton_ride():
     workout, graph = load("strength")
     workout["peloton"] = {"ride": dict(workout.pop("ride"), instructor={"name": "Becs Gentry"})}
     row, _ = only_workout(workout, graph)
-    assert (row["Class Title"], row["Instructor"], row["Class Length (min)"]) == \
-        ("10 min Bodyweight Strength", "Becs Gentry", 10.0)
+    assert (row["Class Title"], row["Instructor"], row["Class Length (min)"]) == (
+        "10 min Bodyweight Strength",
+        "Becs Gentry",
+        10.0,
+    )
 
 
 def test_apple_watch_total_calories_fill_the_one_calories_column():
@@ -250,20 +310,26 @@ def test_apple_watch_total_calories_fill_the_one_calories_column():
     calorie_columns = [c for c in metrics.frame.columns if "Calories" in c]
     assert calorie_columns == ["Calories (kcal)", "Active Calories (kcal)"]
     watch = cells(metrics, "a9a9a9a9a9a94a9a8a9a9a9a9a9a9a9a")
-    assert metric_cells(watch) == pytest.approx({
-        "Calories (kcal)": 92, "Active Calories (kcal)": 71,
-        "Avg Heart Rate (bpm)": 117, "Max Heart Rate (bpm)": 141,
-        "HR Zone 1 (min)": 2, "HR Zone 2 (min)": 4, "HR Zone 3 (min)": 3, "HR Zone 4 (min)": 1,
-        "HR Zone 5 (min)": 0,
-    })
+    assert metric_cells(watch) == pytest.approx(
+        {
+            "Calories (kcal)": 92,
+            "Active Calories (kcal)": 71,
+            "Avg Heart Rate (bpm)": 117,
+            "Max Heart Rate (bpm)": 141,
+            "HR Zone 1 (min)": 2,
+            "HR Zone 2 (min)": 4,
+            "HR Zone 3 (min)": 3,
+            "HR Zone 4 (min)": 1,
+            "HR Zone 5 (min)": 0,
+        }
+    )
     assert cells(workouts, "a9a9a9a9a9a94a9a8a9a9a9a9a9a9a9a")["Device"] == "Apple Watch"
     assert metric_catalog([load("apple_watch_strength")])["calories"] == ("Calories", "kcal")
 
 
 def test_calories_beat_total_calories_in_either_order():
     workout, graph = load("apple_watch_strength")
-    graph["summaries"].append({"display_name": "Calories", "display_unit": "kcal", "value": 90,
-                               "slug": "calories"})
+    graph["summaries"].append({"display_name": "Calories", "display_unit": "kcal", "value": 90, "slug": "calories"})
     _, metrics = only_workout(workout, graph)
     assert metrics["Calories (kcal)"] == 90
 
@@ -289,12 +355,18 @@ def test_graph_none_still_gives_a_metrics_row_with_leading_columns():
 
 def test_strings_nulls_and_junk_where_numbers_belong():
     workout, graph = load("cycling")
-    workout.update(start_time="1619718402", end_time="1619720200", total_work="175772.76",
-                   is_total_work_personal_record=None, device_type=None, timezone=None)
+    workout.update(
+        start_time="1619718402",
+        end_time="1619720200",
+        total_work="175772.76",
+        is_total_work_personal_record=None,
+        device_type=None,
+        timezone=None,
+    )
     workout["ride"].update(duration="1800", difficulty_rating_avg="n/a", original_air_time=None)
-    graph["summaries"][0]["value"] = "176"       # total_output as a string
-    graph["summaries"][1]["value"] = None        # distance null
-    graph["summaries"][2]["value"] = "lots"      # calories not a number
+    graph["summaries"][0]["value"] = "176"  # total_output as a string
+    graph["summaries"][1]["value"] = None  # distance null
+    graph["summaries"][2]["value"] = "lots"  # calories not a number
     graph["average_summaries"][0] = "not a dict"
     graph["metrics"][-1]["average_value"] = None
     graph["metrics"][-1]["zones"] = None
@@ -307,10 +379,15 @@ def test_strings_nulls_and_junk_where_numbers_belong():
     assert (row["Difficulty"], row["Live/On-demand"]) == (None, None)
     assert row["Device"] == "Bike"  # no device_type: the platform (home_bike) names it
     assert row["Personal Record"] is False
-    assert metric_cells(metrics) == pytest.approx({
-        "Total Output (kJ)": 175.8, "Avg Cadence (rpm)": 85, "Avg Resistance (%)": 37,
-        "Avg Speed (mph)": 15.9, "Max Heart Rate (bpm)": 154,
-    })
+    assert metric_cells(metrics) == pytest.approx(
+        {
+            "Total Output (kJ)": 175.8,
+            "Avg Cadence (rpm)": 85,
+            "Avg Resistance (%)": 37,
+            "Avg Speed (mph)": 15.9,
+            "Max Heart Rate (bpm)": 154,
+        }
+    )
 
 
 def test_zero_heart_rate_means_no_monitor():
@@ -325,33 +402,35 @@ def test_zero_heart_rate_means_no_monitor():
 def test_malformed_graphs_are_blank_rows(graph):
     workout, _ = load("cycling")
     _, metrics = only_workout(workout, graph)
-    assert metric_cells(metrics) == {"Total Output (kJ)": 175.8}   # from the workout's total_work
+    assert metric_cells(metrics) == {"Total Output (kJ)": 175.8}  # from the workout's total_work
 
 
 def test_unknown_discipline_and_unknown_metric_slug():
     workout, graph = load("cycling")
     workout["fitness_discipline"] = "outdoor_hiking"
-    graph["summaries"].append({"display_name": "Power Zones Hit", "display_unit": None,
-                               "value": 4, "slug": "pz_hits"})
+    graph["summaries"].append({"display_name": "Power Zones Hit", "display_unit": None, "value": 4, "slug": "pz_hits"})
     row, metrics = only_workout(workout, graph)
     assert row["Discipline"] == "Outdoor Hiking"
     columns = list(metrics)
     # unknown slugs after the known ones, before heart rate
-    assert columns.index("Avg Speed (mph)") < columns.index("Power Zones Hit") \
-        < columns.index("Avg Heart Rate (bpm)")
+    assert columns.index("Avg Speed (mph)") < columns.index("Power Zones Hit") < columns.index("Avg Heart Rate (bpm)")
     assert metrics["Power Zones Hit"] == 4
 
 
 # ---- time zones -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("epoch, zone, local, shown", [
-    (1705320000, "America/New_York", datetime(2024, 1, 15, 7, 0), "America/New_York"),   # EST, UTC-5
-    (1721044800, "America/New_York", datetime(2024, 7, 15, 8, 0), "America/New_York"),   # EDT, UTC-4
-    (1721044800, "Etc/GMT+6", datetime(2024, 7, 15, 6, 0), "Etc/GMT+6"),                 # POSIX sign: UTC-6
-    (1721044800, "Europe/Berlin", datetime(2024, 7, 15, 14, 0), "Europe/Berlin"),
-    (1721044800, "Mars/Olympus_Mons", datetime(2024, 7, 15, 12, 0), "UTC"),
-    (1721044800, "", datetime(2024, 7, 15, 12, 0), "UTC"),
-])
+
+@pytest.mark.parametrize(
+    "epoch, zone, local, shown",
+    [
+        (1705320000, "America/New_York", datetime(2024, 1, 15, 7, 0), "America/New_York"),  # EST, UTC-5
+        (1721044800, "America/New_York", datetime(2024, 7, 15, 8, 0), "America/New_York"),  # EDT, UTC-4
+        (1721044800, "Etc/GMT+6", datetime(2024, 7, 15, 6, 0), "Etc/GMT+6"),  # POSIX sign: UTC-6
+        (1721044800, "Europe/Berlin", datetime(2024, 7, 15, 14, 0), "Europe/Berlin"),
+        (1721044800, "Mars/Olympus_Mons", datetime(2024, 7, 15, 12, 0), "UTC"),
+        (1721044800, "", datetime(2024, 7, 15, 12, 0), "UTC"),
+    ],
+)
 def test_start_is_local_time_in_the_workouts_own_zone(epoch, zone, local, shown):
     workout, graph = load("cycling")
     workout.update(start_time=epoch, end_time=epoch + 1800, timezone=zone)
@@ -369,6 +448,7 @@ def test_live_when_started_within_fifteen_minutes_of_air_time():
 
 
 # ---- columns, order, dtypes, formats ------------------------------------------------------
+
 
 def test_columns_are_keyed_by_unit():
     bike_mi = load("cycling")
@@ -392,23 +472,58 @@ def test_columns_are_keyed_by_unit():
 def test_metrics_column_order_for_a_mixed_account():
     _, metrics = build_tables(load(name) for name in ALL)
     assert list(metrics.frame.columns) == [
-        "Workout ID", "Start", "Discipline",
-        "Total Output (kJ)", "Distance (km)", "Distance (m)", "Distance (mi)", "Calories (kcal)",
-        "Active Calories (kcal)", "Elevation (ft)", "Elevation (m)", "Strokes",
-        "Avg Output (watts)", "Avg Cadence (rpm)", "Avg Resistance (%)", "Avg Speed (kph)",
-        "Avg Speed (mph)", "Avg Pace (min/km)", "Avg Pace (min/mi)", "Avg Incline (%)",
-        "Avg Stroke Rate (spm)", "Avg Split Pace (min/500m)",
-        "Avg Heart Rate (bpm)", "Max Heart Rate (bpm)",
-        "HR Zone 1 (min)", "HR Zone 2 (min)", "HR Zone 3 (min)", "HR Zone 4 (min)", "HR Zone 5 (min)",
+        "Workout ID",
+        "Start",
+        "Discipline",
+        "Total Output (kJ)",
+        "Distance (km)",
+        "Distance (m)",
+        "Distance (mi)",
+        "Calories (kcal)",
+        "Active Calories (kcal)",
+        "Elevation (ft)",
+        "Elevation (m)",
+        "Strokes",
+        "Avg Output (watts)",
+        "Avg Cadence (rpm)",
+        "Avg Resistance (%)",
+        "Avg Speed (kph)",
+        "Avg Speed (mph)",
+        "Avg Pace (min/km)",
+        "Avg Pace (min/mi)",
+        "Avg Incline (%)",
+        "Avg Stroke Rate (spm)",
+        "Avg Split Pace (min/500m)",
+        "Avg Heart Rate (bpm)",
+        "Max Heart Rate (bpm)",
+        "HR Zone 1 (min)",
+        "HR Zone 2 (min)",
+        "HR Zone 3 (min)",
+        "HR Zone 4 (min)",
+        "HR Zone 5 (min)",
     ]
 
 
 def test_workouts_columns_and_newest_first():
     workouts, metrics = build_tables(load(name) for name in ALL)
     assert list(workouts.frame.columns) == [
-        "Workout ID", "Start", "Time Zone", "Discipline", "Class Title", "Instructor",
-        "Class Length (min)", "Duration", "Live/On-demand", "Total Output (kJ)", "Personal Record",
-        "Device", "Status", "Class Aired", "Difficulty", "Workout Type", "Outdoor",
+        "Workout ID",
+        "Start",
+        "Time Zone",
+        "Discipline",
+        "Class Title",
+        "Instructor",
+        "Class Length (min)",
+        "Duration",
+        "Live/On-demand",
+        "Total Output (kJ)",
+        "Personal Record",
+        "Device",
+        "Status",
+        "Class Aired",
+        "Difficulty",
+        "Workout Type",
+        "Outdoor",
         "Effort Points",
     ]
     assert (workouts.name, metrics.name) == ("Workouts", "Metrics")
@@ -438,7 +553,7 @@ def test_dtypes_are_real_numbers_dates_durations_and_booleans():
         assert w[column].dtype == bool, column
     assert pd.api.types.is_datetime64_dtype(metrics.frame["Start"])
     for column in metrics.frame.columns[3:]:
-        if "Pace" in column:   # paces are durations, shown as m:ss
+        if "Pace" in column:  # paces are durations, shown as m:ss
             assert pd.api.types.is_timedelta64_dtype(metrics.frame[column]), column
         else:
             assert metrics.frame[column].dtype == "float64", column
@@ -453,8 +568,12 @@ def test_number_formats():
     f = metrics.number_formats
     assert f["Start"] == "yyyy-mm-dd hh:mm"
     assert (f["Total Output (kJ)"], f["Avg Speed (mph)"], f["HR Zone 1 (min)"]) == ("0.0", "0.0", "0.0")
-    assert (f["Calories (kcal)"], f["Avg Cadence (rpm)"], f["Avg Heart Rate (bpm)"], f["Strokes"]) == \
-        ("0", "0", "0", "0")
+    assert (f["Calories (kcal)"], f["Avg Cadence (rpm)"], f["Avg Heart Rate (bpm)"], f["Strokes"]) == (
+        "0",
+        "0",
+        "0",
+        "0",
+    )
     assert set(f) <= set(metrics.frame.columns)
     assert set(workouts.number_formats) <= set(workouts.frame.columns)
 
@@ -488,14 +607,25 @@ def test_metric_catalog():
 
 
 def test_metric_values_by_slug_match_the_metrics_row():
-    assert metric_values(*load("row")) == pytest.approx({
-        # 22629.63 J, and 3:16 as the fraction of a day Excel holds (196 s / 86400)
-        "total_output": 22.6, "distance": 1023.28, "stroke_count": 133, "calories": 123,
-        "avg_output": 55, "avg_stroke_rate": 20, "avg_split_pace": 196 / 86400,
-        "avg_heart_rate": 125, "max_heart_rate": 147,
-        "hr_zone_1": 164 / 60, "hr_zone_2": 173 / 60, "hr_zone_3": 246 / 60, "hr_zone_4": 70 / 60,
-        "hr_zone_5": 0,
-    })
+    assert metric_values(*load("row")) == pytest.approx(
+        {
+            # 22629.63 J, and 3:16 as the fraction of a day Excel holds (196 s / 86400)
+            "total_output": 22.6,
+            "distance": 1023.28,
+            "stroke_count": 133,
+            "calories": 123,
+            "avg_output": 55,
+            "avg_stroke_rate": 20,
+            "avg_split_pace": 196 / 86400,
+            "avg_heart_rate": 125,
+            "max_heart_rate": 147,
+            "hr_zone_1": 164 / 60,
+            "hr_zone_2": 173 / 60,
+            "hr_zone_3": 246 / 60,
+            "hr_zone_4": 70 / 60,
+            "hr_zone_5": 0,
+        }
+    )
     assert metric_values(*load("apple_watch_strength"))["calories"] == 92
     assert metric_values(load("cycling")[0], None) == {"total_output": 175.8}
     assert metric_values(load("cycling")[0], "not a graph") == {"total_output": 175.8}
@@ -527,14 +657,20 @@ def test_build_tables_reads_a_generator_once():
 
 # ---- scale ------------------------------------------------------------------------------
 
+
 def test_five_thousand_synthetic_records_flatten_to_the_right_shape():
     shapes = [load(name) for name in ALL]
     zones = ["America/New_York", "Etc/GMT+6", "Europe/London", "Nowhere/Special", None]
     records = []
     for i in range(5000):
         workout, graph = shapes[i % len(shapes)]
-        workout = dict(workout, id=f"{i:032x}", start_time=1_600_000_000 + i * 3600,
-                       end_time=1_600_000_000 + i * 3600 + 1800, timezone=zones[i % len(zones)])
+        workout = dict(
+            workout,
+            id=f"{i:032x}",
+            start_time=1_600_000_000 + i * 3600,
+            end_time=1_600_000_000 + i * 3600 + 1800,
+            timezone=zones[i % len(zones)],
+        )
         records.append((workout, graph if i % 7 else None))
     workouts, metrics = build_tables(records)
     assert workouts.frame.shape == (5000, 18)

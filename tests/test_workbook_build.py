@@ -64,8 +64,7 @@ def modules(built) -> dict[str, str]:
         from oletools.olevba import VBA_Parser
     parser = VBA_Parser(str(built))
     try:
-        return {Path(name).stem: code.replace("\r\n", "\n")
-                for _, _, name, code in parser.extract_macros()}
+        return {Path(name).stem: code.replace("\r\n", "\n") for _, _, name, code in parser.extract_macros()}
     finally:
         parser.close()
 
@@ -86,6 +85,7 @@ def small_udf_module(tmp_path) -> Path:
 
 # ----------------------------------------------------------------------------- reproducible
 
+
 def test_two_builds_are_byte_identical(tmp_path, small_udf_module):
     first = build.build_workbook(tmp_path / "one.xlsm", udf_module=small_udf_module).output
     second = build.build_workbook(tmp_path / "two.xlsm", udf_module=small_udf_module).output
@@ -101,8 +101,8 @@ def test_committed_workbook_is_a_fresh_build(built):
     committed = build.DEFAULT_OUTPUT
     assert committed.is_file(), f"{committed.name} is missing: run `{REBUILD}` and commit it."
     assert built.read_bytes() == committed.read_bytes(), (
-        f"{committed.name} is stale (its sources or peloton_xl.py changed): "
-        f"run `{REBUILD}` and commit the result.")
+        f"{committed.name} is stale (its sources or peloton_xl.py changed): run `{REBUILD}` and commit the result."
+    )
 
 
 def test_packaged_template_is_the_committed_workbook():
@@ -111,14 +111,16 @@ def test_packaged_template_is_the_committed_workbook():
     assert packaged.is_file(), f"{packaged.name} is missing from the package: run `{REBUILD}`."
     assert packaged.read_bytes() == build.DEFAULT_OUTPUT.read_bytes(), (
         f"{packaged.relative_to(build.REPO_ROOT)} differs from {build.DEFAULT_OUTPUT.name}: "
-        f"run `{REBUILD}` and commit both.")
+        f"run `{REBUILD}` and commit both."
+    )
     assert new_workbook.template_bytes() == packaged.read_bytes()  # the one importlib.resources finds
 
 
 def test_committed_udf_wrapper_copy_is_current():
     committed = build.SOURCES_DIR / "vba" / "xlwings_udfs.bas"
     assert committed.read_text(encoding="utf-8") == udf_wrapper.generate_udf_wrapper(), (
-        f"{committed.relative_to(build.REPO_ROOT)} is stale: run `{REBUILD}` and commit it.")
+        f"{committed.relative_to(build.REPO_ROOT)} is stale: run `{REBUILD}` and commit it."
+    )
 
 
 def test_cli_builds_and_refreshes_the_reviewable_udf_copy(tmp_path, monkeypatch, capsys, built):
@@ -132,8 +134,7 @@ def test_cli_builds_and_refreshes_the_reviewable_udf_copy(tmp_path, monkeypatch,
     assert build.main(["--output", str(output)]) == 0
 
     assert output.read_bytes() == built.read_bytes()
-    assert (sources / "vba" / "xlwings_udfs.bas").read_text(encoding="utf-8") == \
-        udf_wrapper.generate_udf_wrapper()
+    assert (sources / "vba" / "xlwings_udfs.bas").read_text(encoding="utf-8") == udf_wrapper.generate_udf_wrapper()
     out = capsys.readouterr().out
     assert str(output) in out and str(build.PACKAGED_TEMPLATE) not in out  # --output: that file only
 
@@ -149,13 +150,18 @@ def test_cli_reports_a_wrong_xlwings_in_one_line(tmp_path, monkeypatch, capsys):
 
 # ----------------------------------------------------------------------------- UDF wrappers
 
+
 def test_udf_wrapper_has_one_function_per_xw_func(small_udf_module):
     wrapper = udf_wrapper.generate_udf_wrapper(small_udf_module)
     assert wrapper.startswith('Attribute VB_Name = "xlwings_udfs"\n')
     assert re.findall(r"^Function (\w+)\(([^)]*)\)$", wrapper, re.M) == [
-        ("PELOTON_METRIC", "workout, metric"), ("PELOTON_METRIC_NAMES", "")]
-    assert ('PELOTON_METRIC = XLPy.CallUDF("peloton_xl", "PELOTON_METRIC", '
-            "Array(workout, metric), ThisWorkbook, Application.Caller)") in wrapper
+        ("PELOTON_METRIC", "workout, metric"),
+        ("PELOTON_METRIC_NAMES", ""),
+    ]
+    assert (
+        'PELOTON_METRIC = XLPy.CallUDF("peloton_xl", "PELOTON_METRIC", '
+        "Array(workout, metric), ThisWorkbook, Application.Caller)"
+    ) in wrapper
     assert "refresh" not in wrapper
 
 
@@ -192,6 +198,7 @@ def test_wrong_xlwings_version_is_refused(monkeypatch):
 
 # ----------------------------------------------------------------------------- VBA
 
+
 def test_vba_modules(modules):
     assert {"Peloton", "xlwings", "xlwings_udfs", "Dictionary", "ThisWorkbook"} <= set(modules)
     assert "Module1" not in modules  # the template's sample macro is gone
@@ -223,8 +230,7 @@ def test_every_ribbon_button_has_a_callback_and_a_twin(modules, package):
     assert {"Refresh", "Full refresh"} <= set(labels)
     peloton = modules["Peloton"]
     for action in actions:
-        callback = re.search(rf"^Public Sub {action}\(control As IRibbonControl\)\n(.*?)^End Sub",
-                             peloton, re.M | re.S)
+        callback = re.search(rf"^Public Sub {action}\(control As IRibbonControl\)\n(.*?)^End Sub", peloton, re.M | re.S)
         assert callback, f"no ribbon callback for onAction {action!r}"
         twin = action.removesuffix("_OnAction")
         assert twin != action and re.search(rf"^Public Sub {twin}\(\)$", peloton, re.M)
@@ -240,20 +246,20 @@ def test_udf_wrapper_in_the_workbook(modules):
 
 # ----------------------------------------------------------------------------- package
 
+
 def test_ribbon_part_is_the_2006_form(package):
     rels = ElementTree.fromstring(package["_rels/.rels"])
-    ribbon = [rel for rel in rels.iter(f"{{{RELS_NS}}}Relationship")
-              if rel.get("Target") == build.CUSTOMUI_PART]
+    ribbon = [rel for rel in rels.iter(f"{{{RELS_NS}}}Relationship") if rel.get("Target") == build.CUSTOMUI_PART]
     assert [rel.get("Type") for rel in ribbon] == [
-        "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility"]
+        "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility"
+    ]
     assert ElementTree.fromstring(package[build.CUSTOMUI_PART]).tag == f"{{{CUSTOMUI_NS}}}customUI"
     assert "customUI/customUI14.xml" not in package
 
 
 def test_content_types_are_macro_enabled(package):
     types = ElementTree.fromstring(package["[Content_Types].xml"])
-    overrides = {node.get("PartName"): node.get("ContentType")
-                 for node in types.iter(f"{{{TYPES_NS}}}Override")}
+    overrides = {node.get("PartName"): node.get("ContentType") for node in types.iter(f"{{{TYPES_NS}}}Override")}
     assert overrides["/xl/workbook.xml"] == "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
     assert f"/{build.CUSTOMUI_PART}" in overrides
     assert "xl/vbaProject.bin" in package
@@ -265,6 +271,7 @@ def test_document_properties_are_fixed(package):
 
 
 # ----------------------------------------------------------------------------- sheets
+
 
 @pytest.fixture(scope="module")
 def book(built):
@@ -299,17 +306,18 @@ def test_config_sheet_follows_the_settings_table(book):
 def test_config_validation(book):
     ws = book["Config"]
     rows = {ws.cell(row, 1).value: row for row in range(1, ws.max_row + 1)}
-    rules = {str(rule.sqref): (rule.type, rule.formula1, rule.formula2)
-             for rule in ws.data_validations.dataValidation}
+    rules = {str(rule.sqref): (rule.type, rule.formula1, rule.formula2) for rule in ws.data_validations.dataValidation}
     labels = {field.name: field.label for field in FIELDS}
-    assert rules == {f"B{rows[labels['every_n']]}": ("whole", "1", "3600"),
-                     f"B{rows[labels['workers']]}": ("whole", "1", "16")}
+    assert rules == {
+        f"B{rows[labels['every_n']]}": ("whole", "1", "3600"),
+        f"B{rows[labels['workers']]}": ("whole", "1", "16"),
+    }
 
 
 def test_status_cells_are_defined_names(book):
     ws = book["Config"]
     for defined_name, label in STATUS_NAMES.values():
-        (sheet, ref), = book.defined_names[defined_name].destinations
+        ((sheet, ref),) = book.defined_names[defined_name].destinations
         assert sheet == "Config"
         row = int(ref.split("$")[-1])
         assert ref == f"$B${row}" and ws.cell(row, 1).value == label
@@ -341,10 +349,11 @@ def test_xlwings_conf_sheet(book):
     assert "virtual environment" in notes and "0.37.8" in notes
     assert "--setup-excel" in notes
     assert "Interpreter_Mac empty: xlwings runs a command named python, which current macOS does not have" in notes
-    assert "use the python on your PATH" not in notes   # never true on a current Mac
+    assert "use the python on your PATH" not in notes  # never true on a current Mac
 
 
 # ----------------------------------------------------------------------------- LibreOffice
+
 
 @pytest.mark.libreoffice
 def test_libreoffice_renders_it(tmp_path, built):
@@ -356,23 +365,25 @@ def test_libreoffice_renders_it(tmp_path, built):
 def test_libreoffice_reads_the_vba_modules(tmp_path, built):
     ods = libreoffice.convert(built, "ods", tmp_path)
     with zipfile.ZipFile(ods) as archive:
-        basic = {Path(name).stem: archive.read(name).decode("utf-8")
-                 for name in archive.namelist() if name.startswith("Basic/VBAProject/")}
+        basic = {
+            Path(name).stem: archive.read(name).decode("utf-8")
+            for name in archive.namelist()
+            if name.startswith("Basic/VBAProject/")
+        }
     assert {"Peloton", "xlwings", "xlwings_udfs", "Dictionary"} <= set(basic)
     assert "peloton_xl.refresh(full=True)" in basic["Peloton"]
     assert "PELOTON_METRIC" in basic["xlwings_udfs"]
 
 
-
 # ----------------------------------------------------------------------------- Mac branch and help
+
 
 @pytest.fixture(scope="module")
 def udf_functions():
     """peloton_xl's worksheet functions with xlwings' real (Windows) decorators: their __xlfunc__."""
     with udf_wrapper._windows_udf_decorators():
         module = udf_wrapper._load_udf_module(udf_wrapper.DEFAULT_UDF_MODULE, "peloton_xl_under_test")
-    return {name: getattr(module, name) for name in dir(module)
-            if hasattr(getattr(module, name), "__xlfunc__")}
+    return {name: getattr(module, name) for name in dir(module) if hasattr(getattr(module, name), "__xlfunc__")}
 
 
 def _vba_function(source: str, name: str) -> str:
@@ -398,14 +409,15 @@ def test_every_function_has_a_mac_branch_and_metric_reads_the_table(modules, udf
         assert "XLPy" not in answer and "Exit Function" in answer
         expected = "MetricFromTable(workout, metric)" if name == "PELOTON_METRIC" else "CVErr(2042)"
         assert f"{name} = {expected}" in answer
-        assert "XLPy.CallUDF" in body.split("#End If", 1)[1]   # Windows keeps calling Python
+        assert "XLPy.CallUDF" in body.split("#End If", 1)[1]  # Windows keeps calling Python
     table = modules["PelotonTable"]
     assert table == (build.SOURCES_DIR / "vba" / "PelotonTable.bas").read_text(encoding="utf-8")
-    assert re.search(r"^Public Function MetricFromTable\(ByVal workout As Variant, ByVal metric As Variant\)",
-                     table, re.M)
-    assert 'ListObjects(TABLE_NAME)' in table and 'TABLE_NAME As String = "Metrics"' in table
+    assert re.search(
+        r"^Public Function MetricFromTable\(ByVal workout As Variant, ByVal metric As Variant\)", table, re.M
+    )
+    assert "ListObjects(TABLE_NAME)" in table and 'TABLE_NAME As String = "Metrics"' in table
     assert "CVErr(ERR_NA)" in table and "CVErr(ERR_VALUE)" in table
-    assert "ERR_NA As Long = 2042" in table and "ERR_VALUE As Long = 2015" in table   # as ExcelErrorFromText
+    assert "ERR_NA As Long = 2042" in table and "ERR_VALUE As Long = 2015" in table  # as ExcelErrorFromText
 
 
 def test_the_mac_branch_knows_every_slug_whose_name_differs(modules):
@@ -426,30 +438,37 @@ def test_function_wizard_help_is_registered_for_every_function(modules, udf_func
     every_module = "\n".join(modules.values())
     assert len(re.findall(r"^(?:Public |Private )?Sub Auto_Open\(\)", every_module, re.M)) == 1
     assert re.search(r"^Sub Auto_Open\(\)\n    RegisterPelotonFunctionHelp\nEnd Sub", udfs, re.M)
-    registration = re.search(r"^Public Sub RegisterPelotonFunctionHelp\(\)\n(.*?)^End Sub", udfs,
-                             re.M | re.S).group(1)
-    assert "ThisWorkbook.Saved = wasSaved" in registration   # no "save changes?" for registering
-    calls = re.findall(r"Application\.MacroOptions Macro:=\"'\" & ThisWorkbook\.Name & \"'!(\w+)\", _\n"
-                       r"        Description:=\"((?:[^\"]|\"\")*)\", _\n"
-                       r"        Category:=\"Peloton\"(?:, _\n        ArgumentDescriptions:=Array\((.*)\))?\n",
-                       registration)
+    registration = re.search(r"^Public Sub RegisterPelotonFunctionHelp\(\)\n(.*?)^End Sub", udfs, re.M | re.S).group(1)
+    assert "ThisWorkbook.Saved = wasSaved" in registration  # no "save changes?" for registering
+    calls = re.findall(
+        r"Application\.MacroOptions Macro:=\"'\" & ThisWorkbook\.Name & \"'!(\w+)\", _\n"
+        r"        Description:=\"((?:[^\"]|\"\")*)\", _\n"
+        r"        Category:=\"Peloton\"(?:, _\n        ArgumentDescriptions:=Array\((.*)\))?\n",
+        registration,
+    )
     assert sorted(name for name, _, _ in calls) == sorted(udf_functions)
     for name, description, arguments in calls:
         info = udf_functions[name].__xlfunc__
         assert description.replace('""', '"') == " ".join(info["ret"]["doc"].split())
         documented = [arg["doc"] for arg in info["args"] if arg["name"] != "caller"]
         assert re.findall(r'"((?:[^"]|"")*)"', arguments or "") == [d.replace('"', '""') for d in documented]
-        assert all(not d.startswith("Positional argument") for d in documented), name   # each one written
+        assert all(not d.startswith("Positional argument") for d in documented), name  # each one written
     assert "PELOTON_METRIC" in udf_functions and udf_functions["PELOTON_METRIC"].__xlfunc__["category"] == "Peloton"
 
 
 def _vba_blocks_balance(source: str) -> list[str]:
     """Problems in the nesting of VBA blocks (a syntax check short of Excel's compiler): Function/Sub,
     block If (a line ending in Then), For, Select Case and #If, each closed in order."""
-    opens = {"Function": "End Function", "Sub": "End Sub", "If": "End If", "For": "Next",
-             "Select": "End Select", "#If": "#End If"}
+    opens = {
+        "Function": "End Function",
+        "Sub": "End Sub",
+        "If": "End If",
+        "For": "Next",
+        "Select": "End Select",
+        "#If": "#End If",
+    }
     stack, problems = [], []
-    joined = re.sub(r" _\n\s*", " ", source)   # a continued line is one statement
+    joined = re.sub(r" _\n\s*", " ", source)  # a continued line is one statement
     for number, raw in enumerate(joined.splitlines(), start=1):
         line = re.sub(r"'.*$", "", re.sub(r'"(?:[^"]|"")*"', '""', raw)).strip()  # no strings, no comments
         words = re.sub(r"^(Public|Private)\s+", "", line)
@@ -460,8 +479,13 @@ def _vba_blocks_balance(source: str) -> list[str]:
         elif re.match(r"^(For|Select Case)\b", line):
             stack.append(("For" if line.startswith("For") else "Select", number))
         elif re.match(r"^(End (Function|Sub|If|Select)|#End If|Next)\b", line):
-            closing = "Next" if line.startswith("Next") else " ".join(line.split()[:2]) if not line.startswith(
-                "#") else "#End If"
+            closing = (
+                "Next"
+                if line.startswith("Next")
+                else " ".join(line.split()[:2])
+                if not line.startswith("#")
+                else "#End If"
+            )
             if not stack or opens[stack[-1][0]] != closing:
                 problems.append(f"line {number}: {closing} closes {stack[-1] if stack else 'nothing'}")
             else:
@@ -472,4 +496,4 @@ def _vba_blocks_balance(source: str) -> list[str]:
 @pytest.mark.parametrize("name", ["PelotonTable", "xlwings_udfs", "Peloton"])
 def test_vba_blocks_are_closed_in_order(modules, name):
     assert _vba_blocks_balance(modules[name]) == []
-    assert _vba_blocks_balance("Function F()\n    If x Then\n    End Function\n") != []   # the check bites
+    assert _vba_blocks_balance("Function F()\n    If x Then\n    End Function\n") != []  # the check bites

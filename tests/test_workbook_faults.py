@@ -32,6 +32,7 @@ def account():
 
 # --- the workbook itself ------------------------------------------------------------------------
 
+
 def test_a_workbook_open_in_excel_is_refused_before_signing_in(server, workbook, home, run_cli):
     lock = workbook.with_name("~$" + workbook.name)
     lock.write_bytes(b"\x0bMember Name")
@@ -44,8 +45,9 @@ def test_a_workbook_open_in_excel_is_refused_before_signing_in(server, workbook,
     assert server.requests == []
 
 
-def test_a_workbook_locked_by_another_program_at_save_time_is_left_whole(server, workbook, home, capsys,
-                                                                        monkeypatch, run_cli):
+def test_a_workbook_locked_by_another_program_at_save_time_is_left_whole(
+    server, workbook, home, capsys, monkeypatch, run_cli
+):
     """Windows refuses to replace a file Excel holds open: os.replace raises PermissionError."""
     before = workbook.read_bytes()
 
@@ -75,26 +77,35 @@ def rels_of(part: str) -> str:
 
 def add_drawing(path: Path, sheet_part: str, anchored_xml: str, number: int) -> None:
     """Attach a drawing part holding one anchored object to a worksheet, as Excel lays it out."""
-    drawing = ('<xdr:wsDr xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing" '
-               'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">'
-               '<xdr:oneCellAnchor><xdr:from><xdr:col>2</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>2</xdr:row>'
-               '<xdr:rowOff>0</xdr:rowOff></xdr:from><xdr:ext cx="1800000" cy="600000"/>'
-               f"{anchored_xml}<xdr:clientData/></xdr:oneCellAnchor></xdr:wsDr>")
+    drawing = (
+        '<xdr:wsDr xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing" '
+        'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">'
+        "<xdr:oneCellAnchor><xdr:from><xdr:col>2</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>2</xdr:row>"
+        '<xdr:rowOff>0</xdr:rowOff></xdr:from><xdr:ext cx="1800000" cy="600000"/>'
+        f"{anchored_xml}<xdr:clientData/></xdr:oneCellAnchor></xdr:wsDr>"
+    )
     folder, name = sheet_part.rsplit("/", 1)
     rels_name = f"{folder}/_rels/{name}.rels"
     part = f"xl/drawings/drawing{number}.xml"
 
     def edit(parts: dict[str, bytes]) -> None:
         parts[part] = drawing.encode()
-        rel = (f'<Relationship Id="rIdDraw{number}" Type="http://schemas.openxmlformats.org/officeDocument/'
-               f'2006/relationships/drawing" Target="../drawings/drawing{number}.xml"/>')
-        rels = parts.get(rels_name, b'<Relationships xmlns="http://schemas.openxmlformats.org/package/'
-                                    b'2006/relationships"></Relationships>').decode()
+        rel = (
+            f'<Relationship Id="rIdDraw{number}" Type="http://schemas.openxmlformats.org/officeDocument/'
+            f'2006/relationships/drawing" Target="../drawings/drawing{number}.xml"/>'
+        )
+        rels = parts.get(
+            rels_name,
+            b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"></Relationships>',
+        ).decode()
         parts[rels_name] = rels.replace("</Relationships>", rel + "</Relationships>").encode()
         sheet = parts[sheet_part].decode()
         anchor = "<tableParts" if "<tableParts" in sheet else "</worksheet>"
-        ns = ' xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"' \
-            if 'xmlns:r="' not in sheet else ""
+        ns = (
+            ' xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+            if 'xmlns:r="' not in sheet
+            else ""
+        )
         parts[sheet_part] = sheet.replace(anchor, f'<drawing{ns} r:id="rIdDraw{number}"/>' + anchor, 1).encode()
         types = parts["[Content_Types].xml"].decode()
         override = f'<Override PartName="/{part}" ContentType="{DRAWING_CT}"/>'
@@ -103,34 +114,44 @@ def add_drawing(path: Path, sheet_part: str, anchored_xml: str, number: int) -> 
     edit_zip(path, edit)
 
 
-SHAPE = ('<xdr:sp macro="" textlink=""><xdr:nvSpPr><xdr:cNvPr id="2" name="Arrow 1"/><xdr:cNvSpPr/></xdr:nvSpPr>'
-         '<xdr:spPr><a:prstGeom prst="rightArrow"><a:avLst/></a:prstGeom></xdr:spPr></xdr:sp>')
-TEXT_BOX = ('<xdr:sp macro="" textlink=""><xdr:nvSpPr><xdr:cNvPr id="3" name="TextBox 2"/><xdr:cNvSpPr txBox="1"/>'
-            '</xdr:nvSpPr><xdr:spPr><a:prstGeom prst="rect"><a:avLst/></a:prstGeom></xdr:spPr><xdr:txBody>'
-            "<a:bodyPr/><a:lstStyle/><a:p><a:r><a:t>My FTP went up here</a:t></a:r></a:p></xdr:txBody></xdr:sp>")
-SLICER_FRAME = ('<mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006">'
-                '<mc:Choice xmlns:sle15="http://schemas.microsoft.com/office/drawing/2012/slicer" Requires="sle15">'
-                '<xdr:graphicFrame macro=""><xdr:nvGraphicFramePr><xdr:cNvPr id="4" name="Discipline"/>'
-                "<xdr:cNvGraphicFramePr/></xdr:nvGraphicFramePr><xdr:xfrm><a:off x=\"0\" y=\"0\"/>"
-                '<a:ext cx="0" cy="0"/></xdr:xfrm><a:graphic><a:graphicData '
-                'uri="http://schemas.microsoft.com/office/drawing/2010/slicer"><sle:slicer '
-                'xmlns:sle="http://schemas.microsoft.com/office/drawing/2010/slicer" name="Discipline"/>'
-                "</a:graphicData></a:graphic></xdr:graphicFrame></mc:Choice></mc:AlternateContent>")
+SHAPE = (
+    '<xdr:sp macro="" textlink=""><xdr:nvSpPr><xdr:cNvPr id="2" name="Arrow 1"/><xdr:cNvSpPr/></xdr:nvSpPr>'
+    '<xdr:spPr><a:prstGeom prst="rightArrow"><a:avLst/></a:prstGeom></xdr:spPr></xdr:sp>'
+)
+TEXT_BOX = (
+    '<xdr:sp macro="" textlink=""><xdr:nvSpPr><xdr:cNvPr id="3" name="TextBox 2"/><xdr:cNvSpPr txBox="1"/>'
+    '</xdr:nvSpPr><xdr:spPr><a:prstGeom prst="rect"><a:avLst/></a:prstGeom></xdr:spPr><xdr:txBody>'
+    "<a:bodyPr/><a:lstStyle/><a:p><a:r><a:t>My FTP went up here</a:t></a:r></a:p></xdr:txBody></xdr:sp>"
+)
+SLICER_FRAME = (
+    '<mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006">'
+    '<mc:Choice xmlns:sle15="http://schemas.microsoft.com/office/drawing/2012/slicer" Requires="sle15">'
+    '<xdr:graphicFrame macro=""><xdr:nvGraphicFramePr><xdr:cNvPr id="4" name="Discipline"/>'
+    '<xdr:cNvGraphicFramePr/></xdr:nvGraphicFramePr><xdr:xfrm><a:off x="0" y="0"/>'
+    '<a:ext cx="0" cy="0"/></xdr:xfrm><a:graphic><a:graphicData '
+    'uri="http://schemas.microsoft.com/office/drawing/2010/slicer"><sle:slicer '
+    'xmlns:sle="http://schemas.microsoft.com/office/drawing/2010/slicer" name="Discipline"/>'
+    "</a:graphicData></a:graphic></xdr:graphicFrame></mc:Choice></mc:AlternateContent>"
+)
 
 
 def add_data_bars(path: Path, sheet_part: str) -> None:
     """A 2010-style data bar: a classic rule pointing at its x14 twin in the sheet's extLst."""
     guid = "{3F8C2A51-0B7E-4C51-9E0A-5D1C7B2E9A10}"
-    rule = ('<conditionalFormatting sqref="C2:C10"><cfRule type="dataBar" priority="1"><dataBar>'
-            '<cfvo type="min"/><cfvo type="max"/><color rgb="FF638EC6"/></dataBar><extLst>'
-            f'<ext uri="{{B025F937-C7B1-47D3-B67F-A62EFF666E3E}}" xmlns:x14="{X14}"><x14:id>{guid}</x14:id>'
-            "</ext></extLst></cfRule></conditionalFormatting>")
-    ext = (f'<extLst><ext uri="{{78C0D931-6437-407d-A8EE-F0AAD7539E65}}" xmlns:x14="{X14}">'
-           '<x14:conditionalFormattings><x14:conditionalFormatting '
-           'xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main">'
-           f'<x14:cfRule type="dataBar" id="{guid}"><x14:dataBar minLength="0" maxLength="100">'
-           '<x14:cfvo type="autoMin"/><x14:cfvo type="autoMax"/></x14:dataBar></x14:cfRule>'
-           "<xm:sqref>C2:C10</xm:sqref></x14:conditionalFormatting></x14:conditionalFormattings></ext></extLst>")
+    rule = (
+        '<conditionalFormatting sqref="C2:C10"><cfRule type="dataBar" priority="1"><dataBar>'
+        '<cfvo type="min"/><cfvo type="max"/><color rgb="FF638EC6"/></dataBar><extLst>'
+        f'<ext uri="{{B025F937-C7B1-47D3-B67F-A62EFF666E3E}}" xmlns:x14="{X14}"><x14:id>{guid}</x14:id>'
+        "</ext></extLst></cfRule></conditionalFormatting>"
+    )
+    ext = (
+        f'<extLst><ext uri="{{78C0D931-6437-407d-A8EE-F0AAD7539E65}}" xmlns:x14="{X14}">'
+        "<x14:conditionalFormattings><x14:conditionalFormatting "
+        'xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main">'
+        f'<x14:cfRule type="dataBar" id="{guid}"><x14:dataBar minLength="0" maxLength="100">'
+        '<x14:cfvo type="autoMin"/><x14:cfvo type="autoMax"/></x14:dataBar></x14:cfRule>'
+        "<xm:sqref>C2:C10</xm:sqref></x14:conditionalFormatting></x14:conditionalFormattings></ext></extLst>"
+    )
 
     def edit(parts: dict[str, bytes]) -> None:
         sheet = parts[sheet_part].decode()
@@ -141,12 +162,18 @@ def add_data_bars(path: Path, sheet_part: str) -> None:
 
 
 def add_slicer(path: Path, sheet_part: str) -> None:
-    ext = (f'<extLst><ext uri="{{3A4CF648-6AED-40f4-86FF-DC5316D8AED3}}" xmlns:x14="{X14}"><x14:slicerList>'
-           '<x14:slicer r:id="rIdDraw7" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/'
-           'relationships"/></x14:slicerList></ext></extLst>')
+    ext = (
+        f'<extLst><ext uri="{{3A4CF648-6AED-40f4-86FF-DC5316D8AED3}}" xmlns:x14="{X14}"><x14:slicerList>'
+        '<x14:slicer r:id="rIdDraw7" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships"/></x14:slicerList></ext></extLst>'
+    )
     add_drawing(path, sheet_part, SLICER_FRAME, 7)
-    edit_zip(path, lambda parts: parts.__setitem__(
-        sheet_part, parts[sheet_part].decode().replace("</worksheet>", ext + "</worksheet>").encode()))
+    edit_zip(
+        path,
+        lambda parts: parts.__setitem__(
+            sheet_part, parts[sheet_part].decode().replace("</worksheet>", ext + "</worksheet>").encode()
+        ),
+    )
 
 
 ADDITIONS = {
@@ -158,10 +185,19 @@ ADDITIONS = {
 }
 
 
-@pytest.mark.parametrize("thing, sheet", [("shape", "Workouts"), ("text box", "Metrics"), ("sparklines", "Workouts"),
-                                         ("data bars", "Metrics"), ("slicer", "Workouts")])
+@pytest.mark.parametrize(
+    "thing, sheet",
+    [
+        ("shape", "Workouts"),
+        ("text box", "Metrics"),
+        ("sparklines", "Workouts"),
+        ("data bars", "Metrics"),
+        ("slicer", "Workouts"),
+    ],
+)
 def test_content_a_rewrite_would_drop_on_a_data_sheet_is_refused_before_touching_anything(
-        server, workbook, home, sheet, thing, run_cli):
+    server, workbook, home, sheet, thing, run_cli
+):
     add, words = ADDITIONS[thing]
     add(workbook, sheet_parts(workbook)[sheet])
     before = workbook.read_bytes()
@@ -184,14 +220,23 @@ def test_such_content_on_other_sheets_is_kept_byte_for_byte(server, workbook, ho
     result = run_cli(server, workbook, home)
     assert result.returncode == 0, result.stderr
     after = read_parts(workbook)
-    members = [sheets["xlwings.conf"], "xl/drawings/drawing5.xml", "xl/drawings/drawing6.xml",
-               rels_of(sheets["xlwings.conf"]), rels_of(sheets["Config"]), "xl/vbaProject.bin",
-               "customUI/customUI.xml"]
+    members = [
+        sheets["xlwings.conf"],
+        "xl/drawings/drawing5.xml",
+        "xl/drawings/drawing6.xml",
+        rels_of(sheets["xlwings.conf"]),
+        rels_of(sheets["Config"]),
+        "xl/vbaProject.bin",
+        "customUI/customUI.xml",
+    ]
     assert all(after[name] == before[name] for name in members)
     # The Config sheet only had its status cells edited: its drawing and data bars are there verbatim.
     config_after = after[sheets["Config"]].decode()
-    for piece in (r'<drawing xmlns:r="[^"]+" r:id="rIdDraw5"/>', r"<conditionalFormatting .*?</conditionalFormatting>",
-                  r"<extLst>.*?</extLst>"):
+    for piece in (
+        r'<drawing xmlns:r="[^"]+" r:id="rIdDraw5"/>',
+        r"<conditionalFormatting .*?</conditionalFormatting>",
+        r"<extLst>.*?</extLst>",
+    ):
         assert re.search(piece, config_after).group(0) == re.search(piece, config_before).group(0)
     assert config_after != config_before  # the status cells did change
     assert len(table_rows(workbook, "Workouts")) == N
@@ -199,8 +244,10 @@ def test_such_content_on_other_sheets_is_kept_byte_for_byte(server, workbook, ho
 
 # --- missing, renamed or damaged sheets; not a workbook ---------------------------------------------
 
+
 def remove_sheet(name: str):
     """Delete a sheet the way Excel does: its entry, relationship, part, rels, table and content types."""
+
     def edit(parts: dict[str, bytes]) -> None:
         book = parts["xl/workbook.xml"].decode()
         entry = re.search(rf'<sheet [^>]*name="{name}"[^>]*/>', book)
@@ -219,6 +266,7 @@ def remove_sheet(name: str):
             parts.pop(part, None)
             types = re.sub(rf'<Override PartName="/{re.escape(part)}"[^>]*/>', "", types)
         parts["[Content_Types].xml"] = types.encode()
+
     return edit
 
 
@@ -228,7 +276,8 @@ NEW_SHEETS = ["PowerCurve", "Ride", "Ride Data"]
 
 def rename_sheet(name: str, new: str):
     return lambda parts: parts.__setitem__(
-        "xl/workbook.xml", parts["xl/workbook.xml"].decode().replace(f'name="{name}"', f'name="{new}"').encode())
+        "xl/workbook.xml", parts["xl/workbook.xml"].decode().replace(f'name="{name}"', f'name="{new}"').encode()
+    )
 
 
 @pytest.mark.parametrize("sheet", ["Workouts", "Metrics"])
@@ -242,10 +291,17 @@ def test_a_missing_data_sheet_is_recreated_and_nothing_else_changes(server, work
     assert sheet in book.sheetnames and sheet in book[sheet].tables  # the table keeps its name
     assert len(table_rows(workbook, "Workouts")) == N
     after = read_parts(workbook)
-    untouched = [sheet_parts(workbook)["xlwings.conf"], "xl/vbaProject.bin", "customUI/customUI.xml",
-                 "xl/theme/theme1.xml", "docProps/core.xml"]
+    untouched = [
+        sheet_parts(workbook)["xlwings.conf"],
+        "xl/vbaProject.bin",
+        "customUI/customUI.xml",
+        "xl/theme/theme1.xml",
+        "docProps/core.xml",
+    ]
     assert all(after[name] == before[name] for name in untouched)
-    assert [s for s in sheet_parts(workbook) if s not in (sheet, *NEW_SHEETS)] == order_before  # the others, as they were
+    assert [
+        s for s in sheet_parts(workbook) if s not in (sheet, *NEW_SHEETS)
+    ] == order_before  # the others, as they were
 
 
 def test_a_renamed_data_sheet_keeps_its_name_and_its_table_is_refreshed_there(server, workbook, home, run_cli):
@@ -255,15 +311,16 @@ def test_a_renamed_data_sheet_keeps_its_name_and_its_table_is_refreshed_there(se
     result = run_cli(server, workbook, home)
     assert result.returncode == 0, result.stderr
     book = openpyxl.load_workbook(workbook)
-    assert book.sheetnames == sheets_before + NEW_SHEETS          # no second "Workouts" sheet
-    assert list(book["Rides 2023"].tables) == ["Workouts"]        # the table kept its name
+    assert book.sheetnames == sheets_before + NEW_SHEETS  # no second "Workouts" sheet
+    assert list(book["Rides 2023"].tables) == ["Workouts"]  # the table kept its name
     rows = list(book["Rides 2023"].iter_rows(min_row=2, values_only=True))
     assert len(rows) == N and rows[0][0]
 
 
 @pytest.mark.parametrize("change", ["missing", "renamed"])
-def test_a_missing_or_renamed_config_sheet_falls_back_to_environment_and_defaults(server, workbook, home,
-                                                                                  change, run_cli):
+def test_a_missing_or_renamed_config_sheet_falls_back_to_environment_and_defaults(
+    server, workbook, home, change, run_cli
+):
     edit_zip(workbook, remove_sheet("Config") if change == "missing" else rename_sheet("Config", "Notes"))
     result = run_cli(server, workbook, home)
     assert result.returncode == 0, result.stderr

@@ -38,23 +38,28 @@ STATUS = {"last_refresh": dt.datetime(2024, 5, 1, 12, 34), "workout_count": 3, "
 
 
 def workouts_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "Workout ID": ["a1", "b2", "c3"],
-        "Start": pd.to_datetime(["2024-03-01 06:15", "2024-03-02 18:40", None]),
-        "Duration": pd.to_timedelta(["0:45:00", "0:20:30", "1:00:00"]),
-        "Output kJ": [412.5, np.nan, 120.0],
-        "Calories": pd.array([500, None, 300], dtype="Int64"),
-        "Is PR": [True, False, True],
-        "Title": ["45 min Power Zone <PZ> & more", "  spaced  ", None],
-    })
+    return pd.DataFrame(
+        {
+            "Workout ID": ["a1", "b2", "c3"],
+            "Start": pd.to_datetime(["2024-03-01 06:15", "2024-03-02 18:40", None]),
+            "Duration": pd.to_timedelta(["0:45:00", "0:20:30", "1:00:00"]),
+            "Output kJ": [412.5, np.nan, 120.0],
+            "Calories": pd.array([500, None, 300], dtype="Int64"),
+            "Is PR": [True, False, True],
+            "Title": ["45 min Power Zone <PZ> & more", "  spaced  ", None],
+        }
+    )
 
 
 def tables(frame: pd.DataFrame | None = None) -> list[SampleTable]:
     frame = workouts_frame() if frame is None else frame
     metrics = pd.DataFrame({"Workout ID": ["a1", "a1"], "Metric": ["Heart rate", "Cadence"], "Value": [141.0, 85.0]})
-    return [SampleTable("Workouts", frame, {"Output kJ": "0.0", "Start": "yyyy-mm-dd hh:mm"},
-                        {"Workout ID": 34.0, "Title": 40.5}),
-            SampleTable("Metrics", metrics, {}, {})]
+    return [
+        SampleTable(
+            "Workouts", frame, {"Output kJ": "0.0", "Start": "yyyy-mm-dd hh:mm"}, {"Workout ID": 34.0, "Title": 40.5}
+        ),
+        SampleTable("Metrics", metrics, {}, {}),
+    ]
 
 
 @pytest.fixture
@@ -69,6 +74,7 @@ def owned_parts(path: Path) -> set[str]:
 
 
 # --- what is kept ---------------------------------------------------------------------------------
+
 
 def test_every_part_it_does_not_own_is_unchanged(book: Path):
     before = read_parts(book)
@@ -123,7 +129,7 @@ def test_second_write_with_fewer_rows_and_other_columns_leaves_nothing_stale(boo
     assert (ref, rows) == ("A1:B2", [["Workout ID", "Distance"], ["z9", 12.3]])
     ws = load_workbook(book)["Workouts"]
     assert (ws.max_row, ws.max_column) == (2, 2)
-    assert table_values(book, "Metrics")[1][1] == ["a1", "Heart rate", 141.0]   # not in this write: kept
+    assert table_values(book, "Metrics")[1][1] == ["a1", "Heart rate", 141.0]  # not in this write: kept
 
 
 def test_repeated_writes_do_not_grow_styles(book: Path):
@@ -172,6 +178,7 @@ def test_object_column_with_mixed_python_values(book: Path):
 
 # --- Config ------------------------------------------------------------------------------------
 
+
 def test_status_cells_hold_the_values(book: Path):
     writer.write_tables(book, sample_content(tables(), STATUS))
     config = load_workbook(book)["Config"]
@@ -179,46 +186,73 @@ def test_status_cells_hold_the_values(book: Path):
     assert refreshed.value == dt.datetime(2024, 5, 1, 12, 34) and refreshed.is_date
     assert config[STATUS_CELLS["workout_count"]].value == 3
     assert config[STATUS_CELLS["last_result"]].value == "OK: 3 workouts <new>"
-    assert config["A2"].value == "Peloton email or username"   # the rest of the sheet as it was
+    assert config["A2"].value == "Peloton email or username"  # the rest of the sheet as it was
 
 
-@pytest.mark.parametrize("ref, expected", [
-    ("B1", '<row r="1"><c r="A1"/><c r="B1"><v>5</v></c><c r="C1"/></row><row r="3"><c r="B3"/></row>'),
-    ("D1", '<row r="1"><c r="A1"/><c r="C1"/><c r="D1"><v>5</v></c></row><row r="3"><c r="B3"/></row>'),
-    ("B2", '<row r="1" spans="1:3"><c r="A1"/><c r="C1"/></row><row r="2"><c r="B2"><v>5</v></c></row>'
-           '<row r="3"><c r="B3"/></row>'),
-    ("B3", '<row r="1" spans="1:3"><c r="A1"/><c r="C1"/></row><row r="3"><c r="B3"><v>5</v></c></row>'),
-    ("A9", '<row r="1" spans="1:3"><c r="A1"/><c r="C1"/></row><row r="3"><c r="B3"/></row>'
-           '<row r="9"><c r="A9"><v>5</v></c></row>'),
-])
+@pytest.mark.parametrize(
+    "ref, expected",
+    [
+        ("B1", '<row r="1"><c r="A1"/><c r="B1"><v>5</v></c><c r="C1"/></row><row r="3"><c r="B3"/></row>'),
+        ("D1", '<row r="1"><c r="A1"/><c r="C1"/><c r="D1"><v>5</v></c></row><row r="3"><c r="B3"/></row>'),
+        (
+            "B2",
+            '<row r="1" spans="1:3"><c r="A1"/><c r="C1"/></row><row r="2"><c r="B2"><v>5</v></c></row>'
+            '<row r="3"><c r="B3"/></row>',
+        ),
+        ("B3", '<row r="1" spans="1:3"><c r="A1"/><c r="C1"/></row><row r="3"><c r="B3"><v>5</v></c></row>'),
+        (
+            "A9",
+            '<row r="1" spans="1:3"><c r="A1"/><c r="C1"/></row><row r="3"><c r="B3"/></row>'
+            '<row r="9"><c r="A9"><v>5</v></c></row>',
+        ),
+    ],
+)
 def test_set_cell_edits_only_that_cell(ref: str, expected: str):
     head = '<worksheet xmlns="m" xmlns:mc="mc" mc:Ignorable="x14ac"><sheetData>'
-    sheet = head + '<row r="1" spans="1:3"><c r="A1"/><c r="C1"/></row><row r="3"><c r="B3"/></row></sheetData></worksheet>'
+    sheet = (
+        head + '<row r="1" spans="1:3"><c r="A1"/><c r="C1"/></row><row r="3"><c r="B3"/></row></sheetData></worksheet>'
+    )
     assert cell_edit.set_cell(sheet, ref, "><v>5</v></c>") == head + expected + "</sheetData></worksheet>"
 
 
 def test_set_cell_keeps_the_style_and_prefix():
-    sheet = ('<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
-             '<x:row r="2"><x:c r="B2" s="7" t="s"><x:v>0</x:v></x:c></x:row></x:sheetData></x:worksheet>')
+    sheet = (
+        '<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
+        '<x:row r="2"><x:c r="B2" s="7" t="s"><x:v>0</x:v></x:c></x:row></x:sheetData></x:worksheet>'
+    )
     edited = cell_edit.set_cell(sheet, "B2", cells.value_tail("new"))
     assert '<x:c r="B2" s="7" t="inlineStr"><x:is><x:t>new</x:t></x:is></x:c>' in edited
     assert cell_edit.set_cell(sheet, "B2", None).count('<x:c r="B2" s="7"/>') == 1
     empty = '<worksheet xmlns="m"><sheetData/></worksheet>'
-    assert cell_edit.set_cell(empty, "C4", "><v>1</v></c>") == ('<worksheet xmlns="m"><sheetData><row r="4">'
-                                                          '<c r="C4"><v>1</v></c></row></sheetData></worksheet>')
+    assert cell_edit.set_cell(empty, "C4", "><v>1</v></c>") == (
+        '<worksheet xmlns="m"><sheetData><row r="4"><c r="C4"><v>1</v></c></row></sheetData></worksheet>'
+    )
 
 
 def test_status_name_missing_is_skipped(book: Path):
-    edit_zip(book, lambda parts: parts.update({"xl/workbook.xml": parts["xl/workbook.xml"].replace(
-        b'<definedName name="PelotonWorkoutCount">Config!$B$15</definedName>', b"")}))
+    edit_zip(
+        book,
+        lambda parts: parts.update(
+            {
+                "xl/workbook.xml": parts["xl/workbook.xml"].replace(
+                    b'<definedName name="PelotonWorkoutCount">Config!$B$15</definedName>', b""
+                )
+            }
+        ),
+    )
     writer.write_tables(book, sample_content(tables(), STATUS))
     config = load_workbook(book)["Config"]
     assert config[STATUS_CELLS["workout_count"]].value is None
     assert config[STATUS_CELLS["last_result"]].value == "OK: 3 workouts <new>"
 
 
-EXPECTED_CONFIG = {"username": "member@example.com", "password": "hunter2", "every_n": "60", "workers": "3",
-                   "api_url": "http://127.0.0.1:8080"}
+EXPECTED_CONFIG = {
+    "username": "member@example.com",
+    "password": "hunter2",
+    "every_n": "60",
+    "workers": "3",
+    "api_url": "http://127.0.0.1:8080",
+}
 
 
 def test_read_config_returns_the_typed_values(book: Path):
@@ -240,6 +274,7 @@ def test_read_config_with_shared_strings(book: Path):
 def test_read_config_without_config_sheet_and_on_non_workbooks(tmp_path: Path):
     plain = tmp_path / "plain.xlsx"
     from openpyxl import Workbook
+
     Workbook().save(plain)
     assert config_sheet.read_config(plain) == {}
     (tmp_path / "notes.xlsm").write_text("not a zip")
@@ -258,20 +293,32 @@ def test_remove_config_value_blanks_the_cell_and_its_shared_string(book: Path):
 
 # --- sheets created when missing --------------------------------------------------------------
 
+
 def test_missing_metrics_sheet_is_created_and_nothing_else_changes(tmp_path: Path):
     book = make_workbook(tmp_path / "Book.xlsm", with_metrics=False)
     before = read_parts(book)
     writer.write_tables(book, sample_content(tables(), STATUS))
     after = read_parts(book)
     sheets = sheet_parts(book)
-    new = {sheets["Metrics"], "xl/tables/table2.xml", "xl/worksheets/_rels/" + sheets["Metrics"].rsplit("/", 1)[1] + ".rels"}
+    new = {
+        sheets["Metrics"],
+        "xl/tables/table2.xml",
+        "xl/worksheets/_rels/" + sheets["Metrics"].rsplit("/", 1)[1] + ".rels",
+    }
     assert set(after) == set(before) | new
-    touched = {sheets["Workouts"], "xl/tables/table1.xml", sheets["Config"], "xl/styles.xml", "xl/workbook.xml",
-               "xl/_rels/workbook.xml.rels", "[Content_Types].xml"}
+    touched = {
+        sheets["Workouts"],
+        "xl/tables/table1.xml",
+        sheets["Config"],
+        "xl/styles.xml",
+        "xl/workbook.xml",
+        "xl/_rels/workbook.xml.rels",
+        "[Content_Types].xml",
+    }
     for name in before:
         if name not in touched:
             assert after[name] == before[name], name
-    assert list(after)[:len(before)] == list(before)
+    assert list(after)[: len(before)] == list(before)
     wb = load_workbook(book, keep_vba=True)
     assert wb.sheetnames[-1] == "Metrics"
     assert wb["Metrics"].tables["Metrics"].ref == "A1:C3"
@@ -280,7 +327,7 @@ def test_missing_metrics_sheet_is_created_and_nothing_else_changes(tmp_path: Pat
 
 
 def test_calc_chain_naming_a_rewritten_sheet_is_dropped(book: Path):
-    add_calc_chain(book, sheet_id=4)   # Workouts
+    add_calc_chain(book, sheet_id=4)  # Workouts
     writer.write_tables(book, sample_content(tables(), STATUS))
     parts = read_parts(book)
     assert "xl/calcChain.xml" not in parts
@@ -288,7 +335,7 @@ def test_calc_chain_naming_a_rewritten_sheet_is_dropped(book: Path):
 
 
 def test_calc_chain_of_other_sheets_is_kept(book: Path):
-    add_calc_chain(book, sheet_id=6)   # My Analysis
+    add_calc_chain(book, sheet_id=6)  # My Analysis
     before = read_parts(book)
     writer.write_tables(book, sample_content(tables(), {}))
     assert read_parts(book)["xl/calcChain.xml"] == before["xl/calcChain.xml"]
@@ -296,8 +343,16 @@ def test_calc_chain_of_other_sheets_is_kept(book: Path):
 
 def test_full_calc_on_load_is_set(book: Path):
     # openpyxl writes " />" or "/>" depending on whether lxml is installed
-    edit_zip(book, lambda parts: parts.update({"xl/workbook.xml": re.sub(
-        rb'<calcPr calcId="124519" fullCalcOnLoad="1" ?/>', b"", parts["xl/workbook.xml"])}))
+    edit_zip(
+        book,
+        lambda parts: parts.update(
+            {
+                "xl/workbook.xml": re.sub(
+                    rb'<calcPr calcId="124519" fullCalcOnLoad="1" ?/>', b"", parts["xl/workbook.xml"]
+                )
+            }
+        ),
+    )
     writer.write_tables(book, sample_content(tables(), {}))
     workbook_xml = read_parts(book)["xl/workbook.xml"].decode()
     assert '<calcPr fullCalcOnLoad="1"/></workbook>' in workbook_xml
@@ -309,13 +364,18 @@ def test_the_committed_workbook_recalculates_on_open_and_a_refresh_keeps_it(tmp_
     path = tmp_path / "PelotonWorkbook.xlsm"
     shutil.copy(REPO / "PelotonWorkbook.xlsm", path)
     assert re.search(rb'<calcPr\b[^>]*\bfullCalcOnLoad="1"', read_parts(path)["xl/workbook.xml"])
-    edit_zip(path, lambda parts: parts.update({"xl/workbook.xml": parts["xl/workbook.xml"].replace(
-        b'fullCalcOnLoad="1"', b'fullCalcOnLoad="0"')}))          # as a save by another program may leave it
+    edit_zip(
+        path,
+        lambda parts: parts.update(
+            {"xl/workbook.xml": parts["xl/workbook.xml"].replace(b'fullCalcOnLoad="1"', b'fullCalcOnLoad="0"')}
+        ),
+    )  # as a save by another program may leave it
     writer.write_tables(path, sample_content(tables(), {}))
     assert re.search(rb'<calcPr\b[^>]*\bfullCalcOnLoad="1"', read_parts(path)["xl/workbook.xml"])
 
 
 # --- refusals -------------------------------------------------------------------------------------
+
 
 def test_lock_file_beside_the_workbook_refuses(book: Path):
     (book.parent / f"~${book.name}").write_bytes(b"")
@@ -360,8 +420,16 @@ def test_shape_on_workouts_sheet_refuses_and_leaves_the_file_alone(book: Path):
 
 
 def test_totals_row_on_the_workouts_table_refuses(book: Path):
-    edit_zip(book, lambda parts: parts.update({"xl/tables/table1.xml": parts["xl/tables/table1.xml"].replace(
-        b'headerRowCount="1"', b'headerRowCount="1" totalsRowCount="1"')}))
+    edit_zip(
+        book,
+        lambda parts: parts.update(
+            {
+                "xl/tables/table1.xml": parts["xl/tables/table1.xml"].replace(
+                    b'headerRowCount="1"', b'headerRowCount="1" totalsRowCount="1"'
+                )
+            }
+        ),
+    )
     with pytest.raises(WorkbookError, match="a totals row under its table"):
         writer.check_writable(book)
 
@@ -382,6 +450,7 @@ def test_shapes_on_other_sheets_are_fine(book: Path):
 
 
 # --- atomic save ----------------------------------------------------------------------------------
+
 
 def test_failure_mid_write_leaves_original_and_no_temp(book: Path, monkeypatch):
     before = book.read_bytes()
@@ -429,22 +498,31 @@ def test_five_thousand_rows_by_forty_columns_are_written_whole(book: Path):
     # How fast is the benchmarks' business (bench_refresh: the workbook write of 5,000); this checks
     # the big table comes out complete and right.
     n = 5000
-    frame = pd.DataFrame({"Workout ID": [f"w{i:05d}" for i in range(n)],
-                          "Start": pd.date_range("2020-01-01 06:00", periods=n, freq="7h"),
-                          "Duration": pd.to_timedelta(np.arange(n) % 3600, unit="s"),
-                          "Title": [f"Ride number {i}" for i in range(n)]})
+    frame = pd.DataFrame(
+        {
+            "Workout ID": [f"w{i:05d}" for i in range(n)],
+            "Start": pd.date_range("2020-01-01 06:00", periods=n, freq="7h"),
+            "Duration": pd.to_timedelta(np.arange(n) % 3600, unit="s"),
+            "Title": [f"Ride number {i}" for i in range(n)],
+        }
+    )
     for j in range(36):
         frame[f"Metric {j}"] = np.where(np.arange(n) % 11 == 0, np.nan, np.arange(n) * 0.25 + j)
     report = writer.write_tables(book, sample_content(tables(frame), STATUS))
     assert report.rows_written["Workouts"] == n
     ref, rows = table_values(book, "Workouts")
     assert ref == "A1:AN5001"
-    assert rows[-1][:4] == ["w04999", dt.datetime(2020, 1, 1, 6) + dt.timedelta(hours=7 * 4999),
-                            dt.timedelta(seconds=4999 % 3600), "Ride number 4999"]
+    assert rows[-1][:4] == [
+        "w04999",
+        dt.datetime(2020, 1, 1, 6) + dt.timedelta(hours=7 * 4999),
+        dt.timedelta(seconds=4999 % 3600),
+        "Ride number 4999",
+    ]
     assert rows[1][4] is None and rows[2][4] == 0.25
 
 
 # --- a real spreadsheet application ------------------------------------------------------------
+
 
 @pytest.mark.libreoffice
 @pytest.mark.parametrize("with_metrics", [True, False], ids=["sheets-replaced", "metrics-created"])
@@ -461,7 +539,9 @@ def test_libreoffice_opens_the_written_workbook(tmp_path: Path, with_metrics: bo
     assert rows[2][3] is None and rows[2][6] == "  spaced  "
     assert converted["Config"][STATUS_CELLS["workout_count"]].value == 3
     assert [[c.value for c in row] for row in converted["Metrics"]["A2:C3"]] == [
-        ["a1", "Heart rate", 141], ["a1", "Cadence", 85]]
+        ["a1", "Heart rate", 141],
+        ["a1", "Cadence", 85],
+    ]
     assert "My Analysis" in converted.sheetnames
 
 

@@ -25,8 +25,7 @@ import openpyxl
 from openpyxl.worksheet.properties import PageSetupProperties
 
 
-def render(workbook: Path, sheet: str, out: Path, rows: int, cols: int, dpi: int = 110,
-           as_is: bool = False) -> Path:
+def render(workbook: Path, sheet: str, out: Path, rows: int, cols: int, dpi: int = 110, as_is: bool = False) -> Path:
     for tool in ("soffice", "pdftoppm"):
         if shutil.which(tool) is None:
             raise SystemExit(f"render_png: {tool} is not installed (apt-get install libreoffice-calc poppler-utils)")
@@ -55,7 +54,7 @@ def _only_sheet_visible(xml: str, sheet: str, book_name: str) -> str:
     names = [re.search(r'\bname="([^"]*)"', tag).group(1) for tag in tags]
     if sheet not in names:
         raise SystemExit(f"render_png: {book_name} has no sheet {sheet!r}")
-    for tag, name in zip(tags, names):
+    for tag, name in zip(tags, names, strict=False):
         state = "visible" if name == sheet else "hidden"
         new = re.sub(r'\sstate="[^"]*"', "", tag)
         new = new[:-2] + f' state="{state}"/>' if new.endswith("/>") else new[:-1] + f' state="{state}">'
@@ -94,15 +93,44 @@ def _trimmed_copy(workbook: Path, sheet: str, copy: Path, rows: int, cols: int) 
 
 
 def _to_png(copy: Path, tmp_path: Path, out: Path, dpi: int) -> Path:
-    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path / 'profile'}",
-                    "--convert-to", "pdf", "--outdir", str(tmp_path), str(copy)],
-                   check=True, capture_output=True, timeout=180)
+    subprocess.run(
+        [
+            "soffice",
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path / 'profile'}",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(copy),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     pdf = str(tmp_path / "render.pdf")
     page = ["-r", str(dpi), "-f", "1", "-l", "1", "-singlefile"]
     subprocess.run(["pdftoppm", *page, pdf, str(tmp_path / "page")], check=True, timeout=60)
     width, height = _content_size(tmp_path / "page.ppm")
-    subprocess.run(["pdftoppm", "-png", *page, "-x", "0", "-y", "0", "-W", str(width), "-H", str(height),
-                    pdf, str(tmp_path / "page")], check=True, timeout=60)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            *page,
+            "-x",
+            "0",
+            "-y",
+            "0",
+            "-W",
+            str(width),
+            "-H",
+            str(height),
+            pdf,
+            str(tmp_path / "page"),
+        ],
+        check=True,
+        timeout=60,
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(tmp_path / "page.png", out)
     return out
@@ -117,7 +145,7 @@ def _content_size(ppm: Path, margin: int = 12) -> tuple[int, int]:
     stride = width * 3
     right = bottom = 0
     for y in range(height):
-        row = pixels[y * stride:(y + 1) * stride]
+        row = pixels[y * stride : (y + 1) * stride]
         stripped = row.rstrip(b"\xff")
         if stripped:
             bottom = y
@@ -133,8 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rows", type=int, default=25)
     p.add_argument("--cols", type=int, default=12)
     p.add_argument("--dpi", type=int, default=110)
-    p.add_argument("--as-is", action="store_true",
-                   help="render the sheet as the workbook has it (charts included): only hide the other sheets")
+    p.add_argument(
+        "--as-is",
+        action="store_true",
+        help="render the sheet as the workbook has it (charts included): only hide the other sheets",
+    )
     args = p.parse_args(argv)
     print(render(args.workbook, args.sheet, args.out, args.rows, args.cols, args.dpi, args.as_is))
     return 0

@@ -51,8 +51,8 @@ class DemoAccount:
         self.user_id = hex_id("user", seed)
         self.username = "DemoRider"
         self.workouts: list[dict[str, Any]] = []
-        self.rides: dict[str, dict[str, Any]] = {}          # ride id -> ride with instructor
-        self.rides_without_details: set[str] = set()        # Peloton Gym classes: details 404
+        self.rides: dict[str, dict[str, Any]] = {}  # ride id -> ride with instructor
+        self.rides_without_details: set[str] = set()  # Peloton Gym classes: details 404
         self._plans: dict[str, WorkoutPlan] = {}
         self._ride_pool: dict[tuple[str, int], list[dict[str, Any]]] = {}  # (kind, length) -> rides taken
         self._best_work: dict[tuple[str, int], float] = {}  # (discipline, length) -> best total_work
@@ -67,31 +67,73 @@ class DemoAccount:
         pedaling = sum(1 for w in self.workouts if w["has_pedaling_metrics"])
         oldest = self.workouts[-1]["created_at"] if self.workouts else int(self.end.timestamp())
         return {
-            "id": self.user_id, "username": self.username, "email": "demo@example.com",
-            "obfuscated_email": hex_id("email", self.seed) * 2, "name": "Demo Rider", "first_name": "Demo",
-            "last_name": "Rider", "middle_initial": "", "location": "Brooklyn, NY", "gender": None, "birthday": 0,
-            "weight": 160.0, "height": 68.0, "image_url": None, "is_demo": False, "is_profile_private": True,
-            "is_provisional": False, "is_complete_profile": True, "created_at": oldest - 30 * 86400,
-            "created_country": "US", "phone_number": "", "facebook_id": "", "facebook_access_token": "",
-            "instructor_id": None, "referral_code": hex_id("referral", self.seed), "referrals_made": 0,
-            "v1_referrals_made": 0, "member_groups": [], "contract_agreements": [], "paired_devices": [],
+            "id": self.user_id,
+            "username": self.username,
+            "email": "demo@example.com",
+            "obfuscated_email": hex_id("email", self.seed) * 2,
+            "name": "Demo Rider",
+            "first_name": "Demo",
+            "last_name": "Rider",
+            "middle_initial": "",
+            "location": "Brooklyn, NY",
+            "gender": None,
+            "birthday": 0,
+            "weight": 160.0,
+            "height": 68.0,
+            "image_url": None,
+            "is_demo": False,
+            "is_profile_private": True,
+            "is_provisional": False,
+            "is_complete_profile": True,
+            "created_at": oldest - 30 * 86400,
+            "created_country": "US",
+            "phone_number": "",
+            "facebook_id": "",
+            "facebook_access_token": "",
+            "instructor_id": None,
+            "referral_code": hex_id("referral", self.seed),
+            "referrals_made": 0,
+            "v1_referrals_made": 0,
+            "member_groups": [],
+            "contract_agreements": [],
+            "paired_devices": [],
             "quick_hits": {"quick_hits_enabled": False, "speed_shortcuts": None, "incline_shortcuts": None},
-            "customized_max_heart_rate": MAX_HEART_RATE, "default_max_heart_rate": MAX_HEART_RATE,
-            "default_heart_rate_zones": list(ZONE_FLOORS), "customized_heart_rate_zones": [],
-            "cycling_ftp": 190, "cycling_ftp_source": "ftp_workout_source", "cycling_ftp_workout_id": None,
-            "cycling_workout_ftp": 190, "estimated_cycling_ftp": 185, "block_explicit": False,
-            "can_charge": True, "has_signed_waiver": True, "has_active_device_subscription": True,
-            "has_active_digital_subscription": False, "subscription_credits": 0, "subscription_credits_used": 0,
-            "is_fitbit_authenticated": False, "is_strava_authenticated": False, "is_internal_beta_tester": False,
-            "is_external_beta_tester": False, "total_followers": 12, "total_following": 9,
-            "total_pending_followers": 0, "total_workouts": len(self.workouts),
+            "customized_max_heart_rate": MAX_HEART_RATE,
+            "default_max_heart_rate": MAX_HEART_RATE,
+            "default_heart_rate_zones": list(ZONE_FLOORS),
+            "customized_heart_rate_zones": [],
+            "cycling_ftp": 190,
+            "cycling_ftp_source": "ftp_workout_source",
+            "cycling_ftp_workout_id": None,
+            "cycling_workout_ftp": 190,
+            "estimated_cycling_ftp": 185,
+            "block_explicit": False,
+            "can_charge": True,
+            "has_signed_waiver": True,
+            "has_active_device_subscription": True,
+            "has_active_digital_subscription": False,
+            "subscription_credits": 0,
+            "subscription_credits_used": 0,
+            "is_fitbit_authenticated": False,
+            "is_strava_authenticated": False,
+            "is_internal_beta_tester": False,
+            "is_external_beta_tester": False,
+            "total_followers": 12,
+            "total_following": 9,
+            "total_pending_followers": 0,
+            "total_workouts": len(self.workouts),
             "total_pedaling_metric_workouts": pedaling,
             "total_non_pedaling_metric_workouts": len(self.workouts) - pedaling,
             "last_workout_at": self.workouts[0]["created_at"] if self.workouts else None,
             "workout_counts": [
-                {"name": display, "slug": slug, "count": counts.get(slug, 0),
-                 "icon_url": f"https://example.invalid/workout-count-icons/{slug}.png"}
-                for slug, (display, _) in DISCIPLINE_NAMES.items()],
+                {
+                    "name": display,
+                    "slug": slug,
+                    "count": counts.get(slug, 0),
+                    "icon_url": f"https://example.invalid/workout-count-icons/{slug}.png",
+                }
+                for slug, (display, _) in DISCIPLINE_NAMES.items()
+            ],
         }
 
     # ---- changing the account between refreshes ------------------------------------------
@@ -102,8 +144,10 @@ class DemoAccount:
         if last <= newest:
             raise ValueError("new workouts must be newer than the newest one")
         step = (last - newest) / n
-        added = [self._new_workout(self._rng.choices(KINDS, [k.weight for k in KINDS])[0],
-                                   int(newest + step * (i + 1))) for i in range(n)]
+        added = [
+            self._new_workout(self._rng.choices(KINDS, [k.weight for k in KINDS])[0], int(newest + step * (i + 1)))
+            for i in range(n)
+        ]
         for w in added:
             self.workouts.insert(0, w)
         return list(reversed(added))
@@ -124,15 +168,18 @@ class DemoAccount:
     def mark_in_progress(self, workout_id: str) -> None:
         plan, w = self._plans[workout_id], self.workout(workout_id)
         plan.in_progress = True
-        w.update(status="IN_PROGRESS", end_time=None, effort_zones=None,
-                 total_work=self._total_work(plan))
+        w.update(status="IN_PROGRESS", end_time=None, effort_zones=None, total_work=self._total_work(plan))
 
     def finish(self, workout_id: str) -> None:
         """Complete an IN_PROGRESS workout: end_time, total_work and zones filled in."""
         plan, w = self._plans[workout_id], self.workout(workout_id)
         plan.in_progress = False
-        w.update(status="COMPLETE", end_time=w["start_time"] + plan.duration + 2,
-                 total_work=self._total_work(plan), effort_zones=self._effort_zones(plan))
+        w.update(
+            status="COMPLETE",
+            end_time=w["start_time"] + plan.duration + 2,
+            total_work=self._total_work(plan),
+            effort_zones=self._effort_zones(plan),
+        )
 
     # ---- lookups ---------------------------------------------------------------------------
     def workout(self, workout_id: str) -> dict[str, Any]:
@@ -162,8 +209,14 @@ class DemoAccount:
         days = sorted(rng.random() for _ in range(n))
         if n >= 2:
             days[0], days[-1] = 0.0, 1.0
-        slots = {(i * n) // len(REQUIRED_KINDS) + n // (2 * len(REQUIRED_KINDS)): key
-                 for i, key in enumerate(REQUIRED_KINDS)} if n >= len(REQUIRED_KINDS) else {}
+        slots = (
+            {
+                (i * n) // len(REQUIRED_KINDS) + n // (2 * len(REQUIRED_KINDS)): key
+                for i, key in enumerate(REQUIRED_KINDS)
+            }
+            if n >= len(REQUIRED_KINDS)
+            else {}
+        )
         weights = [k.weight for k in KINDS]
         created_prev = 0
         for i, frac in enumerate(days):
@@ -178,16 +231,28 @@ class DemoAccount:
         """The newest Bike class becomes another attempt of the member's most-taken class of its kind
         and length, so a fresh demo's Ride sheet has earlier attempts to overlay. No random draws: the
         rest of the account stays exactly as it was."""
-        newest = next((w for w in self.workouts if self._plans[w["id"]].kind.profile == "bike"
-                       and self._plans[w["id"]].kind.ride == "class" and w.get("ride")), None)
+        newest = next(
+            (
+                w
+                for w in self.workouts
+                if self._plans[w["id"]].kind.profile == "bike"
+                and self._plans[w["id"]].kind.ride == "class"
+                and w.get("ride")
+            ),
+            None,
+        )
         if newest is None:
             return
         plan = self._plans[newest["id"]]
         taken: dict[str, int] = {}
         for w in self.workouts:
             ride = w.get("ride") or {}
-            if w["start_time"] < newest["start_time"] and self._plans[w["id"]].kind is plan.kind \
-                    and self._plans[w["id"]].duration == plan.duration and ride.get("id") not in (None, ZERO_RIDE_ID):
+            if (
+                w["start_time"] < newest["start_time"]
+                and self._plans[w["id"]].kind is plan.kind
+                and self._plans[w["id"]].duration == plan.duration
+                and ride.get("id") not in (None, ZERO_RIDE_ID)
+            ):
                 taken[ride["id"]] = taken.get(ride["id"], 0) + 1
         if not taken:
             return
@@ -216,7 +281,7 @@ class DemoAccount:
 
     def _new_workout(self, kind: Kind, created: int) -> dict[str, Any]:
         rng = self._rng
-        wid = "%032x" % rng.getrandbits(128)
+        wid = f"{rng.getrandbits(128):032x}"
         tz_name = self._timezone_for(created)
         offset = datetime.fromtimestamp(created, ZoneInfo(tz_name)).utcoffset() or timedelta(0)
         device, platform = rng.choice(kind.devices)
@@ -226,24 +291,44 @@ class DemoAccount:
         disc = kind.discipline
         total_work = self._total_work(plan)
         w: dict[str, Any] = {
-            "created_at": created, "device_type": device, "end_time": start + plan.duration + rng.randint(0, 4),
-            "fitness_discipline": disc, "has_pedaling_metrics": kind.profile in ("bike", "bike_distance"),
+            "created_at": created,
+            "device_type": device,
+            "end_time": start + plan.duration + rng.randint(0, 4),
+            "fitness_discipline": disc,
+            "has_pedaling_metrics": kind.profile in ("bike", "bike_distance"),
             "has_leaderboard_metrics": kind.profile in OUTPUT_PROFILES and kind.ride == "class",
-            "id": wid, "is_total_work_personal_record": self._is_record(disc, plan.duration, total_work),
+            "id": wid,
+            "is_total_work_personal_record": self._is_record(disc, plan.duration, total_work),
             "is_outdoor": kind.profile.startswith("outdoor"),
-            "metrics_type": {"bike": "cycling", "bike_distance": "cycling", "tread_run": "running",
-                             "tread_walk": "walking", "row": "caesar"}.get(kind.profile),
-            "name": DISCIPLINE_NAMES[disc][1], "peloton_id": "%032x" % rng.getrandbits(128),
-            "platform": platform, "start_time": start, "status": "COMPLETE", "timezone": tz_name, "title": None,
-            "total_work": total_work, "user_id": self.user_id,
+            "metrics_type": {
+                "bike": "cycling",
+                "bike_distance": "cycling",
+                "tread_run": "running",
+                "tread_walk": "walking",
+                "row": "caesar",
+            }.get(kind.profile),
+            "name": DISCIPLINE_NAMES[disc][1],
+            "peloton_id": f"{rng.getrandbits(128):032x}",
+            "platform": platform,
+            "start_time": start,
+            "status": "COMPLETE",
+            "timezone": tz_name,
+            "title": None,
+            "total_work": total_work,
+            "user_id": self.user_id,
             "workout_type": "class" if kind.ride != "none" else "freestyle",
             "total_video_watch_time_seconds": plan.duration if kind.ride != "none" else 0,
             "total_video_buffering_seconds": 0,
             "v2_total_video_watch_time_seconds": plan.duration + 60 if kind.ride != "none" else None,
             "v2_total_video_buffering_seconds": rng.randint(0, 3) if kind.ride != "none" else None,
-            "total_music_audio_play_seconds": None, "total_music_audio_buffer_seconds": None,
-            "created": created, "device_time_created_at": created + int(offset.total_seconds()),
-            "strava_id": None, "fitbit_id": None, "effort_zones": None, "service_id": None,
+            "total_music_audio_play_seconds": None,
+            "total_music_audio_buffer_seconds": None,
+            "created": created,
+            "device_time_created_at": created + int(offset.total_seconds()),
+            "strava_id": None,
+            "fitbit_id": None,
+            "effort_zones": None,
+            "service_id": None,
         }
         ride = self._ride(kind, plan, start)
         if ride is not None:
@@ -314,8 +399,10 @@ class DemoAccount:
         if not plan.has_hr or plan.in_progress:
             return None
         durations = zone_durations(GraphBuilder(plan, self.units).heart_rate())
-        return {"total_effort_points": round(sum(d / 60 * e for d, e in zip(durations, ZONE_EFFORT)), 1),
-                "heart_rate_zone_durations": {f"heart_rate_z{i + 1}_duration": d for i, d in enumerate(durations)}}
+        return {
+            "total_effort_points": round(sum(d / 60 * e for d, e in zip(durations, ZONE_EFFORT, strict=False)), 1),
+            "heart_rate_zone_durations": {f"heart_rate_z{i + 1}_duration": d for i, d in enumerate(durations)},
+        }
 
     def _ride(self, kind: Kind, plan: WorkoutPlan, start: int) -> dict[str, Any] | None:
         rng = self._rng
@@ -343,50 +430,76 @@ class DemoAccount:
             title = rng.choice(kind.titles).format(m=minutes)
         instructor = None
         if kind.ride == "class":
-            pool = [i for i, (_, ds) in enumerate(INSTRUCTORS)
-                    if kind.discipline in ds or (kind.discipline == "walking" and "running" in ds)]
+            pool = [
+                i
+                for i, (_, ds) in enumerate(INSTRUCTORS)
+                if kind.discipline in ds or (kind.discipline == "walking" and "running" in ds)
+            ]
             instructor = self._instructors[rng.choice(pool)]
-        ride_id = "%032x" % rng.getrandbits(128)
+        ride_id = f"{rng.getrandbits(128):032x}"
         ride = self._ride_payload(ride_id, kind, title, plan.duration, aired, instructor)
         if kind.profile == "bike_distance":
             dist = int(round(plan.targets["speed"] * plan.duration / 3600))
-            ride.update(is_fixed_distance=True, distance=dist, distance_unit="mi",
-                        distance_display_value=f"{dist} mi")
+            ride.update(is_fixed_distance=True, distance=dist, distance_unit="mi", distance_display_value=f"{dist} mi")
         self.rides[ride_id] = ride
         self._ride_pool.setdefault((kind.key, plan.duration), []).append(ride)
         if kind.ride == "gym":
             self.rides_without_details.add(ride_id)
         return ride
 
-    def _ride_payload(self, ride_id: str, kind: Kind, title: str, duration: int, aired: int | None,
-                      instructor: dict[str, Any] | None) -> dict[str, Any]:
+    def _ride_payload(
+        self, ride_id: str, kind: Kind, title: str, duration: int, aired: int | None, instructor: dict[str, Any] | None
+    ) -> dict[str, Any]:
         rng = self._rng
         disc = kind.discipline
         metrics = {"bike": ["heart_rate", "cadence", "calories"], "row": ["heart_rate", "calories"]}.get(
-            kind.profile.split("_")[0], ["heart_rate", "calories"])
+            kind.profile.split("_")[0], ["heart_rate", "calories"]
+        )
         class_type = hex_id("class_type", disc, title.split(" ")[-2] if " " in title else title)
         return {
-            "id": ride_id, "title": title,
+            "id": ride_id,
+            "title": title,
             "description": f"A {duration // 60} minute {DISCIPLINE_NAMES[disc][0].lower()} class.",
-            "duration": duration, "length": duration + 120, "pedaling_start_offset": 60,
-            "pedaling_end_offset": duration + 60, "pedaling_duration": duration,
-            "difficulty_rating_avg": round(rng.uniform(4.5, 8.9), 4), "difficulty_rating_count": rng.randint(50, 20000),
-            "difficulty_estimate": round(rng.uniform(4.5, 8.9), 4), "difficulty_level": None,
-            "overall_rating_avg": round(rng.uniform(0.95, 0.999), 4), "overall_rating_count": rng.randint(40, 18000),
+            "duration": duration,
+            "length": duration + 120,
+            "pedaling_start_offset": 60,
+            "pedaling_end_offset": duration + 60,
+            "pedaling_duration": duration,
+            "difficulty_rating_avg": round(rng.uniform(4.5, 8.9), 4),
+            "difficulty_rating_count": rng.randint(50, 20000),
+            "difficulty_estimate": round(rng.uniform(4.5, 8.9), 4),
+            "difficulty_level": None,
+            "overall_rating_avg": round(rng.uniform(0.95, 0.999), 4),
+            "overall_rating_count": rng.randint(40, 18000),
             "overall_estimate": round(rng.uniform(0.95, 0.999), 4),
-            "original_air_time": aired, "scheduled_start_time": aired,
-            "fitness_discipline": disc, "fitness_discipline_display_name": DISCIPLINE_NAMES[disc][0],
-            "has_pedaling_metrics": kind.profile in ("bike", "bike_distance"), "has_closed_captions": True,
-            "instructor_id": instructor["id"] if instructor else None, "instructor": instructor,
-            "is_archived": True, "is_explicit": rng.random() < 0.3, "is_fixed_distance": False,
-            "distance": None, "distance_unit": None, "distance_display_value": None,
-            "language": "english", "origin_locale": "en-US", "location": f"psny-studio-{rng.randint(1, 4)}",
+            "original_air_time": aired,
+            "scheduled_start_time": aired,
+            "fitness_discipline": disc,
+            "fitness_discipline_display_name": DISCIPLINE_NAMES[disc][0],
+            "has_pedaling_metrics": kind.profile in ("bike", "bike_distance"),
+            "has_closed_captions": True,
+            "instructor_id": instructor["id"] if instructor else None,
+            "instructor": instructor,
+            "is_archived": True,
+            "is_explicit": rng.random() < 0.3,
+            "is_fixed_distance": False,
+            "distance": None,
+            "distance_unit": None,
+            "distance_display_value": None,
+            "language": "english",
+            "origin_locale": "en-US",
+            "location": f"psny-studio-{rng.randint(1, 4)}",
             "content_provider": "peloton",
             "content_format": "audio" if kind.profile.startswith("outdoor") else "video",
-            "image_url": f"https://example.invalid/rides/{ride_id}.png", "metrics": metrics,
-            "ride_type_id": class_type, "ride_type_ids": [class_type], "class_type_ids": [class_type],
-            "series_id": hex_id("series", ride_id), "total_workouts": rng.randint(500, 90000),
-            "total_in_progress_workouts": rng.randint(0, 40), "availability": {"is_available": True, "reason": None},
+            "image_url": f"https://example.invalid/rides/{ride_id}.png",
+            "metrics": metrics,
+            "ride_type_id": class_type,
+            "ride_type_ids": [class_type],
+            "class_type_ids": [class_type],
+            "series_id": hex_id("series", ride_id),
+            "total_workouts": rng.randint(500, 90000),
+            "total_in_progress_workouts": rng.randint(0, 40),
+            "availability": {"is_available": True, "reason": None},
         }
 
 
@@ -398,8 +511,9 @@ def demo_end(today: date | None = None) -> datetime:
     return datetime(today.year, today.month, today.day, 18, 0, tzinfo=timezone.utc)
 
 
-def make_account(n_workouts: int = 360, *, seed: int = 7, end: datetime | None = None, years: float = 2.5,
-                 units: str = "mi") -> DemoAccount:
+def make_account(
+    n_workouts: int = 360, *, seed: int = 7, end: datetime | None = None, years: float = 2.5, units: str = "mi"
+) -> DemoAccount:
     """A deterministic demo member with `n_workouts` spread over `years` before `end`."""
     account = DemoAccount(seed=seed, end=end or DEFAULT_END, years=years, units=units)
     account._populate(n_workouts)

@@ -37,14 +37,14 @@ from pelotonxl.settings import DEFAULT_CLIENT_ID, DEFAULT_SCOPE
 
 DEMO_USERNAME = "demo@example.com"
 DEMO_PASSWORD = "demo-password"
-PAGE_CAP = 100           # Peloton never returns more than 100 workouts a page
+PAGE_CAP = 100  # Peloton never returns more than 100 workouts a page
 DEFAULT_PAGE_SIZE = 20
 DEFAULT_EVERY_N = 5
 
 NOT_LOGGED_IN = {"status": 401, "error_code": 3020, "subcode": None, "message": "Not logged in", "details": None}
 LEGACY_LOGIN_GONE = {"status": 403, "message": "Access forbidden. Endpoint no longer accepting requests."}
 JSON_TYPE = "application/json; charset=utf-8"
-TOKEN_LIFETIME = 172800   # 48 hours, like Peloton's
+TOKEN_LIFETIME = 172800  # 48 hours, like Peloton's
 
 
 def _not_found(what: str) -> dict[str, Any]:
@@ -57,28 +57,29 @@ def _auth0_error(error: str, description: str) -> dict[str, str]:
 
 # ---- requests and replies -----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class RequestRecord:
     method: str
-    path: str                        # without the query string
+    path: str  # without the query string
     query: dict[str, str]
-    status: int | None               # None when the connection was reset instead of answered
-    platform_header: bool            # "Peloton-Platform: web" was sent
-    at: float = field(default_factory=time.monotonic, compare=False)   # when it arrived
+    status: int | None  # None when the connection was reset instead of answered
+    platform_header: bool  # "Peloton-Platform: web" was sent
+    at: float = field(default_factory=time.monotonic, compare=False)  # when it arrived
 
 
 @dataclass(frozen=True)
 class Request:
     method: str
-    path: str                        # without the query string
+    path: str  # without the query string
     query: dict[str, str]
     body: bytes
-    authorization: str               # the Authorization header, "" when absent
+    authorization: str  # the Authorization header, "" when absent
 
 
 @dataclass
 class Reply:
-    status: int | None               # None: no answer, the connection is reset instead
+    status: int | None  # None: no answer, the connection is reset instead
     data: bytes = b""
     content_type: str = JSON_TYPE
     headers: dict[str, str] = field(default_factory=dict)
@@ -86,10 +87,11 @@ class Reply:
 
 # ---- the HTTP plumbing ---------------------------------------------------------------------
 
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], fake: "FakePeloton") -> None:
+    def __init__(self, address: tuple[str, int], fake: FakePeloton) -> None:
         self.fake = fake
         self.open_connections: set[socket.socket] = set()
         self._conn_lock = threading.Lock()
@@ -126,7 +128,7 @@ class _Server(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"    # keep-alive, like the real API
+    protocol_version = "HTTP/1.1"  # keep-alive, like the real API
     server_version = "FakePeloton/1.0"
     server: _Server
 
@@ -149,8 +151,13 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server.fake
         url = urlsplit(self.path)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        request = Request(method, url.path, dict(parse_qsl(url.query, keep_blank_values=True)), body,
-                          self.headers.get("Authorization", ""))
+        request = Request(
+            method,
+            url.path,
+            dict(parse_qsl(url.query, keep_blank_values=True)),
+            body,
+            self.headers.get("Authorization", ""),
+        )
         platform = self.headers.get("Peloton-Platform", "").lower() == "web"
         if fake.latency > 0:
             time.sleep(fake.latency)
@@ -172,13 +179,23 @@ class _Handler(BaseHTTPRequestHandler):
 
 # ---- the server --------------------------------------------------------------------------
 
+
 class FakePeloton:
     """Peloton's API and Auth0 sign-in for one demo account, on 127.0.0.1."""
+
     poll_interval = 0.05  # seconds stop() may wait for the serving loop to notice
 
-    def __init__(self, account: DemoAccount, *, username: str = DEMO_USERNAME, password: str = DEMO_PASSWORD,
-                 latency: float = 0.0, secret: bytes | str | None = None,
-                 client_id: str = DEFAULT_CLIENT_ID, port: int = 0) -> None:
+    def __init__(
+        self,
+        account: DemoAccount,
+        *,
+        username: str = DEMO_USERNAME,
+        password: str = DEMO_PASSWORD,
+        latency: float = 0.0,
+        secret: bytes | str | None = None,
+        client_id: str = DEFAULT_CLIENT_ID,
+        port: int = 0,
+    ) -> None:
         self.account, self.username, self.password = account, username, password
         self.latency = latency
         self.client_id = client_id
@@ -193,12 +210,16 @@ class FakePeloton:
         self._thread: threading.Thread | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
-    def start(self) -> "FakePeloton":
+    def start(self) -> FakePeloton:
         if self._server is None:
             self._server = _Server(("127.0.0.1", self.port), self)
             self.port = self._server.server_address[1]
-            self._thread = threading.Thread(target=self._server.serve_forever, name=f"fake-peloton-{self.port}",
-                                            kwargs={"poll_interval": self.poll_interval}, daemon=True)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                name=f"fake-peloton-{self.port}",
+                kwargs={"poll_interval": self.poll_interval},
+                daemon=True,
+            )
             self._thread.start()
         return self
 
@@ -211,7 +232,7 @@ class FakePeloton:
                 self._thread.join(timeout=5)
             self._server = self._thread = None
 
-    def __enter__(self) -> "FakePeloton":
+    def __enter__(self) -> FakePeloton:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -245,12 +266,10 @@ class FakePeloton:
     # ---- routing ---------------------------------------------------------------------------
     def respond(self, request: Request) -> Reply:
         """The reply to one request: the extension point a subclass overrides to answer otherwise."""
-        status, payload = self.route(request.method, request.path, request.query, request.body,
-                                     request.authorization)
+        status, payload = self.route(request.method, request.path, request.query, request.body, request.authorization)
         return Reply(status, json.dumps(payload, separators=(",", ":")).encode())
 
-    def route(self, method: str, path: str, query: dict[str, str], body: bytes,
-              authorization: str) -> tuple[int, Any]:
+    def route(self, method: str, path: str, query: dict[str, str], body: bytes, authorization: str) -> tuple[int, Any]:
         """Status and JSON payload for one request."""
         if path == "/oauth/token" and method == "POST":
             return self._oauth_token(body)
@@ -310,7 +329,10 @@ class FakePeloton:
         reply: dict[str, Any] = {
             "access_token": self.tokens.access_token(self.account.user_id, self.url, self.client_id, scope),
             "id_token": self.tokens.id_token(self.account.user_id, self.username, self.url, self.client_id),
-            "scope": scope, "expires_in": self.tokens.lifetime, "token_type": "Bearer"}
+            "scope": scope,
+            "expires_in": self.tokens.lifetime,
+            "token_type": "Bearer",
+        }
         if refresh:
             reply["refresh_token"] = refresh
         return 200, reply
@@ -334,8 +356,11 @@ class FakePeloton:
         item = {k: v for k, v in workout.items() if k != "ride"}
         ride = workout.get("ride")
         if "ride" in workout and ("ride" in joins or "ride.instructor" in joins):
-            item["ride"] = ride if "ride.instructor" in joins or ride is None else \
-                {k: v for k, v in ride.items() if k != "instructor"}
+            item["ride"] = (
+                ride
+                if "ride.instructor" in joins or ride is None
+                else {k: v for k, v in ride.items() if k != "instructor"}
+            )
         return item
 
     def _workouts_page(self, user_id: str, query: dict[str, str]) -> tuple[int, Any]:
@@ -346,7 +371,7 @@ class FakePeloton:
         joins = set(filter(None, query.get("joins", "").split(",")))
         everything = list(self.account.workouts)  # a snapshot: the account may grow meanwhile
         total = len(everything)
-        data = [self._joined(w, joins) for w in everything[page * limit:(page + 1) * limit]]
+        data = [self._joined(w, joins) for w in everything[page * limit : (page + 1) * limit]]
         page_count = math.ceil(total / limit)
         show_next = (page + 1) * limit < total
         following = everything[(page + 1) * limit] if show_next else None
@@ -356,11 +381,19 @@ class FakePeloton:
             for key, seconds in ((w.get("effort_zones") or {}).get("heart_rate_zone_durations") or {}).items():
                 zone_totals[key] = zone_totals.get(key, 0) + seconds
         return 200, {
-            "data": data, "limit": limit, "page": page, "total": total, "count": len(data),
-            "page_count": page_count, "show_previous": page > 0, "show_next": show_next,
+            "data": data,
+            "limit": limit,
+            "page": page,
+            "total": total,
+            "count": len(data),
+            "page_count": page_count,
+            "show_previous": page > 0,
+            "show_next": show_next,
             "sort_by": "-created_at,-pk",
             "next": {"workout_id": following["id"], "created_at": following["created_at"]} if following else None,
-            "summary": months, "aggregate_stats": [], "total_heart_rate_zone_durations": zone_totals,
+            "summary": months,
+            "aggregate_stats": [],
+            "total_heart_rate_zone_durations": zone_totals,
         }
 
     def _month_counts(self, everything: list[dict[str, Any]]) -> dict[str, int]:
@@ -385,14 +418,20 @@ class FakePeloton:
         seed = int(workout_id[:8], 16) if re.fullmatch(r"[0-9a-f]{32}", workout_id) else 0
         ranked = workout.get("has_leaderboard_metrics")
         zones = (workout.get("effort_zones") or {}).get("heart_rate_zone_durations")
-        item.update({
-            "ftp_info": {"ftp": 190, "ftp_source": "ftp_workout_source", "ftp_workout_id": None},
-            "leaderboard_rank": seed % 20000 + 1 if ranked else None,
-            "total_leaderboard_users": seed % 20000 + 20001 if ranked else None,
-            "device_type_display_name": {"home_bike_v1": "Bike", "home_tread": "Tread", "caesar": "Row"}.get(
-                workout.get("device_type"), "Peloton App"),
-            "achievement_templates": [], "average_effort_score": None,
-            "total_heart_rate_zone_durations": zones, "is_skip_intro_available": True})
+        item.update(
+            {
+                "ftp_info": {"ftp": 190, "ftp_source": "ftp_workout_source", "ftp_workout_id": None},
+                "leaderboard_rank": seed % 20000 + 1 if ranked else None,
+                "total_leaderboard_users": seed % 20000 + 20001 if ranked else None,
+                "device_type_display_name": {"home_bike_v1": "Bike", "home_tread": "Tread", "caesar": "Row"}.get(
+                    workout.get("device_type"), "Peloton App"
+                ),
+                "achievement_templates": [],
+                "average_effort_score": None,
+                "total_heart_rate_zone_durations": zones,
+                "is_skip_intro_available": True,
+            }
+        )
         return 200, item
 
     def _graph(self, workout_id: str, query: dict[str, str]) -> tuple[int, Any]:
@@ -405,20 +444,46 @@ class FakePeloton:
         ride = self.account.rides.get(ride_id)
         if ride_id == ZERO_RIDE_ID or ride is None or ride_id in self.account.rides_without_details:
             return 404, _not_found("Ride")
-        songs = [{"id": f"{ride_id[:24]}{i:08x}", "title": title, "artists": [{"artist_id": f"{i:032x}",
-                  "artist_name": artist}], "start_time_offset": 60 + i * 240, "cue_time_offset": 60 + i * 240}
-                 for i, (title, artist) in enumerate((("Morning Light", "The Treadwells"),
-                                                      ("Climb Higher", "Nova Reyes"),
-                                                      ("Cool Down Blue", "Harbor Lights")))]
+        songs = [
+            {
+                "id": f"{ride_id[:24]}{i:08x}",
+                "title": title,
+                "artists": [{"artist_id": f"{i:032x}", "artist_name": artist}],
+                "start_time_offset": 60 + i * 240,
+                "cue_time_offset": 60 + i * 240,
+            }
+            for i, (title, artist) in enumerate(
+                (
+                    ("Morning Light", "The Treadwells"),
+                    ("Climb Higher", "Nova Reyes"),
+                    ("Cool Down Blue", "Harbor Lights"),
+                )
+            )
+        ]
         return 200, {
             "ride": ride,
-            "playlist": {"id": ride_id[::-1], "ride_id": ride_id, "songs": songs, "is_top_artists_shown": True,
-                         "is_playlist_shown": True, "top_artists": [s["artists"][0] for s in songs]},
-            "class_types": [{"id": ride["ride_type_id"], "name": ride["title"].split(" ", 2)[-1],
-                             "fitness_discipline": ride["fitness_discipline"]}],
-            "segments": {"segment_list": [], "segment_category_distribution": {},
-                         "segment_body_focus_distribution": {}},
-            "events": [], "sampled_top_tags": [],
+            "playlist": {
+                "id": ride_id[::-1],
+                "ride_id": ride_id,
+                "songs": songs,
+                "is_top_artists_shown": True,
+                "is_playlist_shown": True,
+                "top_artists": [s["artists"][0] for s in songs],
+            },
+            "class_types": [
+                {
+                    "id": ride["ride_type_id"],
+                    "name": ride["title"].split(" ", 2)[-1],
+                    "fitness_discipline": ride["fitness_discipline"],
+                }
+            ],
+            "segments": {
+                "segment_list": [],
+                "segment_category_distribution": {},
+                "segment_body_focus_distribution": {},
+            },
+            "events": [],
+            "sampled_top_tags": [],
         }
 
 

@@ -38,16 +38,33 @@ class TokenIssuer:
 
     def access_token(self, user_id: str, issuer: str, client_id: str, scope: str) -> str:
         now = int(time.time())
-        return self._sign({
-            USER_ID_CLAIM: user_id, "iss": issuer + "/", "sub": f"auth0|{user_id}",
-            "aud": ["https://api.onepeloton.com/", issuer + "/userinfo"], "iat": now,
-            "exp": now + self.lifetime, "scope": scope,
-            "azp": client_id, "jti": secrets.token_hex(8)})
+        return self._sign(
+            {
+                USER_ID_CLAIM: user_id,
+                "iss": issuer + "/",
+                "sub": f"auth0|{user_id}",
+                "aud": ["https://api.onepeloton.com/", issuer + "/userinfo"],
+                "iat": now,
+                "exp": now + self.lifetime,
+                "scope": scope,
+                "azp": client_id,
+                "jti": secrets.token_hex(8),
+            }
+        )
 
     def id_token(self, user_id: str, email: str, issuer: str, client_id: str) -> str:
         now = int(time.time())
-        return self._sign({"iss": issuer + "/", "sub": f"auth0|{user_id}", "aud": client_id, "email": email,
-                           "iat": now, "exp": now + 36000, USER_ID_CLAIM: user_id})
+        return self._sign(
+            {
+                "iss": issuer + "/",
+                "sub": f"auth0|{user_id}",
+                "aud": client_id,
+                "email": email,
+                "iat": now,
+                "exp": now + 36000,
+                USER_ID_CLAIM: user_id,
+            }
+        )
 
     def verify(self, token: str) -> dict[str, Any] | None:
         """The claims of a well-signed, unexpired token; None otherwise."""

@@ -19,14 +19,31 @@ from typing import Any
 
 from pelotonxl.model.excel_values import excel_value as plain_value
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "'")   # "'": a text that starts with an apostrophe keeps it
-_ERRORS = {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!", "#CALC!",
-           "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#GETTING_DATA"}
+_FORMULA_STARTS = ("=", "+", "-", "@", "'")  # "'": a text that starts with an apostrophe keeps it
+_ERRORS = {
+    "#N/A",
+    "#VALUE!",
+    "#REF!",
+    "#DIV/0!",
+    "#NUM!",
+    "#NAME?",
+    "#NULL!",
+    "#SPILL!",
+    "#CALC!",
+    "#FIELD!",
+    "#BLOCKED!",
+    "#CONNECT!",
+    "#BUSY!",
+    "#UNKNOWN!",
+    "#GETTING_DATA",
+}
 # A digit, a decimal point, "(5)" (a negative number), a currency sign, TRUE/FALSE, or a month name
 # followed by a number ("Jan 2", "March 2024", "Sep-24").
-_CONVERTIBLE = re.compile(r"[\d.(]|[$€£¥]|(?:true|false)$"
-                          r"|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?[\s\-/,]*\d",
-                          re.IGNORECASE)
+_CONVERTIBLE = re.compile(
+    r"[\d.(]|[$€£¥]|(?:true|false)$"
+    r"|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?[\s\-/,]*\d",
+    re.IGNORECASE,
+)
 
 
 def excel_value(value: Any) -> Any:
@@ -49,5 +66,9 @@ def would_convert(text: str) -> bool:
     stripped = text.strip()
     if not stripped:
         return False
-    return (text.startswith(_FORMULA_STARTS) or stripped.startswith(_FORMULA_STARTS)
-            or stripped.upper() in _ERRORS or _CONVERTIBLE.match(stripped) is not None)
+    return (
+        text.startswith(_FORMULA_STARTS)
+        or stripped.startswith(_FORMULA_STARTS)
+        or stripped.upper() in _ERRORS
+        or _CONVERTIBLE.match(stripped) is not None
+    )

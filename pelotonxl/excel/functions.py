@@ -55,13 +55,13 @@ def _key(name: str) -> str:
 
 @dataclass
 class MetricIndex:
-    values: dict[str, dict[str, float]] = field(default_factory=dict)   # id -> slug -> value
-    starts: list[tuple[datetime, str]] = field(default_factory=list)    # newest first
-    slugs: dict[str, str] = field(default_factory=dict)                 # _key(name or slug) -> slug
+    values: dict[str, dict[str, float]] = field(default_factory=dict)  # id -> slug -> value
+    starts: list[tuple[datetime, str]] = field(default_factory=list)  # newest first
+    slugs: dict[str, str] = field(default_factory=dict)  # _key(name or slug) -> slug
     catalog: dict[str, tuple[str, str | None]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, records) -> "MetricIndex":
+    def build(cls, records) -> MetricIndex:
         records = list(records)
         index = cls(catalog=tables.metric_catalog(records))
         for slug, (name, unit) in index.catalog.items():
@@ -90,12 +90,11 @@ class MetricIndex:
             try:
                 workout = datetime.fromisoformat(text)
             except ValueError:
-                raise BadArgumentError(f"{text!r} is not a Workout ID, a date or \"latest\"") from None
+                raise BadArgumentError(f'{text!r} is not a Workout ID, a date or "latest"') from None
         when = _as_datetime(workout)
         if when is None:
-            raise BadArgumentError(f"{workout!r} is not a Workout ID, a date or \"latest\"")
-        same_minute = [wid for start, wid in self.starts
-                       if abs((start - when).total_seconds()) < 60]
+            raise BadArgumentError(f'{workout!r} is not a Workout ID, a date or "latest"')
+        same_minute = [wid for start, wid in self.starts if abs((start - when).total_seconds()) < 60]
         if same_minute:
             return same_minute[0]
         if when.time() == datetime.min.time():  # a bare date: the latest workout that day
@@ -141,7 +140,7 @@ class _Cache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._where: dict[tuple, tuple[tuple[str, ...], tuple, Path]] = {}   # key -> files, version, store
+        self._where: dict[tuple, tuple[tuple[str, ...], tuple, Path]] = {}  # key -> files, version, store
         self._indexes: dict[Path, tuple[tuple[str, ...], tuple, MetricIndex]] = {}  # store -> files, version, index
 
     def store(self, book: str | None) -> Path:

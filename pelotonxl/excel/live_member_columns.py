@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 class LiveMemberColumns:
     names: list[str] = field(default_factory=list)
     after: dict[str, str | None] = field(default_factory=dict)
-    by_id: dict[str, dict[str, Any]] = field(default_factory=dict)   # Workout ID -> column -> value/formula
-    calculated: dict[str, str] = field(default_factory=dict)         # column -> the one formula of every row
+    by_id: dict[str, dict[str, Any]] = field(default_factory=dict)  # Workout ID -> column -> value/formula
+    calculated: dict[str, str] = field(default_factory=dict)  # column -> the one formula of every row
 
     def order(self, ours: list[str]) -> list[str]:
         final = list(ours)
@@ -49,8 +49,11 @@ class LiveMemberColumns:
         ours = {name: i for i, name in enumerate(header)}
         id_at = ours.get(ID_COLUMN)
         written = {_text(row[id_at]) for row in body} if id_at is not None else set()
-        orphans = [wid for wid, values in self.by_id.items()
-                   if wid not in written and any(v not in (None, "") for v in values.values())]
+        orphans = [
+            wid
+            for wid, values in self.by_id.items()
+            if wid not in written and any(v not in (None, "") for v in values.values())
+        ]
         out = [final]
         for row in body:
             values = self.by_id.get(_text(row[id_at]), {}) if id_at is not None else {}
@@ -61,8 +64,9 @@ class LiveMemberColumns:
         return out, (len(orphans) if full else 0)
 
 
-def read_member_columns(sheet: "xw.Sheet", xl_table: "xw.main.Table | None", table_name: str,
-                        ours: list[str]) -> LiveMemberColumns:
+def read_member_columns(
+    sheet: xw.Sheet, xl_table: xw.main.Table | None, table_name: str, ours: list[str]
+) -> LiveMemberColumns:
     kept = LiveMemberColumns()
     if xl_table is None:
         return kept
@@ -70,8 +74,11 @@ def read_member_columns(sheet: "xw.Sheet", xl_table: "xw.main.Table | None", tab
     values = old.options(ndim=2).value
     header = [str(v) if v is not None else "" for v in values[0]]
     folded = {c.casefold() for c in ours}
-    member = [i for i, name in enumerate(header)
-              if name and name.casefold() not in folded and not is_refresh_column(table_name, name)]
+    member = [
+        i
+        for i, name in enumerate(header)
+        if name and name.casefold() not in folded and not is_refresh_column(table_name, name)
+    ]
     if not member:
         return kept
     formulas = old.options(ndim=2).formula
@@ -86,9 +93,10 @@ def read_member_columns(sheet: "xw.Sheet", xl_table: "xw.main.Table | None", tab
         wid = row[id_at] if id_at is not None else None
         if wid in (None, ""):
             continue
-        kept.by_id[str(wid)] = {header[i]: (formulas[r][i] if _is_formula(formulas[r][i], row[i])
-                                            else excel_value(row[i])) for i in member}
-    for i in member:   # a calculated column: new rows get its formula, as Excel fills them
+        kept.by_id[str(wid)] = {
+            header[i]: (formulas[r][i] if _is_formula(formulas[r][i], row[i]) else excel_value(row[i])) for i in member
+        }
+    for i in member:  # a calculated column: new rows get its formula, as Excel fills them
         column = {formulas[r][i] for r in range(1, len(formulas))}
         first = next(iter(column)) if len(column) == 1 else None
         if first is not None and all(_is_formula(first, values[r][i]) for r in range(1, len(values))):
@@ -96,23 +104,31 @@ def read_member_columns(sheet: "xw.Sheet", xl_table: "xw.main.Table | None", tab
     return kept
 
 
-def refuse_covered_cells(sheet: "xw.Sheet", old: tuple[int, int, int, int], new: tuple[int, int, int, int]) -> None:
+def refuse_covered_cells(sheet: xw.Sheet, old: tuple[int, int, int, int], new: tuple[int, int, int, int]) -> None:
     """Raise WorkbookError naming the member's cells the grown table would cover (before any write).
     old/new: (top, left, bottom, right) of the table."""
     top, left, old_bottom, old_right = old
     _, _, bottom, right = new
     found = []
-    for first_row, first_col, last_row, last_col in ((old_bottom + 1, left, bottom, right),
-                                                     (top, old_right + 1, min(old_bottom, bottom), right)):
+    for first_row, first_col, last_row, last_col in (
+        (old_bottom + 1, left, bottom, right),
+        (top, old_right + 1, min(old_bottom, bottom), right),
+    ):
         if last_row < first_row or last_col < first_col:
             continue
         grid = sheet.range((first_row, first_col), (last_row, last_col)).options(ndim=2).value
-        found += [f"{get_column_letter(first_col + c)}{first_row + r}" for r, row in enumerate(grid)
-                  for c, v in enumerate(row) if v not in (None, "")]
+        found += [
+            f"{get_column_letter(first_col + c)}{first_row + r}"
+            for r, row in enumerate(grid)
+            for c, v in enumerate(row)
+            if v not in (None, "")
+        ]
     if found:
-        raise WorkbookError(f"{sheet.name}!{', '.join(found[:8])}{' …' if len(found) > 8 else ''}: the refreshed "
-                            "table now reaches these cells; move them to your own sheet or into the table, "
-                            "then refresh again.")
+        raise WorkbookError(
+            f"{sheet.name}!{', '.join(found[:8])}{' …' if len(found) > 8 else ''}: the refreshed "
+            "table now reaches these cells; move them to your own sheet or into the table, "
+            "then refresh again."
+        )
 
 
 def _text(value: Any) -> str:
@@ -123,4 +139,3 @@ def _text(value: Any) -> str:
 def _is_formula(formula: Any, value: Any) -> bool:
     """A formula, not text that starts with "=" (for a text cell Excel gives the text as its formula too)."""
     return isinstance(formula, str) and formula.startswith("=") and formula != value
-

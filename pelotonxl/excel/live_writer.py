@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from openpyxl.utils import get_column_letter
@@ -37,7 +38,7 @@ from pelotonxl.model.dashboard_layout import ChartPlace, Rect, SheetPlan, plan
 from pelotonxl.model.excel_values import day_numbers, wall_clock
 from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent
 from pelotonxl.settings import STATUS_NAMES
-from pelotonxl.xlsx import drawn_sheets   # the record of drawn areas, shared with the headless writer
+from pelotonxl.xlsx import drawn_sheets  # the record of drawn areas, shared with the headless writer
 
 if TYPE_CHECKING:
     import xlwings as xw
@@ -49,11 +50,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def write_tables_live(book: "xw.Book", content: WorkbookContent) -> int:
+def write_tables_live(book: xw.Book, content: WorkbookContent) -> int:
     """Each table into its sheet's Excel Table of the same name, the Dashboard into its two sheets
     and charts, then the status cells; last, the workbook's PELOTON_* formulas recalculated so they
     answer from the new data. Returns how many removed workouts' notes were dropped."""
-    _refuse_members_cells_on_drawn_sheets(book, content)   # before anything is written
+    _refuse_members_cells_on_drawn_sheets(book, content)  # before anything is written
     dropped = max([_write_table(book, table, content.full) for table in content.tables], default=0)
     if content.dashboard is not None:
         _write_dashboard(book, content.dashboard)
@@ -67,7 +68,7 @@ def write_tables_live(book: "xw.Book", content: WorkbookContent) -> int:
     return dropped
 
 
-def _write_table(book: "xw.Book", table: "SheetTable", full: bool = False) -> int:
+def _write_table(book: xw.Book, table: SheetTable, full: bool = False) -> int:
     """One table into its Excel Table, the member's own columns kept on their workouts' rows;
     returns how many removed workouts' notes went with them (`full` only)."""
     sheet, xl_table = _table_named(book, table.name)
@@ -97,7 +98,7 @@ def _write_table(book: "xw.Book", table: "SheetTable", full: bool = False) -> in
     else:
         # Resize first, then write: Excel keeps a table's column names unique, so a header written while
         # the table still holds a column of that name elsewhere comes back as "Distance (mi)2".
-        header = xl_table.header_row_range          # None when the member hid the header row
+        header = xl_table.header_row_range  # None when the member hid the header row
         header_now = ((header.options(ndim=2).value[0] if header is not None else []) + [None] * n_cols)[:n_cols]
         xl_table.resize(new_range)  # the same ListObject: style, filters and references survive
         if _names_move(header_now, rows[0]):
@@ -126,12 +127,16 @@ def _names_move(now: list[Any], final: list[str]) -> bool:
     return any(where.get(name.casefold(), i) != i for i, name in enumerate(final))
 
 
-CHART_TYPES = {"stacked_column": "column_stacked", "line": "line",   # xlwings' chart_type names
-               "scatter": "xy_scatter_lines_no_markers", "scatter_log": "xy_scatter_lines"}
-XL_LOGARITHMIC, XL_CATEGORY = -4133, 1   # Excel's xlScaleLogarithmic and xlCategory (the x axis)
+CHART_TYPES = {
+    "stacked_column": "column_stacked",
+    "line": "line",  # xlwings' chart_type names
+    "scatter": "xy_scatter_lines_no_markers",
+    "scatter_log": "xy_scatter_lines",
+}
+XL_LOGARITHMIC, XL_CATEGORY = -4133, 1  # Excel's xlScaleLogarithmic and xlCategory (the x axis)
 
 
-def _write_dashboard(book: "xw.Book", board: Dashboard) -> None:
+def _write_dashboard(book: xw.Book, board: Dashboard) -> None:
     """Cells in bulk, one write per block; the charts found by name and pointed at their blocks.
 
     Charts the refresh made before keep the member's styling: only their source data changes.
@@ -143,7 +148,7 @@ def _write_dashboard(book: "xw.Book", board: Dashboard) -> None:
     _write_plan(sheet, data, layout)
 
 
-def write_ride_live(book: "xw.Book", view: "RideView | None") -> None:
+def write_ride_live(book: xw.Book, view: RideView | None) -> None:
     """The Ride sheet (one ride, its earlier attempts, its charts) into the open workbook."""
     from pelotonxl.model import ride_layout
 
@@ -156,11 +161,12 @@ def _drawn_sheet_names(content: WorkbookContent) -> list[str]:
     """The sheets this refresh draws whole (Dashboard, Ride and their data sheets)."""
     from pelotonxl.model import ride_layout
 
-    return ([content.dashboard.name, content.dashboard.data_sheet] if content.dashboard is not None else []) \
-        + ([ride_layout.SHEET, ride_layout.DATA_SHEET] if content.ride is not None else [])
+    return ([content.dashboard.name, content.dashboard.data_sheet] if content.dashboard is not None else []) + (
+        [ride_layout.SHEET, ride_layout.DATA_SHEET] if content.ride is not None else []
+    )
 
 
-def _refuse_members_cells_on_drawn_sheets(book: "xw.Book", content: WorkbookContent) -> None:
+def _refuse_members_cells_on_drawn_sheets(book: xw.Book, content: WorkbookContent) -> None:
     """What the member typed on a sheet the refresh redraws, outside the areas it last wrote: refused by
     address (the same record, a workbook name, as the headless writer keeps)."""
     for name in _drawn_sheet_names(content):
@@ -169,16 +175,22 @@ def _refuse_members_cells_on_drawn_sheets(book: "xw.Book", content: WorkbookCont
             continue
         used = sheet.used_range
         values = used.options(ndim=2).value
-        cells = [(f"{get_column_letter(used.column + j)}{used.row + i}", used.row + i, used.column + j)
-                 for i, row in enumerate(values) for j, value in enumerate(row) if value not in (None, "")]
+        cells = [
+            (f"{get_column_letter(used.column + j)}{used.row + i}", used.row + i, used.column + j)
+            for i, row in enumerate(values)
+            for j, value in enumerate(row)
+            if value not in (None, "")
+        ]
         drawn_sheets.refuse_outside(name, drawn_sheets.areas_of(book.names[record].refers_to), cells)
 
 
-def _write_plan(sheet: "xw.Sheet", data: "xw.Sheet", layout: SheetPlan) -> None:
+def _write_plan(sheet: xw.Sheet, data: xw.Sheet, layout: SheetPlan) -> None:
     """A planned sheet and the sheet of its chart data: cells, widths, charts, and the record of the
     areas written (checked first, so clearing the used range drops nothing of the member's)."""
-    for target, rects, widths in ((data, layout.data, layout.data_widths),
-                                  (sheet, layout.dashboard, layout.dashboard_widths)):
+    for target, rects, widths in (
+        (data, layout.data, layout.data_widths),
+        (sheet, layout.dashboard, layout.dashboard_widths),
+    ):
         target.used_range.clear_contents()
         for rect in rects:
             _write_rect(target, rect)
@@ -209,31 +221,31 @@ def _write_plan(sheet: "xw.Sheet", data: "xw.Sheet", layout: SheetPlan) -> None:
         _colour_series(chart, place)
 
 
-def _colour_series(chart: "xw.Chart", place: ChartPlace) -> None:
+def _colour_series(chart: xw.Chart, place: ChartPlace) -> None:
     """Each series in its colour from the layout (a discipline's colour, as the headless writer draws it).
     Excel colours series by position, so a discipline that appears or goes would shift every colour after
     it: they are set on every refresh."""
-    for series, ref in zip(chart.series, place.series):
+    for series, ref in zip(chart.series, place.series, strict=False):
         colour = "#" + ref.colour
         if place.spec.kind == "stacked_column":
             series.set(fill_color=colour)
-        elif place.spec.kind == "scatter_log":   # the power curve's points are markers
+        elif place.spec.kind == "scatter_log":  # the power curve's points are markers
             series.set(line_color=colour, marker_foreground_color=colour, marker_background_color=colour)
         else:
             series.set(line_color=colour)
 
 
-def _log_x_axis(chart: "xw.Chart") -> None:
+def _log_x_axis(chart: xw.Chart) -> None:
     """The power curve's duration axis on a log scale. xlwings has no call for it: the Excel object
     model does (Windows: chart.api is (ChartObject, Chart)); elsewhere the axis stays linear."""
     try:
         native = chart.api[1] if isinstance(chart.api, tuple) else chart.api
         native.Axes(XL_CATEGORY).ScaleType = XL_LOGARITHMIC
-    except Exception:   # noqa: BLE001 - a linear axis is still a correct chart
+    except Exception:  # noqa: BLE001 - a linear axis is still a correct chart
         log.debug("could not put %s on a log scale", chart.name, exc_info=True)
 
 
-def _write_rect(sheet: "xw.Sheet", rect: Rect) -> None:
+def _write_rect(sheet: xw.Sheet, rect: Rect) -> None:
     width = rect.last_col - rect.col + 1
     values = [[excel_value(c.value) for c in row] + [None] * (width - len(row)) for row in rect.cells]
     sheet.range((rect.row, rect.col), (rect.last_row, rect.last_col)).value = values
@@ -262,7 +274,7 @@ def table_rows(frame: pd.DataFrame) -> list[list[Any]]:
     """
     header = [str(c) for c in frame.columns]
     columns = [_column_values(frame[c]) for c in frame.columns]
-    body = [list(row) for row in zip(*columns)] if len(frame) else [[None] * len(header)]
+    body = [list(row) for row in zip(*columns, strict=False)] if len(frame) else [[None] * len(header)]
     return [header] + body
 
 
@@ -274,7 +286,7 @@ def _column_values(series: pd.Series) -> list[Any]:
     return [excel_value(v) for v in series.tolist()]
 
 
-def _table_named(book: "xw.Book", name: str) -> tuple["xw.Sheet | None", "xw.main.Table | None"]:
+def _table_named(book: xw.Book, name: str) -> tuple[xw.Sheet | None, xw.main.Table | None]:
     """The Excel Table `name` and its sheet, wherever the member moved or renamed the sheet."""
     for sheet in book.sheets:
         for xl_table in sheet.tables:
@@ -283,6 +295,6 @@ def _table_named(book: "xw.Book", name: str) -> tuple["xw.Sheet | None", "xw.mai
     return None, None
 
 
-def _sheet_named(book: "xw.Book", name: str) -> "xw.Sheet | None":
+def _sheet_named(book: xw.Book, name: str) -> xw.Sheet | None:
     # Excel sheet names are case-insensitive.
     return next((s for s in book.sheets if s.name.casefold() == name.casefold()), None)

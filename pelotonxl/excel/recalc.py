@@ -19,7 +19,8 @@ succeeded by then.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import xlwings as xw
@@ -27,10 +28,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MARK = "PELOTON_"
-MAX_CELLS = 2_000_000   # a sheet's used range read in one go; 5,000 workouts' Metrics is about 200,000
+MAX_CELLS = 2_000_000  # a sheet's used range read in one go; 5,000 workouts' Metrics is about 200,000
 
 
-def recalculate_functions(book: "xw.Book", skip: Iterable[str] = ()) -> int:
+def recalculate_functions(book: xw.Book, skip: Iterable[str] = ()) -> int:
     """Re-enter each PELOTON_ formula of the book (one read per sheet, one write per column run);
     returns how many cells were recalculated."""
     skipped = {name.casefold() for name in skip}
@@ -41,24 +42,31 @@ def recalculate_functions(book: "xw.Book", skip: Iterable[str] = ()) -> int:
         try:
             count += _recalculate_sheet(sheet)
         except Exception as exc:  # noqa: BLE001 - a protected sheet, say: the data is written, only this sheet's answers lag
-            log.warning("%s: its PELOTON_ formulas could not be recalculated (%s); press Ctrl+Alt+F9",
-                        sheet.name, " ".join(str(exc).split()) or type(exc).__name__)
+            log.warning(
+                "%s: its PELOTON_ formulas could not be recalculated (%s); press Ctrl+Alt+F9",
+                sheet.name,
+                " ".join(str(exc).split()) or type(exc).__name__,
+            )
     log.debug("%d PELOTON_ formulas recalculated", count)
     return count
 
 
-def _recalculate_sheet(sheet: "xw.Sheet") -> int:
+def _recalculate_sheet(sheet: xw.Sheet) -> int:
     count = 0
     used = sheet.used_range
     rows, cols = used.shape
-    if rows * cols > MAX_CELLS:   # formats down to row 1,048,576, say: reading it would stall Excel
-        log.warning("%s: its used range (%d cells) is too large to look for PELOTON_ formulas; press "
-                    "Ctrl+Alt+F9 to recalculate them", sheet.name, rows * cols)
+    if rows * cols > MAX_CELLS:  # formats down to row 1,048,576, say: reading it would stall Excel
+        log.warning(
+            "%s: its used range (%d cells) is too large to look for PELOTON_ formulas; press "
+            "Ctrl+Alt+F9 to recalculate them",
+            sheet.name,
+            rows * cols,
+        )
         return 0
     grid = _as_grid(used.formula2)
     for col, first, last in _runs(grid):
         cells = sheet.range((used.row + first, used.column + col), (used.row + last, used.column + col))
-        in_array = cells.has_array          # None: partly in one
+        in_array = cells.has_array  # None: partly in one
         if in_array or in_array is None:
             log.info("%s: a legacy array formula is not recalculated (Ctrl+Alt+F9 does it)", sheet.name)
             continue

@@ -13,8 +13,9 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from pelotonxl.errors import WorkbookError
 from pelotonxl.excel.live_writer import _sheet_named
@@ -28,15 +29,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-
-
 ALERT_TITLE = "Peloton refresh"
 
 
 STATUS_INTERVAL = 0.25  # seconds between status-bar updates: each one is a round trip to Excel
 
 
-def find_open_book(path: str | os.PathLike) -> "xw.Book | None":
+def find_open_book(path: str | os.PathLike) -> xw.Book | None:
     """The workbook at `path` if a running Excel has it open, else None (always None on Linux).
 
     Each Excel instance and each workbook gets its own try: one whose path cannot be read (a OneDrive
@@ -65,7 +64,7 @@ def find_open_book(path: str | os.PathLike) -> "xw.Book | None":
     return None
 
 
-def book_file(book: "xw.Book") -> Path:
+def book_file(book: xw.Book) -> Path:
     """The workbook's file on this computer.
 
     With AutoSave on, Excel names a OneDrive or SharePoint workbook by its web address; xlwings maps
@@ -80,10 +79,11 @@ def book_file(book: "xw.Book") -> Path:
             f"Cannot find the file of {book.name} on this computer (Excel names it by its OneDrive or "
             "SharePoint address): add your synced folder to the xlwings.conf sheet as "
             "ONEDRIVE_CONSUMER_WIN, ONEDRIVE_COMMERCIAL_WIN or SHAREPOINT_WIN (_MAC on a Mac), "
-            "or save a copy in a local folder.") from None
+            "or save a copy in a local folder."
+        ) from None
 
 
-def read_config(book: "xw.Book") -> dict[str, str]:
+def read_config(book: xw.Book) -> dict[str, str]:
     """Field name -> Config value text, from one bulk read of the Config sheet's used range."""
     sheet = _sheet_named(book, CONFIG_SHEET)
     if sheet is None:
@@ -124,8 +124,9 @@ class StatusBarProgress:
     worker pool), which matters: Excel's COM objects belong to the thread that made them.
     """
 
-    def __init__(self, app: Any, interval: float = STATUS_INTERVAL,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, app: Any, interval: float = STATUS_INTERVAL, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.app = app
         self.interval = interval
         self.clock = clock

@@ -14,37 +14,76 @@ MetricKey = tuple[str, "str | None"]  # (slug, unit): one Metrics column
 ZERO_RIDE_ID = "0" * 32
 
 DISCIPLINE_NAMES = {
-    "cycling": "Cycling", "running": "Running", "walking": "Walking", "strength": "Strength",
-    "yoga": "Yoga", "stretching": "Stretching", "meditation": "Meditation", "cardio": "Cardio",
-    "caesar": "Rowing", "caesar_bootcamp": "Row Bootcamp", "bike_bootcamp": "Bike Bootcamp",
-    "tread_bootcamp": "Tread Bootcamp", "circuit": "Circuit", "beyond_the_ride": "Beyond the Ride",
+    "cycling": "Cycling",
+    "running": "Running",
+    "walking": "Walking",
+    "strength": "Strength",
+    "yoga": "Yoga",
+    "stretching": "Stretching",
+    "meditation": "Meditation",
+    "cardio": "Cardio",
+    "caesar": "Rowing",
+    "caesar_bootcamp": "Row Bootcamp",
+    "bike_bootcamp": "Bike Bootcamp",
+    "tread_bootcamp": "Tread Bootcamp",
+    "circuit": "Circuit",
+    "beyond_the_ride": "Beyond the Ride",
 }
-NO_CLASS_LABELS = {"cycling": "Just Ride", "running": "Just Run", "walking": "Just Walk",
-                   "caesar": "Just Row"}
+NO_CLASS_LABELS = {"cycling": "Just Ride", "running": "Just Run", "walking": "Just Walk", "caesar": "Just Row"}
 # device_type (else platform) -> the Device column. Both of Peloton's fields name the same thing,
 # one by model (`home_bike_v1`) and one by family (`home_bike`): the workbook shows one readable name.
 DEVICE_NAMES = {
-    "home_bike": "Bike", "home_bike_v1": "Bike", "home_bike_v2": "Bike+", "home_bike_plus": "Bike+",
-    "home_tread": "Tread", "home_tread_v1": "Tread", "tread_plus": "Tread+", "home_tread_plus": "Tread+",
-    "caesar": "Row", "home_row": "Row", "android_tv": "Android TV", "samsung_tv": "Samsung TV",
-    "iphone": "iPhone", "ipad": "iPad", "android": "Android", "fire_tv": "Fire TV",
-    "apple_tv": "Apple TV", "roku": "Roku", "web": "Web", "apple_watch": "Apple Watch",
-    "guide": "Guide", "ios_app": "iOS App", "android_app": "Android App", "apple_watch_app": "Apple Watch",
+    "home_bike": "Bike",
+    "home_bike_v1": "Bike",
+    "home_bike_v2": "Bike+",
+    "home_bike_plus": "Bike+",
+    "home_tread": "Tread",
+    "home_tread_v1": "Tread",
+    "tread_plus": "Tread+",
+    "home_tread_plus": "Tread+",
+    "caesar": "Row",
+    "home_row": "Row",
+    "android_tv": "Android TV",
+    "samsung_tv": "Samsung TV",
+    "iphone": "iPhone",
+    "ipad": "iPad",
+    "android": "Android",
+    "fire_tv": "Fire TV",
+    "apple_tv": "Apple TV",
+    "roku": "Roku",
+    "web": "Web",
+    "apple_watch": "Apple Watch",
+    "guide": "Guide",
+    "ios_app": "iOS App",
+    "android_app": "Android App",
+    "apple_watch_app": "Apple Watch",
 }
 
 # Canonical names per slug, in the column order the Metrics sheet uses. A slug's name is
 # fixed here because Peloton names one measure differently per discipline
 # (rowing's avg_output is "Avg Stroke Output").
 METRIC_NAMES = {
-    "total_output": "Total Output", "distance": "Distance", "calories": "Calories",
-    "active_calories": "Active Calories", "duration": "Duration", "elevation": "Elevation",
-    "stroke_count": "Strokes", "avg_output": "Avg Output", "avg_cadence": "Avg Cadence",
-    "avg_resistance": "Avg Resistance", "avg_speed": "Avg Speed", "avg_pace": "Avg Pace",
-    "avg_incline": "Avg Incline", "avg_stroke_rate": "Avg Stroke Rate",
+    "total_output": "Total Output",
+    "distance": "Distance",
+    "calories": "Calories",
+    "active_calories": "Active Calories",
+    "duration": "Duration",
+    "elevation": "Elevation",
+    "stroke_count": "Strokes",
+    "avg_output": "Avg Output",
+    "avg_cadence": "Avg Cadence",
+    "avg_resistance": "Avg Resistance",
+    "avg_speed": "Avg Speed",
+    "avg_pace": "Avg Pace",
+    "avg_incline": "Avg Incline",
+    "avg_stroke_rate": "Avg Stroke Rate",
     "avg_split_pace": "Avg Split Pace",
 }
-HEART_RATE_NAMES = {"avg_heart_rate": "Avg Heart Rate", "max_heart_rate": "Max Heart Rate",
-                    **{f"hr_zone_{n}": f"HR Zone {n}" for n in range(1, 6)}}
+HEART_RATE_NAMES = {
+    "avg_heart_rate": "Avg Heart Rate",
+    "max_heart_rate": "Max Heart Rate",
+    **{f"hr_zone_{n}": f"HR Zone {n}" for n in range(1, 6)},
+}
 # Apple Watch workouts report total_calories instead of calories: one Calories column.
 SLUG_ALIASES = {"total_calories": "calories"}
 UNIT_NAMES = {"kj": "kJ", "kcal": "kcal", "kph": "kph", "mph": "mph", "bpm": "bpm"}
@@ -56,11 +95,23 @@ PACE_FORMAT = "[m]:ss"
 # metres converts them to one unit first.
 METRES_PER = {"mi": 1609.344, "km": 1000.0, "m": 1.0, "yd": 0.9144, "ft": 0.3048}
 METRIC_FORMATS = {
-    "total_output": "0.0", "distance": "0.00", "calories": "0", "active_calories": "0",
-    "duration": "0.0", "elevation": "0", "stroke_count": "0", "avg_output": "0",
-    "avg_cadence": "0", "avg_resistance": "0", "avg_speed": "0.0", "avg_pace": PACE_FORMAT,
-    "avg_incline": "0.0", "avg_stroke_rate": "0", "avg_split_pace": PACE_FORMAT,
-    "avg_heart_rate": "0", "max_heart_rate": "0",
+    "total_output": "0.0",
+    "distance": "0.00",
+    "calories": "0",
+    "active_calories": "0",
+    "duration": "0.0",
+    "elevation": "0",
+    "stroke_count": "0",
+    "avg_output": "0",
+    "avg_cadence": "0",
+    "avg_resistance": "0",
+    "avg_speed": "0.0",
+    "avg_pace": PACE_FORMAT,
+    "avg_incline": "0.0",
+    "avg_stroke_rate": "0",
+    "avg_split_pace": PACE_FORMAT,
+    "avg_heart_rate": "0",
+    "max_heart_rate": "0",
     **{f"hr_zone_{n}": "0.0" for n in range(1, 6)},
 }
 

@@ -17,9 +17,10 @@ of zeros; a "no ... yet" note appears only when the account has never had that f
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -48,10 +49,20 @@ RIDE = "Cycling"
 
 # One colour per discipline, the same in every chart and table (RGB hex, no '#').
 DISCIPLINE_COLOURS = {
-    "Cycling": "E4572E", "Running": "2E86AB", "Walking": "76B041", "Strength": "6C4F9E",
-    "Yoga": "F2A541", "Stretching": "17BEBB", "Meditation": "B39DDB", "Rowing": "1B4F72",
-    "Cardio": "F25F5C", "Bike Bootcamp": "A23B72", "Tread Bootcamp": "3D5A80",
-    "Row Bootcamp": "5C946E", "Circuit": "8D6E63", "Beyond the Ride": "607D8B",
+    "Cycling": "E4572E",
+    "Running": "2E86AB",
+    "Walking": "76B041",
+    "Strength": "6C4F9E",
+    "Yoga": "F2A541",
+    "Stretching": "17BEBB",
+    "Meditation": "B39DDB",
+    "Rowing": "1B4F72",
+    "Cardio": "F25F5C",
+    "Bike Bootcamp": "A23B72",
+    "Tread Bootcamp": "3D5A80",
+    "Row Bootcamp": "5C946E",
+    "Circuit": "8D6E63",
+    "Beyond the Ride": "607D8B",
 }
 # For disciplines Peloton adds later, in order of first appearance (sorted by name).
 SPARE_COLOURS = ("C9A227", "4E937A", "B5838D", "6D597A", "355070", "E56B6F", "84A59D", "9C6644")
@@ -62,8 +73,8 @@ NO_DATA_COLOUR = "BFBFBF"
 MINUTES_FORMAT = "#,##0"
 KJ_FORMAT = "#,##0"
 DATE_FORMAT = "yyyy-mm-dd"
-TABLE_DATE_FORMAT = 'yyyy-mm-dd"  "'   # two spaces keep a date off the text beside it
-COUNT_FORMAT = '#,##0;-#,##0;"–"'     # a dash for zero: "no output" reads better than 0
+TABLE_DATE_FORMAT = 'yyyy-mm-dd"  "'  # two spaces keep a date off the text beside it
+COUNT_FORMAT = '#,##0;-#,##0;"–"'  # a dash for zero: "no output" reads better than 0
 WEEK_FORMAT = "d mmm yy"
 
 
@@ -73,10 +84,10 @@ class Dashboard:
     distance_unit: str | None
     workout_count: int
     headline: Block
-    charts: list[tuple[ChartSpec, Block]]   # each chart with the data block it plots
-    tables: list[Block]                     # records, streaks, totals: shown as cells
-    last_workout: date | None = None        # the newest workout's local date
-    signed_in: bool = False                 # built by a refresh (an account answered), not the template
+    charts: list[tuple[ChartSpec, Block]]  # each chart with the data block it plots
+    tables: list[Block]  # records, streaks, totals: shown as cells
+    last_workout: date | None = None  # the newest workout's local date
+    signed_in: bool = False  # built by a refresh (an account answered), not the template
     name: str = SHEET
     data_sheet: str = DATA_SHEET
 
@@ -86,22 +97,25 @@ class Dashboard:
 
 # --- the input, tidied ------------------------------------------------------------------------------
 
-def workouts_frame(tables: Iterable["SheetTable"]) -> tuple[pd.DataFrame, str | None]:
+
+def workouts_frame(tables: Iterable[SheetTable]) -> tuple[pd.DataFrame, str | None]:
     """One row per workout (start, week, month, discipline, minutes, kJ and the metrics used here,
     found by slug), and the member's distance unit."""
     by_name = {t.name: t for t in tables}
     workouts = by_name["Workouts"].frame if "Workouts" in by_name else pd.DataFrame(columns=["Workout ID", "Start"])
     metrics = by_name["Metrics"].frame if "Metrics" in by_name else pd.DataFrame(columns=["Workout ID"])
     columns = by_name["Metrics"].metric_columns if "Metrics" in by_name else {}
-    frame = pd.DataFrame({
-        "id": workouts["Workout ID"],
-        "start": pd.to_datetime(workouts["Start"]),
-        "discipline": _column(workouts, "Discipline", "object").fillna("Other"),
-        "title": _column(workouts, "Class Title", "object"),
-        "instructor": _column(workouts, "Instructor", "object"),
-        "length": _column(workouts, "Class Length (min)", "float64"),
-        "kj": _column(workouts, "Total Output (kJ)", "float64"),
-    })
+    frame = pd.DataFrame(
+        {
+            "id": workouts["Workout ID"],
+            "start": pd.to_datetime(workouts["Start"]),
+            "discipline": _column(workouts, "Discipline", "object").fillna("Other"),
+            "title": _column(workouts, "Class Title", "object"),
+            "instructor": _column(workouts, "Instructor", "object"),
+            "length": _column(workouts, "Class Length (min)", "float64"),
+            "kj": _column(workouts, "Total Output (kJ)", "float64"),
+        }
+    )
     duration = pd.to_timedelta(_column(workouts, "Duration", "timedelta64[ns]"))
     # An unfinished workout has no duration yet: count its class length.
     frame["minutes"] = (duration.dt.total_seconds() / 60).fillna(frame["length"]).fillna(0.0)
@@ -141,7 +155,7 @@ def _distance(metrics: pd.DataFrame, by_unit: dict[str | None, str]) -> tuple[st
     road = {unit: n for unit, n in counts.items() if unit in ("mi", "km")} or counts
     unit = max(road, key=lambda u: (road[u], u == "mi"))
     distance = pd.Series(np.nan, index=metrics.index)
-    for other in sorted(counts, key=lambda u: u != unit):   # the member's own unit first, unconverted
+    for other in sorted(counts, key=lambda u: u != unit):  # the member's own unit first, unconverted
         converted = metrics[by_unit[other]].astype("float64") * (METRES_PER[other] / METRES_PER[unit])
         distance = distance.fillna(converted)
     return unit, distance
@@ -162,6 +176,7 @@ def _discipline_order(frame: pd.DataFrame) -> list[str]:
 
 # --- the charts' data --------------------------------------------------------------------------------
 
+
 def _monday(day: date) -> pd.Timestamp:
     return pd.Timestamp(day) - pd.Timedelta(days=day.weekday())
 
@@ -179,13 +194,24 @@ def last_workout(frame: pd.DataFrame, today: date) -> date | None:
     return days.max().date() if len(days) else None
 
 
-def _note(frame: pd.DataFrame, shown: bool, end: date, today: date, span: str, has: pd.Series | None = None,
-          what: str = "", never: str = "") -> str:
+def _note(
+    frame: pd.DataFrame,
+    shown: bool,
+    end: date,
+    today: date,
+    span: str,
+    has: pd.Series | None = None,
+    what: str = "",
+    never: str = "",
+) -> str:
     """A weekly or monthly chart's note: which span it shows when the newest workout is old; when it
     has nothing to draw, `never` if no workout ever had the figure, else when the last one did."""
     if shown:
-        return "" if end == today else \
-            f"Nothing in the last {WEEKS} weeks; last workout {end:%Y-%m-%d}: these are the {span} up to it."
+        return (
+            ""
+            if end == today
+            else f"Nothing in the last {WEEKS} weeks; last workout {end:%Y-%m-%d}: these are the {span} up to it."
+        )
     dated = frame.loc[has, "day"] if has is not None else frame["day"].iloc[:0]
     return f"No {what} in these months; the last was on {dated.max():%Y-%m-%d}." if len(dated) else never
 
@@ -197,13 +223,20 @@ def weekly_minutes(frame: pd.DataFrame, today: date, order: list[str], end: date
     table = recent.pivot_table(index="week", columns="discipline", values="minutes", aggfunc="sum")
     columns = [d for d in order if d in table.columns]
     table = table.reindex(index=weeks, columns=columns).fillna(0.0).round(1)
-    note = _note(frame, bool(columns), end, today, f"{WEEKS} weeks", never=f"No workouts in the last {WEEKS} weeks yet.")
+    note = _note(
+        frame, bool(columns), end, today, f"{WEEKS} weeks", never=f"No workouts in the last {WEEKS} weeks yet."
+    )
     if not columns:
         table["No workouts yet"] = 0.0
     block_frame = table.reset_index(names="Week starting")
-    return Block("weekly_minutes", "Minutes per week by discipline", block_frame,
-                 {"Week starting": WEEK_FORMAT, **{c: MINUTES_FORMAT for c in table.columns}},
-                 _series_colours(table.columns), note)
+    return Block(
+        "weekly_minutes",
+        "Minutes per week by discipline",
+        block_frame,
+        {"Week starting": WEEK_FORMAT, **{c: MINUTES_FORMAT for c in table.columns}},
+        _series_colours(table.columns),
+        note,
+    )
 
 
 def chart_months(frame: pd.DataFrame, today: date) -> pd.DatetimeIndex:
@@ -222,13 +255,26 @@ def monthly_output(frame: pd.DataFrame, today: date, order: list[str], end: date
     table = recent.pivot_table(index="month", columns="discipline", values="kj", aggfunc="sum")
     columns = [d for d in order if d in table.columns]
     table = table.reindex(index=months, columns=columns).fillna(0.0).round(1)
-    note = _note(frame, bool(columns), end, today, "months", frame["kj"].gt(0), "output (kJ)",
-                 "No output (kJ) yet: rides and rows measure it.")
+    note = _note(
+        frame,
+        bool(columns),
+        end,
+        today,
+        "months",
+        frame["kj"].gt(0),
+        "output (kJ)",
+        "No output (kJ) yet: rides and rows measure it.",
+    )
     if not columns:
         table["No output yet"] = 0.0
-    return Block("monthly_output", "Total output per month (kJ)", table.reset_index(names="Month"),
-                 {"Month": MONTH_FORMAT, **{c: KJ_FORMAT for c in table.columns}},
-                 _series_colours(table.columns), note)
+    return Block(
+        "monthly_output",
+        "Total output per month (kJ)",
+        table.reset_index(names="Month"),
+        {"Month": MONTH_FORMAT, **{c: KJ_FORMAT for c in table.columns}},
+        _series_colours(table.columns),
+        note,
+    )
 
 
 def monthly_zones(frame: pd.DataFrame, today: date, end: date | None = None) -> Block:
@@ -240,24 +286,48 @@ def monthly_zones(frame: pd.DataFrame, today: date, end: date | None = None) -> 
     has_data = bool(table.notna().any().any())
     table = table.fillna(0.0).round(1)
     table.columns = [f"Zone {n}" for n in range(1, 6)]
-    note = _note(frame, has_data, end, today, "months", frame[zones].notna().any(axis=1), "heart-rate data",
-                 "No heart-rate data yet: wear a heart-rate monitor to see your zones.")
-    return Block("monthly_zones", "Minutes in each heart-rate zone per month", table.reset_index(names="Month"),
-                 {"Month": MONTH_FORMAT, **{c: MINUTES_FORMAT for c in table.columns}},
-                 dict(zip(table.columns, ZONE_COLOURS)), note)
+    note = _note(
+        frame,
+        has_data,
+        end,
+        today,
+        "months",
+        frame[zones].notna().any(axis=1),
+        "heart-rate data",
+        "No heart-rate data yet: wear a heart-rate monitor to see your zones.",
+    )
+    return Block(
+        "monthly_zones",
+        "Minutes in each heart-rate zone per month",
+        table.reset_index(names="Month"),
+        {"Month": MONTH_FORMAT, **{c: MINUTES_FORMAT for c in table.columns}},
+        dict(zip(table.columns, ZONE_COLOURS, strict=False)),
+        note,
+    )
 
 
 def ride_output(frame: pd.DataFrame) -> Block:
     rides = frame[(frame["discipline"] == RIDE) & frame["watts"].notna()].sort_values("start")
     average = f"{ROLLING_RIDES}-ride average (W)"
-    table = pd.DataFrame({"Ride": rides["start"].to_numpy(), "Avg output (W)": rides["watts"].round(1).to_numpy(),
-                          average: rides["watts"].rolling(ROLLING_RIDES, min_periods=1).mean().round(1).to_numpy()})
+    table = pd.DataFrame(
+        {
+            "Ride": rides["start"].to_numpy(),
+            "Avg output (W)": rides["watts"].round(1).to_numpy(),
+            average: rides["watts"].rolling(ROLLING_RIDES, min_periods=1).mean().round(1).to_numpy(),
+        }
+    )
     note = ""
     if table.empty:
         note = "No rides with output yet."
         table = pd.DataFrame({"Ride": [pd.NaT], "Avg output (W)": [np.nan], average: [np.nan]})
-    return Block("ride_output", "Average output per ride (W)", table,
-                 {"Ride": DATE_FORMAT, "Avg output (W)": "0", average: "0"}, dict(OUTPUT_COLOURS), note)
+    return Block(
+        "ride_output",
+        "Average output per ride (W)",
+        table,
+        {"Ride": DATE_FORMAT, "Avg output (W)": "0", average: "0"},
+        dict(OUTPUT_COLOURS),
+        note,
+    )
 
 
 def _series_colours(columns: Iterable[str]) -> dict[str, str]:
@@ -267,6 +337,7 @@ def _series_colours(columns: Iterable[str]) -> dict[str, str]:
 
 
 # --- records, streaks, totals ------------------------------------------------------------------------
+
 
 def headline(frame: pd.DataFrame, today: date) -> Block:
     periods = {
@@ -318,8 +389,13 @@ def records_by_length(frame: pd.DataFrame) -> Block:
         rows.append([f"{minutes} min", float(best["kj"]), _or_none(best["watts"]), best["start"], best["title"]])
     table = pd.DataFrame(rows, columns=["Class length", "Best (kJ)", "Avg (W)", "Date", "Class"])
     note = "" if len(rides) else "No rides with output yet."
-    return Block("records", "Best ride output by class length", table,
-                 {"Best (kJ)": "0.0", "Avg (W)": "0", "Date": TABLE_DATE_FORMAT}, note=note)
+    return Block(
+        "records",
+        "Best ride output by class length",
+        table,
+        {"Best (kJ)": "0.0", "Avg (W)": "0", "Date": TABLE_DATE_FORMAT},
+        note=note,
+    )
 
 
 def bests_and_streaks(frame: pd.DataFrame, today: date, unit: str | None) -> Block:
@@ -354,18 +430,29 @@ def bests_and_streaks(frame: pd.DataFrame, today: date, unit: str | None) -> Blo
 def discipline_totals(frame: pd.DataFrame, order: list[str], unit: str | None) -> Block:
     distance = f"Distance ({unit})" if unit else "Distance"
     grouped = frame.groupby("discipline")
-    table = pd.DataFrame({
-        "Discipline": order,
-        "Workouts": [int(grouped.size().get(d, 0)) for d in order],
-        "Minutes": [round(float(grouped["minutes"].sum().get(d, 0.0))) for d in order],
-        "Output (kJ)": [round(float(grouped["kj"].sum().get(d, 0.0))) for d in order],
-        distance: [round(float(grouped["distance"].sum().get(d, 0.0)), 1) for d in order],
-    })
+    table = pd.DataFrame(
+        {
+            "Discipline": order,
+            "Workouts": [int(grouped.size().get(d, 0)) for d in order],
+            "Minutes": [round(float(grouped["minutes"].sum().get(d, 0.0))) for d in order],
+            "Output (kJ)": [round(float(grouped["kj"].sum().get(d, 0.0))) for d in order],
+            distance: [round(float(grouped["distance"].sum().get(d, 0.0)), 1) for d in order],
+        }
+    )
     note = "" if order else "No workouts yet: Peloton → Refresh fills this in."
-    return Block("disciplines", "Totals by discipline", table,
-                 {"Workouts": COUNT_FORMAT, "Minutes": COUNT_FORMAT, "Output (kJ)": COUNT_FORMAT,
-                  distance: '#,##0.0;-#,##0.0;"–"'},
-                 discipline_colours(order), note)
+    return Block(
+        "disciplines",
+        "Totals by discipline",
+        table,
+        {
+            "Workouts": COUNT_FORMAT,
+            "Minutes": COUNT_FORMAT,
+            "Output (kJ)": COUNT_FORMAT,
+            distance: '#,##0.0;-#,##0.0;"–"',
+        },
+        discipline_colours(order),
+        note,
+    )
 
 
 def top_instructors(frame: pd.DataFrame) -> Block:
@@ -373,12 +460,17 @@ def top_instructors(frame: pd.DataFrame) -> Block:
     stats = taught.groupby("instructor").agg(workouts=("id", "size"), minutes=("minutes", "sum"))
     stats = stats.reset_index().sort_values(["workouts", "minutes", "instructor"], ascending=[False, False, True])
     stats = stats.head(TOP_INSTRUCTORS)
-    table = pd.DataFrame({"Instructor": stats["instructor"].to_list(),
-                          "Workouts": stats["workouts"].astype(int).to_list(),
-                          "Minutes": [int(round(m)) for m in stats["minutes"]]})
+    table = pd.DataFrame(
+        {
+            "Instructor": stats["instructor"].to_list(),
+            "Workouts": stats["workouts"].astype(int).to_list(),
+            "Minutes": [int(round(m)) for m in stats["minutes"]],
+        }
+    )
     note = "" if len(table) else "No classes with an instructor yet."
-    return Block("instructors", f"Top {TOP_INSTRUCTORS} instructors", table,
-                 {"Workouts": "#,##0", "Minutes": "#,##0"}, note=note)
+    return Block(
+        "instructors", f"Top {TOP_INSTRUCTORS} instructors", table, {"Workouts": "#,##0", "Minutes": "#,##0"}, note=note
+    )
 
 
 def _or_none(value) -> float | None:
@@ -388,24 +480,36 @@ def _or_none(value) -> float | None:
 # --- all of it ---------------------------------------------------------------------------------------
 
 # "52 weeks", not "the last 52": an account whose workouts are old shows the 52 weeks up to its newest.
-WEEKLY_CHART = ChartSpec("PelotonWeeklyVolume", f"Minutes per week, {WEEKS} weeks", "stacked_column",
-                         "Week starting (Monday)", "Minutes", label_every=4)
-OUTPUT_CHART = ChartSpec("PelotonRideOutput", "Average output per ride", "line", "Ride date", "Watts (W)",
-                         axis_format="mmm yy")
-MONTHLY_KJ_CHART = ChartSpec("PelotonMonthlyOutput", "Total output per month", "stacked_column", "Month",
-                             "Output (kJ)")
-ZONES_CHART = ChartSpec("PelotonHeartRateZones", "Time in heart-rate zones per month", "stacked_column",
-                        "Month", "Minutes")
+WEEKLY_CHART = ChartSpec(
+    "PelotonWeeklyVolume",
+    f"Minutes per week, {WEEKS} weeks",
+    "stacked_column",
+    "Week starting (Monday)",
+    "Minutes",
+    label_every=4,
+)
+OUTPUT_CHART = ChartSpec(
+    "PelotonRideOutput", "Average output per ride", "line", "Ride date", "Watts (W)", axis_format="mmm yy"
+)
+MONTHLY_KJ_CHART = ChartSpec("PelotonMonthlyOutput", "Total output per month", "stacked_column", "Month", "Output (kJ)")
+ZONES_CHART = ChartSpec(
+    "PelotonHeartRateZones", "Time in heart-rate zones per month", "stacked_column", "Month", "Minutes"
+)
 
 
 def chart_names() -> set[str]:
     """The names of the charts a refresh owns on the Dashboard sheet."""
-    return {spec.key for spec in (WEEKLY_CHART, OUTPUT_CHART, MONTHLY_KJ_CHART, ZONES_CHART, CURVE_CHART,
-                                  FTP_CHART)}
+    return {spec.key for spec in (WEEKLY_CHART, OUTPUT_CHART, MONTHLY_KJ_CHART, ZONES_CHART, CURVE_CHART, FTP_CHART)}
 
 
-def build_dashboard(tables: Iterable["SheetTable"], now: datetime, curve: "PowerCurve | None" = None,
-                    peloton_ftp: float | None = None, *, signed_in: bool = False) -> Dashboard:
+def build_dashboard(
+    tables: Iterable[SheetTable],
+    now: datetime,
+    curve: PowerCurve | None = None,
+    peloton_ftp: float | None = None,
+    *,
+    signed_in: bool = False,
+) -> Dashboard:
     """Every figure the Dashboard shows, as of `now` (the refresh time, naive local); `curve` from
     `power_curve.power_curve` and Peloton's own FTP (from /api/me) when the refresh has them.
     `signed_in`: a refresh built it, so an empty account is one Peloton answered for, not one not set up."""
@@ -415,13 +519,25 @@ def build_dashboard(tables: Iterable["SheetTable"], now: datetime, curve: "Power
     order = _discipline_order(frame)
     ftp, ftp_by_month = ftp_blocks(curve, today, peloton_ftp, chart_months(frame, end))
     return Dashboard(
-        now=now, distance_unit=unit, workout_count=len(frame),
+        now=now,
+        distance_unit=unit,
+        workout_count=len(frame),
         headline=headline(frame, today),
-        charts=[(WEEKLY_CHART, weekly_minutes(frame, today, order, end)), (OUTPUT_CHART, ride_output(frame)),
-                (MONTHLY_KJ_CHART, monthly_output(frame, today, order, end)),
-                (ZONES_CHART, monthly_zones(frame, today, end)),
-                (CURVE_CHART, curve_block(curve, today)), (FTP_CHART, ftp_by_month)],
-        tables=[bests_and_streaks(frame, today, unit), records_by_length(frame),
-                discipline_totals(frame, order, unit), top_instructors(frame), ftp],
-        last_workout=last_workout(frame, today), signed_in=signed_in,
+        charts=[
+            (WEEKLY_CHART, weekly_minutes(frame, today, order, end)),
+            (OUTPUT_CHART, ride_output(frame)),
+            (MONTHLY_KJ_CHART, monthly_output(frame, today, order, end)),
+            (ZONES_CHART, monthly_zones(frame, today, end)),
+            (CURVE_CHART, curve_block(curve, today)),
+            (FTP_CHART, ftp_by_month),
+        ],
+        tables=[
+            bests_and_streaks(frame, today, unit),
+            records_by_length(frame),
+            discipline_totals(frame, order, unit),
+            top_instructors(frame),
+            ftp,
+        ],
+        last_workout=last_workout(frame, today),
+        signed_in=signed_in,
     )

@@ -14,22 +14,23 @@ MONTH_FORMAT = "mmm yy"
 @dataclass
 class Block:
     """A small table: first column the categories (or row labels), then one column per series."""
+
     key: str
     title: str
     frame: pd.DataFrame
     number_formats: dict[str, str] = field(default_factory=dict)
-    colours: dict[str, str] = field(default_factory=dict)   # column or row label -> RGB hex
-    note: str = ""                                         # "no data yet" text; "" when there is data
+    colours: dict[str, str] = field(default_factory=dict)  # column or row label -> RGB hex
+    note: str = ""  # "no data yet" text; "" when there is data
     # Row label (first column) -> number format of that row's cells in columns without one above.
     row_formats: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class ChartSpec:
-    key: str              # the chart's name in the workbook: how a refresh finds it again
+    key: str  # the chart's name in the workbook: how a refresh finds it again
     title: str
-    kind: str             # "stacked_column" or "line"
+    kind: str  # "stacked_column" or "line"
     x_title: str
     y_title: str
     axis_format: str = ""  # number format of the category axis; "" for the block's own
-    label_every: int = 1   # show every n-th category label (52 weeks do not all fit)
+    label_every: int = 1  # show every n-th category label (52 weeks do not all fit)

@@ -18,19 +18,27 @@ from pelotonxl.model.dashboard import WEEKS, Block, ChartSpec, Dashboard
 from pelotonxl.model.excel_values import excel_value
 
 # Dashboard geometry (1-based rows and columns). Charts in a 2 x 2 grid, tables around them.
-LEFT, RIGHT = 2, 11                       # columns B and K: the two columns of the grid
-CHART_COLS = 8                            # a chart spans 8 columns: B..I, K..R
+LEFT, RIGHT = 2, 11  # columns B and K: the two columns of the grid
+CHART_COLS = 8  # a chart spans 8 columns: B..I, K..R
 CHART_ROWS = 18
-CHART_TOPS = (13, 33, 53)                 # rows under the headline, then under each row of charts
+CHART_TOPS = (13, 33, 53)  # rows under the headline, then under each row of charts
 TABLES_TOP = 73
-FTP_ROW = 10                              # the FTP figures, under the headline
+FTP_ROW = 10  # the FTP figures, under the headline
 DASHBOARD_WIDTHS = {1: 2.0, **{c: 13.0 for c in range(2, 19)}, 2: 22.0, 10: 3.0, 11: 22.0}
 DATA_WIDTH = 12.0
 TITLE_HEIGHT = 30.0
 
 # Style roles the writers turn into fonts and fills.
 TITLE, SUBTITLE, SECTION, HEADER, BODY, LABEL, NOTE, BIG = (
-    "title", "subtitle", "section", "header", "body", "label", "note", "big")
+    "title",
+    "subtitle",
+    "section",
+    "header",
+    "body",
+    "label",
+    "note",
+    "big",
+)
 
 
 @dataclass
@@ -38,12 +46,13 @@ class Cell:
     value: Any
     role: str = BODY
     number_format: str = "General"
-    fill: str | None = None          # RGB hex for a colour swatch (discipline names)
+    fill: str | None = None  # RGB hex for a colour swatch (discipline names)
 
 
 @dataclass
 class Rect:
     """A rectangle of cells written in one go (one bulk write in Excel)."""
+
     sheet: str
     row: int
     col: int
@@ -61,7 +70,7 @@ class Rect:
 @dataclass
 class SeriesRef:
     name: str
-    name_ref: str            # the header cell
+    name_ref: str  # the header cell
     values_ref: str
     colour: str
 
@@ -69,14 +78,14 @@ class SeriesRef:
 @dataclass
 class ChartPlace:
     spec: ChartSpec
-    col: int                 # top-left cell (1-based) and size in cells on the Dashboard
+    col: int  # top-left cell (1-based) and size in cells on the Dashboard
     row: int
     cols: int
     rows: int
     categories_ref: str
     series: list[SeriesRef]
-    source: tuple[int, int, int, int]    # data block incl. header row: first row, first col, last row, last col
-    number_format: str = "General"       # of the category axis
+    source: tuple[int, int, int, int]  # data block incl. header row: first row, first col, last row, last col
+    number_format: str = "General"  # of the category axis
     note: str = ""
 
 
@@ -87,7 +96,7 @@ class SheetPlan:
     charts: list[ChartPlace] = field(default_factory=list)
     dashboard_widths: dict[int, float] = field(default_factory=dict)
     data_widths: dict[int, float] = field(default_factory=dict)
-    row_heights: dict[int, float] = field(default_factory=dict)   # Dashboard rows
+    row_heights: dict[int, float] = field(default_factory=dict)  # Dashboard rows
 
 
 def area(sheet: str, row: int, col: int, last_row: int | None = None, last_col: int | None = None) -> str:
@@ -107,7 +116,9 @@ def plan(board: Dashboard) -> SheetPlan:
     """
     result = SheetPlan(dashboard_widths=dict(DASHBOARD_WIDTHS), row_heights={1: TITLE_HEIGHT})
     sheet = board.name
-    result.dashboard.append(Rect(sheet, 1, LEFT, [[Cell("Peloton dashboard", TITLE)], [Cell(_subtitle(board), SUBTITLE)]]))
+    result.dashboard.append(
+        Rect(sheet, 1, LEFT, [[Cell("Peloton dashboard", TITLE)], [Cell(_subtitle(board), SUBTITLE)]])
+    )
     result.dashboard.append(_headline(sheet, board.headline))
     tables = {b.key: b for b in board.tables}
     result.dashboard.append(_table(sheet, 4, RIGHT, tables["bests"]))
@@ -133,25 +144,34 @@ def plan(board: Dashboard) -> SheetPlan:
 
 
 def _subtitle(board: Dashboard) -> str:
-    if board.workout_count == 0 and board.signed_in:   # Peloton answered: the account is set up, just empty
-        return (f"Signed in; Peloton has no workouts for this account yet (last refresh {board.now:%Y-%m-%d %H:%M}). "
-                "Take a class, then Peloton → Refresh.")
+    if board.workout_count == 0 and board.signed_in:  # Peloton answered: the account is set up, just empty
+        return (
+            f"Signed in; Peloton has no workouts for this account yet (last refresh {board.now:%Y-%m-%d %H:%M}). "
+            "Take a class, then Peloton → Refresh."
+        )
     if board.workout_count == 0:
         return "No workouts yet: fill in your email on the Config sheet, then Peloton → Refresh."
     unit = f" · distances in {board.distance_unit}" if board.distance_unit else ""
     old = ""
     if board.last_workout is not None and board.last_workout < board.now.date() - timedelta(weeks=WEEKS):
         old = f"Nothing in the last {WEEKS} weeks; last workout {board.last_workout:%Y-%m-%d} · "
-    return (f"{old}Last refresh {board.now:%Y-%m-%d %H:%M} · {board.workout_count:,} workouts{unit} · "
-            "the charts' numbers are on the Dashboard Data sheet")
+    return (
+        f"{old}Last refresh {board.now:%Y-%m-%d %H:%M} · {board.workout_count:,} workouts{unit} · "
+        "the charts' numbers are on the Dashboard Data sheet"
+    )
 
 
 def _headline(sheet: str, block: Block) -> Rect:
     columns = list(block.frame.columns)
     rows = [[Cell(block.title, SECTION)], [Cell(c, HEADER) for c in columns]]
     for values in block.frame.itertuples(index=False):
-        rows.append([Cell(values[0], LABEL)] + [Cell(excel_value(v), BIG, block.number_formats.get(c, "General"))
-                                               for c, v in zip(columns[1:], values[1:])])
+        rows.append(
+            [Cell(values[0], LABEL)]
+            + [
+                Cell(excel_value(v), BIG, block.number_formats.get(c, "General"))
+                for c, v in zip(columns[1:], values[1:], strict=False)
+            ]
+        )
     return Rect(sheet, 4, LEFT, rows)
 
 
@@ -159,10 +179,19 @@ def _ftp(sheet: str, block: Block) -> Rect:
     """The FTP figures as headline numbers: a header row and one row of big values."""
     columns = list(block.frame.columns)
     values = block.frame.iloc[0].tolist()
-    return Rect(sheet, FTP_ROW, LEFT, [
-        [Cell("", HEADER)] + [Cell(c, HEADER) for c in columns[1:]],
-        [Cell(values[0], LABEL)] + [Cell(excel_value(v), BIG, block.number_formats.get(c, "General"))
-                             for c, v in zip(columns[1:], values[1:])]])
+    return Rect(
+        sheet,
+        FTP_ROW,
+        LEFT,
+        [
+            [Cell("", HEADER)] + [Cell(c, HEADER) for c in columns[1:]],
+            [Cell(values[0], LABEL)]
+            + [
+                Cell(excel_value(v), BIG, block.number_formats.get(c, "General"))
+                for c, v in zip(columns[1:], values[1:], strict=False)
+            ],
+        ],
+    )
 
 
 def _table(sheet: str, row: int, col: int, block: Block) -> Rect:
@@ -172,7 +201,7 @@ def _table(sheet: str, row: int, col: int, block: Block) -> Rect:
     for values in block.frame.itertuples(index=False):
         label = values[0]
         row_cells = [Cell(excel_value(label), LABEL, fill=block.colours.get(label))]
-        for column, value in zip(columns[1:], values[1:]):
+        for column, value in zip(columns[1:], values[1:], strict=False):
             fmt = block.number_formats.get(column) or block.row_formats.get(label, "General")
             row_cells.append(Cell(excel_value(value), BODY, fmt))
         rows.append(row_cells)
@@ -188,14 +217,30 @@ def _chart_data(data_sheet: str, col: int, spec: ChartSpec, block: Block) -> tup
     # when a refresh through Excel re-points the chart at the whole block.
     rows = [[Cell(block.title, SECTION)], [Cell("", HEADER)] + [Cell(c, HEADER) for c in columns[1:]]]
     for values in frame.itertuples(index=False):
-        rows.append([Cell(excel_value(v), BODY, block.number_formats.get(c, "General")) for c, v in zip(columns, values)])
+        pairs = zip(columns, values, strict=False)
+        rows.append([Cell(excel_value(v), BODY, block.number_formats.get(c, "General")) for c, v in pairs])
     rect = Rect(data_sheet, 1, col, rows)
     header, first, last = 2, 3, 2 + len(frame)
-    series = [SeriesRef(name, area(data_sheet, header, col + i), area(data_sheet, first, col + i, last, col + i),
-                        block.colours.get(name, "808080"))
-              for i, name in enumerate(columns[1:], start=1)]
+    series = [
+        SeriesRef(
+            name,
+            area(data_sheet, header, col + i),
+            area(data_sheet, first, col + i, last, col + i),
+            block.colours.get(name, "808080"),
+        )
+        for i, name in enumerate(columns[1:], start=1)
+    ]
     axis_format = spec.axis_format or block.number_formats.get(columns[0], "General")
-    place = ChartPlace(spec, 0, 0, CHART_COLS, CHART_ROWS, area(data_sheet, first, col, last, col), series,
-                       (header, col, last, col + len(columns) - 1), axis_format, block.note)
+    place = ChartPlace(
+        spec,
+        0,
+        0,
+        CHART_COLS,
+        CHART_ROWS,
+        area(data_sheet, first, col, last, col),
+        series,
+        (header, col, last, col + len(columns) - 1),
+        axis_format,
+        block.note,
+    )
     return rect, place
-

@@ -16,10 +16,22 @@ from pelotonxl.model.dashboard_blocks import MONTH_FORMAT, Block, ChartSpec
 if TYPE_CHECKING:
     from pelotonxl.model.power_curve import PowerCurve
 
-CURVE_CHART = ChartSpec("PelotonPowerCurve", "Power curve: best average output", "scatter_log",
-                        "Duration (seconds, log scale)", "Watts (W)", axis_format="#,##0")
-FTP_CHART = ChartSpec("PelotonFtpHistory", "Estimated FTP by month (95 % of best 20 min, last 90 days)", "line",
-                      "Month", "Watts (W)", axis_format="mmm yy")
+CURVE_CHART = ChartSpec(
+    "PelotonPowerCurve",
+    "Power curve: best average output",
+    "scatter_log",
+    "Duration (seconds, log scale)",
+    "Watts (W)",
+    axis_format="#,##0",
+)
+FTP_CHART = ChartSpec(
+    "PelotonFtpHistory",
+    "Estimated FTP by month (95 % of best 20 min, last 90 days)",
+    "line",
+    "Month",
+    "Watts (W)",
+    axis_format="mmm yy",
+)
 CURVE_COLOURS = {"All time (W)": "E4572E", "Last 90 days (W)": "2E86AB"}
 
 
@@ -33,29 +45,48 @@ def curve_block(curve: PowerCurve | None, today: date) -> Block:
         note = "No Bike rides with per-second output yet."
     else:
         since = datetime.combine(today, datetime.min.time()) - pd.Timedelta(days=RECENT_DAYS)
-        table = pd.DataFrame({"Duration (s)": durations, "All time (W)": np.round(curve.bests()[0], 1),
-                              "Last 90 days (W)": np.round(curve.bests(since)[0], 1)})
+        table = pd.DataFrame(
+            {
+                "Duration (s)": durations,
+                "All time (W)": np.round(curve.bests()[0], 1),
+                "Last 90 days (W)": np.round(curve.bests(since)[0], 1),
+            }
+        )
         note = ""
-    return Block("power_curve", "Best average output by duration (W)", table,
-                 {"Duration (s)": "#,##0", "All time (W)": "0", "Last 90 days (W)": "0"}, dict(CURVE_COLOURS), note)
+    return Block(
+        "power_curve",
+        "Best average output by duration (W)",
+        table,
+        {"Duration (s)": "#,##0", "All time (W)": "0", "Last 90 days (W)": "0"},
+        dict(CURVE_COLOURS),
+        note,
+    )
 
 
-def ftp_blocks(curve: PowerCurve | None, today: date, peloton_ftp: float | None,
-               months: pd.DatetimeIndex) -> tuple[Block, Block]:
+def ftp_blocks(
+    curve: PowerCurve | None, today: date, peloton_ftp: float | None, months: pd.DatetimeIndex
+) -> tuple[Block, Block]:
     """The FTP headline (estimated all time, last 90 days, Peloton's) and the estimate for each of the
     monthly charts' `months`."""
     from pelotonxl.model.power_curve import RECENT_DAYS, ftp_history
 
     since = datetime.combine(today, datetime.min.time()) - pd.Timedelta(days=RECENT_DAYS)
-    figures = pd.DataFrame([["FTP (W)", curve.ftp() if curve else None, curve.ftp(since) if curve else None,
-                             peloton_ftp]],
-                           columns=["", "All-time est.", "90-day est.", "Peloton's"])
+    figures = pd.DataFrame(
+        [["FTP (W)", curve.ftp() if curve else None, curve.ftp(since) if curve else None, peloton_ftp]],
+        columns=["", "All-time est.", "90-day est.", "Peloton's"],
+    )
     headline_block = Block("ftp", "FTP", figures, {c: "0" for c in figures.columns[1:]})
-    history = ftp_history(curve, months) if curve is not None and len(curve.rides) else pd.DataFrame(
-        {"Month": months, "Estimated FTP (W)": np.nan})
+    history = (
+        ftp_history(curve, months)
+        if curve is not None and len(curve.rides)
+        else pd.DataFrame({"Month": months, "Estimated FTP (W)": np.nan})
+    )
     note = "" if history["Estimated FTP (W)"].notna().any() else "No 20-minute ride yet: FTP needs one."
-    return headline_block, Block("ftp_history", "Estimated FTP by month (W)", history,
-                                 {"Month": MONTH_FORMAT, "Estimated FTP (W)": "0"},
-                                 {"Estimated FTP (W)": "B8321A"}, note)
-
-
+    return headline_block, Block(
+        "ftp_history",
+        "Estimated FTP by month (W)",
+        history,
+        {"Month": MONTH_FORMAT, "Estimated FTP (W)": "0"},
+        {"Estimated FTP (W)": "B8321A"},
+        note,
+    )

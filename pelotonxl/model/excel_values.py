@@ -11,14 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 import numbers
-from typing import Union
 
 import numpy as np
 import pandas as pd
 
-ExcelValue = Union[None, bool, int, float, str, dt.datetime, dt.date, dt.timedelta]
+ExcelValue = None | bool | int | float | str | dt.datetime | dt.date | dt.timedelta
 
-EXCEL_EPOCH = pd.Timestamp("1899-12-30")   # day 0 in the 1900 date system (leap-year bug included)
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # day 0 in the 1900 date system (leap-year bug included)
 ONE_DAY = pd.Timedelta(days=1)
 
 
@@ -26,7 +25,7 @@ def excel_value(value: object) -> ExcelValue:
     """None for a blank (None, NaN, NaT, pd.NA, infinities); Python bool/int/float for NumPy
     scalars; a naive datetime for a date-time (its time zone dropped, the wall-clock time kept);
     a timedelta for a duration; text as is, anything else as its text."""
-    if isinstance(value, str):   # first: most cells that come one by one are text
+    if isinstance(value, str):  # first: most cells that come one by one are text
         return value
     if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         return None

@@ -13,9 +13,10 @@ masked, and each ride's best is one `np.maximum.reduceat`. No Python loop runs p
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,25 +30,26 @@ FTP_SHARE = 0.95
 FTP_SECONDS = 1200
 BIKE = "cycling"
 TABLE = "PowerCurve"
-ZERO_RIDE_ID = "00000000000000000000000000000000"   # Just Ride and other classless workouts
+ZERO_RIDE_ID = "00000000000000000000000000000000"  # Just Ride and other classless workouts
 COLUMNS = ("Duration (s)", "Best Output (watts)", "Best Output, Last 90 Days (watts)", "Workout ID", "Date")
 
 
 @dataclass
 class RideSeries:
     """One Bike workout's output samples, with what the curve and the Ride sheet need to name it."""
+
     workout_id: str
-    start: datetime | None        # naive, the workout's own time zone (as the Start column)
-    ride_id: str | None           # the class; None for Just Ride
+    start: datetime | None  # naive, the workout's own time zone (as the Start column)
+    ride_id: str | None  # the class; None for Just Ride
     every_n: int
-    output: np.ndarray            # watts, float64, NaN-free
+    output: np.ndarray  # watts, float64, NaN-free
 
 
 @dataclass
 class PowerCurve:
-    durations: np.ndarray         # seconds, only those the longest ride reaches
+    durations: np.ndarray  # seconds, only those the longest ride reaches
     rides: list[RideSeries]
-    best: np.ndarray              # rides x durations: each ride's best average (NaN: ride too short)
+    best: np.ndarray  # rides x durations: each ride's best average (NaN: ride too short)
 
     def bests(self, since: datetime | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(best watts per duration, index of the ride holding it or -1) over rides started at or after `since`."""
@@ -93,9 +95,9 @@ def metric_samples(graph: dict, slug: str) -> np.ndarray | None:
     """One metric's samples as float64 (None for a missing sample becomes NaN); None if absent."""
     for metric in graph.get("metrics") or []:
         if isinstance(metric, dict) and metric.get("slug") == slug and isinstance(metric.get("values"), list):
-            try:   # the fast way; None becomes NaN
+            try:  # the fast way; None becomes NaN
                 return np.asarray(metric["values"], dtype="float64")
-            except (TypeError, ValueError):   # text or other odd values among the samples
+            except (TypeError, ValueError):  # text or other odd values among the samples
                 return pd.to_numeric(pd.Series(metric["values"], dtype="object"), errors="coerce").to_numpy("float64")
     return None
 
@@ -123,8 +125,15 @@ def bike_series(records: Iterable[tuple[Any, Any]]) -> list[RideSeries]:
         output = metric_samples(graph, "output")
         if output is None or not len(output) or not isinstance(workout.get("id"), str):
             continue
-        rides.append(RideSeries(workout["id"], local_start(workout), _ride_id(workout), every_n_of(graph),
-                                np.nan_to_num(output, nan=0.0)))
+        rides.append(
+            RideSeries(
+                workout["id"],
+                local_start(workout),
+                _ride_id(workout),
+                every_n_of(graph),
+                np.nan_to_num(output, nan=0.0),
+            )
+        )
     rides.sort(key=lambda r: (r.start is None, r.start or datetime.min))
     return rides
 
@@ -140,20 +149,20 @@ def best_averages(outputs: list[np.ndarray], every_n: int, durations: Iterable[i
     keep = lengths > 0
     if not keep.any():
         return result
-    values = np.concatenate([o for o, k in zip(outputs, keep) if k])
+    values = np.concatenate([o for o, k in zip(outputs, keep, strict=False) if k])
     starts = np.concatenate([[0], np.cumsum(lengths[keep])[:-1]])
     # For each sample, how many samples its ride has from there on (itself included).
     remaining = np.repeat(starts + lengths[keep], lengths[keep]) - np.arange(len(values))
     total = np.concatenate([[0.0], np.cumsum(values)])
     sums = np.empty(len(values))
-    for column, seconds in enumerate(durations):         # one pass per duration, never per window
+    for column, seconds in enumerate(durations):  # one pass per duration, never per window
         width = -(-int(seconds) // every_n)
         if width > len(values):
             continue
         count = len(values) - width + 1
         np.subtract(total[width:], total[:count], out=sums[:count])
         sums[count:] = -np.inf
-        sums[:count][remaining[:count] < width] = -np.inf   # the window runs into the next ride
+        sums[:count][remaining[:count] < width] = -np.inf  # the window runs into the next ride
         best = np.maximum.reduceat(sums, starts) / width
         result[np.flatnonzero(keep), column] = np.where(np.isfinite(best), best, np.nan)
     return result
@@ -167,7 +176,7 @@ def power_curve(rides: list[RideSeries], durations: Iterable[int] = DURATIONS) -
     by_step: dict[int, list[int]] = {}
     for index, ride in enumerate(rides):
         by_step.setdefault(ride.every_n, []).append(index)
-    for step, indexes in by_step.items():   # one vectorised pass per sampling interval (usually one)
+    for step, indexes in by_step.items():  # one vectorised pass per sampling interval (usually one)
         best[indexes] = best_averages([rides[i].output for i in indexes], step, reached)
     return PowerCurve(reached, rides, best)
 
@@ -176,14 +185,17 @@ def curve_table(curve: PowerCurve, now: datetime) -> SheetTable:
     """The PowerCurve Excel Table: one row per duration, all-time and last-90-day bests."""
     best, holder = curve.bests()
     recent, _ = curve.bests(now - timedelta(days=RECENT_DAYS))
-    frame = pd.DataFrame({
-        COLUMNS[0]: curve.durations.astype("int64"),
-        COLUMNS[1]: np.round(best, 1),
-        COLUMNS[2]: np.round(recent, 1),
-        COLUMNS[3]: pd.Series([curve.rides[i].workout_id if i >= 0 else None for i in holder], dtype="object"),
-        COLUMNS[4]: pd.to_datetime(pd.Series([curve.rides[i].start if i >= 0 else None for i in holder],
-                                             dtype="object")),
-    })
+    frame = pd.DataFrame(
+        {
+            COLUMNS[0]: curve.durations.astype("int64"),
+            COLUMNS[1]: np.round(best, 1),
+            COLUMNS[2]: np.round(recent, 1),
+            COLUMNS[3]: pd.Series([curve.rides[i].workout_id if i >= 0 else None for i in holder], dtype="object"),
+            COLUMNS[4]: pd.to_datetime(
+                pd.Series([curve.rides[i].start if i >= 0 else None for i in holder], dtype="object")
+            ),
+        }
+    )
     formats = {COLUMNS[0]: "#,##0", COLUMNS[1]: "0.0", COLUMNS[2]: "0.0", COLUMNS[4]: "yyyy-mm-dd hh:mm"}
     widths = {COLUMNS[0]: 14.0, COLUMNS[1]: 22.0, COLUMNS[2]: 34.0, COLUMNS[3]: 34.0, COLUMNS[4]: 18.0}
     return SheetTable(TABLE, frame, formats, widths)

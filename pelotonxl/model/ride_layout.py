@@ -34,13 +34,18 @@ CHART_COLS, CHART_ROWS = 8, 17
 LEFT, RIGHT = 2, 11
 WIDTHS = {1: 2.0, 2: 24.0, **{c: 13.0 for c in range(3, 19)}, 10: 3.0}
 ATTEMPT_COLOURS = ("E4572E", "7F7F7F", "BFBFBF")
-SERIES_COLOURS = {"Output (W)": "E4572E", "Cadence (rpm)": "2E86AB", "Resistance (%)": "6C4F9E",
-                  "Heart Rate (bpm)": "D7263D"}
+SERIES_COLOURS = {
+    "Output (W)": "E4572E",
+    "Cadence (rpm)": "2E86AB",
+    "Resistance (%)": "6C4F9E",
+    "Heart Rate (bpm)": "D7263D",
+}
 
 OVERLAY_CHART = ChartSpec("PelotonRideAttempts", "Output against earlier attempts", "scatter", "Second", "Watts (W)")
-METRIC_CHARTS = {header: ChartSpec(f"PelotonRide{slug.title().replace('_', '')}", header.split(" (")[0],
-                                   "scatter", "Second", header)
-                 for slug, header in SERIES.items()}
+METRIC_CHARTS = {
+    header: ChartSpec(f"PelotonRide{slug.title().replace('_', '')}", header.split(" (")[0], "scatter", "Second", header)
+    for slug, header in SERIES.items()
+}
 
 
 def chart_names() -> set[str]:
@@ -52,15 +57,37 @@ def plan(view: RideView | None) -> SheetPlan:
     """The Ride sheet (`dashboard`), the Ride Data sheet (`data`) and the charts."""
     result = SheetPlan(dashboard_widths=dict(WIDTHS), row_heights={1: 30.0})
     if view is None:
-        result.dashboard.append(Rect(SHEET, 1, LEFT, [[Cell("Ride", TITLE)], [Cell(
-            "No Bike ride with a performance graph yet: refresh after a ride.", NOTE)]]))
+        result.dashboard.append(
+            Rect(
+                SHEET,
+                1,
+                LEFT,
+                [
+                    [Cell("Ride", TITLE)],
+                    [Cell("No Bike ride with a performance graph yet: refresh after a ride.", NOTE)],
+                ],
+            )
+        )
         return result
     when = f"{view.start:%Y-%m-%d %H:%M}" if view.start else ""
     who = f" with {view.instructor}" if view.instructor else ""
-    result.dashboard.append(Rect(SHEET, 1, LEFT, [
-        [Cell(f"Ride: {view.title}", TITLE)],
-        [Cell(f"{when}{who} · Workout {view.workout_id} · select a row with a Workout ID, then "
-              "Peloton → Show ride to see another ride", SUBTITLE)]]))
+    result.dashboard.append(
+        Rect(
+            SHEET,
+            1,
+            LEFT,
+            [
+                [Cell(f"Ride: {view.title}", TITLE)],
+                [
+                    Cell(
+                        f"{when}{who} · Workout {view.workout_id} · select a row with a Workout ID, then "
+                        "Peloton → Show ride to see another ride",
+                        SUBTITLE,
+                    )
+                ],
+            ],
+        )
+    )
     figures = view.figures()
     result.dashboard.append(_table(4, LEFT, "This ride and earlier attempts of the class", figures))
     if not view.previous:
@@ -90,9 +117,13 @@ def _table(row: int, col: int, title: str, frame: pd.DataFrame) -> Rect:
     rows = [[Cell(title, SECTION)], [Cell(str(c), HEADER) for c in frame.columns]]
     for values in frame.itertuples(index=False):
         label = values[0]
-        rows.append([Cell(excel_value(label), LABEL)] +
-                    [Cell(excel_value(v), BODY, formats.get(str(label), "0.0" if isinstance(v, float) else "General"))
-                     for v in values[1:]])
+        rows.append(
+            [Cell(excel_value(label), LABEL)]
+            + [
+                Cell(excel_value(v), BODY, formats.get(str(label), "0.0" if isinstance(v, float) else "General"))
+                for v in values[1:]
+            ]
+        )
     return Rect(SHEET, row, col, rows)
 
 
@@ -100,13 +131,30 @@ def _chart_data(col: int, spec: ChartSpec, frame: pd.DataFrame, colours: tuple[s
     columns = list(frame.columns)
     # An empty first header: Excel then reads the first column as the x values when re-pointed.
     rows = [[Cell(spec.title, SECTION)], [Cell("", HEADER)] + [Cell(c, HEADER) for c in columns[1:]]]
-    rows += [[Cell(excel_value(v), BODY, "0" if i == 0 else "0.0") for i, v in enumerate(values)]
-             for values in frame.itertuples(index=False)]
+    rows += [
+        [Cell(excel_value(v), BODY, "0" if i == 0 else "0.0") for i, v in enumerate(values)]
+        for values in frame.itertuples(index=False)
+    ]
     rect = Rect(DATA_SHEET, 1, col, rows)
     header, first, last = 2, 3, 2 + len(frame)
-    series = [SeriesRef(name, area(DATA_SHEET, header, col + i), area(DATA_SHEET, first, col + i, last, col + i),
-                        colours[(i - 1) % len(colours)])
-              for i, name in enumerate(columns[1:], start=1)]
-    place = ChartPlace(spec, 0, 0, CHART_COLS, CHART_ROWS, area(DATA_SHEET, first, col, last, col), series,
-                       (header, col, last, col + len(columns) - 1), "0")
+    series = [
+        SeriesRef(
+            name,
+            area(DATA_SHEET, header, col + i),
+            area(DATA_SHEET, first, col + i, last, col + i),
+            colours[(i - 1) % len(colours)],
+        )
+        for i, name in enumerate(columns[1:], start=1)
+    ]
+    place = ChartPlace(
+        spec,
+        0,
+        0,
+        CHART_COLS,
+        CHART_ROWS,
+        area(DATA_SHEET, first, col, last, col),
+        series,
+        (header, col, last, col + len(columns) - 1),
+        "0",
+    )
     return rect, place

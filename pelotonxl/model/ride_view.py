@@ -8,9 +8,10 @@ rate per sample, the class's segments, its output beside up to two previous atte
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,11 +26,15 @@ from pelotonxl.model.power_curve import (
 from pelotonxl.model.tables import local_start, total_output_kj
 
 SHEET = "Ride"
-DATA_SHEET = "Ride Data"   # the numbers the Ride sheet's charts plot
+DATA_SHEET = "Ride Data"  # the numbers the Ride sheet's charts plot
 PREVIOUS_ATTEMPTS = 2
 # slug -> column header, in the order the sheet shows them.
-SERIES = {"output": "Output (W)", "cadence": "Cadence (rpm)", "resistance": "Resistance (%)",
-          "heart_rate": "Heart Rate (bpm)"}
+SERIES = {
+    "output": "Output (W)",
+    "cadence": "Cadence (rpm)",
+    "resistance": "Resistance (%)",
+    "heart_rate": "Heart Rate (bpm)",
+}
 SECOND = "Second"
 
 
@@ -38,7 +43,7 @@ class Attempt:
     workout_id: str
     start: datetime | None
     every_n: int
-    series: pd.DataFrame          # Second plus one column per SERIES header the graph has
+    series: pd.DataFrame  # Second plus one column per SERIES header the graph has
     total_kj: float | None
 
     @property
@@ -53,29 +58,32 @@ class RideView:
     instructor: str | None
     start: datetime | None
     ride: Attempt
-    previous: list[Attempt]                                   # newest first
-    segments: pd.DataFrame = field(default_factory=pd.DataFrame)   # Segment, From (s), To (s)
+    previous: list[Attempt]  # newest first
+    segments: pd.DataFrame = field(default_factory=pd.DataFrame)  # Segment, From (s), To (s)
 
     def overlay(self) -> pd.DataFrame:
         """Second, then this ride's output and each previous attempt's, aligned on the ride's seconds."""
         frame = pd.DataFrame({SECOND: self.ride.series[SECOND]})
         names = [f"This ride ({self.ride.label})"] + [f"Attempt of {a.label}" for a in self.previous]
-        for name, attempt in zip(names, [self.ride, *self.previous]):
+        for name, attempt in zip(names, [self.ride, *self.previous], strict=False):
             output = attempt.series.set_index(SECOND).get(SERIES["output"])
             if output is None:
                 frame[name] = np.nan
                 continue
             output = output[~output.index.duplicated()].sort_index()
-            frame[name] = output.reindex(frame[SECOND], method="nearest",
-                                         tolerance=max(attempt.every_n, self.ride.every_n)).to_numpy()
+            frame[name] = output.reindex(
+                frame[SECOND], method="nearest", tolerance=max(attempt.every_n, self.ride.every_n)
+            ).to_numpy()
         return frame
 
     def figures(self) -> pd.DataFrame:
         """One row per figure, one column per attempt (this ride first)."""
         attempts = [self.ride, *self.previous]
-        rows: dict[str, list[Any]] = {"Date": [a.start for a in attempts],
-                                      "Length (min)": [round(len(a.series) * a.every_n / 60, 1) for a in attempts],
-                                      "Total output (kJ)": [a.total_kj for a in attempts]}
+        rows: dict[str, list[Any]] = {
+            "Date": [a.start for a in attempts],
+            "Length (min)": [round(len(a.series) * a.every_n / 60, 1) for a in attempts],
+            "Total output (kJ)": [a.total_kj for a in attempts],
+        }
         for header in SERIES.values():
             rows[f"Avg {header}"] = [_mean(a.series.get(header)) for a in attempts]
         for seconds, label in ((300, "Best 5 min (W)"), (1200, "Best 20 min (W)")):
@@ -125,8 +133,9 @@ def _segments(graph: dict) -> pd.DataFrame:
             continue
         offset, length = segment.get("start_time_offset"), segment.get("length")
         if isinstance(offset, (int, float)) and isinstance(length, (int, float)):
-            rows.append([str(segment.get("name") or segment.get("icon_name") or "Segment"), int(offset),
-                         int(offset + length)])
+            rows.append(
+                [str(segment.get("name") or segment.get("icon_name") or "Segment"), int(offset), int(offset + length)]
+            )
     return pd.DataFrame(rows, columns=["Segment", "From (s)", "To (s)"])
 
 
@@ -135,8 +144,11 @@ def rides_to_read(summaries: Iterable[tuple[Any, Any]], workout_id: str | None =
     `WorkoutStore.records(samples=False)` yields them): the ride to show (`workout_id`, else the most
     recent Bike ride with a graph) and the other rides of its class. Reading only these keeps a long
     history's samples out of memory."""
-    bikes = [w for w, g in summaries if isinstance(w, dict) and isinstance(g, dict) and is_bike(w)
-             and isinstance(w.get("id"), str)]
+    bikes = [
+        w
+        for w, g in summaries
+        if isinstance(w, dict) and isinstance(g, dict) and is_bike(w) and isinstance(w.get("id"), str)
+    ]
     bikes.sort(key=lambda w: float(w.get("start_time") or 0), reverse=True)
     chosen = next((w for w in bikes if workout_id is None or w["id"] == workout_id), None)
     if chosen is None:
@@ -150,9 +162,15 @@ def rides_to_read(summaries: Iterable[tuple[Any, Any]], workout_id: str | None =
 def ride_view(records: Iterable[tuple[Any, Any]], workout_id: str | None = None) -> RideView | None:
     """The Ride sheet's content for `workout_id` (default: the most recent Bike ride with a graph);
     None when there is no such ride."""
-    rides = [(w, g) for w, g in records
-             if isinstance(w, dict) and isinstance(g, dict) and is_bike(w) and isinstance(w.get("id"), str)
-             and metric_samples(g, "output") is not None]
+    rides = [
+        (w, g)
+        for w, g in records
+        if isinstance(w, dict)
+        and isinstance(g, dict)
+        and is_bike(w)
+        and isinstance(w.get("id"), str)
+        and metric_samples(g, "output") is not None
+    ]
     rides.sort(key=lambda pair: float(pair[0].get("start_time") or 0), reverse=True)
     chosen = next((pair for pair in rides if workout_id is None or pair[0]["id"] == workout_id), None)
     if chosen is None:
@@ -161,9 +179,18 @@ def ride_view(records: Iterable[tuple[Any, Any]], workout_id: str | None = None)
     ride = _ride(workout)
     ride_id = ride.get("id") if ride.get("id") not in (None, ZERO_RIDE_ID) else None
     started = float(workout.get("start_time") or 0)
-    earlier = [pair for pair in rides if ride_id and _ride(pair[0]).get("id") == ride_id
-               and float(pair[0].get("start_time") or 0) < started][:PREVIOUS_ATTEMPTS]
+    earlier = [
+        pair
+        for pair in rides
+        if ride_id and _ride(pair[0]).get("id") == ride_id and float(pair[0].get("start_time") or 0) < started
+    ][:PREVIOUS_ATTEMPTS]
     instructor = _ride(workout).get("instructor")
-    return RideView(workout["id"], str(ride.get("title") or workout.get("title") or workout.get("name") or "Ride"),
-                    instructor.get("name") if isinstance(instructor, dict) else None, local_start(workout),
-                    _attempt(workout, graph), [_attempt(w, g) for w, g in earlier], _segments(graph))
+    return RideView(
+        workout["id"],
+        str(ride.get("title") or workout.get("title") or workout.get("name") or "Ride"),
+        instructor.get("name") if isinstance(instructor, dict) else None,
+        local_start(workout),
+        _attempt(workout, graph),
+        [_attempt(w, g) for w, g in earlier],
+        _segments(graph),
+    )

@@ -23,8 +23,7 @@ def graph_samples(graph: dict, slugs: list[str]) -> tuple[np.ndarray, dict[str, 
     for entry in sampled_metrics(graph):
         slug = entry.get("slug")
         if slug in slugs and slug not in values:
-            values[slug] = np.array([np.nan if v is None else v for v in entry.get("values") or []],
-                                    dtype="float64")
+            values[slug] = np.array([np.nan if v is None else v for v in entry.get("values") or []], dtype="float64")
     n = max((len(v) for v in values.values()), default=0)
     seconds = graph.get("seconds_since_pedaling_start") or []
     if len(seconds) != n:  # a graph without its time axis: samples are evenly spaced from the start

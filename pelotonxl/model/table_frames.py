@@ -14,9 +14,15 @@ DATE_FORMAT = "yyyy-mm-dd hh:mm"
 DURATION_FORMAT = "[h]:mm:ss"
 
 
-def typed_frame(rows: list[dict[str, Any]], columns: Iterable[str], *, dates: Iterable[str] = (),
-                 durations: Iterable[str] = (), flags: Iterable[str] = (),
-                 numbers: Iterable[str] = ()) -> pd.DataFrame:
+def typed_frame(
+    rows: list[dict[str, Any]],
+    columns: Iterable[str],
+    *,
+    dates: Iterable[str] = (),
+    durations: Iterable[str] = (),
+    flags: Iterable[str] = (),
+    numbers: Iterable[str] = (),
+) -> pd.DataFrame:
     """One DataFrame from row dicts, with each column's dtype made explicit."""
     frame = pd.DataFrame.from_records(rows, columns=list(columns))
     for column in dates:
@@ -52,6 +58,7 @@ def _content_chars(series: pd.Series, number_format: str | None) -> int:
 
 def widths(frame: pd.DataFrame, formats: dict[str, str]) -> dict[str, float]:
     # +3 on the header leaves room for the Table's filter button.
-    return {column: float(min(max(len(column) + 3,
-                                  _content_chars(frame[column], formats.get(column)) + 2, 6), 60))
-            for column in frame.columns}
+    return {
+        column: float(min(max(len(column) + 3, _content_chars(frame[column], formats.get(column)) + 2, 6), 60))
+        for column in frame.columns
+    }

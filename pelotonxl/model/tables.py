@@ -28,10 +28,11 @@ import logging
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
-from functools import lru_cache
-from typing import Any, Iterable
+from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
@@ -66,14 +67,32 @@ LIVE_WINDOW_SECONDS = 15 * 60
 
 
 WORKOUT_FORMATS = {
-    "Start": DATE_FORMAT, "Class Length (min)": "0", "Duration": DURATION_FORMAT,
-    "Total Output (kJ)": "0.0", "Class Aired": DATE_FORMAT, "Difficulty": "0.0",
+    "Start": DATE_FORMAT,
+    "Class Length (min)": "0",
+    "Duration": DURATION_FORMAT,
+    "Total Output (kJ)": "0.0",
+    "Class Aired": DATE_FORMAT,
+    "Difficulty": "0.0",
     "Effort Points": "0.0",
 }
 WORKOUT_COLUMNS = (
-    "Workout ID", "Start", "Time Zone", "Discipline", "Class Title", "Instructor",
-    "Class Length (min)", "Duration", "Live/On-demand", "Total Output (kJ)", "Personal Record",
-    "Device", "Status", "Class Aired", "Difficulty", "Workout Type", "Outdoor",
+    "Workout ID",
+    "Start",
+    "Time Zone",
+    "Discipline",
+    "Class Title",
+    "Instructor",
+    "Class Length (min)",
+    "Duration",
+    "Live/On-demand",
+    "Total Output (kJ)",
+    "Personal Record",
+    "Device",
+    "Status",
+    "Class Aired",
+    "Difficulty",
+    "Workout Type",
+    "Outdoor",
     "Effort Points",
 )
 # Columns earlier versions wrote: still the refresh's, so a workbook that has one loses it rather
@@ -82,18 +101,18 @@ RETIRED_WORKOUT_COLUMNS = ("Platform",)
 METRIC_LEAD_COLUMNS = ("Workout ID", "Start", "Discipline")
 
 
-
 @dataclass
 class SheetTable:
-    name: str                          # sheet name and Excel Table name
-    frame: pd.DataFrame                # display-ordered columns; first column "Workout ID"
-    number_formats: dict[str, str]     # column -> Excel number format code
-    widths: dict[str, float]           # column -> column width in characters
+    name: str  # sheet name and Excel Table name
+    frame: pd.DataFrame  # display-ordered columns; first column "Workout ID"
+    number_formats: dict[str, str]  # column -> Excel number format code
+    widths: dict[str, float]  # column -> column width in characters
     # (slug, unit) -> the column holding that metric: how code finds a metric, not by its header.
     metric_columns: dict[MetricKey, str] = field(default_factory=dict)
 
 
 # ---- reading raw JSON defensively -------------------------------------------------------
+
 
 def _number(value: Any) -> float | None:
     """A finite float from a number or numeric string; None for anything else."""
@@ -131,15 +150,15 @@ def _prepare(records: Iterable[tuple[Any, Any]]) -> list[Record]:
     for workout, graph in records:
         if isinstance(workout, dict):
             start = _number(workout.get("start_time"))
-            keyed.append(((start is not None, start or 0.0),
-                          (workout, graph if isinstance(graph, dict) else None)))
+            keyed.append(((start is not None, start or 0.0), (workout, graph if isinstance(graph, dict) else None)))
     keyed.sort(key=lambda item: item[0], reverse=True)
     return [pair for _, pair in keyed]
 
 
 # ---- time --------------------------------------------------------------------------------
 
-@lru_cache(maxsize=None)
+
+@cache
 def _zone(name: str | None) -> tuple[tzinfo, str]:
     """The zone named by a workout's `timezone`, and the name to show; UTC if unknown."""
     if name:
@@ -166,6 +185,7 @@ def local_start(workout: dict) -> datetime | None:
 
 
 # ---- Workouts ----------------------------------------------------------------------------
+
 
 def _readable(slug: str | None, names: dict[str, str]) -> str | None:
     if not slug:
@@ -209,7 +229,7 @@ def total_output_kj(workout: dict, graph: dict | None) -> float | None:
     show: `total_work` (J) to 0.1 kJ. The graph's `total_output` summary is the same figure rounded
     to whole kJ (117051.3 J -> 117), so it stands in only when `total_work` is missing. None for 0:
     Peloton reports 0 for workouts that measure no output; None for text, which sync names as left blank."""
-    if workout.get("total_work") is not None:   # unreadable text stays blank, as the refresh reports it
+    if workout.get("total_work") is not None:  # unreadable text stays blank, as the refresh reports it
         joules = _number(workout.get("total_work"))
         return round(joules / 1000, 1) if joules else None
     for item in map(_dict, _list(_dict(graph).get("summaries"))):
@@ -225,8 +245,9 @@ def _device(workout: dict) -> str | None:
         slug = _text(workout.get(key))
         if slug and slug.lower() in DEVICE_NAMES:
             return DEVICE_NAMES[slug.lower()]
-    return (_text(workout.get("device_type_display_name"))
-            or _readable(_text(workout.get("device_type")) or _text(workout.get("platform")), {}))
+    return _text(workout.get("device_type_display_name")) or _readable(
+        _text(workout.get("device_type")) or _text(workout.get("platform")), {}
+    )
 
 
 def _workout_row(workout: dict, graph: dict | None) -> dict[str, Any]:
@@ -268,13 +289,19 @@ def _workout_row(workout: dict, graph: dict | None) -> dict[str, Any]:
 
 def workouts_frame(records: Iterable[tuple[dict, dict | None]]) -> SheetTable:
     rows = [_workout_row(w, g) for w, g in _prepare(records)]
-    frame = typed_frame(rows, WORKOUT_COLUMNS, dates=("Start", "Class Aired"),
-                        durations=("Duration",), flags=("Personal Record", "Outdoor"),
-                        numbers=("Class Length (min)", "Total Output (kJ)", "Difficulty", "Effort Points"))
+    frame = typed_frame(
+        rows,
+        WORKOUT_COLUMNS,
+        dates=("Start", "Class Aired"),
+        durations=("Duration",),
+        flags=("Personal Record", "Outdoor"),
+        numbers=("Class Length (min)", "Total Output (kJ)", "Difficulty", "Effort Points"),
+    )
     return SheetTable("Workouts", frame, dict(WORKOUT_FORMATS), widths(frame, WORKOUT_FORMATS))
 
 
 # ---- Metrics -----------------------------------------------------------------------------
+
 
 def _unit(value: Any) -> str | None:
     return unit_label(_text(value))
@@ -288,27 +315,28 @@ def _zone_number(zone: dict, index: int) -> int:
 def _heart_rate(workout: dict, graph: dict) -> dict[MetricKey, float]:
     """Average/max heart rate and minutes per zone: there is no heart-rate summary."""
     values: dict[MetricKey, float] = {}
-    metric = next((m for m in map(_dict, _list(graph.get("metrics")))
-                   if m.get("slug") == "heart_rate"), {})
+    metric = next((m for m in map(_dict, _list(graph.get("metrics"))) if m.get("slug") == "heart_rate"), {})
     for slug, source in (("avg_heart_rate", "average_value"), ("max_heart_rate", "max_value")):
         bpm = _number(metric.get(source))
         if bpm:  # 0 bpm means no monitor was worn
             values[(slug, "bpm")] = bpm
-    zones = {_zone_number(z, i): _number(z.get("duration"))
-             for i, z in enumerate(map(_dict, _list(metric.get("zones"))))}
+    zones = {
+        _zone_number(z, i): _number(z.get("duration")) for i, z in enumerate(map(_dict, _list(metric.get("zones"))))
+    }
     if not zones:
-        durations = (_dict(_dict(graph.get("effort_zones")).get("heart_rate_zone_durations"))
-                     or _dict(_dict(workout.get("effort_zones")).get("heart_rate_zone_durations")))
-        zones = {int(m.group(1)): _number(v) for k, v in durations.items()
-                 if (m := re.search(r"z(\d+)", str(k)))}
+        durations = _dict(_dict(graph.get("effort_zones")).get("heart_rate_zone_durations")) or _dict(
+            _dict(workout.get("effort_zones")).get("heart_rate_zone_durations")
+        )
+        zones = {int(m.group(1)): _number(v) for k, v in durations.items() if (m := re.search(r"z(\d+)", str(k)))}
     for number, seconds in zones.items():
         if seconds is not None and 1 <= number <= 5:
             values[(f"hr_zone_{number}", "min")] = seconds / 60
     return values
 
 
-def _metric_values(workout: dict, graph: dict | None,
-                   seen_names: dict[str, str], seen_units: dict[str, Counter]) -> dict[MetricKey, float]:
+def _metric_values(
+    workout: dict, graph: dict | None, seen_names: dict[str, str], seen_units: dict[str, Counter]
+) -> dict[MetricKey, float]:
     """One workout's summaries, averages and heart rate, keyed by (slug, unit).
 
     Records each slug's first display name in `seen_names` and counts its units in `seen_units`.
@@ -359,8 +387,7 @@ def metric_values(workout: dict, graph: dict | None) -> dict[str, float]:
     return values
 
 
-def _metric_pass(pairs: list[Record]
-                 ) -> tuple[list[dict[MetricKey, float]], dict[str, str], dict[str, Counter]]:
+def _metric_pass(pairs: list[Record]) -> tuple[list[dict[MetricKey, float]], dict[str, str], dict[str, Counter]]:
     """Every workout's metric values, plus the display names and units seen across them."""
     seen_names: dict[str, str] = {}
     seen_units: dict[str, Counter] = {}
@@ -381,19 +408,22 @@ def metrics_frame(records: Iterable[tuple[dict, dict | None]]) -> SheetTable:
         headers[key] = header
         taken.add(header)
     rows = []
-    for (workout, _), values in zip(pairs, per_workout):
+    for (workout, _), values in zip(pairs, per_workout, strict=False):
         row: dict[str, Any] = {
             "Workout ID": _text(workout.get("id")),
             "Start": local_start(workout),
             "Discipline": _readable(_discipline(workout, _ride(workout)), DISCIPLINE_NAMES),
         }
-        row.update((headers[key], timedelta(seconds=pace_seconds(value)) if key[0] in PACE_SLUGS else value)
-                   for key, value in values.items())
+        row.update(
+            (headers[key], timedelta(seconds=pace_seconds(value)) if key[0] in PACE_SLUGS else value)
+            for key, value in values.items()
+        )
         rows.append(row)
     columns = [*METRIC_LEAD_COLUMNS, *headers.values()]
     paces = tuple(headers[key] for key in keys if key[0] in PACE_SLUGS)
-    frame = typed_frame(rows, columns, dates=("Start",), durations=paces,
-                        numbers=tuple(h for h in headers.values() if h not in paces))
+    frame = typed_frame(
+        rows, columns, dates=("Start",), durations=paces, numbers=tuple(h for h in headers.values() if h not in paces)
+    )
     formats = {"Start": DATE_FORMAT, **{headers[key]: metric_format(key) for key in keys}}
     return SheetTable("Metrics", frame, formats, widths(frame, formats), headers)
 
@@ -406,8 +436,10 @@ def metric_catalog(records: Iterable[tuple[dict, dict | None]]) -> dict[str, tup
     when any workout has them. Keyed by the canonical slug ("calories", not "total_calories").
     """
     _, seen_names, seen_units = _metric_pass(_prepare(records))
-    return {slug: (metric_name(slug, seen_names), units.most_common(1)[0][0])
-            for slug, units in sorted(seen_units.items(), key=lambda item: column_order((item[0], None)))}
+    return {
+        slug: (metric_name(slug, seen_names), units.most_common(1)[0][0])
+        for slug, units in sorted(seen_units.items(), key=lambda item: column_order((item[0], None)))
+    }
 
 
 def build_tables(records: Iterable[tuple[dict, dict | None]]) -> list[SheetTable]:
@@ -419,13 +451,18 @@ def build_tables(records: Iterable[tuple[dict, dict | None]]) -> list[SheetTable
 
 def _warn_unknown_zones(pairs: list[Record]) -> None:
     """Say once that some times are shown in UTC because their zone is unknown here; -v names them."""
-    unknown = [(_text(w.get("id")), name) for w, _ in pairs
-               if (name := _text(w.get("timezone"))) and _zone(name)[1] != name]
+    unknown = [
+        (_text(w.get("id")), name) for w, _ in pairs if (name := _text(w.get("timezone"))) and _zone(name)[1] != name
+    ]
     if not unknown:
         return
     names = sorted({name for _, name in unknown})
-    log.warning("%d workouts have a time zone this computer does not know (%s%s): their times are "
-                "shown in UTC (-v lists them).", len(unknown), ", ".join(names[:3]),
-                ", …" if len(names) > 3 else "")
+    log.warning(
+        "%d workouts have a time zone this computer does not know (%s%s): their times are "
+        "shown in UTC (-v lists them).",
+        len(unknown),
+        ", ".join(names[:3]),
+        ", …" if len(names) > 3 else "",
+    )
     for wid, name in unknown:
         log.info("workout %s: unknown time zone %r, shown in UTC", wid, name[:60])

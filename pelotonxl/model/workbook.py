@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from pelotonxl.model.tables import SheetTable
 
 CONFIG_SHEET = "Config"
-TABLE_STYLE = "TableStyleMedium2"   # new tables' style; an existing table keeps the member's
+TABLE_STYLE = "TableStyleMedium2"  # new tables' style; an existing table keeps the member's
 
 # The workbook's house colours (RGB hex, no '#'); the header fill is TableStyleMedium2's blue.
 TITLE_COLOUR = "1F4E78"
@@ -28,7 +28,8 @@ HEADER_TEXT = "FFFFFF"
 @dataclass
 class RideSheet:
     """The Ride sheet's content: one ride and its earlier attempts, or None (no Bike ride yet: a note)."""
-    view: "RideView | None"
+
+    view: RideView | None
 
 
 @dataclass
@@ -38,16 +39,17 @@ class WorkbookContent:
 
     `status` is keyed by `settings.STATUS_NAMES`. A None member is left as it is in the workbook.
     """
-    workouts: "SheetTable | None" = None
-    metrics: "SheetTable | None" = None
-    dashboard: "Dashboard | None" = None
+
+    workouts: SheetTable | None = None
+    metrics: SheetTable | None = None
+    dashboard: Dashboard | None = None
     status: dict[str, object] = field(default_factory=dict)
-    power_curve: "SheetTable | None" = None
+    power_curve: SheetTable | None = None
     ride: RideSheet | None = None
     # --full: notes the member typed for workouts no longer on Peloton go with them (else they stay).
     full: bool = False
 
     @property
-    def tables(self) -> list["SheetTable"]:
+    def tables(self) -> list[SheetTable]:
         """The tables present, in sheet order (each names its sheet and Excel Table)."""
         return [t for t in (self.workouts, self.metrics, self.power_curve) if t is not None]

@@ -13,9 +13,9 @@ import math
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import requests
 
@@ -80,8 +80,7 @@ class TokenStore:
     def load(self) -> TokenSet | None:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            return TokenSet(data["access_token"], data.get("refresh_token", ""),
-                            float(data.get("expires_at", 0)))
+            return TokenSet(data["access_token"], data.get("refresh_token", ""), float(data.get("expires_at", 0)))
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -116,9 +115,14 @@ class Authenticator:
     leads to a single refresh.
     """
 
-    def __init__(self, settings: Settings, store: TokenStore, http: requests.Session,
-                 password_provider: Callable[[], str | None] | None = None,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        settings: Settings,
+        store: TokenStore,
+        http: requests.Session,
+        password_provider: Callable[[], str | None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
         self.settings = settings
         self.store = store
         self.http = http
@@ -189,28 +193,38 @@ class Authenticator:
             raise LoginError("Peloton refused the new sign-in token; try again later.")
         self._password_login_tried = True
         if not self.settings.username:
-            raise LoginError("No Peloton account set: fill in your email on the Config sheet "
-                             "or set PELOTON_USERNAME.")
+            raise LoginError("No Peloton account set: fill in your email on the Config sheet or set PELOTON_USERNAME.")
         password = self.settings.password or (self.password_provider() if self.password_provider else None)
         if not password and self.password_provider and not self.settings.password:
-            raise LoginError("No password was typed: run again and type it, set PELOTON_PASSWORD, "
-                             "or paste a token.")
+            raise LoginError("No password was typed: run again and type it, set PELOTON_PASSWORD, or paste a token.")
         if not password:
-            raise LoginError("No password to sign in with: set PELOTON_PASSWORD, run "
-                             "python peloton_xl.py in a terminal to be asked, or paste a token.")
-        tokens = self._token_request({
-            "grant_type": "password", "client_id": self.settings.client_id,
-            "scope": self.settings.scope, "username": self.settings.username, "password": password,
-        }, what="sign in")
+            raise LoginError(
+                "No password to sign in with: set PELOTON_PASSWORD, run "
+                "python peloton_xl.py in a terminal to be asked, or paste a token."
+            )
+        tokens = self._token_request(
+            {
+                "grant_type": "password",
+                "client_id": self.settings.client_id,
+                "scope": self.settings.scope,
+                "username": self.settings.username,
+                "password": password,
+            },
+            what="sign in",
+        )
         del password
         self.store.save(tokens)
         return tokens
 
     def _refresh(self, refresh_token: str) -> TokenSet:
-        tokens = self._token_request({
-            "grant_type": "refresh_token", "client_id": self.settings.client_id,
-            "refresh_token": refresh_token,
-        }, what="renew the sign-in")
+        tokens = self._token_request(
+            {
+                "grant_type": "refresh_token",
+                "client_id": self.settings.client_id,
+                "refresh_token": refresh_token,
+            },
+            what="renew the sign-in",
+        )
         if not tokens.refresh_token:
             tokens.refresh_token = refresh_token  # Auth0 may not rotate it
         self.store.save(tokens)
@@ -221,34 +235,47 @@ class Authenticator:
         self.requests_made += 1
         try:
             resp = self.http.post(url, json=body, timeout=(10, 30))
-        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                requests.exceptions.InvalidSchema) as exc:  # a setting's fault, not the network's
-            raise LoginError(f"Cannot request {url[:200]}: {type(exc).__name__}. Check the Sign-in URL "
-                             "setting.") from None
+        except (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+        ) as exc:  # a setting's fault, not the network's
+            raise LoginError(
+                f"Cannot request {url[:200]}: {type(exc).__name__}. Check the Sign-in URL setting."
+            ) from None
         except requests.RequestException as exc:
-            raise LoginError(f"Could not reach Peloton's sign-in service at {self.settings.auth_url} "
-                             f"({type(exc).__name__}); check your connection.") from None
+            raise LoginError(
+                f"Could not reach Peloton's sign-in service at {self.settings.auth_url} "
+                f"({type(exc).__name__}); check your connection."
+            ) from None
         data = _json_or_empty(resp)
         if resp.status_code == 429:
             raise LoginError("Peloton is limiting sign-ins right now (HTTP 429); wait an hour and retry.")
         if "no longer accepting requests" in str(data.get("message", "")).lower():
             raise LoginError(LEGACY_LOGIN_MESSAGE)
         if 400 <= resp.status_code < 500:
-            reason = data.get("error_description") or data.get("message") or data.get("error") \
-                or f"HTTP {resp.status_code}"
+            reason = (
+                data.get("error_description") or data.get("message") or data.get("error") or f"HTTP {resp.status_code}"
+            )
             if data.get("error") == "unauthorized_client":
-                raise LoginError(f"Peloton no longer allows password sign-in for this app ({reason}); "
-                                 "paste an access token from the Peloton website instead (see README).")
+                raise LoginError(
+                    f"Peloton no longer allows password sign-in for this app ({reason}); "
+                    "paste an access token from the Peloton website instead (see README)."
+                )
             if body["grant_type"] == "password":
-                raise LoginError(f"Peloton refused the sign-in for {_shown(self.settings.username)}: {reason} "
-                                 "Check the email and password.")
+                raise LoginError(
+                    f"Peloton refused the sign-in for {_shown(self.settings.username)}: {reason} "
+                    "Check the email and password."
+                )
             raise LoginError(f"Peloton refused to {what}: {reason}")
         if resp.status_code != 200 or "access_token" not in data:
-            raise LoginError(f"Peloton's sign-in service answered HTTP {resp.status_code} without a "
-                             "token; try again later.")
+            raise LoginError(
+                f"Peloton's sign-in service answered HTTP {resp.status_code} without a token; try again later."
+            )
         expires_in = _seconds(data.get("expires_in"))
-        return TokenSet(data["access_token"], data.get("refresh_token") or "",
-                        self.clock() + expires_in if expires_in else 0.0)
+        return TokenSet(
+            data["access_token"], data.get("refresh_token") or "", self.clock() + expires_in if expires_in else 0.0
+        )
 
 
 def _shown(text: str, limit: int = 80) -> str:
@@ -266,8 +293,10 @@ def _seconds(value) -> float:
     except (TypeError, ValueError):
         seconds = math.nan
     if not math.isfinite(seconds) or seconds < 0:
-        raise LoginError(f"Peloton's sign-in service sent a token with an unreadable lifetime "
-                         f"(expires_in {str(value)[:40]!r}); try again later.")
+        raise LoginError(
+            f"Peloton's sign-in service sent a token with an unreadable lifetime "
+            f"(expires_in {str(value)[:40]!r}); try again later."
+        )
     return seconds
 
 

@@ -6,8 +6,8 @@ import math
 import random
 import threading
 import time
+from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
-from typing import Callable, Iterator
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -22,8 +22,12 @@ PAGE_SIZE = 100  # Peloton's cap: asking for more silently returns 100
 MAX_PAGES = 5_000  # 500,000 workouts: past this, a server offering "more" is looping, not listing
 RETRYABLE = {429, 500, 502, 503, 504}
 # Failures worth another try: the network, a reset mid-answer, a slow reply.
-TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-             requests.exceptions.ContentDecodingError)
+TRANSIENT = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
 
 
 class Pacer:
@@ -32,9 +36,16 @@ class Pacer:
     The clock and sleep are injected so tests can check the waits without sleeping.
     """
 
-    def __init__(self, base: float = 1.0, cap: float = 60.0, retry_after_cap: float = 120.0,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 rng: random.Random | None = None, give_up_after: float = 180.0):
+    def __init__(
+        self,
+        base: float = 1.0,
+        cap: float = 60.0,
+        retry_after_cap: float = 120.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        give_up_after: float = 180.0,
+    ):
         self.base, self.cap, self.retry_after_cap = base, cap, retry_after_cap
         self.give_up_after = give_up_after
         self.clock, self.sleep = clock, sleep
@@ -78,8 +89,10 @@ class Pacer:
         would keep a run going for hours while Peloton is down; past this budget every pending
         request fails at once and the next refresh picks them up."""
         with self._lock:
-            return (self._failing_since is not None
-                    and max(self._resume_at, self.clock()) - self._failing_since >= self.give_up_after)
+            return (
+                self._failing_since is not None
+                and max(self._resume_at, self.clock()) - self._failing_since >= self.give_up_after
+            )
 
 
 class PelotonClient:
@@ -92,9 +105,15 @@ class PelotonClient:
     one workout's details. `requests_made` counts what was sent, for -v and the benchmarks.
     """
 
-    def __init__(self, settings: Settings, auth: Authenticator, http: requests.Session | None = None,
-                 pacer: Pacer | None = None, max_attempts: int = 5,
-                 timeout: tuple[float, float] = (10.0, 60.0)):
+    def __init__(
+        self,
+        settings: Settings,
+        auth: Authenticator,
+        http: requests.Session | None = None,
+        pacer: Pacer | None = None,
+        max_attempts: int = 5,
+        timeout: tuple[float, float] = (10.0, 60.0),
+    ):
         self.settings = settings
         self.auth = auth
         self.http = http or new_session(settings.workers)
@@ -120,16 +139,21 @@ class PelotonClient:
         seen: set = set()
         page = 0
         while True:
-            body = self.get_json(f"/api/user/{user_id}/workouts", {
-                "joins": "ride,ride.instructor", "limit": PAGE_SIZE, "page": page, "sort_by": "-created"})
+            body = self.get_json(
+                f"/api/user/{user_id}/workouts",
+                {"joins": "ride,ride.instructor", "limit": PAGE_SIZE, "page": page, "sort_by": "-created"},
+            )
             data = body.get("data")
             if not isinstance(data, list):
                 raise ApiError(f"Peloton's workout list (page {page}) had no data; try again later.", path)
             items = [w for w in data if isinstance(w, dict) and w.get("id")]
             ids = {w["id"] for w in items if isinstance(w["id"], (str, int))}
             if page and items and ids <= seen:
-                raise ApiError(f"Peloton's workout list sent page {page} with nothing new and offered "
-                               "yet another page; stopped listing. Try again later.", path)
+                raise ApiError(
+                    f"Peloton's workout list sent page {page} with nothing new and offered "
+                    "yet another page; stopped listing. Try again later.",
+                    path,
+                )
             seen |= ids
             if items:
                 yield items
@@ -138,17 +162,25 @@ class PelotonClient:
             page += 1
             page_count = body.get("page_count")
             if isinstance(page_count, int) and not isinstance(page_count, bool) and page >= page_count:
-                raise ApiError(f"Peloton's workout list offered page {page + 1} of {page_count}; "
-                               "stopped listing. Try again later.", path)
+                raise ApiError(
+                    f"Peloton's workout list offered page {page + 1} of {page_count}; "
+                    "stopped listing. Try again later.",
+                    path,
+                )
             if page >= MAX_PAGES:
-                raise ApiError(f"Peloton's workout list offered more than {MAX_PAGES} pages; stopped "
-                               "listing. Try again later.", path)
+                raise ApiError(
+                    f"Peloton's workout list offered more than {MAX_PAGES} pages; stopped listing. Try again later.",
+                    path,
+                )
 
     def performance_graph(self, workout_id: str, *, cheap: bool = False) -> dict:
         """One workout's details. `cheap`: a single try that never slows the pool down (for a graph
         that failed on earlier refreshes: it should not cost every refresh a full backoff)."""
-        return self.get_json(f"/api/workout/{workout_id}/performance_graph",
-                             {"every_n": self.settings.every_n}, attempts=1 if cheap else None)
+        return self.get_json(
+            f"/api/workout/{workout_id}/performance_graph",
+            {"every_n": self.settings.every_n},
+            attempts=1 if cheap else None,
+        )
 
     # -- HTTP ---------------------------------------------------------------------------------
     def get_json(self, path: str, params: dict | None = None, *, attempts: int | None = None) -> dict:
@@ -165,19 +197,32 @@ class PelotonClient:
         while True:
             attempt += 1
             if self.pacer.gave_up() or self.pacer.clock() - started >= self.pacer.give_up_after:
-                raise ApiError(f"Peloton kept failing for {self.pacer.give_up_after:g} seconds, so "
-                               f"{path} was not fetched; refresh again later.", path)
+                raise ApiError(
+                    f"Peloton kept failing for {self.pacer.give_up_after:g} seconds, so "
+                    f"{path} was not fetched; refresh again later.",
+                    path,
+                )
             self.pacer.wait_turn()
             with self._count_lock:
                 self.requests_made += 1
             try:
-                resp = self.http.get(url, params=params, timeout=self.timeout, headers={
-                    "Authorization": f"Bearer {token}", "Peloton-Platform": "web",
-                    "Accept": "application/json"})
+                resp = self.http.get(
+                    url,
+                    params=params,
+                    timeout=self.timeout,
+                    headers={
+                        "Authorization": f"Bearer {token}",
+                        "Peloton-Platform": "web",
+                        "Accept": "application/json",
+                    },
+                )
             except TRANSIENT as exc:
                 if attempt >= max_attempts:
-                    raise ApiError(f"Could not reach Peloton for {path} after {attempt} tries "
-                                   f"({type(exc).__name__}); check your connection.", path) from None
+                    raise ApiError(
+                        f"Could not reach Peloton for {path} after {attempt} tries "
+                        f"({type(exc).__name__}); check your connection.",
+                        path,
+                    ) from None
                 self.pacer.push_back(None)
                 continue
             except requests.RequestException as exc:  # a bad URL setting, not a passing fault
@@ -201,10 +246,17 @@ class PelotonClient:
             if resp.status_code == 401:
                 where = getattr(getattr(self.auth, "store", None), "path", None)
                 saved = f"delete the saved sign-in {where}" if where else "delete the saved token"
-                pasted = "the pasted access token was refused: paste a new one" \
-                    if self.settings.access_token else "paste a new token"
-                raise ApiError(f"Peloton said 'not logged in' for {path} even after renewing the sign-in; "
-                               f"sign in again ({saved}, or {pasted}).", path, 401)
+                pasted = (
+                    "the pasted access token was refused: paste a new one"
+                    if self.settings.access_token
+                    else "paste a new token"
+                )
+                raise ApiError(
+                    f"Peloton said 'not logged in' for {path} even after renewing the sign-in; "
+                    f"sign in again ({saved}, or {pasted}).",
+                    path,
+                    401,
+                )
             return _checked_json(resp, path)
 
 
@@ -246,8 +298,12 @@ def _retry_after(resp: requests.Response, now: Callable[[], float] = time.time) 
 def _checked_json(resp: requests.Response, path: str) -> dict:
     status = resp.status_code
     if status == 401:
-        raise ApiError(f"Peloton said 'not logged in' for {path} even after renewing the sign-in; "
-                       "sign in again (delete the saved token or paste a new one).", path, status)
+        raise ApiError(
+            f"Peloton said 'not logged in' for {path} even after renewing the sign-in; "
+            "sign in again (delete the saved token or paste a new one).",
+            path,
+            status,
+        )
     if status == 404:
         raise ApiError(f"Peloton has no {path} (HTTP 404).", path, status)
     ctype = resp.headers.get("Content-Type", "")
@@ -260,8 +316,7 @@ def _checked_json(resp: requests.Response, path: str) -> dict:
     except ValueError:
         html = "html" in ctype or resp.text.lstrip().startswith("<")
         kind = "an HTML page instead of JSON" if html else "malformed JSON"
-        raise ApiError(f"Peloton sent {kind} for {path} (HTTP {status}); "
-                       "try again later.", path, status) from None
+        raise ApiError(f"Peloton sent {kind} for {path} (HTTP {status}); try again later.", path, status) from None
     if not isinstance(data, dict):
         raise ApiError(f"Peloton sent unexpected JSON for {path}; try again later.", path, status)
     return data

@@ -13,8 +13,8 @@ import os
 import sqlite3
 import time
 import zlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from pelotonxl.errors import ConfigError
 from pelotonxl.state import StateFolder
@@ -55,12 +55,14 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 # versioning (user_version 0) already have; version 2 compresses the graphs (json TEXT -> data BLOB).
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (),
-    2: ("ALTER TABLE graphs RENAME TO graphs_v1",
+    2: (
+        "ALTER TABLE graphs RENAME TO graphs_v1",
         "CREATE TABLE graphs (workout_id TEXT PRIMARY KEY, every_n INTEGER, data BLOB NOT NULL, "
         "fetched_at REAL NOT NULL)",
         "INSERT INTO graphs (workout_id, every_n, data, fetched_at) "
         "SELECT workout_id, every_n, compress_json(json), fetched_at FROM graphs_v1",
-        "DROP TABLE graphs_v1"),
+        "DROP TABLE graphs_v1",
+    ),
 }
 
 
@@ -108,7 +110,7 @@ class WorkoutStore:
         self.db.create_function("compress_json", 1, _compress_json, deterministic=True)
         self._create_or_migrate()
         for companion in watched_files(self.path)[1:] + (str(self.path) + "-shm",):
-            if os.path.exists(companion):   # left by an older version with the wider mode
+            if os.path.exists(companion):  # left by an older version with the wider mode
                 os.chmod(companion, 0o600)
 
     def _create_or_migrate(self) -> None:
@@ -130,8 +132,10 @@ class WorkoutStore:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             self.db.close()
-            raise ConfigError(f"The local store {self.path} was written by a newer peloton_xl (layout "
-                              f"{version}, this one knows {SCHEMA_VERSION}): update peloton_xl.")
+            raise ConfigError(
+                f"The local store {self.path} was written by a newer peloton_xl (layout "
+                f"{version}, this one knows {SCHEMA_VERSION}): update peloton_xl."
+            )
         try:
             for step in range(version + 1, SCHEMA_VERSION + 1):
                 with self._transaction():
@@ -147,13 +151,13 @@ class WorkoutStore:
         return StateFolder(home).store_file(user_id)
 
     @classmethod
-    def for_account(cls, home: Path, user_id: str) -> "WorkoutStore":
+    def for_account(cls, home: Path, user_id: str) -> WorkoutStore:
         return cls(cls.path_for(home, user_id))
 
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> "WorkoutStore":
+    def __enter__(self) -> WorkoutStore:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -162,14 +166,25 @@ class WorkoutStore:
     # -- writes (each one transaction) ---------------------------------------------------------------
     def save_workouts(self, workouts: Iterable[dict], frontier: int | None = None) -> None:
         now = time.time()
-        rows = [(w["id"], int(w.get("created_at") or w.get("start_time") or 0), w.get("start_time"),
-                 w.get("status"), json.dumps(w, separators=(",", ":")), now) for w in workouts]
+        rows = [
+            (
+                w["id"],
+                int(w.get("created_at") or w.get("start_time") or 0),
+                w.get("start_time"),
+                w.get("status"),
+                json.dumps(w, separators=(",", ":")),
+                now,
+            )
+            for w in workouts
+        ]
         with self._transaction():
             self.db.executemany(
                 "INSERT INTO workouts (id, created_at, start_time, status, json, fetched_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET created_at=excluded.created_at, "
                 "start_time=excluded.start_time, status=excluded.status, json=excluded.json, "
-                "fetched_at=excluded.fetched_at", rows)
+                "fetched_at=excluded.fetched_at",
+                rows,
+            )
             if frontier is not None:
                 self._set_meta("frontier", str(frontier))
 
@@ -178,8 +193,8 @@ class WorkoutStore:
         rows = [(wid, every_n, pack_graph(g), now) for wid, g in graphs]
         with self._transaction():
             self.db.executemany(
-                "INSERT OR REPLACE INTO graphs (workout_id, every_n, data, fetched_at) VALUES (?, ?, ?, ?)",
-                rows)
+                "INSERT OR REPLACE INTO graphs (workout_id, every_n, data, fetched_at) VALUES (?, ?, ?, ?)", rows
+            )
             self.db.executemany("DELETE FROM graph_failures WHERE workout_id = ?", [(r[0],) for r in rows])
 
     def record_failures(self, failures: Iterable[tuple[str, str]]) -> None:
@@ -189,14 +204,14 @@ class WorkoutStore:
                 "INSERT INTO graph_failures (workout_id, error, attempts, last_tried) VALUES (?, ?, 1, ?) "
                 "ON CONFLICT(workout_id) DO UPDATE SET error=excluded.error, "
                 "attempts=attempts+1, last_tried=excluded.last_tried",
-                [(wid, err, now) for wid, err in failures])
+                [(wid, err, now) for wid, err in failures],
+            )
 
     def finish_full_sync(self, seen_ids: set[str], frontier: int | None) -> int:
         """After a complete walk of every page: drop what Peloton no longer has. Returns how many."""
         with self._transaction():
             gone = [r[0] for r in self.db.execute("SELECT id FROM workouts") if r[0] not in seen_ids]
-            for table, column in (("workouts", "id"), ("graphs", "workout_id"),
-                                  ("graph_failures", "workout_id")):
+            for table, column in (("workouts", "id"), ("graphs", "workout_id"), ("graph_failures", "workout_id")):
                 self.db.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(g,) for g in gone])
             self._set_meta("frontier", str(frontier or 0))
         return len(gone)
@@ -225,15 +240,15 @@ class WorkoutStore:
         if not ids:
             return []
         marks = ",".join("?" * len(ids))
-        have = {r[0] for r in self.db.execute(
-            f"SELECT workout_id FROM graphs WHERE workout_id IN ({marks})", ids)}
+        have = {r[0] for r in self.db.execute(f"SELECT workout_id FROM graphs WHERE workout_id IN ({marks})", ids)}
         return [wid for wid in ids if wid not in have]
 
     def ids_needing_graph(self) -> list[str]:
         """Finished workouts whose graph is missing: new ones, failed ones, ones a killed run left."""
         rows = self.db.execute(
             "SELECT w.id, w.json FROM workouts w LEFT JOIN graphs g ON g.workout_id = w.id "
-            "WHERE g.workout_id IS NULL ORDER BY w.created_at DESC")
+            "WHERE g.workout_id IS NULL ORDER BY w.created_at DESC"
+        )
         return [wid for wid, raw in rows if is_finished(json.loads(raw))]
 
     def graph_failure_attempts(self) -> dict[str, int]:
@@ -248,7 +263,8 @@ class WorkoutStore:
         rows = self.db.execute(
             "SELECT g.workout_id FROM graphs g JOIN workouts w ON w.id = g.workout_id "
             "WHERE g.every_n IS NULL OR g.every_n > ? ORDER BY w.created_at DESC, w.id LIMIT ?",
-            (every_n, -1 if limit is None else limit))
+            (every_n, -1 if limit is None else limit),
+        )
         return [r[0] for r in rows]
 
     def graph(self, workout_id: str) -> dict | None:
@@ -270,7 +286,8 @@ class WorkoutStore:
         as Python objects."""
         rows = self.db.execute(
             "SELECT w.json, g.data FROM workouts w LEFT JOIN graphs g ON g.workout_id = w.id "
-            "ORDER BY w.created_at DESC, w.id")
+            "ORDER BY w.created_at DESC, w.id"
+        )
         for workout, graph in rows:
             graph = unpack_graph(graph) if graph is not None else None
             if graph is not None and not samples:
@@ -315,4 +332,3 @@ class _Transaction:
 
     def __exit__(self, exc_type, *_):
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
-

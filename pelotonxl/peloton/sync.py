@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 import math
 import queue
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
 
 from pelotonxl.errors import ApiError
 from pelotonxl.peloton.client import PelotonClient
@@ -36,8 +36,8 @@ Progress = Callable[[str, int, int | None], None]  # (stage, done, total or None
 
 @dataclass
 class SyncReport:
-    total: int = 0                # workouts in the store afterwards
-    new: int = 0                  # workouts the store did not hold before
+    total: int = 0  # workouts in the store afterwards
+    new: int = 0  # workouts the store did not hold before
     graphs_fetched: int = 0
     pruned: int = 0
     pages: int = 0
@@ -46,12 +46,13 @@ class SyncReport:
     unavailable: dict[str, str] = field(default_factory=dict)
     # Workouts with fields that cannot be read: skipped, or kept without those fields (label -> what).
     unreadable: dict[str, str] = field(default_factory=dict)
-    refined: int = 0              # coarse graphs refetched at the finer setting
-    coarse_left: int = 0          # graphs still coarser than the setting (refined by later refreshes)
+    refined: int = 0  # coarse graphs refetched at the finer setting
+    coarse_left: int = 0  # graphs still coarser than the setting (refined by later refreshes)
 
 
-def sync(client: PelotonClient, store: WorkoutStore, user_id: str, *, full: bool = False,
-         progress: Progress | None = None) -> SyncReport:
+def sync(
+    client: PelotonClient, store: WorkoutStore, user_id: str, *, full: bool = False, progress: Progress | None = None
+) -> SyncReport:
     """Bring the store up to date with the account, and say what changed.
 
     Incremental (the default): pages newest first and stops at the first page it already knows;
@@ -60,7 +61,8 @@ def sync(client: PelotonClient, store: WorkoutStore, user_id: str, *, full: bool
     no longer on Peloton. Graph failures do not stop the sync: they are in `SyncReport.failed`, and
     the next sync retries each once, cheaply, after the rest (reported as `unavailable` on the
     UNAVAILABLE_AFTER-th refresh, quiet after that). A workout that cannot be read is skipped or
-    kept without the unreadable field, and named in `unreadable`. `progress(stage, done, total)` is told as pages and graphs arrive.
+    kept without the unreadable field, and named in `unreadable`. `progress(stage, done, total)` is
+    told as pages and graphs arrive.
     """
     progress = progress or (lambda stage, done, total: None)
     report = SyncReport()
@@ -95,8 +97,15 @@ class _Walk:
         return self.newest or None
 
 
-def _walk_pages(client: PelotonClient, store: WorkoutStore, user_id: str, full: bool,
-                report: SyncReport, progress: Progress, graphs: "_GraphFetcher") -> _Walk:
+def _walk_pages(
+    client: PelotonClient,
+    store: WorkoutStore,
+    user_id: str,
+    full: bool,
+    report: SyncReport,
+    progress: Progress,
+    graphs: _GraphFetcher,
+) -> _Walk:
     walk = _Walk()
     frontier = None if full else store.frontier()
     for listed in client.workout_pages(user_id):
@@ -119,8 +128,7 @@ def _walk_pages(client: PelotonClient, store: WorkoutStore, user_id: str, full: 
         graphs.fetch(finished if full else store.without_graph(finished))
         graphs.collect()
         progress("workouts", len(walk.ids), None)
-        if frontier is not None and any(int(w.get("created_at") or 0) <= frontier and w["id"] in known
-                                        for w in fresh):
+        if frontier is not None and any(int(w.get("created_at") or 0) <= frontier and w["id"] in known for w in fresh):
             break
     return walk
 
@@ -159,11 +167,17 @@ def _readable_workouts(page: list[dict], unreadable: dict[str, str]) -> list[dic
         if (_epoch(w.get("created_at")) or 0) <= 0:
             unreadable[wid] = f"skipped: its created_at {_shown(w.get('created_at'))} is not a time"
             continue
-        odd = [key for key in ("start_time", "end_time", "total_work")
-               if w.get(key) is not None and not _is_number(w.get(key))]
+        odd = [
+            key
+            for key in ("start_time", "end_time", "total_work")
+            if w.get(key) is not None and not _is_number(w.get(key))
+        ]
         if odd:
-            unreadable[wid] = "kept, but " + ", ".join(f"{key} {_shown(w[key])}" for key in odd) + \
-                f" {'is' if len(odd) == 1 else 'are'} not a number: left blank"
+            unreadable[wid] = (
+                "kept, but "
+                + ", ".join(f"{key} {_shown(w[key])}" for key in odd)
+                + f" {'is' if len(odd) == 1 else 'are'} not a number: left blank"
+            )
         kept.append(w)
     return kept
 
@@ -171,8 +185,6 @@ def _readable_workouts(page: list[dict], unreadable: dict[str, str]) -> list[dic
 def _shown(value, limit: int = 40) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 
 
 class _GraphFetcher:
@@ -183,22 +195,22 @@ class _GraphFetcher:
     what arrived, so the next refresh only fetches the rest.
     """
 
-    def __init__(self, client: PelotonClient, store: WorkoutStore, report: SyncReport,
-                 progress: Progress, full: bool = False):
+    def __init__(
+        self, client: PelotonClient, store: WorkoutStore, report: SyncReport, progress: Progress, full: bool = False
+    ):
         self.client, self.store, self.report, self.progress = client, store, report, progress
         self.full = full
         self.failed_before = store.graph_failure_attempts()  # id -> refreshes it has failed on
         self.deferred: dict[str, None] = {}  # failed before: tried once, at the end (ordered set)
-        self.pool = ThreadPoolExecutor(max_workers=max(1, client.settings.workers),
-                                       thread_name_prefix="graph")
+        self.pool = ThreadPoolExecutor(max_workers=max(1, client.settings.workers), thread_name_prefix="graph")
         self.arrived: queue.Queue[tuple[str, Future]] = queue.Queue()
         self.submitted: set[str] = set()
-        self.refining: set[str] = set()   # already have a (coarse) graph: a failure loses nothing
+        self.refining: set[str] = set()  # already have a (coarse) graph: a failure loses nothing
         self.done = 0
         self.batch: list[tuple[str, dict]] = []
         self.failures: list[tuple[str, str]] = []
 
-    def __enter__(self) -> "_GraphFetcher":
+    def __enter__(self) -> _GraphFetcher:
         return self
 
     def fetch(self, workout_ids) -> None:
@@ -232,7 +244,7 @@ class _GraphFetcher:
                 self.report.refined += wid in self.refining
             except ApiError as exc:
                 log.info("workout %s: %s", wid, exc)  # the CLI lists every failure once, at the end
-                if wid not in self.refining:        # a refinement is simply tried again next time
+                if wid not in self.refining:  # a refinement is simply tried again next time
                     self.failures.append((wid, str(exc)))
             self.done += 1
             if len(self.batch) >= GRAPH_BATCH:

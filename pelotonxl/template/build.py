@@ -72,8 +72,9 @@ def add_dashboard(workbook: Path, destination: Path, layout: dict[str, Any]) -> 
     board = build_dashboard([], BUILD_TIME)
     board.name, board.data_sheet = layout["dashboard"]["sheet"], layout["dashboard"]["data_sheet"]
     with xlsx_parts.open_package(workbook) as pkg:
-        styles_part = next(r.part for r in xlsx_parts.read_rels(pkg, xlsx_parts.workbook_part(pkg))
-                           if r.type == xlsx_parts.REL_STYLES)
+        styles_part = next(
+            r.part for r in xlsx_parts.read_rels(pkg, xlsx_parts.workbook_part(pkg)) if r.type == xlsx_parts.REL_STYLES
+        )
         styles = StyleBook(pkg.text(styles_part))
         dashboard_sheet.write_dashboard(pkg, styles, board)
         pkg.put(styles_part, styles.xml)
@@ -83,6 +84,7 @@ def add_dashboard(workbook: Path, destination: Path, layout: dict[str, Any]) -> 
 
 # ----------------------------------------------------------------------------- VBA
 
+
 def _crlf(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\n", "\r\n")
 
@@ -90,8 +92,7 @@ def _crlf(text: str) -> str:
 TABLE_MODULE = "PelotonTable"  # PELOTON_METRIC from the Metrics table, for Excel for Mac
 
 
-def write_vba(workbook: Path, destination: Path, peloton_source: str, udf_wrapper: str,
-              table_source: str) -> None:
+def write_vba(workbook: Path, destination: Path, peloton_source: str, udf_wrapper: str, table_source: str) -> None:
     """Replace the template's sample Module1 with Peloton; add the UDF wrappers and PelotonTable.
 
     The template's `xlwings` module and `Dictionary` class are left as they are.
@@ -113,9 +114,9 @@ def write_vba(workbook: Path, destination: Path, peloton_source: str, udf_wrappe
 
 # ----------------------------------------------------------------------------- package
 
+
 def _xml_bytes(root: ElementTree.Element) -> bytes:
-    return (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            + ElementTree.tostring(root, encoding="utf-8"))
+    return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + ElementTree.tostring(root, encoding="utf-8")
 
 
 def _with_customui_relationship(rels: bytes) -> bytes:
@@ -125,16 +126,18 @@ def _with_customui_relationship(rels: bytes) -> bytes:
     number = 1
     while f"rId{number}" in ids:
         number += 1
-    ElementTree.SubElement(root, f"{{{PACKAGE_RELS_NS}}}Relationship",
-                           Id=f"rId{number}", Type=CUSTOMUI_REL_TYPE, Target=CUSTOMUI_PART)
+    ElementTree.SubElement(
+        root, f"{{{PACKAGE_RELS_NS}}}Relationship", Id=f"rId{number}", Type=CUSTOMUI_REL_TYPE, Target=CUSTOMUI_PART
+    )
     return _xml_bytes(root)
 
 
 def _with_customui_content_type(content_types: bytes) -> bytes:
     ElementTree.register_namespace("", CONTENT_TYPES_NS)
     root = ElementTree.fromstring(content_types)
-    ElementTree.SubElement(root, f"{{{CONTENT_TYPES_NS}}}Override",
-                           PartName=f"/{CUSTOMUI_PART}", ContentType="application/xml")
+    ElementTree.SubElement(
+        root, f"{{{CONTENT_TYPES_NS}}}Override", PartName=f"/{CUSTOMUI_PART}", ContentType="application/xml"
+    )
     return _xml_bytes(root)
 
 
@@ -142,8 +145,13 @@ def _core_properties() -> bytes:
     from openpyxl.packaging.core import DocumentProperties
     from openpyxl.xml.functions import tostring
 
-    props = DocumentProperties(creator="peloton_xl", lastModifiedBy="peloton_xl",
-                               title="Peloton workbook", created=BUILD_TIME, modified=BUILD_TIME)
+    props = DocumentProperties(
+        creator="peloton_xl",
+        lastModifiedBy="peloton_xl",
+        title="Peloton workbook",
+        created=BUILD_TIME,
+        modified=BUILD_TIME,
+    )
     return tostring(props.to_tree())
 
 
@@ -175,8 +183,10 @@ def finish_package(workbook: Path, customui: bytes) -> bytes:
 
 # ----------------------------------------------------------------------------- build
 
-def build_workbook(output: Path = DEFAULT_OUTPUT, *, sources: Path = SOURCES_DIR,
-                   udf_module: Path = DEFAULT_UDF_MODULE) -> BuildResult:
+
+def build_workbook(
+    output: Path = DEFAULT_OUTPUT, *, sources: Path = SOURCES_DIR, udf_module: Path = DEFAULT_UDF_MODULE
+) -> BuildResult:
     """Build the workbook at `output` (replaced atomically) and return what went into it."""
     template = xlwings_template()
     udf_wrapper = generate_udf_wrapper(udf_module)
@@ -209,11 +219,15 @@ def _replace_atomically(path: Path, content: bytes) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pelotonxl.template.build",
-        description="Build PelotonWorkbook.xlsm from workbook/ and peloton_xl.py.")
-    parser.add_argument("--output", type=Path,
-                        help=f"write the workbook only there (default: {DEFAULT_OUTPUT.name} at the top "
-                             "of the repository and its copy shipped in the package, "
-                             f"{PACKAGED_TEMPLATE.relative_to(REPO_ROOT).as_posix()})")
+        description="Build PelotonWorkbook.xlsm from workbook/ and peloton_xl.py.",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help=f"write the workbook only there (default: {DEFAULT_OUTPUT.name} at the top "
+        "of the repository and its copy shipped in the package, "
+        f"{PACKAGED_TEMPLATE.relative_to(REPO_ROOT).as_posix()})",
+    )
     args = parser.parse_args(argv)
     try:
         result = build_workbook(args.output or DEFAULT_OUTPUT)

@@ -31,8 +31,7 @@ def create_from_template(path: Path) -> bool:
     staged = path.with_name(f"{TEMP_PREFIX}{path.name}.{os.getpid()}.tmp")
     try:
         try:
-            with resources.files(__package__).joinpath(TEMPLATE_NAME).open("rb") as source, \
-                    open(staged, "wb") as copy:
+            with resources.files(__package__).joinpath(TEMPLATE_NAME).open("rb") as source, open(staged, "wb") as copy:
                 shutil.copyfileobj(source, copy)
                 copy.flush()
                 os.fsync(copy.fileno())

@@ -42,15 +42,17 @@ def _lay_out_config(ws: Any, layout: dict[str, Any], workbook: Any) -> None:
     ws["A2"] = layout["intro"]
     ws["A2"].font = _font(italic=True)
     header_row = 4
-    for column, text in zip("ABC", layout["header"]):
+    for column, text in zip("ABC", layout["header"], strict=False):
         cell = ws[f"{column}{header_row}"]
         cell.value = text
         cell.font = _font(bold=True, color=HEADER_TEXT)
         cell.fill = PatternFill("solid", fgColor=HEADER_FILL)
 
     edge = Side(style="thin", color="BFBFBF")
-    input_style = {"fill": PatternFill("solid", fgColor=INPUT_FILL),
-                   "border": Border(left=edge, right=edge, top=edge, bottom=edge)}
+    input_style = {
+        "fill": PatternFill("solid", fgColor=INPUT_FILL),
+        "border": Border(left=edge, right=edge, top=edge, bottom=edge),
+    }
     note_font = _font(color=NOTE_COLOUR)
     wrap = Alignment(wrap_text=True, vertical="center")
     middle = Alignment(vertical="center")
@@ -68,10 +70,16 @@ def _lay_out_config(ws: Any, layout: dict[str, Any], workbook: Any) -> None:
         help_cell.font, help_cell.alignment = note_font, wrap
         rule = layout["validation"].get(field.name)
         if rule:
-            check = DataValidation(type="whole", operator="between",
-                                   formula1=str(rule["min"]), formula2=str(rule["max"]),
-                                   allow_blank=True, showErrorMessage=True,
-                                   errorTitle=field.label, error=rule["error"])
+            check = DataValidation(
+                type="whole",
+                operator="between",
+                formula1=str(rule["min"]),
+                formula2=str(rule["max"]),
+                allow_blank=True,
+                showErrorMessage=True,
+                errorTitle=field.label,
+                error=rule["error"],
+            )
             check.add(value.coordinate)
             ws.add_data_validation(check)
 
@@ -86,8 +94,7 @@ def _lay_out_config(ws: Any, layout: dict[str, Any], workbook: Any) -> None:
         cell.number_format = layout["status_formats"].get(key, "General")
         cell.alignment = Alignment(horizontal="left", vertical="center")
         cell.border = Border(bottom=edge)
-        workbook.defined_names[defined_name] = DefinedName(
-            defined_name, attr_text=f"'{ws.title}'!$B${row}")
+        workbook.defined_names[defined_name] = DefinedName(defined_name, attr_text=f"'{ws.title}'!$B${row}")
 
     for column, width in layout["column_widths"].items():
         ws.column_dimensions[column].width = width
@@ -108,15 +115,15 @@ def _lay_out_table_sheet(ws: Any, spec: dict[str, Any], style_name: str) -> None
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.table import Table, TableStyleInfo
 
-    for column, (heading, width) in enumerate(zip(spec["columns"], spec["widths"]), start=1):
+    for column, (heading, width) in enumerate(zip(spec["columns"], spec["widths"], strict=False), start=1):
         ws.cell(1, column, heading).font = _font(bold=True)
         ws.column_dimensions[get_column_letter(column)].width = width
     # A header row and one empty data row: a table needs at least one data row.
     ref = f"A1:{get_column_letter(len(spec['columns']))}2"
     table = Table(displayName=spec["sheet"], ref=ref)
-    table.tableStyleInfo = TableStyleInfo(name=style_name, showRowStripes=True,
-                                          showColumnStripes=False,
-                                          showFirstColumn=False, showLastColumn=False)
+    table.tableStyleInfo = TableStyleInfo(
+        name=style_name, showRowStripes=True, showColumnStripes=False, showFirstColumn=False, showLastColumn=False
+    )
     ws.add_table(table)
     ws.freeze_panes = "A2"
     _fit_to_page_width(ws)
@@ -156,11 +163,16 @@ def lay_out_sheets(template: Path, destination: Path, layout: dict[str, Any]) ->
     for spec in layout["tables"]:
         _lay_out_table_sheet(workbook.create_sheet(spec["sheet"]), spec, layout["table_style"])
     board = layout["dashboard"]
-    workbook.create_sheet(board["sheet"])        # filled in by add_dashboard
+    workbook.create_sheet(board["sheet"])  # filled in by add_dashboard
     workbook.create_sheet(board["data_sheet"])
 
-    order = [board["sheet"], layout["config"]["sheet"], *(t["sheet"] for t in layout["tables"]),
-             board["data_sheet"], layout["xlwings_conf"]["sheet"]]
+    order = [
+        board["sheet"],
+        layout["config"]["sheet"],
+        *(t["sheet"] for t in layout["tables"]),
+        board["data_sheet"],
+        layout["xlwings_conf"]["sheet"],
+    ]
     workbook._sheets = [workbook[name] for name in order]  # openpyxl has no public reorder
     workbook.active = 0
     for ws in workbook.worksheets:

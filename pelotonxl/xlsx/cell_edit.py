@@ -36,7 +36,7 @@ def set_cell(sheet: str, ref: str, tail: str | None) -> str:
         tail = s_attr + tail
     element = _prefixed(f'<c r="{col}{row}"{tail}', prefix)
     if old:
-        return sheet[:old.start()] + element + sheet[old.end():]
+        return sheet[: old.start()] + element + sheet[old.end() :]
     return _insert_cell(sheet, prefix, column_index_from_string(col), row, element)
 
 
@@ -45,29 +45,29 @@ def _insert_cell(sheet: str, prefix: str, col: int, row: int, element: str) -> s
     data = re.search(rf"<{p}sheetData\b[^>]*?/>|<{p}sheetData\b[^>]*>.*?</{p}sheetData>", sheet, re.S)
     new_row = f'<{prefix}row r="{row}">{element}</{prefix}row>'
     if data.group(0).endswith("/>"):
-        return sheet[:data.start()] + f"<{prefix}sheetData>{new_row}</{prefix}sheetData>" + sheet[data.end():]
+        return sheet[: data.start()] + f"<{prefix}sheetData>{new_row}</{prefix}sheetData>" + sheet[data.end() :]
     rows = re.compile(rf"<{p}row\b[^>]*?/>|<{p}row\b[^>]*>.*?</{p}row>", re.S)
     for match in rows.finditer(sheet, data.start(), data.end()):
         r = int(attrs_of(_start_tag(match.group(0))).get("r", "0"))
         if r > row:
-            return sheet[:match.start()] + new_row + sheet[match.start():]
+            return sheet[: match.start()] + new_row + sheet[match.start() :]
         if r == row:
-            return sheet[:match.start()] + _row_with_cell(match.group(0), prefix, col, element) + sheet[match.end():]
+            return sheet[: match.start()] + _row_with_cell(match.group(0), prefix, col, element) + sheet[match.end() :]
     close = data.end() - len(f"</{prefix}sheetData>")
     return sheet[:close] + new_row + sheet[close:]
 
 
 def _row_with_cell(row_xml: str, prefix: str, col: int, element: str) -> str:
     start = _start_tag(row_xml)
-    new_start = re.sub(r'\sspans="[^"]*"', "", start)   # the spans hint may no longer hold
+    new_start = re.sub(r'\sspans="[^"]*"', "", start)  # the spans hint may no longer hold
     if start.endswith("/>"):
         return new_start[:-2] + f">{element}</{prefix}row>"
-    body = row_xml[len(start):row_xml.rindex("</")]
+    body = row_xml[len(start) : row_xml.rindex("</")]
     p = re.escape(prefix)
     for cell in re.finditer(rf"<{p}c\b[^>]*?/>|<{p}c\b[^>]*>.*?</{p}c>", body, re.S):
         ref = attrs_of(_start_tag(cell.group(0))).get("r")
         if ref and column_index_from_string(coordinate_from_string(ref)[0]) > col:
-            body = body[:cell.start()] + element + body[cell.start():]
+            body = body[: cell.start()] + element + body[cell.start() :]
             break
     else:
         body += element

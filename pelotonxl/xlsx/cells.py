@@ -25,7 +25,7 @@ DURATION_FORMAT = "[h]:mm:ss"
 BOOLEAN_FORMAT = '"TRUE";"TRUE";"FALSE"'
 
 
-MAX_CELL_TEXT = 32767                      # Excel's limit per cell
+MAX_CELL_TEXT = 32767  # Excel's limit per cell
 
 
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -64,4 +64,4 @@ def value_tail(value: object, s_attr: str = "", date_attr: str = "", duration_at
         return number_tail(value, s_attr)
     if isinstance(value, (dt.datetime, dt.date)):
         return number_tail(to_excel(value), date_attr)
-    return number_tail(to_excel(value), duration_attr)   # a timedelta
+    return number_tail(to_excel(value), duration_attr)  # a timedelta

@@ -39,15 +39,19 @@ def chart_xml(place: ChartPlace) -> bytes:
         chart = LineChart()
         chart.x_axis = DateAxis(crossAx=100)
         chart.x_axis.majorTimeUnit = "months"
-        chart.y_axis.crossAx = chart.x_axis.axId   # openpyxl's default (10) names no axis of this plot
+        chart.y_axis.crossAx = chart.x_axis.axId  # openpyxl's default (10) names no axis of this plot
     elif spec.kind in ("scatter", "scatter_log"):
         return _scatter_xml(place)
     else:
         raise ValueError(f"unknown chart kind {spec.kind!r}")
     for index, ref in enumerate(place.series):
-        series = Series(idx=index, order=index, tx=SeriesLabel(strRef=StrRef(f=ref.name_ref)),
-                        val=NumDataSource(numRef=NumRef(f=ref.values_ref)),
-                        cat=AxDataSource(numRef=NumRef(f=place.categories_ref)))
+        series = Series(
+            idx=index,
+            order=index,
+            tx=SeriesLabel(strRef=StrRef(f=ref.name_ref)),
+            val=NumDataSource(numRef=NumRef(f=ref.values_ref)),
+            cat=AxDataSource(numRef=NumRef(f=place.categories_ref)),
+        )
         if spec.kind == "line":
             series.smooth = False
             series.marker = Marker(symbol="none")
@@ -61,7 +65,7 @@ def chart_xml(place: ChartPlace) -> bytes:
     chart.x_axis.number_format = place.number_format
     if spec.label_every > 1:
         chart.x_axis.tickLblSkip = chart.x_axis.tickMarkSkip = spec.label_every
-    chart.x_axis.delete = chart.y_axis.delete = False   # openpyxl 3.1 hides axes unless told
+    chart.x_axis.delete = chart.y_axis.delete = False  # openpyxl 3.1 hides axes unless told
     chart.y_axis.majorGridlines = ChartLines(spPr=GraphicalProperties(ln=LineProperties(solidFill=GRID_COLOUR)))
     chart.y_axis.number_format = "#,##0"
     chart.legend.position = "b"
@@ -75,9 +79,13 @@ def _scatter_xml(place: ChartPlace) -> bytes:
     spec = place.spec
     chart = ScatterChart(scatterStyle="lineMarker")
     for index, ref in enumerate(place.series):
-        series = Series(idx=index, order=index, tx=SeriesLabel(strRef=StrRef(f=ref.name_ref)),
-                        yVal=NumDataSource(numRef=NumRef(f=ref.values_ref)),
-                        xVal=AxDataSource(numRef=NumRef(f=place.categories_ref)))
+        series = Series(
+            idx=index,
+            order=index,
+            tx=SeriesLabel(strRef=StrRef(f=ref.name_ref)),
+            yVal=NumDataSource(numRef=NumRef(f=ref.values_ref)),
+            xVal=AxDataSource(numRef=NumRef(f=place.categories_ref)),
+        )
         series.smooth = False
         series.marker = Marker(symbol="circle" if spec.kind == "scatter_log" else "none")
         series.spPr = GraphicalProperties(ln=LineProperties(solidFill=ref.colour, w=22225 if index == 0 else 15875))
@@ -99,10 +107,9 @@ def _scatter_xml(place: ChartPlace) -> bytes:
 
 def drawing_xml(places: list[ChartPlace], rel_ids: list[str]) -> str:
     """The drawing part anchoring each chart to its cells on the Dashboard."""
-    anchors = [_anchor(place, rel_id, shape_id) for shape_id, (place, rel_id) in
-               enumerate(zip(places, rel_ids), start=2)]
-    return (f'{XML_DECLARATION}<xdr:wsDr xmlns:xdr="{XDR_NS}" xmlns:a="{A_NS}">' + "".join(anchors)
-            + "</xdr:wsDr>")
+    placed = enumerate(zip(places, rel_ids, strict=False), start=2)
+    anchors = [_anchor(place, rel_id, shape_id) for shape_id, (place, rel_id) in placed]
+    return f'{XML_DECLARATION}<xdr:wsDr xmlns:xdr="{XDR_NS}" xmlns:a="{A_NS}">' + "".join(anchors) + "</xdr:wsDr>"
 
 
 def _anchor(place: ChartPlace, rel_id: str, shape_id: int) -> str:
@@ -119,4 +126,5 @@ def _anchor(place: ChartPlace, rel_id: str, shape_id: int) -> str:
         "<xdr:cNvGraphicFramePr/></xdr:nvGraphicFramePr>"
         '<xdr:xfrm><a:off x="0" y="0"/><a:ext cx="0" cy="0"/></xdr:xfrm>'
         f'<a:graphic><a:graphicData uri="{C_NS}"><c:chart xmlns:c="{C_NS}" xmlns:r="{R_NS}" r:id="{rel_id}"/>'
-        "</a:graphicData></a:graphic></xdr:graphicFrame><xdr:clientData/></xdr:twoCellAnchor>")
+        "</a:graphicData></a:graphic></xdr:graphicFrame><xdr:clientData/></xdr:twoCellAnchor>"
+    )

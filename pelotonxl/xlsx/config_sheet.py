@@ -21,7 +21,7 @@ from pelotonxl.xlsx import package as xp
 _NS = {"m": xp.MAIN_NS}
 
 
-_TAG = "{%s}%%s" % xp.MAIN_NS
+_TAG = f"{{{xp.MAIN_NS}}}%s"
 
 
 def read_config(path) -> dict[str, str]:
@@ -30,8 +30,10 @@ def read_config(path) -> dict[str, str]:
         try:
             cells = label_cells(pkg)
         except (ET.ParseError, ValueError, IndexError, CellCoordinatesException) as err:
-            raise WorkbookError(f"The Config sheet of {Path(path).name} cannot be read ({err}): "
-                                "open and save the workbook in Excel, then try again.") from None
+            raise WorkbookError(
+                f"The Config sheet of {Path(path).name} cannot be read ({err}): "
+                "open and save the workbook in Excel, then try again."
+            ) from None
     if cells is None:
         return {}
     return {field_for_label(label): text for label, (_, text) in cells.items() if field_for_label(label)}
@@ -60,8 +62,11 @@ def label_cells(pkg: xp.Package, sheet_name: str = CONFIG_SHEET) -> dict[str, tu
             col, r = coordinate_from_string(ref) if ref else (get_column_letter(position), row_number)
             if col in ("A", "B"):
                 by_row.setdefault(r, {})[col] = _cell_text(c, shared_strings)
-    return {cells["A"].strip().casefold(): (r, cells.get("B", "")) for r, cells in by_row.items()
-            if cells.get("A", "").strip()}
+    return {
+        cells["A"].strip().casefold(): (r, cells.get("B", ""))
+        for r, cells in by_row.items()
+        if cells.get("A", "").strip()
+    }
 
 
 def _shared_strings(pkg: xp.Package) -> list[str]:
@@ -133,5 +138,7 @@ def _blank_unused_shared_string(pkg: xp.Package, index: int) -> None:
     xml = pkg.text(rel.part)
     items = list(re.finditer(r"<(\w+:)?si\b[^>]*?/>|<(\w+:)?si\b.*?</(?:\w+:)?si>", xml, re.S))
     prefix = items[index].group(1) or items[index].group(2) or ""
-    pkg.put(rel.part, xml[:items[index].start()] + f"<{prefix}si><{prefix}t></{prefix}t></{prefix}si>"
-            + xml[items[index].end():])
+    pkg.put(
+        rel.part,
+        xml[: items[index].start()] + f"<{prefix}si><{prefix}t></{prefix}t></{prefix}si>" + xml[items[index].end() :],
+    )

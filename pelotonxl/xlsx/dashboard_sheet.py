@@ -38,17 +38,29 @@ def write_dashboard(pkg: xp.Package, styles: StyleBook, board: Dashboard) -> set
     """Regenerate the Dashboard and its data sheet; returns their sheetIds (for the calc chain)."""
     layout = plan(board)
     data = xp.find_sheet(pkg, board.data_sheet) or xp.add_sheet(
-        pkg, board.data_sheet, pkg.unused_name("xl/worksheets/sheet{}.xml"))
+        pkg, board.data_sheet, pkg.unused_name("xl/worksheets/sheet{}.xml")
+    )
     old_data = pkg.text(data.part) if pkg.has(data.part) else None
     sheet = xp.find_sheet(pkg, board.name) or xp.add_sheet(
-        pkg, board.name, pkg.unused_name("xl/worksheets/sheet{}.xml"), first=True)
+        pkg, board.name, pkg.unused_name("xl/worksheets/sheet{}.xml"), first=True
+    )
     old_sheet = pkg.text(sheet.part) if pkg.has(sheet.part) else None
     drawn_sheets.check_members_cells(pkg, board.name, old_sheet)
     drawn_sheets.check_members_cells(pkg, board.data_sheet, old_data)
     pkg.put(data.part, worksheet_xml(layout.data, layout.data_widths, {}, styles, old_data, drawing_rel=None))
     drawing_rel = write_drawing(pkg, sheet.part, layout)
-    pkg.put(sheet.part, worksheet_xml(layout.dashboard, layout.dashboard_widths, layout.row_heights, styles,
-                                   old_sheet, drawing_rel, landscape=True))
+    pkg.put(
+        sheet.part,
+        worksheet_xml(
+            layout.dashboard,
+            layout.dashboard_widths,
+            layout.row_heights,
+            styles,
+            old_sheet,
+            drawing_rel,
+            landscape=True,
+        ),
+    )
     drawn_sheets.record_areas(pkg, board.name, layout.dashboard)
     drawn_sheets.record_areas(pkg, board.data_sheet, layout.data)
     return {sheet.sheet_id, data.sheet_id}
@@ -75,7 +87,7 @@ def write_drawing(pkg: xp.Package, sheet_part: str, layout: SheetPlan) -> str:
         xp.add_override(pkg, part, xp.CT_CHART)
         pkg.put(part, charts.chart_xml(place))
         chart_rel_ids.append(chart_rel)
-    for extra in old_charts[len(layout.charts):]:
+    for extra in old_charts[len(layout.charts) :]:
         pkg.remove(extra.part)
         xp.remove_rel(pkg, drawing, extra.id)
         xp.remove_override(pkg, extra.part)
@@ -83,8 +95,15 @@ def write_drawing(pkg: xp.Package, sheet_part: str, layout: SheetPlan) -> str:
     return rel_id
 
 
-def worksheet_xml(rects: list[Rect], widths: dict[int, float], heights: dict[int, float], styles: StyleBook,
-               old_xml: str | None, drawing_rel: str | None, landscape: bool = False) -> str:
+def worksheet_xml(
+    rects: list[Rect],
+    widths: dict[int, float],
+    heights: dict[int, float],
+    styles: StyleBook,
+    old_xml: str | None,
+    drawing_rel: str | None,
+    landscape: bool = False,
+) -> str:
     cells: dict[int, dict[int, Cell]] = {}
     for rect in rects:
         for r, row in enumerate(rect.cells, start=rect.row):
@@ -93,8 +112,9 @@ def worksheet_xml(rects: list[Rect], widths: dict[int, float], heights: dict[int
     rows = []
     for r in sorted(set(cells) | set(heights)):
         height = f' ht="{heights[r]:g}" customHeight="1"' if r in heights else ""
-        body = "".join(f'<c r="{get_column_letter(c)}{r}"{_tail(cell, styles)}'
-                       for c, cell in sorted(cells.get(r, {}).items()))
+        body = "".join(
+            f'<c r="{get_column_letter(c)}{r}"{_tail(cell, styles)}' for c, cell in sorted(cells.get(r, {}).items())
+        )
         rows.append(f'<row r="{r}"{height}>{body}</row>')
     last_row = max(cells, default=1)
     last_col = max((c for row in cells.values() for c in row), default=1)
@@ -103,17 +123,25 @@ def worksheet_xml(rects: list[Rect], widths: dict[int, float], heights: dict[int
     code_name = re.search(r'<sheetPr\b[^>]*\scodeName="([^"]*)"', old_xml or "")
     code_attr = f' codeName="{code_name.group(1)}"' if code_name else ""
     selected = ' tabSelected="1"' if kept.tab_selected else ""
-    page = ('<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="1"/>' if landscape else "")
-    return "".join([
-        XML_DECLARATION, f'<worksheet xmlns="{xp.MAIN_NS}" xmlns:r="{xp.REL_NS}">',
-        f'<sheetPr{code_attr}><pageSetUpPr fitToPage="1"/></sheetPr>',
-        f'<dimension ref="A1:{get_column_letter(last_col)}{last_row}"/>',
-        f'<sheetViews><sheetView showGridLines="0"{selected} workbookViewId="0"/></sheetViews>',
-        '<sheetFormatPr defaultRowHeight="15"/>', f"<cols>{cols}</cols>" if cols else "",
-        "<sheetData>", *rows, "</sheetData>",
-        '<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.5" header="0.3" footer="0.3"/>', page,
-        f'<drawing r:id="{drawing_rel}"/>' if drawing_rel else "", "</worksheet>",
-    ])
+    page = '<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="1"/>' if landscape else ""
+    return "".join(
+        [
+            XML_DECLARATION,
+            f'<worksheet xmlns="{xp.MAIN_NS}" xmlns:r="{xp.REL_NS}">',
+            f'<sheetPr{code_attr}><pageSetUpPr fitToPage="1"/></sheetPr>',
+            f'<dimension ref="A1:{get_column_letter(last_col)}{last_row}"/>',
+            f'<sheetViews><sheetView showGridLines="0"{selected} workbookViewId="0"/></sheetViews>',
+            '<sheetFormatPr defaultRowHeight="15"/>',
+            f"<cols>{cols}</cols>" if cols else "",
+            "<sheetData>",
+            *rows,
+            "</sheetData>",
+            '<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.5" header="0.3" footer="0.3"/>',
+            page,
+            f'<drawing r:id="{drawing_rel}"/>' if drawing_rel else "",
+            "</worksheet>",
+        ]
+    )
 
 
 def _tail(cell: Cell, styles: StyleBook) -> str:

@@ -18,7 +18,7 @@ from pelotonxl.errors import WorkbookError
 from pelotonxl.model.dashboard_layout import Rect
 from pelotonxl.xlsx import package as xp
 
-LISTED = 10   # cells named in the refusal; the rest are counted
+LISTED = 10  # cells named in the refusal; the rest are counted
 
 
 def record_name(sheet: str) -> str:
@@ -32,15 +32,16 @@ def check_members_cells(pkg: xp.Package, sheet: str, old_xml: str | None) -> Non
         refuse_outside(sheet, areas_of(formula), _cells_with_values(old_xml))
 
 
-def refuse_outside(sheet: str, areas: list[tuple[int, int, int, int]],
-                   cells: list[tuple[str, int, int]]) -> None:
+def refuse_outside(sheet: str, areas: list[tuple[int, int, int, int]], cells: list[tuple[str, int, int]]) -> None:
     """The check itself, for either writer: `cells` are (ref, row, column) of the cells with a value."""
-    theirs = [ref for ref, row, col in cells
-              if not any(c0 <= col <= c1 and r0 <= row <= r1 for c0, r0, c1, r1 in areas)]
+    theirs = [
+        ref for ref, row, col in cells if not any(c0 <= col <= c1 and r0 <= row <= r1 for c0, r0, c1, r1 in areas)
+    ]
     if theirs:
         listed = ", ".join(theirs[:LISTED]) + (f" and {len(theirs) - LISTED} more" if len(theirs) > LISTED else "")
-        raise WorkbookError(f"{sheet}!{listed}: a refresh redraws the {sheet} sheet; move them to your own "
-                            "sheet, then refresh again.")
+        raise WorkbookError(
+            f"{sheet}!{listed}: a refresh redraws the {sheet} sheet; move them to your own sheet, then refresh again."
+        )
 
 
 def areas_formula(rects: list[Rect]) -> str:
@@ -63,8 +64,10 @@ def _cells_with_values(sheet_xml: str) -> list[tuple[str, int, int]]:
     found = []
     for cell in ET.fromstring(sheet_xml.encode()).iter(f"{{{xp.MAIN_NS}}}c"):
         ref = cell.get("r")
-        has_value = any(child.tag.rsplit("}", 1)[-1] in ("v", "f", "is") and
-                        ("".join(child.itertext()) or child.tag.endswith("}f")) for child in cell)
+        has_value = any(
+            child.tag.rsplit("}", 1)[-1] in ("v", "f", "is") and ("".join(child.itertext()) or child.tag.endswith("}f"))
+            for child in cell
+        )
         if ref and has_value:
             col, row = range_boundaries(f"{ref}:{ref}")[:2]
             found.append((ref, row, col))

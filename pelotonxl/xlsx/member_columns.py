@@ -30,7 +30,7 @@ from pelotonxl.model.tables import (
 from pelotonxl.xlsx import package as xp
 
 ID_COLUMN = "Workout ID"
-_M = "{%s}" % xp.MAIN_NS
+_M = f"{{{xp.MAIN_NS}}}"
 _KNOWN_METRIC_NAMES = {n.casefold() for n in (*METRIC_NAMES.values(), *HEART_RATE_NAMES.values())}
 
 
@@ -40,31 +40,32 @@ def is_refresh_column(table: str, header: str) -> bool:
     folded = header.casefold()
     if folded in {c.casefold() for c in (*WORKOUT_COLUMNS, *RETIRED_WORKOUT_COLUMNS, *METRIC_LEAD_COLUMNS)}:
         return True
-    name = re.sub(r"\s*\[[^\]]*\]$", "", folded)          # "X [slug]": a renamed duplicate of ours
-    name = re.sub(r"\s*\([^()]*\)$", "", name)            # "Avg Output (watts)": the unit
+    name = re.sub(r"\s*\[[^\]]*\]$", "", folded)  # "X [slug]": a renamed duplicate of ours
+    name = re.sub(r"\s*\([^()]*\)$", "", name)  # "Avg Output (watts)": the unit
     return name in _KNOWN_METRIC_NAMES
 
 
 @dataclass
 class MemberColumn:
     name: str
-    after: str | None                  # the old column it followed; None: it was first
-    header: ET.Element | None          # its header cell as the member left it
-    cells: dict[str, ET.Element]       # Workout ID -> cell (typed values; formulas typed per cell)
-    formula: str | None = None         # calculatedColumnFormula: the column is a calculated column
+    after: str | None  # the old column it followed; None: it was first
+    header: ET.Element | None  # its header cell as the member left it
+    cells: dict[str, ET.Element]  # Workout ID -> cell (typed values; formulas typed per cell)
+    formula: str | None = None  # calculatedColumnFormula: the column is a calculated column
     formula_attrs: dict[str, str] = field(default_factory=dict)
     data_dxf: str | None = None
     width: float | None = None
-    body_style: str | None = None      # the style of its first body cell, for rows it had no cell in
+    body_style: str | None = None  # the style of its first body cell, for rows it had no cell in
 
 
 @dataclass
 class KeptContent:
     """Everything of the member's on one table sheet."""
+
     columns: list[MemberColumn] = field(default_factory=list)
-    outside: dict[tuple[int, int], ET.Element] = field(default_factory=dict)   # (row, col) -> cell
+    outside: dict[tuple[int, int], ET.Element] = field(default_factory=dict)  # (row, col) -> cell
     shared_formulas: dict[str, tuple[str, str]] = field(default_factory=dict)  # si -> (formula, ref)
-    old_refs: dict[int, str] = field(default_factory=dict)                     # id(cell) -> old ref
+    old_refs: dict[int, str] = field(default_factory=dict)  # id(cell) -> old ref
 
     def order(self, ours: list[str]) -> list[str]:
         """Our columns with each member column after the column it followed before."""
@@ -87,15 +88,23 @@ class KeptContent:
         return list(seen)
 
 
-def read_kept(sheet_xml: str | None, table_xml: bytes | None, table_name: str, new_columns: list[str],
-              shared_strings, written_before: set[str] | None = None) -> KeptContent:
+def read_kept(
+    sheet_xml: str | None,
+    table_xml: bytes | None,
+    table_name: str,
+    new_columns: list[str],
+    shared_strings,
+    written_before: set[str] | None = None,
+) -> KeptContent:
     """The member's columns and outside cells of the old sheet (`shared_strings()` gives the text list).
     `written_before`: the (case-folded) columns the last refresh wrote, when the workbook records them;
     else a column is the refresh's when `is_refresh_column` says it could be."""
     kept = KeptContent()
-    if not sheet_xml or (table_xml is not None and not _anything_of_the_members(
-            sheet_xml, table_xml, table_name, new_columns, written_before)):
-        return kept   # the common case, decided without parsing a sheet of thousands of rows
+    if not sheet_xml or (
+        table_xml is not None
+        and not _anything_of_the_members(sheet_xml, table_xml, table_name, new_columns, written_before)
+    ):
+        return kept  # the common case, decided without parsing a sheet of thousands of rows
     root = ET.fromstring(sheet_xml)
     cells: dict[tuple[int, int], ET.Element] = {}
     for row in root.iter(_M + "row"):
@@ -116,10 +125,13 @@ def read_kept(sheet_xml: str | None, table_xml: bytes | None, table_name: str, n
     names = [tc.get("name", "") for tc in table.iter(_M + "tableColumn")]
     widths = _widths(root)
     id_col = next((left + i for i, n in enumerate(names) if n.casefold() == ID_COLUMN.casefold()), None)
-    keys = {r: _text(cells.get((r, id_col)), shared_strings) or f"row {r}"
-            for r in range(top + 1, bottom + 1)} if id_col else {r: f"row {r}" for r in range(top + 1, bottom + 1)}
+    keys = (
+        {r: _text(cells.get((r, id_col)), shared_strings) or f"row {r}" for r in range(top + 1, bottom + 1)}
+        if id_col
+        else {r: f"row {r}" for r in range(top + 1, bottom + 1)}
+    )
     ours = {c.casefold() for c in new_columns}
-    previous = None   # the last old column that stays: a column of ours this refresh no longer writes is no anchor
+    previous = None  # the last old column that stays: a column of ours this refresh no longer writes is no anchor
     for i, tc in enumerate(table.iter(_M + "tableColumn")):
         name, col = tc.get("name", ""), left + i
         if name.casefold() in ours:
@@ -129,29 +141,38 @@ def read_kept(sheet_xml: str | None, table_xml: bytes | None, table_name: str, n
             continue
         formula = tc.find(_M + "calculatedColumnFormula")
         body = [cells[(r, col)] for r in range(top + 1, bottom + 1) if (r, col) in cells]
-        kept.columns.append(MemberColumn(
-            name=name, after=previous, header=cells.get((top, col)),
-            cells={keys[r]: cells[(r, col)] for r in range(top + 1, bottom + 1) if (r, col) in cells},
-            formula=formula.text if formula is not None else None,
-            formula_attrs=dict(formula.attrib) if formula is not None else {},
-            data_dxf=tc.get("dataDxfId"), width=widths.get(col),
-            body_style=body[0].get("s") if body else None))
+        kept.columns.append(
+            MemberColumn(
+                name=name,
+                after=previous,
+                header=cells.get((top, col)),
+                cells={keys[r]: cells[(r, col)] for r in range(top + 1, bottom + 1) if (r, col) in cells},
+                formula=formula.text if formula is not None else None,
+                formula_attrs=dict(formula.attrib) if formula is not None else {},
+                data_dxf=tc.get("dataDxfId"),
+                width=widths.get(col),
+                body_style=body[0].get("s") if body else None,
+            )
+        )
         previous = name
-    kept.outside = {(r, c): el for (r, c), el in cells.items()
-                    if not (top <= r <= bottom and left <= c <= right) and _has_value(el)}
+    kept.outside = {
+        (r, c): el for (r, c), el in cells.items() if not (top <= r <= bottom and left <= c <= right) and _has_value(el)
+    }
     return kept
 
 
-def _anything_of_the_members(sheet_xml: str, table_xml: bytes, table_name: str, new_columns: list[str],
-                             written_before: set[str] | None) -> bool:
+def _anything_of_the_members(
+    sheet_xml: str, table_xml: bytes, table_name: str, new_columns: list[str], written_before: set[str] | None
+) -> bool:
     """A quick look: does the old table have a column that is not ours, or the sheet a cell outside
     the table (every cell written with its r, as Excel, LibreOffice, openpyxl and we do)?"""
     table = ET.fromstring(table_xml)
     ours = {c.casefold() for c in new_columns}
     for tc in table.iter(_M + "tableColumn"):
         name = tc.get("name", "").casefold()
-        if name not in ours and not (name in written_before if written_before is not None
-                                     else is_refresh_column(table_name, name)):
+        if name not in ours and not (
+            name in written_before if written_before is not None else is_refresh_column(table_name, name)
+        ):
             return True
     left, top, right, bottom = range_boundaries(table.get("ref", "A1:A2"))
     refs = re.findall(r'<(?:\w+:)?c\b[^>]*?\sr="([A-Z]+)(\d+)"', sheet_xml)
@@ -200,14 +221,20 @@ def table_column_xml(column: MemberColumn, column_id: int) -> str:
         attrs = "".join(f' {k}="{xp.escape_attr(v)}"' for k, v in column.formula_attrs.items() if k == "array")
         inner = f"<calculatedColumnFormula{attrs}>{escape(column.formula)}</calculatedColumnFormula>"
     name = xp.escape_attr(column.name)
-    return (f'<tableColumn id="{column_id}" name="{name}"{dxf}>{inner}</tableColumn>' if inner
-            else f'<tableColumn id="{column_id}" name="{name}"{dxf}/>')
+    return (
+        f'<tableColumn id="{column_id}" name="{name}"{dxf}>{inner}</tableColumn>'
+        if inner
+        else f'<tableColumn id="{column_id}" name="{name}"{dxf}/>'
+    )
 
 
 def outside_conflicts(kept: KeptContent, last_row: int, last_col: int) -> list[str]:
     """Addresses of the member's outside cells that the new table would cover."""
-    return [f"{get_column_letter(c)}{r}" for (r, c) in sorted(kept.outside, key=lambda k: (k[0], k[1]))
-            if r <= last_row and c <= last_col]
+    return [
+        f"{get_column_letter(c)}{r}"
+        for (r, c) in sorted(kept.outside, key=lambda k: (k[0], k[1]))
+        if r <= last_row and c <= last_col
+    ]
 
 
 def _moved(formula: str, origin: str, target: str) -> str:
@@ -216,7 +243,7 @@ def _moved(formula: str, origin: str, target: str) -> str:
         return formula
     try:
         return Translator("=" + formula, origin).translate_formula(target)[1:]
-    except (TokenizerError, ValueError, IndexError):   # a formula openpyxl cannot read: keep it as typed
+    except (TokenizerError, ValueError, IndexError):  # a formula openpyxl cannot read: keep it as typed
         return formula
 
 
@@ -251,6 +278,7 @@ def _text(cell: ET.Element | None, shared_strings) -> str | None:
 # A hidden workbook name per table lists them as an array constant ({"Workout ID","Start",...}):
 # Excel, LibreOffice and openpyxl keep defined names, so a column the member adds is told apart
 # from one of ours that this refresh no longer writes, whatever its header.
+
 
 def record_name(table: str) -> str:
     return f"PelotonXL_{re.sub(r'[^A-Za-z0-9_]', '_', table)}_Columns"

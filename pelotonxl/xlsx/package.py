@@ -48,7 +48,7 @@ class Package:
         self._edited: dict[str, bytes] = {}
         self._removed: set[str] = set()
 
-    def __enter__(self) -> "Package":
+    def __enter__(self) -> Package:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -108,11 +108,12 @@ class Package:
 
 # --- relationships -------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Relationship:
     id: str
     type: str
-    part: str        # target resolved to a part name ("xl/tables/table1.xml"); raw if external
+    part: str  # target resolved to a part name ("xl/tables/table1.xml"); raw if external
     external: bool
 
 
@@ -135,8 +136,11 @@ def read_rels(pkg: Package, part: str) -> list[Relationship]:
     for el in ET.fromstring(pkg.data(name)):
         external = el.get("TargetMode") == "External"
         target = el.get("Target", "")
-        rels.append(Relationship(el.get("Id", ""), el.get("Type", ""),
-                                 target if external else resolve_target(part, target), external))
+        rels.append(
+            Relationship(
+                el.get("Id", ""), el.get("Type", ""), target if external else resolve_target(part, target), external
+            )
+        )
     return rels
 
 
@@ -147,9 +151,14 @@ def add_rel(pkg: Package, part: str, rel_type: str, target_part: str) -> str:
     rel_id = next(f"rId{n}" for n in range(1, len(taken) + 2) if f"rId{n}" not in taken)
     target = posixpath.relpath(target_part, posixpath.dirname(part))
     element = f'<Relationship Id="{rel_id}" Type="{rel_type}" Target="{target}"/>'
-    xml = pkg.text(name) if pkg.has(name) else (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        f'<Relationships xmlns="{PKG_REL_NS}"></Relationships>')
+    xml = (
+        pkg.text(name)
+        if pkg.has(name)
+        else (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<Relationships xmlns="{PKG_REL_NS}"></Relationships>'
+        )
+    )
     pkg.put(name, insert_before_close(xml, "Relationships", element))
     return rel_id
 
@@ -174,6 +183,7 @@ def remove_override(pkg: Package, part: str) -> None:
 
 # --- text-edit helpers -----------------------------------------------------------------------
 
+
 def main_prefix(xml: str) -> str:
     """'' when the part uses SpreadsheetML as its default namespace, else e.g. 'x:'."""
     match = re.search(rf'xmlns:(\w+)="{re.escape(MAIN_NS)}"', xml)
@@ -187,12 +197,12 @@ def insert_before_close(xml: str, tag: str, element: str) -> str:
     """Insert element as the last child of the (first) <tag> element, expanding <tag/> if needed."""
     close = re.search(rf"</((?:\w+:)?){tag}>", xml)
     if close:
-        return xml[:close.start()] + element + xml[close.start():]
+        return xml[: close.start()] + element + xml[close.start() :]
     empty = re.search(rf"<((?:\w+:)?){tag}\b([^>]*?)/>", xml)
     if not empty:
         raise ValueError(f"no <{tag}> element")
     prefix, attrs = empty.group(1), empty.group(2)
-    return xml[:empty.start()] + f"<{prefix}{tag}{attrs}>{element}</{prefix}{tag}>" + xml[empty.end():]
+    return xml[: empty.start()] + f"<{prefix}{tag}{attrs}>{element}</{prefix}{tag}>" + xml[empty.end() :]
 
 
 def set_attr(start_tag: str, name: str, value: str) -> str:
@@ -209,6 +219,7 @@ def attrs_of(start_tag: str) -> dict[str, str]:
 
 
 # --- the workbook part -----------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SheetEntry:
@@ -233,8 +244,9 @@ def list_sheets(pkg: Package) -> list[SheetEntry]:
     for el in ET.fromstring(pkg.data(book)).iter(f"{{{MAIN_NS}}}sheet"):
         rel = rels.get(el.get(f"{{{REL_NS}}}id", ""))
         if rel:
-            entries.append(SheetEntry(el.get("name", ""), int(el.get("sheetId", "0")), rel.id,
-                                      rel.part, rel.type == REL_WORKSHEET))
+            entries.append(
+                SheetEntry(el.get("name", ""), int(el.get("sheetId", "0")), rel.id, rel.part, rel.type == REL_WORKSHEET)
+            )
     return entries
 
 
@@ -261,7 +273,7 @@ def add_sheet(pkg: Package, name: str, part: str, *, first: bool = False) -> She
     element = f'<{p}sheet name="{escape_attr(name)}" sheetId="{sheet_id}" {rid_attr}/>'
     if first:
         sheets = re.search(rf"<{re.escape(p)}sheets\b[^>]*>", xml)
-        xml = _shift_sheet_indexes(xml[:sheets.end()] + element + xml[sheets.end():])
+        xml = _shift_sheet_indexes(xml[: sheets.end()] + element + xml[sheets.end() :])
         pkg.put(book, xml)
     else:
         pkg.put(book, insert_before_close(xml, "sheets", element))
@@ -271,6 +283,7 @@ def add_sheet(pkg: Package, name: str, part: str, *, first: bool = False) -> She
 def _shift_sheet_indexes(xml: str) -> str:
     """Add 1 to the sheet indexes in workbook.xml (localSheetId, activeTab). firstSheet (the
     leftmost tab in view) stays, so the new first tab is in view."""
+
     def bump(match: re.Match) -> str:
         return f'{match.group(1)}"{int(match.group(2)) + 1}"'
 
@@ -278,9 +291,9 @@ def _shift_sheet_indexes(xml: str) -> str:
     view = re.search(r"<(?:\w+:)?workbookView\b[^>]*>", xml)
     if view:
         tag = re.sub(r'(\bactiveTab=)"(\d+)"', bump, view.group(0))
-        if "activeTab=" not in tag:   # absent means 0: the sheet that was first stays active
+        if "activeTab=" not in tag:  # absent means 0: the sheet that was first stays active
             tag = set_attr(tag, "activeTab", "1")
-        xml = xml[:view.start()] + tag + xml[view.end():]
+        xml = xml[: view.start()] + tag + xml[view.end() :]
     return xml
 
 
@@ -301,8 +314,7 @@ def open_package(path: Path) -> Package:
 
 
 def table_part_of(pkg: Package, sheet: SheetEntry) -> str | None:
-    return next((r.part for r in read_rels(pkg, sheet.part) if r.type == REL_TABLE and pkg.has(r.part)),
-                None)
+    return next((r.part for r in read_rels(pkg, sheet.part) if r.type == REL_TABLE and pkg.has(r.part)), None)
 
 
 def sheet_for_table(pkg: Package, name: str) -> SheetEntry | None:
@@ -318,8 +330,11 @@ def sheet_for_table(pkg: Package, name: str) -> SheetEntry | None:
 def defined_names(pkg: Package) -> dict[str, str]:
     """Workbook-scoped defined names -> their formula text (e.g. "Config!$B$18")."""
     root = ET.fromstring(pkg.data(workbook_part(pkg)))
-    return {el.get("name", ""): (el.text or "").strip()
-            for el in root.iter(f"{{{MAIN_NS}}}definedName") if el.get("localSheetId") is None}
+    return {
+        el.get("name", ""): (el.text or "").strip()
+        for el in root.iter(f"{{{MAIN_NS}}}definedName")
+        if el.get("localSheetId") is None
+    }
 
 
 def set_hidden_name(pkg: Package, name: str, formula: str) -> None:
@@ -329,21 +344,31 @@ def set_hidden_name(pkg: Package, name: str, formula: str) -> None:
     xml = pkg.text(book)
     p = main_prefix(xml)
     element = f'<{p}definedName name="{name}" hidden="1">{escape(formula)}</{p}definedName>'
-    old = re.search(rf'<{re.escape(p)}definedName\b[^>]*\bname="{re.escape(name)}"[^>]*>.*?</{re.escape(p)}definedName>',
-                    xml, re.S)
+    old = re.search(
+        rf'<{re.escape(p)}definedName\b[^>]*\bname="{re.escape(name)}"[^>]*>.*?</{re.escape(p)}definedName>', xml, re.S
+    )
     if old:
-        xml = xml[:old.start()] + element + xml[old.end():]
+        xml = xml[: old.start()] + element + xml[old.end() :]
     elif re.search(rf"<{re.escape(p)}definedNames\b", xml):
         xml = insert_before_close(xml, "definedNames", element)
-    else:   # definedNames follows sheets in CT_Workbook
+    else:  # definedNames follows sheets in CT_Workbook
         close = re.search(rf"</{re.escape(p)}sheets>", xml)
-        xml = xml[:close.end()] + f"<{p}definedNames>{element}</{p}definedNames>" + xml[close.end():]
+        xml = xml[: close.end()] + f"<{p}definedNames>{element}</{p}definedNames>" + xml[close.end() :]
     pkg.put(book, xml)
 
 
 # Elements that follow <calcPr> in CT_Workbook: a missing calcPr goes before the first of them.
-_AFTER_CALC_PR = ("oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes",
-                  "webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst")
+_AFTER_CALC_PR = (
+    "oleSize",
+    "customWorkbookViews",
+    "pivotCaches",
+    "smartTagPr",
+    "smartTagTypes",
+    "webPublishing",
+    "fileRecoveryPr",
+    "webPublishObjects",
+    "extLst",
+)
 
 
 def ensure_full_calc_on_load(pkg: Package) -> None:
@@ -353,11 +378,11 @@ def ensure_full_calc_on_load(pkg: Package) -> None:
     calc = re.search(rf"<{re.escape(p)}calcPr\b[^>]*>", xml)
     if calc:
         tag = set_attr(calc.group(0), "fullCalcOnLoad", "1")
-        pkg.put(book, xml[:calc.start()] + tag + xml[calc.end():])
+        pkg.put(book, xml[: calc.start()] + tag + xml[calc.end() :])
         return
     element = f'<{p}calcPr fullCalcOnLoad="1"/>'
     follow = re.search(rf"<{re.escape(p)}(?:{'|'.join(_AFTER_CALC_PR)})\b|</{re.escape(p)}workbook>", xml)
-    pkg.put(book, xml[:follow.start()] + element + xml[follow.start():])
+    pkg.put(book, xml[: follow.start()] + element + xml[follow.start() :])
 
 
 def escape_attr(text: str) -> str:

@@ -10,7 +10,7 @@ Excel sources a pivot made from inside a table), or a range on one of its sheets
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from pelotonxl.xlsx import package as xp
 
@@ -27,16 +27,19 @@ def refresh_on_open(pkg: xp.Package, tables: Iterable[str], sheets: Iterable[str
             continue
         xml = pkg.text(rel.part)
         source = re.search(r"<(?:\w+:)?worksheetSource\b[^>]*>", xml)
-        if source is None:          # external data, a consolidation, a scenario: not ours
+        if source is None:  # external data, a consolidation, a scenario: not ours
             continue
         where = xp.attrs_of(source.group(0))
-        if "r:id" in where:         # a range in another workbook
+        if "r:id" in where:  # a range in another workbook
             continue
-        ours = where.get("name", "").casefold() in table_names if "name" in where \
+        ours = (
+            where.get("name", "").casefold() in table_names
+            if "name" in where
             else where.get("sheet", "").casefold() in sheet_names
+        )
         root = re.search(r"<(?:\w+:)?pivotCacheDefinition\b[^>]*>", xml)
         if not ours or root is None or xp.attrs_of(root.group(0)).get("refreshOnLoad") in ("1", "true"):
             continue
-        pkg.put(rel.part, xml[:root.start()] + xp.set_attr(root.group(0), "refreshOnLoad", "1") + xml[root.end():])
+        pkg.put(rel.part, xml[: root.start()] + xp.set_attr(root.group(0), "refreshOnLoad", "1") + xml[root.end() :])
         marked.append(rel.part)
     return marked

@@ -15,13 +15,13 @@ import hashlib
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from pelotonxl.errors import WorkbookError
 
-WAIT_SECONDS = 120.0     # a refresh of a large account takes well under this once its store is filled
+WAIT_SECONDS = 120.0  # a refresh of a large account takes well under this once its store is filled
 POLL_SECONDS = 0.2
 
 
@@ -39,15 +39,17 @@ def refresh_lock(workbook: Path, wait: float | None = None, on_wait=None) -> Ite
     wait = WAIT_SECONDS if wait is None else wait
     try:
         fd = os.open(lock_path(workbook), os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:   # no usable temp folder (another user's, read-only): refresh unserialised
+    except OSError:  # no usable temp folder (another user's, read-only): refresh unserialised
         yield
         return
     try:
         deadline = time.monotonic() + wait
         while not _try_lock(fd):
             if time.monotonic() >= deadline:
-                raise WorkbookError(f"Another refresh of {workbook.name} is still running: let it finish "
-                                    "(or close the program running it), then refresh again.")
+                raise WorkbookError(
+                    f"Another refresh of {workbook.name} is still running: let it finish "
+                    "(or close the program running it), then refresh again."
+                )
             if on_wait:
                 on_wait()
                 on_wait = None

@@ -31,8 +31,12 @@ def write_ride(pkg: xp.Package, styles: StyleBook, view: RideView | None) -> set
     if data_entry is not None and pkg.has(data_entry.part):
         drawn_sheets.check_members_cells(pkg, DATA_SHEET, pkg.text(data_entry.part))
     drawing_rel = write_drawing(pkg, sheet.part, layout)
-    pkg.put(sheet.part, worksheet_xml(layout.dashboard, layout.dashboard_widths, layout.row_heights, styles, old,
-                                      drawing_rel, landscape=True))
+    pkg.put(
+        sheet.part,
+        worksheet_xml(
+            layout.dashboard, layout.dashboard_widths, layout.row_heights, styles, old, drawing_rel, landscape=True
+        ),
+    )
     # The data sheet after the Ride sheet's part exists, so the two never get the same part name.
     data = xp.find_sheet(pkg, DATA_SHEET) or xp.add_sheet(pkg, DATA_SHEET, pkg.unused_name("xl/worksheets/sheet{}.xml"))
     old_data = pkg.text(data.part) if pkg.has(data.part) else None

@@ -11,8 +11,8 @@ import time
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from pelotonxl.errors import WorkbookError
 from pelotonxl.xlsx import package as xp
@@ -30,25 +30,33 @@ def check_workbook(path: Path, sheet_names: Iterable[str], own_charts: Mapping[s
         raise WorkbookError(f"Workbook not found: {path}.")
     for lock in (path.with_name("~$" + path.name), path.with_name("~$" + path.name[2:])):
         if len(lock.name) > 2 and lock.exists():
-            raise WorkbookError(f"{path.name} is open in Excel ({lock.name} beside it): close it in Excel, "
-                                "or refresh from the Peloton tab (delete the ~$ file if Excel is not running).")
+            raise WorkbookError(
+                f"{path.name} is open in Excel ({lock.name} beside it): close it in Excel, "
+                "or refresh from the Peloton tab (delete the ~$ file if Excel is not running)."
+            )
     with xp.open_package(path) as pkg:
         damaged = _damaged_entry(path)
         if damaged:
-            raise WorkbookError(f"{path.name} is damaged ({damaged} cannot be read back): restore it from a "
-                                "backup, or move it away and refresh to start from a new workbook.")
+            raise WorkbookError(
+                f"{path.name} is damaged ({damaged} cannot be read back): restore it from a "
+                "backup, or move it away and refresh to start from a new workbook."
+            )
         for name in sheet_names:
             sheet = xp.sheet_for_table(pkg, name)
             found = _things_a_rewrite_drops(pkg, sheet, own_charts.get(name.casefold())) if sheet else []
             if found:
-                raise WorkbookError(f"The {sheet.name} sheet holds {', '.join(found)}, which a refresh would "
-                                    "delete: move them to another sheet, then refresh again.")
+                raise WorkbookError(
+                    f"The {sheet.name} sheet holds {', '.join(found)}, which a refresh would "
+                    "delete: move them to another sheet, then refresh again."
+                )
     try:
         with open(path, "r+b"):
             pass
     except OSError as err:
-        raise WorkbookError(f"{path.name} cannot be opened for writing ({err.strerror}): close it in other "
-                            "programs and check its permissions.") from None
+        raise WorkbookError(
+            f"{path.name} cannot be opened for writing ({err.strerror}): close it in other "
+            "programs and check its permissions."
+        ) from None
     if not os.access(path.parent, os.W_OK):
         raise WorkbookError(f"The folder {path.parent} is read-only: the workbook cannot be saved there.")
 
@@ -74,9 +82,15 @@ def _things_a_rewrite_drops(pkg: xp.Package, sheet: xp.SheetEntry, data_sheet: s
         found.append("embedded objects or controls")
     xml = pkg.text(sheet.part)
     if re.search(r"<(?:\w+:)?extLst\b", xml):
-        found += [word for word, marker in (("sparklines", "sparklineGroup"), ("slicers", "slicerList"),
-                                            ("timelines", "timelineRef")) if marker in xml] \
-            or ["Excel 2010+ extras (data bars, icon sets or list validation)"]
+        found += [
+            word
+            for word, marker in (
+                ("sparklines", "sparklineGroup"),
+                ("slicers", "slicerList"),
+                ("timelines", "timelineRef"),
+            )
+            if marker in xml
+        ] or ["Excel 2010+ extras (data bars, icon sets or list validation)"]
     if "slicer" in " ".join(kinds) and "slicers" not in found:
         found.append("slicers")
     table = xp.table_part_of(pkg, sheet)
@@ -118,8 +132,9 @@ def _drawing_contents(drawing: bytes, own_chart_rels: set[str] = frozenset()) ->
     root = ET.fromstring(drawing)
     ours = set()
     for frame in (el for el in root.iter() if el.tag.endswith("}graphicFrame")):
-        rel_ids = {v for c in frame.iter() if c.tag.endswith("}chart") for k, v in c.attrib.items()
-                   if k.endswith("}id")}
+        rel_ids = {
+            v for c in frame.iter() if c.tag.endswith("}chart") for k, v in c.attrib.items() if k.endswith("}id")
+        }
         if rel_ids and rel_ids <= own_chart_rels:
             ours |= {id(el) for el in frame.iter()}
     for el in (el for el in root.iter() if id(el) not in ours):
@@ -133,8 +148,9 @@ def _drawing_contents(drawing: bytes, own_chart_rels: set[str] = frozenset()) ->
         elif local == "graphicData":
             uri = el.get("uri", "")
             counts["chart" if "chart" in uri else "slicer" if "slicer" in uri else "embedded object"] += 1
-    return [f"{n} {word}{'es' if n > 1 and word.endswith('x') else 's' if n > 1 else ''}"
-            for word, n in counts.items() if n]
+    return [
+        f"{n} {word}{'es' if n > 1 and word.endswith('x') else 's' if n > 1 else ''}" for word, n in counts.items() if n
+    ]
 
 
 def _temp_path(path: Path, pid: int) -> Path:
@@ -149,7 +165,7 @@ def save_atomically(pkg: xp.Package, path: Path) -> None:
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temp, stat.S_IMODE(os.stat(path).st_mode))
-        pkg.close()   # Windows cannot replace a file that is still open
+        pkg.close()  # Windows cannot replace a file that is still open
         try:
             os.replace(temp, path)
         except PermissionError:
@@ -180,7 +196,7 @@ def remove_stale_temps(path: Path) -> None:
 
 
 def _process_alive(pid: int, temp: Path) -> bool:
-    if os.name == "nt":   # os.kill(pid, 0) would send Ctrl+C there; go by age instead
+    if os.name == "nt":  # os.kill(pid, 0) would send Ctrl+C there; go by age instead
         return time.time() - temp.stat().st_mtime < 600
     try:
         os.kill(pid, 0)

@@ -16,9 +16,24 @@ from pelotonxl.xlsx.package import (
     set_attr,
 )
 
-_BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9,
-                    "0.00%": 10, "0.00E+00": 11, "mm-dd-yy": 14, "d-mmm-yy": 15, "h:mm": 20,
-                    "h:mm:ss": 21, "m/d/yy h:mm": 22, "mm:ss": 45, "[h]:mm:ss": 46, "@": 49}
+_BUILTIN_FORMATS = {
+    "General": 0,
+    "0": 1,
+    "0.00": 2,
+    "#,##0": 3,
+    "#,##0.00": 4,
+    "0%": 9,
+    "0.00%": 10,
+    "0.00E+00": 11,
+    "mm-dd-yy": 14,
+    "d-mmm-yy": 15,
+    "h:mm": 20,
+    "h:mm:ss": 21,
+    "m/d/yy h:mm": 22,
+    "mm:ss": 45,
+    "[h]:mm:ss": 46,
+    "@": 49,
+}
 
 
 _FIRST_CUSTOM_FORMAT = 164
@@ -46,12 +61,11 @@ class StyleBook:
     def _style_for(self, number_format: str, base: int) -> int:
         num_id = self._numfmt_id(number_format)
         block = self._block("cellXfs")
-        xfs = re.findall(rf"<{self.p}xf\b[^>]*?/>|<{self.p}xf\b[^>]*>.*?</{self.p}xf>", block.group(2) or "",
-                         re.S)
+        xfs = re.findall(rf"<{self.p}xf\b[^>]*?/>|<{self.p}xf\b[^>]*>.*?</{self.p}xf>", block.group(2) or "", re.S)
         base_xf = xfs[base] if base < len(xfs) else xfs[0] if xfs else f'<{self._prefix}xf numFmtId="0"/>'
         start = re.match(r"<[^>]*>", base_xf).group(0)
         new_start = set_attr(set_attr(start, "numFmtId", str(num_id)), "applyNumberFormat", "1")
-        wanted = new_start + base_xf[len(start):]
+        wanted = new_start + base_xf[len(start) :]
         for i, xf in enumerate(xfs):
             if _same_xf(xf, wanted):
                 return i
@@ -64,34 +78,62 @@ class StyleBook:
         Excel draws this from the table style anyway; LibreOffice and other readers ignore table
         styles, so the header carries its own look."""
         p = self._prefix
-        font = (f'<{p}font><{p}b/><{p}sz val="12"/><{p}color rgb="FF{HEADER_TEXT}"/><{p}name val="Calibri"/>'
-                f'<{p}family val="2"/><{p}scheme val="minor"/></{p}font>')
-        fill = (f'<{p}fill><{p}patternFill patternType="solid"><{p}fgColor rgb="FF{HEADER_FILL}"/>'
-                f'<{p}bgColor indexed="64"/></{p}patternFill></{p}fill>')
+        font = (
+            f'<{p}font><{p}b/><{p}sz val="12"/><{p}color rgb="FF{HEADER_TEXT}"/><{p}name val="Calibri"/>'
+            f'<{p}family val="2"/><{p}scheme val="minor"/></{p}font>'
+        )
+        fill = (
+            f'<{p}fill><{p}patternFill patternType="solid"><{p}fgColor rgb="FF{HEADER_FILL}"/>'
+            f'<{p}bgColor indexed="64"/></{p}patternFill></{p}fill>'
+        )
         font_id = self._find_or_append("fonts", "font", font)
         fill_id = self._find_or_append("fills", "fill", fill)
-        xf = (f'<{p}xf numFmtId="0" fontId="{font_id}" fillId="{fill_id}" borderId="0" xfId="0" '
-              f'applyFont="1" applyFill="1"/>')
+        xf = (
+            f'<{p}xf numFmtId="0" fontId="{font_id}" fillId="{fill_id}" borderId="0" xfId="0" '
+            f'applyFont="1" applyFill="1"/>'
+        )
         return self._find_or_append("cellXfs", "xf", xf)
 
-    def styled(self, number_format: str = "General", *, bold: bool = False, italic: bool = False,
-               size: float = 12, colour: str | None = None, fill: str | None = None) -> int:
+    def styled(
+        self,
+        number_format: str = "General",
+        *,
+        bold: bool = False,
+        italic: bool = False,
+        size: float = 12,
+        colour: str | None = None,
+        fill: str | None = None,
+    ) -> int:
         """Index of a cellXfs entry with this font, solid fill (RGB hex) and number format.
 
         For the Dashboard, whose cells the writer styles itself; reuses an identical entry."""
         p = self._prefix
-        font = "".join([f"<{p}font>", f"<{p}b/>" if bold else "", f"<{p}i/>" if italic else "",
-                        f'<{p}sz val="{size:g}"/>', f'<{p}color rgb="FF{colour}"/>' if colour else "",
-                        f'<{p}name val="Calibri"/><{p}family val="2"/><{p}scheme val="minor"/></{p}font>'])
+        font = "".join(
+            [
+                f"<{p}font>",
+                f"<{p}b/>" if bold else "",
+                f"<{p}i/>" if italic else "",
+                f'<{p}sz val="{size:g}"/>',
+                f'<{p}color rgb="FF{colour}"/>' if colour else "",
+                f'<{p}name val="Calibri"/><{p}family val="2"/><{p}scheme val="minor"/></{p}font>',
+            ]
+        )
         font_id = self._find_or_append("fonts", "font", font)
         fill_id = 0
         if fill:
-            fill_id = self._find_or_append("fills", "fill", (
-                f'<{p}fill><{p}patternFill patternType="solid"><{p}fgColor rgb="FF{fill}"/>'
-                f'<{p}bgColor indexed="64"/></{p}patternFill></{p}fill>'))
+            fill_id = self._find_or_append(
+                "fills",
+                "fill",
+                (
+                    f'<{p}fill><{p}patternFill patternType="solid"><{p}fgColor rgb="FF{fill}"/>'
+                    f'<{p}bgColor indexed="64"/></{p}patternFill></{p}fill>'
+                ),
+            )
         apply_fill = ' applyFill="1"' if fill else ""
-        xf = (f'<{p}xf numFmtId="{self._numfmt_id(number_format)}" fontId="{font_id}" fillId="{fill_id}" '
-              f'borderId="0" xfId="0" applyNumberFormat="1" applyFont="1"{apply_fill}/>')
+        xf = (
+            f'<{p}xf numFmtId="{self._numfmt_id(number_format)}" fontId="{font_id}" fillId="{fill_id}" '
+            f'borderId="0" xfId="0" applyNumberFormat="1" applyFont="1"{apply_fill}/>'
+        )
         return self._find_or_append("cellXfs", "xf", xf)
 
     def _find_or_append(self, block_tag: str, tag: str, element: str) -> int:
@@ -102,8 +144,9 @@ class StyleBook:
 
     def _scan_or_append(self, block_tag: str, tag: str, element: str) -> int:
         block = self._block(block_tag)
-        items = re.findall(rf"<{self.p}{tag}\b[^>]*?/>|<{self.p}{tag}\b[^>]*>.*?</{self.p}{tag}>",
-                           block.group(2) or "", re.S)
+        items = re.findall(
+            rf"<{self.p}{tag}\b[^>]*?/>|<{self.p}{tag}\b[^>]*>.*?</{self.p}{tag}>", block.group(2) or "", re.S
+        )
         for i, item in enumerate(items):
             if item == element or (tag == "xf" and _same_xf(item, element)):
                 return i
@@ -120,8 +163,10 @@ class StyleBook:
 
     def _scan_or_append_numfmt(self, code: str) -> int:
         found = re.findall(rf'<{self.p}numFmt\b[^>]*?numFmtId="(\d+)"[^>]*?formatCode="([^"]*)"', self.xml)
-        found += [(i, c) for c, i in re.findall(
-            rf'<{self.p}numFmt\b[^>]*?formatCode="([^"]*)"[^>]*?numFmtId="(\d+)"', self.xml)]
+        found += [
+            (i, c)
+            for c, i in re.findall(rf'<{self.p}numFmt\b[^>]*?formatCode="([^"]*)"[^>]*?numFmtId="(\d+)"', self.xml)
+        ]
         for num_id, existing in found:
             if html.unescape(existing) == code:
                 return int(num_id)
@@ -132,8 +177,10 @@ class StyleBook:
             self._append(block, "numFmts", element, len(found) + 1)
         else:
             root = re.search(rf"<{self.p}styleSheet\b[^>]*>", self.xml)
-            self.xml = (self.xml[:root.end()] + f'<{self._prefix}numFmts count="1">{element}'
-                        f"</{self._prefix}numFmts>" + self.xml[root.end():])
+            self.xml = (
+                self.xml[: root.end()] + f'<{self._prefix}numFmts count="1">{element}'
+                f"</{self._prefix}numFmts>" + self.xml[root.end() :]
+            )
         return num_id
 
     def _block(self, tag: str) -> re.Match | None:
@@ -143,11 +190,11 @@ class StyleBook:
         whole = block.group(0)
         updated = insert_before_close(whole, tag, element)
         start = re.match(r"<[^>]*>", updated).group(0)
-        updated = set_attr(start, "count", str(count)) + updated[len(start):]
-        self.xml = self.xml[:block.start()] + updated + self.xml[block.end():]
+        updated = set_attr(start, "count", str(count)) + updated[len(start) :]
+        self.xml = self.xml[: block.start()] + updated + self.xml[block.end() :]
 
 
 def _same_xf(a: str, b: str) -> bool:
     start_a, start_b = re.match(r"<[^>]*>", a).group(0), re.match(r"<[^>]*>", b).group(0)
-    inner = (a[len(start_a):], b[len(start_b):])
+    inner = (a[len(start_a) :], b[len(start_b) :])
     return attrs_of(start_a) == attrs_of(start_b) and inner[0] == inner[1]

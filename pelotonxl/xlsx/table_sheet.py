@@ -40,13 +40,14 @@ from pelotonxl.xlsx.styles import StyleBook
 @dataclass
 class KeptSheetBits:
     """Member-visible settings of the old worksheet that a rewrite carries over (verbatim XML)."""
+
     sheet_pr: str = ""
     tab_selected: bool = False
     conditional_formatting: str = ""
     data_validations: str = ""
 
     @classmethod
-    def from_xml(cls, xml: str | None) -> "KeptSheetBits":
+    def from_xml(cls, xml: str | None) -> KeptSheetBits:
         # Verbatim copies are only safe when the old part used the same default namespace.
         if not xml or main_prefix(xml):
             return cls()
@@ -55,8 +56,9 @@ class KeptSheetBits:
         return cls(
             sheet_pr=pr,
             tab_selected=bool(re.search(r'<sheetView\b[^>]*tabSelected="(?:1|true)"', xml)),
-            conditional_formatting="".join(re.findall(r"<conditionalFormatting\b.*?</conditionalFormatting>",
-                                                      xml, re.S)),
+            conditional_formatting="".join(
+                re.findall(r"<conditionalFormatting\b.*?</conditionalFormatting>", xml, re.S)
+            ),
             data_validations="".join(re.findall(r"<dataValidations\b.*?</dataValidations>", xml, re.S)),
         )
 
@@ -78,16 +80,24 @@ def table_column_names(columns) -> list[str]:
 @dataclass
 class TableSheet:
     """A generated table sheet: the worksheet part, the table's ref and its tableColumn elements."""
+
     xml: str
     ref: str
     table_columns: list[str]
-    orphan_ids: list[str]          # workouts no longer written whose member's values were kept (or dropped)
+    orphan_ids: list[str]  # workouts no longer written whose member's values were kept (or dropped)
 
 
-def worksheet_xml(frame: pd.DataFrame, number_formats: dict[str, str], widths: dict[str, float],
-                  styles: StyleBook, table_rel_id: str, kept: KeptSheetBits,
-                  member: KeptContent | None = None, drop_orphans: bool = False,
-                  sheet_name: str = "") -> TableSheet:
+def worksheet_xml(
+    frame: pd.DataFrame,
+    number_formats: dict[str, str],
+    widths: dict[str, float],
+    styles: StyleBook,
+    table_rel_id: str,
+    kept: KeptSheetBits,
+    member: KeptContent | None = None,
+    drop_orphans: bool = False,
+    sheet_name: str = "",
+) -> TableSheet:
     """The worksheet part for a table sheet (header + at least one row), with the member's columns
     and cells carried over from `member`. A member's cell the new table would cover raises
     WorkbookError naming it, before anything is written."""
@@ -104,15 +114,16 @@ def worksheet_xml(frame: pd.DataFrame, number_formats: dict[str, str], widths: d
     body_ids = ids + ([] if drop_orphans else orphans)
     n_rows = max(len(body_ids), 1)
     header = f' s="{styles.header_style()}"'
-    our_tails = [_column_tails(frame.iloc[:, i], number_formats.get(col), styles)
-                 for i, col in enumerate(frame.columns)]
+    our_tails = [
+        _column_tails(frame.iloc[:, i], number_formats.get(col), styles) for i, col in enumerate(frame.columns)
+    ]
     columns: list[list[str | None]] = []
     header_tails = []
-    for letter, name in zip(letters, final):
+    for letter, name in zip(letters, final, strict=False):
         if name in ours:
             tails = our_tails[ours[name]] + [None] * (n_rows - len(frame))
             if ours[name] == 0 and not drop_orphans:
-                tails = tails[:len(frame)] + [string_tail(wid) for wid in orphans] + tails[len(frame) + len(orphans):]
+                tails = tails[: len(frame)] + [string_tail(wid) for wid in orphans] + tails[len(frame) + len(orphans) :]
             columns.append(tails[:n_rows])
             header_tails.append(string_tail(name, header))
             continue
@@ -121,62 +132,91 @@ def worksheet_xml(frame: pd.DataFrame, number_formats: dict[str, str], widths: d
         if col.formula:
             columns.append([formula_tail(col.formula, col.body_style)] * n_rows)
         else:
-            columns.append([cell_tail(member, col.cells.get(wid), f"{letter}{r}")
-                            for r, wid in enumerate(body_ids, start=2)] + [None] * (n_rows - len(body_ids)))
+            columns.append(
+                [cell_tail(member, col.cells.get(wid), f"{letter}{r}") for r, wid in enumerate(body_ids, start=2)]
+                + [None] * (n_rows - len(body_ids))
+            )
     last_row = n_rows + 1
     conflicts = outside_conflicts(member, last_row, len(final))
     if conflicts:
-        raise WorkbookError(f"{sheet_name or 'The table sheet'}!{', '.join(conflicts[:8])}{' …' if len(conflicts) > 8 else ''}: "
-                            "the refreshed table now reaches these cells; move them to your own sheet or "
-                            "into the table, then refresh again.")
+        raise WorkbookError(
+            f"{sheet_name or 'The table sheet'}!{', '.join(conflicts[:8])}{' …' if len(conflicts) > 8 else ''}: "
+            "the refreshed table now reaches these cells; move them to your own sheet or "
+            "into the table, then refresh again."
+        )
     outside_rows: dict[int, list[tuple[int, str]]] = {}
     for (r, c), el in member.outside.items():
         tail = cell_tail(member, el, f"{get_column_letter(c)}{r}")
         if tail:
             outside_rows.setdefault(r, []).append((c, f'<c r="{get_column_letter(c)}{r}"{tail}'))
-    rows = ['<row r="1">' + "".join(f'<c r="{c}1"{t}' for c, t in zip(letters, header_tails))
-            + "".join(x for _, x in sorted(outside_rows.pop(1, []))) + "</row>"]
-    for r, tails in enumerate(zip(*columns), start=2):
-        cells = "".join([f'<c r="{c}{r}"{t}' for c, t in zip(letters, tails) if t is not None])
+    rows = [
+        '<row r="1">'
+        + "".join(f'<c r="{c}1"{t}' for c, t in zip(letters, header_tails, strict=False))
+        + "".join(x for _, x in sorted(outside_rows.pop(1, [])))
+        + "</row>"
+    ]
+    for r, tails in enumerate(zip(*columns, strict=False), start=2):
+        cells = "".join([f'<c r="{c}{r}"{t}' for c, t in zip(letters, tails, strict=False) if t is not None])
         extra = outside_rows.pop(r, None)
         if extra:
             cells += "".join(x for _, x in sorted(extra))
         rows.append(f'<row r="{r}">{cells}</row>' if cells else "")
-    rows += [f'<row r="{r}">' + "".join(x for _, x in sorted(extra)) + "</row>"
-             for r, extra in sorted(outside_rows.items())]
+    rows += [
+        f'<row r="{r}">' + "".join(x for _, x in sorted(extra)) + "</row>" for r, extra in sorted(outside_rows.items())
+    ]
     ref = f"A1:{letters[-1]}{last_row}"
     col_widths = {i: widths[n] for i, n in enumerate(final) if n in widths}
     col_widths.update({i: by_name[n].width for i, n in enumerate(final) if n in by_name and by_name[n].width})
-    cols = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{float(w):g}" customWidth="1"/>'
-                   for i, w in sorted(col_widths.items()))
+    cols = "".join(
+        f'<col min="{i + 1}" max="{i + 1}" width="{float(w):g}" customWidth="1"/>'
+        for i, w in sorted(col_widths.items())
+    )
     selected = ' tabSelected="1"' if kept.tab_selected else ""
     parts = [
-        XML_DECLARATION, f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">', kept.sheet_pr,
+        XML_DECLARATION,
+        f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">',
+        kept.sheet_pr,
         f'<dimension ref="{ref}"/>',
         f'<sheetViews><sheetView{selected} workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
         'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/>'
         "</sheetView></sheetViews>",
-        '<sheetFormatPr defaultRowHeight="15"/>', f"<cols>{cols}</cols>" if cols else "",
-        "<sheetData>", *rows, "</sheetData>", kept.conditional_formatting, kept.data_validations,
+        '<sheetFormatPr defaultRowHeight="15"/>',
+        f"<cols>{cols}</cols>" if cols else "",
+        "<sheetData>",
+        *rows,
+        "</sheetData>",
+        kept.conditional_formatting,
+        kept.data_validations,
         '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>',
         f'<tableParts count="1"><tablePart r:id="{table_rel_id}"/></tableParts></worksheet>',
     ]
-    table_columns = [table_column_xml(by_name[n], i) if n in by_name
-                     else f'<tableColumn id="{i}" name="{escape_attr(n)}"/>'
-                     for i, n in enumerate(final, start=1)]
+    table_columns = [
+        table_column_xml(by_name[n], i) if n in by_name else f'<tableColumn id="{i}" name="{escape_attr(n)}"/>'
+        for i, n in enumerate(final, start=1)
+    ]
     return TableSheet("".join(parts), ref, table_columns, orphans)
 
 
-def table_xml(table_id: int, name: str, ref: str, column_names: list[str], style: str = TABLE_STYLE,
-              table_columns: list[str] | None = None) -> str:
+def table_xml(
+    table_id: int,
+    name: str,
+    ref: str,
+    column_names: list[str],
+    style: str = TABLE_STYLE,
+    table_columns: list[str] | None = None,
+) -> str:
     """The table part; `table_columns`: the tableColumn elements when some are the member's."""
-    columns = "".join(table_columns or [f'<tableColumn id="{i}" name="{escape_attr(n)}"/>'
-                                        for i, n in enumerate(column_names, start=1)])
-    return (f'{XML_DECLARATION}<table xmlns="{MAIN_NS}" id="{table_id}" name="{escape_attr(name)}" '
-            f'displayName="{escape_attr(name)}" ref="{ref}" totalsRowShown="0"><autoFilter ref="{ref}"/>'
-            f'<tableColumns count="{len(table_columns or column_names)}">{columns}</tableColumns>'
-            f'<tableStyleInfo name="{escape_attr(style)}" showFirstColumn="0" showLastColumn="0" '
-            'showRowStripes="1" showColumnStripes="0"/></table>')
+    columns = "".join(
+        table_columns
+        or [f'<tableColumn id="{i}" name="{escape_attr(n)}"/>' for i, n in enumerate(column_names, start=1)]
+    )
+    return (
+        f'{XML_DECLARATION}<table xmlns="{MAIN_NS}" id="{table_id}" name="{escape_attr(name)}" '
+        f'displayName="{escape_attr(name)}" ref="{ref}" totalsRowShown="0"><autoFilter ref="{ref}"/>'
+        f'<tableColumns count="{len(table_columns or column_names)}">{columns}</tableColumns>'
+        f'<tableStyleInfo name="{escape_attr(style)}" showFirstColumn="0" showLastColumn="0" '
+        'showRowStripes="1" showColumnStripes="0"/></table>'
+    )
 
 
 def _column_tails(series: pd.Series, number_format: str | None, styles: StyleBook) -> list[str | None]:
@@ -190,12 +230,13 @@ def _column_tails(series: pd.Series, number_format: str | None, styles: StyleBoo
     missing = series.isna().to_numpy()
     if kind in "Mmf":
         numbers = day_numbers(series) if kind in "Mm" else series.to_numpy(dtype=float, na_value=math.nan)
-        return [None if m else number_tail(v, s_attr) for v, m in zip(numbers.tolist(), missing)]
+        return [None if m else number_tail(v, s_attr) for v, m in zip(numbers.tolist(), missing, strict=False)]
     values = series.tolist()
     if kind == "b":
-        return [None if m else f'{s_attr} t="b"><v>{int(v)}</v></c>' for v, m in zip(values, missing)]
+        return [None if m else f'{s_attr} t="b"><v>{int(v)}</v></c>' for v, m in zip(values, missing, strict=False)]
     if kind in "iu":
-        return [None if m else f"{s_attr}><v>{int(v)}</v></c>" for v, m in zip(values, missing)]
+        return [None if m else f"{s_attr}><v>{int(v)}</v></c>" for v, m in zip(values, missing, strict=False)]
     date_attr = s_attr if number_format else f' s="{styles.style_for(DATETIME_FORMAT)}"'
     duration_attr = s_attr if number_format else f' s="{styles.style_for(DURATION_FORMAT)}"'
-    return [None if m else value_tail(v, s_attr, date_attr, duration_attr) for v, m in zip(values, missing)]
+    pairs = zip(values, missing, strict=False)
+    return [None if m else value_tail(v, s_attr, date_attr, duration_attr) for v, m in pairs]

@@ -53,13 +53,16 @@ log = logging.getLogger(__name__)
 class WriteReport:
     rows_written: dict[str, int]
     seconds: float
-    notes_dropped: int = 0     # workouts gone from Peloton whose notes went with them (--full only)
+    notes_dropped: int = 0  # workouts gone from Peloton whose notes went with them (--full only)
 
 
 def check_writable(path) -> None:
     """Raise WorkbookError (one actionable line) unless a refresh can safely write the workbook."""
-    safety.check_workbook(Path(path), (*OWNED_SHEETS, DASHBOARD_SHEET, DATA_SHEET, *ride_sheet.OWNED_SHEETS),
-                          own_charts={DASHBOARD_SHEET: DATA_SHEET, **ride_sheet.owned_charts()})
+    safety.check_workbook(
+        Path(path),
+        (*OWNED_SHEETS, DASHBOARD_SHEET, DATA_SHEET, *ride_sheet.OWNED_SHEETS),
+        own_charts={DASHBOARD_SHEET: DATA_SHEET, **ride_sheet.owned_charts()},
+    )
 
 
 def write_tables(path, content: WorkbookContent) -> WriteReport:
@@ -75,10 +78,13 @@ def write_tables(path, content: WorkbookContent) -> WriteReport:
     tables, board = content.tables, content.dashboard
     safety.remove_stale_temps(path)
     ride = content.ride
-    safety.check_workbook(path, [t.name for t in tables] + ([board.name, board.data_sheet] if board else [])
-                          + (list(ride_sheet.OWNED_SHEETS) if ride else []),
-                          own_charts={**({board.name: board.data_sheet} if board else {}),
-                                      **(ride_sheet.owned_charts() if ride else {})})
+    safety.check_workbook(
+        path,
+        [t.name for t in tables]
+        + ([board.name, board.data_sheet] if board else [])
+        + (list(ride_sheet.OWNED_SHEETS) if ride else []),
+        own_charts={**({board.name: board.data_sheet} if board else {}), **(ride_sheet.owned_charts() if ride else {})},
+    )
     with xp.open_package(path) as pkg:
         styles_part = _styles_part(pkg)
         styles = StyleBook(pkg.text(styles_part))
@@ -92,8 +98,9 @@ def write_tables(path, content: WorkbookContent) -> WriteReport:
         config_id = _write_status(pkg, styles, status)
         pkg.put(styles_part, styles.xml)
         xp.ensure_full_calc_on_load(pkg)
-        pivot_caches.refresh_on_open(pkg, [t.name for t in tables],
-                                     [s.name for t in tables if (s := xp.sheet_for_table(pkg, t.name))])
+        pivot_caches.refresh_on_open(
+            pkg, [t.name for t in tables], [s.name for t in tables if (s := xp.sheet_for_table(pkg, t.name))]
+        )
         _drop_calc_chain_of(pkg, written_ids | ({config_id} if config_id else set()))
         safety.save_atomically(pkg, path)
     return WriteReport(rows, time.perf_counter() - started, max((n for _, n in written), default=0))
@@ -106,11 +113,12 @@ def _styles_part(pkg: xp.Package) -> str:
     return rel.part
 
 
-def _write_table(pkg: xp.Package, styles: StyleBook, table: "SheetTable", drop_orphans: bool) -> tuple[int, int]:
+def _write_table(pkg: xp.Package, styles: StyleBook, table: SheetTable, drop_orphans: bool) -> tuple[int, int]:
     """Regenerate one table's worksheet and table parts, creating them if missing, with the member's
     columns and cells carried over; returns the sheetId and how many workouts' notes were dropped."""
     sheet = xp.sheet_for_table(pkg, table.name) or xp.add_sheet(
-        pkg, table.name, pkg.unused_name("xl/worksheets/sheet{}.xml"))
+        pkg, table.name, pkg.unused_name("xl/worksheets/sheet{}.xml")
+    )
     if sheet.name.casefold() != table.name.casefold():
         log.info("the %s table is on the sheet %r: refreshed it there", table.name, sheet.name)
     old_sheet = pkg.text(sheet.part) if pkg.has(sheet.part) else None
@@ -129,26 +137,47 @@ def _write_table(pkg: xp.Package, styles: StyleBook, table: "SheetTable", drop_o
     old_table = pkg.data(table_part) if pkg.has(table_part) else None
     ours = table_sheet.table_column_names(table.frame.columns)
     try:
-        member = member_columns.read_kept(old_sheet, old_table, table.name, ours, lambda: shared_strings(pkg),
-                                          member_columns.recorded_columns(pkg, table.name))
-    except ET.ParseError:   # a damaged part holds nothing readable to keep: rebuilt from the store
+        member = member_columns.read_kept(
+            old_sheet,
+            old_table,
+            table.name,
+            ours,
+            lambda: shared_strings(pkg),
+            member_columns.recorded_columns(pkg, table.name),
+        )
+    except ET.ParseError:  # a damaged part holds nothing readable to keep: rebuilt from the store
         log.warning("the %s sheet could not be read: rebuilt from the local store", sheet.name)
         member = None
-    made = table_sheet.worksheet_xml(table.frame, table.number_formats, table.widths, styles, rel_id,
-                                     table_sheet.KeptSheetBits.from_xml(old_sheet), member,
-                                     drop_orphans=drop_orphans, sheet_name=sheet.name)
+    made = table_sheet.worksheet_xml(
+        table.frame,
+        table.number_formats,
+        table.widths,
+        styles,
+        rel_id,
+        table_sheet.KeptSheetBits.from_xml(old_sheet),
+        member,
+        drop_orphans=drop_orphans,
+        sheet_name=sheet.name,
+    )
     pkg.put(sheet.part, made.xml)
     pkg.put(table_part, table_sheet.table_xml(table_id, name, made.ref, ours, style, made.table_columns))
     member_columns.record_columns(pkg, table.name, ours)
     if made.orphan_ids:
-        log.info("%s: %d workouts no longer on Peloton have your notes%s", table.name, len(made.orphan_ids),
-                 " (dropped: --full)" if drop_orphans else " (kept at the bottom of the table)")
+        log.info(
+            "%s: %d workouts no longer on Peloton have your notes%s",
+            table.name,
+            len(made.orphan_ids),
+            " (dropped: --full)" if drop_orphans else " (kept at the bottom of the table)",
+        )
     return sheet.sheet_id, (len(made.orphan_ids) if drop_orphans else 0)
 
 
 def _all_tables(pkg: xp.Package) -> list[ET.Element]:
-    return [ET.fromstring(pkg.data(n)) for n in pkg.names()
-            if n.startswith("xl/tables/") and n.endswith(".xml") and "/_rels/" not in n]
+    return [
+        ET.fromstring(pkg.data(n))
+        for n in pkg.names()
+        if n.startswith("xl/tables/") and n.endswith(".xml") and "/_rels/" not in n
+    ]
 
 
 def _unused_table_id(pkg: xp.Package) -> int:
@@ -174,9 +203,12 @@ def _write_status(pkg: xp.Package, styles: StyleBook, status: dict[str, object])
         target = _single_cell(names.get(STATUS_NAMES[key][0], ""))
         sheet = xp.find_sheet(pkg, target[0]) if target else None
         if sheet is None or not sheet.is_worksheet:
-            continue   # the member removed the name or its sheet: nothing to update
+            continue  # the member removed the name or its sheet: nothing to update
         xml = pkg.text(sheet.part)
-        pkg.put(sheet.part, cell_edit.set_cell(xml, target[1], _status_tail(value, styles, cell_edit.cell_style(xml, target[1]))))
+        pkg.put(
+            sheet.part,
+            cell_edit.set_cell(xml, target[1], _status_tail(value, styles, cell_edit.cell_style(xml, target[1]))),
+        )
         edited = sheet.sheet_id
     return edited
 
@@ -192,7 +224,7 @@ def _single_cell(formula: str) -> tuple[str, str] | None:
 def _status_tail(value: object, styles: StyleBook, old_style: int) -> str | None:
     value = excel_value(value)
     if value is None:
-        return None   # before style_for: a blank adds no style
+        return None  # before style_for: a blank adds no style
     date_attr = f' s="{styles.style_for(cells.DATETIME_FORMAT, base=old_style)}"'
     duration_attr = f' s="{styles.style_for(cells.DURATION_FORMAT, base=old_style)}"'
     return cells.value_tail(value, "", date_attr, duration_attr)
@@ -206,7 +238,7 @@ def _drop_calc_chain_of(pkg: xp.Package, sheet_ids: set[int]) -> None:
         return
     current, referenced = 0, set()
     for c in ET.fromstring(pkg.data(rel.part)).iter(_TAG % "c"):
-        current = int(c.get("i", current))   # i is omitted while it stays the same
+        current = int(c.get("i", current))  # i is omitted while it stays the same
         referenced.add(current)
     if referenced & sheet_ids:
         pkg.remove(rel.part)

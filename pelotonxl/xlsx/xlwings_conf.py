@@ -44,7 +44,7 @@ def write_settings(path: Path, values: dict[str, str]) -> None:
     Refuses, in one line, a workbook open in Excel or one without an xlwings.conf sheet."""
     path = Path(path)
     safety.remove_stale_temps(path)
-    safety.check_workbook(path, ())   # not found, open in Excel (its ~$ lock file), damaged
+    safety.check_workbook(path, ())  # not found, open in Excel (its ~$ lock file), damaged
     with xp.open_package(path) as pkg:
         settings = _settings(pkg, path)
         by_key = {key: row for key, (row, _) in settings.items()}
@@ -53,7 +53,7 @@ def write_settings(path: Path, values: dict[str, str]) -> None:
         xml = pkg.text(sheet.part)
         for key, value in values.items():
             row = by_key.get(key.casefold())
-            if row is None:   # the gap row becomes a setting; a note right below would be read too
+            if row is None:  # the gap row becomes a setting; a note right below would be read too
                 row, next_row = next_row, next_row + 1
                 xml = cell_edit.set_cell(xml, f"A{row}", string_tail(key))
             xml = cell_edit.set_cell(xml, f"B{row}", string_tail(value) if value else None)
@@ -65,8 +65,10 @@ def _settings(pkg: xp.Package, path: Path) -> dict[str, tuple[int, str]]:
     """Key (case-folded) -> (row, value text), for the rows xlwings reads."""
     sheet = xp.find_sheet(pkg, SHEET)
     if sheet is None or not sheet.is_worksheet:
-        raise WorkbookError(f"{path.name} has no {SHEET} sheet, where xlwings reads which Python to run: "
-                            "copy that sheet from PelotonWorkbook.xlsm into it, or use a new copy of the workbook.")
+        raise WorkbookError(
+            f"{path.name} has no {SHEET} sheet, where xlwings reads which Python to run: "
+            "copy that sheet from PelotonWorkbook.xlsm into it, or use a new copy of the workbook."
+        )
     labels = label_cells(pkg, SHEET) or {}
     rows = {row: (label, text) for label, (row, text) in labels.items()}
     settings: dict[str, tuple[int, str]] = {}

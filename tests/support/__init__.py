@@ -28,8 +28,15 @@ PASSWORD = "correct horse battery staple"
 def settings_for(server, home: Path, **overrides):
     # Graphs at 300 s: these stories are about requests and the store, not the samples; the fine
     # default (5 s) is exercised by the series, export and Ride tests.
-    values = {"api_url": server.url, "auth_url": server.url, "username": USERNAME,
-              "password": PASSWORD, "home": str(home), "workers": 4, "every_n": 300}
+    values = {
+        "api_url": server.url,
+        "auth_url": server.url,
+        "username": USERNAME,
+        "password": PASSWORD,
+        "home": str(home),
+        "workers": 4,
+        "every_n": 300,
+    }
     values.update(overrides)
     return resolve(values, environ={})
 
@@ -37,20 +44,37 @@ def settings_for(server, home: Path, **overrides):
 def cli_env(server, home: Path, password: str | None = PASSWORD, **extra: str) -> dict[str, str]:
     """The environment of a CLI run against `server`: no PELOTON_* of the developer's own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PELOTON_")}
-    env.update(PELOTON_API_URL=server.url, PELOTON_AUTH_URL=server.url, PELOTON_USERNAME=USERNAME,
-               PELOTON_XL_HOME=str(home), PELOTON_EVERY_N="300")   # as settings_for: samples are not the point
+    env.update(
+        PELOTON_API_URL=server.url,
+        PELOTON_AUTH_URL=server.url,
+        PELOTON_USERNAME=USERNAME,
+        PELOTON_XL_HOME=str(home),
+        PELOTON_EVERY_N="300",
+    )  # as settings_for: samples are not the point
     if password is not None:
         env["PELOTON_PASSWORD"] = password
     env.update(extra)
     return env
 
 
-def run_cli(server, workbook: Path, home: Path, *args: str, password: str | None = PASSWORD,
-            timeout: float = 90, **extra_env: str) -> subprocess.CompletedProcess:
+def run_cli(
+    server,
+    workbook: Path,
+    home: Path,
+    *args: str,
+    password: str | None = PASSWORD,
+    timeout: float = 90,
+    **extra_env: str,
+) -> subprocess.CompletedProcess:
     """The real entry script as a subprocess, stdin closed like a scheduler's."""
-    result = subprocess.run([sys.executable, str(CLI), "--workbook", str(workbook), *args],
-                            env=cli_env(server, home, password, **extra_env), stdin=subprocess.DEVNULL,
-                            capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, str(CLI), "--workbook", str(workbook), *args],
+        env=cli_env(server, home, password, **extra_env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert "Traceback" not in result.stdout + result.stderr, result.stderr
     return result
 
@@ -106,8 +130,12 @@ def table_values(path: Path, sheet: str) -> tuple[str, list[list]]:
     min_col, min_row, max_col, max_row = range_boundaries(ref)
     book = openpyxl.load_workbook(path, read_only=True)
     try:
-        rows = [list(row) for row in book[sheet].iter_rows(min_row=min_row, max_row=max_row, min_col=min_col,
-                                                            max_col=max_col, values_only=True)]
+        rows = [
+            list(row)
+            for row in book[sheet].iter_rows(
+                min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col, values_only=True
+            )
+        ]
     finally:
         book.close()
     # Read-only mode stops at the last row that holds a cell; a table's blank rows are rows too.

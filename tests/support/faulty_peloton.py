@@ -14,9 +14,10 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any, Callable
+from typing import Any
 
 from pelotonxl.demo.server import NOT_LOGGED_IN, FakePeloton, Reply, Request
 from pelotonxl.settings import DEFAULT_SCOPE
@@ -32,17 +33,19 @@ def _phrase(status: int) -> str:
 def cloudflare_page(status: int) -> bytes:
     reason = _phrase(status)
     ray = secrets.token_hex(8)
-    return (f"<!DOCTYPE html>\n<html lang=\"en-US\"><head><title>api.onepeloton.com | {status}: {reason}</title>"
-            f"</head><body><div id=\"cf-wrapper\"><div id=\"cf-error-details\"><h1>{reason}</h1>"
-            f"<span class=\"cf-error-code\">Error code {status}</span><p>The web server reported an error.</p>"
-            f"</div><div class=\"cf-footer\">Cloudflare Ray ID: <strong>{ray}</strong> &bull; "
-            f"Performance &amp; security by Cloudflare</div></div></body></html>\n").encode()
+    return (
+        f'<!DOCTYPE html>\n<html lang="en-US"><head><title>api.onepeloton.com | {status}: {reason}</title>'
+        f'</head><body><div id="cf-wrapper"><div id="cf-error-details"><h1>{reason}</h1>'
+        f'<span class="cf-error-code">Error code {status}</span><p>The web server reported an error.</p>'
+        f'</div><div class="cf-footer">Cloudflare Ray ID: <strong>{ray}</strong> &bull; '
+        f"Performance &amp; security by Cloudflare</div></div></body></html>\n"
+    ).encode()
 
 
 @dataclass
 class Fault:
     pattern: re.Pattern[str]
-    kind: str                        # fail | html | malformed | reset | slow
+    kind: str  # fail | html | malformed | reset | slow
     times: int
     query: dict[str, str] = field(default_factory=dict)
     status: int = 500
@@ -79,7 +82,7 @@ class FaultPlan:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
-        self.failing_graphs: dict[str, int] = {}   # workout id -> status its graph always gets
+        self.failing_graphs: dict[str, int] = {}  # workout id -> status its graph always gets
         # (path regex, edit) pairs: each good JSON answer on a matching path goes through edit first
         self.rewrites: list[tuple[re.Pattern[str], Callable[[dict, dict[str, str]], dict]]] = []
 
@@ -106,6 +109,7 @@ class FaultPlan:
 
 class FaultyPeloton(FakePeloton):
     """FakePeloton plus armed faults, short-lived tokens and revocable refresh tokens."""
+
     poll_interval = 0.005  # a test starts and stops a server each: stop() returns at once
 
     def __init__(self, *args: Any, token_lifetime: int | None = None, **kwargs: Any) -> None:
@@ -137,15 +141,24 @@ class FaultyPeloton(FakePeloton):
         return reply
 
     # ---- faults --------------------------------------------------------------------------
-    def fail_next(self, path_regex: str, status: int = 500, times: int = 1, headers: dict[str, str] | None = None,
-                  body: Any = None, content_type: str = "application/json", **query: str) -> None:
+    def fail_next(
+        self,
+        path_regex: str,
+        status: int = 500,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        **query: str,
+    ) -> None:
         """Answer the next `times` requests matching `path_regex` (and query values) with `status`.
 
         Without a body: 401 gets Peloton's "Not logged in", 429 Cloudflare's "error code: 1015",
         anything else a small JSON error. `body` may be a dict, str or bytes.
         """
-        self.faults.add(Fault(re.compile(path_regex), "fail", times, query, status, dict(headers or {}),
-                              body, content_type))
+        self.faults.add(
+            Fault(re.compile(path_regex), "fail", times, query, status, dict(headers or {}), body, content_type)
+        )
 
     def html_error_next(self, path_regex: str, status: int = 502, times: int = 1, **query: str) -> None:
         """Answer with a Cloudflare-style HTML error page instead of JSON."""

@@ -28,9 +28,21 @@ def _profile_folder() -> Path:
 
 def _soffice(workbook: Path, target: str, outdir: Path, timeout: float) -> None:
     result = subprocess.run(
-        ["soffice", "--headless", f"-env:UserInstallation={_profile_folder().as_uri()}",
-         "--convert-to", target, "--outdir", str(outdir), str(workbook)],
-        capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        [
+            "soffice",
+            "--headless",
+            f"-env:UserInstallation={_profile_folder().as_uri()}",
+            "--convert-to",
+            target,
+            "--outdir",
+            str(outdir),
+            str(workbook),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -50,4 +62,4 @@ def sheets_as_shown(workbook: Path, outdir: Path, timeout: float = 180) -> dict[
     """Each sheet of the workbook as LibreOffice displays it, one CSV per sheet, by sheet name."""
     _soffice(workbook, SHOWN_CSV, outdir, timeout)
     prefix = f"{workbook.stem}-"
-    return {p.stem[len(prefix):]: p for p in outdir.glob(f"{workbook.stem}-*.csv")}
+    return {p.stem[len(prefix) :]: p for p in outdir.glob(f"{workbook.stem}-*.csv")}

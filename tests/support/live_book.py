@@ -25,25 +25,29 @@ MEMBER_STYLE = "TableStyleLight9"  # a style the member picked: a refresh must k
 STATUS_ROW = 14
 
 
-def make_book(server, home, *, password: str = PASSWORD, table_sheets=("Workouts", "Metrics"),
-              status_keys=tuple(STATUS_NAMES)) -> Book:
+def make_book(
+    server, home, *, password: str = PASSWORD, table_sheets=("Workouts", "Metrics"), status_keys=tuple(STATUS_NAMES)
+) -> Book:
     """A book laid out like PelotonWorkbook.xlsm: Config, then one sheet per table."""
     # Its own path per test: the refresh lock is per workbook path, and tests run side by side.
     book = Book(fullname=str(Path(home).parent / "PelotonWorkbook.xlsm"))
     config = book.sheets.add("Config")
-    config.fill("A1", [
-        ["Peloton settings"],
-        [],
-        ["Setting", "Value", "Notes"],
-        ["  peloton EMAIL or Username ", USERNAME, "The account to refresh."],  # labels: any case, trimmed
-        ["Password (optional)", password],
-        ["API URL", server.url],
-        ["Sign-in URL", server.url],
-        ["State folder", str(home)],
-        ["Parallel requests", 4.0],           # Excel hands numbers over as floats
-        ["Graph sampling (seconds)", 300.0],
-        ["Not a setting", "ignored"],
-    ])
+    config.fill(
+        "A1",
+        [
+            ["Peloton settings"],
+            [],
+            ["Setting", "Value", "Notes"],
+            ["  peloton EMAIL or Username ", USERNAME, "The account to refresh."],  # labels: any case, trimmed
+            ["Password (optional)", password],
+            ["API URL", server.url],
+            ["Sign-in URL", server.url],
+            ["State folder", str(home)],
+            ["Parallel requests", 4.0],  # Excel hands numbers over as floats
+            ["Graph sampling (seconds)", 300.0],
+            ["Not a setting", "ignored"],
+        ],
+    )
     for offset, key in enumerate(STATUS_NAMES):
         defined_name, label = STATUS_NAMES[key]
         config.fill(f"A{STATUS_ROW + offset}", [[label]])
@@ -61,8 +65,7 @@ def make_book(server, home, *, password: str = PASSWORD, table_sheets=("Workouts
 def add_table(book: Book, name: str, rows: list[list]) -> None:
     sheet = book.sheets.add(name, after=book.sheets[-1])
     sheet.fill("A1", rows)
-    sheet.tables.add(source=sheet.range((1, 1), (len(rows), len(rows[0]))), name=name,
-                     table_style_name=MEMBER_STYLE)
+    sheet.tables.add(source=sheet.range((1, 1), (len(rows), len(rows[0]))), name=name, table_style_name=MEMBER_STYLE)
 
 
 def stored_tables(home) -> list[SheetTable]:
@@ -96,5 +99,5 @@ def assert_sheet_holds(book: Book, table: SheetTable) -> None:
             want, got = expected_cell(value), grid[r][c]
             if isinstance(want, float):
                 assert got == pytest.approx(want), (table.name, r, table.frame.columns[c])
-            else:   # text is the text itself: Excel's apostrophe prefix is no part of the value
+            else:  # text is the text itself: Excel's apostrophe prefix is no part of the value
                 assert got == want, (table.name, r, table.frame.columns[c])

@@ -52,7 +52,7 @@ def _apply_markup_compatibility(root: etree._Element) -> etree._Element:
         chosen = chosen if chosen is not None else alt.find(f"{{{MC_NS}}}Fallback")
         parent = alt.getparent()
         at = parent.index(alt)
-        for child in (list(chosen) if chosen is not None else []):
+        for child in list(chosen) if chosen is not None else []:
             parent.insert(at, child)
             at += 1
         parent.remove(alt)
@@ -133,8 +133,11 @@ def _resolve(source_dir: str, target: str) -> str:
 def _shared_strings(zf: zipfile.ZipFile, names: set[str]) -> list[str]:
     if "xl/sharedStrings.xml" not in names:
         return []
-    return ["".join(si.itertext()) for si in etree.fromstring(zf.read("xl/sharedStrings.xml"))
-            if etree.QName(si).localname == "si"]
+    return [
+        "".join(si.itertext())
+        for si in etree.fromstring(zf.read("xl/sharedStrings.xml"))
+        if etree.QName(si).localname == "si"
+    ]
 
 
 def _cell_text(c, strings: list[str]) -> str | None:
@@ -154,6 +157,7 @@ def _table_header_errors(table_xml: bytes, sheet, strings: list[str], table_part
     cells = {c.get("r"): c for c in sheet.iter(f"{{{MAIN}}}c")}
     errors = []
     from openpyxl.utils import get_column_letter
+
     for i, column in enumerate(table.iter(f"{{{MAIN}}}tableColumn")):
         ref = f"{get_column_letter(left + i)}{top}"
         text = _cell_text(cells[ref], strings) if ref in cells else None
@@ -173,7 +177,11 @@ def _calc_chain_errors(zf: zipfile.ZipFile, sheets: dict) -> list[str]:
     for c in etree.fromstring(zf.read("xl/calcChain.xml")):
         current = c.get("i", current)
         sheet = sheets.get(by_id.get(current, ""))
-        cell = next((x for x in sheet.iter(f"{{{MAIN}}}c") if x.get("r") == c.get("r")), None) if sheet is not None else None
+        cell = (
+            next((x for x in sheet.iter(f"{{{MAIN}}}c") if x.get("r") == c.get("r")), None)
+            if sheet is not None
+            else None
+        )
         if cell is None or cell.find(f"{{{MAIN}}}f") is None:
             errors.append(f"xl/calcChain.xml: sheet {current} {c.get('r')} holds no formula")
     return errors

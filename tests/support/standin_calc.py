@@ -10,7 +10,8 @@ it is written (Excel's automatic calculation), and `calculate_full` recalculates
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _CALL = re.compile(r"=\s*([A-Za-z_][A-Za-z0-9_.]*)\((.*)\)\s*", re.DOTALL)
 _ARG = re.compile(r'\s*("(?:[^"]|"")*"|[^,]*)\s*(?:,|$)')
@@ -20,7 +21,7 @@ _CELL = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d+)")
 class Calc:
     def __init__(self, functions: dict[str, Callable[..., Any]]) -> None:
         self.functions = {name.upper(): f for name, f in functions.items()}
-        self.calls = 0    # how many function calls the book's formulas made
+        self.calls = 0  # how many function calls the book's formulas made
 
     def evaluate(self, sheet: Any, formula: str) -> Any:
         match = _CALL.fullmatch(formula)

@@ -30,8 +30,8 @@ TEMPLATE = Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"
 CONFIG_VALUES = {
     "username": "member@example.com",
     "password": "hunter2",
-    "every_n": 60,          # typed as a number
-    "workers": "3",         # typed as text
+    "every_n": 60,  # typed as a number
+    "workers": "3",  # typed as text
     "api_url": "http://127.0.0.1:8080",
 }
 FIRST_STATUS_ROW = len(FIELDS) + 3
@@ -78,18 +78,27 @@ def make_workbook(path: Path, *, with_metrics: bool = True) -> Path:
         wb.defined_names[defined_name] = DefinedName(defined_name, attr_text=f"Config!${cell[0]}${cell[1:]}")
     config[STATUS_CELLS["last_result"]] = "never refreshed"
 
-    _add_table(wb.create_sheet("Workouts"), "Workouts",
-               [["Workout ID", "Start", "Output"], ["w1", dt.datetime(2024, 1, 2, 7, 30), 250],
-                ["w2", dt.datetime(2024, 1, 3, 6, 0), 300]])
+    _add_table(
+        wb.create_sheet("Workouts"),
+        "Workouts",
+        [
+            ["Workout ID", "Start", "Output"],
+            ["w1", dt.datetime(2024, 1, 2, 7, 30), 250],
+            ["w2", dt.datetime(2024, 1, 3, 6, 0), 300],
+        ],
+    )
     if with_metrics:
-        _add_table(wb.create_sheet("Metrics"), "Metrics",
-                   [["Workout ID", "Metric", "Value"], ["w1", "Heart rate", 140]])
+        _add_table(
+            wb.create_sheet("Metrics"), "Metrics", [["Workout ID", "Metric", "Value"], ["w1", "Heart rate", 140]]
+        )
 
     # As a refresh leaves it: the columns it wrote, recorded (pelotonxl.xlsx.member_columns).
     wb.defined_names["PelotonXL_Workouts_Columns"] = DefinedName(
-        "PelotonXL_Workouts_Columns", attr_text='{"Workout ID","Start","Output"}', hidden=True)
+        "PelotonXL_Workouts_Columns", attr_text='{"Workout ID","Start","Output"}', hidden=True
+    )
     wb.defined_names["PelotonXL_Metrics_Columns"] = DefinedName(
-        "PelotonXL_Metrics_Columns", attr_text='{"Workout ID","Metric","Value"}', hidden=True)
+        "PelotonXL_Metrics_Columns", attr_text='{"Workout ID","Metric","Value"}', hidden=True
+    )
     mine = wb.create_sheet("My Analysis")
     mine["A1"] = "Total output"
     mine["B1"] = "=SUM(Workouts[Output])"
@@ -125,8 +134,8 @@ def add_shape(path: Path, sheet_part: str) -> None:
     drawing = (
         '<xdr:wsDr xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing" '
         'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">'
-        '<xdr:twoCellAnchor><xdr:from><xdr:col>5</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>1</xdr:row>'
-        '<xdr:rowOff>0</xdr:rowOff></xdr:from><xdr:to><xdr:col>8</xdr:col><xdr:colOff>0</xdr:colOff>'
+        "<xdr:twoCellAnchor><xdr:from><xdr:col>5</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>1</xdr:row>"
+        "<xdr:rowOff>0</xdr:rowOff></xdr:from><xdr:to><xdr:col>8</xdr:col><xdr:colOff>0</xdr:colOff>"
         '<xdr:row>6</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:to><xdr:sp macro="" textlink="">'
         '<xdr:nvSpPr><xdr:cNvPr id="2" name="Rectangle 1"/><xdr:cNvSpPr/></xdr:nvSpPr><xdr:spPr>'
         '<a:prstGeom prst="rect"><a:avLst/></a:prstGeom></xdr:spPr></xdr:sp><xdr:clientData/>'
@@ -137,17 +146,23 @@ def add_shape(path: Path, sheet_part: str) -> None:
 
     def edit(parts: dict[str, bytes]) -> None:
         parts["xl/drawings/drawing99.xml"] = drawing.encode()
-        rel = ('<Relationship Id="rIdShape" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-               'relationships/drawing" Target="../drawings/drawing99.xml"/>')
-        rels = parts.get(rels_name, b'<Relationships xmlns="http://schemas.openxmlformats.org/package/'
-                                    b'2006/relationships"></Relationships>').decode()
+        rel = (
+            '<Relationship Id="rIdShape" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+            'relationships/drawing" Target="../drawings/drawing99.xml"/>'
+        )
+        rels = parts.get(
+            rels_name,
+            b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"></Relationships>',
+        ).decode()
         parts[rels_name] = rels.replace("</Relationships>", rel + "</Relationships>").encode()
         sheet = parts[sheet_part].decode()
         anchor = "<tableParts" if "<tableParts" in sheet else "</worksheet>"
         parts[sheet_part] = sheet.replace(anchor, '<drawing r:id="rIdShape"/>' + anchor, 1).encode()
         types = parts["[Content_Types].xml"].decode()
-        override = ('<Override PartName="/xl/drawings/drawing99.xml" ContentType="application/'
-                    'vnd.openxmlformats-officedocument.drawing+xml"/>')
+        override = (
+            '<Override PartName="/xl/drawings/drawing99.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.drawing+xml"/>'
+        )
         parts["[Content_Types].xml"] = types.replace("</Types>", override + "</Types>").encode()
 
     edit_zip(path, edit)
@@ -199,6 +214,7 @@ def type_into_config(workbook: Path, field: str, value: str | int | float) -> No
 
 def to_shared_strings(path: Path, sheet_part: str) -> None:
     """Store a sheet's inline strings in sharedStrings.xml, as Excel does when it saves."""
+
     def edit(parts: dict[str, bytes]) -> None:
         strings: list[str] = []
         sst_name = "xl/sharedStrings.xml"
@@ -213,20 +229,26 @@ def to_shared_strings(path: Path, sheet_part: str) -> None:
             return f'{match.group(1)} t="s"><v>{len(strings) - 1}</v></c>'
 
         sheet = parts[sheet_part].decode()
-        parts[sheet_part] = re.sub(r'(<c r="[A-Z]+\d+"(?: s="\d+")?) t="inlineStr"><is><t>(.*?)</t></is></c>',
-                                   shared, sheet).encode()
+        parts[sheet_part] = re.sub(
+            r'(<c r="[A-Z]+\d+"(?: s="\d+")?) t="inlineStr"><is><t>(.*?)</t></is></c>', shared, sheet
+        ).encode()
         items = "".join(f"<si><t>{s}</t></si>" for s in strings)
-        parts[sst_name] = (f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-                           f'count="{len(strings)}" uniqueCount="{len(strings)}">{items}</sst>').encode()
+        parts[sst_name] = (
+            f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            f'count="{len(strings)}" uniqueCount="{len(strings)}">{items}</sst>'
+        ).encode()
 
     edit_zip(path, edit)
 
 
 def add_calc_chain(path: Path, sheet_id: int) -> None:
     """A calcChain.xml listing one formula cell of the sheet with this sheetId."""
+
     def edit(parts: dict[str, bytes]) -> None:
-        parts["xl/calcChain.xml"] = (f'<calcChain xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
-                                     f'main"><c r="B1" i="{sheet_id}"/></calcChain>').encode()
+        parts["xl/calcChain.xml"] = (
+            f'<calcChain xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
+            f'main"><c r="B1" i="{sheet_id}"/></calcChain>'
+        ).encode()
         _register_workbook_part(parts, "calcChain", "rIdCalc")
 
     edit_zip(path, edit)
@@ -235,22 +257,28 @@ def add_calc_chain(path: Path, sheet_id: int) -> None:
 def _register_workbook_part(parts: dict[str, bytes], kind: str, rel_id: str) -> None:
     """Relate xl/<kind>.xml to the workbook and give it its content type (sharedStrings, calcChain)."""
     rels = parts["xl/_rels/workbook.xml.rels"].decode()
-    rel = (f'<Relationship Id="{rel_id}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-           f'relationships/{kind}" Target="{kind}.xml"/>')
+    rel = (
+        f'<Relationship Id="{rel_id}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        f'relationships/{kind}" Target="{kind}.xml"/>'
+    )
     parts["xl/_rels/workbook.xml.rels"] = rels.replace("</Relationships>", rel + "</Relationships>").encode()
     types = parts["[Content_Types].xml"].decode()
-    override = (f'<Override PartName="/xl/{kind}.xml" ContentType="application/'
-                f'vnd.openxmlformats-officedocument.spreadsheetml.{kind}+xml"/>')
+    override = (
+        f'<Override PartName="/xl/{kind}.xml" ContentType="application/'
+        f'vnd.openxmlformats-officedocument.spreadsheetml.{kind}+xml"/>'
+    )
     parts["[Content_Types].xml"] = types.replace("</Types>", override + "</Types>").encode()
 
 
 def add_sparklines(path: Path, sheet_part: str) -> None:
     """An x14 extLst with a sparkline group on the sheet (openpyxl would drop it)."""
-    ext = ('<extLst><ext uri="{05C60535-1F16-4fd2-B633-F4F36F0B64E0}" '
-           'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
-           '<x14:sparklineGroups xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main">'
-           '<x14:sparklineGroup><x14:sparklines><x14:sparkline><xm:f>Workouts!C2:C3</xm:f><xm:sqref>E2</xm:sqref>'
-           "</x14:sparkline></x14:sparklines></x14:sparklineGroup></x14:sparklineGroups></ext></extLst>")
+    ext = (
+        '<extLst><ext uri="{05C60535-1F16-4fd2-B633-F4F36F0B64E0}" '
+        'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
+        '<x14:sparklineGroups xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main">'
+        "<x14:sparklineGroup><x14:sparklines><x14:sparkline><xm:f>Workouts!C2:C3</xm:f><xm:sqref>E2</xm:sqref>"
+        "</x14:sparkline></x14:sparklines></x14:sparklineGroup></x14:sparklineGroups></ext></extLst>"
+    )
 
     def edit(parts: dict[str, bytes]) -> None:
         parts[sheet_part] = parts[sheet_part].decode().replace("</worksheet>", ext + "</worksheet>").encode()
@@ -263,15 +291,19 @@ def add_pivot(path: Path, sheet_part: str, source: str, n: int = 1) -> tuple[str
     <worksheetSource>: 'name="Workouts"' for a table, 'ref="A1:B9" sheet="Mine"' for a range), as Excel
     writes one before its first refresh. Returns the (cache definition, pivot table) part names."""
     cache, pivot = f"xl/pivotCache/pivotCacheDefinition{n}.xml", f"xl/pivotTables/pivotTable{n}.xml"
-    column = "ACEGIK"[n - 1]   # side by side in row 3: pivot tables may not overlap
-    cache_xml = (f'<pivotCacheDefinition xmlns="{xp.MAIN_NS}" xmlns:r="{xp.REL_NS}" refreshedBy="Member" '
-                 f'recordCount="0"><cacheSource type="worksheet"><worksheetSource {source}/></cacheSource>'
-                 '<cacheFields count="1"><cacheField name="Workout ID" numFmtId="0"><sharedItems/></cacheField>'
-                 '</cacheFields></pivotCacheDefinition>')
-    pivot_xml = (f'<pivotTableDefinition xmlns="{xp.MAIN_NS}" name="PivotTable{n}" cacheId="{n}" '
-                 f'dataCaption="Values"><location ref="{column}3:{column}4" firstHeaderRow="1" firstDataRow="1" '
-                 'firstDataCol="0"/><pivotFields count="1"><pivotField showAll="0"/></pivotFields>'
-                 '</pivotTableDefinition>')
+    column = "ACEGIK"[n - 1]  # side by side in row 3: pivot tables may not overlap
+    cache_xml = (
+        f'<pivotCacheDefinition xmlns="{xp.MAIN_NS}" xmlns:r="{xp.REL_NS}" refreshedBy="Member" '
+        f'recordCount="0"><cacheSource type="worksheet"><worksheetSource {source}/></cacheSource>'
+        '<cacheFields count="1"><cacheField name="Workout ID" numFmtId="0"><sharedItems/></cacheField>'
+        "</cacheFields></pivotCacheDefinition>"
+    )
+    pivot_xml = (
+        f'<pivotTableDefinition xmlns="{xp.MAIN_NS}" name="PivotTable{n}" cacheId="{n}" '
+        f'dataCaption="Values"><location ref="{column}3:{column}4" firstHeaderRow="1" firstDataRow="1" '
+        'firstDataCol="0"/><pivotFields count="1"><pivotField showAll="0"/></pivotFields>'
+        "</pivotTableDefinition>"
+    )
     folder, name = sheet_part.rsplit("/", 1)
 
     def relate(parts: dict[str, bytes], rels_part: str, rel_id: str, kind: str, target: str) -> None:
@@ -281,24 +313,40 @@ def add_pivot(path: Path, sheet_part: str, source: str, n: int = 1) -> tuple[str
 
     def edit(parts: dict[str, bytes]) -> None:
         parts[cache], parts[pivot] = cache_xml.encode(), pivot_xml.encode()
-        relate(parts, "xl/_rels/workbook.xml.rels", f"rIdPivotCache{n}", "pivotCacheDefinition",
-               f"pivotCache/pivotCacheDefinition{n}.xml")
+        relate(
+            parts,
+            "xl/_rels/workbook.xml.rels",
+            f"rIdPivotCache{n}",
+            "pivotCacheDefinition",
+            f"pivotCache/pivotCacheDefinition{n}.xml",
+        )
         relate(parts, f"{folder}/_rels/{name}.rels", f"rIdPivot{n}", "pivotTable", f"../pivotTables/pivotTable{n}.xml")
-        relate(parts, f"xl/pivotTables/_rels/pivotTable{n}.xml.rels", "rId1", "pivotCacheDefinition",
-               f"../pivotCache/pivotCacheDefinition{n}.xml")
+        relate(
+            parts,
+            f"xl/pivotTables/_rels/pivotTable{n}.xml.rels",
+            "rId1",
+            "pivotCacheDefinition",
+            f"../pivotCache/pivotCacheDefinition{n}.xml",
+        )
         book = parts["xl/workbook.xml"].decode()
         entry = f'<pivotCache xmlns:r="{xp.REL_NS}" cacheId="{n}" r:id="rIdPivotCache{n}"/>'
         if "</pivotCaches>" in book:
             book = book.replace("</pivotCaches>", entry + "</pivotCaches>", 1)
         else:
-            at = re.search(r"<(?:smartTagPr|smartTagTypes|webPublishing|fileRecoveryPr|webPublishObjects|extLst)\b"
-                           r"|</workbook>", book)
-            book = book[:at.start()] + f"<pivotCaches>{entry}</pivotCaches>" + book[at.start():]
+            at = re.search(
+                r"<(?:smartTagPr|smartTagTypes|webPublishing|fileRecoveryPr|webPublishObjects|extLst)\b"
+                r"|</workbook>",
+                book,
+            )
+            book = book[: at.start()] + f"<pivotCaches>{entry}</pivotCaches>" + book[at.start() :]
         parts["xl/workbook.xml"] = book.encode()
         types = parts["[Content_Types].xml"].decode()
         for part, kind in ((cache, "pivotCacheDefinition"), (pivot, "pivotTable")):
-            types = types.replace("</Types>", f'<Override PartName="/{part}" ContentType="application/'
-                                  f'vnd.openxmlformats-officedocument.spreadsheetml.{kind}+xml"/></Types>')
+            types = types.replace(
+                "</Types>",
+                f'<Override PartName="/{part}" ContentType="application/'
+                f'vnd.openxmlformats-officedocument.spreadsheetml.{kind}+xml"/></Types>',
+            )
         parts["[Content_Types].xml"] = types.encode()
 
     edit_zip(path, edit)

@@ -24,7 +24,8 @@ about 50 ms, and a refresh makes hundreds of Ranges); each wrapper is a new inst
 autospec made, spec_set to the names of the same xlwings class and answering isinstance as that class
 (the mock's `_spec_class`), with the properties, methods and container methods above set on that class.
 The per-instance magic-method proxies of MagicMock are left out (0.1 ms a wrapper instead of 0.45): a
-wrapper has the container methods xlwings' class has and Python's defaults for the rest. `isinstance(wrapper, xw.Range)` holds, as for any spec'd mock.
+wrapper has the container methods xlwings' class has and Python's defaults for the rest.
+`isinstance(wrapper, xw.Range)` holds, as for any spec'd mock.
 Like xlwings, every access makes a new wrapper; equality follows xlwings' own `__eq__` where the class
 defines one (Book, Sheet, Range, Table, Name), identity elsewhere (Chart).
 
@@ -36,7 +37,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from unittest.mock import NonCallableMock, create_autospec
 
 import xlwings.main as xw_main
@@ -46,15 +48,23 @@ from support import xlwings_standin_charts as standin_charts
 from support import xlwings_standin_tables as standin_tables
 
 XLWINGS_CLASS: dict[type, type] = {
-    standin.Apps: xw_main.Apps, standin.App: xw_main.App, standin.Books: xw_main.Books,
-    standin.Book: xw_main.Book, standin.Sheets: xw_main.Sheets, standin.Sheet: xw_main.Sheet,
-    standin.Range: xw_main.Range, standin_tables.Tables: xw_main.Tables, standin_tables.Table: xw_main.Table,
-    standin.Names: xw_main.Names, standin.Name: xw_main.Name,
-    standin_charts.Charts: xw_main.Charts, standin_charts.Chart: xw_main.Chart,
+    standin.Apps: xw_main.Apps,
+    standin.App: xw_main.App,
+    standin.Books: xw_main.Books,
+    standin.Book: xw_main.Book,
+    standin.Sheets: xw_main.Sheets,
+    standin.Sheet: xw_main.Sheet,
+    standin.Range: xw_main.Range,
+    standin_tables.Tables: xw_main.Tables,
+    standin_tables.Table: xw_main.Table,
+    standin.Names: xw_main.Names,
+    standin.Name: xw_main.Name,
+    standin_charts.Charts: xw_main.Charts,
+    standin_charts.Chart: xw_main.Chart,
     standin_charts.ChartSeriesCollection: xw_main.ChartSeriesCollection,
     standin_charts.ChartSeries: xw_main.ChartSeries,
 }
-_STATE = "_xlwings_autospec_state"     # on each wrapper's own class: the stand-in object behind it
+_STATE = "_xlwings_autospec_state"  # on each wrapper's own class: the stand-in object behind it
 _CONTAINER = ("__iter__", "__len__", "__getitem__", "__contains__", "__call__")
 _PLAIN = (str, int, float, bool, type(None), tuple, list)
 
@@ -102,8 +112,10 @@ def _class_models(standin: type, name: str) -> bool:
 def _target(self: Any, cls: type, name: str) -> Any:
     state = state_of(self)
     if not _class_models(type(state), name) and name not in getattr(state, "__dict__", {}):
-        raise NotImplementedError(f"xlwings {cls.__name__}.{name} is not modelled by the stand-in "
-                                  "(tests/support/xlwings_standin.py): add it there")
+        raise NotImplementedError(
+            f"xlwings {cls.__name__}.{name} is not modelled by the stand-in "
+            "(tests/support/xlwings_standin.py): add it there"
+        )
     return state
 
 
@@ -112,7 +124,7 @@ def _property(cls: type, name: str, real: property) -> property:
         state = _target(self, cls, name)
         try:
             return _result(cls, name, getattr(state, name))
-        except AttributeError as exc:   # would fall through to the mock's __getattr__ and vanish
+        except AttributeError as exc:  # would fall through to the mock's __getattr__ and vanish
             raise RuntimeError(f"the stand-in's {cls.__name__}.{name} failed: {exc}") from exc
 
     def set_(self: Any, value: Any) -> None:
@@ -156,7 +168,7 @@ def _container(cls: type, name: str) -> Callable[..., Any]:
 def _autospec_class(cls: type) -> type:
     prototype = create_autospec(cls, instance=True, spec_set=True)
     klass = type(prototype)
-    for name, value in list(vars(klass).items()):   # the prototype's magic proxies answer for it alone
+    for name, value in list(vars(klass).items()):  # the prototype's magic proxies answer for it alone
         if type(value).__name__ == "MagicProxy":
             delattr(klass, name)
     for name, member in inspect.getmembers_static(cls):
@@ -164,8 +176,9 @@ def _autospec_class(cls: type) -> type:
             setattr(klass, name, _property(cls, name, member))
         elif name in _CONTAINER and any(name in vars(k) for k in cls.__mro__[:-1]):
             setattr(klass, name, _container(cls, name))
-        elif (inspect.isfunction(member) and not name.startswith("_")
-              and not inspect.iscoroutinefunction(member)):   # async ones are xlwings Lite's
+        elif (
+            inspect.isfunction(member) and not name.startswith("_") and not inspect.iscoroutinefunction(member)
+        ):  # async ones are xlwings Lite's
             setattr(klass, name, _method(cls, name, inspect.signature(getattr(prototype, name))))
     if xw_main_defines_eq(cls):
         klass.__eq__ = lambda self, other: state_of(self) == state_of(other) and state_of(other) is not other
@@ -174,10 +187,13 @@ def _autospec_class(cls: type) -> type:
 
     def no_such_attribute(self: Any, name: str) -> Any:
         if name.startswith(("_mock_", "_spec_")):
-            raise AttributeError(name)    # the mock's own bookkeeping, looked up before it exists
+            raise AttributeError(name)  # the mock's own bookkeeping, looked up before it exists
         known = hasattr(cls, name)
-        raise AttributeError(f"xlwings {cls.__name__} has no attribute {name!r}" if not known else
-                             f"xlwings {cls.__name__}.{name} is not offered by these tests' wrapper")
+        raise AttributeError(
+            f"xlwings {cls.__name__} has no attribute {name!r}"
+            if not known
+            else f"xlwings {cls.__name__}.{name} is not offered by these tests' wrapper"
+        )
 
     klass.__getattr__ = no_such_attribute
     return klass

@@ -4,7 +4,8 @@ from xlwings' own classes, which keep their state here.
 
 Apps, App, Books, Book, Sheets, Sheet, Range, Names, Name (and, beside this module, Tables and Table in
 xlwings_standin_tables.py, Charts, Chart and their series in xlwings_standin_charts.py), backed by an
-in-memory grid of cells. Each write is recorded in `book.calls`, so tests can count bulk writes and see what was cleared or formatted.
+in-memory grid of cells. Each write is recorded in `book.calls`, so tests can count bulk writes and
+see what was cleared or formatted.
 
 Where it is deliberately strict, it mirrors a rule real Excel or xlwings enforces:
 - a value written to a cell must be one Excel takes through COM as is (None, bool, int, finite
@@ -28,9 +29,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Iterator
+from typing import Any
 
 from openpyxl.utils import get_column_letter
 
@@ -44,11 +46,10 @@ ROW_POINTS, CHAR_POINTS, DEFAULT_WIDTH = 15.0, 7.5, 8.43
 
 @dataclass(frozen=True)
 class Call:
-    op: str          # e.g. "value=", "value", "number_format=", "clear_contents", "resize"
+    op: str  # e.g. "value=", "value", "number_format=", "clear_contents", "resize"
     sheet: str
     address: str
     detail: Any = None
-
 
 
 def _parse_cell(text: str) -> tuple[int, int]:
@@ -96,8 +97,14 @@ class App:
         self._status_bar = value
         self.status_history.append(value)
 
-    def alert(self, prompt: str, title: str | None = None, buttons: str = "ok",
-              mode: str | None = None, callback: str | None = None) -> str:
+    def alert(
+        self,
+        prompt: str,
+        title: str | None = None,
+        buttons: str = "ok",
+        mode: str | None = None,
+        callback: str | None = None,
+    ) -> str:
         if buttons not in ("ok", "ok_cancel", "yes_no", "yes_no_cancel"):
             raise ValueError(f"xlwings rejects buttons={buttons!r}")
         if mode not in (None, "info", "critical"):
@@ -113,12 +120,12 @@ class Book:
         self.unmapped_address: str | None = None
         self.app = app or App()
         self.app.books.append(self)
-        self.calc: Any = None                   # support.standin_calc.Calc, when a test wants formulas calculated
+        self.calc: Any = None  # support.standin_calc.Calc, when a test wants formulas calculated
         self.calls: list[Call] = []
         self.saved = 0
         self.sheets = Sheets(self)
         self.names = Names(self)
-        self.selection: "Range | None" = None   # xlwings: book.selection, the active cell(s)
+        self.selection: Range | None = None  # xlwings: book.selection, the active cell(s)
 
     @property
     def fullname(self) -> str:
@@ -149,8 +156,7 @@ class Sheets(NamedItems):
         super().__init__()
         self.book = book
 
-    def add(self, name: str | None = None, before: "Sheet | None" = None,
-            after: "Sheet | None" = None) -> "Sheet":
+    def add(self, name: str | None = None, before: Sheet | None = None, after: Sheet | None = None) -> Sheet:
         name = name or f"Sheet{len(self._items) + 1}"
         if any(s.name.casefold() == name.casefold() for s in self._items):
             raise ValueError(f"Sheet named '{name}' already present in workbook")
@@ -169,28 +175,28 @@ class Sheet:
     def __init__(self, book: Book, name: str) -> None:
         self.book = book
         self.name = name
-        self.cells: dict[tuple[int, int], Any] = {}        # a formula cell holds its formula ("=...")
-        self.text_cells: set[tuple[int, int]] = set()       # written with Excel's text prefix (')
-        self.results: dict[tuple[int, int], Any] = {}      # what the book's calc gave each formula
-        self.array_cells: set[tuple[int, int]] = set()      # test helper: cells of a legacy (CSE) array formula
-        self.protected = False                               # test helper: Excel refuses every write
+        self.cells: dict[tuple[int, int], Any] = {}  # a formula cell holds its formula ("=...")
+        self.text_cells: set[tuple[int, int]] = set()  # written with Excel's text prefix (')
+        self.results: dict[tuple[int, int], Any] = {}  # what the book's calc gave each formula
+        self.array_cells: set[tuple[int, int]] = set()  # test helper: cells of a legacy (CSE) array formula
+        self.protected = False  # test helper: Excel refuses every write
         self.formats: dict[tuple[int, int], str] = {}
         self.widths: dict[int, float] = {}
         self.tables = Tables(self)
         self.charts = Charts(self)
 
-    def range(self, cell1: str | tuple[int, int], cell2: str | tuple[int, int] | None = None) -> "Range":
+    def range(self, cell1: str | tuple[int, int], cell2: str | tuple[int, int] | None = None) -> Range:
         if isinstance(cell1, str) and ":" in cell1 and cell2 is None:
             cell1, cell2 = cell1.split(":")
         r1, c1 = _parse_cell(cell1) if isinstance(cell1, str) else cell1
         r2, c2 = (r1, c1) if cell2 is None else (_parse_cell(cell2) if isinstance(cell2, str) else cell2)
         return Range(self, min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2))
 
-    def __getitem__(self, address: str) -> "Range":
+    def __getitem__(self, address: str) -> Range:
         return self.range(address)
 
     @property
-    def used_range(self) -> "Range":
+    def used_range(self) -> Range:
         if not self.cells:
             return Range(self, 1, 1, 1, 1)
         rows = [r for r, _ in self.cells]
@@ -206,19 +212,26 @@ class Sheet:
                 if value is not None:
                     self.cells[(r0 + i, c0 + j)] = value
 
-    def grid(self, rng: "Range") -> list[list[Any]]:
+    def grid(self, rng: Range) -> list[list[Any]]:
         """What each cell holds: a formula cell its formula."""
-        return [[self.cells.get((r, c)) for c in range(rng.column, rng.last_column + 1)]
-                for r in range(rng.row, rng.last_row + 1)]
+        return [
+            [self.cells.get((r, c)) for c in range(rng.column, rng.last_column + 1)]
+            for r in range(rng.row, rng.last_row + 1)
+        ]
 
     def is_formula(self, cell: tuple[int, int]) -> bool:
         value = self.cells.get(cell)
         return isinstance(value, str) and value.startswith("=") and cell not in self.text_cells
 
-    def values(self, rng: "Range") -> list[list[Any]]:
+    def values(self, rng: Range) -> list[list[Any]]:
         """What Excel shows: a formula cell its result (0.0 for one the stand-in does not calculate)."""
-        return [[self.results.get((r, c), 0.0) if self.is_formula((r, c)) else self.cells.get((r, c))
-                 for c in range(rng.column, rng.last_column + 1)] for r in range(rng.row, rng.last_row + 1)]
+        return [
+            [
+                self.results.get((r, c), 0.0) if self.is_formula((r, c)) else self.cells.get((r, c))
+                for c in range(rng.column, rng.last_column + 1)
+            ]
+            for r in range(rng.row, rng.last_row + 1)
+        ]
 
 
 class Range:
@@ -250,14 +263,15 @@ class Range:
 
     @property
     def width(self) -> float:
-        return sum(self.sheet.widths.get(c, DEFAULT_WIDTH)
-                   for c in range(self.column, self.last_column + 1)) * CHAR_POINTS
+        return (
+            sum(self.sheet.widths.get(c, DEFAULT_WIDTH) for c in range(self.column, self.last_column + 1)) * CHAR_POINTS
+        )
 
     @property
     def height(self) -> float:
         return self.shape[0] * ROW_POINTS
 
-    def options(self, ndim: int | None = None) -> "Range":
+    def options(self, ndim: int | None = None) -> Range:
         return Range(self.sheet, self.row, self.column, self.last_row, self.last_column, ndim=ndim)
 
     def _record(self, op: str, detail: Any = None) -> None:
@@ -326,7 +340,7 @@ class Range:
         sheet, cell = self.sheet, (r, c)
         sheet.text_cells.discard(cell)
         sheet.results.pop(cell, None)
-        if isinstance(value, str) and value.startswith("'"):   # Excel's text prefix: not part of the value
+        if isinstance(value, str) and value.startswith("'"):  # Excel's text prefix: not part of the value
             value = value[1:]
             sheet.text_cells.add(cell)
         if value is None or value == "":
@@ -371,9 +385,12 @@ class Range:
             self.sheet.results.pop(cell, None)
 
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, Range) and other.sheet is self.sheet
-                and (other.row, other.column, other.last_row, other.last_column)
-                == (self.row, self.column, self.last_row, self.last_column))
+        return (
+            isinstance(other, Range)
+            and other.sheet is self.sheet
+            and (other.row, other.column, other.last_row, other.last_column)
+            == (self.row, self.column, self.last_row, self.last_column)
+        )
 
     def __repr__(self) -> str:
         return f"<Range [{self.sheet.name}]{self.address}>"
@@ -383,13 +400,13 @@ class Names:
     def __init__(self, book: Book) -> None:
         self.book = book
         self._names: dict[str, tuple[str, str]] = {}  # casefolded name -> (sheet name, address)
-        self._formulas: dict[str, str] = {}           # casefolded name -> a constant's formula
+        self._formulas: dict[str, str] = {}  # casefolded name -> a constant's formula
 
     def define(self, name: str, sheet: str, address: str) -> None:
         """Test helper (in xlwings: names.add(name, "=Sheet!$B$3"))."""
         self._names[name.casefold()] = (sheet, address)
 
-    def add(self, name: str, refers_to: str) -> "Name":
+    def add(self, name: str, refers_to: str) -> Name:
         """xlwings' names.add, for a constant such as '={"B2:E11"}' (a name of that name is replaced)."""
         self.book.calls.append(Call("names.add", "", name, refers_to))
         self._formulas[name.casefold()] = refers_to
@@ -398,7 +415,7 @@ class Names:
     def __contains__(self, name: str) -> bool:
         return name.casefold() in self._names or name.casefold() in self._formulas
 
-    def __getitem__(self, name: str) -> "Name":
+    def __getitem__(self, name: str) -> Name:
         if name.casefold() in self._formulas:
             return Name(name, None, self._formulas[name.casefold()])
         sheet, address = self._names[name.casefold()]

@@ -11,12 +11,22 @@ Rules of Excel it models:
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from support.xlwings_standin_items import NamedItems
 
-CHART_TYPES = {"column_stacked", "column_clustered", "line", "bar_stacked", "area", "pie", "xy_scatter",
-               "xy_scatter_lines", "xy_scatter_lines_no_markers"}
+CHART_TYPES = {
+    "column_stacked",
+    "column_clustered",
+    "line",
+    "bar_stacked",
+    "area",
+    "pie",
+    "xy_scatter",
+    "xy_scatter_lines",
+    "xy_scatter_lines_no_markers",
+}
 SERIES_COLOURS = ("fill_color", "line_color", "marker_foreground_color", "marker_background_color")
 
 
@@ -25,9 +35,19 @@ class Charts(NamedItems):
         super().__init__()
         self.sheet = sheet
 
-    def add(self, left: float = 0, top: float = 0, width: float = 355, height: float = 211,
-            chart_type: str | None = None, source: Any = None, plot_by: str | None = None,
-            name: str | None = None, anchor: Any = None, style: int | None = 227) -> "Chart":
+    def add(
+        self,
+        left: float = 0,
+        top: float = 0,
+        width: float = 355,
+        height: float = 211,
+        chart_type: str | None = None,
+        source: Any = None,
+        plot_by: str | None = None,
+        name: str | None = None,
+        anchor: Any = None,
+        style: int | None = 227,
+    ) -> Chart:
         from support.xlwings_standin import Call
 
         chart = Chart(self.sheet, f"Chart {len(self._items) + 1}", (left, top, width, height))
@@ -46,10 +66,10 @@ class Chart:
     def __init__(self, sheet: Any, name: str, position: tuple[float, float, float, float]) -> None:
         self.parent = sheet
         self._name = name
-        self._chart_type = "column_clustered"   # Excel's default chart
-        self.position = position                # test helper: (left, top, width, height)
-        self.source: Any = None                 # test helper: the last set_source_data range
-        self.plot_by: str | None = None         # how the series were taken, as asked or guessed
+        self._chart_type = "column_clustered"  # Excel's default chart
+        self.position = position  # test helper: (left, top, width, height)
+        self.source: Any = None  # test helper: the last set_source_data range
+        self.plot_by: str | None = None  # how the series were taken, as asked or guessed
         self._series: list[ChartSeries] = []
 
     @property
@@ -94,34 +114,35 @@ class Chart:
         grid = source.sheet.grid(source)
         rows, cols = source.shape
         self.plot_by = plot_by or ("columns" if rows > cols else "rows")
-        lines = grid if self.plot_by == "rows" else [list(c) for c in zip(*grid)]
-        labelled = grid[0][0] in (None, "")   # an empty corner: first row and column are labels
+        lines = grid if self.plot_by == "rows" else [list(c) for c in zip(*grid, strict=False)]
+        labelled = grid[0][0] in (None, "")  # an empty corner: first row and column are labels
         names = [line[0] for line in lines[1:]] if labelled else [None] * len(lines)
         old = self._series
         self._series = [ChartSeries(str(n) if n is not None else f"Series{i + 1}") for i, n in enumerate(names)]
-        for before, after in zip(old, self._series):   # Excel keeps formatting by position
+        for before, after in zip(old, self._series, strict=False):  # Excel keeps formatting by position
             for key in SERIES_COLOURS:
                 setattr(after, key, getattr(before, key))
         self.source = source
-        self.parent.book.calls.append(Call("chart.set_source_data", source.sheet.name, source.address,
-                                           (self.name, plot_by)))
+        self.parent.book.calls.append(
+            Call("chart.set_source_data", source.sheet.name, source.address, (self.name, plot_by))
+        )
 
     @property
-    def series(self) -> "ChartSeriesCollection":
+    def series(self) -> ChartSeriesCollection:
         return ChartSeriesCollection(self._series)
 
 
 class ChartSeriesCollection:
-    def __init__(self, series: list["ChartSeries"]) -> None:
+    def __init__(self, series: list[ChartSeries]) -> None:
         self._series = series
 
-    def __iter__(self) -> Iterator["ChartSeries"]:
+    def __iter__(self) -> Iterator[ChartSeries]:
         return iter(list(self._series))
 
     def __len__(self) -> int:
         return len(self._series)
 
-    def __getitem__(self, index: int) -> "ChartSeries":
+    def __getitem__(self, index: int) -> ChartSeries:
         return self._series[index]
 
 

@@ -3,7 +3,8 @@ order, count, and index by position or by name in any case (KeyError for a name 
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 
 class NamedItems:
@@ -11,7 +12,7 @@ class NamedItems:
         self._items: list[Any] = []
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(list(self._items))   # a copy: code may add or delete while it iterates
+        return iter(list(self._items))  # a copy: code may add or delete while it iterates
 
     def __len__(self) -> int:
         return len(self._items)

@@ -21,8 +21,11 @@ def unique_header(sheet: Any, cell: tuple[int, int], value: Any) -> Any:
     for table in sheet.tables:
         rng = table.range
         if r == rng.row and rng.column <= c <= rng.last_column and isinstance(value, str):
-            others = {str(sheet.cells.get((r, col), "")).casefold()
-                      for col in range(rng.column, rng.last_column + 1) if col != c}
+            others = {
+                str(sheet.cells.get((r, col), "")).casefold()
+                for col in range(rng.column, rng.last_column + 1)
+                if col != c
+            }
             name, n = value, 1
             while name.casefold() in others:
                 n += 1
@@ -36,9 +39,16 @@ class Tables(NamedItems):
         super().__init__()
         self.sheet = sheet
 
-    def add(self, source: Any = None, name: str | None = None, source_type: str | None = None,
-            link_source: bool | None = None, has_headers: bool = True, destination: Any = None,
-            table_style_name: str = "TableStyleMedium2") -> "Table":
+    def add(
+        self,
+        source: Any = None,
+        name: str | None = None,
+        source_type: str | None = None,
+        link_source: bool | None = None,
+        has_headers: bool = True,
+        destination: Any = None,
+        table_style_name: str = "TableStyleMedium2",
+    ) -> Table:
         if source is None or source.sheet is not self.sheet or source.shape[0] < 2:
             raise ValueError("the stand-in makes tables only from a header row plus body rows on this sheet")
         taken = {t.name.casefold() for s in self.sheet.book.sheets for t in s.tables}
@@ -54,31 +64,31 @@ class Tables(NamedItems):
 
 
 class Table:
-    def __init__(self, sheet: "Sheet", name: str, rng: "Range", table_style: str) -> None:
+    def __init__(self, sheet: Sheet, name: str, rng: Range, table_style: str) -> None:
         self.parent = sheet
         self.name = name
         self.table_style = table_style
         self._range = rng
 
     @property
-    def range(self) -> "Range":
+    def range(self) -> Range:
         return self._range
 
     @property
-    def header_row_range(self) -> "Range":
+    def header_row_range(self) -> Range:
         from support.xlwings_standin import Range
 
         r = self._range
         return Range(r.sheet, r.row, r.column, r.row, r.last_column)
 
     @property
-    def data_body_range(self) -> "Range":
+    def data_body_range(self) -> Range:
         from support.xlwings_standin import Range
 
         r = self._range
         return Range(r.sheet, r.row + 1, r.column, r.last_row, r.last_column)
 
-    def resize(self, rng: "Range") -> None:
+    def resize(self, rng: Range) -> None:
         old = self._range
         if rng.sheet is not old.sheet or rng.row != old.row or rng.shape[0] < 2:
             raise ValueError("Excel: the header must stay in the same row and the table needs a body row")
