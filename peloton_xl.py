@@ -4,8 +4,8 @@ This file is the edge that Excel and the terminal talk to:
 - `python peloton_xl.py [--workbook PATH] [--full] [--demo]`: a headless refresh (see --help);
 - `refresh()`: what the workbook's Peloton → Refresh button runs through xlwings' RunPython;
 - `show_ride()`: what Peloton → Show ride runs (the ride in the active cell's row, on the Ride sheet);
-- the worksheet functions (UDFs) such as `=PELOTON_METRIC(A2, "avg_output")` and
-  `=PELOTON_SERIES(A2, "output")`.
+- the worksheet functions (UDFs) such as `=PELOTON_METRIC(A2, "avg_output")`,
+  `=PELOTON_SERIES(A2, "output")` and `=PELOTON_FITNESS(TODAY(), "form")`.
 Everything else lives in the `pelotonxl` package (its Excel side is pelotonxl/excel/).
 """
 
@@ -79,6 +79,17 @@ def PELOTON_SERIES(workout, metric, caller=None):
     """One workout's samples of one metric, a column that spills down, from the local store."""
     try:
         return metric_lookup.series(workout, metric, _book(caller))
+    except metric_lookup.MetricLookupError as exc:
+        return metric_lookup.as_excel_error(exc)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("day", doc="A date.")
+@xw.arg("figure", doc='"fitness" (CTL), "fatigue" (ATL), "form" (TSB), "load" or "ramp".')
+def PELOTON_FITNESS(day, figure, caller=None):
+    """A day's training figure from the Fitness table: fitness, fatigue, form, load or ramp."""
+    try:
+        return metric_lookup.fitness_on(day, figure, _book(caller))
     except metric_lookup.MetricLookupError as exc:
         return metric_lookup.as_excel_error(exc)
 

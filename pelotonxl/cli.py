@@ -480,7 +480,7 @@ def _export(settings: Settings, folder: Path) -> None:
 
     state = StateFolder(settings.home_path)
     with WorkoutStore(state.store_file(state.last_account())) as store:
-        rows = export_store(store.records, folder)
+        rows = export_store(store.records, folder, store.loads())
     print(f"Exported {rows['workouts.parquet']} workouts and {rows['series.parquet']:,} samples to {folder}")
 
 

@@ -1,8 +1,10 @@
-"""`--export DIR`: the store as three Parquet files, for the tools that outgrow a sheet.
+"""`--export DIR`: the store as four Parquet files, for the tools that outgrow a sheet.
 
 - workouts.parquet: the Workouts table, one row per workout, plus Ride ID (the class; the same for
   every attempt of it); Duration as whole seconds, "Duration (s)".
-- metrics.parquet: the Metrics table, one row per workout, its columns headed as in the workbook.
+- metrics.parquet: the Metrics table, one row per workout, its columns headed as in the workbook, the
+  load columns (NP, IF, TSS, power zones, Load...) as the last refresh computed them.
+- fitness.parquet: the Fitness table, one row per day: Load, Fitness (CTL), Fatigue (ATL), Form, Ramp.
 - series.parquet: one row per sample of every stored performance graph: Workout ID, Second (seconds
   since the start of pedaling, at the end of the sample), then one column per sampled metric slug
   (output, cadence, resistance, speed, heart_rate, ...; null where a workout lacks it).
@@ -17,6 +19,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +28,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pelotonxl.errors import PelotonXLError
-from pelotonxl.model import tables
+from pelotonxl.model import tables, workout_load
 from pelotonxl.model.samples import graph_samples, sampled_metrics
 
-FILES = ("workouts.parquet", "metrics.parquet", "series.parquet")
+FILES = ("workouts.parquet", "metrics.parquet", "series.parquet", "fitness.parquet")
 # The usual metrics first, in the order Peloton shows them; any others follow alphabetically.
 SERIES_ORDER = (
     "output",
@@ -66,16 +69,27 @@ def check_folder(folder: Path) -> Path:
     return folder
 
 
-def export_store(records: Callable[..., Iterable[tuple[dict, dict | None]]], folder: Path) -> dict[str, int]:
-    """Write the three files; returns rows per file. `records(samples=...)` is `WorkoutStore.records`:
+def export_store(
+    records: Callable[..., Iterable[tuple[dict, dict | None]]],
+    folder: Path,
+    loads: dict[str, dict] | None = None,
+    today: date | None = None,
+) -> dict[str, int]:
+    """Write the four files; returns rows per file. `records(samples=...)` is `WorkoutStore.records`:
     the tables come from a pass without samples, the series from two streaming passes (the metric
-    columns, then the rows), so a long history's samples are never all in memory at once."""
+    columns, then the rows), so a long history's samples are never all in memory at once. `loads`
+    (`WorkoutStore.loads`: the figures the last refresh computed) add the load columns to metrics and
+    make fitness.parquet, up to `today`."""
     folder = check_folder(folder)
     light = list(records(samples=False))
     workouts, metrics = tables.build_tables(light)
+    loads = loads or {}
+    metrics = workout_load.with_load_columns(metrics, loads)
+    fitness = workout_load.fitness_for(metrics.frame, loads, today or date.today())
     rows = {
         "workouts.parquet": _write(_workouts_table(workouts.frame, light), folder / "workouts.parquet"),
         "metrics.parquet": _write(_typed(_paces_in_seconds(metrics.frame)), folder / "metrics.parquet"),
+        "fitness.parquet": _write(_typed(fitness.frame), folder / "fitness.parquet"),
     }
     slugs = series_slugs(graph for _, graph in records(samples=True))
     rows["series.parquet"] = _write_series(records(samples=True), slugs, folder / "series.parquet")

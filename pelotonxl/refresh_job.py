@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pelotonxl.errors import PelotonXLError
-from pelotonxl.model import dashboard, power_curve, ride_view, tables
+from pelotonxl.model import dashboard, power_curve, ride_view, tables, workout_load
 from pelotonxl.model.workbook import RideSheet, WorkbookContent
 from pelotonxl.peloton.auth import Authenticator, TokenStore
 from pelotonxl.peloton.client import PelotonClient, new_session
@@ -89,10 +89,16 @@ def run_refresh(
         shown = ride_view.rides_to_read(summaries)
         view = ride_view.ride_view((w, store.graph(w["id"])) for w, _ in summaries if w.get("id") in shown)
         del summaries
+        now = datetime.now().replace(microsecond=0)
+        me = me if me is not None else _me_or_none(client)
+        ftp = peloton_ftp(me)
+        loads = workout_load.compute(
+            workouts, metrics, curve, store.details(), workout_load.athlete(settings, me, ftp), now.date()
+        )
+        store.save_loads(workout_load.stored(loads))  # what PELOTON_METRIC and PELOTON_FITNESS answer
+    metrics = workout_load.with_load_columns(metrics, loads.by_workout)
     state.remember_account(user_id)
     rows = len(workouts.frame)
-    now = datetime.now().replace(microsecond=0)
-    ftp = peloton_ftp(me if me is not None else _me_or_none(client))
     status = {
         "last_refresh": now,
         "workout_count": rows,
@@ -108,10 +114,17 @@ def run_refresh(
     if progress:
         progress("workbook", 0, None)
     write_started = time.perf_counter()
-    board = dashboard.build_dashboard([workouts, metrics], now, curve, ftp, signed_in=True)
+    board = dashboard.build_dashboard([workouts, metrics], now, curve, ftp, signed_in=True, fitness=loads.fitness)
     write(
         WorkbookContent(
-            workouts, metrics, board, status, power_curve.curve_table(curve, now), RideSheet(view), full=full
+            workouts,
+            metrics,
+            board,
+            status,
+            power_curve.curve_table(curve, now),
+            RideSheet(view),
+            full=full,
+            fitness=loads.fitness,
         )
     )
     write_seconds = time.perf_counter() - write_started

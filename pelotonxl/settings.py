@@ -6,6 +6,7 @@ The same FIELDS table lays out the Config sheet (template/build.py), reads it ba
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -112,6 +113,66 @@ FIELDS: tuple[Field, ...] = (
         hint="4 is kind to Peloton",
     ),
     Field(
+        "ftp",
+        "FTP (watts, optional)",
+        "PELOTON_FTP",
+        0.0,
+        "Scores every ride against this FTP (if you test elsewhere). Empty: Peloton's FTP of each ride's date.",
+        kind=float,
+        lowest=0,
+        highest=2000,
+    ),
+    Field(
+        "weight_kg",
+        "Weight (kg, optional)",
+        "PELOTON_WEIGHT_KG",
+        0.0,
+        "For W/kg. Empty: the weight in your Peloton profile.",
+        kind=float,
+        lowest=0,
+        highest=400,
+    ),
+    Field(
+        "max_hr",
+        "Max heart rate (bpm, optional)",
+        "PELOTON_MAX_HR",
+        0.0,
+        "For heart-rate load. Empty: the maximum in your Peloton profile.",
+        kind=float,
+        lowest=0,
+        highest=250,
+    ),
+    Field(
+        "resting_hr",
+        "Resting heart rate (bpm, optional)",
+        "PELOTON_RESTING_HR",
+        0.0,
+        "For heart-rate load. Empty: 60.",
+        kind=float,
+        lowest=0,
+        highest=150,
+    ),
+    Field(
+        "threshold_hr",
+        "Threshold heart rate (bpm, optional)",
+        "PELOTON_THRESHOLD_HR",
+        0.0,
+        "An hour at it scores 100, like an hour at FTP. Empty: 90 % of the max heart rate.",
+        kind=float,
+        lowest=0,
+        highest=250,
+    ),
+    Field(
+        "trimp_k",
+        "TRIMP k",
+        "PELOTON_TRIMP_K",
+        1.92,
+        "Heart-rate load weighting: 1.92 (Banister's), or 1.67 as published for women.",
+        kind=float,
+        lowest=1,
+        highest=3,
+    ),
+    Field(
         "home",
         "State folder",
         "PELOTON_XL_HOME",
@@ -149,6 +210,12 @@ class Settings:
     scope: str = DEFAULT_SCOPE
     every_n: int = DEFAULT_EVERY_N
     workers: int = DEFAULT_WORKERS
+    ftp: float = 0.0
+    weight_kg: float = 0.0
+    max_hr: float = 0.0
+    resting_hr: float = 0.0
+    threshold_hr: float = 0.0
+    trimp_k: float = 1.92
     home: str = ""
     # Where each value came from ("flag", "env", "config", "default"), for messages.
     sources: dict = field(default_factory=dict, repr=False)
@@ -159,10 +226,12 @@ class Settings:
 
 
 def _coerce(f: Field, raw: Any, source: str) -> Any:
-    if f.kind is not int:
+    if f.kind not in (int, float):
         return str(raw).strip()
     # Named as the member set it: the flag, the environment variable or the Config label.
     where = {"flag": f"--{f.name.replace('_', '-')}", "env": f.env}.get(source, f"{f.label} (Config sheet)")
+    if f.kind is float:
+        return _bounded_number(f, raw, where)
     try:
         value = _whole_number(raw)
     except (TypeError, ValueError, OverflowError):
@@ -172,6 +241,18 @@ def _coerce(f: Field, raw: Any, source: str) -> Any:
     if f.highest is not None and value > f.highest:
         hint = f"; {f.hint}" if f.hint else ""
         raise ConfigError(f"{where} must be {f.highest} or fewer, not {value}{hint}.")
+    return value
+
+
+def _bounded_number(f: Field, raw: Any, where: str) -> float:
+    try:
+        value = float(str(raw).strip()) if not isinstance(raw, bool) else math.nan
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise ConfigError(f"{where} must be a number, not {raw!r}.")
+    if value < f.lowest or (f.highest is not None and value > f.highest):
+        raise ConfigError(f"{where} must be between {f.lowest} and {f.highest}, not {value:g}.")
     return value
 
 

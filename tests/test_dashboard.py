@@ -196,10 +196,14 @@ def test_a_new_discipline_gets_a_spare_colour_that_never_clashes():
 @pytest.mark.parametrize(
     "pairs, notes",
     [
-        ([], {"weekly_minutes", "ride_output", "monthly_output", "monthly_zones", "power_curve", "ftp_history"}),
+        (
+            [],
+            {"weekly_minutes", "ride_output", "monthly_output", "monthly_zones", "power_curve", "ftp_history"}
+            | {"fitness", "power_zones"},
+        ),
         (
             [workout("only", "2026-11-20 07:00", 30, "strength", length=30, instructor="Ben")],
-            {"ride_output", "monthly_output", "monthly_zones", "power_curve", "ftp_history"},
+            {"ride_output", "monthly_output", "monthly_zones", "power_curve", "ftp_history", "fitness", "power_zones"},
         ),
     ],
     ids=["empty", "strength-only-no-heart-rate"],

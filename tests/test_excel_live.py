@@ -76,8 +76,8 @@ def test_refresh_resizes_the_existing_table_and_keeps_its_style(server, home):
         assert book.sheets[name].tables[name] is table  # the same table, not a new one
         assert table.table_style == MEMBER_STYLE
         assert len(book.sheets[name].tables) == 1
-    # The existing tables are resized, not added again; only the PowerCurve table is new to this book.
-    assert [c.detail for c in book.calls_of("tables.add")] == ["PowerCurve"]
+    # The existing tables are resized, not added again; only PowerCurve and Fitness are new to this book.
+    assert [c.detail for c in book.calls_of("tables.add")] == ["PowerCurve", "Fitness"]
     assert len(book.calls_of("resize", "Workouts")) == 1
     sheet, body = book.sheets["Workouts"], before["Workouts"].data_body_range
     start = list(workouts.frame.columns).index("Start") + 1
@@ -111,7 +111,9 @@ def test_status_bar_shows_progress_and_is_restored(server, home):
     ribbon.refresh_book(real_api(book), environ={})
 
     shown = [s for s in book.app.status_history if isinstance(s, str) and s.startswith("Peloton: ")]
-    total = len([w for w in server.account.workouts if is_finished(w)])
+    finished = [w for w in server.account.workouts if is_finished(w)]
+    # a graph per workout and, per ride, its GET /api/workout/{id} (the ftp_info)
+    total = len(finished) + len([w for w in finished if w["fitness_discipline"] == "cycling"])
     details = [s for s in shown if s.startswith("Peloton: fetching workout details ")]
     assert details and all(s.endswith(f"/{total}") for s in details)  # graphs start while pages load
     assert details[-1] == f"Peloton: fetching workout details {total}/{total}"
@@ -201,6 +203,7 @@ def test_a_missing_sheet_is_added_at_the_end_with_a_new_table(server, home):
         "Workouts",
         "Metrics",
         "PowerCurve",
+        "Fitness",
         "Dashboard Data",
         "Ride",
         "Ride Data",

@@ -63,7 +63,28 @@ def test_only_new_workouts_are_fetched(server, settings, account):
     report, _, count = run_sync(settings)
     assert (report.new, report.graphs_fetched, count) == (5, 5, N + 5)
     assert sorted(graph_requests(server)) == sorted(w["id"] for w in added)
-    assert len(api_requests(server)) == 6  # one page and five graphs
+    rides = [w["id"] for w in added if w["fitness_discipline"] == "cycling"]
+    details = sorted(r.path.split("/")[3] for r in server.requests if r.path.count("/") == 3 and "/workout/" in r.path)
+    assert details == sorted(rides)  # each new ride's ftp_info, once
+    assert len(api_requests(server)) == 6 + len(rides)  # one page, five graphs, and the rides' details
+
+
+def test_each_ride_gets_its_ftp_info_once_and_an_old_store_catches_up(server, settings, account):
+    from pelotonxl.peloton.store import WorkoutStore
+
+    run_sync(settings)
+    with WorkoutStore.for_account(settings.home_path, account.user_id) as store:
+        details = store.details()
+        rides = [w for w in account.workouts if w["fitness_discipline"] == "cycling"]
+        assert sorted(details) == sorted(w["id"] for w in rides)
+        assert {d["ftp_info"]["ftp"] for d in details.values()} == {account.ftp_at(w["created_at"]) for w in rides}
+        store.db.execute("DELETE FROM workout_details")  # a store from before details were kept
+    server.clear_requests()
+    report, _, _ = run_sync(settings)
+    assert report.details_fetched == len(rides) and report.graphs_fetched == 0
+    server.clear_requests()
+    run_sync(settings)
+    assert [r.path for r in api_requests(server)] == [f"/api/user/{account.user_id}/workouts"]
 
 
 def test_more_new_workouts_than_a_page_are_all_fetched(server, settings, account):

@@ -166,3 +166,26 @@ def test_ftp_test_classes_by_title():
     assert ftp_mod.is_ftp_test("20 min FTP Test Ride")
     assert not ftp_mod.is_ftp_test("10 min FTP Warm Up Ride")
     assert not ftp_mod.is_ftp_test(None)
+
+
+@given(
+    st.lists(st.lists(st.floats(0, 1500, allow_nan=False), max_size=60), min_size=1, max_size=6),
+    st.sampled_from([1, 5, 10]),
+    st.lists(st.one_of(st.none(), st.floats(50, 400)), min_size=6, max_size=6),
+)
+@example([[110.0, 112.0, 150.0, 180.0, 210.0, 240.0, 300.0, 302.0]], 5, [200.0] * 6)
+def test_many_rides_at_once_give_each_rides_own_figures(rides, every_n, ftps):
+    outputs = [np.array(r) for r in rides]
+    ftp_array = np.array([np.nan if f is None else f for f in ftps[: len(rides)]])
+    batch = tl.batch_power(outputs, every_n, ftp_array)
+    for i, output in enumerate(outputs):
+        single = tl.power_figures(output, every_n)
+        assert batch.seconds[i] == single.seconds and batch.avg_power[i] == pytest.approx(single.avg_power)
+        if single.normalized_power is None:
+            assert np.isnan(batch.normalized_power[i])
+        else:
+            assert batch.normalized_power[i] == pytest.approx(single.normalized_power, rel=1e-9, abs=1e-6)
+        if np.isnan(ftp_array[i]):
+            assert batch.zone_seconds[i].sum() == 0
+        else:
+            assert batch.zone_seconds[i].tolist() == tl.zone_seconds(output, every_n, ftp_array[i]).tolist()

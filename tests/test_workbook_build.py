@@ -394,7 +394,13 @@ def _vba_function(source: str, name: str) -> str:
 
 def test_the_array_functions_spill_natively(udf_functions):
     """No `expand`: xlwings would rewrite the spill as a legacy array and overwrite the cells around."""
-    assert {"PELOTON_METRIC", "PELOTON_METRIC_NAMES", "PELOTON_WORKOUTS_ON", "PELOTON_SERIES"} == set(udf_functions)
+    assert {
+        "PELOTON_METRIC",
+        "PELOTON_METRIC_NAMES",
+        "PELOTON_WORKOUTS_ON",
+        "PELOTON_SERIES",
+        "PELOTON_FITNESS",
+    } == set(udf_functions)
     for name, function in udf_functions.items():
         assert "expand" not in function.__xlfunc__["ret"]["options"], name
 

@@ -271,7 +271,7 @@ def remove_sheet(name: str):
 
 
 # Sheets a first refresh adds to a workbook made before the power curve and the Ride sheet.
-NEW_SHEETS = ["PowerCurve", "Ride", "Ride Data"]
+NEW_SHEETS = ["PowerCurve", "Fitness", "Ride", "Ride Data"]
 
 
 def rename_sheet(name: str, new: str):

@@ -35,6 +35,7 @@ from pelotonxl.demo.graphs import (
 )
 
 DEFAULT_END = datetime(2026, 11, 28, 18, 0, tzinfo=timezone.utc)
+CYCLING_FTP = 190  # the member's FTP today (/api/me); lower in the past (DemoAccount.ftp_at)
 
 
 class DemoAccount:
@@ -102,10 +103,10 @@ class DemoAccount:
             "default_max_heart_rate": MAX_HEART_RATE,
             "default_heart_rate_zones": list(ZONE_FLOORS),
             "customized_heart_rate_zones": [],
-            "cycling_ftp": 190,
+            "cycling_ftp": CYCLING_FTP,
             "cycling_ftp_source": "ftp_workout_source",
             "cycling_ftp_workout_id": None,
-            "cycling_workout_ftp": 190,
+            "cycling_workout_ftp": CYCLING_FTP,
             "estimated_cycling_ftp": 185,
             "block_explicit": False,
             "can_charge": True,
@@ -180,6 +181,16 @@ class DemoAccount:
             total_work=self._total_work(plan),
             effort_zones=self._effort_zones(plan),
         )
+
+    def ftp_at(self, created: int) -> int:
+        """The FTP Peloton held for the member when a workout began: none (0) in the first fifth of
+        the history, then 5 W more every 120 days up to `cycling_ftp` (190) now."""
+        span = self.years * 365.25 * 86400
+        first = self.end.timestamp() - span
+        if created < first + 0.2 * span:
+            return 0
+        days_before_end = max(0.0, self.end.timestamp() - created) / 86400
+        return CYCLING_FTP - 5 * int(days_before_end // 120)
 
     # ---- lookups ---------------------------------------------------------------------------
     def workout(self, workout_id: str) -> dict[str, Any]:

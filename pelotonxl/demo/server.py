@@ -420,7 +420,7 @@ class FakePeloton:
         zones = (workout.get("effort_zones") or {}).get("heart_rate_zone_durations")
         item.update(
             {
-                "ftp_info": {"ftp": 190, "ftp_source": "ftp_workout_source", "ftp_workout_id": None},
+                "ftp_info": self._ftp_info(workout),
                 "leaderboard_rank": seed % 20000 + 1 if ranked else None,
                 "total_leaderboard_users": seed % 20000 + 20001 if ranked else None,
                 "device_type_display_name": {"home_bike_v1": "Bike", "home_tread": "Tread", "caesar": "Row"}.get(
@@ -433,6 +433,11 @@ class FakePeloton:
             }
         )
         return 200, item
+
+    def _ftp_info(self, workout: dict[str, Any]) -> dict[str, Any]:
+        """The FTP in effect when the workout began, as Peloton says it (0 and no source before one was set)."""
+        ftp = self.account.ftp_at(int(workout.get("created_at") or 0))
+        return {"ftp": ftp, "ftp_source": "ftp_workout_source" if ftp else None, "ftp_workout_id": None}
 
     def _graph(self, workout_id: str, query: dict[str, str]) -> tuple[int, Any]:
         every_n = self._int(query, "every_n", DEFAULT_EVERY_N, 1)

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from pelotonxl.model import tables
+from pelotonxl.model import fitness, tables
 from pelotonxl.model.samples import sampled_metrics
+from pelotonxl.model.workout_load import SLUG_NAMES
 from pelotonxl.peloton.store import WorkoutStore, file_version, watched_files
 from pelotonxl.settings import FIELD_BY_NAME
 from pelotonxl.state import StateFolder, last_refresh, refresh_of, refreshes_file
@@ -59,22 +60,57 @@ class MetricIndex:
     starts: list[tuple[datetime, str]] = field(default_factory=list)  # newest first
     slugs: dict[str, str] = field(default_factory=dict)  # _key(name or slug) -> slug
     catalog: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    # The Fitness table's figures by day (from the load each workout got at the last refresh).
+    fitness: dict[date, dict[str, float]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, records) -> MetricIndex:
+    def build(cls, records, loads: dict[str, dict[str, float]] | None = None) -> MetricIndex:
+        """From the store's (workout, graph) pairs and the load figures the last refresh stored."""
         records = list(records)
+        loads = loads or {}
         index = cls(catalog=tables.metric_catalog(records))
+        # Numbers only: the stored FTP and Load sources are text for the export.
+        loads = {wid: {k: v for k, v in f.items() if isinstance(v, float)} for wid, f in loads.items()}
+        seen = {slug for figures in loads.values() for slug in figures}
+        index.catalog.update((slug, names) for slug, names in SLUG_NAMES.items() if slug in seen)
         for slug, (name, unit) in index.catalog.items():
             for alias in (slug, name, f"{name} ({unit})" if unit else name):
                 index.slugs.setdefault(_key(alias), slug)
+        days, day_loads = [], []
         for workout, graph in records:
             wid = workout["id"]
             index.values[wid] = tables.metric_values(workout, graph)
+            index.values[wid].update(loads.get(wid, {}))
             start = tables.local_start(workout)
             if start is not None:
                 index.starts.append((start, wid))
+                if "load" in loads.get(wid, {}):
+                    days.append(start.date())
+                    day_loads.append(loads[wid]["load"])
         index.starts.sort(reverse=True)
+        if days:
+            frame = fitness.fitness_frame(fitness.daily_load(days, day_loads, last=max(date.today(), max(days))))
+            figures = frame.drop(columns=fitness.COLUMNS[0]).to_dict("records")
+            index.fitness = dict(zip(frame[fitness.COLUMNS[0]].dt.date, figures, strict=True))
         return index
+
+    def fitness_figure(self, day, figure) -> float:
+        """PELOTON_FITNESS: one day's load, fitness (CTL), fatigue (ATL), form (TSB) or ramp."""
+        column = (
+            fitness.FIGURES.get(FITNESS_ALIASES.get(_key(figure), _key(figure))) if isinstance(figure, str) else None
+        )
+        if column is None:
+            raise BadArgumentError(f'{figure!r} is not "fitness", "fatigue", "form", "load" or "ramp"')
+        when = _as_datetime(datetime.fromisoformat(day.strip()) if isinstance(day, str) and _is_iso(day) else day)
+        if when is None:
+            raise BadArgumentError(f"{day!r} is not a date")
+        if not self.fitness:
+            raise MetricLookupError("no workout with a training load in the store yet: refresh first")
+        row = self.fitness.get(when.date())
+        if row is None:
+            first, last = min(self.fitness), max(self.fitness)
+            raise MetricLookupError(f"training load runs from {first.isoformat()} to {last.isoformat()}")
+        return float(row[column])
 
     def resolve_workout(self, workout) -> str:
         if isinstance(workout, str):
@@ -113,6 +149,17 @@ class MetricIndex:
         if value is None:
             raise MetricLookupError(f"workout {wid} has no {self.catalog[slug][0]}")
         return value
+
+
+FITNESS_ALIASES = {"ctl": "fitness", "atl": "fatigue", "tsb": "form"}
+
+
+def _is_iso(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text.strip())
+    except ValueError:
+        return False
+    return True
 
 
 def _as_datetime(value) -> datetime | None:
@@ -169,7 +216,7 @@ class _Cache:
             if not path.exists():
                 raise MetricLookupError(f"the local store {path} is missing: refresh first")
             with WorkoutStore(path) as store:
-                index = MetricIndex.build(store.records(samples=False))
+                index = MetricIndex.build(store.records(samples=False), store.loads())
             self._indexes.pop(path, None)
             while len(self._indexes) >= self.KEPT:
                 self._indexes.pop(next(iter(self._indexes)))
@@ -224,6 +271,11 @@ def series(workout, metric, book: str | None = None) -> list:
         if wanted in {_key(entry.get("slug") or ""), _key(name), _key(f"{name} ({unit})")}:
             return list(entry.get("values") or [])
     raise MetricLookupError(f"workout {wid} has no {metric.strip()} samples")
+
+
+def fitness_on(day, figure, book: str | None = None) -> float:
+    """A day's figure of the Fitness table ("fitness", "fatigue", "form", "load", "ramp")."""
+    return _cache.index(book).fitness_figure(day, figure)
 
 
 def metric_names(book: str | None = None) -> list[list]:

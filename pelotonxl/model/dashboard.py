@@ -27,6 +27,7 @@ import pandas as pd
 
 from pelotonxl.model.catalog import METRES_PER
 from pelotonxl.model.dashboard_blocks import MONTH_FORMAT, Block, ChartSpec
+from pelotonxl.model.dashboard_load import FITNESS_CHART, POWER_ZONES_CHART, fitness_block, power_zones_block
 from pelotonxl.model.dashboard_power import (
     CURVE_CHART,
     FTP_CHART,
@@ -499,7 +500,8 @@ ZONES_CHART = ChartSpec(
 
 def chart_names() -> set[str]:
     """The names of the charts a refresh owns on the Dashboard sheet."""
-    return {spec.key for spec in (WEEKLY_CHART, OUTPUT_CHART, MONTHLY_KJ_CHART, ZONES_CHART, CURVE_CHART, FTP_CHART)}
+    charts = (WEEKLY_CHART, OUTPUT_CHART, MONTHLY_KJ_CHART, ZONES_CHART, CURVE_CHART, FTP_CHART)
+    return {spec.key for spec in (*charts, FITNESS_CHART, POWER_ZONES_CHART)}
 
 
 def build_dashboard(
@@ -509,10 +511,14 @@ def build_dashboard(
     peloton_ftp: float | None = None,
     *,
     signed_in: bool = False,
+    fitness: SheetTable | None = None,
 ) -> Dashboard:
     """Every figure the Dashboard shows, as of `now` (the refresh time, naive local); `curve` from
     `power_curve.power_curve` and Peloton's own FTP (from /api/me) when the refresh has them.
-    `signed_in`: a refresh built it, so an empty account is one Peloton answered for, not one not set up."""
+    `signed_in`: a refresh built it, so an empty account is one Peloton answered for, not one not set up.
+    `fitness`: the Fitness table (`workout_load`), charted with the Metrics table's power-zone minutes."""
+    tables = list(tables)
+    metrics = next((t.frame for t in tables if t.name == "Metrics"), None)
     frame, unit = workouts_frame(tables)
     today = now.date()
     end = chart_end(frame, today)
@@ -530,6 +536,8 @@ def build_dashboard(
             (ZONES_CHART, monthly_zones(frame, today, end)),
             (CURVE_CHART, curve_block(curve, today)),
             (FTP_CHART, ftp_by_month),
+            (FITNESS_CHART, fitness_block(fitness.frame if fitness is not None else None, today)),
+            (POWER_ZONES_CHART, power_zones_block(metrics, end)),
         ],
         tables=[
             bests_and_streaks(frame, today, unit),

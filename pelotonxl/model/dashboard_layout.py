@@ -21,8 +21,8 @@ from pelotonxl.model.excel_values import excel_value
 LEFT, RIGHT = 2, 11  # columns B and K: the two columns of the grid
 CHART_COLS = 8  # a chart spans 8 columns: B..I, K..R
 CHART_ROWS = 18
-CHART_TOPS = (13, 33, 53)  # rows under the headline, then under each row of charts
-TABLES_TOP = 73
+CHART_TOPS = (13, 33, 53, 73)  # rows under the headline, then under each row of charts
+TABLES_TOP = 93
 FTP_ROW = 10  # the FTP figures, under the headline
 DASHBOARD_WIDTHS = {1: 2.0, **{c: 13.0 for c in range(2, 19)}, 2: 22.0, 10: 3.0, 11: 22.0}
 DATA_WIDTH = 12.0

@@ -112,3 +112,52 @@ def hr_load(
     if hour_at_threshold <= 0:
         return 0.0
     return 100.0 * trimp(minutes, avg_hr, rest_hr, max_hr, k) / hour_at_threshold
+
+
+@dataclass(frozen=True)
+class BatchPower:
+    """Many rides' power figures at once (one entry or row per ride)."""
+
+    seconds: np.ndarray
+    avg_power: np.ndarray
+    normalized_power: np.ndarray  # NaN: shorter than the 30-second window
+    zone_seconds: np.ndarray  # rides x ZONES; all 0 for a ride without an FTP (NaN in `ftps`)
+
+
+def batch_power(outputs: list[np.ndarray], every_n: int, ftps: np.ndarray) -> BatchPower:
+    """`power_figures` and `zone_seconds` of rides sharing one sampling, vectorised: the rides lie end to
+    end in one array, each ride's rolling windows are those that start and end inside it, and each
+    ride's sums are one `np.add.reduceat` (no Python loop per ride or per sample)."""
+    count = len(outputs)
+    lengths = np.array([len(o) for o in outputs], dtype="int64")
+    empty = np.zeros(count)
+    if not count or not lengths.sum():
+        nan = np.full(count, np.nan)
+        return BatchPower(lengths * float(every_n), empty, nan, np.zeros((count, ZONES)))
+    values = np.nan_to_num(np.concatenate(outputs).astype("float64"), nan=0.0)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    has = lengths > 0
+    totals = np.zeros(count)
+    totals[has] = np.add.reduceat(values, starts[has])
+    avg = np.divide(totals, lengths, out=np.zeros(count), where=has)
+    # NP: the rolling averages of every window inside its ride, to the 4th power, summed per ride.
+    width = window_samples(every_n)
+    total = np.concatenate([[0.0], np.cumsum(values)])
+    windows = len(values) - width + 1
+    normalized = np.full(count, np.nan)
+    fits = lengths >= width
+    if windows > 0 and fits.any():
+        fourth = ((total[width:] - total[:windows]) / width) ** 4
+        bounds = np.empty(2 * int(fits.sum()), dtype="int64")
+        bounds[0::2] = starts[fits]
+        bounds[1::2] = starts[fits] + lengths[fits] - width + 1
+        sums = np.add.reduceat(fourth, bounds[:-1] if bounds[-1] >= windows else bounds)[0::2]
+        normalized[fits] = (sums / (lengths[fits] - width + 1)) ** 0.25
+    # Zones: each sample's share of its ride's FTP.
+    ride_of = np.repeat(np.arange(count), lengths)
+    ftp_of = np.repeat(np.asarray(ftps, dtype="float64"), lengths)
+    scored = np.isfinite(ftp_of) & (ftp_of > 0)
+    # As zone_seconds: a sample above bound x FTP is in a higher zone (on it, in the lower one).
+    zone = (values[scored, None] > ftp_of[scored, None] * np.asarray(ZONE_BOUNDS)[None, :]).sum(axis=1)
+    counts = np.bincount(ride_of[scored] * ZONES + zone, minlength=count * ZONES).reshape(count, ZONES)
+    return BatchPower(lengths * float(every_n), avg, normalized, counts * float(every_n))

@@ -34,7 +34,7 @@ class RideSheet:
 
 @dataclass
 class WorkbookContent:
-    """Everything one refresh writes: the tables (Workouts, Metrics, PowerCurve), the Dashboard, the
+    """Everything one refresh writes: the tables (Workouts, Metrics, PowerCurve, Fitness), the Dashboard, the
     Ride sheet and the Config status cells.
 
     `status` is keyed by `settings.STATUS_NAMES`. A None member is left as it is in the workbook.
@@ -48,8 +48,9 @@ class WorkbookContent:
     ride: RideSheet | None = None
     # --full: notes the member typed for workouts no longer on Peloton go with them (else they stay).
     full: bool = False
+    fitness: SheetTable | None = None  # one row per day: load, fitness, fatigue, form
 
     @property
     def tables(self) -> list[SheetTable]:
         """The tables present, in sheet order (each names its sheet and Excel Table)."""
-        return [t for t in (self.workouts, self.metrics, self.power_curve) if t is not None]
+        return [t for t in (self.workouts, self.metrics, self.power_curve, self.fitness) if t is not None]

@@ -21,7 +21,7 @@ from pelotonxl.state import StateFolder
 
 # The store's layout, as PRAGMA user_version numbers it. A change of layout adds a step to MIGRATIONS
 # that takes a store from the version before to this one; opening a store runs the steps it lacks.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # A graph is Peloton's JSON, zlib-compressed: a one-second graph of a half-hour ride is ~40 kB of
 # JSON and ~12 kB stored. every_n is the sampling it was fetched at, so a finer setting refetches it.
 SCHEMA = """
@@ -47,6 +47,8 @@ CREATE TABLE IF NOT EXISTS graph_failures (
     last_tried REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS workout_details (workout_id TEXT PRIMARY KEY, json TEXT NOT NULL, fetched_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS workout_loads (workout_id TEXT PRIMARY KEY, json TEXT NOT NULL);
 """
 
 
@@ -63,7 +65,16 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "SELECT workout_id, every_n, compress_json(json), fetched_at FROM graphs_v1",
         "DROP TABLE graphs_v1",
     ),
+    # What GET /api/workout/{id} adds for a ride (its ftp_info), fetched once; and each workout's load
+    # figures as the last refresh computed them (what the worksheet functions answer).
+    3: (
+        "CREATE TABLE workout_details (workout_id TEXT PRIMARY KEY, json TEXT NOT NULL, fetched_at REAL NOT NULL)",
+        "CREATE TABLE workout_loads (workout_id TEXT PRIMARY KEY, json TEXT NOT NULL)",
+    ),
 }
+# Finished rides whose ftp_info is missing get it fetched, newest first, this many per refresh when
+# they are not new (a store from before details were kept upgrades over a few refreshes).
+DETAILS_PER_REFRESH = 200
 
 
 def pack_graph(graph: dict) -> bytes:
@@ -87,6 +98,13 @@ def _drop_samples(graph: dict) -> None:
 def _compress_json(text: str | bytes) -> bytes:
     """SQL function for the version-2 step: a stored JSON text as the compressed blob."""
     return zlib.compress(text.encode() if isinstance(text, str) else text, 6)
+
+
+def _is_ride(workout: dict) -> bool:
+    """A Bike workout (the ones scored against an FTP)."""
+    ride = workout.get("ride") if isinstance(workout.get("ride"), dict) else {}
+    discipline = workout.get("fitness_discipline") or ride.get("fitness_discipline")
+    return isinstance(discipline, str) and discipline.lower() == "cycling"
 
 
 def is_finished(workout: dict) -> bool:
@@ -211,10 +229,35 @@ class WorkoutStore:
         """After a complete walk of every page: drop what Peloton no longer has. Returns how many."""
         with self._transaction():
             gone = [r[0] for r in self.db.execute("SELECT id FROM workouts") if r[0] not in seen_ids]
-            for table, column in (("workouts", "id"), ("graphs", "workout_id"), ("graph_failures", "workout_id")):
+            for table, column in (
+                ("workouts", "id"),
+                ("graphs", "workout_id"),
+                ("graph_failures", "workout_id"),
+                ("workout_details", "workout_id"),
+                ("workout_loads", "workout_id"),
+            ):
                 self.db.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(g,) for g in gone])
             self._set_meta("frontier", str(frontier or 0))
         return len(gone)
+
+    def save_details(self, details: Iterable[tuple[str, dict]]) -> None:
+        """What GET /api/workout/{id} says that the list does not (ftp_info), kept once and for all."""
+        now = time.time()
+        rows = [(wid, json.dumps(d, separators=(",", ":")), now) for wid, d in details]
+        with self._transaction():
+            self.db.executemany(
+                "INSERT OR REPLACE INTO workout_details (workout_id, json, fetched_at) VALUES (?, ?, ?)", rows
+            )
+
+    def save_loads(self, loads: dict[str, dict], keep_only: bool = True) -> None:
+        """Each workout's load figures as this refresh computed them; `keep_only` drops the others."""
+        with self._transaction():
+            if keep_only:
+                self.db.execute("DELETE FROM workout_loads")
+            self.db.executemany(
+                "INSERT OR REPLACE INTO workout_loads (workout_id, json) VALUES (?, ?)",
+                [(wid, json.dumps(v, separators=(",", ":"))) for wid, v in loads.items()],
+            )
 
     def set_frontier(self, created_at: int) -> None:
         with self._transaction():
@@ -266,6 +309,36 @@ class WorkoutStore:
             (every_n, -1 if limit is None else limit),
         )
         return [r[0] for r in rows]
+
+    def details(self) -> dict[str, dict]:
+        """workout id -> its stored details (`{"ftp_info": ...}`; `{}` when Peloton had none)."""
+        return {wid: json.loads(raw) for wid, raw in self.db.execute("SELECT workout_id, json FROM workout_details")}
+
+    def loads(self) -> dict[str, dict]:
+        """workout id -> the load figures the last refresh stored."""
+        return {wid: json.loads(raw) for wid, raw in self.db.execute("SELECT workout_id, json FROM workout_loads")}
+
+    def rides_without_details(self, ids: Iterable[str] | None = None, limit: int | None = None) -> list[str]:
+        """Finished Bike workouts (of `ids`, else all) whose details are not stored, newest first."""
+        query = (
+            "SELECT w.id, w.json FROM workouts w LEFT JOIN workout_details d ON d.workout_id = w.id "
+            "WHERE d.workout_id IS NULL AND 'cycling' IN (lower(json_extract(w.json, '$.fitness_discipline')), "
+            "lower(json_extract(w.json, '$.ride.fitness_discipline')))"
+        )
+        args: list[str] = []
+        if ids is not None:
+            args = list(ids)
+            if not args:
+                return []
+            query += f" AND w.id IN ({','.join('?' * len(args))})"
+        found = []
+        for wid, raw in self.db.execute(query + " ORDER BY w.created_at DESC, w.id", args):
+            workout = json.loads(raw)
+            if is_finished(workout) and _is_ride(workout):
+                found.append(wid)
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
 
     def graph(self, workout_id: str) -> dict | None:
         """One workout's stored graph, or None."""

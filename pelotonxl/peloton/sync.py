@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from pelotonxl.errors import ApiError
 from pelotonxl.peloton.client import PelotonClient
-from pelotonxl.peloton.store import WorkoutStore, is_finished
+from pelotonxl.peloton.store import DETAILS_PER_REFRESH, WorkoutStore, is_finished
 
 log = logging.getLogger(__name__)
 GRAPH_BATCH = 50  # graphs per store transaction: few commits, little lost if killed
@@ -48,6 +48,7 @@ class SyncReport:
     unreadable: dict[str, str] = field(default_factory=dict)
     refined: int = 0  # coarse graphs refetched at the finer setting
     coarse_left: int = 0  # graphs still coarser than the setting (refined by later refreshes)
+    details_fetched: int = 0  # rides whose GET /api/workout/{id} (ftp_info) arrived
 
 
 def sync(
@@ -70,6 +71,7 @@ def sync(
     with _GraphFetcher(client, store, report, progress, full) as graphs:
         if not full:
             graphs.fetch(store.ids_needing_graph())  # what earlier runs left unfinished
+            graphs.fetch_details(store.rides_without_details(limit=DETAILS_PER_REFRESH))
         walk = _walk_pages(client, store, user_id, full, report, progress, graphs)
         if full:
             report.pruned = store.finish_full_sync(walk.listed_ids, walk.frontier())
@@ -126,6 +128,7 @@ def _walk_pages(
         store.save_workouts(fresh)
         finished = [w["id"] for w in fresh if is_finished(w)]
         graphs.fetch(finished if full else store.without_graph(finished))
+        graphs.fetch_details(store.rides_without_details(finished))
         graphs.collect()
         progress("workouts", len(walk.ids), None)
         if frontier is not None and any(int(w.get("created_at") or 0) <= frontier and w["id"] in known for w in fresh):
@@ -188,7 +191,8 @@ def _shown(value, limit: int = 40) -> str:
 
 
 class _GraphFetcher:
-    """Performance graphs fetched by a bounded pool; results saved by the caller's thread in batches.
+    """Performance graphs, and each ride's GET /api/workout/{id} (its ftp_info), fetched by one bounded
+    pool; results saved by the caller's thread in batches.
 
     Each finished request lands in a queue, so collecting costs nothing per pending request.
     Leaving the `with` block early (an error, Ctrl+C) cancels what has not started and still saves
@@ -203,8 +207,10 @@ class _GraphFetcher:
         self.failed_before = store.graph_failure_attempts()  # id -> refreshes it has failed on
         self.deferred: dict[str, None] = {}  # failed before: tried once, at the end (ordered set)
         self.pool = ThreadPoolExecutor(max_workers=max(1, client.settings.workers), thread_name_prefix="graph")
-        self.arrived: queue.Queue[tuple[str, Future]] = queue.Queue()
+        self.arrived: queue.Queue[tuple[str, str, Future]] = queue.Queue()  # (kind, id, answer)
         self.submitted: set[str] = set()
+        self.details_submitted: set[str] = set()
+        self.details_batch: list[tuple[str, dict]] = []
         self.refining: set[str] = set()  # already have a (coarse) graph: a failure loses nothing
         self.done = 0
         self.batch: list[tuple[str, dict]] = []
@@ -224,7 +230,19 @@ class _GraphFetcher:
         if wid not in self.submitted:
             self.submitted.add(wid)
             future = self.pool.submit(self.client.performance_graph, wid, cheap=cheap)
-            future.add_done_callback(lambda f, wid=wid: self.arrived.put((wid, f)))
+            future.add_done_callback(lambda f, wid=wid: self.arrived.put(("graph", wid, f)))
+
+    def fetch_details(self, workout_ids: list[str]) -> None:
+        """Each ride's GET /api/workout/{id}, once: only its ftp_info is kept. One try (a ride without
+        one is scored against another FTP, and asked again next refresh)."""
+        for wid in workout_ids:
+            if wid not in self.details_submitted:
+                self.details_submitted.add(wid)
+                future = self.pool.submit(self.client.get_json, f"/api/workout/{wid}", attempts=1)
+                future.add_done_callback(lambda f, wid=wid: self.arrived.put(("detail", wid, f)))
+
+    def _pending(self) -> int:
+        return len(self.submitted) + len(self.details_submitted)
 
     def refine(self, workout_ids) -> None:
         """Refetch graphs the store holds at a coarser sampling; the coarse one stays if this fails."""
@@ -234,11 +252,16 @@ class _GraphFetcher:
 
     def collect(self, wait: bool = False) -> None:
         """Save what has arrived; with `wait`, everything submitted so far."""
-        while self.done < len(self.submitted):
+        while self.done < self._pending():
             try:
-                wid, future = self.arrived.get(block=wait)
+                kind, wid, future = self.arrived.get(block=wait)
             except queue.Empty:
                 return
+            if kind == "detail":
+                self._detail_arrived(wid, future)
+                if wait:
+                    self.progress("graphs", self.done, self._pending())
+                continue
             try:
                 self.batch.append((wid, future.result()))
                 self.report.refined += wid in self.refining
@@ -250,15 +273,29 @@ class _GraphFetcher:
             if len(self.batch) >= GRAPH_BATCH:
                 self._flush()
             if wait:  # while pages are still listed, their count is the progress shown
-                self.progress("graphs", self.done, len(self.submitted))
+                self.progress("graphs", self.done, self._pending())
+
+    def _detail_arrived(self, wid: str, future: Future) -> None:
+        self.done += 1
+        try:
+            answer = future.result()
+        except ApiError as exc:
+            if exc.status != 404:  # gone: nothing to keep; anything else is asked again next time
+                log.info("workout %s: no ftp_info (%s)", wid, exc)
+                return
+            answer = {}
+        info = answer.get("ftp_info") if isinstance(answer, dict) else None
+        self.details_batch.append((wid, {"ftp_info": info} if isinstance(info, dict) else {}))
+        if len(self.details_batch) >= GRAPH_BATCH:
+            self._flush()
 
     def finish(self) -> None:
         # Graphs that failed on earlier refreshes get one cheap try, after everything else: a
         # permanently broken one must not cost every refresh a full backoff (--full tries properly).
         for wid in self.deferred:
             self._submit(wid, cheap=True)
-        if self.submitted:
-            self.progress("graphs", self.done, len(self.submitted))
+        if self._pending():
+            self.progress("graphs", self.done, self._pending())
         self.collect(wait=True)
 
     def __exit__(self, *exc) -> None:
@@ -280,6 +317,10 @@ class _GraphFetcher:
                 log.info("workout %s: details still unavailable (%d refreshes)", wid, refreshes)
 
     def _flush(self) -> None:
+        if self.details_batch:
+            self.store.save_details(self.details_batch)
+            self.report.details_fetched += len(self.details_batch)
+            self.details_batch.clear()
         if self.batch:
             self.store.save_graphs(self.batch, self.client.settings.every_n)
             self.report.graphs_fetched += len(self.batch)

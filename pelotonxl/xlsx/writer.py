@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from pelotonxl.model.tables import SheetTable
 
 
-OWNED_SHEETS = ("Workouts", "Metrics", "PowerCurve")
+OWNED_SHEETS = ("Workouts", "Metrics", "PowerCurve", "Fitness")
 
 
 log = logging.getLogger(__name__)

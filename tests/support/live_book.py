@@ -69,8 +69,12 @@ def add_table(book: Book, name: str, rows: list[list]) -> None:
 
 
 def stored_tables(home) -> list[SheetTable]:
+    """The Workouts and Metrics tables as the last refresh wrote them: Metrics with the load figures it stored."""
+    from pelotonxl.model.workout_load import with_load_columns
+
     with WorkoutStore.for_account(home, StateFolder(home).last_account()) as store:
-        return build_tables(store.records())
+        workouts, metrics = build_tables(store.records())
+        return [workouts, with_load_columns(metrics, store.loads())]
 
 
 def expected_cell(value):
