@@ -427,7 +427,8 @@ def _report(
         if notes_dropped
         else ""
     )
-    print(f"{result.rows} workouts ({new} new{pruned}) written to {where} in {result.seconds:.1f} s{notes}")
+    route = f"; {result.route_note}" if result.route_note else ""
+    print(f"{result.rows} workouts ({new} new{pruned}) written to {where} in {result.seconds:.1f} s{notes}{route}")
     log.info(
         "%d Peloton requests, %d pages, %d graphs fetched; workbook written in %.2f s",
         result.requests,
