@@ -54,7 +54,7 @@ class LiveMemberColumns:
             for wid, values in self.by_id.items()
             if wid not in written and any(v not in (None, "") for v in values.values())
         ]
-        out = [final]
+        out: list[list[Any]] = [list(final)]
         for row in body:
             values = self.by_id.get(_text(row[id_at]), {}) if id_at is not None else {}
             out.append([row[ours[n]] if n in ours else values.get(n, self.calculated.get(n)) for n in final])

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
 from openpyxl.formula.tokenizer import TokenizerError
 from openpyxl.formula.translate import Translator
 from openpyxl.utils import column_index_from_string, get_column_letter
-from openpyxl.utils.cell import coordinate_from_string, range_boundaries
+from openpyxl.utils.cell import coordinate_from_string
 
 from pelotonxl.model.catalog import HEART_RATE_NAMES, METRIC_NAMES
 from pelotonxl.model.tables import (
@@ -28,6 +29,7 @@ from pelotonxl.model.tables import (
     WORKOUT_COLUMNS,
 )
 from pelotonxl.xlsx import package as xp
+from pelotonxl.xlsx.cells import area_bounds
 
 ID_COLUMN = "Workout ID"
 _M = f"{{{xp.MAIN_NS}}}"
@@ -93,7 +95,7 @@ def read_kept(
     table_xml: bytes | None,
     table_name: str,
     new_columns: list[str],
-    shared_strings,
+    shared_strings: Callable[[], list[str]],
     written_before: set[str] | None = None,
 ) -> KeptContent:
     """The member's columns and outside cells of the old sheet (`shared_strings()` gives the text list).
@@ -121,7 +123,7 @@ def read_kept(
         kept.outside = {k: c for k, c in cells.items() if _has_value(c)}
         return kept
     table = ET.fromstring(table_xml)
-    left, top, right, bottom = range_boundaries(table.get("ref", "A1:A2"))
+    left, top, right, bottom = area_bounds(table.get("ref", "A1:A2"))
     names = [tc.get("name", "") for tc in table.iter(_M + "tableColumn")]
     widths = _widths(root)
     id_col = next((left + i for i, n in enumerate(names) if n.casefold() == ID_COLUMN.casefold()), None)
@@ -174,7 +176,7 @@ def _anything_of_the_members(
             name in written_before if written_before is not None else is_refresh_column(table_name, name)
         ):
             return True
-    left, top, right, bottom = range_boundaries(table.get("ref", "A1:A2"))
+    left, top, right, bottom = area_bounds(table.get("ref", "A1:A2"))
     refs = re.findall(r'<(?:\w+:)?c\b[^>]*?\sr="([A-Z]+)(\d+)"', sheet_xml)
     # A cell is outside when its row or its column is: check each distinct row and column once.
     if any(not left <= column_index_from_string(c) <= right for c in {c for c, _ in refs}):
@@ -252,7 +254,7 @@ def _widths(root: ET.Element) -> dict[int, float]:
     for col in root.iter(_M + "col"):
         if col.get("width"):
             for c in range(int(col.get("min", "1")), min(int(col.get("max", "1")), 16384) + 1):
-                widths[c] = float(col.get("width"))
+                widths[c] = float(col.get("width", ""))
     return widths
 
 
@@ -260,7 +262,7 @@ def _has_value(cell: ET.Element) -> bool:
     return any(child.tag in (_M + "v", _M + "f", _M + "is") for child in cell)
 
 
-def _text(cell: ET.Element | None, shared_strings) -> str | None:
+def _text(cell: ET.Element | None, shared_strings: Callable[[], list[str]]) -> str | None:
     if cell is None:
         return None
     if cell.get("t") == "inlineStr":
