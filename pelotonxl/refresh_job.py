@@ -86,8 +86,11 @@ def run_refresh(
     auth = Authenticator(settings, TokenStore(home, settings.username), http, password_provider)
     client = PelotonClient(settings, auth, http)
     auth.access_token()  # signs in: the token usually names the member, saving a request
-    me = None if auth.user_id else client.get_json("/api/me")
-    user_id = auth.user_id or str(me["id"])
+    me: dict | None = None
+    user_id = auth.user_id
+    if user_id is None:  # /api/me names the member and carries Peloton's FTP
+        me = client.get_json("/api/me")
+        user_id = str(me["id"])
     with WorkoutStore.for_account(home, user_id) as store:
         report = sync(client, store, user_id, full=full, progress=progress)
         if progress:

@@ -128,8 +128,11 @@ def show_ride_caller() -> None:
     show_ride_in_book(xw.Book.caller())
 
 
-def workout_id_in_row(selection) -> str | None:
-    """The first Workout ID (32 hex digits) in the row of the selection's first cell."""
+def workout_id_in_row(selection: xw.Range | None) -> str | None:
+    """The first Workout ID (32 hex digits) in the row of the selection's first cell (None when no
+    cell is selected: a chart or a shape is)."""
+    if selection is None:
+        return None
     sheet, row = selection.sheet, selection.row
     used = sheet.used_range
     last_col = used.column + used.shape[1] - 1

@@ -166,7 +166,7 @@ def _read_refreshes(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _record(entry) -> RefreshRecord | None:
+def _record(entry: object) -> RefreshRecord | None:
     if not isinstance(entry, dict) or not entry.get("home") or not entry.get("account"):
         return None
     return RefreshRecord(Path(entry["home"]), str(entry["account"]))

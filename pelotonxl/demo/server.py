@@ -438,7 +438,7 @@ class FakePeloton:
                 "leaderboard_rank": seed % 20000 + 1 if ranked else None,
                 "total_leaderboard_users": seed % 20000 + 20001 if ranked else None,
                 "device_type_display_name": {"home_bike_v1": "Bike", "home_tread": "Tread", "caesar": "Row"}.get(
-                    workout.get("device_type"), "Peloton App"
+                    str(workout.get("device_type")), "Peloton App"
                 ),
                 "achievement_templates": [],
                 "average_effort_score": None,
@@ -458,7 +458,7 @@ class FakePeloton:
         ride = self.account.rides.get(ride_id)
         if ride_id == ZERO_RIDE_ID or ride is None or ride_id in self.account.rides_without_details:
             return 404, _not_found("Ride")
-        songs = [
+        songs: list[dict[str, Any]] = [
             {
                 "id": f"{ride_id[:24]}{i:08x}",
                 "title": title,

@@ -340,13 +340,13 @@ def _shown(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _seconds(value) -> float:
+def _seconds(value: object) -> float:
     """A token's lifetime as sent; 0 (unknown: renewed when refused) when absent. Anything else is
     refused in one line rather than met later as a crash."""
     if value is None or value == "":
         return 0.0
     try:
-        seconds = float(value) if not isinstance(value, bool) else math.nan
+        seconds = float(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else math.nan
     except (TypeError, ValueError):
         seconds = math.nan
     if not math.isfinite(seconds) or seconds < 0:
