@@ -235,8 +235,8 @@ def test_status_name_missing_is_skipped(book: Path):
         lambda parts: parts.update(
             {
                 "xl/workbook.xml": parts["xl/workbook.xml"].replace(
-                    f'<definedName name="PelotonWorkoutCount">Config!$B${STATUS_CELLS["workout_count"][1:]}'.encode()
-                    + b"</definedName>",
+                    f'<definedName name="PelotonWorkoutCount">Config!$B${STATUS_CELLS["workout_count"][1:]}'
+                    "</definedName>".encode(),
                     b"",
                 )
             }

@@ -15,9 +15,11 @@ import functools
 import os
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from pelotonxl.model import fitness, tables
 from pelotonxl.model.samples import sampled_metrics
@@ -64,7 +66,11 @@ class MetricIndex:
     fitness: dict[date, dict[str, float]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, records, loads: dict[str, dict[str, float]] | None = None) -> MetricIndex:
+    def build(
+        cls,
+        records: Iterable[tuple[dict[str, Any], dict[str, Any] | None]],
+        loads: dict[str, dict[str, Any]] | None = None,
+    ) -> MetricIndex:
         """From the store's (workout, graph) pairs and the load figures the last refresh stored."""
         records = list(records)
         loads = loads or {}
@@ -94,7 +100,7 @@ class MetricIndex:
             index.fitness = dict(zip(frame[fitness.COLUMNS[0]].dt.date, figures, strict=True))
         return index
 
-    def fitness_figure(self, day, figure) -> float:
+    def fitness_figure(self, day: object, figure: object) -> float:
         """PELOTON_FITNESS: one day's load, fitness (CTL), fatigue (ATL), form (TSB) or ramp."""
         column = (
             fitness.FIGURES.get(FITNESS_ALIASES.get(_key(figure), _key(figure))) if isinstance(figure, str) else None
@@ -112,7 +118,7 @@ class MetricIndex:
             raise MetricLookupError(f"training load runs from {first.isoformat()} to {last.isoformat()}")
         return float(row[column])
 
-    def resolve_workout(self, workout) -> str:
+    def resolve_workout(self, workout: object) -> str:
         if isinstance(workout, str):
             text = workout.strip()
             if text.lower() == "latest":
@@ -140,8 +146,10 @@ class MetricIndex:
             raise MetricLookupError(f"no workout on {when.date().isoformat()}")
         raise MetricLookupError(f"no workout started at {when:%Y-%m-%d %H:%M}")
 
-    def value(self, workout, metric) -> float:
+    def value(self, workout: object, metric: object) -> float:
         wid = self.resolve_workout(workout)
+        if not isinstance(metric, str):
+            raise BadArgumentError(f"{metric!r} is not a metric name")
         slug = self.slugs.get(_key(metric))
         if slug is None:
             raise MetricLookupError(f"unknown metric {metric!r}; see =PELOTON_METRIC_NAMES()")
@@ -162,7 +170,7 @@ def _is_iso(text: str) -> bool:
     return True
 
 
-def _as_datetime(value) -> datetime | None:
+def _as_datetime(value: object) -> datetime | None:
     if isinstance(value, datetime):
         return value.replace(tzinfo=None)
     if isinstance(value, date):
@@ -248,12 +256,12 @@ def _locate(book: str | None, home_env: str, refreshes: Path) -> tuple[tuple[str
 _cache = _Cache()
 
 
-def lookup_metric(workout, metric, book: str | None = None) -> float:
+def lookup_metric(workout: object, metric: object, book: str | None = None) -> float:
     """`book`: the calling workbook's path (None from plain Python): which refresh's store answers."""
     return _cache.index(book).value(workout, metric)
 
 
-def series(workout, metric, book: str | None = None) -> list:
+def series(workout: object, metric: object, book: str | None = None) -> list[float | None]:
     """The samples of one metric of one workout's stored performance graph, oldest first.
 
     `workout` as for lookup_metric; `metric` a graph metric's slug or name ("output", "Heart Rate",
@@ -273,17 +281,17 @@ def series(workout, metric, book: str | None = None) -> list:
     raise MetricLookupError(f"workout {wid} has no {metric.strip()} samples")
 
 
-def fitness_on(day, figure, book: str | None = None) -> float:
+def fitness_on(day: object, figure: object, book: str | None = None) -> float:
     """A day's figure of the Fitness table ("fitness", "fatigue", "form", "load", "ramp")."""
     return _cache.index(book).fitness_figure(day, figure)
 
 
-def metric_names(book: str | None = None) -> list[list]:
+def metric_names(book: str | None = None) -> list[list[str]]:
     catalog = _cache.index(book).catalog
     return [["Metric", "Name", "Unit"]] + [[slug, name, unit or ""] for slug, (name, unit) in catalog.items()]
 
 
-def workouts_on(day, book: str | None = None) -> list[list[str]]:
+def workouts_on(day: object, book: str | None = None) -> list[list[str]]:
     try:
         when = _as_datetime(datetime.fromisoformat(day.strip()) if isinstance(day, str) else day)
     except ValueError:

@@ -15,6 +15,7 @@ import time
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from pelotonxl.errors import ConfigError
 from pelotonxl.state import StateFolder
@@ -100,9 +101,10 @@ def _compress_json(text: str | bytes) -> bytes:
     return zlib.compress(text.encode() if isinstance(text, str) else text, 6)
 
 
-def _is_ride(workout: dict) -> bool:
+def _is_ride(workout: dict[str, Any]) -> bool:
     """A Bike workout (the ones scored against an FTP)."""
-    ride = workout.get("ride") if isinstance(workout.get("ride"), dict) else {}
+    joined = workout.get("ride")
+    ride: dict[str, Any] = joined if isinstance(joined, dict) else {}
     discipline = workout.get("fitness_discipline") or ride.get("fitness_discipline")
     return isinstance(discipline, str) and discipline.lower() == "cycling"
 
@@ -178,11 +180,11 @@ class WorkoutStore:
     def __enter__(self) -> WorkoutStore:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- writes (each one transaction) ---------------------------------------------------------------
-    def save_workouts(self, workouts: Iterable[dict], frontier: int | None = None) -> None:
+    def save_workouts(self, workouts: Iterable[dict]) -> None:
         now = time.time()
         rows = [
             (
@@ -203,8 +205,6 @@ class WorkoutStore:
                 "fetched_at=excluded.fetched_at",
                 rows,
             )
-            if frontier is not None:
-                self._set_meta("frontier", str(frontier))
 
     def save_graphs(self, graphs: Iterable[tuple[str, dict]], every_n: int) -> None:
         now = time.time()
@@ -345,6 +345,15 @@ class WorkoutStore:
         row = self.db.execute("SELECT data FROM graphs WHERE workout_id = ?", (workout_id,)).fetchone()
         return unpack_graph(row[0]) if row else None
 
+    def unreadable(self) -> dict[str, str]:
+        """The workouts the last sync could not read (label -> what), reported until they read."""
+        value = self._meta("unreadable")
+        return dict(json.loads(value)) if value else {}
+
+    def set_unreadable(self, unreadable: dict[str, str]) -> None:
+        with self._transaction():
+            self._set_meta("unreadable", json.dumps(unreadable, sort_keys=True))
+
     def failures(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT workout_id, error FROM graph_failures"))
 
@@ -368,7 +377,7 @@ class WorkoutStore:
             yield json.loads(workout), graph
 
     # -- internals ----------------------------------------------------------------------------------
-    def _transaction(self):
+    def _transaction(self) -> _Transaction:
         return _Transaction(self.db)
 
     def _meta(self, key: str) -> str | None:
@@ -384,9 +393,9 @@ def watched_files(store_path: Path) -> tuple[str, str]:
     return str(store_path), str(store_path) + "-wal"
 
 
-def file_version(names: tuple[str, ...]) -> tuple:
+def file_version(names: tuple[str, ...]) -> tuple[tuple[int, int] | None, ...]:
     """Changes whenever one of the files changes: cheap enough to check on every UDF call."""
-    stamps = []
+    stamps: list[tuple[int, int] | None] = []
     for name in names:
         try:
             st = os.stat(name)
@@ -400,8 +409,8 @@ class _Transaction:
     def __init__(self, db: sqlite3.Connection):
         self.db = db
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self.db.execute("BEGIN IMMEDIATE")
 
-    def __exit__(self, exc_type, *_):
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -11,10 +11,11 @@ itself over a few normal refreshes.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import queue
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -81,6 +82,8 @@ def sync(
     if not full:
         # Only now is everything up to the new frontier in the store.
         store.set_frontier(walk.frontier() or store.frontier() or 0)
+    report.unreadable = _still_unreadable(store.unreadable(), report.unreadable, walk, full)
+    store.set_unreadable(report.unreadable)
     report.total = store.count()
     report.coarse_left = len(store.coarser_graphs(client.settings.every_n))
     return report
@@ -136,7 +139,16 @@ def _walk_pages(
     return walk
 
 
-def _epoch(value) -> int | None:
+def _still_unreadable(before: dict[str, str], now: dict[str, str], walk: _Walk, full: bool) -> dict[str, str]:
+    """What this refresh reports as unreadable: what it could not read, and what an earlier one could not
+    that this one did not list again readable (an incremental refresh reads only the newest pages).
+    A --full lists every workout: what it did not list is gone from Peloton, and no longer reported."""
+    readable = walk.ids - set(now)
+    kept = {label: why for label, why in before.items() if label not in readable and (not full or label in now)}
+    return {**kept, **now}
+
+
+def _epoch(value: object) -> int | None:
     """A time in seconds as the store keeps it: an int, a whole float or a string of digits."""
     if isinstance(value, bool):
         return None
@@ -148,7 +160,7 @@ def _epoch(value) -> int | None:
         return None
 
 
-def _is_number(value) -> bool:
+def _is_number(value: object) -> bool:
     if isinstance(value, bool):
         return False
     try:
@@ -185,7 +197,7 @@ def _readable_workouts(page: list[dict], unreadable: dict[str, str]) -> list[dic
     return kept
 
 
-def _shown(value, limit: int = 40) -> str:
+def _shown(value: object, limit: int = 40) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -207,7 +219,7 @@ class _GraphFetcher:
         self.failed_before = store.graph_failure_attempts()  # id -> refreshes it has failed on
         self.deferred: dict[str, None] = {}  # failed before: tried once, at the end (ordered set)
         self.pool = ThreadPoolExecutor(max_workers=max(1, client.settings.workers), thread_name_prefix="graph")
-        self.arrived: queue.Queue[tuple[str, str, Future]] = queue.Queue()  # (kind, id, answer)
+        self.arrived: queue.Queue[tuple[str, str, Future[dict]]] = queue.Queue()  # (kind, id, answer)
         self.submitted: set[str] = set()
         self.details_submitted: set[str] = set()
         self.details_batch: list[tuple[str, dict]] = []
@@ -219,7 +231,7 @@ class _GraphFetcher:
     def __enter__(self) -> _GraphFetcher:
         return self
 
-    def fetch(self, workout_ids) -> None:
+    def fetch(self, workout_ids: Iterable[str]) -> None:
         for wid in workout_ids:
             if wid in self.failed_before and not self.full:
                 self.deferred.setdefault(wid, None)
@@ -230,7 +242,7 @@ class _GraphFetcher:
         if wid not in self.submitted:
             self.submitted.add(wid)
             future = self.pool.submit(self.client.performance_graph, wid, cheap=cheap)
-            future.add_done_callback(lambda f, wid=wid: self.arrived.put(("graph", wid, f)))
+            future.add_done_callback(functools.partial(self._arrived, "graph", wid))
 
     def fetch_details(self, workout_ids: list[str]) -> None:
         """Each ride's GET /api/workout/{id}, once: only its ftp_info is kept. One try (a ride without
@@ -239,12 +251,15 @@ class _GraphFetcher:
             if wid not in self.details_submitted:
                 self.details_submitted.add(wid)
                 future = self.pool.submit(self.client.get_json, f"/api/workout/{wid}", attempts=1)
-                future.add_done_callback(lambda f, wid=wid: self.arrived.put(("detail", wid, f)))
+                future.add_done_callback(functools.partial(self._arrived, "detail", wid))
 
     def _pending(self) -> int:
         return len(self.submitted) + len(self.details_submitted)
 
-    def refine(self, workout_ids) -> None:
+    def _arrived(self, kind: str, wid: str, future: Future[dict]) -> None:
+        self.arrived.put((kind, wid, future))
+
+    def refine(self, workout_ids: Iterable[str]) -> None:
         """Refetch graphs the store holds at a coarser sampling; the coarse one stays if this fails."""
         fresh = [wid for wid in workout_ids if wid not in self.submitted]
         self.refining.update(fresh)
@@ -275,7 +290,7 @@ class _GraphFetcher:
             if wait:  # while pages are still listed, their count is the progress shown
                 self.progress("graphs", self.done, self._pending())
 
-    def _detail_arrived(self, wid: str, future: Future) -> None:
+    def _detail_arrived(self, wid: str, future: Future[dict]) -> None:
         self.done += 1
         try:
             answer = future.result()
@@ -298,7 +313,7 @@ class _GraphFetcher:
             self.progress("graphs", self.done, self._pending())
         self.collect(wait=True)
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
         self._flush()  # keep what arrived, even when aborting
         if self.failures:
