@@ -129,6 +129,14 @@ FIELDS: tuple[Field, ...] = (
         "The API the website sign-in asks a token for.",
     ),
     Field(
+        "import_csv",
+        "Import CSV file",
+        "PELOTON_IMPORT_CSV",
+        "",
+        "A workout CSV downloaded from the Peloton website: a refresh imports it instead of signing in. "
+        "Clear it to refresh from Peloton again.",
+    ),
+    Field(
         "every_n",
         "Graph sampling (seconds)",
         "PELOTON_EVERY_N",
@@ -188,6 +196,7 @@ class Settings:
     web_client_id: str = DEFAULT_WEB_CLIENT_ID
     web_redirect_url: str = DEFAULT_WEB_REDIRECT_URL
     web_audience: str = DEFAULT_WEB_AUDIENCE
+    import_csv: str = ""
     every_n: int = DEFAULT_EVERY_N
     workers: int = DEFAULT_WORKERS
     home: str = ""
