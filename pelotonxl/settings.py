@@ -261,7 +261,7 @@ def resolve(
     """Build Settings from CLI flags, environment and Config-sheet values (by field name).
 
     Empty strings and None count as "not set", so an empty Config cell never hides a default. A
-    relative State folder typed in the Config sheet of `workbook` is read from the workbook's folder
+    relative State folder or Import CSV file typed in the Config sheet of `workbook` is read from the workbook's folder
     (where the member sees it), not from whatever folder the refresh was started in.
     """
     flags = flags or {}
@@ -278,9 +278,10 @@ def resolve(
         else:
             values[f.name] = f.default
             sources[f.name] = "default"
-    if workbook is not None and sources["home"] == "config":
-        home = Path(values["home"]).expanduser()
-        values["home"] = str(home if home.is_absolute() else Path(workbook).parent / home)
+    for name in ("home", "import_csv"):  # paths: a relative one typed on the Config sheet is the workbook's
+        if workbook is not None and sources[name] == "config":
+            path = Path(values[name]).expanduser()
+            values[name] = str(path if path.is_absolute() else Path(workbook).parent / path)
     return Settings(**values, sources=sources)
 
 

@@ -21,6 +21,7 @@ from pelotonxl.model.catalog import ZERO_RIDE_ID
 from pelotonxl.model.workbook import follow_renamed
 from pelotonxl.peloton.csv_import import CSV_ID_PREFIX, match_key, parse_csv, read_csv
 from pelotonxl.peloton.store import WorkoutStore
+from pelotonxl.settings import resolve
 
 FIXTURES = Path(__file__).parent / "fixtures"
 US = "workout_history_csv_us.csv"  # the shared samples' two unit variants, as the website writes them
@@ -246,3 +247,9 @@ def test_notes_follow_a_renamed_id_unless_the_new_id_has_its_own():
     moved = follow_renamed(kept, {"csv-1": "a", "csv-2": "b"})
     assert moved == {"a": "typed on the CSV row", "b": "typed on the API row", "c": "other"}
     assert follow_renamed(kept, {}) is kept
+
+
+def test_a_relative_import_file_on_the_config_sheet_is_beside_the_workbook(tmp_path):
+    settings = resolve(config={"import_csv": "workouts.csv"}, environ={}, workbook=tmp_path / "Book.xlsm")
+    assert settings.import_csv == str(tmp_path / "workouts.csv")
+    assert resolve({"import_csv": "workouts.csv"}, environ={}).import_csv == "workouts.csv"  # a flag: the shell's

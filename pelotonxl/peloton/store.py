@@ -247,6 +247,10 @@ class WorkoutStore:
             added = self.import_records(earlier.records())
         for name in (other, Path(f"{other}-wal"), Path(f"{other}-shm")):
             name.unlink(missing_ok=True)
+        try:
+            other.parent.rmdir()  # its own folder under imports/, empty now
+        except OSError:
+            pass
         return added
 
     def save_graphs(self, graphs: Iterable[tuple[str, dict]], every_n: int) -> None:
