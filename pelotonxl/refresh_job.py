@@ -178,7 +178,9 @@ def build_and_write(
     store.save_loads(workout_load.stored(loads))  # what PELOTON_METRIC's load slugs and PELOTON_FITNESS answer
     metrics = workout_load.with_load_columns(metrics, loads.by_workout)
     shown = ride_view.rides_to_read(summaries)
-    view = ride_view.ride_view((w, store.graph(w["id"])) for w, _ in summaries if w.get("id") in shown)
+    view = ride_view.ride_view(
+        ((w, store.graph(w["id"])) for w, _ in summaries if w.get("id") in shown), loads=loads.by_workout
+    )
     del summaries
     rows = len(workouts.frame)
     status["workout_count"] = rows

@@ -179,7 +179,9 @@ def show_ride_in_book(book: xw.Book, environ: Mapping[str, str] | None = None) -
         with WorkoutStore(path) as store:
             summaries = list(store.records(samples=False))
             shown = rides_to_read(summaries, workout_id)
-            view = ride_view(((w, store.graph(w["id"])) for w, _ in summaries if w.get("id") in shown), workout_id)
+            view = ride_view(
+                ((w, store.graph(w["id"])) for w, _ in summaries if w.get("id") in shown), workout_id, store.loads()
+            )
         if view is None:
             _alert(
                 app,

@@ -241,3 +241,28 @@ def test_the_export_carries_the_load_columns_and_the_fitness_table(refreshed, tm
     table = sheet_frame(refreshed["book"], "Fitness")
     assert rows["fitness.parquet"] == len(table) and list(fitness.columns) == list(table.columns)
     assert fitness["Fitness (CTL)"].to_numpy() == pytest.approx(table["Fitness (CTL)"].astype("float64").to_numpy())
+
+
+def test_the_ride_sheet_agrees_with_metrics_and_plots_minutes(refreshed):
+    book = load_workbook(refreshed["book"])
+    sheet = book["Ride"]
+    ride = sheet["B2"].value.split("Workout ")[1].split(" ")[0]
+    figures = {
+        row[1].value: row[2].value for row in sheet.iter_rows(min_row=6, max_row=60) if isinstance(row[1].value, str)
+    }
+    row = sheet_frame(refreshed["book"], "Metrics").set_index("Workout ID").loc[ride]
+    # Peloton's whole-workout figures, as on Metrics; what comes from the samples says so.
+    assert figures["Avg Output (W)"] == pytest.approx(round(row["Avg Output (watts)"], 1))
+    assert figures["Avg Cadence (rpm)"] == pytest.approx(round(row["Avg Cadence (rpm)"], 1))
+    assert figures["TSS (from samples)"] == pytest.approx(round(row["TSS"], 1))
+    assert figures["IF (from samples)"] == pytest.approx(round(row["Intensity Factor"], 2))
+    assert figures["NP (W, from samples)"] == pytest.approx(round(row["Normalized Power (watts)"], 1))
+    assert figures["Power zone 3 (min, from samples)"] == pytest.approx(round(row["Power Zone 3 (min)"], 1))
+    assert figures["FTP (W)"] == row["FTP (watts)"] and figures["FTP source"] == row["FTP Source"]
+    assert "Best 20 min (W, from samples)" in figures
+    with zipfile.ZipFile(refreshed["book"]) as z:
+        charts = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
+    ride_charts = [xml for xml in charts if "Ride Data" in xml]
+    assert ride_charts and all("<c:v>Minutes</c:v>" in xml or ">Minutes<" in xml for xml in ride_charts)
+    data = list(book["Ride Data"].iter_rows(min_row=3, max_row=4, max_col=1, values_only=True))
+    assert data[0][0] == pytest.approx(EVERY_N / 60) and data[1][0] == pytest.approx(2 * EVERY_N / 60)

@@ -41,9 +41,12 @@ SERIES_COLOURS = {
     "Heart Rate (bpm)": "D7263D",
 }
 
-OVERLAY_CHART = ChartSpec("PelotonRideAttempts", "Output against earlier attempts", "scatter", "Second", "Watts (W)")
+MINUTE = "Minute"
+OVERLAY_CHART = ChartSpec("PelotonRideAttempts", "Output against earlier attempts", "scatter", "Minutes", "Watts (W)")
 METRIC_CHARTS = {
-    header: ChartSpec(f"PelotonRide{slug.title().replace('_', '')}", header.split(" (")[0], "scatter", "Second", header)
+    header: ChartSpec(
+        f"PelotonRide{slug.title().replace('_', '')}", header.split(" (")[0], "scatter", "Minutes", header
+    )
     for slug, header in SERIES.items()
 }
 
@@ -95,11 +98,13 @@ def plan(view: RideView | None) -> SheetPlan:
     if len(view.segments):
         result.dashboard.append(_table(4, LEFT + len(figures.columns) + 1, "Class segments", view.segments))
     col = DATA_COL
-    blocks: list[tuple[ChartSpec, pd.DataFrame, tuple[str, ...]]] = [(OVERLAY_CHART, view.overlay(), ATTEMPT_COLOURS)]
+    blocks: list[tuple[ChartSpec, pd.DataFrame, tuple[str, ...]]] = [
+        (OVERLAY_CHART, _in_minutes(view.overlay()), ATTEMPT_COLOURS)
+    ]
     series = view.ride.series
     for header, spec in METRIC_CHARTS.items():
         if header in series and series[header].notna().any():
-            blocks.append((spec, series[[SECOND, header]], (SERIES_COLOURS[header],)))
+            blocks.append((spec, _in_minutes(series[[SECOND, header]]), (SERIES_COLOURS[header],)))
     for index, (spec, frame, colours) in enumerate(blocks):
         rect, place = _chart_data(col, spec, frame, colours)
         place.col = LEFT if index % 2 == 0 else RIGHT
@@ -112,8 +117,15 @@ def plan(view: RideView | None) -> SheetPlan:
     return result
 
 
+def _in_minutes(frame: pd.DataFrame) -> pd.DataFrame:
+    """The x values (seconds since pedaling began) as minutes: what the charts' axes read."""
+    minutes = frame.rename(columns={SECOND: MINUTE})
+    minutes[MINUTE] = frame[SECOND].to_numpy("float64") / 60
+    return minutes
+
+
 def _table(row: int, col: int, title: str, frame: pd.DataFrame) -> Rect:
-    formats = {"Date": "yyyy-mm-dd"}
+    formats = {"Date": "yyyy-mm-dd", "IF (from samples)": "0.00"}
     rows = [[Cell(title, SECTION)], [Cell(str(c), HEADER) for c in frame.columns]]
     for values in frame.itertuples(index=False):
         label = values[0]
@@ -132,7 +144,7 @@ def _chart_data(col: int, spec: ChartSpec, frame: pd.DataFrame, colours: tuple[s
     # An empty first header: Excel then reads the first column as the x values when re-pointed.
     rows = [[Cell(spec.title, SECTION)], [Cell("", HEADER)] + [Cell(c, HEADER) for c in columns[1:]]]
     rows += [
-        [Cell(excel_value(v), BODY, "0" if i == 0 else "0.0") for i, v in enumerate(values)]
+        [Cell(excel_value(v), BODY, "0.00" if i == 0 else "0.0") for i, v in enumerate(values)]
         for values in frame.itertuples(index=False)
     ]
     rect = Rect(DATA_SHEET, 1, col, rows)

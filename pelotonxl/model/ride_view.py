@@ -23,7 +23,7 @@ from pelotonxl.model.power_curve import (
     is_bike,
     metric_samples,
 )
-from pelotonxl.model.tables import local_start, ride_of, total_output_kj
+from pelotonxl.model.tables import local_start, metric_values, ride_of, total_output_kj
 
 SHEET = "Ride"
 DATA_SHEET = "Ride Data"  # the numbers the Ride sheet's charts plot
@@ -36,6 +36,22 @@ SERIES = {
     "heart_rate": "Heart Rate (bpm)",
 }
 SECOND = "Second"
+# The whole-workout figure Peloton gives for each sampled metric (the Metrics table's column).
+PELOTON_AVERAGES = {
+    "output": "avg_output",
+    "cadence": "avg_cadence",
+    "resistance": "avg_resistance",
+    "heart_rate": "avg_heart_rate",
+}
+FROM_SAMPLES = ", from samples"
+# Load figures (workout_load slugs) shown per attempt, and their labels.
+LOAD_ROWS = {
+    "ftp": "FTP (W)",
+    "normalized_power": "NP (W, from samples)",
+    "intensity_factor": "IF (from samples)",
+    "tss": "TSS (from samples)",
+    **{f"power_zone_{z}": f"Power zone {z} (min, from samples)" for z in range(1, 8)},
+}
 
 
 @dataclass
@@ -45,6 +61,7 @@ class Attempt:
     every_n: int
     series: pd.DataFrame  # Second plus one column per SERIES header the graph has
     total_kj: float | None
+    summary: dict[str, float] = field(default_factory=dict)  # Peloton's whole-workout figures, by slug
 
     @property
     def label(self) -> str:
@@ -60,6 +77,8 @@ class RideView:
     ride: Attempt
     previous: list[Attempt]  # newest first
     segments: pd.DataFrame = field(default_factory=pd.DataFrame)  # Segment, From (s), To (s)
+    # workout id -> its load figures as the refresh computed them (workout_load), for the attempts shown
+    loads: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def overlay(self) -> pd.DataFrame:
         """Second, then this ride's output and each previous attempt's, aligned on the ride's seconds."""
@@ -84,10 +103,22 @@ class RideView:
             "Length (min)": [round(len(a.series) * a.every_n / 60, 1) for a in attempts],
             "Total output (kJ)": [a.total_kj for a in attempts],
         }
-        for header in SERIES.values():
-            rows[f"Avg {header}"] = [_mean(a.series.get(header)) for a in attempts]
-        for seconds, label in ((300, "Best 5 min (W)"), (1200, "Best 20 min (W)")):
+        for slug, header in SERIES.items():
+            # Peloton's figure (as on Metrics) where every attempt has one; else the samples', said so.
+            peloton = [a.summary.get(PELOTON_AVERAGES[slug]) for a in attempts]
+            if all(v is not None for v in peloton):
+                rows[f"Avg {header}"] = [round(float(v), 1) for v in peloton if v is not None]
+            elif any(header in a.series for a in attempts):
+                rows[f"Avg {header[:-1]}{FROM_SAMPLES})"] = [_mean(a.series.get(header)) for a in attempts]
+        for seconds, label in ((300, "Best 5 min (W, from samples)"), (1200, "Best 20 min (W, from samples)")):
             rows[label] = [_best(a, seconds) for a in attempts]
+        if any(self.loads.get(a.workout_id) for a in attempts):
+            rows["FTP source"] = [self.loads.get(a.workout_id, {}).get("FTP Source") for a in attempts]
+            for slug, label in LOAD_ROWS.items():
+                values = [self.loads.get(a.workout_id, {}).get(slug) for a in attempts]
+                rows[label] = [
+                    None if v is None else round(float(v), 2 if slug == "intensity_factor" else 1) for v in values
+                ]
         columns = ["This ride"] + [f"Attempt {n}" for n in range(1, len(attempts))]
         return pd.DataFrame([[label, *values] for label, values in rows.items()], columns=["Figure", *columns])
 
@@ -119,7 +150,14 @@ def _attempt(workout: dict, graph: dict) -> Attempt:
     for header, values in columns.items():
         if values is not None:
             frame[header] = np.pad(values, (0, length - len(values)), constant_values=np.nan)
-    return Attempt(workout["id"], local_start(workout), every_n, frame, total_output_kj(workout, graph))
+    return Attempt(
+        workout["id"],
+        local_start(workout),
+        every_n,
+        frame,
+        total_output_kj(workout, graph),
+        metric_values(workout, graph),
+    )
 
 
 def _segments(graph: dict) -> pd.DataFrame:
@@ -164,9 +202,13 @@ def _has_output(graph: dict) -> bool:
     return any(isinstance(m, dict) and m.get("slug") == "output" for m in graph.get("metrics") or [])
 
 
-def ride_view(records: Iterable[tuple[Any, Any]], workout_id: str | None = None) -> RideView | None:
-    """The Ride sheet's content for `workout_id` (default: the most recent Bike ride with a graph);
-    None when there is no such ride."""
+def ride_view(
+    records: Iterable[tuple[Any, Any]],
+    workout_id: str | None = None,
+    loads: dict[str, dict[str, Any]] | None = None,
+) -> RideView | None:
+    """The Ride sheet's content for `workout_id` (default: the most recent Bike ride with a graph),
+    with the attempts' load figures from `loads` (by workout id); None when there is no such ride."""
     rides = [
         (w, g)
         for w, g in records
@@ -190,6 +232,7 @@ def ride_view(records: Iterable[tuple[Any, Any]], workout_id: str | None = None)
         if ride_id and ride_of(pair[0]).get("id") == ride_id and float(pair[0].get("start_time") or 0) < started
     ][:PREVIOUS_ATTEMPTS]
     instructor = ride_of(workout).get("instructor")
+    earlier_ids = {w["id"] for w, _ in earlier}
     return RideView(
         workout["id"],
         str(ride.get("title") or workout.get("title") or workout.get("name") or "Ride"),
@@ -198,4 +241,5 @@ def ride_view(records: Iterable[tuple[Any, Any]], workout_id: str | None = None)
         _attempt(workout, graph),
         [_attempt(w, g) for w, g in earlier],
         _segments(graph),
+        {wid: dict(figures) for wid, figures in (loads or {}).items() if wid == workout["id"] or wid in earlier_ids},
     )
