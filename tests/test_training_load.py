@@ -189,3 +189,21 @@ def test_many_rides_at_once_give_each_rides_own_figures(rides, every_n, ftps):
             assert batch.zone_seconds[i].sum() == 0
         else:
             assert batch.zone_seconds[i].tolist() == tl.zone_seconds(output, every_n, ftp_array[i]).tolist()
+
+
+@given(
+    st.lists(st.floats(0, 1500, allow_nan=False), max_size=80),
+    st.sampled_from([1, 5]),
+    st.floats(50, 400),
+)
+@example([110.0, 112.0, 150.0, 180.0, 210.0, 240.0, 300.0, 302.0], 5, 200.0)
+def test_a_rides_stored_power_record_gives_its_figures_and_zones_at_any_ftp(samples, every_n, ftp):
+    output = np.array(samples)
+    (record,) = tl.power_records([output], every_n)
+    single = tl.power_figures(output, every_n)
+    assert record["seconds"] == single.seconds and record["avg"] == pytest.approx(single.avg_power)
+    assert (record["np"] is None) == (single.normalized_power is None)
+    if record["np"] is not None:
+        assert record["np"] == pytest.approx(single.normalized_power, rel=1e-9, abs=1e-6)
+    assert tl.zone_seconds_of(record, ftp).tolist() == tl.zone_seconds(output, every_n, ftp).tolist()
+    assert sum(record["counts"]) == len(output)

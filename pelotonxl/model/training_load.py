@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 
@@ -161,3 +162,44 @@ def batch_power(outputs: list[np.ndarray], every_n: int, ftps: np.ndarray) -> Ba
     zone = (values[scored, None] > ftp_of[scored, None] * np.asarray(ZONE_BOUNDS)[None, :]).sum(axis=1)
     counts = np.bincount(ride_of[scored] * ZONES + zone, minlength=count * ZONES).reshape(count, ZONES)
     return BatchPower(lengths * float(every_n), avg, normalized, counts * float(every_n))
+
+
+class PowerRecord(TypedDict):
+    """One ride's output as the store can keep it (JSON): see `power_records`."""
+
+    every_n: int
+    seconds: float
+    avg: float
+    np: float | None
+    watts: list[float]  # each distinct wattage, ascending
+    counts: list[int]  # samples at each
+
+
+def power_records(outputs: list[np.ndarray], every_n: int) -> list[PowerRecord]:
+    """What the store can keep of each ride's output so that no later refresh reads its samples: its
+    length, average and NP (none needs the FTP) and each distinct wattage with how many samples held it,
+    from which the zones at any FTP follow exactly."""
+    power = batch_power(outputs, every_n, np.full(len(outputs), np.nan))
+    records: list[PowerRecord] = []
+    for i, output in enumerate(outputs):
+        watts, counts = np.unique(np.nan_to_num(np.asarray(output, dtype="float64"), nan=0.0), return_counts=True)
+        normalized = float(power.normalized_power[i])
+        records.append(
+            {
+                "every_n": int(every_n),
+                "seconds": float(power.seconds[i]),
+                "avg": float(power.avg_power[i]),
+                "np": None if np.isnan(normalized) else normalized,
+                "watts": watts.tolist(),
+                "counts": counts.tolist(),
+            }
+        )
+    return records
+
+
+def zone_seconds_of(record: PowerRecord, ftp: float) -> np.ndarray:
+    """`zone_seconds` from a `power_records` record: the same comparison, made once per distinct wattage."""
+    watts = np.asarray(record["watts"], dtype="float64")
+    counts = np.asarray(record["counts"], dtype="float64")
+    zone = np.searchsorted(np.asarray(ZONE_BOUNDS) * ftp, watts, side="left")
+    return np.bincount(zone, weights=counts, minlength=ZONES)[:ZONES] * float(record["every_n"])

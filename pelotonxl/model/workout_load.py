@@ -105,8 +105,11 @@ def compute(
     details: Mapping[str, Mapping[str, Any]],
     who: Athlete,
     today: date,
+    power: Mapping[str, tl.PowerRecord] | None = None,
 ) -> Loads:
-    """Every workout's load (see the module's docstring) and the Fitness table up to `today`."""
+    """Every workout's load (see the module's docstring) and the Fitness table up to `today`. `power`:
+    each ride's `training_load.power_records` record as the store keeps it; without it (or for a ride it
+    lacks) the record is made from the curve's output samples."""
     frame = metrics.frame
     ids = frame["Workout ID"].tolist()
     avg_output = dict(zip(ids, _column(metrics, "avg_output").tolist(), strict=True))
@@ -126,16 +129,22 @@ def compute(
     ]
     ftps = ftp_in_effect(ftp_inputs, override=who.ftp_override, today=who.today_ftp)
     by_workout: dict[str, dict[str, Any]] = {}
+    records = dict(power or {})
     by_step: dict[int, list[int]] = {}
     for index, ride in enumerate(curve.rides):
-        by_step.setdefault(ride.every_n, []).append(index)
+        if ride.workout_id not in records and len(ride.output):
+            by_step.setdefault(ride.every_n, []).append(index)
     for step, indexes in by_step.items():  # one vectorised pass per sampling (usually one)
-        rides = [curve.rides[i] for i in indexes]
-        ride_ftps = np.array([ftps[r.workout_id].ftp or np.nan for r in rides], dtype="float64")
-        power = tl.batch_power([r.output for r in rides], step, ride_ftps)
-        for j, ride in enumerate(rides):
+        made = tl.power_records([curve.rides[i].output for i in indexes], step)
+        records.update((curve.rides[i].workout_id, record) for i, record in zip(indexes, made, strict=True))
+    for ride in curve.rides:
+        if ride.workout_id in records:
             by_workout[ride.workout_id] = _ride_figures(
-                power, j, ftps[ride.workout_id], avg_output.get(ride.workout_id), avg_hr.get(ride.workout_id), who
+                records[ride.workout_id],
+                ftps[ride.workout_id],
+                avg_output.get(ride.workout_id),
+                avg_hr.get(ride.workout_id),
+                who,
             )
     durations = info["Duration"].dt.total_seconds() / 60 if "Duration" in info else pd.Series(dtype="float64")
     minutes_of = dict(zip(durations.index, durations.to_numpy(), strict=True))
@@ -177,27 +186,27 @@ def _best_20(curve: PowerCurve) -> np.ndarray:
 
 
 def _ride_figures(
-    power: tl.BatchPower, j: int, ftp: FtpInEffect, peloton_avg: float | None, hr: float | None, who: Athlete
+    power: tl.PowerRecord, ftp: FtpInEffect, peloton_avg: float | None, hr: float | None, who: Athlete
 ) -> dict[str, Any]:
-    """Ride `j` of `power`: its figures; without an FTP only what needs none (NP, VI, EF, W/kg)."""
+    """One ride's figures from its power record; without an FTP only what needs none (NP, VI, EF, W/kg)."""
     figures: dict[str, Any] = {"FTP Source": ftp.source or "none"}
-    average = _positive(peloton_avg) or float(power.avg_power[j])
+    average = _positive(peloton_avg) or power["avg"]
     if who.weight_kg and average:
         figures["watts_per_kg"] = average / who.weight_kg
-    np_ = float(power.normalized_power[j])
-    if np.isnan(np_):
+    np_ = power["np"]
+    if np_ is None:
         return figures
     figures["normalized_power"] = np_
-    if power.avg_power[j] > 0:
-        figures["variability_index"] = np_ / float(power.avg_power[j])
+    if power["avg"] > 0:
+        figures["variability_index"] = np_ / power["avg"]
     if _positive(hr):
         figures["efficiency_factor"] = np_ / float(hr or 1)
     if ftp.ftp:
         figures["ftp"] = ftp.ftp
         figures["intensity_factor"] = tl.intensity_factor(np_, ftp.ftp)
-        figures["tss"] = figures["load"] = tl.tss(float(power.seconds[j]), np_, ftp.ftp)
+        figures["tss"] = figures["load"] = tl.tss(power["seconds"], np_, ftp.ftp)
         figures["Load Source"] = POWER
-        minutes = power.zone_seconds[j] / 60
+        minutes = tl.zone_seconds_of(power, ftp.ftp) / 60
         figures.update({f"power_zone_{z + 1}": float(m) for z, m in enumerate(minutes)})
     return figures
 

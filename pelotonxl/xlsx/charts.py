@@ -43,6 +43,7 @@ def chart_xml(place: ChartPlace) -> bytes:
         chart = LineChart()
         chart.x_axis = DateAxis(crossAx=100)
         chart.x_axis.majorTimeUnit = "months"
+        chart.x_axis.tickLblPos = "low"  # under the plot, not on the zero line (Form goes below zero)
         chart.y_axis.crossAx = chart.x_axis.axId  # openpyxl's default (10) names no axis of this plot
     elif spec.kind in ("scatter", "scatter_log"):
         return _scatter_xml(place)
