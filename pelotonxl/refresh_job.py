@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pelotonxl.errors import PelotonXLError
-from pelotonxl.model import dashboard, power_curve, ride_view, tables
+from pelotonxl.model import dashboard, derived, power_curve, ride_view, tables
 from pelotonxl.model.workbook import RideSheet, WorkbookContent
 from pelotonxl.peloton.auth import Authenticator, TokenStore
 from pelotonxl.peloton.client import PelotonClient, new_session
@@ -79,16 +79,20 @@ def run_refresh(
     me = None if auth.user_id else client.get_json("/api/me")
     user_id = auth.user_id or str(me["id"])
     with WorkoutStore.for_account(home, user_id) as store:
-        report = sync(client, store, user_id, full=full, progress=progress)
+        # Each graph's records are derived as it arrives (model/derived.py); the tables, the curve and
+        # the Ride sheet's choice read those, so no stored graph is parsed again.
+        report = sync(
+            client, store, user_id, full=full, progress=progress, on_saved=lambda got: derived.save_fetched(store, got)
+        )
         if progress:
             progress("tables", 0, None)
-        summaries = list(store.records(samples=False))  # the tables need no samples
-        workouts, metrics = tables.build_tables(summaries)
-        # The curve keeps one output array per ride; the Ride sheet reads only its class's rides.
-        curve = power_curve.power_curve(power_curve.bike_series(store.records()))
-        shown = ride_view.rides_to_read(summaries)
-        view = ride_view.ride_view((w, store.graph(w["id"])) for w, _ in summaries if w.get("id") in shown)
-        del summaries
+        derived.update(store)  # workouts without a graph, and records of older code
+        rows = list(derived.load(store, derived.ROWS))
+        workouts, metrics = tables.tables_from_rows([row for _, row in rows])
+        curve = power_curve.curve_from_efforts(derived.load(store, derived.EFFORTS))
+        shown = ride_view.rides_to_read_from_rows(rows)
+        view = ride_view.ride_view(store.records_of([wid for wid, _ in rows if wid in shown]))
+        del rows
     state.remember_account(user_id)
     rows = len(workouts.frame)
     now = datetime.now().replace(microsecond=0)

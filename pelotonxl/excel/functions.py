@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from pelotonxl.model import tables
+from pelotonxl.model import derived, tables
 from pelotonxl.model.samples import sampled_metrics
 from pelotonxl.peloton.store import WorkoutStore, file_version, watched_files
 from pelotonxl.settings import FIELD_BY_NAME
@@ -62,17 +62,23 @@ class MetricIndex:
 
     @classmethod
     def build(cls, records) -> MetricIndex:
-        records = list(records)
-        index = cls(catalog=tables.metric_catalog(records))
+        """From (workout, graph) pairs."""
+        return cls.from_rows(
+            [(w["id"], tables.row_record(w, g)) for w, g in records if isinstance(w, dict) and "id" in w]
+        )
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple[str, dict]]) -> MetricIndex:
+        """From the store's "rows" records ((workout id, `tables.row_record`), newest first)."""
+        index = cls(catalog=tables.row_catalog(tables.sorted_rows(row for _, row in rows)))
         for slug, (name, unit) in index.catalog.items():
             for alias in (slug, name, f"{name} ({unit})" if unit else name):
                 index.slugs.setdefault(_key(alias), slug)
-        for workout, graph in records:
-            wid = workout["id"]
-            index.values[wid] = tables.metric_values(workout, graph)
-            start = tables.local_start(workout)
+        for wid, row in rows:
+            index.values[wid] = tables.row_metric_values(row)
+            start = row["w"]["Start"]
             if start is not None:
-                index.starts.append((start, wid))
+                index.starts.append((datetime.fromisoformat(start), wid))
         index.starts.sort(reverse=True)
         return index
 
@@ -169,7 +175,7 @@ class _Cache:
             if not path.exists():
                 raise MetricLookupError(f"the local store {path} is missing: refresh first")
             with WorkoutStore(path) as store:
-                index = MetricIndex.build(store.records(samples=False))
+                index = MetricIndex.from_rows(derived.read_only(store, derived.ROWS))
             self._indexes.pop(path, None)
             while len(self._indexes) >= self.KEPT:
                 self._indexes.pop(next(iter(self._indexes)))

@@ -21,14 +21,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pelotonxl.model.tables import SheetTable, local_start
+from pelotonxl.model.tables import SheetTable, is_bike, local_start
 
 # Seconds: 5 s, 15 s, 30 s, 1, 2, 5, 10, 20, 30, 45 and 60 min.
 DURATIONS = (5, 15, 30, 60, 120, 300, 600, 1200, 1800, 2700, 3600)
 RECENT_DAYS = 90
 FTP_SHARE = 0.95
 FTP_SECONDS = 1200
-BIKE = "cycling"
 TABLE = "PowerCurve"
 ZERO_RIDE_ID = "00000000000000000000000000000000"  # Just Ride and other classless workouts
 COLUMNS = ("Duration (s)", "Best Output (watts)", "Best Output, Last 90 Days (watts)", "Workout ID", "Date")
@@ -46,9 +45,18 @@ class RideSeries:
 
 
 @dataclass
+class RideBest:
+    """One Bike ride's best averages (from its `ride_efforts` record): what the curve keeps of a ride."""
+
+    workout_id: str
+    start: datetime | None
+    seconds: int  # samples x every_n: the longest duration it can hold
+
+
+@dataclass
 class PowerCurve:
     durations: np.ndarray  # seconds, only those the longest ride reaches
-    rides: list[RideSeries]
+    rides: list[RideSeries] | list[RideBest]
     best: np.ndarray  # rides x durations: each ride's best average (NaN: ride too short)
 
     def bests(self, since: datetime | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -106,14 +114,6 @@ def _ride_id(workout: dict) -> str | None:
     ride = workout.get("ride") if isinstance(workout.get("ride"), dict) else {}
     ride_id = ride.get("id") if isinstance(ride.get("id"), str) else None
     return None if not ride_id or ride_id == ZERO_RIDE_ID else ride_id
-
-
-def is_bike(workout: dict) -> bool:
-    discipline = workout.get("fitness_discipline")
-    if not isinstance(discipline, str):
-        ride = workout.get("ride") if isinstance(workout.get("ride"), dict) else {}
-        discipline = ride.get("fitness_discipline")
-    return isinstance(discipline, str) and discipline.lower() == BIKE
 
 
 def bike_series(records: Iterable[tuple[Any, Any]]) -> list[RideSeries]:
@@ -179,6 +179,39 @@ def power_curve(rides: list[RideSeries], durations: Iterable[int] = DURATIONS) -
     for step, indexes in by_step.items():  # one vectorised pass per sampling interval (usually one)
         best[indexes] = best_averages([rides[i].output for i in indexes], step, reached)
     return PowerCurve(reached, rides, best)
+
+
+def ride_efforts(workout: dict, graph: dict | None) -> dict[str, Any] | None:
+    """One ride's record for the curve, kept in the store (model/derived.py): its start, how long its
+    samples run, and its best average for each of DURATIONS (None where it is shorter). None for a
+    workout that is not a Bike ride with output samples."""
+    rides = bike_series([(workout, graph)])
+    if not rides:
+        return None
+    ride = rides[0]
+    best = best_averages([ride.output], ride.every_n, DURATIONS)[0]
+    return {
+        "start": ride.start.isoformat() if ride.start is not None else None,
+        "seconds": int(len(ride.output) * ride.every_n),
+        "best": [None if np.isnan(b) else float(b) for b in best],
+    }
+
+
+def curve_from_efforts(efforts: Iterable[tuple[str, dict[str, Any] | None]]) -> PowerCurve:
+    """The curve from `ride_efforts` records ((workout id, record) newest first, as the store lists
+    them): the same figures as power_curve(bike_series(records)), without reading a sample."""
+    rides, rows = [], []
+    for wid, record in efforts:
+        if record is None:
+            continue
+        start = datetime.fromisoformat(record["start"]) if record["start"] is not None else None
+        rides.append(RideBest(wid, start, int(record["seconds"])))
+        rows.append([np.nan if b is None else b for b in record["best"]])
+    order = sorted(range(len(rides)), key=lambda i: (rides[i].start is None, rides[i].start or datetime.min))
+    longest = max((r.seconds for r in rides), default=0)
+    reached = [i for i, d in enumerate(DURATIONS) if d <= longest]
+    best = np.array(rows, dtype="float64").reshape(len(rows), len(DURATIONS))[order][:, reached]
+    return PowerCurve(np.array([DURATIONS[i] for i in reached], dtype="int64"), [rides[i] for i in order], best)
 
 
 def curve_table(curve: PowerCurve, now: datetime) -> SheetTable:

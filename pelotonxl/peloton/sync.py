@@ -32,6 +32,9 @@ UNAVAILABLE_AFTER = 3
 REFINE_PER_REFRESH = 200
 
 Progress = Callable[[str, int, int | None], None]  # (stage, done, total or None)
+# Told each batch of graphs just saved, (workout id, graph) while they are still in memory: the
+# refresh derives its per-workout records from them there (model/derived.py), overlapping the wait.
+Saved = Callable[[list[tuple[str, dict]]], None]
 
 
 @dataclass
@@ -51,7 +54,13 @@ class SyncReport:
 
 
 def sync(
-    client: PelotonClient, store: WorkoutStore, user_id: str, *, full: bool = False, progress: Progress | None = None
+    client: PelotonClient,
+    store: WorkoutStore,
+    user_id: str,
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+    on_saved: Saved | None = None,
 ) -> SyncReport:
     """Bring the store up to date with the account, and say what changed.
 
@@ -62,12 +71,12 @@ def sync(
     the next sync retries each once, cheaply, after the rest (reported as `unavailable` on the
     UNAVAILABLE_AFTER-th refresh, quiet after that). A workout that cannot be read is skipped or
     kept without the unreadable field, and named in `unreadable`. `progress(stage, done, total)` is
-    told as pages and graphs arrive.
+    told as pages and graphs arrive; `on_saved(batch)` after each batch of graphs is stored.
     """
     progress = progress or (lambda stage, done, total: None)
     report = SyncReport()
     # Graphs download while later pages are still being listed.
-    with _GraphFetcher(client, store, report, progress, full) as graphs:
+    with _GraphFetcher(client, store, report, progress, full, on_saved) as graphs:
         if not full:
             graphs.fetch(store.ids_needing_graph())  # what earlier runs left unfinished
         walk = _walk_pages(client, store, user_id, full, report, progress, graphs)
@@ -196,10 +205,17 @@ class _GraphFetcher:
     """
 
     def __init__(
-        self, client: PelotonClient, store: WorkoutStore, report: SyncReport, progress: Progress, full: bool = False
+        self,
+        client: PelotonClient,
+        store: WorkoutStore,
+        report: SyncReport,
+        progress: Progress,
+        full: bool = False,
+        on_saved: Saved | None = None,
     ):
         self.client, self.store, self.report, self.progress = client, store, report, progress
         self.full = full
+        self.on_saved = on_saved
         self.failed_before = store.graph_failure_attempts()  # id -> refreshes it has failed on
         self.deferred: dict[str, None] = {}  # failed before: tried once, at the end (ordered set)
         self.pool = ThreadPoolExecutor(max_workers=max(1, client.settings.workers), thread_name_prefix="graph")
@@ -281,6 +297,8 @@ class _GraphFetcher:
 
     def _flush(self) -> None:
         if self.batch:
-            self.store.save_graphs(self.batch, self.client.settings.every_n)
-            self.report.graphs_fetched += len(self.batch)
-            self.batch.clear()
+            batch, self.batch = self.batch, []
+            self.store.save_graphs(batch, self.client.settings.every_n)
+            self.report.graphs_fetched += len(batch)
+            if self.on_saved is not None:
+                self.on_saved(batch)
