@@ -30,6 +30,11 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default")
 # module in every worker (seconds each). The caches go to __pycache__/, which git ignores.
 sys.dont_write_bytecode = False
 
+# Generated tests: a small budget for the inner loop, a larger one where HYPOTHESIS_PROFILE=ci.
+hypothesis_settings.register_profile("unit", max_examples=30, deadline=None)
+hypothesis_settings.register_profile("ci", max_examples=300, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "unit"))
+
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path):
