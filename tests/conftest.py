@@ -20,12 +20,6 @@ from pelotonxl import state
 from pelotonxl.demo.account import make_account
 from pelotonxl.excel import functions
 
-# Generated tests: a small budget by default (the unit tier), a larger one with HYPOTHESIS_PROFILE=ci.
-# No deadline: a shared 2-core machine makes any per-example time limit flaky.
-hypothesis_settings.register_profile("default", max_examples=20, deadline=None)
-hypothesis_settings.register_profile("ci", max_examples=200, deadline=None)
-hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-
 # Some machines set PYTHONDONTWRITEBYTECODE: then every run re-rewrites the asserts of every test
 # module in every worker (seconds each). The caches go to __pycache__/, which git ignores.
 sys.dont_write_bytecode = False

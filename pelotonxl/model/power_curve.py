@@ -214,36 +214,51 @@ def power_curve(rides: list[RideSeries], durations: Iterable[int] | None = None)
 
 
 def ride_efforts(workout: dict, graph: dict | None) -> dict[str, Any] | None:
-    """One ride's record for the curve, kept in the store (model/derived.py): its start, how long its
-    samples run, and its best average for each of DURATIONS (None where it is shorter). None for a
-    workout that is not a Bike ride with output samples."""
+    """One ride's record for the curve, kept in the store (model/derived.py): its start, sampling and
+    how long its samples run, and its best average over each window of `w` samples ("best": {w: watts})
+    that a curve can ask of it: those of `durations_for` its own sampling (every curve of a store
+    sampled alike) and of 1 s (a store mixing in one-second rides). None for a workout that is not a Bike
+    ride with output samples."""
     rides = bike_series([(workout, graph)])
     if not rides:
         return None
     ride = rides[0]
-    best = best_averages([ride.output], ride.every_n, DURATIONS)[0]
+    widths = sorted(
+        {w for d in (*durations_for(ride.every_n), *DURATIONS) if (w := -(-d // ride.every_n)) <= len(ride.output)}
+    )
+    best = best_averages([ride.output], 1, widths)[0] if widths else []
     return {
         "start": ride.start.isoformat() if ride.start is not None else None,
+        "every_n": ride.every_n,
         "seconds": int(len(ride.output) * ride.every_n),
-        "best": [None if np.isnan(b) else float(b) for b in best],
+        "best": {str(w): float(b) for w, b in zip(widths, best, strict=True)},
     }
 
 
 def curve_from_efforts(efforts: Iterable[tuple[str, dict[str, Any] | None]]) -> PowerCurve:
     """The curve from `ride_efforts` records ((workout id, record) newest first, as the store lists
-    them): the same figures as power_curve(bike_series(records)), without reading a sample."""
-    rides, rows = [], []
+    them): the figures of power_curve(bike_series(records)), without reading a sample. (In a store that
+    mixes samplings other than 1 s, a coarser ride lacks the windows its record did not keep: blank there.)"""
+    rides: list[RideBest] = []
+    records: list[dict[str, Any]] = []
     for wid, record in efforts:
         if record is None:
             continue
         start = datetime.fromisoformat(record["start"]) if record["start"] is not None else None
         rides.append(RideBest(wid, start, int(record["seconds"])))
-        rows.append([np.nan if b is None else b for b in record["best"]])
-    order = sorted(range(len(rides)), key=lambda i: (rides[i].start is None, rides[i].start or datetime.min))
+        records.append(record)
+    durations = durations_for(min((int(r["every_n"]) for r in records), default=1))
     longest = max((r.seconds for r in rides), default=0)
-    reached = [i for i, d in enumerate(DURATIONS) if d <= longest]
-    best = np.array(rows, dtype="float64").reshape(len(rows), len(DURATIONS))[order][:, reached]
-    return PowerCurve(np.array([DURATIONS[i] for i in reached], dtype="int64"), [rides[i] for i in order], best)
+    reached = np.array([d for d in durations if d <= longest], dtype="int64")
+    order = sorted(range(len(rides)), key=lambda i: (rides[i].start is None, rides[i].start or datetime.min))
+    best = np.full((len(rides), len(reached)), np.nan)
+    for row, i in enumerate(order):
+        step, kept = int(records[i]["every_n"]), records[i]["best"]
+        for column, seconds in enumerate(reached):
+            value = kept.get(str(-(-int(seconds) // step)))
+            if value is not None:
+                best[row, column] = value
+    return PowerCurve(reached, [rides[i] for i in order], best)
 
 
 def curve_table(curve: PowerCurve, now: datetime) -> SheetTable:
