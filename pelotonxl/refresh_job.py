@@ -9,12 +9,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
 from pelotonxl.errors import PelotonXLError
-from pelotonxl.model import dashboard, derived, power_curve, ride_view, tables
 from pelotonxl.model.workbook import RideSheet, WorkbookContent
 from pelotonxl.peloton.auth import Authenticator, TokenStore
 from pelotonxl.peloton.client import PelotonClient, new_session
@@ -24,6 +23,9 @@ from pelotonxl.settings import Settings
 from pelotonxl.state import StateFolder, record_refresh
 
 log = logging.getLogger(__name__)
+# What a refresh keeps of /api/me (the store's note ME_NOTE, with the day it was asked): the FTP fields.
+ME_NOTE = "me"
+ME_FIELDS = ("cycling_ftp", "cycling_workout_ftp", "estimated_cycling_ftp", "cycling_ftp_source")
 
 
 class TableWriter(Protocol):
@@ -55,6 +57,7 @@ def run_refresh(
     password_provider: Callable[[], str | None] | None = None,
     workbook: Path | None = None,
     demo: bool = False,
+    shown: Callable[[], str | None] | None = None,
 ) -> RefreshResult:
     """One refresh, end to end: the pipeline the CLI and the ribbon share.
 
@@ -67,6 +70,11 @@ def run_refresh(
     ribbon pass), the refresh is recorded machine-wide (`state.record_refresh`: as that workbook's refresh,
     and as this machine's most recent refresh or, with `demo`, most recent demo refresh) so the worksheet
     functions find its store.
+
+    `shown()` (the headless writer's) tells what the workbook shows: the stamp of its last refresh. When
+    it is this refresh's, only the status cells are written; when only the day differs, the figures
+    that depend on the date (the Dashboard, the PowerCurve table); otherwise everything. pandas is
+    imported only when something is built.
     """
     started = time.perf_counter()
     home = settings.home_path
@@ -78,46 +86,44 @@ def run_refresh(
     auth.access_token()  # signs in: the token usually names the member, saving a request
     me = None if auth.user_id else client.get_json("/api/me")
     user_id = auth.user_id or str(me["id"])
+    day = date.today().isoformat()
     with WorkoutStore.for_account(home, user_id) as store:
+        # /api/me (Peloton's FTP) once a day, beside the pages and graphs; again when an FTP test arrives.
+        noted = store.recalled(ME_NOTE)
+        daily = me is None and (noted or {}).get("day") != day
         # Each graph's records are derived as it arrives (model/derived.py); the tables, the curve and
         # the Ride sheet's choice read those, so no stored graph is parsed again.
         report = sync(
-            client, store, user_id, full=full, progress=progress, on_saved=lambda got: derived.save_fetched(store, got)
+            client,
+            store,
+            user_id,
+            full=full,
+            progress=progress,
+            on_saved=lambda got: _derive(store, got),
+            aside=(lambda: _me_or_none(client)) if daily else None,
         )
-        if progress:
-            progress("tables", 0, None)
-        derived.update(store)  # workouts without a graph, and records of older code
-        rows = list(derived.load(store, derived.ROWS))
-        workouts, metrics = tables.tables_from_rows([row for _, row in rows])
-        curve = power_curve.curve_from_efforts(derived.load(store, derived.EFFORTS))
-        shown = ride_view.rides_to_read_from_rows(rows)
-        view = ride_view.ride_view(store.records_of([wid for wid, _ in rows if wid in shown]))
-        del rows
+        if report.aside is not None:
+            me = report.aside.result()
+        elif me is None and (daily or _ftp_test_arrived(store, report.new_ids)):
+            me = _me_or_none(client)
+        if me is not None:
+            noted = {"day": day, **{key: me.get(key) for key in ME_FIELDS}}
+            store.remember(ME_NOTE, noted)
+        rows = store.count()
+        stamp = f"{store.identity()}.{store.data_version()}.{settings.every_n}.{_code_version()}"
+        if full or shown is None or (before := shown()) is None or not before.startswith(stamp + "."):
+            content = _everything(store, settings, noted, progress, full)
+        elif before != f"{stamp}.{day}":
+            content = _dated(store, noted, progress)
+        else:
+            content = WorkbookContent()
+        content.stamp = f"{stamp}.{day}"
     state.remember_account(user_id)
-    rows = len(workouts.frame)
-    now = datetime.now().replace(microsecond=0)
-    ftp = peloton_ftp(me if me is not None else _me_or_none(client))
-    status = {
-        "last_refresh": now,
-        "workout_count": rows,
-        "last_result": (
-            f"{len(report.failed)} workouts without details; refresh again to retry" if report.failed else "OK"
-        ),
-    }
-    if report.coarse_left and not report.failed:  # what Excel's members see of a store being upgraded
-        status["last_result"] = (
-            f"OK; {report.refined} graphs refined to {settings.every_n}-second samples, "
-            f"{report.coarse_left} left for the next refreshes"
-        )
+    content.status = _status(report, rows, settings)
     if progress:
         progress("workbook", 0, None)
     write_started = time.perf_counter()
-    board = dashboard.build_dashboard([workouts, metrics], now, curve, ftp, signed_in=True)
-    write(
-        WorkbookContent(
-            workouts, metrics, board, status, power_curve.curve_table(curve, now), RideSheet(view), full=full
-        )
-    )
+    write(content)
     write_seconds = time.perf_counter() - write_started
     if workbook is not None:  # the CLI and the ribbon; not a benchmark's or a test's bare pipeline
         record_refresh(home, user_id, workbook, demo=demo)
@@ -129,6 +135,83 @@ def run_refresh(
         client.requests_made + auth.requests_made,
         dict(report.failed),
     )
+
+
+def _derive(store: WorkoutStore, graphs: list[tuple[str, dict]]) -> None:
+    from pelotonxl.model import derived
+
+    derived.save_fetched(store, graphs)
+
+
+def _everything(
+    store: WorkoutStore, settings: Settings, me: dict | None, progress: Progress | None, full: bool
+) -> WorkbookContent:
+    """Every sheet, from the store's derived records (each graph was parsed once, when it arrived)."""
+    from pelotonxl.model import derived, ride_view
+
+    if progress:
+        progress("tables", 0, None)
+    derived.update(store)  # workouts without a graph, and records of older code
+    rows = list(derived.load(store, derived.ROWS))
+    shown = ride_view.rides_to_read_from_rows(rows)
+    view = ride_view.ride_view(store.records_of([wid for wid, _ in rows if wid in shown]))
+    content = _dated(store, me, progress, rows)
+    content.ride = RideSheet(view)
+    content.full = full
+    return content
+
+
+def _dated(
+    store: WorkoutStore, me: dict | None, progress: Progress | None, rows: list | None = None
+) -> WorkbookContent:
+    """The figures that depend on the date (the Dashboard, the PowerCurve table), with the tables when
+    `rows` (the store's row records) are given; without them the tables are left as the workbook has them."""
+    from pelotonxl.model import dashboard, derived, power_curve, tables
+
+    if progress:
+        progress("tables", 0, None)
+    derived.update(store)
+    workouts, metrics = tables.tables_from_rows(
+        [row for _, row in (rows if rows is not None else derived.load(store, derived.ROWS))]
+    )
+    curve = power_curve.curve_from_efforts(derived.load(store, derived.EFFORTS))
+    now = datetime.now().replace(microsecond=0)
+    board = dashboard.build_dashboard([workouts, metrics], now, curve, peloton_ftp(me), signed_in=True)
+    curve_table = power_curve.curve_table(curve, now)
+    if rows is None:
+        return WorkbookContent(dashboard=board, power_curve=curve_table)
+    return WorkbookContent(workouts, metrics, board, power_curve=curve_table)
+
+
+def _status(report: SyncReport, rows: int, settings: Settings) -> dict[str, object]:
+    status: dict[str, object] = {
+        "last_refresh": datetime.now().replace(microsecond=0),
+        "workout_count": rows,
+        "last_result": (
+            f"{len(report.failed)} workouts without details; refresh again to retry" if report.failed else "OK"
+        ),
+    }
+    if report.coarse_left and not report.failed:  # what Excel's members see of a store being upgraded
+        status["last_result"] = (
+            f"OK; {report.refined} graphs refined to {settings.every_n}-second samples, "
+            f"{report.coarse_left} left for the next refreshes"
+        )
+    return status
+
+
+def _ftp_test_arrived(store: WorkoutStore, new_ids: list[str]) -> bool:
+    """Did an FTP test class arrive? Then Peloton's FTP may have changed: /api/me is asked again."""
+    from pelotonxl.model.ftp import is_ftp_test
+
+    return any(is_ftp_test((w.get("ride") or {}).get("title")) for w in store.workouts_of(new_ids).values())
+
+
+def _code_version() -> str:
+    """What decides the content besides the data: the package and the derived records' code."""
+    from pelotonxl import __version__
+    from pelotonxl.model import derived
+
+    return "-".join([__version__, *(facet.version for facet in derived.FACETS)])
 
 
 def _me_or_none(client: PelotonClient) -> dict | None:

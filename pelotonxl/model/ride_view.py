@@ -24,9 +24,10 @@ from pelotonxl.model.power_curve import (
     metric_samples,
 )
 from pelotonxl.model.tables import local_start, total_output_kj
+from pelotonxl.model.workbook import RIDE_DATA_SHEET, RIDE_SHEET
 
-SHEET = "Ride"
-DATA_SHEET = "Ride Data"  # the numbers the Ride sheet's charts plot
+SHEET = RIDE_SHEET
+DATA_SHEET = RIDE_DATA_SHEET  # the numbers the Ride sheet's charts plot
 PREVIOUS_ATTEMPTS = 2
 # slug -> column header, in the order the sheet shows them.
 SERIES = {

@@ -25,6 +25,7 @@ import json
 import os
 import sqlite3
 import time
+import uuid
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -330,6 +331,15 @@ class WorkoutStore:
 
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM workouts").fetchone()[0]
+
+    def identity(self) -> str:
+        """A name for this store, made once: two stores never share one (nor their data versions)."""
+        value = self._meta("store_id")
+        if value is None:
+            with self._transaction():
+                value = self._meta("store_id") or uuid.uuid4().hex
+                self._set_meta("store_id", value)
+        return value
 
     def data_version(self) -> int:
         """Counts every change of raw data (workouts, graphs, pruning): unchanged means nothing new."""

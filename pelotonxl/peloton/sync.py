@@ -17,6 +17,7 @@ import queue
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from pelotonxl.errors import ApiError
 from pelotonxl.peloton.client import PelotonClient
@@ -41,6 +42,7 @@ Saved = Callable[[list[tuple[str, dict]]], None]
 class SyncReport:
     total: int = 0  # workouts in the store afterwards
     new: int = 0  # workouts the store did not hold before
+    new_ids: list[str] = field(default_factory=list)  # which
     graphs_fetched: int = 0
     pruned: int = 0
     pages: int = 0
@@ -49,6 +51,8 @@ class SyncReport:
     unavailable: dict[str, str] = field(default_factory=dict)
     # Workouts with fields that cannot be read: skipped, or kept without those fields (label -> what).
     unreadable: dict[str, str] = field(default_factory=dict)
+    # The `aside` request, asked in the pool once the first page was in; None if it never was.
+    aside: Future | None = field(default=None, repr=False)
     refined: int = 0  # coarse graphs refetched at the finer setting
     coarse_left: int = 0  # graphs still coarser than the setting (refined by later refreshes)
 
@@ -61,6 +65,7 @@ def sync(
     full: bool = False,
     progress: Progress | None = None,
     on_saved: Saved | None = None,
+    aside: Callable[[], Any] | None = None,
 ) -> SyncReport:
     """Bring the store up to date with the account, and say what changed.
 
@@ -71,7 +76,9 @@ def sync(
     the next sync retries each once, cheaply, after the rest (reported as `unavailable` on the
     UNAVAILABLE_AFTER-th refresh, quiet after that). A workout that cannot be read is skipped or
     kept without the unreadable field, and named in `unreadable`. `progress(stage, done, total)` is
-    told as pages and graphs arrive; `on_saved(batch)` after each batch of graphs is stored.
+    told as pages and graphs arrive; `on_saved(batch)` after each batch of graphs is stored. `aside()`
+    (another request, /api/me) runs in the pool once the first page is in, beside the other pages and
+    the graphs; its Future is `SyncReport.aside`.
     """
     progress = progress or (lambda stage, done, total: None)
     report = SyncReport()
@@ -79,7 +86,7 @@ def sync(
     with _GraphFetcher(client, store, report, progress, full, on_saved) as graphs:
         if not full:
             graphs.fetch(store.ids_needing_graph())  # what earlier runs left unfinished
-        walk = _walk_pages(client, store, user_id, full, report, progress, graphs)
+        walk = _walk_pages(client, store, user_id, full, report, progress, graphs, aside)
         if full:
             report.pruned = store.finish_full_sync(walk.listed_ids, walk.frontier())
         else:  # after what is new, so refining never delays it
@@ -114,18 +121,24 @@ def _walk_pages(
     report: SyncReport,
     progress: Progress,
     graphs: _GraphFetcher,
+    aside: Callable[[], Any] | None = None,
 ) -> _Walk:
     walk = _Walk()
     frontier = None if full else store.frontier()
-    for listed in client.workout_pages(user_id):
+    # A walk that reads every page asks for them all at once, in the graphs' pool, once the first
+    # tells how many there are; an incremental one stops at the frontier, so it asks one at a time.
+    for listed in client.workout_pages(user_id, submit=graphs.pool.submit if frontier is None else None):
         report.pages += 1
+        if aside is not None and report.aside is None:
+            report.aside = graphs.pool.submit(aside)
         page = _readable_workouts(listed, report.unreadable)
         walk.listed_ids.update(w["id"] for w in listed if isinstance(w.get("id"), str))
         # Pages shift while workouts arrive, and a server may repeat an item: each id counts once.
         fresh = list({w["id"]: w for w in page if w["id"] not in walk.ids}.values())
         stored = store.statuses(w["id"] for w in fresh)
         known = {wid for wid, status in stored.items() if status != "IN_PROGRESS"}
-        report.new += sum(1 for w in fresh if w["id"] not in stored)
+        report.new_ids += [w["id"] for w in fresh if w["id"] not in stored]
+        report.new = len(report.new_ids)
         for w in fresh:
             walk.ids.add(w["id"])
             created = int(w.get("created_at") or 0)

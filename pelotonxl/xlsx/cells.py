@@ -11,9 +11,7 @@ import math
 import re
 from xml.sax.saxutils import escape
 
-from openpyxl.utils.datetime import to_excel
-
-from pelotonxl.model.excel_values import excel_value
+from pelotonxl.model.excel_values import excel_serial, excel_value
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 
@@ -63,5 +61,5 @@ def value_tail(value: object, s_attr: str = "", date_attr: str = "", duration_at
     if isinstance(value, (int, float)):
         return number_tail(value, s_attr)
     if isinstance(value, (dt.datetime, dt.date)):
-        return number_tail(to_excel(value), date_attr)
-    return number_tail(to_excel(value), duration_attr)  # a timedelta
+        return number_tail(excel_serial(value), date_attr)
+    return number_tail(excel_serial(value), duration_attr)  # a timedelta
