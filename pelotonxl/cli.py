@@ -11,23 +11,20 @@ from __future__ import annotations
 
 import argparse
 import errno
-import getpass
 import logging
 import os
 import shutil
-import sqlite3
 import sys
-import traceback
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pelotonxl.errors import PelotonXLError, WorkbookError
 from pelotonxl.progress import TerminalProgress
-from pelotonxl.settings import Settings, resolve
 
 if TYPE_CHECKING:
     from pelotonxl.refresh_job import RefreshResult
+    from pelotonxl.settings import Settings
 
 WORKBOOK_NAME = "PelotonWorkbook.xlsm"
 LISTED = 10  # failures listed one by one; the rest as a count (all with -v)
@@ -137,6 +134,8 @@ def main(argv: list[str] | None = None, *, workbook_dir: Path | None = None) -> 
         return 1
     except Exception as exc:  # the last line of defence: one line, details with -v
         if args.verbose:
+            import traceback
+
             traceback.print_exc()
         line = _fault_line(exc) or (f"unexpected {type(exc).__name__}: {exc} (run with -v for details and report it)")
         print(f"peloton_xl: {line}", file=sys.stderr)
@@ -180,6 +179,8 @@ def _identity(path: Path) -> tuple | None:
 def _fault_line(exc: Exception) -> str | None:
     """One line for the machine failing under us (a full disk, a folder that refuses writes); None
     for anything else. Raised mid-refresh, so the workbook was not replaced."""
+    import sqlite3
+
     if isinstance(exc, sqlite3.OperationalError) and ("full" in str(exc) or "readonly" in str(exc)):
         return (
             f"the local store could not be written ({exc}): free some space or check the state "
@@ -212,6 +213,7 @@ def _check_room(folder: Path, needed: int, what: str, fix: str) -> None:
 
 def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path, run: _RunState) -> int:
     from pelotonxl.refresh_job import run_refresh
+    from pelotonxl.settings import resolve
 
     workbook = _workbook_path(args, workbook_dir)
     run.watch(workbook)
@@ -497,6 +499,8 @@ def _export(settings: Settings, folder: Path) -> None:
 
 
 def _prompt_for_password() -> str | None:
+    import getpass
+
     return getpass.getpass("Peloton password (used once, never saved): ") or None
 
 

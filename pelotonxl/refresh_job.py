@@ -147,12 +147,14 @@ def _everything(
     store: WorkoutStore, settings: Settings, me: dict | None, progress: Progress | None, full: bool
 ) -> WorkbookContent:
     """Every sheet, from the store's derived records (each graph was parsed once, when it arrived)."""
+    from pelotonxl.excel import functions
     from pelotonxl.model import derived, ride_view
 
     if progress:
         progress("tables", 0, None)
     derived.update(store)  # workouts without a graph, and records of older code
     rows = list(derived.load(store, derived.ROWS))
+    functions.keep_index(store, rows)  # what the worksheet functions read first
     shown = ride_view.rides_to_read_from_rows(rows)
     view = ride_view.ride_view(store.records_of([wid for wid, _ in rows if wid in shown]))
     content = _dated(store, me, progress, rows)

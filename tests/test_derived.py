@@ -46,9 +46,15 @@ def test_tables_from_stored_records_are_the_tables_from_the_raw_json(picked):
     rows, _ = through_the_store(pairs)
     for made, expected in zip(tables.tables_from_rows([r for _, r in rows]), tables.build_tables(pairs), strict=True):
         same_table(made, expected)
-    stored = MetricIndex.from_rows(rows)
+    stored = MetricIndex.from_json(json.loads(json.dumps(MetricIndex.from_rows(rows).to_json())))
     raw = MetricIndex.build(pairs)
-    assert (stored.values, stored.starts, stored.catalog) == (raw.values, raw.starts, raw.catalog)
+    assert (stored.starts, stored.catalog, list(stored.rows)) == (raw.starts, raw.catalog, list(raw.rows))
+    for wid in raw.rows:
+        assert (
+            stored.values_of(wid)
+            == raw.values_of(wid)
+            == tables.metric_values(*next(p for p in pairs if p[0]["id"] == wid))
+        )
 
 
 @given(st.lists(st.sampled_from(range(len(POOL))), min_size=0, max_size=25, unique=True))

@@ -139,12 +139,15 @@ class PelotonClient:
             {"joins": "ride,ride.instructor", "limit": PAGE_SIZE, "page": page, "sort_by": "-created"},
         )
 
-    def workout_pages(self, user_id: str, submit: Submit | None = None) -> Iterator[list[dict]]:
+    def workout_pages(
+        self, user_id: str, submit: Submit | None = None, idle: Callable[[], None] | None = None
+    ) -> Iterator[list[dict]]:
         """Each page of workouts, newest first, until Peloton says there is no next page.
 
         With `submit` (a pool's submit), the pages after the first, whose count the first one tells,
         are all asked for at once in that pool (a walk that reads every page: a first refresh, --full);
-        they are still checked and yielded in order, and those not needed are cancelled.
+        they are still checked and yielded in order, and those not needed are cancelled; while the next
+        one is not in yet, `idle()` is called (to save what else the pool brought meanwhile).
 
         A server that keeps offering a next page (the same page again, pages past its own page_count,
         or more pages than any account has) would be asked ~500 times a second forever: it gets an
@@ -155,7 +158,12 @@ class PelotonClient:
         ahead: dict[int, Future] = {}
         try:
             while True:
-                body = ahead.pop(page).result() if page in ahead else self.workout_page(user_id, page)
+                if page in ahead:
+                    while idle is not None and not ahead[page].done():
+                        idle()
+                    body = ahead.pop(page).result()
+                else:
+                    body = self.workout_page(user_id, page)
                 data = body.get("data")
                 if not isinstance(data, list):
                     raise ApiError(f"Peloton's workout list (page {page}) had no data; try again later.", path)

@@ -127,7 +127,8 @@ def _walk_pages(
     frontier = None if full else store.frontier()
     # A walk that reads every page asks for them all at once, in the graphs' pool, once the first
     # tells how many there are; an incremental one stops at the frontier, so it asks one at a time.
-    for listed in client.workout_pages(user_id, submit=graphs.pool.submit if frontier is None else None):
+    pages = client.workout_pages(user_id, submit=graphs.pool.submit, idle=graphs.idle) if frontier is None else None
+    for listed in pages or client.workout_pages(user_id):
         report.pages += 1
         if aside is not None and report.aside is None:
             report.aside = graphs.pool.submit(aside)
@@ -261,13 +262,19 @@ class _GraphFetcher:
         self.refining.update(fresh)
         self.fetch(fresh)
 
-    def collect(self, wait: bool = False) -> None:
-        """Save what has arrived; with `wait`, everything submitted so far."""
+    def idle(self) -> None:
+        """The walk waits for a page still queued behind graphs: save the graphs arriving meanwhile."""
+        self.collect(patience=0.05)
+
+    def collect(self, wait: bool = False, patience: float = 0.0) -> None:
+        """Save what has arrived; with `wait`, everything submitted so far; with `patience`, first wait
+        that long for something to arrive."""
         while self.done < len(self.submitted):
             try:
-                wid, future = self.arrived.get(block=wait)
+                wid, future = self.arrived.get(block=wait or patience > 0, timeout=None if wait else patience or None)
             except queue.Empty:
                 return
+            patience = 0.0
             try:
                 self.batch.append((wid, future.result()))
                 self.report.refined += wid in self.refining
