@@ -17,10 +17,12 @@ from pelotonxl.errors import PelotonXLError
 from pelotonxl.model.workbook import RideSheet, WorkbookContent
 from pelotonxl.peloton.auth import Authenticator, TokenStore
 from pelotonxl.peloton.client import PelotonClient, new_session
+from pelotonxl.peloton.signin_routes import WEBSITE
 from pelotonxl.peloton.store import WorkoutStore
 from pelotonxl.peloton.sync import Progress, SyncReport, sync
 from pelotonxl.settings import Settings
 from pelotonxl.state import StateFolder, record_refresh
+from pelotonxl.wording import plural
 
 log = logging.getLogger(__name__)
 # What a refresh keeps of /api/me (the store's note ME_NOTE, with the day it was asked): the FTP fields.
@@ -42,10 +44,16 @@ class RefreshResult:
     write_seconds: float
     requests: int
     failed: dict[str, str] = field(default_factory=dict)
+    signed_in_by: str | None = None  # the route of a password sign-in made by this refresh ("app", "website")
 
     @property
     def exit_code(self) -> int:
         return 3 if self.failed or self.sync.unavailable or self.sync.unreadable else 0
+
+    @property
+    def route_note(self) -> str:
+        """Said after the closing line when the sign-in was not the usual one (the app's); else empty."""
+        return "signed in through the Peloton website's sign-in" if self.signed_in_by == WEBSITE else ""
 
 
 def run_refresh(
@@ -79,13 +87,18 @@ def run_refresh(
     started = time.perf_counter()
     home = settings.home_path
     state = StateFolder(home)
-    state.ensure()
+    # Blamed on the setting the member typed it in; the default folder on PELOTON_XL_HOME, which would move it.
+    source = settings.sources.get("home", "default")
+    state.ensure("PELOTON_XL_HOME (or --home)" if source == "default" else settings.named("home"))
     http = new_session(settings.workers)
     auth = Authenticator(settings, TokenStore(home, settings.username), http, password_provider)
     client = PelotonClient(settings, auth, http)
     auth.access_token()  # signs in: the token usually names the member, saving a request
-    me = None if auth.user_id else client.get_json("/api/me")
-    user_id = auth.user_id or str(me["id"])
+    me: dict | None = None
+    user_id = auth.user_id
+    if user_id is None:  # /api/me names the member and carries Peloton's FTP
+        me = client.get_json("/api/me")
+        user_id = str(me["id"])
     day = date.today().isoformat()
     with WorkoutStore.for_account(home, user_id) as store:
         # /api/me (Peloton's FTP) once a day, beside the pages and graphs; again when an FTP test arrives.
@@ -134,6 +147,7 @@ def run_refresh(
         write_seconds,
         client.requests_made + auth.requests_made,
         dict(report.failed),
+        auth.signed_in_by,
     )
 
 
@@ -190,10 +204,16 @@ def _status(report: SyncReport, rows: int, settings: Settings) -> dict[str, obje
         "last_refresh": datetime.now().replace(microsecond=0),
         "workout_count": rows,
         "last_result": (
-            f"{len(report.failed)} workouts without details; refresh again to retry" if report.failed else "OK"
+            f"{plural(len(report.failed), 'workout')} without details; refresh again to retry"
+            if report.failed
+            else "OK"
         ),
     }
-    if report.coarse_left and not report.failed:  # what Excel's members see of a store being upgraded
+    if report.unreadable and not report.failed:  # named until they read, as the CLI and the ribbon do
+        status["last_result"] = (
+            f"{plural(len(report.unreadable), 'workout')} could not be read: {', '.join(sorted(report.unreadable))}"
+        )
+    elif report.coarse_left and not report.failed:  # what Excel's members see of a store being upgraded
         status["last_result"] = (
             f"OK; {report.refined} graphs refined to {settings.every_n}-second samples, "
             f"{report.coarse_left} left for the next refreshes"

@@ -1,6 +1,8 @@
 """The state folder: the one module that knows what lives where inside it.
 
     <home>/tokens/<account key>.json         the token set, owner-only (peloton.auth.TokenStore)
+    <home>/tokens/<account key>.route        the sign-in route that last worked for the account
+                                             ("app" or "website"; peloton.signin_routes)
     <home>/accounts/<user id>/store.sqlite   raw JSON of every workout and graph (peloton.store)
     <home>/last_account                      user id of the most recent refresh into this folder
     <home>/demo/                             the demo's own state folder (same layout), so trying the
@@ -71,8 +73,8 @@ class StateFolder:
     def __repr__(self) -> str:
         return f"StateFolder({str(self.root)!r})"
 
-    def ensure(self) -> None:
-        """Create the folder, or say in one line why it cannot be used.
+    def ensure(self, named: str = "PELOTON_XL_HOME (or --home)") -> None:
+        """Create the folder, or say in one line why it cannot be used, blaming the setting `named`.
 
         Checked up front: failing later would mean after a sign-in, with an error about a subfolder."""
         try:
@@ -84,13 +86,17 @@ class StateFolder:
         except OSError as err:
             raise ConfigError(
                 f"The state folder {self.root} cannot be used ({err.strerror}): point "
-                "PELOTON_XL_HOME (or --home) at a folder you can write to."
+                f"{named} at a folder you can write to."
             ) from None
 
     def token_file(self, account: str) -> Path:
         # Hashed: an email address makes a poor file name, and the name need not reveal it.
         key = hashlib.sha256((account or "default").strip().lower().encode()).hexdigest()[:16]
         return self.root / "tokens" / f"{key}.json"
+
+    def signin_route_file(self, account: str) -> Path:
+        """Which route signed the account in last: tried first next time, so a refused one costs nothing."""
+        return self.token_file(account).with_suffix(".route")
 
     def store_file(self, user_id: str) -> Path:
         return self.root / "accounts" / _safe(user_id) / "store.sqlite"
@@ -160,7 +166,7 @@ def _read_refreshes(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _record(entry) -> RefreshRecord | None:
+def _record(entry: object) -> RefreshRecord | None:
     if not isinstance(entry, dict) or not entry.get("home") or not entry.get("account"):
         return None
     return RefreshRecord(Path(entry["home"]), str(entry["account"]))

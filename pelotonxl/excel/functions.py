@@ -18,9 +18,11 @@ import re
 import threading
 import time
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from pelotonxl.model import derived, tables
 from pelotonxl.model.samples import sampled_metrics
@@ -76,7 +78,7 @@ class MetricIndex:
                 self.slugs.setdefault(_key(alias), slug)
 
     @classmethod
-    def build(cls, records) -> MetricIndex:
+    def build(cls, records: Iterable[tuple[dict[str, Any], dict[str, Any] | None]]) -> MetricIndex:
         """From (workout, graph) pairs."""
         return cls.from_rows(
             [(w["id"], tables.row_record(w, g)) for w, g in records if isinstance(w, dict) and "id" in w]
@@ -126,7 +128,7 @@ class MetricIndex:
             if not math.isnan(self.table[base + column])
         }
 
-    def resolve_workout(self, workout) -> str:
+    def resolve_workout(self, workout: object) -> str:
         if isinstance(workout, str):
             text = workout.strip()
             if text.lower() == "latest":
@@ -154,8 +156,10 @@ class MetricIndex:
             raise MetricLookupError(f"no workout on {when.date().isoformat()}")
         raise MetricLookupError(f"no workout started at {when:%Y-%m-%d %H:%M}")
 
-    def value(self, workout, metric) -> float:
+    def value(self, workout: object, metric: object) -> float:
         wid = self.resolve_workout(workout)
+        if not isinstance(metric, str):
+            raise BadArgumentError(f"{metric!r} is not a metric name")
         slug = self.slugs.get(_key(metric))
         if slug is None:
             raise MetricLookupError(f"unknown metric {metric!r}; see =PELOTON_METRIC_NAMES()")
@@ -165,7 +169,7 @@ class MetricIndex:
         return value
 
 
-def _as_datetime(value) -> datetime | None:
+def _as_datetime(value: object) -> datetime | None:
     if isinstance(value, datetime):
         return value.replace(tzinfo=None)
     if isinstance(value, date):
@@ -285,12 +289,12 @@ def _locate(book: str | None, home_env: str, refreshes: Path) -> tuple[tuple[str
 _cache = _Cache()
 
 
-def lookup_metric(workout, metric, book: str | None = None) -> float:
+def lookup_metric(workout: object, metric: object, book: str | None = None) -> float:
     """`book`: the calling workbook's path (None from plain Python): which refresh's store answers."""
     return _cache.index(book).value(workout, metric)
 
 
-def series(workout, metric, book: str | None = None) -> list:
+def series(workout: object, metric: object, book: str | None = None) -> list[float | None]:
     """The samples of one metric of one workout's stored performance graph, oldest first.
 
     `workout` as for lookup_metric; `metric` a graph metric's slug or name ("output", "Heart Rate",
@@ -310,12 +314,12 @@ def series(workout, metric, book: str | None = None) -> list:
     raise MetricLookupError(f"workout {wid} has no {metric.strip()} samples")
 
 
-def metric_names(book: str | None = None) -> list[list]:
+def metric_names(book: str | None = None) -> list[list[str]]:
     catalog = _cache.index(book).catalog
     return [["Metric", "Name", "Unit"]] + [[slug, name, unit or ""] for slug, (name, unit) in catalog.items()]
 
 
-def workouts_on(day, book: str | None = None) -> list[list[str]]:
+def workouts_on(day: object, book: str | None = None) -> list[list[str]]:
     try:
         when = _as_datetime(datetime.fromisoformat(day.strip()) if isinstance(day, str) else day)
     except ValueError:

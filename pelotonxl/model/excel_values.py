@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import numbers
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     import numpy as np
@@ -60,7 +60,7 @@ def _library_value(value: object) -> ExcelValue:
     import numpy as np
     import pandas as pd
 
-    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(cast(Any, value))):  # stubs: no object
         return None
     if isinstance(value, np.datetime64):
         value = pd.Timestamp(value)
@@ -101,4 +101,4 @@ def day_numbers(series: pd.Series) -> np.ndarray:
 
     if series.dtype.kind == "M":
         series = wall_clock(series) - pd.Timestamp(EPOCH)
-    return (series / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=math.nan)
+    return (cast("pd.Series[pd.Timedelta]", series) / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=math.nan)

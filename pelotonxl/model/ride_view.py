@@ -23,7 +23,7 @@ from pelotonxl.model.power_curve import (
     is_bike,
     metric_samples,
 )
-from pelotonxl.model.tables import local_start, total_output_kj
+from pelotonxl.model.tables import local_start, ride_of, total_output_kj
 from pelotonxl.model.workbook import RIDE_DATA_SHEET, RIDE_SHEET
 
 SHEET = RIDE_SHEET
@@ -123,10 +123,6 @@ def _attempt(workout: dict, graph: dict) -> Attempt:
     return Attempt(workout["id"], local_start(workout), every_n, frame, total_output_kj(workout, graph))
 
 
-def _ride(workout: dict) -> dict:
-    return workout.get("ride") if isinstance(workout.get("ride"), dict) else {}
-
-
 def _segments(graph: dict) -> pd.DataFrame:
     rows = []
     for segment in graph.get("segment_list") or []:
@@ -146,7 +142,7 @@ def rides_to_read(summaries: Iterable[tuple[Any, Any]], workout_id: str | None =
     recent Bike ride with a graph) and the other rides of its class. Reading only these keeps a long
     history's samples out of memory."""
     candidates = [
-        (w["id"], float(w.get("start_time") or 0), _ride(w).get("id"))
+        (w["id"], float(w.get("start_time") or 0), ride_of(w).get("id"))
         for w, g in summaries
         if isinstance(w, dict) and isinstance(g, dict) and is_bike(w) and isinstance(w.get("id"), str)
     ]
@@ -191,15 +187,15 @@ def ride_view(records: Iterable[tuple[Any, Any]], workout_id: str | None = None)
     if chosen is None:
         return None
     workout, graph = chosen
-    ride = _ride(workout)
+    ride = ride_of(workout)
     ride_id = ride.get("id") if ride.get("id") not in (None, ZERO_RIDE_ID) else None
     started = float(workout.get("start_time") or 0)
     earlier = [
         pair
         for pair in rides
-        if ride_id and _ride(pair[0]).get("id") == ride_id and float(pair[0].get("start_time") or 0) < started
+        if ride_id and ride_of(pair[0]).get("id") == ride_id and float(pair[0].get("start_time") or 0) < started
     ][:PREVIOUS_ATTEMPTS]
-    instructor = _ride(workout).get("instructor")
+    instructor = ride_of(workout).get("instructor")
     return RideView(
         workout["id"],
         str(ride.get("title") or workout.get("title") or workout.get("name") or "Ride"),

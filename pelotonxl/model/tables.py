@@ -169,7 +169,8 @@ def _readable(slug: str | None, names: dict[str, str]) -> str | None:
     return names.get(slug.lower()) or slug.replace("_", " ").strip().title()
 
 
-def _ride(workout: dict) -> dict:
+def ride_of(workout: dict) -> dict:
+    """The workout's class ({} when it has none)."""
     # Some payloads carry the class only under `peloton.ride`.
     return _dict(workout.get("ride")) or _dict(_dict(workout.get("peloton")).get("ride"))
 
@@ -184,7 +185,7 @@ def is_bike(workout: dict) -> bool:
     """A Bike workout (Just Ride included): the workout's own discipline, else its class's."""
     discipline = workout.get("fitness_discipline")
     if not isinstance(discipline, str):
-        discipline = _dict(workout.get("ride")).get("fitness_discipline")
+        discipline = ride_of(workout).get("fitness_discipline")
     return isinstance(discipline, str) and discipline.lower() == "cycling"
 
 
@@ -236,7 +237,7 @@ def _device(workout: dict) -> str | None:
 
 def _workout_row(workout: dict, graph: dict | None) -> dict[str, Any]:
     zone, zone_name = _zone(_text(workout.get("timezone")))
-    ride = _ride(workout)
+    ride = ride_of(workout)
     ride_id = _text(ride.get("id"))
     has_class = bool(ride_id) and ride_id != ZERO_RIDE_ID
     discipline = _discipline(workout, ride)
@@ -292,7 +293,7 @@ def row_record(workout: dict, graph: dict | None) -> dict[str, Any]:
     values = _metric_values(workout, graph, names)
     start = _number(workout.get("start_time"))
     zone = _text(workout.get("timezone"))
-    workout_ride = _dict(workout.get("ride"))
+    workout_ride = ride_of(workout)
     return {
         "w": cells,
         "m": [[slug, unit, value] for (slug, unit), value in values.items()],
@@ -301,7 +302,7 @@ def row_record(workout: dict, graph: dict | None) -> dict[str, Any]:
         "tz": zone if zone and _zone(zone)[1] != zone else None,
         "ride": {
             "bike": is_bike(workout),
-            "id": workout_ride.get("id") if isinstance(workout_ride.get("id"), str) else None,
+            "id": workout_ride.get("id") if isinstance(workout_ride.get("id"), str) else None,  # as ride_view
             "graph": graph is not None,
             "start": start,
         },

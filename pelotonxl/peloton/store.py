@@ -186,11 +186,11 @@ class WorkoutStore:
     def __enter__(self) -> WorkoutStore:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- writes (each one transaction) ---------------------------------------------------------------
-    def save_workouts(self, workouts: Iterable[dict], frontier: int | None = None) -> int:
+    def save_workouts(self, workouts: Iterable[dict]) -> int:
         """Store the workouts whose JSON is new or changed (their derived records dropped); returns how many."""
         now = time.time()
         rows = {
@@ -218,8 +218,6 @@ class WorkoutStore:
                 list(rows.values()),
             )
             self._changed(list(rows))
-            if frontier is not None:
-                self._set_meta("frontier", str(frontier))
         return len(rows)
 
     def save_graphs(self, graphs: Iterable[tuple[str, dict]], every_n: int) -> None:
@@ -326,6 +324,15 @@ class WorkoutStore:
         row = self.db.execute("SELECT data FROM graphs WHERE workout_id = ?", (workout_id,)).fetchone()
         return unpack_graph(row[0]) if row else None
 
+    def unreadable(self) -> dict[str, str]:
+        """The workouts the last sync could not read (label -> what), reported until they read."""
+        value = self._meta("unreadable")
+        return dict(json.loads(value)) if value else {}
+
+    def set_unreadable(self, unreadable: dict[str, str]) -> None:
+        with self._transaction():
+            self._set_meta("unreadable", json.dumps(unreadable, sort_keys=True))
+
     def failures(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT workout_id, error FROM graph_failures"))
 
@@ -412,7 +419,7 @@ class WorkoutStore:
             yield _record(workout, graph, samples)
 
     # -- internals ----------------------------------------------------------------------------------
-    def _transaction(self):
+    def _transaction(self) -> _Transaction:
         return _Transaction(self.db)
 
     def _meta(self, key: str) -> str | None:
@@ -447,9 +454,9 @@ def watched_files(store_path: Path) -> tuple[str, str]:
     return str(store_path), str(store_path) + "-wal"
 
 
-def file_version(names: tuple[str, ...]) -> tuple:
+def file_version(names: tuple[str, ...]) -> tuple[tuple[int, int] | None, ...]:
     """Changes whenever one of the files changes: cheap enough to check on every UDF call."""
-    stamps = []
+    stamps: list[tuple[int, int] | None] = []
     for name in names:
         try:
             st = os.stat(name)
@@ -463,8 +470,8 @@ class _Transaction:
     def __init__(self, db: sqlite3.Connection):
         self.db = db
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self.db.execute("BEGIN IMMEDIATE")
 
-    def __exit__(self, exc_type, *_):
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -12,8 +12,18 @@ import re
 from xml.sax.saxutils import escape
 
 from pelotonxl.model.excel_values import excel_serial, excel_value
+from pelotonxl.xlsx.cell_edit import column_index_from_string, coordinate_from_string
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+
+
+def area_bounds(area: str) -> tuple[int, int, int, int]:
+    """(first column, first row, last column, last row) of "B2:E11" (or of one cell, "B2")."""
+    first, _, last = area.partition(":")
+    (left, top), (right, bottom) = (
+        (column_index_from_string(column), row) for column, row in map(coordinate_from_string, (first, last or first))
+    )
+    return left, top, right, bottom
 
 
 DURATION_FORMAT = "[h]:mm:ss"

@@ -31,7 +31,7 @@ OWNED_SHEETS = (*TABLE_SHEETS, DASHBOARD_SHEET, DASHBOARD_DATA_SHEET, RIDE_SHEET
 OWN_CHARTS = {DASHBOARD_SHEET: DASHBOARD_DATA_SHEET, RIDE_SHEET: RIDE_DATA_SHEET}  # sheet -> what its charts plot
 
 
-def check_writable(path: Path) -> None:
+def check_writable(path: Path | str) -> None:
     """Raise WorkbookError (one actionable line) unless a refresh can safely write the workbook."""
     safety.check_workbook(Path(path), OWNED_SHEETS, own_charts=OWN_CHARTS)
 
@@ -53,7 +53,7 @@ def set_stamp(pkg: xp.Package, stamp: str) -> None:
     xp.set_hidden_name(pkg, STAMP_NAME, '"' + stamp.replace('"', '""') + '"')
 
 
-def write_status_only(path: Path, status: dict[str, object], stamp: str) -> None:
+def write_status_only(path: Path, status: dict[str, object], stamp: str | None) -> None:
     """A refresh that found nothing new on the day the workbook was last written: the status cells
     (and the stamp) change, every other part stays as it is."""
     path = Path(path)
@@ -63,7 +63,8 @@ def write_status_only(path: Path, status: dict[str, object], stamp: str) -> None
         styles_part = styles_part_of(pkg)
         styles = StyleBook(pkg.text(styles_part))
         config_id = write_status(pkg, styles, status)
-        set_stamp(pkg, stamp)
+        if stamp is not None:
+            set_stamp(pkg, stamp)
         pkg.put(styles_part, styles.xml)
         drop_calc_chain_of(pkg, {config_id} if config_id else set())
         safety.save_atomically(pkg, path)
