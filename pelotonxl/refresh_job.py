@@ -37,6 +37,16 @@ class TableWriter(Protocol):
 
 
 @dataclass
+class ImportSummary:
+    """What an import of the website's CSV did (`import_job.run_import`)."""
+
+    file: str  # its name
+    added: int  # workouts the store did not hold before
+    rows: int  # data rows in the file
+    problems: list[str] = field(default_factory=list)  # "file, line N, column C: why", rows left out or blank
+
+
+@dataclass
 class RefreshResult:
     sync: SyncReport
     rows: int
@@ -45,10 +55,12 @@ class RefreshResult:
     requests: int
     failed: dict[str, str] = field(default_factory=dict)
     signed_in_by: str | None = None  # the route of a password sign-in made by this refresh ("app", "website")
+    imported: ImportSummary | None = None  # an import of the website's CSV instead of a refresh
 
     @property
     def exit_code(self) -> int:
-        return 3 if self.failed or self.sync.unavailable or self.sync.unreadable else 0
+        problems = self.imported.problems if self.imported else ()
+        return 3 if self.failed or self.sync.unavailable or self.sync.unreadable or problems else 0
 
     @property
     def route_note(self) -> str:
@@ -84,6 +96,10 @@ def run_refresh(
     that depend on the date (the Dashboard, the PowerCurve table); otherwise everything. pandas is
     imported only when something is built.
     """
+    if settings.import_csv:  # the way in when no sign-in works: no network at all
+        from pelotonxl.import_job import run_import
+
+        return run_import(settings, write, Path(settings.import_csv), progress=progress, workbook=workbook)
     started = time.perf_counter()
     home = settings.home_path
     state = StateFolder(home)
@@ -101,6 +117,8 @@ def run_refresh(
         user_id = str(me["id"])
     day = date.today().isoformat()
     with WorkoutStore.for_account(home, user_id) as store:
+        # Workouts imported from a CSV before this account was known: its own from now on.
+        store.absorb(state.pending_import_file(settings.username))
         # /api/me (Peloton's FTP) once a day, beside the pages and graphs; again when an FTP test arrives.
         noted = store.recalled(ME_NOTE)
         daily = me is None and (noted or {}).get("day") != day
@@ -122,22 +140,17 @@ def run_refresh(
         if me is not None:
             noted = {"day": day, **{key: me.get(key) for key in ME_FIELDS}}
             store.remember(ME_NOTE, noted)
-        rows = store.count()
+        ftp = peloton_ftp(noted)
+        state.remember_account(user_id)
         stamp = f"{store.identity()}.{store.data_version()}.{settings.every_n}.{_code_version()}"
         if full or shown is None or (before := shown()) is None or not before.startswith(stamp + "."):
-            content = _everything(store, settings, noted, progress, full)
+            content = _everything(store, ftp, progress, full)
         elif before != f"{stamp}.{day}":
-            content = _dated(store, noted, progress)
+            content = _dated(store, ftp, progress)
         else:
             content = WorkbookContent()
         content.stamp = f"{stamp}.{day}"
-    state.remember_account(user_id)
-    content.status = _status(report, rows, settings)
-    if progress:
-        progress("workbook", 0, None)
-    write_started = time.perf_counter()
-    write(content)
-    write_seconds = time.perf_counter() - write_started
+        rows, write_seconds = _write(store, write, content, refresh_status(report, settings.every_n), progress)
     if workbook is not None:  # the CLI and the ribbon; not a benchmark's or a test's bare pipeline
         record_refresh(home, user_id, workbook, demo=demo)
     return RefreshResult(
@@ -157,9 +170,39 @@ def _derive(store: WorkoutStore, graphs: list[tuple[str, dict]]) -> None:
     derived.save_fetched(store, graphs)
 
 
-def _everything(
-    store: WorkoutStore, settings: Settings, me: dict | None, progress: Progress | None, full: bool
-) -> WorkbookContent:
+def build_and_write(
+    store: WorkoutStore,
+    write: TableWriter,
+    status: dict[str, object],
+    ftp: float | None,
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> tuple[int, float]:
+    """The tables, the Dashboard, the power curve and the Ride sheet from the store, handed to `write`
+    with the status cells; returns the workouts written and the seconds the write took."""
+    return _write(store, write, _everything(store, ftp, progress, full), status, progress)
+
+
+def _write(
+    store: WorkoutStore,
+    write: TableWriter,
+    content: WorkbookContent,
+    status: dict[str, object],
+    progress: Progress | None,
+) -> tuple[int, float]:
+    """Hand `content` to `write` with the status cells; returns the workouts in the store and the seconds."""
+    rows = store.count()
+    content.status = {**status, "workout_count": rows}
+    content.renamed_ids = store.renamed_ids()
+    if progress:
+        progress("workbook", 0, None)
+    write_started = time.perf_counter()
+    write(content)
+    return rows, time.perf_counter() - write_started
+
+
+def _everything(store: WorkoutStore, ftp: float | None, progress: Progress | None, full: bool) -> WorkbookContent:
     """Every sheet, from the store's derived records (each graph was parsed once, when it arrived)."""
     from pelotonxl.excel import functions
     from pelotonxl.model import derived, ride_view
@@ -171,14 +214,14 @@ def _everything(
     functions.keep_index(store, rows)  # what the worksheet functions read first
     shown = ride_view.rides_to_read_from_rows(rows)
     view = ride_view.ride_view(store.records_of([wid for wid, _ in rows if wid in shown]))
-    content = _dated(store, me, progress, rows)
+    content = _dated(store, ftp, progress, rows)
     content.ride = RideSheet(view)
     content.full = full
     return content
 
 
 def _dated(
-    store: WorkoutStore, me: dict | None, progress: Progress | None, rows: list | None = None
+    store: WorkoutStore, ftp: float | None, progress: Progress | None, rows: list | None = None
 ) -> WorkbookContent:
     """The figures that depend on the date (the Dashboard, the PowerCurve table), with the tables when
     `rows` (the store's row records) are given; without them the tables are left as the workbook has them."""
@@ -192,17 +235,17 @@ def _dated(
     )
     curve = power_curve.curve_from_efforts(derived.load(store, derived.EFFORTS))
     now = datetime.now().replace(microsecond=0)
-    board = dashboard.build_dashboard([workouts, metrics], now, curve, peloton_ftp(me), signed_in=True)
+    board = dashboard.build_dashboard([workouts, metrics], now, curve, ftp, signed_in=True)
     curve_table = power_curve.curve_table(curve, now)
     if rows is None:
         return WorkbookContent(dashboard=board, power_curve=curve_table)
     return WorkbookContent(workouts, metrics, board, power_curve=curve_table)
 
 
-def _status(report: SyncReport, rows: int, settings: Settings) -> dict[str, object]:
+def refresh_status(report: SyncReport, every_n: int) -> dict[str, object]:
+    """The Config sheet's status cells for a refresh (Workouts in workbook is added by the write)."""
     status: dict[str, object] = {
         "last_refresh": datetime.now().replace(microsecond=0),
-        "workout_count": rows,
         "last_result": (
             f"{plural(len(report.failed), 'workout')} without details; refresh again to retry"
             if report.failed
@@ -215,7 +258,7 @@ def _status(report: SyncReport, rows: int, settings: Settings) -> dict[str, obje
         )
     elif report.coarse_left and not report.failed:  # what Excel's members see of a store being upgraded
         status["last_result"] = (
-            f"OK; {report.refined} graphs refined to {settings.every_n}-second samples, "
+            f"OK; {report.refined} graphs refined to {every_n}-second samples, "
             f"{report.coarse_left} left for the next refreshes"
         )
     return status

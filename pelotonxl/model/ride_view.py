@@ -144,7 +144,11 @@ def rides_to_read(summaries: Iterable[tuple[Any, Any]], workout_id: str | None =
     candidates = [
         (w["id"], float(w.get("start_time") or 0), ride_of(w).get("id"))
         for w, g in summaries
-        if isinstance(w, dict) and isinstance(g, dict) and is_bike(w) and isinstance(w.get("id"), str)
+        if isinstance(w, dict)
+        and isinstance(g, dict)
+        and is_bike(w)
+        and isinstance(w.get("id"), str)
+        and _has_output(g)  # as ride_view needs: a ride imported from the CSV has no series
     ]
     return _chosen_rides(candidates, workout_id)
 
@@ -168,6 +172,11 @@ def _chosen_rides(candidates: list[tuple[str, float, Any]], workout_id: str | No
     if chosen[2] in (None, ZERO_RIDE_ID):
         return {chosen[0]}
     return {c[0] for c in candidates if c is chosen or c[2] == chosen[2]}
+
+
+def _has_output(graph: dict) -> bool:
+    """The graph lists an output series (its samples may have been left out)."""
+    return any(isinstance(m, dict) and m.get("slug") == "output" for m in graph.get("metrics") or [])
 
 
 def ride_view(records: Iterable[tuple[Any, Any]], workout_id: str | None = None) -> RideView | None:
