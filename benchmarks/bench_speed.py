@@ -8,9 +8,8 @@ in a subprocess, against one stand-in served from this process.
 The stand-in serves pre-built payloads: every workout page, graph and /api/me is rendered to bytes
 before the measured runs (`PrebuiltPeloton`), so a request costs the stand-in a dictionary lookup and
 its HTTP handling; its CPU per request is measured (this process does nothing else while a child runs)
-and printed. Graphs of the 1,000-workout account are each workout's own; the 5,000 and 10,000 accounts
-reuse one graph per kind of workout and length (rendering 15,000 graphs would take minutes), which
-changes no count and no code path.
+and printed. Each workout is served the graph of the first workout of its kind and length (rendering
+16,000 graphs would take minutes): the samples repeat, which changes no count, no size and no code path.
 
     python -m benchmarks.bench_speed                 # everything (~15 min on 2 idle cores)
     python -m benchmarks.bench_speed --quick         # sizes 40/60/80, 5 ms: a smoke run
@@ -245,7 +244,7 @@ def bench_first_and_new(bench: Bench, n: int, latency: float) -> dict[str, Check
     )
     nothing = bench.figure(f"nothing new, same day, {n:,}", "1 request; ≤ 0.5 s")
     five = bench.figure(f"+5 new on {n:,}", "≤ 6 requests")
-    with PrebuiltPeloton(account, pooled_graphs=False, username=USERNAME, password=PASSWORD, latency=latency) as srv:
+    with PrebuiltPeloton(account, pooled_graphs=True, username=USERNAME, password=PASSWORD, latency=latency) as srv:
         srv.prebuild()
         for checkout in done.values():
             say(f"{n:,}: first refresh, {checkout.label}")
