@@ -203,3 +203,16 @@ def zone_seconds_of(record: PowerRecord, ftp: float) -> np.ndarray:
     counts = np.asarray(record["counts"], dtype="float64")
     zone = np.searchsorted(np.asarray(ZONE_BOUNDS) * ftp, watts, side="left")
     return np.bincount(zone, weights=counts, minlength=ZONES)[:ZONES] * float(record["every_n"])
+
+
+def ride_power(workout: dict, graph: dict | None) -> PowerRecord | None:
+    """The derived "power" record of one workout (model/derived.py): a Bike ride's `power_records` record
+    from its output samples, None for anything else."""
+    from pelotonxl.model.power_curve import every_n_of, is_bike, metric_samples
+
+    if not (isinstance(workout, dict) and isinstance(graph, dict) and is_bike(workout)):
+        return None
+    output = metric_samples(graph, "output")
+    if output is None or not len(output):
+        return None
+    return power_records([output], every_n_of(graph))[0]

@@ -23,7 +23,7 @@ import pandas as pd
 from pelotonxl.model import fitness
 from pelotonxl.model import training_load as tl
 from pelotonxl.model.ftp import FtpInEffect, RideFtpInput, ftp_in_effect, is_ftp_test
-from pelotonxl.model.power_curve import FTP_SECONDS, PowerCurve
+from pelotonxl.model.power_curve import FTP_SECONDS, PowerCurve, RideBest, RideSeries
 from pelotonxl.model.table_frames import widths
 from pelotonxl.model.tables import SheetTable
 
@@ -117,6 +117,7 @@ def compute(
     info = workouts.frame.set_index("Workout ID")
     titles = dict(zip(workouts.frame["Workout ID"], workouts.frame["Class Title"], strict=True))
     twenty = _best_20(curve).tolist()
+    rides: list[RideSeries | RideBest] = list(curve.rides)
     ftp_inputs = [
         RideFtpInput(
             ride.workout_id,
@@ -125,19 +126,19 @@ def compute(
             test_output=avg_output.get(ride.workout_id) if is_ftp_test(titles.get(ride.workout_id)) else None,
             best_20min=None if math.isnan(twenty[i]) else twenty[i],
         )
-        for i, ride in enumerate(curve.rides)
+        for i, ride in enumerate(rides)
     ]
     ftps = ftp_in_effect(ftp_inputs, override=who.ftp_override, today=who.today_ftp)
     by_workout: dict[str, dict[str, Any]] = {}
     records = dict(power or {})
-    by_step: dict[int, list[int]] = {}
-    for index, ride in enumerate(curve.rides):
-        if ride.workout_id not in records and len(ride.output):
-            by_step.setdefault(ride.every_n, []).append(index)
-    for step, indexes in by_step.items():  # one vectorised pass per sampling (usually one)
-        made = tl.power_records([curve.rides[i].output for i in indexes], step)
-        records.update((curve.rides[i].workout_id, record) for i, record in zip(indexes, made, strict=True))
-    for ride in curve.rides:
+    by_step: dict[int, list[RideSeries]] = {}
+    for ride in rides:  # rides the store kept no record of: from the curve's samples, when it has them
+        if ride.workout_id not in records and isinstance(ride, RideSeries) and len(ride.output):
+            by_step.setdefault(ride.every_n, []).append(ride)
+    for step, sampled in by_step.items():  # one vectorised pass per sampling (usually one)
+        made = tl.power_records([r.output for r in sampled], step)
+        records.update((r.workout_id, record) for r, record in zip(sampled, made, strict=True))
+    for ride in rides:
         if ride.workout_id in records:
             by_workout[ride.workout_id] = _ride_figures(
                 records[ride.workout_id],
