@@ -207,3 +207,12 @@ def test_a_rides_stored_power_record_gives_its_figures_and_zones_at_any_ftp(samp
         assert record["np"] == pytest.approx(single.normalized_power, rel=1e-9, abs=1e-6)
     assert tl.zone_seconds_of(record, ftp).tolist() == tl.zone_seconds(output, every_n, ftp).tolist()
     assert sum(record["counts"]) == len(output)
+
+
+def test_the_load_benchmark_reports_both_sides_and_the_goal(capsys):
+    from benchmarks import bench_load
+
+    bench_load.main(["--workouts", "20", "--repeat", "1"])  # its exit status is the goal, not asserted here
+    report = capsys.readouterr().out
+    assert "Training load of 20 demo workouts" in report
+    assert "| A. the refresh's model without the load" in report and "| B. load, zones and Fitness" in report
