@@ -182,9 +182,9 @@ def _derive(store: WorkoutStore, graphs: list[tuple[str, dict]]) -> None:
 
 def athlete(settings: Settings, me: dict | None, ftp: float | None) -> Any:
     """What the training load knows of the member (`workout_load.Athlete`): Config, else /api/me."""
-    from pelotonxl.model import workout_load
+    from pelotonxl.model.athlete import athlete as member  # no pandas: a nothing-new refresh needs none
 
-    return workout_load.athlete(settings, me, ftp)
+    return member(settings, me, ftp)
 
 
 def _load_settings(who: Any) -> str:
@@ -204,7 +204,7 @@ def build_and_write(
 ) -> tuple[int, float]:
     """The tables, the Dashboard, the power curve, the training load and the Ride sheet from the store,
     handed to `write` with the status cells; returns the workouts written and the seconds the write took."""
-    from pelotonxl.model.workout_load import Athlete
+    from pelotonxl.model.athlete import Athlete
 
     return _write(store, write, _everything(store, Athlete(today_ftp=ftp), progress, full), status, progress)
 

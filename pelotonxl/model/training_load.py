@@ -17,6 +17,8 @@ from typing import TypedDict
 
 import numpy as np
 
+from pelotonxl.model.athlete import TRIMP_K
+
 NP_WINDOW_SECONDS = 30
 # Upper bounds of power zones 1-6 as a share of FTP; zone 7 is everything above 150 %.
 # A sample on a bound belongs to the lower zone (55 % of FTP is zone 1).
@@ -31,9 +33,7 @@ ZONE_NAMES = (
     "Z6 Anaerobic",
     "Z7 Neuromuscular",
 )
-TRIMP_K = 1.92  # Banister's weighting; 1.67 is the figure published for women
 THRESHOLD_SHARE_OF_MAX = 0.90  # threshold heart rate estimated as 90 % of the maximum
-DEFAULT_RESTING_HR = 60.0
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,12 @@ import pandas as pd
 
 from pelotonxl.model import fitness
 from pelotonxl.model import training_load as tl
+from pelotonxl.model.athlete import Athlete, athlete  # noqa: F401 - athlete: the refresh's way in
 from pelotonxl.model.ftp import FtpInEffect, RideFtpInput, ftp_in_effect, is_ftp_test
 from pelotonxl.model.power_curve import FTP_SECONDS, PowerCurve, RideBest, RideSeries
 from pelotonxl.model.table_frames import widths
 from pelotonxl.model.tables import SheetTable
 
-POUNDS_TO_KG = 0.45359237
 POWER, HEART_RATE = "power (TSS)", "heart rate (TRIMP)"
 NO_LOAD = "none: no power or heart rate"
 
@@ -47,39 +47,10 @@ TEXT_COLUMNS = ("FTP Source", "Load Source")
 SLUG_NAMES = {slug: (header.split(" (")[0], unit) for slug, (header, unit, _) in LOAD_METRICS.items()}
 
 
-@dataclass(frozen=True)
-class Athlete:
-    """What the load needs to know of the member: Config first, else Peloton's profile (/api/me)."""
-
-    ftp_override: float | None = None
-    today_ftp: float | None = None  # Peloton's FTP now (/api/me)
-    weight_kg: float | None = None
-    max_hr: float | None = None
-    resting_hr: float = tl.DEFAULT_RESTING_HR
-    threshold_hr: float | None = None
-    trimp_k: float = tl.TRIMP_K
-
-
 def _positive(value: Any) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
         return float(value)
     return None
-
-
-def athlete(settings: Any, me: Mapping[str, Any] | None, today_ftp: float | None) -> Athlete:
-    """Config values (0 = not set) before /api/me's: `weight` there is in pounds, as Peloton keeps it."""
-    me = me or {}
-    pounds = _positive(me.get("weight"))
-    max_hr = _positive(getattr(settings, "max_hr", 0)) or _positive(me.get("customized_max_heart_rate"))
-    return Athlete(
-        ftp_override=_positive(getattr(settings, "ftp", 0)),
-        today_ftp=today_ftp,
-        weight_kg=_positive(getattr(settings, "weight_kg", 0)) or (pounds * POUNDS_TO_KG if pounds else None),
-        max_hr=max_hr or _positive(me.get("default_max_heart_rate")),
-        resting_hr=_positive(getattr(settings, "resting_hr", 0)) or tl.DEFAULT_RESTING_HR,
-        threshold_hr=_positive(getattr(settings, "threshold_hr", 0)),
-        trimp_k=_positive(getattr(settings, "trimp_k", 0)) or tl.TRIMP_K,
-    )
 
 
 def _column(table: SheetTable, slug: str) -> pd.Series:
