@@ -31,7 +31,8 @@ from pelotonxl.settings import FIELD_BY_NAME
 from pelotonxl.state import StateFolder, last_refresh, refresh_of, refreshes_file
 
 EXCEL_EPOCH = datetime(1899, 12, 30)
-_WORKOUT_ID = re.compile(r"^[0-9a-f]{32}$")
+# Peloton's 32 hex digits, or the id of a workout imported from the website's CSV (peloton.csv_import).
+_WORKOUT_ID = re.compile(r"^(?:[0-9a-f]{32}|csv-[0-9a-f]{28})$")
 HOME_ENV = FIELD_BY_NAME["home"].env
 
 
