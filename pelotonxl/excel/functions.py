@@ -20,12 +20,18 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from pelotonxl.model import tables
+from pelotonxl.model.catalog import DISCIPLINE_NAMES
 from pelotonxl.model.samples import sampled_metrics
+from pelotonxl.model.units import is_pace, pace_as_duration
 from pelotonxl.peloton.store import WorkoutStore, file_version, watched_files
 from pelotonxl.settings import FIELD_BY_NAME
 from pelotonxl.state import StateFolder, last_refresh, refresh_of, refreshes_file
 
 EXCEL_EPOCH = datetime(1899, 12, 30)
+# "latest ride", "latest run"...: the word a member says -> Peloton's fitness_discipline. Any discipline's
+# own slug or name works too ("latest yoga", "latest cycling").
+LATEST_KINDS = {"ride": "cycling", "run": "running", "row": "caesar", "walk": "walking"}
+LATEST_WORDS = '"latest", "latest ride", "latest run", "latest row" or "latest walk"'
 _WORKOUT_ID = re.compile(r"^[0-9a-f]{32}$")
 HOME_ENV = FIELD_BY_NAME["home"].env
 
@@ -57,6 +63,7 @@ def _key(name: str) -> str:
 class MetricIndex:
     values: dict[str, dict[str, float]] = field(default_factory=dict)  # id -> slug -> value
     starts: list[tuple[datetime, str]] = field(default_factory=list)  # newest first
+    disciplines: dict[str, str] = field(default_factory=dict)  # id -> fitness_discipline slug
     slugs: dict[str, str] = field(default_factory=dict)  # _key(name or slug) -> slug
     catalog: dict[str, tuple[str, str | None]] = field(default_factory=dict)
 
@@ -70,6 +77,10 @@ class MetricIndex:
         for workout, graph in records:
             wid = workout["id"]
             index.values[wid] = tables.metric_values(workout, graph)
+            ride = workout.get("ride") if isinstance(workout.get("ride"), dict) else {}
+            index.disciplines[wid] = str(
+                workout.get("fitness_discipline") or ride.get("fitness_discipline") or ""
+            ).lower()
             start = tables.local_start(workout)
             if start is not None:
                 index.starts.append((start, wid))
@@ -79,10 +90,8 @@ class MetricIndex:
     def resolve_workout(self, workout) -> str:
         if isinstance(workout, str):
             text = workout.strip()
-            if text.lower() == "latest":
-                if not self.starts:
-                    raise MetricLookupError("no workouts in the store yet: refresh first")
-                return self.starts[0][1]
+            if text.lower() == "latest" or text.lower().startswith("latest "):
+                return self.latest(text[len("latest") :].strip())
             if _WORKOUT_ID.match(text.lower()):
                 if text.lower() not in self.values:
                     raise MetricLookupError(f"no workout {text} in the last refresh")
@@ -90,10 +99,10 @@ class MetricIndex:
             try:
                 workout = datetime.fromisoformat(text)
             except ValueError:
-                raise BadArgumentError(f'{text!r} is not a Workout ID, a date or "latest"') from None
+                raise BadArgumentError(f"{text!r} is not a Workout ID, a date or {LATEST_WORDS}") from None
         when = _as_datetime(workout)
         if when is None:
-            raise BadArgumentError(f'{workout!r} is not a Workout ID, a date or "latest"')
+            raise BadArgumentError(f"{workout!r} is not a Workout ID, a date or {LATEST_WORDS}")
         same_minute = [wid for start, wid in self.starts if abs((start - when).total_seconds()) < 60]
         if same_minute:
             return same_minute[0]
@@ -103,6 +112,24 @@ class MetricIndex:
                     return wid
             raise MetricLookupError(f"no workout on {when.date().isoformat()}")
         raise MetricLookupError(f"no workout started at {when:%Y-%m-%d %H:%M}")
+
+    def latest(self, kind: str) -> str:
+        """The newest workout, or the newest of one discipline: "ride", "run", "row", "walk", or a
+        discipline's slug or name ("yoga", "Cycling", "Rowing")."""
+        if not kind:
+            if not self.starts:
+                raise MetricLookupError("no workouts in the store yet: refresh first")
+            return self.starts[0][1]
+        wanted = _key(kind)
+        slug = LATEST_KINDS.get(wanted) or next(
+            (s for s, name in DISCIPLINE_NAMES.items() if wanted in (_key(s), _key(name))), None
+        )
+        if slug is None:
+            raise BadArgumentError(f"{'latest ' + kind!r} names no discipline: say {LATEST_WORDS}")
+        found = next((wid for _, wid in self.starts if self.disciplines.get(wid) == slug), None)
+        if found is None:
+            raise MetricLookupError(f"no {kind.lower()} in the store yet")
+        return found
 
     def value(self, workout, metric) -> float:
         wid = self.resolve_workout(workout)
@@ -211,6 +238,8 @@ def series(workout, metric, book: str | None = None) -> list:
 
     `workout` as for lookup_metric; `metric` a graph metric's slug or name ("output", "Heart Rate",
     "Speed (mph)"). Samples are `every_n` seconds apart (the Graph sampling setting); a gap is None.
+    A pace (`pace`, `split_pace`) is a duration, as on the Metrics sheet and from PELOTON_METRIC: Excel's
+    fraction of a day in whole seconds (8.47 min/mi is 8:28), so `[m]:ss` reads it.
     """
     if not isinstance(metric, str) or not metric.strip():
         raise BadArgumentError(f"{metric!r} is not a metric name")
@@ -222,7 +251,10 @@ def series(workout, metric, book: str | None = None) -> list:
     for entry in sampled_metrics(graph):
         name, unit = entry.get("display_name") or "", entry.get("display_unit")
         if wanted in {_key(entry.get("slug") or ""), _key(name), _key(f"{name} ({unit})")}:
-            return list(entry.get("values") or [])
+            values = list(entry.get("values") or [])
+            if is_pace(entry.get("slug"), unit):
+                return [pace_as_duration(v) if isinstance(v, (int, float)) else None for v in values]
+            return values
     raise MetricLookupError(f"workout {wid} has no {metric.strip()} samples")
 
 

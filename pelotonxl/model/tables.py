@@ -68,6 +68,7 @@ LIVE_WINDOW_SECONDS = 15 * 60
 
 WORKOUT_FORMATS = {
     "Start": DATE_FORMAT,
+    "Start (UTC)": DATE_FORMAT,
     "Class Length (min)": "0",
     "Duration": DURATION_FORMAT,
     "Total Output (kJ)": "0.0",
@@ -79,6 +80,8 @@ WORKOUT_COLUMNS = (
     "Workout ID",
     "Start",
     "Time Zone",
+    "Start (UTC)",
+    "ISO Week",
     "Discipline",
     "Class Title",
     "Instructor",
@@ -179,6 +182,15 @@ def _local(epoch: Any, zone: tzinfo) -> datetime | None:
         return None
 
 
+def iso_week(day: datetime | None) -> str | None:
+    """The ISO 8601 week of a (local) start, as text that sorts: "2026-W49" (Monday to Sunday; the
+    first week of a year is the one with its first Thursday)."""
+    if day is None:
+        return None
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
 def local_start(workout: dict) -> datetime | None:
     """A workout's start as a naive datetime in its own time zone: the Start column's value."""
     return _local(workout.get("start_time"), _zone(_text(workout.get("timezone")))[0])
@@ -265,10 +277,13 @@ def _workout_row(workout: dict, graph: dict | None) -> dict[str, Any]:
     effort = _number(_dict(workout.get("effort_zones")).get("total_effort_points"))
     if effort is None and graph:
         effort = _number(_dict(graph.get("effort_zones")).get("total_effort_points"))
+    local = _local(start, zone)
     return {
         "Workout ID": _text(workout.get("id")),
-        "Start": _local(start, zone),
+        "Start": local,
         "Time Zone": zone_name,
+        "Start (UTC)": _local(start, timezone.utc),
+        "ISO Week": iso_week(local),
         "Discipline": _readable(discipline, DISCIPLINE_NAMES),
         "Class Title": title,
         "Instructor": instructor,
@@ -292,7 +307,7 @@ def workouts_frame(records: Iterable[tuple[dict, dict | None]]) -> SheetTable:
     frame = typed_frame(
         rows,
         WORKOUT_COLUMNS,
-        dates=("Start", "Class Aired"),
+        dates=("Start", "Start (UTC)", "Class Aired"),
         durations=("Duration",),
         flags=("Personal Record", "Outdoor"),
         numbers=("Class Length (min)", "Total Output (kJ)", "Difficulty", "Effort Points"),
