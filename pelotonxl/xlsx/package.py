@@ -237,6 +237,34 @@ def workbook_part(pkg: Package) -> str:
     raise KeyError("workbook part")
 
 
+# The workbook part's content type: what the file is, whatever its name says.
+MACRO_WORKBOOK_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+WORKBOOK_KINDS = {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": ".xlsx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml": ".xltx",
+    "application/vnd.ms-excel.template.macroEnabled.main+xml": ".xltm",
+    MACRO_WORKBOOK_TYPE: ".xlsm",
+}
+
+
+def workbook_content_type(pkg: Package) -> str | None:
+    """The content type [Content_Types].xml gives the workbook part (its Override, else its extension's
+    Default); None when that cannot be read (a damaged package is reported elsewhere)."""
+    try:
+        part = workbook_part(pkg)
+        root = ET.fromstring(pkg.data(CONTENT_TYPES))
+    except (KeyError, ET.ParseError):
+        return None
+    for el in root:
+        if el.tag.endswith("}Override") and el.get("PartName", "").lstrip("/") == part:
+            return el.get("ContentType")
+    extension = part.rsplit(".", 1)[-1].lower()
+    for el in root:
+        if el.tag.endswith("}Default") and (el.get("Extension") or "").lower() == extension:
+            return el.get("ContentType")
+    return None
+
+
 def list_sheets(pkg: Package) -> list[SheetEntry]:
     book = workbook_part(pkg)
     rels = {r.id: r for r in read_rels(pkg, book)}
