@@ -7,6 +7,7 @@ reports the file as corrupt. ElementTree is used for reading only.
 
 from __future__ import annotations
 
+import html
 import posixpath
 import re
 import time
@@ -378,6 +379,30 @@ def set_hidden_name(pkg: Package, name: str, formula: str) -> None:
     if old:
         xml = xml[: old.start()] + element + xml[old.end() :]
     elif re.search(rf"<{re.escape(p)}definedNames\b", xml):
+        xml = insert_before_close(xml, "definedNames", element)
+    else:  # definedNames follows sheets in CT_Workbook
+        close = re.search(rf"</{re.escape(p)}sheets>", xml)
+        xml = xml[: close.end()] + f"<{p}definedNames>{element}</{p}definedNames>" + xml[close.end() :]
+    pkg.put(book, xml)
+
+
+def set_print_titles(pkg: Package, sheet_name: str, rows: str) -> None:
+    """Rows printed at the top of every page of a sheet (`_xlnm.Print_Titles`, scoped to the sheet by its
+    position). A sheet that has print titles already keeps them: they may be the member's."""
+    book = workbook_part(pkg)
+    xml = pkg.text(book)
+    p = main_prefix(xml)
+    names = [html.unescape(n) for n in re.findall(rf'<{re.escape(p)}sheet\b[^>]*?\bname="([^"]*)"', xml)]
+    if sheet_name not in names:
+        return
+    index = names.index(sheet_name)
+    if re.search(rf'<{re.escape(p)}definedName\b(?=[^>]*name="_xlnm\.Print_Titles")[^>]*localSheetId="{index}"', xml):
+        return
+    quoted = "'" + sheet_name.replace("'", "''") + "'"
+    element = (
+        f'<{p}definedName name="_xlnm.Print_Titles" localSheetId="{index}">{escape(quoted)}!{rows}</{p}definedName>'
+    )
+    if re.search(rf"<{re.escape(p)}definedNames\b", xml):
         xml = insert_before_close(xml, "definedNames", element)
     else:  # definedNames follows sheets in CT_Workbook
         close = re.search(rf"</{re.escape(p)}sheets>", xml)

@@ -22,7 +22,7 @@ from pelotonxl.errors import WorkbookError
 from pelotonxl.model.dashboard import DATA_SHEET
 from pelotonxl.model.dashboard import SHEET as DASHBOARD_SHEET
 from pelotonxl.model.excel_values import excel_value
-from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent
+from pelotonxl.model.workbook import DEFAULT_PRINT_FIT, PRINT_FIT, TABLE_STYLE, WorkbookContent
 from pelotonxl.settings import STATUS_NAMES
 from pelotonxl.xlsx import (
     cell_edit,
@@ -158,8 +158,10 @@ def _write_table(pkg: xp.Package, styles: StyleBook, table: SheetTable, drop_orp
         member,
         drop_orphans=drop_orphans,
         sheet_name=sheet.name,
+        print_fit=PRINT_FIT.get(table.name, DEFAULT_PRINT_FIT),
     )
     pkg.put(sheet.part, made.xml)
+    xp.set_print_titles(pkg, sheet.name, "$1:$1")
     pkg.put(table_part, table_sheet.table_xml(table_id, name, made.ref, ours, style, made.table_columns))
     member_columns.record_columns(pkg, table.name, ours)
     if made.orphan_ids:
