@@ -71,11 +71,19 @@ def ftp_blocks(
     from pelotonxl.model.power_curve import RECENT_DAYS, ftp_history
 
     since = datetime.combine(today, datetime.min.time()) - pd.Timedelta(days=RECENT_DAYS)
+    all_time, recent = (curve.ftp(), curve.ftp(since)) if curve else (None, None)
     figures = pd.DataFrame(
-        [["FTP (W)", curve.ftp() if curve else None, curve.ftp(since) if curve else None, peloton_ftp]],
+        [["FTP (W)", all_time, recent, peloton_ftp]],
         columns=["", "All-time est.", "90-day est.", "Peloton's"],
     )
-    headline_block = Block("ftp", "FTP", figures, {c: "0" for c in figures.columns[1:]})
+    # A blank estimate says why, beside the figures.
+    if all_time is None:
+        why = "No ride of 20 minutes or more yet: the estimates need one."
+    elif recent is None:
+        why = f"90-day est.: no ride of 20 minutes or more in the last {RECENT_DAYS} days."
+    else:
+        why = ""
+    headline_block = Block("ftp", "FTP", figures, {c: "0" for c in figures.columns[1:]}, caption=why)
     history = (
         ftp_history(curve, months)
         if curve is not None and len(curve.rides)
