@@ -32,24 +32,27 @@ FTP_CHART = ChartSpec(
     "Watts (W)",
     axis_format="mmm yy",
 )
-CURVE_COLOURS = {"All time (W)": "E4572E", "Last 90 days (W)": "2E86AB"}
+CURVE_COLOURS = {"All time (W)": "E4572E", "Last 90 days (W)": "2E86AB", "Last 365 days (W)": "7A9E3E"}
 
 
 def curve_block(curve: PowerCurve | None, today: date) -> Block:
-    """Both power curves (all time, last 90 days) by duration in seconds."""
-    from pelotonxl.model.power_curve import RECENT_DAYS
+    """The power curves (all time, last 90 days, last 365 days) by duration in seconds."""
+    from pelotonxl.model.power_curve import RECENT_DAYS, YEAR_DAYS
 
     durations = curve.durations if curve is not None else np.array([], dtype="int64")
     if curve is None or not len(durations):
-        table = pd.DataFrame({"Duration (s)": [5], "All time (W)": [np.nan], "Last 90 days (W)": [np.nan]})
+        table = pd.DataFrame(
+            {"Duration (s)": [5], "All time (W)": [np.nan], "Last 90 days (W)": [np.nan], "Last 365 days (W)": [np.nan]}
+        )
         note = "No Bike rides with per-second output yet."
     else:
-        since = datetime.combine(today, datetime.min.time()) - pd.Timedelta(days=RECENT_DAYS)
+        midnight = datetime.combine(today, datetime.min.time())
         table = pd.DataFrame(
             {
                 "Duration (s)": durations,
                 "All time (W)": np.round(curve.bests()[0], 1),
-                "Last 90 days (W)": np.round(curve.bests(since)[0], 1),
+                "Last 90 days (W)": np.round(curve.bests(midnight - pd.Timedelta(days=RECENT_DAYS))[0], 1),
+                "Last 365 days (W)": np.round(curve.bests(midnight - pd.Timedelta(days=YEAR_DAYS))[0], 1),
             }
         )
         note = ""
@@ -57,7 +60,7 @@ def curve_block(curve: PowerCurve | None, today: date) -> Block:
         "power_curve",
         "Best average output by duration (W)",
         table,
-        {"Duration (s)": "#,##0", "All time (W)": "0", "Last 90 days (W)": "0"},
+        {"Duration (s)": "#,##0", "All time (W)": "0", "Last 90 days (W)": "0", "Last 365 days (W)": "0"},
         dict(CURVE_COLOURS),
         note,
     )
@@ -66,24 +69,36 @@ def curve_block(curve: PowerCurve | None, today: date) -> Block:
 def ftp_blocks(
     curve: PowerCurve | None, today: date, peloton_ftp: float | None, months: pd.DatetimeIndex
 ) -> tuple[Block, Block]:
-    """The FTP headline (estimated all time, last 90 days, Peloton's) and the estimate for each of the
-    monthly charts' `months`."""
-    from pelotonxl.model.power_curve import RECENT_DAYS, ftp_history
+    """The FTP headline (estimated all time, last 90 days, Peloton's; beside it the critical power and
+    W' fitted to the all-time bests) and the estimate for each of the monthly charts' `months`."""
+    from pelotonxl.model.power_curve import RECENT_DAYS, critical_power, ftp_history
 
     since = datetime.combine(today, datetime.min.time()) - pd.Timedelta(days=RECENT_DAYS)
+    fit = critical_power(curve.durations, curve.bests()[0]) if curve is not None else None
     all_time, recent = (curve.ftp(), curve.ftp(since)) if curve else (None, None)
     figures = pd.DataFrame(
-        [["FTP (W)", all_time, recent, peloton_ftp]],
-        columns=["", "All-time est.", "90-day est.", "Peloton's"],
+        [
+            [
+                "FTP (W)",
+                all_time,
+                recent,
+                peloton_ftp,
+                round(fit[0], 1) if fit else None,
+                round(fit[1] / 1000, 1) if fit else None,
+            ]
+        ],
+        columns=["", "All-time est.", "90-day est.", "Peloton's", "CP (W)", "W′ (kJ)"],
     )
-    # A blank estimate says why, beside the figures.
+    formats = {c: "0" for c in figures.columns[1:]}
+    formats["W′ (kJ)"] = "0.0"
+    # A blank estimate says why, beside the figures (short: two columns before the bests' block).
     if all_time is None:
-        why = "No ride of 20 minutes or more yet: the estimates need one."
+        why = "No 20-min ride yet"
     elif recent is None:
-        why = f"90-day est.: no ride of 20 minutes or more in the last {RECENT_DAYS} days."
+        why = f"No 20-min ride in {RECENT_DAYS} days"
     else:
         why = ""
-    headline_block = Block("ftp", "FTP", figures, {c: "0" for c in figures.columns[1:]}, caption=why)
+    headline_block = Block("ftp", "FTP", figures, formats, caption=why)
     history = (
         ftp_history(curve, months)
         if curve is not None and len(curve.rides)
