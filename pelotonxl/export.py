@@ -187,7 +187,9 @@ def _write_series(records: Iterable[tuple[dict, dict | None]], metrics: list[Ser
     rows = 0
     with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
         for group in _batches(records, SERIES_ROW_GROUP):
-            ids, seconds, columns = [], [], {m: [] for m in metrics}
+            ids: list[np.ndarray] = []
+            seconds: list[np.ndarray] = []
+            columns: dict[SeriesColumn, list[np.ndarray]] = {m: [] for m in metrics}
             for workout, graph in group:
                 if not graph:
                     continue

@@ -405,8 +405,8 @@ def set_print_titles(pkg: Package, sheet_name: str, rows: str) -> None:
     if re.search(rf"<{re.escape(p)}definedNames\b", xml):
         xml = insert_before_close(xml, "definedNames", element)
     else:  # definedNames follows sheets in CT_Workbook
-        close = re.search(rf"</{re.escape(p)}sheets>", xml)
-        xml = xml[: close.end()] + f"<{p}definedNames>{element}</{p}definedNames>" + xml[close.end() :]
+        end = xml.index(f"</{p}sheets>") + len(f"</{p}sheets>")
+        xml = xml[:end] + f"<{p}definedNames>{element}</{p}definedNames>" + xml[end:]
     pkg.put(book, xml)
 
 

@@ -78,7 +78,7 @@ class StyleBook:
     def _centred(self, xf: str) -> str:
         """The xf with its alignment horizontal="center" (alignment is its first child in CT_Xf)."""
         p = self._prefix
-        start = re.match(r"<[^>]*>", xf).group(0)
+        start = xf[: xf.index(">") + 1]
         self_closing = start.endswith("/>")
         tag = set_attr(start[:-2].rstrip() + ">" if self_closing else start, "applyAlignment", "1")
         inner = "" if self_closing else xf[len(start) : xf.rindex(f"</{p}xf>")]
