@@ -52,7 +52,7 @@ WORKOUT_DOC = (
 )
 
 
-def _book(caller) -> str | None:
+def _book(caller: xw.Range | None) -> str | None:
     """The calling workbook's path, or None (plain Python, or a caller Excel cannot place)."""
     if caller is None:
         return None
