@@ -79,7 +79,8 @@ class MetricIndex:
         for workout, graph in records:
             wid = workout["id"]
             index.values[wid] = tables.metric_values(workout, graph)
-            ride = workout.get("ride") if isinstance(workout.get("ride"), dict) else {}
+            joined = workout.get("ride")
+            ride = joined if isinstance(joined, dict) else {}
             index.disciplines[wid] = str(
                 workout.get("fitness_discipline") or ride.get("fitness_discipline") or ""
             ).lower()
