@@ -230,17 +230,27 @@ def test_the_export_carries_the_load_columns_and_the_fitness_table(refreshed, tm
 
     with WorkoutStore.for_account(refreshed["home"], refreshed["account"].user_id) as store:
         rows = export_store(store.records, tmp_path, store.loads())
-    metrics = pd.read_parquet(tmp_path / "metrics.parquet").set_index("Workout ID")
+    metrics = pd.read_parquet(tmp_path / "metrics.parquet").set_index("workout_id")
     sheet = sheet_frame(refreshed["book"], "Metrics").set_index("Workout ID")
-    for column in ("TSS", "Intensity Factor", "Power Zone 4 (min)", "Load", "FTP (watts)"):
+    for column, header in (
+        ("tss", "TSS"),
+        ("intensity_factor", "Intensity Factor"),
+        ("load", "Load"),
+        ("ftp_w", "FTP (watts)"),
+        ("normalized_power_w", "Normalized Power (watts)"),
+    ):
         assert metrics[column].astype("float64").to_numpy() == pytest.approx(
-            sheet.loc[metrics.index, column].astype("float64").to_numpy(), nan_ok=True
+            sheet.loc[metrics.index, header].astype("float64").to_numpy(), nan_ok=True
         )
-    assert metrics["Load Source"].tolist() == sheet.loc[metrics.index, "Load Source"].tolist()
+    # Minutes in the workbook, whole seconds in the export (as the heart-rate zones).
+    zone = (sheet.loc[metrics.index, "Power Zone 4 (min)"].astype("float64") * 60).round()
+    assert metrics["power_zone_4_s"].astype("float64").to_numpy() == pytest.approx(zone.to_numpy(), nan_ok=True)
+    assert metrics["load_source"].tolist() == sheet.loc[metrics.index, "Load Source"].tolist()
     fitness = pd.read_parquet(tmp_path / "fitness.parquet")
     table = sheet_frame(refreshed["book"], "Fitness")
-    assert rows["fitness.parquet"] == len(table) and list(fitness.columns) == list(table.columns)
-    assert fitness["Fitness (CTL)"].to_numpy() == pytest.approx(table["Fitness (CTL)"].astype("float64").to_numpy())
+    assert rows["fitness.parquet"] == len(table)
+    assert list(fitness.columns) == ["date", "load", "fitness_ctl", "fatigue_atl", "form_tsb", "ramp_ctl_per_7_days"]
+    assert fitness["fitness_ctl"].to_numpy() == pytest.approx(table["Fitness (CTL)"].astype("float64").to_numpy())
 
 
 def test_the_ride_sheet_agrees_with_metrics_and_plots_minutes(refreshed):
