@@ -66,6 +66,7 @@ def test_the_tables_print_portrait_their_width_fitted_and_their_header_on_every_
         "Workouts": "'Workouts'!$1:$1",
         "Metrics": "'Metrics'!$1:$1",
         "PowerCurve": "'PowerCurve'!$1:$1",
+        "Fitness": "'Fitness'!$1:$1",
     }
     ride = sheet_xml(refreshed, "Ride")
     assert '<pageSetUpPr fitToPage="1"/>' in ride and 'fitToWidth="1" fitToHeight="1"' in ride

@@ -63,7 +63,7 @@ def surfaces(tmp_path_factory) -> Surfaces:
         assert run_refresh(settings, write).exit_code == 0
     state = StateFolder(settings.home)
     with WorkoutStore(state.store_file(state.last_account())) as store:
-        export_store(store.records, root / "export")
+        export_store(store.records, root / "export", store.loads())
     return Surfaces(account, settings, written[0], book, root / "export")
 
 
