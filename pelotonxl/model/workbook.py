@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from pelotonxl.model.ride_view import RideView
     from pelotonxl.model.tables import SheetTable
 
+WORKBOOK_NAME = "PelotonWorkbook.xlsm"  # the workbook's file name, and the template's
+DEMO_WORKBOOK_NAME = "PelotonDemo.xlsm"
 CONFIG_SHEET = "Config"
 TABLE_STYLE = "TableStyleMedium2"  # new tables' style; an existing table keeps the member's
 
