@@ -18,6 +18,7 @@ from pelotonxl.model import dashboard, power_curve, ride_view, tables
 from pelotonxl.model.workbook import RideSheet, WorkbookContent
 from pelotonxl.peloton.auth import Authenticator, TokenStore
 from pelotonxl.peloton.client import PelotonClient, new_session
+from pelotonxl.peloton.signin_routes import WEBSITE
 from pelotonxl.peloton.store import WorkoutStore
 from pelotonxl.peloton.sync import Progress, SyncReport, sync
 from pelotonxl.settings import Settings
@@ -41,10 +42,16 @@ class RefreshResult:
     write_seconds: float
     requests: int
     failed: dict[str, str] = field(default_factory=dict)
+    signed_in_by: str | None = None  # the route of a password sign-in made by this refresh ("app", "website")
 
     @property
     def exit_code(self) -> int:
         return 3 if self.failed or self.sync.unavailable or self.sync.unreadable else 0
+
+    @property
+    def route_note(self) -> str:
+        """Said after the closing line when the sign-in was not the usual one (the app's); else empty."""
+        return "signed in through the Peloton website's sign-in" if self.signed_in_by == WEBSITE else ""
 
 
 def run_refresh(
@@ -136,6 +143,7 @@ def run_refresh(
         write_seconds,
         client.requests_made + auth.requests_made,
         dict(report.failed),
+        auth.signed_in_by,
     )
 
 

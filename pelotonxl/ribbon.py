@@ -95,6 +95,8 @@ def refresh_book(book: xw.Book, full: bool = False, environ: Mapping[str, str] |
         else "",
     ]
     problems = [p for p in problems if p]
+    if result.route_note:  # not a problem, but the member should know the usual way in was not used
+        warnings.lines.append(result.route_note[:1].upper() + result.route_note[1:])
     if problems or warnings.lines:
         # What went wrong, then what the CLI would have printed on stderr (a sheet whose PELOTON_
         # formulas could not be recalculated, say): a quiet success would hide both.

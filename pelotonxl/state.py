@@ -1,6 +1,8 @@
 """The state folder: the one module that knows what lives where inside it.
 
     <home>/tokens/<account key>.json         the token set, owner-only (peloton.auth.TokenStore)
+    <home>/tokens/<account key>.route        the sign-in route that last worked for the account
+                                             ("app" or "website"; peloton.signin_routes)
     <home>/accounts/<user id>/store.sqlite   raw JSON of every workout and graph (peloton.store)
     <home>/last_account                      user id of the most recent refresh into this folder
     <home>/demo/                             the demo's own state folder (same layout), so trying the
@@ -91,6 +93,10 @@ class StateFolder:
         # Hashed: an email address makes a poor file name, and the name need not reveal it.
         key = hashlib.sha256((account or "default").strip().lower().encode()).hexdigest()[:16]
         return self.root / "tokens" / f"{key}.json"
+
+    def signin_route_file(self, account: str) -> Path:
+        """Which route signed the account in last: tried first next time, so a refused one costs nothing."""
+        return self.token_file(account).with_suffix(".route")
 
     def store_file(self, user_id: str) -> Path:
         return self.root / "accounts" / _safe(user_id) / "store.sqlite"

@@ -25,7 +25,11 @@ def report(
     pruned = f", {result.sync.pruned} removed" if result.sync.pruned else ""
     where = f"the open {workbook.name} in Excel (not saved yet: save it there)" if through_excel else workbook.name
     notes = f"; your notes on {plural(notes_dropped, 'removed workout')} went with them" if notes_dropped else ""
-    print(f"{plural(result.rows, 'workout')} ({new} new{pruned}) written to {where} in {result.seconds:.1f} s{notes}")
+    route = f"; {result.route_note}" if result.route_note else ""
+    print(
+        f"{plural(result.rows, 'workout')} ({new} new{pruned}) written to {where} in {result.seconds:.1f} s"
+        f"{notes}{route}"
+    )
     log.info(
         "%s, %s, %s fetched; workbook written in %.2f s",
         plural(result.requests, "Peloton request"),
