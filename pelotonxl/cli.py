@@ -82,6 +82,14 @@ def build_parser(script: bool = True) -> argparse.ArgumentParser:
         help="Peloton's sign-in service (else PELOTON_AUTH_URL; default https://auth.onepeloton.com)",
     )
     p.add_argument(
+        "--import-csv",
+        dest="import_csv",
+        metavar="FILE",
+        help="instead of signing in: import the workout CSV downloaded from the Peloton website (Workouts → "
+        "Download Workouts) into the workbook; the next refresh that signs in replaces each of its rows with "
+        "Peloton's own record, your notes kept (else PELOTON_IMPORT_CSV, else Config)",
+    )
+    p.add_argument(
         "--setup-excel",
         action="store_true",
         dest="setup_excel",

@@ -60,7 +60,9 @@ def run_from_terminal(args: argparse.Namespace, stack: ExitStack, workbook_dir: 
     config = target.read_config()
     if not config:
         log.warning("%s has no Config sheet: using flags, environment and defaults", workbook.name)
-    flags = {k: getattr(args, k) for k in ("username", "workers", "every_n", "home", "api_url", "auth_url")}
+    flags = {
+        k: getattr(args, k) for k in ("username", "workers", "every_n", "home", "api_url", "auth_url", "import_csv")
+    }
     settings = resolve(flags, config=config, workbook=workbook)
     if args.demo:
         from pelotonxl.commands.demo import demo_settings

@@ -24,6 +24,9 @@ def report(
     new = result.sync.new
     pruned = f", {result.sync.pruned} removed" if result.sync.pruned else ""
     where = f"the open {workbook.name} in Excel (not saved yet: save it there)" if through_excel else workbook.name
+    if result.imported is not None:
+        _report_import(result, where, verbose)
+        return
     notes = f"; your notes on {plural(notes_dropped, 'removed workout')} went with them" if notes_dropped else ""
     route = f"; {result.route_note}" if result.route_note else ""
     print(
@@ -63,13 +66,28 @@ def report(
     )
 
 
+def _report_import(result: RefreshResult, where: str, verbose: bool) -> None:
+    """The closing line of a CSV import, then each row that could not be read as it is."""
+    imported = result.imported
+    assert imported is not None
+    print(
+        f"{plural(result.rows, 'workout')} ({imported.added} new from {imported.file}) written to {where} in "
+        f"{result.seconds:.1f} s"
+    )
+    if imported.problems:
+        heading = f"{plural(len(imported.problems), 'row')} of {imported.file} could not be read as written:"
+        _list_lines(heading, imported.problems, verbose)
+
+
 def _list_problems(heading: str, problems: dict[str, str], verbose: bool) -> None:
     """A heading and one line per workout: the first LISTED of them, and a count of the rest unless -v."""
-    if not problems:
-        return
+    if problems:
+        _list_lines(heading, [f"{wid}: {why}" for wid, why in sorted(problems.items())], verbose)
+
+
+def _list_lines(heading: str, lines: list[str], verbose: bool) -> None:
     print(heading, file=sys.stderr)
-    items = sorted(problems.items())
-    for wid, why in items if verbose else items[:LISTED]:
-        print(f"  {wid}: {why}", file=sys.stderr)
-    if not verbose and len(items) > LISTED:
-        print(f"  … and {len(items) - LISTED} more (run with -v to list them all)", file=sys.stderr)
+    for line in lines if verbose else lines[:LISTED]:
+        print(f"  {line}", file=sys.stderr)
+    if not verbose and len(lines) > LISTED:
+        print(f"  … and {len(lines) - LISTED} more (run with -v to list them all)", file=sys.stderr)
