@@ -37,7 +37,8 @@ def build_parser(script: bool = True) -> argparse.ArgumentParser:
         "Settings come from flags, then PELOTON_* environment variables, then the workbook's "
         "Config sheet.",
         epilog="Exit status: 0 written; 1 failed, workbook untouched; 3 written, but some workouts' "
-        "details could not be fetched (they are retried next time).",
+        "details could not be fetched (they are retried next time) or some workouts or CSV rows could not be read "
+        "(each is named).",
     )
     p.add_argument(
         "--workbook",

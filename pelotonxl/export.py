@@ -28,7 +28,6 @@ from pelotonxl.errors import PelotonXLError
 from pelotonxl.model import tables
 from pelotonxl.model.samples import graph_samples, sampled_metrics
 
-FILES = ("workouts.parquet", "metrics.parquet", "series.parquet")
 # The usual metrics first, in the order Peloton shows them; any others follow alphabetically.
 SERIES_ORDER = (
     "output",

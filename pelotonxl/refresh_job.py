@@ -101,17 +101,12 @@ def run_refresh(
     http = new_session(settings.workers)
     auth = Authenticator(settings, TokenStore(home, settings.username), http, password_provider)
     client = PelotonClient(settings, auth, http)
-    auth.access_token()  # signs in: the token usually names the member, saving a request
-    me: dict | None = None
-    user_id = auth.user_id
-    if user_id is None:  # /api/me names the member and carries Peloton's FTP
-        me = client.get_json("/api/me")
-        user_id = str(me["id"])
+    user_id = client.user_id()
     with WorkoutStore.for_account(home, user_id) as store:
         # Workouts imported from a CSV before this account was known: its own from now on.
         store.absorb(state.pending_import_file(settings.username))
         report = sync(client, store, user_id, full=full, progress=progress)
-        ftp = peloton_ftp(me if me is not None else _me_or_none(client))
+        ftp = peloton_ftp(_me_or_none(client))
         state.remember_account(user_id)
         status = refresh_status(report, settings.every_n)
         rows, write_seconds = build_and_write(store, write, status, ftp, full=full, progress=progress)
@@ -196,7 +191,7 @@ def build_and_write(
 def _me_or_none(client: PelotonClient) -> dict | None:
     """/api/me for Peloton's FTP; a refresh does not fail for want of it."""
     try:
-        return client.get_json("/api/me")
+        return client.me()
     except PelotonXLError as exc:
         log.info("no FTP from /api/me: %s", exc)
         return None

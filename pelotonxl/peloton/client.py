@@ -122,12 +122,19 @@ class PelotonClient:
         self.timeout = timeout
         self._count_lock = threading.Lock()
         self.requests_made = 0
+        self._me: dict | None = None
 
     # -- endpoints ----------------------------------------------------------------------------
     def user_id(self) -> str:
-        """From the token's claim when it has one (no request), else from /api/me."""
+        """Signs in; from the token's claim when it has one (no request), else from /api/me."""
         self.auth.access_token()
-        return self.auth.user_id or str(self.get_json("/api/me")["id"])
+        return self.auth.user_id or str(self.me()["id"])
+
+    def me(self) -> dict:
+        """/api/me (the member, Peloton's FTP), asked once per client."""
+        if self._me is None:
+            self._me = self.get_json("/api/me")
+        return self._me
 
     def workout_pages(self, user_id: str) -> Iterator[list[dict]]:
         """Each page of workouts, newest first, until Peloton says there is no next page.
