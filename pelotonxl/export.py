@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pelotonxl.atomic_file import replacing
 from pelotonxl.errors import PelotonXLError
 from pelotonxl.model import tables
 from pelotonxl.model.samples import graph_samples, sampled_metrics
@@ -131,9 +132,8 @@ def _typed(frame: pd.DataFrame) -> pa.Table:
 
 
 def _write(table: pa.Table, path: Path) -> int:
-    partial = path.with_name(path.name + ".partial")
-    pq.write_table(table, partial, compression="zstd")
-    os.replace(partial, path)
+    with replacing(path, path.with_name(path.name + ".partial")) as partial:
+        pq.write_table(table, partial, compression="zstd")
     return table.num_rows
 
 
@@ -142,9 +142,11 @@ def _write_series(records: Iterable[tuple[dict, dict | None]], slugs: list[str],
         [pa.field("Workout ID", pa.string()), pa.field("Second", pa.int64())]
         + [pa.field(s, pa.float64()) for s in slugs]
     )
-    partial = path.with_name(path.name + ".partial")
     rows = 0
-    with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
+    with (
+        replacing(path, path.with_name(path.name + ".partial")) as partial,
+        pq.ParquetWriter(partial, schema, compression="zstd") as writer,
+    ):
         for group in _batches(records, SERIES_ROW_GROUP):
             ids: list[np.ndarray] = []
             seconds: list[np.ndarray] = []
@@ -164,7 +166,6 @@ def _write_series(records: Iterable[tuple[dict, dict | None]], slugs: list[str],
             table = pa.Table.from_arrays(batch, schema=schema)
             writer.write_table(table)
             rows += table.num_rows
-    os.replace(partial, path)
     return rows
 
 

@@ -23,9 +23,9 @@ from pelotonxl.excel.workbook_link import (
     read_config,
 )
 from pelotonxl.refresh_job import RefreshResult, run_refresh
+from pelotonxl.refresh_lock import refresh_lock
 from pelotonxl.settings import resolve
 from pelotonxl.wording import plural
-from pelotonxl.xlsx.refresh_lock import refresh_lock
 
 if TYPE_CHECKING:
     import xlwings as xw

@@ -29,6 +29,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pelotonxl.atomic_file import replacing
 from pelotonxl.errors import ConfigError
 
 LAST_ACCOUNT_FILE = "last_account"
@@ -114,9 +115,8 @@ class StateFolder:
 
     def remember_account(self, user_id: str) -> None:
         """The worksheet functions answer for the account of the most recent refresh."""
-        tmp = self.last_account_file.with_suffix(".tmp")
-        tmp.write_text(user_id, encoding="utf-8")
-        tmp.replace(self.last_account_file)
+        with replacing(self.last_account_file) as tmp:
+            tmp.write_text(user_id, encoding="utf-8")
 
     def demo(self) -> StateFolder:
         """The demo's state folder inside this one: its tokens, store and last_account apart."""
@@ -143,9 +143,8 @@ def record_refresh(home: Path | str, account: str, workbook: Path | str | None =
         data["workbooks"] = dict(list(books.items())[:MAX_WORKBOOKS])
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-        tmp.replace(path)
+        with replacing(path) as tmp:
+            tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
     except OSError as err:
         log.warning(
             "could not record this refresh in %s (%s): the worksheet functions may not find it", path, err.strerror

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from support import CLI, one_line_error, table_rows, table_values
 
+from pelotonxl import atomic_file
 from pelotonxl.commands import refresh, targets
 from pelotonxl.errors import LoginError
 from pelotonxl.peloton import client as api
@@ -394,7 +395,7 @@ def test_ctrl_c_just_after_the_workbook_was_replaced_does_not_say_it_is_unchange
     def interrupted(folder):
         raise KeyboardInterrupt  # lands after os.replace, while the folder is flushed
 
-    monkeypatch.setattr(safety, "_fsync_folder", interrupted)
+    monkeypatch.setattr(atomic_file, "fsync_folder", interrupted)
     before = workbook.read_bytes()
     result = run_cli(server, workbook, home)
     assert result.returncode == 1

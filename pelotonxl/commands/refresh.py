@@ -78,7 +78,7 @@ def run_from_terminal(args: argparse.Namespace, stack: ExitStack, workbook_dir: 
     check_room(settings.home_path, STATE_ROOM, "the state folder", "point PELOTON_XL_HOME (or --home) at another disk")
     progress = TerminalProgress(enabled=not args.quiet and sys.stderr.isatty())
     stack.callback(progress.close)
-    from pelotonxl.xlsx.refresh_lock import refresh_lock
+    from pelotonxl.refresh_lock import refresh_lock
 
     stack.enter_context(
         refresh_lock(

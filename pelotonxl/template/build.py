@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import sys
 import tempfile
 import zipfile
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any, cast
 from xml.etree import ElementTree
 
+from pelotonxl.atomic_file import replacing
 from pelotonxl.errors import WorkbookError
 from pelotonxl.template.new_workbook import TEMPLATE_NAME
 from pelotonxl.template.sheet_layout import lay_out_sheets
@@ -208,12 +208,8 @@ def build_workbook(
 
 
 def _replace_atomically(path: Path, content: bytes) -> None:
-    staged = path.with_name(f".{path.name}.building")
-    try:
+    with replacing(path, path.with_name(f".{path.name}.building")) as staged:
         staged.write_bytes(content)
-        os.replace(staged, path)
-    finally:
-        staged.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:
