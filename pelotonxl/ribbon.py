@@ -150,7 +150,7 @@ def show_ride_in_book(book: xw.Book, environ: Mapping[str, str] | None = None) -
     message box saying why) when there is nothing to show."""
     from pelotonxl.model.ride_view import ride_view, rides_to_read
     from pelotonxl.peloton.store import WorkoutStore
-    from pelotonxl.state import StateFolder, refresh_of
+    from pelotonxl.state import answering_store
 
     app = book.app
     try:
@@ -164,15 +164,10 @@ def show_ride_in_book(book: xw.Book, environ: Mapping[str, str] | None = None) -
             return False
         # The store this workbook's last refresh filled (a --home or demo refresh included), else the
         # one its settings point at.
-        record = refresh_of(book_file(book))
-        if record is None:
-            environ = os.environ if environ is None else environ
-            settings = resolve(config=read_config(book), environ=environ, workbook=book_file(book))
-            state = StateFolder(settings.home_path)
-            user_id = state.last_account()
-            path = state.store_file(user_id) if user_id else None
-        else:
-            path = record.store_file
+        environ = os.environ if environ is None else environ
+        settings = resolve(config=read_config(book), environ=environ, workbook=book_file(book))
+        record, _ = answering_store(book_file(book), settings.home_path)
+        path = record.store_file if record else None
         if path is None or not path.exists():
             _alert(app, "No workouts stored yet: Peloton → Refresh first.", mode="info")
             return False

@@ -164,6 +164,27 @@ def refresh_of(workbook: Path | str) -> RefreshRecord | None:
     return _record(entry)
 
 
+def answering_store(book: Path | str | None, home: Path | str | None) -> tuple[RefreshRecord | None, tuple[str, ...]]:
+    """Which refresh's store answers for `book` (a workbook's path; None: plain Python), and the files
+    read to decide (a change to one means: decide again). The one rule, for the worksheet functions,
+    Show ride and --export.
+
+    The workbook's own last refresh, wherever it stored its data; else, when no State folder `home` is
+    named, this machine's most recent refresh; else the last account of the state folder `home`
+    (the default one when None). None: no refresh yet."""
+    refreshes = str(refreshes_file())
+    record = refresh_of(book) if book else None
+    if record is None and not home:
+        record = last_refresh()
+    if record is not None:
+        return record, (refreshes,)
+    state = StateFolder(home or None)
+    account = state.last_account()
+    # With a State folder named, plain Python never reads the record; a workbook may find a later refresh there.
+    read = (refreshes,) if book or not home else ()
+    return (RefreshRecord(state.root, account) if account else None), (*read, str(state.last_account_file))
+
+
 def _read_refreshes(path: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

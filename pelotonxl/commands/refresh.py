@@ -102,24 +102,23 @@ def run_from_terminal(args: argparse.Namespace, stack: ExitStack, workbook_dir: 
     progress.close()
     report(result, workbook, target.through_excel, args.verbose > 0, target.notes_dropped)
     if args.export is not None:
-        _export(settings, args.export)
+        _export(settings, workbook, args.export)
     run.exit_code = result.exit_code  # from here on, Ctrl-C is no failure
     if settings.sources.get("password") == "config" and not args.demo:
         _offer_to_remove_password(workbook, target.through_excel)
     return result.exit_code
 
 
-def _export(settings: Settings, folder: Path) -> None:
+def _export(settings: Settings, workbook: Path, folder: Path) -> None:
     """The account just refreshed, from its local store, as Parquet files in `folder`."""
     from pelotonxl.export import export_store
     from pelotonxl.peloton.store import WorkoutStore
-    from pelotonxl.state import StateFolder
+    from pelotonxl.state import answering_store
 
-    state = StateFolder(settings.home_path)
-    account = state.last_account()
-    if account is None:  # the refresh just made records it; only a folder emptied meanwhile lacks it
-        raise PelotonXLError(f"Nothing to export: no account in {state.root}. Refresh, then export again.")
-    with WorkoutStore(state.store_file(account)) as store:
+    record, _ = answering_store(workbook, settings.home_path)
+    if record is None:  # the refresh just recorded it; only a folder emptied meanwhile lacks it
+        raise PelotonXLError(f"Nothing to export: no refresh recorded in {settings.home_path}. Refresh, then export.")
+    with WorkoutStore(record.store_file) as store:
         rows = export_store(store.records, folder)
     print(f"Exported {plural(rows['workouts.parquet'], 'workout')} and {rows['series.parquet']:,} samples to {folder}")
 

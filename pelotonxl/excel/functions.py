@@ -25,7 +25,7 @@ from pelotonxl.model import tables
 from pelotonxl.model.samples import sampled_metrics
 from pelotonxl.peloton.store import WorkoutStore, file_version, watched_files
 from pelotonxl.settings import FIELD_BY_NAME
-from pelotonxl.state import StateFolder, last_refresh, refresh_of, refreshes_file
+from pelotonxl.state import StateFolder, answering_store
 
 EXCEL_EPOCH = datetime(1899, 12, 30)
 _WORKOUT_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -155,7 +155,7 @@ class _Cache:
         hit = self._where.get(key)
         if hit is not None and file_version(hit[0]) == hit[1]:
             return hit[2]
-        files, store = _locate(book, key[1], refreshes_file())
+        files, store = _locate(book, key[1])
         with self._lock:
             if len(self._where) >= 64:
                 self._where.clear()
@@ -186,20 +186,14 @@ class _Cache:
             return store.graph(workout_id)
 
 
-def _locate(book: str | None, home_env: str, refreshes: Path) -> tuple[tuple[str, ...], Path]:
+def _locate(book: str | None, home_env: str) -> tuple[tuple[str, ...], Path]:
     """(the files read to decide, whose change means "look again"; the store file) for a call from `book`."""
-    record = refresh_of(book) if book else None
-    if record is None and not home_env:
-        record = last_refresh()
-    if record is not None:
-        return (str(refreshes),), record.store_file
-    state = StateFolder(home_env or None)
-    user_id = state.last_account()
-    if not user_id:
-        raise MetricLookupError(f"no refresh has run yet (state folder {state.root}): refresh first")
-    # With PELOTON_XL_HOME set, plain Python never reads the record; otherwise a later refresh is found there.
-    files = (str(refreshes),) if book or not home_env else ()
-    return (*files, str(state.last_account_file)), state.store_file(user_id)
+    record, files = answering_store(book, home_env or None)
+    if record is None:
+        raise MetricLookupError(
+            f"no refresh has run yet (state folder {StateFolder(home_env or None).root}): refresh first"
+        )
+    return files, record.store_file
 
 
 _cache = _Cache()
