@@ -28,6 +28,7 @@ from pelotonxl.atomic_file import replacing
 from pelotonxl.errors import PelotonXLError
 from pelotonxl.model import tables
 from pelotonxl.model.samples import graph_samples, sampled_metrics
+from pelotonxl.model.workbook import ID_COLUMN
 
 # The usual metrics first, in the order Peloton shows them; any others follow alphabetically.
 SERIES_ORDER = (
@@ -90,7 +91,7 @@ def series_slugs(graphs: Iterable[dict | None]) -> list[str]:
 def _workouts_table(frame: pd.DataFrame, records: list) -> pa.Table:
     frame = frame.copy()
     ride_ids = {w["id"]: ((w.get("ride") or {}).get("id")) for w, _ in records}
-    frame.insert(1, "Ride ID", frame["Workout ID"].map(ride_ids))
+    frame.insert(1, "Ride ID", frame[ID_COLUMN].map(ride_ids))
     if "Duration" in frame:
         at = list(frame.columns).index("Duration")
         seconds = frame.pop("Duration").dt.total_seconds().round()
@@ -139,8 +140,7 @@ def _write(table: pa.Table, path: Path) -> int:
 
 def _write_series(records: Iterable[tuple[dict, dict | None]], slugs: list[str], path: Path) -> int:
     schema = pa.schema(
-        [pa.field("Workout ID", pa.string()), pa.field("Second", pa.int64())]
-        + [pa.field(s, pa.float64()) for s in slugs]
+        [pa.field(ID_COLUMN, pa.string()), pa.field("Second", pa.int64())] + [pa.field(s, pa.float64()) for s in slugs]
     )
     rows = 0
     with (

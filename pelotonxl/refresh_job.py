@@ -172,7 +172,7 @@ def build_and_write(
     if progress:
         progress("workbook", 0, None)
     write_started = time.perf_counter()
-    board = dashboard.build_dashboard([workouts, metrics], now, curve, ftp, signed_in=True)
+    board = dashboard.build_dashboard(workouts, metrics, now, curve, ftp, signed_in=True)
     write(
         WorkbookContent(
             workouts,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -22,6 +21,7 @@ from pelotonxl.excel.workbook_link import (
     book_file,
     read_config,
 )
+from pelotonxl.model.workbook import WORKOUT_ID
 from pelotonxl.refresh_job import RefreshResult, run_refresh
 from pelotonxl.refresh_lock import refresh_lock
 from pelotonxl.settings import resolve
@@ -120,9 +120,6 @@ class _Warnings(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         line = _one_line(record.getMessage())
         self.lines.append(line[:1].upper() + line[1:])
-
-
-WORKOUT_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def show_ride_caller() -> None:

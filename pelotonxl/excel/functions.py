@@ -23,12 +23,11 @@ from typing import Any
 
 from pelotonxl.model import tables
 from pelotonxl.model.samples import sampled_metrics
+from pelotonxl.model.workbook import EXCEL_EPOCH, WORKOUT_ID
 from pelotonxl.peloton.store import WorkoutStore, file_version, watched_files
 from pelotonxl.settings import FIELD_BY_NAME
 from pelotonxl.state import StateFolder, answering_store
 
-EXCEL_EPOCH = datetime(1899, 12, 30)
-_WORKOUT_ID = re.compile(r"^[0-9a-f]{32}$")
 HOME_ENV = FIELD_BY_NAME["home"].env
 
 
@@ -85,7 +84,7 @@ class MetricIndex:
                 if not self.starts:
                     raise MetricLookupError("no workouts in the store yet: refresh first")
                 return self.starts[0][1]
-            if _WORKOUT_ID.match(text.lower()):
+            if WORKOUT_ID.fullmatch(text.lower()):
                 if text.lower() not in self.values:
                     raise MetricLookupError(f"no workout {text} in the last refresh")
                 return text.lower()

@@ -16,9 +16,10 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from pelotonxl.model.workbook import EXCEL_EPOCH
+
 ExcelValue = None | bool | int | float | str | dt.datetime | dt.date | dt.timedelta
 
-EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # day 0 in the 1900 date system (leap-year bug included)
 ONE_DAY = pd.Timedelta(days=1)
 
 
@@ -66,5 +67,5 @@ def wall_clock(series: pd.Series) -> pd.Series:
 def day_numbers(series: pd.Series) -> np.ndarray:
     """A date-time column as Excel serials, or a duration column as fractions of a day; NaN where blank."""
     if series.dtype.kind == "M":
-        series = wall_clock(series) - EXCEL_EPOCH
+        series = wall_clock(series) - pd.Timestamp(EXCEL_EPOCH)
     return (cast("pd.Series[pd.Timedelta]", series) / ONE_DAY).to_numpy(dtype=float, na_value=math.nan)

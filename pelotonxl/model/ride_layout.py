@@ -27,18 +27,19 @@ from pelotonxl.model.dashboard_layout import (
 )
 from pelotonxl.model.excel_values import excel_value
 from pelotonxl.model.ride_view import DATA_SHEET, SECOND, SERIES, SHEET, RideView
+from pelotonxl.model.workbook import CRIMSON, GREY, LIGHT_GREY, ORANGE_RED, PURPLE, STEEL_BLUE
 
 DATA_COL = 1
 CHART_TOP = 16
 CHART_COLS, CHART_ROWS = 8, 17
 LEFT, RIGHT = 2, 11
 WIDTHS = {1: 2.0, 2: 24.0, **{c: 13.0 for c in range(3, 19)}, 10: 3.0}
-ATTEMPT_COLOURS = ("E4572E", "7F7F7F", "BFBFBF")
+ATTEMPT_COLOURS = (ORANGE_RED, GREY, LIGHT_GREY)
 SERIES_COLOURS = {
-    "Output (W)": "E4572E",
-    "Cadence (rpm)": "2E86AB",
-    "Resistance (%)": "6C4F9E",
-    "Heart Rate (bpm)": "D7263D",
+    "Output (W)": ORANGE_RED,
+    "Cadence (rpm)": STEEL_BLUE,
+    "Resistance (%)": PURPLE,
+    "Heart Rate (bpm)": CRIMSON,
 }
 
 OVERLAY_CHART = ChartSpec("PelotonRideAttempts", "Output against earlier attempts", "scatter", "Second", "Watts (W)")

@@ -59,6 +59,7 @@ from pelotonxl.model.table_frames import (
     typed_frame,
     widths,
 )
+from pelotonxl.model.workbook import ID_COLUMN, METRICS_SHEET, WORKOUTS_SHEET
 
 log = logging.getLogger(__name__)
 Record = tuple[dict, "dict | None"]
@@ -77,7 +78,7 @@ WORKOUT_FORMATS = {
     "Effort Points": "0.0",
 }
 WORKOUT_COLUMNS = (
-    "Workout ID",
+    ID_COLUMN,
     "Start",
     "Time Zone",
     "Discipline",
@@ -99,7 +100,7 @@ WORKOUT_COLUMNS = (
 # Columns earlier versions wrote: still the refresh's, so a workbook that has one loses it rather
 # than keeping it as if the member had added it (Platform: the same device as Device, unreadable).
 RETIRED_WORKOUT_COLUMNS = ("Platform",)
-METRIC_LEAD_COLUMNS = ("Workout ID", "Start", "Discipline")
+METRIC_LEAD_COLUMNS = (ID_COLUMN, "Start", "Discipline")
 
 
 @dataclass
@@ -268,7 +269,7 @@ def _workout_row(workout: dict, graph: dict | None) -> dict[str, Any]:
     if effort is None and graph:
         effort = _number(_dict(graph.get("effort_zones")).get("total_effort_points"))
     return {
-        "Workout ID": _text(workout.get("id")),
+        ID_COLUMN: _text(workout.get("id")),
         "Start": _local(start, zone),
         "Time Zone": zone_name,
         "Discipline": _readable(discipline, DISCIPLINE_NAMES),
@@ -299,7 +300,7 @@ def workouts_frame(records: Iterable[tuple[dict, dict | None]]) -> SheetTable:
         flags=("Personal Record", "Outdoor"),
         numbers=("Class Length (min)", "Total Output (kJ)", "Difficulty", "Effort Points"),
     )
-    return SheetTable("Workouts", frame, dict(WORKOUT_FORMATS), widths(frame, WORKOUT_FORMATS))
+    return SheetTable(WORKOUTS_SHEET, frame, dict(WORKOUT_FORMATS), widths(frame, WORKOUT_FORMATS))
 
 
 # ---- Metrics -----------------------------------------------------------------------------
@@ -412,7 +413,7 @@ def metrics_frame(records: Iterable[tuple[dict, dict | None]]) -> SheetTable:
     rows = []
     for (workout, _), values in zip(pairs, per_workout, strict=False):
         row: dict[str, Any] = {
-            "Workout ID": _text(workout.get("id")),
+            ID_COLUMN: _text(workout.get("id")),
             "Start": local_start(workout),
             "Discipline": _readable(_discipline(workout, ride_of(workout)), DISCIPLINE_NAMES),
         }
@@ -427,7 +428,7 @@ def metrics_frame(records: Iterable[tuple[dict, dict | None]]) -> SheetTable:
         rows, columns, dates=("Start",), durations=paces, numbers=tuple(h for h in headers.values() if h not in paces)
     )
     formats = {"Start": DATE_FORMAT, **{headers[key]: metric_format(key) for key in keys}}
-    return SheetTable("Metrics", frame, formats, widths(frame, formats), headers)
+    return SheetTable(METRICS_SHEET, frame, formats, widths(frame, formats), headers)
 
 
 def metric_catalog(records: Iterable[tuple[dict, dict | None]]) -> dict[str, tuple[str, str | None]]:

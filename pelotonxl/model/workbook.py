@@ -7,8 +7,10 @@ Its members are optional so a writer can be asked to write only part of a refres
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -19,6 +21,10 @@ if TYPE_CHECKING:
 WORKBOOK_NAME = "PelotonWorkbook.xlsm"  # the workbook's file name, and the template's
 DEMO_WORKBOOK_NAME = "PelotonDemo.xlsm"
 CONFIG_SHEET = "Config"
+# The tables' sheets (and Excel Tables), written by both writers.
+WORKOUTS_SHEET = "Workouts"
+METRICS_SHEET = "Metrics"
+POWER_CURVE_SHEET = "PowerCurve"
 TABLE_STYLE = "TableStyleMedium2"  # new tables' style; an existing table keeps the member's
 
 # The workbook's house colours (RGB hex, no '#'); the header fill is TableStyleMedium2's blue.
@@ -26,6 +32,19 @@ TITLE_COLOUR = "1F4E78"
 NOTE_COLOUR = "595959"
 HEADER_FILL = "4472C4"
 HEADER_TEXT = "FFFFFF"
+# Chart colours used by more than one sheet: cycling and output, running and cadence, strength and
+# resistance, heart rate, the trend lines (rolling output, the FTP estimate), greys for what is older or empty.
+ORANGE_RED = "E4572E"
+STEEL_BLUE = "2E86AB"
+PURPLE = "6C4F9E"
+CRIMSON = "D7263D"
+BRICK = "B8321A"
+GREY = "7F7F7F"
+LIGHT_GREY = "BFBFBF"
+
+ID_COLUMN = "Workout ID"  # the first column of every table: what the member's notes are kept by
+WORKOUT_ID = re.compile(r"[0-9a-f]{32}")  # Peloton's workout ids (fullmatch)
+EXCEL_EPOCH = datetime(1899, 12, 30)  # day 0 in Excel's 1900 date system (its leap-year bug included)
 
 
 @dataclass

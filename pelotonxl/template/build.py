@@ -69,7 +69,7 @@ def add_dashboard(workbook: Path, destination: Path, layout: dict[str, Any]) -> 
     from pelotonxl.xlsx import dashboard_sheet
     from pelotonxl.xlsx import package as xlsx_parts
 
-    board = build_dashboard([], BUILD_TIME)
+    board = build_dashboard(None, None, BUILD_TIME)
     board.name, board.data_sheet = layout["dashboard"]["sheet"], layout["dashboard"]["data_sheet"]
     with xlsx_parts.open_package(workbook) as pkg:
         styles_part = next(

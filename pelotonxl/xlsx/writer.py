@@ -22,7 +22,14 @@ from pelotonxl.errors import WorkbookError
 from pelotonxl.model.dashboard import DATA_SHEET
 from pelotonxl.model.dashboard import SHEET as DASHBOARD_SHEET
 from pelotonxl.model.excel_values import excel_value
-from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent, follow_renamed
+from pelotonxl.model.workbook import (
+    METRICS_SHEET,
+    POWER_CURVE_SHEET,
+    TABLE_STYLE,
+    WORKOUTS_SHEET,
+    WorkbookContent,
+    follow_renamed,
+)
 from pelotonxl.settings import STATUS_NAMES
 from pelotonxl.xlsx import (
     cell_edit,
@@ -43,7 +50,7 @@ if TYPE_CHECKING:
     from pelotonxl.model.tables import SheetTable
 
 
-OWNED_SHEETS = ("Workouts", "Metrics", "PowerCurve")
+OWNED_SHEETS = (WORKOUTS_SHEET, METRICS_SHEET, POWER_CURVE_SHEET)
 
 
 log = logging.getLogger(__name__)
