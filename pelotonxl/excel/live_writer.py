@@ -35,6 +35,7 @@ from pelotonxl.excel.cell_values import excel_value
 from pelotonxl.excel.live_member_columns import read_member_columns, refuse_covered_cells
 from pelotonxl.member import columns as member_rules
 from pelotonxl.model.dashboard import Dashboard
+from pelotonxl.model.dashboard_blocks import ChartKind
 from pelotonxl.model.dashboard_layout import ChartPlace, Rect, SheetPlan, plan
 from pelotonxl.model.excel_values import day_numbers, wall_clock
 from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent, follow_renamed
@@ -141,7 +142,7 @@ def _names_move(now: list[Any], final: list[str]) -> bool:
     return any(where.get(name.casefold(), i) != i for i, name in enumerate(final))
 
 
-CHART_TYPES = {
+CHART_TYPES: dict[ChartKind, str] = {
     "stacked_column": "column_stacked",
     "line": "line",  # xlwings' chart_type names
     "scatter": "xy_scatter_lines_no_markers",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import Enum
 from typing import Any
 
 from openpyxl.utils import get_column_letter
@@ -28,23 +29,24 @@ DASHBOARD_WIDTHS = {1: 2.0, **{c: 13.0 for c in range(2, 19)}, 2: 22.0, 10: 3.0,
 DATA_WIDTH = 12.0
 TITLE_HEIGHT = 30.0
 
-# Style roles the writers turn into fonts and fills.
-TITLE, SUBTITLE, SECTION, HEADER, BODY, LABEL, NOTE, BIG = (
-    "title",
-    "subtitle",
-    "section",
-    "header",
-    "body",
-    "label",
-    "note",
-    "big",
-)
+
+class Role(Enum):
+    """What a cell is; the headless writer turns it into a font and fill (through Excel, the template's stay)."""
+
+    TITLE = "title"
+    SUBTITLE = "subtitle"
+    SECTION = "section"
+    HEADER = "header"
+    BODY = "body"
+    LABEL = "label"
+    NOTE = "note"
+    BIG = "big"
 
 
 @dataclass
 class Cell:
     value: Any
-    role: str = BODY
+    role: Role = Role.BODY
     number_format: str = "General"
     fill: str | None = None  # RGB hex for a colour swatch (discipline names)
 
@@ -117,7 +119,7 @@ def plan(board: Dashboard) -> SheetPlan:
     result = SheetPlan(dashboard_widths=dict(DASHBOARD_WIDTHS), row_heights={1: TITLE_HEIGHT})
     sheet = board.name
     result.dashboard.append(
-        Rect(sheet, 1, LEFT, [[Cell("Peloton dashboard", TITLE)], [Cell(_subtitle(board), SUBTITLE)]])
+        Rect(sheet, 1, LEFT, [[Cell("Peloton dashboard", Role.TITLE)], [Cell(_subtitle(board), Role.SUBTITLE)]])
     )
     result.dashboard.append(_headline(sheet, board.headline))
     tables = {b.key: b for b in board.tables}
@@ -132,7 +134,7 @@ def plan(board: Dashboard) -> SheetPlan:
         place.col = LEFT if index % 2 == 0 else RIGHT
         place.row = CHART_TOPS[index // 2]
         result.charts.append(place)
-        result.dashboard.append(Rect(sheet, place.row - 1, place.col, [[Cell(block.note or "", NOTE)]]))
+        result.dashboard.append(Rect(sheet, place.row - 1, place.col, [[Cell(block.note or "", Role.NOTE)]]))
         for c in range(rect.col, rect.last_col + 1):
             result.data_widths[c] = DATA_WIDTH
         col = rect.last_col + 2
@@ -163,12 +165,12 @@ def _subtitle(board: Dashboard) -> str:
 
 def _headline(sheet: str, block: Block) -> Rect:
     columns = list(block.frame.columns)
-    rows = [[Cell(block.title, SECTION)], [Cell(c, HEADER) for c in columns]]
+    rows = [[Cell(block.title, Role.SECTION)], [Cell(c, Role.HEADER) for c in columns]]
     for values in block.frame.itertuples(index=False):
         rows.append(
-            [Cell(values[0], LABEL)]
+            [Cell(values[0], Role.LABEL)]
             + [
-                Cell(excel_value(v), BIG, block.number_formats.get(c, "General"))
+                Cell(excel_value(v), Role.BIG, block.number_formats.get(c, "General"))
                 for c, v in zip(columns[1:], values[1:], strict=False)
             ]
         )
@@ -184,10 +186,10 @@ def _ftp(sheet: str, block: Block) -> Rect:
         FTP_ROW,
         LEFT,
         [
-            [Cell("", HEADER)] + [Cell(c, HEADER) for c in columns[1:]],
-            [Cell(values[0], LABEL)]
+            [Cell("", Role.HEADER)] + [Cell(c, Role.HEADER) for c in columns[1:]],
+            [Cell(values[0], Role.LABEL)]
             + [
-                Cell(excel_value(v), BIG, block.number_formats.get(c, "General"))
+                Cell(excel_value(v), Role.BIG, block.number_formats.get(c, "General"))
                 for c, v in zip(columns[1:], values[1:], strict=False)
             ],
         ],
@@ -197,16 +199,16 @@ def _ftp(sheet: str, block: Block) -> Rect:
 def _table(sheet: str, row: int, col: int, block: Block) -> Rect:
     """A section title, a header and the block's rows; a note row when there is nothing to show."""
     columns = list(block.frame.columns)
-    rows = [[Cell(block.title, SECTION)], [Cell(c, HEADER) for c in columns]]
+    rows = [[Cell(block.title, Role.SECTION)], [Cell(c, Role.HEADER) for c in columns]]
     for values in block.frame.itertuples(index=False):
         label = values[0]
-        row_cells = [Cell(excel_value(label), LABEL, fill=block.colours.get(label))]
+        row_cells = [Cell(excel_value(label), Role.LABEL, fill=block.colours.get(label))]
         for column, value in zip(columns[1:], values[1:], strict=False):
             fmt = block.number_formats.get(column) or block.row_formats.get(label, "General")
-            row_cells.append(Cell(excel_value(value), BODY, fmt))
+            row_cells.append(Cell(excel_value(value), Role.BODY, fmt))
         rows.append(row_cells)
     if block.note and block.frame.empty:
-        rows.append([Cell(block.note, NOTE)])
+        rows.append([Cell(block.note, Role.NOTE)])
     return Rect(sheet, row, col, rows)
 
 
@@ -215,10 +217,10 @@ def _chart_data(data_sheet: str, col: int, spec: ChartSpec, block: Block) -> tup
     columns = list(frame.columns)
     # The category column's header stays empty: that is how Excel tells categories from series
     # when a refresh through Excel re-points the chart at the whole block.
-    rows = [[Cell(block.title, SECTION)], [Cell("", HEADER)] + [Cell(c, HEADER) for c in columns[1:]]]
+    rows = [[Cell(block.title, Role.SECTION)], [Cell("", Role.HEADER)] + [Cell(c, Role.HEADER) for c in columns[1:]]]
     for values in frame.itertuples(index=False):
         pairs = zip(columns, values, strict=False)
-        rows.append([Cell(excel_value(v), BODY, block.number_formats.get(c, "General")) for c, v in pairs])
+        rows.append([Cell(excel_value(v), Role.BODY, block.number_formats.get(c, "General")) for c, v in pairs])
     rect = Rect(data_sheet, 1, col, rows)
     header, first, last = 2, 3, 2 + len(frame)
     series = [

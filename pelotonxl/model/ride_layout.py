@@ -10,21 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pelotonxl.model.dashboard import ChartSpec
-from pelotonxl.model.dashboard_layout import (
-    BODY,
-    HEADER,
-    LABEL,
-    NOTE,
-    SECTION,
-    SUBTITLE,
-    TITLE,
-    Cell,
-    ChartPlace,
-    Rect,
-    SeriesRef,
-    SheetPlan,
-    area,
-)
+from pelotonxl.model.dashboard_layout import Cell, ChartPlace, Rect, Role, SeriesRef, SheetPlan, area
 from pelotonxl.model.excel_values import excel_value
 from pelotonxl.model.ride_view import DATA_SHEET, SECOND, SERIES, SHEET, RideView
 from pelotonxl.model.workbook import CRIMSON, GREY, LIGHT_GREY, ORANGE_RED, PURPLE, STEEL_BLUE
@@ -64,8 +50,8 @@ def plan(view: RideView | None) -> SheetPlan:
                 1,
                 LEFT,
                 [
-                    [Cell("Ride", TITLE)],
-                    [Cell("No Bike ride with a performance graph yet: refresh after a ride.", NOTE)],
+                    [Cell("Ride", Role.TITLE)],
+                    [Cell("No Bike ride with a performance graph yet: refresh after a ride.", Role.NOTE)],
                 ],
             )
         )
@@ -78,12 +64,12 @@ def plan(view: RideView | None) -> SheetPlan:
             1,
             LEFT,
             [
-                [Cell(f"Ride: {view.title}", TITLE)],
+                [Cell(f"Ride: {view.title}", Role.TITLE)],
                 [
                     Cell(
                         f"{when}{who} · Workout {view.workout_id} · select a row with a Workout ID, then "
                         "Peloton → Show ride to see another ride",
-                        SUBTITLE,
+                        Role.SUBTITLE,
                     )
                 ],
             ],
@@ -92,7 +78,7 @@ def plan(view: RideView | None) -> SheetPlan:
     figures = view.figures()
     result.dashboard.append(_table(4, LEFT, "This ride and earlier attempts of the class", figures))
     if not view.previous:
-        result.dashboard.append(Rect(SHEET, 3, LEFT, [[Cell("No earlier attempt of this class yet.", NOTE)]]))
+        result.dashboard.append(Rect(SHEET, 3, LEFT, [[Cell("No earlier attempt of this class yet.", Role.NOTE)]]))
     if len(view.segments):
         result.dashboard.append(_table(4, LEFT + len(figures.columns) + 1, "Class segments", view.segments))
     col = DATA_COL
@@ -115,13 +101,13 @@ def plan(view: RideView | None) -> SheetPlan:
 
 def _table(row: int, col: int, title: str, frame: pd.DataFrame) -> Rect:
     formats = {"Date": "yyyy-mm-dd"}
-    rows = [[Cell(title, SECTION)], [Cell(str(c), HEADER) for c in frame.columns]]
+    rows = [[Cell(title, Role.SECTION)], [Cell(str(c), Role.HEADER) for c in frame.columns]]
     for values in frame.itertuples(index=False):
         label = values[0]
         rows.append(
-            [Cell(excel_value(label), LABEL)]
+            [Cell(excel_value(label), Role.LABEL)]
             + [
-                Cell(excel_value(v), BODY, formats.get(str(label), "0.0" if isinstance(v, float) else "General"))
+                Cell(excel_value(v), Role.BODY, formats.get(str(label), "0.0" if isinstance(v, float) else "General"))
                 for v in values[1:]
             ]
         )
@@ -131,9 +117,9 @@ def _table(row: int, col: int, title: str, frame: pd.DataFrame) -> Rect:
 def _chart_data(col: int, spec: ChartSpec, frame: pd.DataFrame, colours: tuple[str, ...]) -> tuple[Rect, ChartPlace]:
     columns = list(frame.columns)
     # An empty first header: Excel then reads the first column as the x values when re-pointed.
-    rows = [[Cell(spec.title, SECTION)], [Cell("", HEADER)] + [Cell(c, HEADER) for c in columns[1:]]]
+    rows = [[Cell(spec.title, Role.SECTION)], [Cell("", Role.HEADER)] + [Cell(c, Role.HEADER) for c in columns[1:]]]
     rows += [
-        [Cell(excel_value(v), BODY, "0" if i == 0 else "0.0") for i, v in enumerate(values)]
+        [Cell(excel_value(v), Role.BODY, "0" if i == 0 else "0.0") for i, v in enumerate(values)]
         for values in frame.itertuples(index=False)
     ]
     rect = Rect(DATA_SHEET, 1, col, rows)

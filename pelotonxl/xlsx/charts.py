@@ -44,10 +44,8 @@ def chart_xml(place: ChartPlace) -> bytes:
         chart.x_axis = DateAxis(crossAx=100)
         chart.x_axis.majorTimeUnit = "months"
         chart.y_axis.crossAx = chart.x_axis.axId  # openpyxl's default (10) names no axis of this plot
-    elif spec.kind in ("scatter", "scatter_log"):
+    else:  # "scatter", "scatter_log"
         return _scatter_xml(place)
-    else:
-        raise ValueError(f"unknown chart kind {spec.kind!r}")
     for index, ref in enumerate(place.series):
         series = Series(
             idx=index,
