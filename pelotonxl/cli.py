@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
-import sqlite3
 import sys
-import traceback
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -138,6 +136,8 @@ def main(argv: list[str] | None = None, *, workbook_dir: Path | None = None) -> 
         return 1
     except Exception as exc:  # the last line of defence: one line, details with -v
         if args.verbose:
+            import traceback
+
             traceback.print_exc()
         line = _fault_line(exc) or (f"unexpected {type(exc).__name__}: {exc} (run with -v for details and report it)")
         print(f"peloton_xl: {line}", file=sys.stderr)
@@ -157,6 +157,8 @@ def console_main(workbook_dir: Path | None = None) -> int:
 def _fault_line(exc: Exception) -> str | None:
     """One line for the machine failing under us (a full disk, a folder that refuses writes); None
     for anything else. Raised mid-refresh, so the workbook was not replaced."""
+    import sqlite3
+
     if isinstance(exc, sqlite3.OperationalError) and ("full" in str(exc) or "readonly" in str(exc)):
         return (
             f"the local store could not be written ({exc}): free some space or check the state "

@@ -4,19 +4,21 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import logging
 import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pelotonxl.commands.report import report
 from pelotonxl.commands.targets import check_room, open_target, workbook_path
 from pelotonxl.errors import PelotonXLError
 from pelotonxl.progress import TerminalProgress
-from pelotonxl.settings import Settings, resolve
 from pelotonxl.wording import plural
+
+if TYPE_CHECKING:
+    from pelotonxl.settings import Settings
 
 STATE_ROOM = 20 * 2**20  # the store grows by a few MB per thousand workouts; SQLite needs some slack
 
@@ -49,6 +51,7 @@ def _identity(path: Path) -> tuple | None:
 
 def run_from_terminal(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path, run: RunState) -> int:
     from pelotonxl.refresh_job import run_refresh
+    from pelotonxl.settings import resolve
 
     workbook = workbook_path(args, workbook_dir)
     run.watch(workbook)
@@ -98,6 +101,7 @@ def run_from_terminal(args: argparse.Namespace, stack: ExitStack, workbook_dir: 
         password_provider=_prompt_for_password if sys.stdin.isatty() else None,
         workbook=workbook,
         demo=args.demo,
+        shown=getattr(target, "shown", None),
     )
     progress.close()
     report(result, workbook, target.through_excel, args.verbose > 0, target.notes_dropped)
@@ -124,6 +128,8 @@ def _export(settings: Settings, workbook: Path, folder: Path) -> None:
 
 
 def _prompt_for_password() -> str | None:
+    import getpass
+
     return getpass.getpass("Peloton password (used once, never saved): ") or None
 
 

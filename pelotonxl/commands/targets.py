@@ -62,11 +62,17 @@ class FileTarget:
     through_excel = False
 
     def __init__(self, path: Path):
-        from pelotonxl.xlsx import writer
+        from pelotonxl.xlsx import status_cells
 
         self.path = path
         self.notes_dropped = 0
-        writer.check_writable(path)  # before any network: a locked file fails fast
+        status_cells.check_writable(path)  # before any network: a locked file fails fast
+
+    def shown(self) -> str | None:
+        """The stamp of what the file shows (refresh_job writes only what changed since)."""
+        from pelotonxl.xlsx import status_cells
+
+        return status_cells.written_stamp(self.path)
 
     def read_config(self) -> dict:
         from pelotonxl.xlsx import config_sheet
@@ -74,6 +80,11 @@ class FileTarget:
         return config_sheet.read_config(self.path)
 
     def write(self, content: WorkbookContent) -> None:
+        if content.status_only:  # nothing new today: the writer and pandas are not even loaded
+            from pelotonxl.xlsx import status_cells
+
+            status_cells.write_status_only(self.path, content.status, content.stamp)
+            return
         from pelotonxl.xlsx import writer
 
         self.notes_dropped = writer.write_tables(self.path, content).notes_dropped
