@@ -11,12 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openpyxl.utils import get_column_letter
 
 from pelotonxl.model.dashboard import WEEKS, Block, ChartSpec, Dashboard
 from pelotonxl.model.excel_values import excel_value
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Dashboard geometry (1-based rows and columns). Charts in a 2 x 2 grid, tables around them.
 LEFT, RIGHT = 2, 11  # columns B and K: the two columns of the grid
@@ -213,26 +216,45 @@ def _table(sheet: str, row: int, col: int, block: Block) -> Rect:
 
 
 def _chart_data(data_sheet: str, col: int, spec: ChartSpec, block: Block) -> tuple[Rect, ChartPlace]:
-    frame = block.frame
+    columns = list(block.frame.columns)
+    return chart_data(
+        data_sheet,
+        col,
+        spec,
+        block.title,
+        block.frame,
+        [block.number_formats.get(c, "General") for c in columns],
+        [block.colours.get(name, "808080") for name in columns[1:]],
+        spec.axis_format or block.number_formats.get(columns[0], "General"),
+        block.note,
+    )
+
+
+def chart_data(
+    data_sheet: str,
+    col: int,
+    spec: ChartSpec,
+    title: str,
+    frame: pd.DataFrame,
+    formats: list[str],
+    colours: list[str],
+    axis_format: str,
+    note: str = "",
+) -> tuple[Rect, ChartPlace]:
+    """A chart's data on its data sheet (a title row, a header row, the frame's rows; `formats` one per
+    column) and the chart placed on it, one series per column after the first (`colours` one per series).
+    Used for the Dashboard's charts and the Ride sheet's."""
     columns = list(frame.columns)
     # The category column's header stays empty: that is how Excel tells categories from series
     # when a refresh through Excel re-points the chart at the whole block.
-    rows = [[Cell(block.title, Role.SECTION)], [Cell("", Role.HEADER)] + [Cell(c, Role.HEADER) for c in columns[1:]]]
+    rows = [[Cell(title, Role.SECTION)], [Cell("", Role.HEADER)] + [Cell(c, Role.HEADER) for c in columns[1:]]]
     for values in frame.itertuples(index=False):
-        pairs = zip(columns, values, strict=False)
-        rows.append([Cell(excel_value(v), Role.BODY, block.number_formats.get(c, "General")) for c, v in pairs])
-    rect = Rect(data_sheet, 1, col, rows)
+        rows.append([Cell(excel_value(v), Role.BODY, f) for v, f in zip(values, formats, strict=False)])
     header, first, last = 2, 3, 2 + len(frame)
     series = [
-        SeriesRef(
-            name,
-            area(data_sheet, header, col + i),
-            area(data_sheet, first, col + i, last, col + i),
-            block.colours.get(name, "808080"),
-        )
-        for i, name in enumerate(columns[1:], start=1)
+        SeriesRef(name, area(data_sheet, header, col + i), area(data_sheet, first, col + i, last, col + i), colour)
+        for i, (name, colour) in enumerate(zip(columns[1:], colours, strict=False), start=1)
     ]
-    axis_format = spec.axis_format or block.number_formats.get(columns[0], "General")
     place = ChartPlace(
         spec,
         0,
@@ -243,6 +265,6 @@ def _chart_data(data_sheet: str, col: int, spec: ChartSpec, block: Block) -> tup
         series,
         (header, col, last, col + len(columns) - 1),
         axis_format,
-        block.note,
+        note,
     )
-    return rect, place
+    return Rect(data_sheet, 1, col, rows), place

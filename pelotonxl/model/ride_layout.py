@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pelotonxl.model.dashboard import ChartSpec
-from pelotonxl.model.dashboard_layout import Cell, ChartPlace, Rect, Role, SeriesRef, SheetPlan, area
+from pelotonxl.model.dashboard_layout import Cell, ChartPlace, Rect, Role, SheetPlan, chart_data
 from pelotonxl.model.excel_values import excel_value
 from pelotonxl.model.ride_view import DATA_SHEET, SECOND, SERIES, SHEET, RideView
 from pelotonxl.model.workbook import CRIMSON, GREY, LIGHT_GREY, ORANGE_RED, PURPLE, STEEL_BLUE
@@ -115,33 +115,7 @@ def _table(row: int, col: int, title: str, frame: pd.DataFrame) -> Rect:
 
 
 def _chart_data(col: int, spec: ChartSpec, frame: pd.DataFrame, colours: tuple[str, ...]) -> tuple[Rect, ChartPlace]:
-    columns = list(frame.columns)
-    # An empty first header: Excel then reads the first column as the x values when re-pointed.
-    rows = [[Cell(spec.title, Role.SECTION)], [Cell("", Role.HEADER)] + [Cell(c, Role.HEADER) for c in columns[1:]]]
-    rows += [
-        [Cell(excel_value(v), Role.BODY, "0" if i == 0 else "0.0") for i, v in enumerate(values)]
-        for values in frame.itertuples(index=False)
-    ]
-    rect = Rect(DATA_SHEET, 1, col, rows)
-    header, first, last = 2, 3, 2 + len(frame)
-    series = [
-        SeriesRef(
-            name,
-            area(DATA_SHEET, header, col + i),
-            area(DATA_SHEET, first, col + i, last, col + i),
-            colours[(i - 1) % len(colours)],
-        )
-        for i, name in enumerate(columns[1:], start=1)
-    ]
-    place = ChartPlace(
-        spec,
-        0,
-        0,
-        CHART_COLS,
-        CHART_ROWS,
-        area(DATA_SHEET, first, col, last, col),
-        series,
-        (header, col, last, col + len(columns) - 1),
-        "0",
-    )
-    return rect, place
+    # Seconds in whole numbers, the series to one decimal; the colours in turn.
+    n = len(frame.columns)
+    series_colours = [colours[i % len(colours)] for i in range(n - 1)]
+    return chart_data(DATA_SHEET, col, spec, spec.title, frame, ["0"] + ["0.0"] * (n - 1), series_colours, "0")
