@@ -392,8 +392,12 @@ def test_ctrl_c_while_the_libraries_import_is_one_line_without_traceback(monkeyp
 def test_ctrl_c_just_after_the_workbook_was_replaced_does_not_say_it_is_unchanged(
     server, workbook, home, run_cli, monkeypatch
 ):
+    real_fsync_folder = atomic_file.fsync_folder
+
     def interrupted(folder):
-        raise KeyboardInterrupt  # lands after os.replace, while the folder is flushed
+        if folder == workbook.parent:  # the workbook's replace, not the state folder's files
+            raise KeyboardInterrupt  # lands after os.replace, while the folder is flushed
+        real_fsync_folder(folder)
 
     monkeypatch.setattr(atomic_file, "fsync_folder", interrupted)
     before = workbook.read_bytes()
