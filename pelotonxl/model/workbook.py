@@ -44,7 +44,9 @@ GREY = "7F7F7F"
 LIGHT_GREY = "BFBFBF"
 
 ID_COLUMN = "Workout ID"  # the first column of every table: what the member's notes are kept by
-WORKOUT_ID = re.compile(r"[0-9a-f]{32}")  # Peloton's workout ids (fullmatch)
+PELOTON_ID = re.compile(r"[0-9a-f]{32}")  # Peloton's ids (fullmatch)
+# A Workout ID: Peloton's, or one made for a workout imported from the website's CSV (peloton.csv_import).
+WORKOUT_ID = re.compile(r"[0-9a-f]{32}|csv-[0-9a-f]{28}")
 EXCEL_EPOCH = datetime(1899, 12, 30)  # day 0 in Excel's 1900 date system (its leap-year bug included)
 
 
