@@ -4,7 +4,7 @@ xlwings. What the ribbon's buttons and the CLI (when Excel holds the workbook) w
 The xlwings calls used here, and nothing else (the tests run them against autospecs of xlwings' own
 classes, tests/support/xlwings_autospec.py, so a call xlwings lacks fails there):
     book.sheets (iterate, [name], [-1])      book.sheets.add(name=, after=)
-    book.names: `name in`, [name].refers_to_range
+    book.names: `name in`, [name].refers_to_range, [name].refers_to, book.names.add(name, refers_to)
     sheet.name, sheet.used_range, sheet.range((row, col), (row, col)), sheet.tables
     range.options(ndim=2).value, range.options(ndim=2).formula (the member's columns),
     range.value = 2D list / scalar, range.row, range.column,
