@@ -108,6 +108,13 @@ def main(argv: list[str] | None = None, *, workbook_dir: Path | None = None) -> 
     args = build_parser(script=workbook_dir is not None).parse_args(argv)
     _setup_logging(args.verbose, args.quiet)
     run = RunState()
+    status = _main(args, workbook_dir, run)
+    if status == 1:
+        run.discard_new_workbook()
+    return status
+
+
+def _main(args: argparse.Namespace, workbook_dir: Path | None, run: RunState) -> int:
     try:
         if args.setup_excel:
             from pelotonxl.commands.setup_excel import setup_excel

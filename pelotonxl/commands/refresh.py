@@ -32,6 +32,10 @@ class RunState:
         self.workbook: Path | None = None
         self.before: tuple | None = None
         self.exit_code: int | None = None
+        self.created: tuple[Path, tuple | None] | None = None  # a workbook this run copied from the template
+
+    def created_from_template(self, workbook: Path) -> None:
+        self.created = (workbook, _identity(workbook))
 
     def watch(self, workbook: Path) -> None:
         self.workbook, self.before = workbook, _identity(workbook)
@@ -39,6 +43,14 @@ class RunState:
     def workbook_replaced(self) -> bool:
         # The atomic save ends in os.replace: a new inode (or size/time) means it happened.
         return self.workbook is not None and _identity(self.workbook) != self.before
+
+    def discard_new_workbook(self) -> None:
+        """A failed run leaves no new file behind: the copy of the template it made, never written since, goes."""
+        if self.created is not None and _identity(self.created[0]) == self.created[1]:
+            try:
+                self.created[0].unlink()
+            except OSError:
+                log.debug("could not remove %s", self.created[0], exc_info=True)
 
 
 def _identity(path: Path) -> tuple | None:
@@ -53,7 +65,7 @@ def run_from_terminal(args: argparse.Namespace, stack: ExitStack, workbook_dir: 
     from pelotonxl.refresh_job import run_refresh
     from pelotonxl.settings import resolve
 
-    workbook = workbook_path(args, workbook_dir)
+    workbook = workbook_path(args, workbook_dir, run.created_from_template)
     run.watch(workbook)
     if args.export is not None:  # a bad folder fails before any network
         from pelotonxl.export import check_folder

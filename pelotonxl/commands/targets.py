@@ -7,6 +7,7 @@ import argparse
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,10 @@ if TYPE_CHECKING:
     from pelotonxl.model.workbook import WorkbookContent
 
 
-def workbook_path(args: argparse.Namespace, workbook_dir: Path) -> Path:
+def workbook_path(
+    args: argparse.Namespace, workbook_dir: Path, on_created: Callable[[Path], object] | None = None
+) -> Path:
+    """The workbook the command works on; a missing one is copied from the template (`on_created` told)."""
     default = workbook_dir / (DEMO_WORKBOOK_NAME if args.demo else WORKBOOK_NAME)
     path = (args.workbook or default).expanduser().resolve()
     if path.suffix.lower() != ".xlsm":
@@ -36,8 +40,11 @@ def workbook_path(args: argparse.Namespace, workbook_dir: Path) -> Path:
             )
         from pelotonxl.template.new_workbook import create_from_template
 
-        if create_from_template(path) and not args.quiet:  # False: another process created it meanwhile
-            print(f"Created {path.name} from the template.", file=sys.stderr)
+        if create_from_template(path):  # False: another process created it meanwhile
+            if on_created is not None:
+                on_created(path)
+            if not args.quiet:
+                print(f"Created {path.name} from the template.", file=sys.stderr)
     return path
 
 

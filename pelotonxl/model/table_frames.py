@@ -21,6 +21,7 @@ DURATION_FORMAT = "[h]:mm:ss"
 
 WORKOUT_FORMATS = {
     "Start": DATE_FORMAT,
+    "Start (UTC)": DATE_FORMAT,
     "Class Length (min)": "0",
     "Duration": DURATION_FORMAT,
     "Total Output (kJ)": "0.0",
@@ -32,6 +33,8 @@ WORKOUT_COLUMNS = (
     ID_COLUMN,
     "Start",
     "Time Zone",
+    "Start (UTC)",
+    "ISO Week",
     "Discipline",
     "Class Title",
     "Instructor",
@@ -64,7 +67,7 @@ class SheetTable:
     metric_columns: dict[MetricKey, str] = field(default_factory=dict)
 
 
-DATE_CELLS = ("Start", "Class Aired")  # Workouts' date-times (ISO text in a stored row record)
+DATE_CELLS = ("Start", "Start (UTC)", "Class Aired")  # Workouts' date-times (ISO text in a stored row record)
 
 
 def typed_frame(
