@@ -18,7 +18,7 @@ from support.xlwings_standin import Book
 
 from pelotonxl.excel import live_writer
 from pelotonxl.model import dashboard as db
-from pelotonxl.model.dashboard_layout import FTP_ROW, LEFT, NOTE, has_lone_point, plan
+from pelotonxl.model.dashboard_layout import FTP_ROW, LEFT, Role, has_lone_point, plan
 from pelotonxl.model.power_curve import bike_series, power_curve
 from pelotonxl.model.tables import build_tables
 from pelotonxl.model.workbook import WorkbookContent
@@ -52,7 +52,7 @@ def test_no_current_streak_is_zero_weeks_no_date_and_a_caption_that_says_why():
     assert board.block("bests").caption.endswith("No workout last week or this week: no current streak.")
     # On the sheet the caption is the note row under the block, never in the Workout column.
     rect = next(r for r in plan(board).dashboard if r.cells[0][0].value == "Streaks and bests")
-    assert rect.cells[-1][0].value == board.block("bests").caption and rect.cells[-1][0].role == NOTE
+    assert rect.cells[-1][0].value == board.block("bests").caption and rect.cells[-1][0].role == Role.NOTE
     streak_row = next(row for row in rect.cells if row[0].value == "Current weekly streak")
     assert streak_row[3].value is None
 
@@ -78,7 +78,9 @@ def test_a_blank_ninety_day_estimate_says_why(days, why):
     values = rect.cells[1]
     columns = len(ftp.frame.columns)
     assert (
-        (values[-1].value, values[-1].role, len(values)) == (why, NOTE, columns + 1) if why else len(values) == columns
+        (values[-1].value, values[-1].role, len(values)) == (why, Role.NOTE, columns + 1)
+        if why
+        else len(values) == columns
     )
     if why:
         assert pd.isna(ftp.frame.iloc[0]["90-day est."]) and ftp.frame.iloc[0]["All-time est."] == 190.0
