@@ -31,7 +31,7 @@ def bests(board: db.Dashboard) -> dict[str, list]:
 
 
 def test_every_record_names_its_discipline_and_a_streak_names_no_workout():
-    board = db.build_dashboard(build_tables(hand_account()), NOW)
+    board = db.build_dashboard(*build_tables(hand_account()), NOW)
     rows = bests(board)
     for label in ("Longest ride", "Farthest ride (mi)", "Most calories"):
         assert re.match(r"^(Cycling|Running|Rowing|Walking|Strength|Yoga): ", rows[label][2]), label
@@ -46,7 +46,7 @@ def test_every_record_names_its_discipline_and_a_streak_names_no_workout():
 
 def test_no_current_streak_is_zero_weeks_no_date_and_a_caption_that_says_why():
     old = [workout("a" * 32, "2026-10-01 07:00", 30, "cycling", length=30, kj=300, watts=160)]
-    board = db.build_dashboard(build_tables(old), NOW)
+    board = db.build_dashboard(*build_tables(old), NOW)
     value, when, what = bests(board)["Current weekly streak"]
     assert value == 0 and pd.isna(what) and pd.isna(when)
     assert board.block("bests").caption.endswith("No workout last week or this week: no current streak.")
@@ -70,7 +70,7 @@ def _curve(records):
 )
 def test_a_blank_ninety_day_estimate_says_why(days, why):
     records = [ride(f"{i:032x}", day, [200.0] * 1300) for i, day in enumerate(days)]
-    board = db.build_dashboard(build_tables(records), NOW, _curve(records))
+    board = db.build_dashboard(*build_tables(records), NOW, _curve(records))
     ftp = board.block("ftp")
     assert ftp.caption == why
     figures = plan(board)
@@ -88,7 +88,7 @@ def test_a_blank_ninety_day_estimate_says_why(days, why):
 
 def test_without_any_twenty_minute_ride_the_caption_says_so():
     records = [ride("b" * 32, (11, 20), [200.0] * 100)]
-    board = db.build_dashboard(build_tables(records), NOW, _curve(records))
+    board = db.build_dashboard(*build_tables(records), NOW, _curve(records))
     assert board.block("ftp").caption == "No 20-min ride yet"
 
 
@@ -109,7 +109,7 @@ def test_a_lone_point_is_told_apart(values, lone):
 
 def one_ride_board() -> db.Dashboard:
     records = [workout("c" * 32, "2026-11-20 07:00", 30, "cycling", length=30, kj=300, watts=160, kcal=400)]
-    return db.build_dashboard(build_tables(records), NOW)
+    return db.build_dashboard(*build_tables(records), NOW)
 
 
 def test_with_one_ride_the_line_charts_draw_their_points_as_dots_in_the_file(tmp_path):
