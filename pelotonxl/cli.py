@@ -18,6 +18,7 @@ import shutil
 import sqlite3
 import sys
 import traceback
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -306,10 +307,11 @@ class _ExcelTarget:
 
         return workbook_link.read_config(self.book)
 
-    def write(self, content) -> None:
+    def write(self, content) -> Callable[[], None]:
         from pelotonxl.excel import live_writer
 
-        self.notes_dropped = live_writer.write_tables_live(self.book, content)
+        self.notes_dropped = live_writer.write_tables_live(self.book, content, recalculate=False)
+        return lambda: live_writer.recalculate_after(self.book, content)  # once the refresh is recorded
 
 
 def _open_target(workbook: Path):

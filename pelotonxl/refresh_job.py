@@ -28,9 +28,12 @@ log = logging.getLogger(__name__)
 
 
 class TableWriter(Protocol):
-    """Writes a refresh's content somewhere: the file on disk (headless) or the open workbook (xlwings)."""
+    """Writes a refresh's content somewhere: the file on disk (headless) or the open workbook (xlwings).
 
-    def __call__(self, content: WorkbookContent) -> None: ...
+    It may return a last step to run once the refresh is recorded: the live writer's recalculation of the
+    workbook's PELOTON_ formulas, which must find this refresh's store, not the one before it."""
+
+    def __call__(self, content: WorkbookContent) -> Callable[[], object] | None: ...
 
 
 @dataclass
@@ -118,14 +121,16 @@ def run_refresh(
         progress("workbook", 0, None)
     write_started = time.perf_counter()
     board = dashboard.build_dashboard([workouts, metrics], now, curve, ftp, signed_in=True)
-    write(
+    finish = write(
         WorkbookContent(
             workouts, metrics, board, status, power_curve.curve_table(curve, now), RideSheet(view), full=full
         )
     )
-    write_seconds = time.perf_counter() - write_started
     if workbook is not None:  # the CLI and the ribbon; not a benchmark's or a test's bare pipeline
         record_refresh(home, user_id, workbook, demo=demo)
+    if finish is not None:
+        finish()
+    write_seconds = time.perf_counter() - write_started
     return RefreshResult(
         report,
         rows,

@@ -52,10 +52,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def write_tables_live(book: xw.Book, content: WorkbookContent) -> int:
+def write_tables_live(book: xw.Book, content: WorkbookContent, recalculate: bool = True) -> int:
     """Each table into its sheet's Excel Table of the same name, the Dashboard into its two sheets
-    and charts, then the status cells; last, the workbook's PELOTON_* formulas recalculated so they
-    answer from the new data. Returns how many removed workouts' notes were dropped."""
+    and charts, then the status cells; last (unless `recalculate` is False: a refresh does it once it
+    is recorded, `recalculate_after`), the workbook's PELOTON_* formulas recalculated so they answer
+    from the new data. Returns how many removed workouts' notes were dropped."""
     _refuse_members_cells_on_drawn_sheets(book, content)  # before anything is written
     dropped = max([_write_table(book, table, content.full) for table in content.tables], default=0)
     if content.dashboard is not None:
@@ -66,8 +67,14 @@ def write_tables_live(book: xw.Book, content: WorkbookContent) -> int:
         defined_name = STATUS_NAMES[key][0]
         if defined_name in book.names:  # a member may have deleted one; the refresh still counts
             book.names[defined_name].refers_to_range.value = excel_value(value)
-    recalc.recalculate_functions(book, skip=_drawn_sheet_names(content))
+    if recalculate:
+        recalculate_after(book, content)
     return dropped
+
+
+def recalculate_after(book: xw.Book, content: WorkbookContent) -> None:
+    """The workbook's PELOTON_* formulas entered again, so Excel recalculates them from the new data."""
+    recalc.recalculate_functions(book, skip=_drawn_sheet_names(content))
 
 
 def _write_table(book: xw.Book, table: SheetTable, full: bool = False) -> int:
@@ -114,7 +121,7 @@ def _write_table(book: xw.Book, table: SheetTable, full: bool = False) -> int:
         sheet.range((bottom + 1, left), (old_bottom, max(old_right, right))).clear_contents()
     if old_right > right:
         sheet.range((top, right + 1), (old_bottom, old_right)).clear_contents()
-    book.names.add(member_rules.record_name(table.name), "=" + member_rules.record_value(table_rows_header(table)))
+    hidden_name(book, member_rules.record_name(table.name), "=" + member_rules.record_value(table_rows_header(table)))
     positions = {name: i for i, name in enumerate(rows[0])}
     for column in table.frame.columns:
         col = left + positions[str(column)]
@@ -129,6 +136,21 @@ def _recorded_columns(book: xw.Book, table: str) -> set[str] | None:
     """The columns the last refresh wrote to `table`, from the hidden name either writer keeps."""
     name = member_rules.record_name(table)
     return member_rules.recorded(book.names[name].refers_to) if name in book.names else None
+
+
+def hidden_name(book: xw.Book, name: str, refers_to: str) -> None:
+    """Add (or replace) a workbook name and hide it, as the headless writer's records are hidden: a member
+    browsing the Name Manager should not delete the refresh's records. xlwings has no call for a name's
+    visibility; Excel's object model does (Windows: Name.Visible; a Mac: the name's visible property)."""
+    added = book.names.add(name, refers_to)
+    try:
+        native = added.api
+        if hasattr(native, "visible") and not hasattr(native, "Visible"):
+            native.visible.set(False)  # appscript, on a Mac
+        else:
+            native.Visible = False  # COM, on Windows
+    except Exception:  # noqa: BLE001 - a visible record still works
+        log.debug("could not hide the name %s", name, exc_info=True)
 
 
 def _names_move(now: list[Any], final: list[str]) -> bool:
@@ -207,8 +229,8 @@ def _write_plan(sheet: xw.Sheet, data: xw.Sheet, layout: SheetPlan, keys: tuple[
             _write_rect(target, rect)
         for first, last, width in _runs(sorted(widths.items())):
             target.range((1, first), (1, last)).column_width = width
-        target.book.names.add(drawn_sheets.record_name(key), "=" + drawn_sheets.areas_formula(rects))
-        target.book.names.add(drawn_sheets.sheet_record_name(key), "=" + drawn_sheets.sheet_reference(target.name))
+        hidden_name(target.book, drawn_sheets.record_name(key), "=" + drawn_sheets.areas_formula(rects))
+        hidden_name(target.book, drawn_sheets.sheet_record_name(key), "=" + drawn_sheets.sheet_reference(target.name))
     charts = {c.name: c for c in sheet.charts}
     # A program that saved the workbook may have renamed our charts ("Chart 1"): one standing where a
     # chart of ours goes is ours, and gets its name back, rather than a second chart on top of it.
