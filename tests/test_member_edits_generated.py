@@ -27,6 +27,7 @@ from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import TableColumn
+from openpyxl.worksheet.worksheet import Worksheet
 from support import libreoffice
 from support.workbook_samples import SampleTable, make_workbook, sample_content
 
@@ -93,7 +94,8 @@ class Expected:
     loose: dict[tuple[int, int], object] = field(default_factory=dict)  # (row, col) -> value
 
 
-def apply_edits(path: Path, edits: list[tuple]) -> None:
+def apply_edits(path: Path, edits: list[tuple]) -> Expected:
+    """The edits, saved by openpyxl; returns what the member left (as `expectations` reads it)."""
     wb = load_workbook(path, keep_vba=True)
     ws = wb["Workouts"]
     table = ws.tables["Workouts"]
@@ -141,12 +143,16 @@ def apply_edits(path: Path, edits: list[tuple]) -> None:
         elif kind == "comment" and 2 + op[1] <= n_rows:
             ws.cell(2 + op[1], ID_COL + 1).comment = Comment("felt strong", "Member")
     wb.save(path)
+    return expectations_of(ws)
 
 
 def expectations(path: Path) -> Expected:
+    return expectations_of(load_workbook(path, keep_vba=True)["Workouts"])
+
+
+def expectations_of(ws: Worksheet) -> Expected:
     """What the member left on the Workouts sheet as it was saved: every typed value (not a formula),
     keyed by its workout in the table's rows and the columns beside them, else by its cell."""
-    ws = load_workbook(path, keep_vba=True)["Workouts"]
     table = ws.tables["Workouts"]
     n_rows = int(table.ref.split(":")[1].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
     found = Expected()
@@ -203,9 +209,10 @@ def refreshes(draw) -> Refresh:
 def refresh_after_edits(folder: Path, plan: Refresh, edits: list[tuple], save) -> None:
     path = base_workbook(folder)
     writer.write_tables(path, content(plan.ids))
-    apply_edits(path, edits)
-    path = save(path)
-    before_bytes, before = path.read_bytes(), expectations(path)
+    left = apply_edits(path, edits)
+    saved = save(path)
+    before_bytes, before = saved.read_bytes(), left if saved == path else expectations(saved)
+    path = saved
     new_ids = [f"n{i:02d}" for i in range(plan.new, 0, -1)] + [i for i in plan.ids if i not in plan.removed]
     refreshed = content(new_ids)
     refreshed.full = plan.full
