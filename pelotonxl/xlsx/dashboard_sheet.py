@@ -121,7 +121,10 @@ def worksheet_xml(
         rows.append(f'<row r="{r}"{height}>{body}</row>')
     last_row = max(cells, default=1)
     last_col = max((c for row in cells.values() for c in row), default=1)
-    cols = "".join(f'<col min="{c}" max="{c}" width="{w:g}" customWidth="1"/>' for c, w in sorted(widths.items()))
+    scale = styles.width_scale()  # the workbook's own units: its default font's digits
+    cols = "".join(
+        f'<col min="{c}" max="{c}" width="{round(w * scale, 2):g}" customWidth="1"/>' for c, w in sorted(widths.items())
+    )
     kept = table_sheet.KeptSheetBits.from_xml(old_xml)
     code_name = re.search(r'<sheetPr\b[^>]*\scodeName="([^"]*)"', old_xml or "")
     code_attr = f' codeName="{code_name.group(1)}"' if code_name else ""
