@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-
-from openpyxl.utils.cell import coordinate_to_tuple
+from typing import TYPE_CHECKING
 
 from pelotonxl.errors import WorkbookError
-from pelotonxl.model.dashboard_layout import Rect
 from pelotonxl.xlsx import package as xp
 from pelotonxl.xlsx.cells import area_bounds
+
+if TYPE_CHECKING:  # the pre-write checks import this module: a refresh with nothing new loads neither
+    from pelotonxl.model.dashboard_layout import Rect  # pandas nor openpyxl for it
 
 LISTED = 10  # cells named in the refusal; the rest are counted
 
@@ -108,7 +109,7 @@ def _cells_with_values(sheet_xml: str) -> list[tuple[str, int, int]]:
             for child in cell
         )
         if ref and has_value:
-            found.append((ref, *coordinate_to_tuple(ref)))
+            found.append((ref, *_row_and_column(ref)))
     return found
 
 
@@ -116,3 +117,9 @@ def _letters(col: int) -> str:
     from openpyxl.utils import get_column_letter
 
     return get_column_letter(col)
+
+
+def _row_and_column(ref: str) -> tuple[int, int]:
+    from openpyxl.utils.cell import coordinate_to_tuple
+
+    return coordinate_to_tuple(ref)
