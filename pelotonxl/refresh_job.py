@@ -211,7 +211,7 @@ def _write(
     finish = write(content)
     if recorded is not None:
         recorded()
-    if finish is not None:
+    if callable(finish):  # a writer that returns something else (a report) has no last step
         finish()
     return rows, time.perf_counter() - write_started
 
