@@ -111,10 +111,11 @@ class ExcelTarget:
 
         return workbook_link.read_config(self.book)
 
-    def write(self, content: WorkbookContent) -> None:
+    def write(self, content: WorkbookContent) -> Callable[[], None]:
         from pelotonxl.excel import live_writer
 
-        self.notes_dropped = live_writer.write_tables_live(self.book, content)
+        self.notes_dropped = live_writer.write_tables_live(self.book, content, recalculate=False)
+        return lambda: live_writer.recalculate_after(self.book, content)  # once the refresh is recorded
 
 
 def open_target(workbook: Path) -> FileTarget | ExcelTarget:

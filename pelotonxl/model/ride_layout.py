@@ -40,7 +40,7 @@ def chart_names() -> set[str]:
     return {OVERLAY_CHART.key, *(spec.key for spec in METRIC_CHARTS.values())}
 
 
-def plan(view: RideView | None) -> SheetPlan:
+def plan(view: RideView | None, data_sheet: str = DATA_SHEET) -> SheetPlan:
     """The Ride sheet (`dashboard`), the Ride Data sheet (`data`) and the charts."""
     result = SheetPlan(dashboard_widths=dict(WIDTHS), row_heights={1: 30.0})
     if view is None:
@@ -88,7 +88,7 @@ def plan(view: RideView | None) -> SheetPlan:
         if header in series and series[header].notna().any():
             blocks.append((spec, series[[SECOND, header]], (SERIES_COLOURS[header],)))
     for index, (spec, frame, colours) in enumerate(blocks):
-        rect, place = _chart_data(col, spec, frame, colours)
+        rect, place = _chart_data(col, spec, frame, colours, data_sheet)
         place.col = LEFT if index % 2 == 0 else RIGHT
         place.row = CHART_TOP + (index // 2) * (CHART_ROWS + 2)
         result.data.append(rect)
@@ -114,8 +114,10 @@ def _table(row: int, col: int, title: str, frame: pd.DataFrame) -> Rect:
     return Rect(SHEET, row, col, rows)
 
 
-def _chart_data(col: int, spec: ChartSpec, frame: pd.DataFrame, colours: tuple[str, ...]) -> tuple[Rect, ChartPlace]:
+def _chart_data(
+    col: int, spec: ChartSpec, frame: pd.DataFrame, colours: tuple[str, ...], data_sheet: str = DATA_SHEET
+) -> tuple[Rect, ChartPlace]:
     # Seconds in whole numbers, the series to one decimal; the colours in turn.
     n = len(frame.columns)
     series_colours = [colours[i % len(colours)] for i in range(n - 1)]
-    return chart_data(DATA_SHEET, col, spec, spec.title, frame, ["0"] + ["0.0"] * (n - 1), series_colours, "0")
+    return chart_data(data_sheet, col, spec, spec.title, frame, ["0"] + ["0.0"] * (n - 1), series_colours, "0")
