@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     def without_load() -> tuple:
         workouts, metrics = tables.build_tables(records)
         curve = power_curve.power_curve(power_curve.bike_series(records))
-        board = dashboard.build_dashboard([workouts, metrics], NOW, curve, 190.0, signed_in=True)
+        board = dashboard.build_dashboard(workouts, metrics, NOW, curve, 190.0, signed_in=True)
         return workouts, metrics, curve, board
 
     base_seconds, (workouts, metrics, curve, _) = best_of(args.repeat, without_load)

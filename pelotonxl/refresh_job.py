@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,9 +41,12 @@ ME_FIELDS = (
 
 
 class TableWriter(Protocol):
-    """Writes a refresh's content somewhere: the file on disk (headless) or the open workbook (xlwings)."""
+    """Writes a refresh's content somewhere: the file on disk (headless) or the open workbook (xlwings).
 
-    def __call__(self, content: WorkbookContent) -> None: ...
+    It may return a last step to run once the refresh is recorded: the live writer's recalculation of the
+    workbook's PELOTON_ formulas, which must find this refresh's store, not the one before it."""
+
+    def __call__(self, content: WorkbookContent) -> Callable[[], object] | None: ...
 
 
 @dataclass
@@ -118,12 +122,8 @@ def run_refresh(
     http = new_session(settings.workers)
     auth = Authenticator(settings, TokenStore(home, settings.username), http, password_provider)
     client = PelotonClient(settings, auth, http)
-    auth.access_token()  # signs in: the token usually names the member, saving a request
-    me: dict | None = None
-    user_id = auth.user_id
-    if user_id is None:  # /api/me names the member and carries Peloton's FTP
-        me = client.get_json("/api/me")
-        user_id = str(me["id"])
+    user_id = client.user_id()  # signs in: the token usually names the member, else /api/me does
+    me = client.me_if_asked()  # /api/me carries Peloton's FTP too
     day = date.today().isoformat()
     with WorkoutStore.for_account(home, user_id) as store:
         # Workouts imported from a CSV before this account was known: its own from now on.
@@ -160,9 +160,10 @@ def run_refresh(
         else:
             content = WorkbookContent()
         content.stamp = f"{stamp}.{day}"
-        rows, write_seconds = _write(store, write, content, refresh_status(report, settings.every_n), progress)
-    if workbook is not None:  # the CLI and the ribbon; not a benchmark's or a test's bare pipeline
-        record_refresh(home, user_id, workbook, demo=demo)
+        # The CLI and the ribbon name the workbook; a benchmark's or a test's bare pipeline is not recorded.
+        recorded = partial(record_refresh, home, user_id, workbook, demo=demo) if workbook is not None else None
+        status = refresh_status(report, settings.every_n)
+        rows, write_seconds = _write(store, write, content, status, progress, recorded)
     return RefreshResult(
         report,
         rows,
@@ -201,12 +202,15 @@ def build_and_write(
     *,
     full: bool = False,
     progress: Progress | None = None,
+    recorded: Callable[[], None] | None = None,
 ) -> tuple[int, float]:
     """The tables, the Dashboard, the power curve, the training load and the Ride sheet from the store,
-    handed to `write` with the status cells; returns the workouts written and the seconds the write took."""
+    handed to `write` with the status cells (then `recorded`, see `_write`); returns the workouts written
+    and the seconds the write took."""
     from pelotonxl.model.athlete import Athlete
 
-    return _write(store, write, _everything(store, Athlete(today_ftp=ftp), progress, full), status, progress)
+    content = _everything(store, Athlete(today_ftp=ftp), progress, full)
+    return _write(store, write, content, status, progress, recorded)
 
 
 def _write(
@@ -215,15 +219,22 @@ def _write(
     content: WorkbookContent,
     status: dict[str, object],
     progress: Progress | None,
+    recorded: Callable[[], None] | None = None,
 ) -> tuple[int, float]:
-    """Hand `content` to `write` with the status cells; returns the workouts in the store and the seconds."""
+    """Hand `content` to `write` with the status cells, then `recorded` (the refresh's record,
+    `state.record_refresh`), then the writer's last step if it returned one (the live writer's
+    recalculation, which must find this refresh's store); returns the workouts in the store and the seconds."""
     rows = store.count()
     content.status = {**status, "workout_count": rows}
     content.renamed_ids = store.renamed_ids()
     if progress:
         progress("workbook", 0, None)
     write_started = time.perf_counter()
-    write(content)
+    finish = write(content)
+    if recorded is not None:
+        recorded()
+    if callable(finish):  # a writer that returns something else (a report) has no last step
+        finish()
     return rows, time.perf_counter() - write_started
 
 
@@ -267,7 +278,7 @@ def _dated(store: WorkoutStore, who: Any, progress: Progress | None, rows: list 
     store.save_loads(workout_load.stored(loads))
     metrics = workout_load.with_load_columns(metrics, loads.by_workout)
     ftp = who.today_ftp
-    board = dashboard.build_dashboard([workouts, metrics], now, curve, ftp, signed_in=True, fitness=loads.fitness)
+    board = dashboard.build_dashboard(workouts, metrics, now, curve, ftp, signed_in=True, fitness=loads.fitness)
     curve_table = power_curve.curve_table(curve, now)
     if rows is None:
         return WorkbookContent(dashboard=board, power_curve=curve_table, fitness=loads.fitness)
@@ -314,7 +325,7 @@ def _code_version() -> str:
 def _me_or_none(client: PelotonClient) -> dict | None:
     """/api/me for Peloton's FTP; a refresh does not fail for want of it."""
     try:
-        return client.get_json("/api/me")
+        return client.me()
     except PelotonXLError as exc:
         log.info("no FTP from /api/me: %s", exc)
         return None

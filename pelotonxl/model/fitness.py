@@ -14,10 +14,12 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from pelotonxl.model.workbook import FITNESS_SHEET
+
 CTL_DAYS = 42
 ATL_DAYS = 7
 RAMP_DAYS = 7
-TABLE = "Fitness"
+TABLE = FITNESS_SHEET
 COLUMNS = ("Date", "Load", "Fitness (CTL)", "Fatigue (ATL)", "Form (TSB)", "Ramp (CTL/7 days)")
 # What PELOTON_FITNESS answers: its second argument -> the column.
 FIGURES = {"load": COLUMNS[1], "fitness": COLUMNS[2], "fatigue": COLUMNS[3], "form": COLUMNS[4], "ramp": COLUMNS[5]}

@@ -4,6 +4,7 @@ read-only, things on our sheets a rewrite would delete) and the atomic replace a
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -14,7 +15,9 @@ import zlib
 from collections.abc import Iterable, Mapping, Set
 from pathlib import Path
 
+from pelotonxl.atomic_file import replacing
 from pelotonxl.errors import WorkbookError
+from pelotonxl.xlsx import drawn_sheets
 from pelotonxl.xlsx import package as xp
 
 TEMP_PREFIX = ".~peloton_xl-"
@@ -34,6 +37,12 @@ def check_workbook(path: Path, sheet_names: Iterable[str], own_charts: Mapping[s
                 f"{path.name} is open in Excel ({lock.name} beside it): close it in Excel, "
                 "or refresh from the Peloton tab (delete the ~$ file if Excel is not running)."
             )
+    libreoffice = path.with_name(f".~lock.{path.name}#")  # LibreOffice's, while it has the file open
+    if libreoffice.exists():
+        raise WorkbookError(
+            f"{path.name} is open in LibreOffice ({libreoffice.name} beside it): close it there, then refresh "
+            "again (delete that file if LibreOffice is not running)."
+        )
     with xp.open_package(path) as pkg:
         damaged = _damaged_entry(path)
         if damaged:
@@ -43,8 +52,10 @@ def check_workbook(path: Path, sheet_names: Iterable[str], own_charts: Mapping[s
             )
         _refuse_a_workbook_without_macros(pkg, path)
         for name in sheet_names:
-            sheet = xp.sheet_for_table(pkg, name)
-            found = _things_a_rewrite_drops(pkg, sheet, own_charts.get(name.casefold())) if sheet else []
+            sheet = drawn_sheets.recorded(pkg, name) or xp.sheet_for_table(pkg, name)  # renamed or not
+            data = own_charts.get(name.casefold())
+            data_sheet = drawn_sheets.find(pkg, data) if data else None
+            found = _things_a_rewrite_drops(pkg, sheet, data_sheet.name if data_sheet else data) if sheet else []
             if sheet and found:
                 raise WorkbookError(
                     f"The {sheet.name} sheet holds {', '.join(found)}, which a refresh would "
@@ -174,32 +185,12 @@ def _temp_path(path: Path, pid: int) -> Path:
 
 
 def save_atomically(pkg: xp.Package, path: Path) -> None:
-    temp = _temp_path(path, os.getpid())
-    try:
+    busy = functools.partial(WorkbookError, f"{path.name} is open in another program: close it, then refresh again.")
+    with replacing(path, _temp_path(path, os.getpid()), busy=busy) as temp:
         with open(temp, "wb") as stream:
             pkg.write_zip(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
         os.chmod(temp, stat.S_IMODE(os.stat(path).st_mode))
         pkg.close()  # Windows cannot replace a file that is still open
-        try:
-            os.replace(temp, path)
-        except PermissionError:
-            raise WorkbookError(f"{path.name} is open in another program: close it, then refresh again.") from None
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
-
-
-def _fsync_folder(folder: Path) -> None:
-    if os.name == "nt":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def remove_stale_temps(path: Path) -> None:

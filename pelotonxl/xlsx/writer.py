@@ -18,7 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pelotonxl.model.workbook import DEFAULT_PRINT_FIT, PRINT_FIT, TABLE_STYLE, WorkbookContent, follow_renamed
+from openpyxl.utils.cell import range_boundaries
+
+from pelotonxl.model.workbook import (
+    DEFAULT_PRINT_FIT,
+    FITNESS_SHEET,
+    PRINT_FIT,
+    TABLE_SHEETS,
+    TABLE_STYLE,
+    WorkbookContent,
+    follow_renamed,
+)
 from pelotonxl.settings import STATUS_NAMES
 from pelotonxl.xlsx import (
     dashboard_sheet,
@@ -38,7 +48,7 @@ if TYPE_CHECKING:
     from pelotonxl.model.tables import SheetTable
 
 
-OWNED_SHEETS = ("Workouts", "Metrics", "PowerCurve", "Fitness")
+OWNED_SHEETS = (*TABLE_SHEETS, FITNESS_SHEET)
 
 
 log = logging.getLogger(__name__)
@@ -153,6 +163,7 @@ def _write_table(
         member,
         drop_orphans=drop_orphans,
         sheet_name=sheet.name,
+        old_bottom=range_boundaries(old_ref)[3] if old_ref else None,
         print_fit=PRINT_FIT.get(table.name, DEFAULT_PRINT_FIT),
     )
     pkg.put(sheet.part, made.xml)
