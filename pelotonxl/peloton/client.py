@@ -14,7 +14,8 @@ from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 
 from pelotonxl import __version__
-from pelotonxl.errors import ApiError
+from pelotonxl.errors import ApiError, shown_text
+from pelotonxl.peloton import transport
 from pelotonxl.peloton.auth import Authenticator
 from pelotonxl.settings import Settings
 
@@ -27,6 +28,7 @@ TRANSIENT = (
     requests.Timeout,
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
+    transport.DeadlinePassed,
 )
 
 
@@ -113,6 +115,8 @@ class PelotonClient:
         pacer: Pacer | None = None,
         max_attempts: int = 5,
         timeout: tuple[float, float] = (10.0, 60.0),
+        deadline: float = transport.DEFAULT_DEADLINE,
+        max_bytes: int = transport.DEFAULT_MAX_BYTES,
     ):
         self.settings = settings
         self.auth = auth
@@ -120,6 +124,7 @@ class PelotonClient:
         self.pacer = pacer or Pacer()
         self.max_attempts = max_attempts
         self.timeout = timeout
+        self.deadline, self.max_bytes = deadline, max_bytes
         self._count_lock = threading.Lock()
         self.requests_made = 0
 
@@ -196,17 +201,20 @@ class PelotonClient:
         started = self.pacer.clock()
         while True:
             attempt += 1
-            if self.pacer.gave_up() or self.pacer.clock() - started >= self.pacer.give_up_after:
+            elapsed = self.pacer.clock() - started
+            if self.pacer.gave_up() or elapsed >= self.pacer.give_up_after:
+                # The figure said is the time this request has really spent (a long Retry-After ends it sooner).
                 raise ApiError(
-                    f"Peloton kept failing for {self.pacer.give_up_after:g} seconds, so "
-                    f"{path} was not fetched; refresh again later.",
+                    f"Peloton kept failing for {elapsed:.0f} seconds, so {path} was not fetched; refresh again later.",
                     path,
                 )
             self.pacer.wait_turn()
             with self._count_lock:
                 self.requests_made += 1
             try:
-                resp = self.http.get(
+                resp = transport.send(
+                    self.http,
+                    "GET",
                     url,
                     params=params,
                     timeout=self.timeout,
@@ -215,7 +223,19 @@ class PelotonClient:
                         "Peloton-Platform": "web",
                         "Accept": "application/json",
                     },
+                    deadline=max(1.0, min(self.deadline, self.pacer.give_up_after - elapsed)),
+                    max_bytes=self.max_bytes,
                 )
+            except transport.RedirectRefused as exc:
+                raise ApiError(
+                    f"Peloton's API {exc} for {path}; not followed. Check the API URL setting.", path
+                ) from None
+            except transport.ReplyTooLarge:
+                raise ApiError(
+                    f"Peloton sent more than {self.max_bytes // 2**20} MB for {path}; not read. Try again later.", path
+                ) from None
+            except requests.exceptions.SSLError as exc:
+                raise ApiError(transport.tls_line(url, exc, "the API URL setting"), path) from None
             except TRANSIENT as exc:
                 if attempt >= max_attempts:
                     raise ApiError(
@@ -226,7 +246,10 @@ class PelotonClient:
                 self.pacer.push_back(None)
                 continue
             except requests.RequestException as exc:  # a bad URL setting, not a passing fault
-                raise ApiError(f"Cannot request {url}: {exc}. Check the API URL setting.", path) from None
+                # The exception's own text may quote a header (the token): only its kind is said.
+                raise ApiError(
+                    f"Cannot request {shown_text(url)} ({type(exc).__name__}). Check the API URL setting.", path
+                ) from None
             if resp.status_code == 401 and not renewed:
                 renewed = True  # renew once, then retry once: not a failed attempt
                 attempt -= 1
@@ -271,7 +294,7 @@ class _OwnAuthorization(AuthBase):
 
 
 def new_session(workers: int) -> requests.Session:
-    session = requests.Session()
+    session = transport.GuardedSession()
     session.auth = _OwnAuthorization()
     adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(4, workers + 2), max_retries=0)
     session.mount("http://", adapter)
@@ -314,9 +337,14 @@ def _checked_json(resp: requests.Response, path: str) -> dict:
     try:
         data = resp.json()
     except ValueError:
-        html = "html" in ctype or resp.text.lstrip().startswith("<")
+        html = "html" in ctype or resp.content[:512].lstrip().startswith(b"<")
         kind = "an HTML page instead of JSON" if html else "malformed JSON"
         raise ApiError(f"Peloton sent {kind} for {path} (HTTP {status}); try again later.", path, status) from None
+    except RecursionError:
+        raise ApiError(
+            f"Peloton sent JSON nested too deep to read for {path}; try again later.", path, status
+        ) from None
     if not isinstance(data, dict):
-        raise ApiError(f"Peloton sent unexpected JSON for {path}; try again later.", path, status)
+        kind = type(data).__name__.replace("NoneType", "null").replace("dict", "object")
+        raise ApiError(f"Peloton sent a JSON {kind} instead of an object for {path}; try again later.", path, status)
     return data
