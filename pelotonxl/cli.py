@@ -60,6 +60,13 @@ def build_parser(script: bool = True) -> argparse.ArgumentParser:
         "--full", action="store_true", help="refetch every workout and graph, and drop workouts deleted on Peloton"
     )
     p.add_argument(
+        "--allow-removals",
+        action="store_true",
+        dest="allow_removals",
+        help="with --full: remove the stored workouts Peloton's list lacks even when that is more than half of "
+        "them, or the list holds fewer than the account's count (a --full refuses that otherwise)",
+    )
+    p.add_argument(
         "--demo", action="store_true", help="use a built-in demo account served locally: no account, no network"
     )
     p.add_argument(
@@ -213,6 +220,8 @@ def _check_room(folder: Path, needed: int, what: str, fix: str) -> None:
 def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path, run: _RunState) -> int:
     from pelotonxl.refresh_job import run_refresh
 
+    if args.allow_removals and not args.full:
+        raise WorkbookError("--allow-removals only applies to --full: run with --full --allow-removals.")
     workbook = _workbook_path(args, workbook_dir)
     run.watch(workbook)
     if args.export is not None:  # a bad folder fails before any network
@@ -257,6 +266,7 @@ def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path, run: _R
         password_provider=_prompt_for_password if sys.stdin.isatty() else None,
         workbook=workbook,
         demo=args.demo,
+        allow_removals=args.allow_removals or args.demo,
     )
     progress.close()
     _report(result, workbook, target.through_excel, args.verbose > 0, target.notes_dropped)

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from pelotonxl.errors import PelotonXLError
+from pelotonxl.errors import ApiError, PelotonXLError
 from pelotonxl.model import dashboard, power_curve, ride_view, tables
 from pelotonxl.model.workbook import RideSheet, WorkbookContent
 from pelotonxl.peloton.auth import Authenticator, TokenStore
@@ -55,6 +55,7 @@ def run_refresh(
     password_provider: Callable[[], str | None] | None = None,
     workbook: Path | None = None,
     demo: bool = False,
+    allow_removals: bool = False,
 ) -> RefreshResult:
     """One refresh, end to end: the pipeline the CLI and the ribbon share.
 
@@ -66,7 +67,8 @@ def run_refresh(
     result's `failed`, and the rest is written. Once written into `workbook` (the path the CLI and the
     ribbon pass), the refresh is recorded machine-wide (`state.record_refresh`: as that workbook's refresh,
     and as this machine's most recent refresh or, with `demo`, most recent demo refresh) so the worksheet
-    functions find its store.
+    functions find its store. A `full` refresh refuses to remove workouts when the list looks incomplete
+    (see `sync.check_removals`) unless `allow_removals`.
     """
     started = time.perf_counter()
     home = settings.home_path
@@ -77,9 +79,24 @@ def run_refresh(
     client = PelotonClient(settings, auth, http)
     auth.access_token()  # signs in: the token usually names the member, saving a request
     me = None if auth.user_id else client.get_json("/api/me")
-    user_id = auth.user_id or str(me["id"])
-    with WorkoutStore.for_account(home, user_id) as store:
-        report = sync(client, store, user_id, full=full, progress=progress)
+    if me is not None and not _text_id(me.get("id")):
+        raise ApiError("Peloton's /api/me named no account (its id is missing or not text); try again later.")
+    if full and me is None:  # the count a --full checks its list against
+        me = _me_or_none(client)
+    user_id = auth.user_id or str((me or {})["id"])
+    store, set_aside = WorkoutStore.open_or_set_aside(home, user_id)
+    if set_aside:
+        log.warning("%s", set_aside)
+    with store:
+        report = sync(
+            client,
+            store,
+            user_id,
+            full=full,
+            progress=progress,
+            expected_total=_count(me, "total_workouts"),
+            allow_removals=allow_removals,
+        )
         if progress:
             progress("tables", 0, None)
         summaries = list(store.records(samples=False))  # the tables need no samples
@@ -136,11 +153,20 @@ def _me_or_none(client: PelotonClient) -> dict | None:
         return None
 
 
+def _text_id(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and value.isprintable() and len(value) < 200
+
+
+def _count(me: dict | None, key: str) -> int | None:
+    value = (me or {}).get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**9 else None
+
+
 def peloton_ftp(me: dict | None) -> float | None:
     """The FTP Peloton holds for the member: the one set or tested (`cycling_ftp`), else the one from
     a workout (`cycling_workout_ftp`), else Peloton's estimate (`estimated_cycling_ftp`); 0 means none."""
     for key in ("cycling_ftp", "cycling_workout_ftp", "estimated_cycling_ftp"):
         value = (me or {}).get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 3000:  # watts
             return float(value)
     return None

@@ -55,7 +55,9 @@ class TokenSet:
 
     @property
     def user_id(self) -> str | None:
-        return jwt_claims(self.access_token).get(USER_ID_CLAIM)
+        value = jwt_claims(self.access_token).get(USER_ID_CLAIM)
+        usable = isinstance(value, str) and value.strip() and value.isprintable() and len(value) < 200
+        return value if usable else None
 
 
 def jwt_claims(token: str) -> dict:
@@ -65,7 +67,7 @@ def jwt_claims(token: str) -> dict:
         payload += "=" * (-len(payload) % 4)
         claims = json.loads(base64.urlsafe_b64decode(payload))
         return claims if isinstance(claims, dict) else {}
-    except (IndexError, ValueError):
+    except (IndexError, ValueError, RecursionError):
         return {}
 
 

@@ -154,6 +154,41 @@ class WorkoutStore:
     def for_account(cls, home: Path, user_id: str) -> WorkoutStore:
         return cls(cls.path_for(home, user_id))
 
+    @classmethod
+    def open_or_set_aside(cls, home: Path, user_id: str, today: str | None = None) -> tuple[WorkoutStore, str | None]:
+        """The account's store for a refresh; a damaged one (truncated, overwritten, not SQLite) is renamed
+        beside itself with the date and a new one started, which the refresh fills from Peloton again.
+        Returns the store and, when one was set aside, the line that says so."""
+        path = cls.path_for(home, user_id)
+        try:
+            store = cls(path)
+            try:
+                if store.db.execute("PRAGMA quick_check").fetchone() != ("ok",):
+                    raise sqlite3.DatabaseError("its integrity check failed")
+            except BaseException:
+                store.close()
+                raise
+            return store, None
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "malformed" not in str(exc):
+                raise  # locked, full, read-only: the machine's trouble, said as such
+            why = str(exc)
+        stamp = today or time.strftime("%Y-%m-%d")
+        aside = path.with_name(f"{path.stem}.damaged-{stamp}{path.suffix}")
+        n = 1
+        while aside.exists():
+            n += 1
+            aside = path.with_name(f"{path.stem}.damaged-{stamp}-{n}{path.suffix}")
+        os.replace(path, aside)
+        for companion in ("-wal", "-shm"):
+            if os.path.exists(str(path) + companion):
+                os.replace(str(path) + companion, str(aside) + companion)
+        note = (
+            f"The local store {path} was damaged ({why}): set aside as {aside.name} and rebuilt from Peloton "
+            "(every workout and graph fetched again)."
+        )
+        return cls(path), note
+
     def close(self) -> None:
         self.db.close()
 
@@ -277,6 +312,11 @@ class WorkoutStore:
 
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM workouts").fetchone()[0]
+
+    def count_of(self, ids: Iterable[str]) -> int:
+        """How many of `ids` the store holds."""
+        wanted = set(ids)
+        return sum(1 for (wid,) in self.db.execute("SELECT id FROM workouts") if wid in wanted)
 
     def records(self, samples: bool = True) -> Iterator[tuple[dict, dict | None]]:
         """Every (workout, graph or None), newest first: the input of tables.build_tables.

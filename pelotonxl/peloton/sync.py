@@ -51,7 +51,14 @@ class SyncReport:
 
 
 def sync(
-    client: PelotonClient, store: WorkoutStore, user_id: str, *, full: bool = False, progress: Progress | None = None
+    client: PelotonClient,
+    store: WorkoutStore,
+    user_id: str,
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+    expected_total: int | None = None,
+    allow_removals: bool = False,
 ) -> SyncReport:
     """Bring the store up to date with the account, and say what changed.
 
@@ -63,6 +70,10 @@ def sync(
     UNAVAILABLE_AFTER-th refresh, quiet after that). A workout that cannot be read is skipped or
     kept without the unreadable field, and named in `unreadable`. `progress(stage, done, total)` is
     told as pages and graphs arrive.
+
+    A `full` sync refuses to drop anything (RemovalRefused, nothing removed) when it would drop more
+    than half of the stored workouts, or when the list held fewer workouts than `expected_total`
+    (`/api/me`'s count): one empty answer must not wipe a history. `allow_removals` drops them anyway.
     """
     progress = progress or (lambda stage, done, total: None)
     report = SyncReport()
@@ -72,6 +83,8 @@ def sync(
             graphs.fetch(store.ids_needing_graph())  # what earlier runs left unfinished
         walk = _walk_pages(client, store, user_id, full, report, progress, graphs)
         if full:
+            if not allow_removals:
+                check_removals(store, walk.listed_ids, expected_total)
             report.pruned = store.finish_full_sync(walk.listed_ids, walk.frontier())
         else:  # after what is new, so refining never delays it
             graphs.refine(store.coarser_graphs(client.settings.every_n, REFINE_PER_REFRESH))
@@ -82,6 +95,31 @@ def sync(
     report.total = store.count()
     report.coarse_left = len(store.coarser_graphs(client.settings.every_n))
     return report
+
+
+class RemovalRefused(ApiError):
+    """A --full whose list looks incomplete: removing what it lacks would lose the member's history."""
+
+
+ALLOW_REMOVALS_FLAG = "--allow-removals"
+
+
+def check_removals(store: WorkoutStore, listed: set[str], expected_total: int | None) -> None:
+    """Refuse a full sync's removals when they look like Peloton's mistake rather than the member's deletions."""
+    stored = store.count()
+    gone = stored - store.count_of(listed)
+    short = expected_total is not None and len(listed) < expected_total
+    if gone == 0 or (gone * 2 <= stored and not short):
+        return
+    why = (
+        f"Peloton's list held {len(listed)} of the {expected_total} workouts its account page counts"
+        if short
+        else f"Peloton's list held {len(listed)} workouts"
+    )
+    raise RemovalRefused(
+        f"--full would remove {gone} of the {stored} stored workouts ({why}); nothing was removed or written. "
+        f"If they really were deleted on Peloton, run again with --full {ALLOW_REMOVALS_FLAG}."
+    )
 
 
 class _Walk:
