@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
+
+import numpy as np
 
 from pelotonxl.errors import ApiError, PelotonXLError
 from pelotonxl.model import dashboard, power_curve, ride_view, tables
@@ -70,6 +73,22 @@ def run_refresh(
     functions find its store. A `full` refresh refuses to remove workouts when the list looks incomplete
     (see `sync.check_removals`) unless `allow_removals`.
     """
+    # numpy's overflow and invalid-value warnings are about numbers the model already blanks: never the member's.
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _run_refresh(settings, write, full, progress, password_provider, workbook, demo, allow_removals)
+
+
+def _run_refresh(
+    settings: Settings,
+    write: TableWriter,
+    full: bool,
+    progress: Progress | None,
+    password_provider: Callable[[], str | None] | None,
+    workbook: Path | None,
+    demo: bool,
+    allow_removals: bool,
+) -> RefreshResult:
     started = time.perf_counter()
     home = settings.home_path
     state = StateFolder(home)

@@ -11,22 +11,34 @@ from __future__ import annotations
 import datetime as dt
 import math
 import numbers
+import re
 
 import numpy as np
 import pandas as pd
 
 ExcelValue = None | bool | int | float | str | dt.datetime | dt.date | dt.timedelta
 
+MAX_CELL_TEXT = 32767  # Excel's limit per cell
+# What no cell can hold (XML 1.0 forbids these characters; lone surrogates cannot be encoded at all).
+_NOT_IN_A_CELL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # day 0 in the 1900 date system (leap-year bug included)
 ONE_DAY = pd.Timedelta(days=1)
+
+
+def cell_text(value: object) -> str:
+    """Text as a cell holds it, for both writers: without the characters no cell can hold, at most
+    32,767 characters (Excel's limit; the live writer would otherwise hand Excel what it refuses)."""
+    text = value if isinstance(value, str) else str(value)
+    return _NOT_IN_A_CELL.sub("", text)[:MAX_CELL_TEXT]
 
 
 def excel_value(value: object) -> ExcelValue:
     """None for a blank (None, NaN, NaT, pd.NA, infinities); Python bool/int/float for NumPy
     scalars; a naive datetime for a date-time (its time zone dropped, the wall-clock time kept);
-    a timedelta for a duration; text as is, anything else as its text."""
+    a timedelta for a duration; text as `cell_text` makes it, anything else as its text."""
     if isinstance(value, str):  # first: most cells that come one by one are text
-        return value
+        return cell_text(value)
     if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         return None
     if isinstance(value, np.datetime64):
@@ -52,7 +64,7 @@ def excel_value(value: object) -> ExcelValue:
         return value.to_pytimedelta()
     if isinstance(value, dt.timedelta):
         return value
-    return str(value)
+    return cell_text(value)
 
 
 def wall_clock(series: pd.Series) -> pd.Series:

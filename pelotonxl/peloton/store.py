@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pelotonxl.errors import ConfigError
+from pelotonxl.peloton.fields import checked_graph, checked_workout, epoch
 from pelotonxl.state import StateFolder
 
 # The store's layout, as PRAGMA user_version numbers it. A change of layout adds a step to MIGRATIONS
@@ -204,9 +205,9 @@ class WorkoutStore:
         rows = [
             (
                 w["id"],
-                int(w.get("created_at") or w.get("start_time") or 0),
-                w.get("start_time"),
-                w.get("status"),
+                epoch(w.get("created_at")) or epoch(w.get("start_time")) or 0,
+                epoch(w.get("start_time")),
+                w.get("status") if isinstance(w.get("status"), str) else None,
                 json.dumps(w, separators=(",", ":")),
                 now,
             )
@@ -305,7 +306,7 @@ class WorkoutStore:
     def graph(self, workout_id: str) -> dict | None:
         """One workout's stored graph, or None."""
         row = self.db.execute("SELECT data FROM graphs WHERE workout_id = ?", (workout_id,)).fetchone()
-        return unpack_graph(row[0]) if row else None
+        return checked_graph(unpack_graph(row[0])) if row else None
 
     def failures(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT workout_id, error FROM graph_failures"))
@@ -319,7 +320,8 @@ class WorkoutStore:
         return sum(1 for (wid,) in self.db.execute("SELECT id FROM workouts") if wid in wanted)
 
     def records(self, samples: bool = True) -> Iterator[tuple[dict, dict | None]]:
-        """Every (workout, graph or None), newest first: the input of tables.build_tables.
+        """Every (workout, graph or None), newest first: the input of tables.build_tables, each field
+        checked as `fields` says (a field of the wrong type or an absurd number reads as blank).
 
         `samples=False` leaves out each graph's samples (`metrics[].values`, the time axis): the
         summaries are all the tables need, and thousands of fine graphs' samples are hundreds of MB
@@ -332,7 +334,7 @@ class WorkoutStore:
             graph = unpack_graph(graph) if graph is not None else None
             if graph is not None and not samples:
                 _drop_samples(graph)
-            yield json.loads(workout), graph
+            yield checked_workout(json.loads(workout)), checked_graph(graph)
 
     # -- internals ----------------------------------------------------------------------------------
     def _transaction(self):

@@ -12,14 +12,15 @@ itself over a few normal refreshes.
 from __future__ import annotations
 
 import logging
-import math
 import queue
+import re
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from pelotonxl.errors import ApiError
+from pelotonxl.errors import ApiError, shown_text
 from pelotonxl.peloton.client import PelotonClient
+from pelotonxl.peloton.fields import epoch, number
 from pelotonxl.peloton.store import WorkoutStore, is_finished
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,7 @@ def _walk_pages(
         report.new += sum(1 for w in fresh if w["id"] not in stored)
         for w in fresh:
             walk.ids.add(w["id"])
-            created = int(w.get("created_at") or 0)
+            created = epoch(w.get("created_at")) or 0
             walk.newest = max(walk.newest, created)
             if not is_finished(w):
                 walk.oldest_unfinished = min(walk.oldest_unfinished or created, created)
@@ -166,30 +167,23 @@ def _walk_pages(
         graphs.fetch(finished if full else store.without_graph(finished))
         graphs.collect()
         progress("workouts", len(walk.ids), None)
-        if frontier is not None and any(int(w.get("created_at") or 0) <= frontier and w["id"] in known for w in fresh):
+        if frontier is not None and any(
+            (epoch(w.get("created_at")) or 0) <= frontier and w["id"] in known for w in fresh
+        ):
             break
     return walk
 
 
-def _epoch(value) -> int | None:
-    """A time in seconds as the store keeps it: an int, a whole float or a string of digits."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float):
-        return int(value) if math.isfinite(value) else None
-    try:
-        return int(value) if isinstance(value, (int, str)) else None
-    except ValueError:
-        return None
+# Peloton's ids are 32 hex digits; an id goes into request paths, so nothing else gets through.
+_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
-def _is_number(value) -> bool:
-    if isinstance(value, bool):
-        return False
-    try:
-        return math.isfinite(float(value)) if isinstance(value, (int, float, str)) else False
-    except ValueError:
-        return False
+def _unreadable_fields(w: dict) -> list[str]:
+    """Fields the tables will show blank: times that are not times, a total_work that is not a number."""
+    odd = [key for key in ("start_time", "end_time") if w.get(key) is not None and epoch(w.get(key)) is None]
+    if w.get("total_work") is not None and number(w.get("total_work")) is None:
+        odd.append("total_work")
+    return odd
 
 
 def _readable_workouts(page: list[dict], unreadable: dict[str, str]) -> list[dict]:
@@ -202,14 +196,13 @@ def _readable_workouts(page: list[dict], unreadable: dict[str, str]) -> list[dic
         if not isinstance(wid, str) or not wid.strip():
             unreadable[_shown(wid)] = f"skipped: its id {_shown(wid)} is not text"
             continue
-        if (_epoch(w.get("created_at")) or 0) <= 0:
+        if not _ID.fullmatch(wid):
+            unreadable[_shown(wid)] = f"skipped: its id {_shown(wid)} is not a Peloton id"
+            continue
+        if epoch(w.get("created_at")) is None:
             unreadable[wid] = f"skipped: its created_at {_shown(w.get('created_at'))} is not a time"
             continue
-        odd = [
-            key
-            for key in ("start_time", "end_time", "total_work")
-            if w.get(key) is not None and not _is_number(w.get(key))
-        ]
+        odd = _unreadable_fields(w)
         if odd:
             unreadable[wid] = (
                 "kept, but "
@@ -220,9 +213,9 @@ def _readable_workouts(page: list[dict], unreadable: dict[str, str]) -> list[dic
     return kept
 
 
-def _shown(value, limit: int = 40) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _shown(value: object, limit: int = 40) -> str:
+    """A value from the server as a problem line quotes it: its repr, one line, no control characters."""
+    return shown_text(repr(value), limit)
 
 
 class _GraphFetcher:
