@@ -6,6 +6,7 @@ The CLI runs in this process against the local Peloton server; docs/what-happens
 from __future__ import annotations
 
 import sqlite3
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,48 @@ def test_a_damaged_store_is_set_aside_and_rebuilt_from_peloton(server, refreshed
     assert aside.name in line  # kept beside the new store, for whoever wants to look
     assert stored(home, account) == N
     assert len(table_rows(refreshed, "Workouts")) == N
+
+
+# --- damaged workbook parts -------------------------------------------------------------------------
+
+
+def _rewrite_zip(path: Path, edit) -> None:
+    with zipfile.ZipFile(path) as zin:
+        entries = [(info, zin.read(info.filename)) for info in zin.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info, data in entries:
+            new = edit(info.filename, data)
+            if new is not None:
+                zout.writestr(info, new)
+
+
+@pytest.mark.parametrize(
+    ("part", "damage", "said"),
+    [
+        ("xl/workbook.xml", b"<workbook", "xl/workbook.xml cannot be read back"),
+        ("xl/_rels/workbook.xml.rels", b"<Relationships", "xl/_rels/workbook.xml.rels cannot be read back"),
+        ("[Content_Types].xml", b"<Types", "[Content_Types].xml cannot be read back"),
+        ("xl/tables/table1.xml", b"<table", "xl/tables/table1.xml cannot be read back"),
+        ("xl/styles.xml", b"<styleSheet><x", "xl/styles.xml cannot be read back"),
+        ("xl/worksheets/_rels/sheet1.xml.rels", b"\xff\xfe", "xl/worksheets/_rels/sheet1.xml.rels cannot be read back"),
+        ("xl/worksheets/sheet1.xml", None, "its sheet part xl/worksheets/sheet1.xml is missing"),
+    ],
+)
+def test_a_damaged_workbook_part_is_named_in_the_documented_line(server, workbook, home, run_cli, part, damage, said):
+    _rewrite_zip(workbook, lambda name, data: damage if name == part else data)
+    before = workbook.read_bytes()
+    result = run_cli(server, workbook, home)
+    assert result.returncode == 1
+    line = one_line_error(result)
+    assert f"Book.xlsm is damaged ({said}): restore it from a backup" in line
+    assert workbook.read_bytes() == before
+    assert server.request_count("/api/") == 0  # refused before any request
+
+
+def test_json_nested_200000_deep_is_one_line(server, workbook, home, run_cli):
+    server.fail_next(r"/workouts$", status=200, body=b"[" * 200_000 + b"]" * 200_000)
+    before = workbook.read_bytes()
+    result = run_cli(server, workbook, home)
+    assert result.returncode == 1
+    assert "Peloton sent JSON nested too deep to read for /api/user/" in one_line_error(result)
+    assert workbook.read_bytes() == before
