@@ -318,7 +318,20 @@ def _retry_after(resp: requests.Response, now: Callable[[], float] = time.time) 
     return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
+# A parsed JSON answer takes several times its size as Python objects: large ones are parsed one at a
+# time, so the pool's threads never hold several at once.
+_LARGE_ANSWER = 2**20
+_one_large_parse = threading.Lock()
+
+
 def _checked_json(resp: requests.Response, path: str) -> dict:
+    if len(resp.content) > _LARGE_ANSWER:
+        with _one_large_parse:
+            return _parsed(resp, path)
+    return _parsed(resp, path)
+
+
+def _parsed(resp: requests.Response, path: str) -> dict:
     status = resp.status_code
     if status == 401:
         raise ApiError(

@@ -22,6 +22,7 @@ MAX_EPOCH = 10**11  # year 5138: past it a "time" is noise
 TIME_KEYS = ("created_at", "start_time", "end_time")
 NUMBER_KEYS = ("total_work", "duration", "value", "average_value", "max_value", "length", "start_time_offset")
 _DEPTH = 40  # deeper than any of Peloton's payloads: what lies below is dropped
+MAX_SAMPLES = 6 * 3600  # six hours at one sample a second: a longer series is cut (memory stays bounded)
 
 
 def epoch(value: object) -> int | None:
@@ -69,8 +70,8 @@ def clean(node: Any, depth: int = 0) -> Any:
     if depth >= _DEPTH:
         return None
     if isinstance(node, list):
-        if node and all(type(item) is int for item in node):  # a graph's samples: the common, fast case
-            return [item if abs(item) <= MAX_MAGNITUDE else None for item in node]
+        if node and all(type(item) is int or type(item) is float for item in node):  # samples: the fast case
+            return [item if -MAX_MAGNITUDE <= item <= MAX_MAGNITUDE else None for item in node]
         return [clean(item, depth + 1) for item in node]
     if isinstance(node, dict):
         return {text(str(key)): clean(value, depth + 1) for key, value in node.items()}
@@ -116,7 +117,9 @@ def checked_graph(graph: Any) -> dict | None:
         _typed(g, key, list)
     for key in ("metrics", "summaries", "average_summaries", "segment_list"):
         if isinstance(g.get(key), list):
-            g[key] = [_checked_entry(entry) for entry in g[key] if isinstance(entry, dict)]
+            g[key] = [_checked_entry(entry) for entry in g[key][:100] if isinstance(entry, dict)]
+    if isinstance(g.get("seconds_since_pedaling_start"), list):
+        g["seconds_since_pedaling_start"] = g["seconds_since_pedaling_start"][:MAX_SAMPLES]
     return g
 
 
@@ -127,6 +130,8 @@ def _checked_entry(entry: dict) -> dict:
         if key in entry:
             entry[key] = number(entry[key])
     _typed(entry, "values", list)
+    if isinstance(entry.get("values"), list):
+        entry["values"] = entry["values"][:MAX_SAMPLES]
     _typed(entry, "alternatives", list)
     if isinstance(entry.get("alternatives"), list):
         entry["alternatives"] = [_checked_entry(alt) for alt in entry["alternatives"] if isinstance(alt, dict)]

@@ -224,9 +224,10 @@ class WorkoutStore:
             if frontier is not None:
                 self._set_meta("frontier", str(frontier))
 
-    def save_graphs(self, graphs: Iterable[tuple[str, dict]], every_n: int) -> None:
+    def save_graphs(self, graphs: Iterable[tuple[str, dict | bytes]], every_n: int) -> None:
+        """Graphs as Peloton sent them, or already compressed by `pack_graph`."""
         now = time.time()
-        rows = [(wid, every_n, pack_graph(g), now) for wid, g in graphs]
+        rows = [(wid, every_n, g if isinstance(g, bytes) else pack_graph(g), now) for wid, g in graphs]
         with self._transaction():
             self.db.executemany(
                 "INSERT OR REPLACE INTO graphs (workout_id, every_n, data, fetched_at) VALUES (?, ?, ?, ?)", rows

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pelotonxl.errors import ApiError, shown_text
 from pelotonxl.peloton.client import PelotonClient
 from pelotonxl.peloton.fields import epoch, number
-from pelotonxl.peloton.store import WorkoutStore, is_finished
+from pelotonxl.peloton.store import WorkoutStore, is_finished, pack_graph
 
 log = logging.getLogger(__name__)
 GRAPH_BATCH = 50  # graphs per store transaction: few commits, little lost if killed
@@ -238,7 +238,7 @@ class _GraphFetcher:
         self.submitted: set[str] = set()
         self.refining: set[str] = set()  # already have a (coarse) graph: a failure loses nothing
         self.done = 0
-        self.batch: list[tuple[str, dict]] = []
+        self.batch: list[tuple[str, bytes]] = []  # compressed as they arrive: a batch never holds parsed graphs
         self.failures: list[tuple[str, str]] = []
 
     def __enter__(self) -> _GraphFetcher:
@@ -254,8 +254,12 @@ class _GraphFetcher:
     def _submit(self, wid: str, cheap: bool) -> None:
         if wid not in self.submitted:
             self.submitted.add(wid)
-            future = self.pool.submit(self.client.performance_graph, wid, cheap=cheap)
+            future = self.pool.submit(self._fetch_packed, wid, cheap)
             future.add_done_callback(lambda f, wid=wid: self.arrived.put((wid, f)))
+
+    def _fetch_packed(self, wid: str, cheap: bool) -> bytes:
+        """One graph, compressed in the worker thread: what waits to be saved is a few kB, not a parsed graph."""
+        return pack_graph(self.client.performance_graph(wid, cheap=cheap))
 
     def refine(self, workout_ids) -> None:
         """Refetch graphs the store holds at a coarser sampling; the coarse one stays if this fails."""

@@ -18,8 +18,9 @@ import requests
 from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
 
 DEFAULT_DEADLINE = 120.0  # seconds for one request, from sending it to its last byte
-# A page of 100 workouts is ~300 kB and a one-second graph of a two-hour ride ~1 MB; 32 MB is generous.
-DEFAULT_MAX_BYTES = 32 * 2**20
+# A page of 100 workouts is ~300 kB and a one-second graph of a two-hour ride ~1 MB: 8 MB is generous,
+# and small enough that a refresh parsing one stays well under 300 MB whatever the server sends.
+DEFAULT_MAX_BYTES = 8 * 2**20
 CHUNK = 64 * 1024
 
 
@@ -125,7 +126,16 @@ def _read_body(resp: requests.Response, max_bytes: int, stop: threading.Event) -
     if declared.isdigit() and int(declared) > max_bytes:
         raise ReplyTooLarge(f"{int(declared) // 2**20} MB announced, more than {max_bytes // 2**20} MB")
     body = bytearray()
-    raw = resp.raw
+    try:
+        _read_into(body, resp.raw, max_bytes, stop)
+        return bytes(body)
+    finally:
+        # An exception's traceback keeps this frame, and so the body, alive for as long as the error is
+        # kept (a failed graph's, until the refresh ends): empty it now.
+        body.clear()
+
+
+def _read_into(body: bytearray, raw: Any, max_bytes: int, stop: threading.Event) -> None:
     while True:
         if stop.is_set():
             raise DeadlinePassed("given up")
@@ -141,7 +151,7 @@ def _read_body(resp: requests.Response, max_bytes: int, stop: threading.Event) -
         except SSLError as exc:
             raise requests.exceptions.SSLError(exc) from None
         if not chunk:
-            return bytes(body)
+            return
         body += chunk
         if len(body) > max_bytes:
             raise ReplyTooLarge(f"more than {max_bytes // 2**20} MB")
