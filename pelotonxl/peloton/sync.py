@@ -93,6 +93,8 @@ def sync(
     if not full:
         # Only now is everything up to the new frontier in the store.
         store.set_frontier(walk.frontier() or store.frontier() or 0)
+    report.unreadable = _still_unreadable(store.unreadable(), report.unreadable, walk, full)
+    store.set_unreadable(report.unreadable)
     report.total = store.count()
     report.coarse_left = len(store.coarser_graphs(client.settings.every_n))
     return report
@@ -172,6 +174,15 @@ def _walk_pages(
         ):
             break
     return walk
+
+
+def _still_unreadable(before: dict[str, str], now: dict[str, str], walk: _Walk, full: bool) -> dict[str, str]:
+    """What this refresh reports as unreadable: what it could not read, and what an earlier one could not
+    that this one did not list again readable (an incremental refresh reads only the newest pages).
+    A --full lists every workout: what it did not list is gone from Peloton, and no longer reported."""
+    readable = walk.ids - set(now)
+    kept = {label: why for label, why in before.items() if label not in readable and (not full or label in now)}
+    return {**kept, **now}
 
 
 # Peloton's ids are 32 hex digits; an id goes into request paths, so nothing else gets through.
