@@ -226,7 +226,9 @@ def test_a_rate_limit_that_never_lifts_gives_up_when_the_budget_is_spent(server,
     result = run_cli(server, workbook, home)
     assert result.returncode == 1
     seconds = int(re.search(r"kept failing for (\d+) seconds", one_line_error(result)).group(1))
-    assert 10 <= seconds < 60  # the time really spent, on the scaled clock (50 times the wall: slack for a busy machine)
+    assert (
+        10 <= seconds < 60
+    )  # the time really spent, on the scaled clock (50 times the wall: slack for a busy machine)
     # More than the 5 attempts of other faults (a Retry-After costs none), bounded by the budget.
     assert 5 < len(requests_to(server, "/workouts")) <= 12
     assert workbook.read_bytes() == before

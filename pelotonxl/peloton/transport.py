@@ -55,7 +55,8 @@ def refused_redirect(from_url: str, to_url: str) -> str | None:
     upgrade = old[0] == "http" and new[0] == "https" and old[1] == new[1]
     if new[0] not in ("http", "https") or (new[1:] != old[1:] and not upgrade):
         host = new[1][:60] or "a URL without a host"
-        return f"redirected to another host ({host})"
+        port = f":{new[2]}" if new[1] == old[1] and new[2] != old[2] else ""  # the same name, another port
+        return f"redirected to another host ({host}{port})"
     return None
 
 
