@@ -28,6 +28,9 @@ from pelotonxl.settings import Settings, resolve
 from pelotonxl.wording import plural
 
 if TYPE_CHECKING:
+    import xlwings as xw
+
+    from pelotonxl.model.workbook import WorkbookContent
     from pelotonxl.refresh_job import RefreshResult
 
 WORKBOOK_NAME = "PelotonWorkbook.xlsm"
@@ -98,6 +101,14 @@ def build_parser(script: bool = True) -> argparse.ArgumentParser:
         dest="auth_url",
         metavar="URL",
         help="Peloton's sign-in service (else PELOTON_AUTH_URL; default https://auth.onepeloton.com)",
+    )
+    p.add_argument(
+        "--import-csv",
+        dest="import_csv",
+        metavar="FILE",
+        help="instead of signing in: import the workout CSV downloaded from the Peloton website (Workouts → "
+        "Download Workouts) into the workbook; the next refresh that signs in replaces each of its rows with "
+        "Peloton's own record, your notes kept (else PELOTON_IMPORT_CSV, else Config)",
     )
     p.add_argument(
         "--setup-excel",
@@ -233,7 +244,9 @@ def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path, run: _R
     config = target.read_config()
     if not config:
         log.warning("%s has no Config sheet: using flags, environment and defaults", workbook.name)
-    flags = {k: getattr(args, k) for k in ("username", "workers", "every_n", "home", "api_url", "auth_url")}
+    flags = {
+        k: getattr(args, k) for k in ("username", "workers", "every_n", "home", "api_url", "auth_url", "import_csv")
+    }
     settings = resolve(flags, config=config, workbook=workbook)
     if args.demo:
         settings = _demo_settings(settings, stack)
@@ -296,7 +309,7 @@ class _FileTarget:
 
         return config_sheet.read_config(self.path)
 
-    def write(self, content) -> None:
+    def write(self, content: WorkbookContent) -> None:
         from pelotonxl.xlsx import writer
 
         self.notes_dropped = writer.write_tables(self.path, content).notes_dropped
@@ -307,7 +320,7 @@ class _ExcelTarget:
 
     through_excel = True
 
-    def __init__(self, book):
+    def __init__(self, book: xw.Book) -> None:
         self.book = book
         self.notes_dropped = 0
 
@@ -316,13 +329,13 @@ class _ExcelTarget:
 
         return workbook_link.read_config(self.book)
 
-    def write(self, content) -> None:
+    def write(self, content: WorkbookContent) -> None:
         from pelotonxl.excel import live_writer
 
         self.notes_dropped = live_writer.write_tables_live(self.book, content)
 
 
-def _open_target(workbook: Path):
+def _open_target(workbook: Path) -> _FileTarget | _ExcelTarget:
     if sys.platform not in ("win32", "darwin"):  # no Excel to ask: skip loading xlwings
         return _FileTarget(workbook)
     from pelotonxl.excel import workbook_link
@@ -433,8 +446,15 @@ def _report(
     new = result.sync.new
     pruned = f", {result.sync.pruned} removed" if result.sync.pruned else ""
     where = f"the open {workbook.name} in Excel (not saved yet: save it there)" if through_excel else workbook.name
+    if result.imported is not None:
+        _report_import(result, where, verbose)
+        return
     notes = f"; your notes on {plural(notes_dropped, 'removed workout')} went with them" if notes_dropped else ""
-    print(f"{plural(result.rows, 'workout')} ({new} new{pruned}) written to {where} in {result.seconds:.1f} s{notes}")
+    route = f"; {result.route_note}" if result.route_note else ""
+    print(
+        f"{plural(result.rows, 'workout')} ({new} new{pruned}) written to {where} in {result.seconds:.1f} s"
+        f"{notes}{route}"
+    )
     log.info(
         "%s, %s, %s fetched; workbook written in %.2f s",
         plural(result.requests, "Peloton request"),
@@ -468,6 +488,24 @@ def _report(
     )
 
 
+def _report_import(result: RefreshResult, where: str, verbose: bool) -> None:
+    """The closing line of a CSV import, then each row that could not be read as it is."""
+    imported = result.imported
+    assert imported is not None
+    print(
+        f"{plural(result.rows, 'workout')} ({imported.added} new from {imported.file}) written to {where} in "
+        f"{result.seconds:.1f} s"
+    )
+    if imported.problems:
+        print(
+            f"{plural(len(imported.problems), 'row')} of {imported.file} could not be read as written:", file=sys.stderr
+        )
+        for line in imported.problems if verbose else imported.problems[:LISTED]:
+            print(f"  {line}", file=sys.stderr)
+        if not verbose and len(imported.problems) > LISTED:
+            print(f"  … and {len(imported.problems) - LISTED} more (run with -v to list them all)", file=sys.stderr)
+
+
 def _list_problems(heading: str, problems: dict[str, str], verbose: bool) -> None:
     """A heading and one line per workout: the first LISTED of them, and a count of the rest unless -v."""
     if not problems:
@@ -487,7 +525,10 @@ def _export(settings: Settings, folder: Path) -> None:
     from pelotonxl.state import StateFolder
 
     state = StateFolder(settings.home_path)
-    with WorkoutStore(state.store_file(state.last_account())) as store:
+    account = state.last_account()
+    if account is None:  # the refresh just made records it; only a folder emptied meanwhile lacks it
+        raise PelotonXLError(f"Nothing to export: no account in {state.root}. Refresh, then export again.")
+    with WorkoutStore(state.store_file(account)) as store:
         rows = export_store(store.records, folder)
     print(f"Exported {plural(rows['workouts.parquet'], 'workout')} and {rows['series.parquet']:,} samples to {folder}")
 

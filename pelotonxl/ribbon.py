@@ -94,7 +94,14 @@ def refresh_book(book: xw.Book, full: bool = False, environ: Mapping[str, str] |
         if notes_dropped
         else "",
     ]
+    if result.imported is not None and result.imported.problems:
+        problems.append(
+            f"{len(result.imported.problems)} rows of {result.imported.file} could not be read as written "
+            f"(the first: {result.imported.problems[0]})"
+        )
     problems = [p for p in problems if p]
+    if result.route_note:  # not a problem, but the member should know the usual way in was not used
+        warnings.lines.append(result.route_note[:1].upper() + result.route_note[1:])
     if problems or warnings.lines:
         # What went wrong, then what the CLI would have printed on stderr (a sheet whose PELOTON_
         # formulas could not be recalculated, say): a quiet success would hide both.
@@ -126,8 +133,11 @@ def show_ride_caller() -> None:
     show_ride_in_book(xw.Book.caller())
 
 
-def workout_id_in_row(selection) -> str | None:
-    """The first Workout ID (32 hex digits) in the row of the selection's first cell."""
+def workout_id_in_row(selection: xw.Range | None) -> str | None:
+    """The first Workout ID (32 hex digits) in the row of the selection's first cell (None when no
+    cell is selected: a chart or a shape is)."""
+    if selection is None:
+        return None
     sheet, row = selection.sheet, selection.row
     used = sheet.used_range
     last_col = used.column + used.shape[1] - 1

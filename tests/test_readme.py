@@ -27,10 +27,13 @@ def test_every_cli_option_is_documented():
 
 def test_the_two_setup_commands_are_the_ones_ci_runs():
     block = re.search(r"## Quick start.*?```bash\n(.*?)```", README, re.S).group(1).splitlines()
-    assert block == ["python3 -m pip install -r requirements.txt && python3 peloton_xl.py --demo", "python3 -m pytest"]
+    assert block == [
+        "python3 -m pip install -r requirements.txt && python3 peloton_xl.py --demo",
+        "python3 tools/check.py",
+    ]
     ci = (REPO / ".ci" / "run").read_text()
     assert "python3 -m pip install" in ci and "-r requirements.txt" in ci
-    assert "\npython3 -m pytest" in ci
+    assert "\npython3 tools/check.py" in ci
 
 
 def test_pictures_exist():

@@ -12,6 +12,7 @@ import datetime as dt
 import math
 import numbers
 import re
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,7 @@ def excel_value(value: object) -> ExcelValue:
     a timedelta for a duration; text as `cell_text` makes it, anything else as its text."""
     if isinstance(value, str):  # first: most cells that come one by one are text
         return cell_text(value)
-    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(cast(Any, value))):  # stubs: no object
         return None
     if isinstance(value, np.datetime64):
         value = pd.Timestamp(value)
@@ -78,4 +79,4 @@ def day_numbers(series: pd.Series) -> np.ndarray:
     """A date-time column as Excel serials, or a duration column as fractions of a day; NaN where blank."""
     if series.dtype.kind == "M":
         series = wall_clock(series) - EXCEL_EPOCH
-    return (series / ONE_DAY).to_numpy(dtype=float, na_value=math.nan)
+    return (cast("pd.Series[pd.Timedelta]", series) / ONE_DAY).to_numpy(dtype=float, na_value=math.nan)

@@ -23,7 +23,7 @@ from pelotonxl.model.power_curve import (
     is_bike,
     metric_samples,
 )
-from pelotonxl.model.tables import local_start, total_output_kj
+from pelotonxl.model.tables import local_start, ride_of, total_output_kj
 
 SHEET = "Ride"
 DATA_SHEET = "Ride Data"  # the numbers the Ride sheet's charts plot
@@ -123,10 +123,6 @@ def _attempt(workout: dict, graph: dict) -> Attempt:
     return Attempt(workout["id"], local_start(workout), every_n, frame, total_output_kj(workout, graph))
 
 
-def _ride(workout: dict) -> dict:
-    return workout.get("ride") if isinstance(workout.get("ride"), dict) else {}
-
-
 def _segments(graph: dict) -> pd.DataFrame:
     rows = []
     for segment in graph.get("segment_list") or []:
@@ -148,16 +144,25 @@ def rides_to_read(summaries: Iterable[tuple[Any, Any]], workout_id: str | None =
     bikes = [
         w
         for w, g in summaries
-        if isinstance(w, dict) and isinstance(g, dict) and is_bike(w) and isinstance(w.get("id"), str)
+        if isinstance(w, dict)
+        and isinstance(g, dict)
+        and is_bike(w)
+        and isinstance(w.get("id"), str)
+        and _has_output(g)  # as ride_view needs: a ride imported from the CSV has no series
     ]
     bikes.sort(key=lambda w: float(w.get("start_time") or 0), reverse=True)
     chosen = next((w for w in bikes if workout_id is None or w["id"] == workout_id), None)
     if chosen is None:
         return set()
-    ride_id = _ride(chosen).get("id")
+    ride_id = ride_of(chosen).get("id")
     if ride_id in (None, ZERO_RIDE_ID):
         return {chosen["id"]}
-    return {w["id"] for w in bikes if w is chosen or _ride(w).get("id") == ride_id}
+    return {w["id"] for w in bikes if w is chosen or ride_of(w).get("id") == ride_id}
+
+
+def _has_output(graph: dict) -> bool:
+    """The graph lists an output series (its samples may have been left out)."""
+    return any(isinstance(m, dict) and m.get("slug") == "output" for m in graph.get("metrics") or [])
 
 
 def ride_view(records: Iterable[tuple[Any, Any]], workout_id: str | None = None) -> RideView | None:
@@ -177,15 +182,15 @@ def ride_view(records: Iterable[tuple[Any, Any]], workout_id: str | None = None)
     if chosen is None:
         return None
     workout, graph = chosen
-    ride = _ride(workout)
+    ride = ride_of(workout)
     ride_id = ride.get("id") if ride.get("id") not in (None, ZERO_RIDE_ID) else None
     started = float(workout.get("start_time") or 0)
     earlier = [
         pair
         for pair in rides
-        if ride_id and _ride(pair[0]).get("id") == ride_id and float(pair[0].get("start_time") or 0) < started
+        if ride_id and ride_of(pair[0]).get("id") == ride_id and float(pair[0].get("start_time") or 0) < started
     ][:PREVIOUS_ATTEMPTS]
-    instructor = _ride(workout).get("instructor")
+    instructor = ride_of(workout).get("instructor")
     return RideView(
         workout["id"],
         str(ride.get("title") or workout.get("title") or workout.get("name") or "Ride"),

@@ -65,8 +65,8 @@ def graph_samples(graph: dict, slugs: list[str]) -> tuple[np.ndarray, dict[str, 
     whole = all(isinstance(x, int) and not isinstance(x, bool) for x in seconds)
     if len(seconds) != n or not whole:  # a graph without its time axis: samples are evenly spaced from the start
         duration = graph.get("duration")
-        usable = isinstance(duration, (int, float)) and not isinstance(duration, bool) and 0 < duration < 1e7
-        step = max(1, round((duration if usable else n) / n)) if n else 1
+        span = duration if isinstance(duration, (int, float)) and not isinstance(duration, bool) else None
+        step = max(1, round((span if span is not None and 0 < span < 1e7 else n) / n)) if n else 1
         seconds = [step * (i + 1) for i in range(n)]
     for slug, v in values.items():
         if len(v) < n:

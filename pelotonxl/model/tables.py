@@ -44,6 +44,7 @@ from pelotonxl.model.catalog import (
     NO_CLASS_LABELS,
     PACE_SLUGS,
     SLUG_ALIASES,
+    STATUS_NAMES,
     ZERO_RIDE_ID,
     MetricKey,
     column_header,
@@ -194,7 +195,8 @@ def _readable(slug: str | None, names: dict[str, str]) -> str | None:
     return names.get(slug.lower()) or slug.replace("_", " ").strip().title()
 
 
-def _ride(workout: dict) -> dict:
+def ride_of(workout: dict) -> dict:
+    """The workout's class ({} when it has none)."""
     # Some payloads carry the class only under `peloton.ride`.
     return _dict(workout.get("ride")) or _dict(_dict(workout.get("peloton")).get("ride"))
 
@@ -253,7 +255,7 @@ def _device(workout: dict) -> str | None:
 
 def _workout_row(workout: dict, graph: dict | None) -> dict[str, Any]:
     zone, zone_name = _zone(_text(workout.get("timezone")))
-    ride = _ride(workout)
+    ride = ride_of(workout)
     ride_id = _text(ride.get("id"))
     has_class = bool(ride_id) and ride_id != ZERO_RIDE_ID
     discipline = _discipline(workout, ride)
@@ -279,7 +281,7 @@ def _workout_row(workout: dict, graph: dict | None) -> dict[str, Any]:
         "Total Output (kJ)": total_output_kj(workout, graph),
         "Personal Record": workout.get("is_total_work_personal_record") is True,
         "Device": _device(workout),
-        "Status": _readable(_text(workout.get("status")), {}),
+        "Status": _readable(_text(workout.get("status")), STATUS_NAMES),
         "Class Aired": _local(ride.get("original_air_time"), zone) if has_class else None,
         "Difficulty": _number(ride.get("difficulty_rating_avg")) if has_class else None,
         "Workout Type": "Class" if has_class else "Freestyle",
@@ -413,7 +415,7 @@ def metrics_frame(records: Iterable[tuple[dict, dict | None]]) -> SheetTable:
         row: dict[str, Any] = {
             "Workout ID": _text(workout.get("id")),
             "Start": local_start(workout),
-            "Discipline": _readable(_discipline(workout, _ride(workout)), DISCIPLINE_NAMES),
+            "Discipline": _readable(_discipline(workout, ride_of(workout)), DISCIPLINE_NAMES),
         }
         row.update(
             (headers[key], timedelta(seconds=pace_seconds(value)) if key[0] in PACE_SLUGS else value)

@@ -11,10 +11,11 @@ itself over a few normal refreshes.
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -255,7 +256,7 @@ class _GraphFetcher:
     def __enter__(self) -> _GraphFetcher:
         return self
 
-    def fetch(self, workout_ids) -> None:
+    def fetch(self, workout_ids: Iterable[str]) -> None:
         for wid in workout_ids:
             if wid in self.failed_before and not self.full:
                 self.deferred.setdefault(wid, None)
@@ -266,13 +267,16 @@ class _GraphFetcher:
         if wid not in self.submitted:
             self.submitted.add(wid)
             future = self.pool.submit(self._fetch_packed, wid, cheap)
-            future.add_done_callback(lambda f, wid=wid: self.arrived.put((wid, f)))
+            future.add_done_callback(functools.partial(self._arrived, wid))
 
     def _fetch_packed(self, wid: str, cheap: bool) -> bytes:
         """One graph, compressed in the worker thread: what waits to be saved is a few kB, not a parsed graph."""
         return pack_graph(self.client.performance_graph(wid, cheap=cheap))
 
-    def refine(self, workout_ids) -> None:
+    def _arrived(self, wid: str, future: Future[bytes]) -> None:
+        self.arrived.put((wid, future))
+
+    def refine(self, workout_ids: Iterable[str]) -> None:
         """Refetch graphs the store holds at a coarser sampling; the coarse one stays if this fails."""
         fresh = [wid for wid in workout_ids if wid not in self.submitted]
         self.refining.update(fresh)
@@ -307,7 +311,7 @@ class _GraphFetcher:
             self.progress("graphs", self.done, len(self.submitted))
         self.collect(wait=True)
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
         self._flush()  # keep what arrived, even when aborting
         if self.failures:

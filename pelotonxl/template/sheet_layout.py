@@ -82,6 +82,18 @@ def _lay_out_config(ws: Any, layout: dict[str, Any], workbook: Any) -> None:
             )
             check.add(value.coordinate)
             ws.add_data_validation(check)
+        elif field.choices:  # a drop-down of the words the setting takes (Sign-in method)
+            words = ", ".join(field.choices)
+            check = DataValidation(
+                type="list",
+                formula1=f'"{",".join(field.choices)}"',
+                allow_blank=True,
+                showErrorMessage=True,
+                errorTitle=field.label,
+                error=f"One of {words}.",
+            )
+            check.add(value.coordinate)
+            ws.add_data_validation(check)
 
     status_row = header_row + len(FIELDS) + 2
     ws.cell(status_row, 1, layout["status_title"]).font = _font(14, bold=True, color=TITLE_COLOUR)
@@ -173,7 +185,8 @@ def lay_out_sheets(template: Path, destination: Path, layout: dict[str, Any]) ->
         board["data_sheet"],
         layout["xlwings_conf"]["sheet"],
     ]
-    workbook._sheets = [workbook[name] for name in order]  # openpyxl has no public reorder
+    for index, name in enumerate(order):
+        workbook.move_sheet(name, index - workbook.sheetnames.index(name))
     workbook.active = 0
     for ws in workbook.worksheets:
         ws.sheet_view.tabSelected = ws is workbook.active

@@ -49,26 +49,30 @@ def write_settings(path: Path, values: dict[str, str]) -> None:
         settings = _settings(pkg, path)
         by_key = {key: row for key, (row, _) in settings.items()}
         next_row = max(by_key.values(), default=0) + 1
-        sheet = xp.find_sheet(pkg, SHEET)
-        xml = pkg.text(sheet.part)
+        xml = pkg.text(_conf_sheet(pkg, path).part)
         for key, value in values.items():
             row = by_key.get(key.casefold())
             if row is None:  # the gap row becomes a setting; a note right below would be read too
                 row, next_row = next_row, next_row + 1
                 xml = cell_edit.set_cell(xml, f"A{row}", string_tail(key))
             xml = cell_edit.set_cell(xml, f"B{row}", string_tail(value) if value else None)
-        pkg.put(sheet.part, xml)
+        pkg.put(_conf_sheet(pkg, path).part, xml)
         safety.save_atomically(pkg, path)
 
 
-def _settings(pkg: xp.Package, path: Path) -> dict[str, tuple[int, str]]:
-    """Key (case-folded) -> (row, value text), for the rows xlwings reads."""
+def _conf_sheet(pkg: xp.Package, path: Path) -> xp.SheetEntry:
     sheet = xp.find_sheet(pkg, SHEET)
     if sheet is None or not sheet.is_worksheet:
         raise WorkbookError(
             f"{path.name} has no {SHEET} sheet, where xlwings reads which Python to run: "
             "copy that sheet from PelotonWorkbook.xlsm into it, or use a new copy of the workbook."
         )
+    return sheet
+
+
+def _settings(pkg: xp.Package, path: Path) -> dict[str, tuple[int, str]]:
+    """Key (case-folded) -> (row, value text), for the rows xlwings reads."""
+    _conf_sheet(pkg, path)
     labels = label_cells(pkg, SHEET) or {}
     rows = {row: (label, text) for label, (row, text) in labels.items()}
     settings: dict[str, tuple[int, str]] = {}
