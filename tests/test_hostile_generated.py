@@ -318,6 +318,7 @@ def test_any_field_of_a_workout(generated_server, template, edits):
 @generated(2)
 @given(edits=edits_of(GRAPH_TARGETS))
 @example(edits=[(("graph", ("average_summaries", "*", "value")), 1e308)])
+@example(edits=[(("graph", ("metrics", 0, "alternatives")), 1)])
 @example(edits=[(("graph", ("average_summaries",)), DELETE), (("graph", ("seconds_since_pedaling_start", 0)), [])])
 @example(edits=[(("graph", ("metrics", "*", "values", 5)), 1e20)])
 def test_any_field_of_a_performance_graph(generated_server, template, edits):

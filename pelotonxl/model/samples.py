@@ -8,10 +8,11 @@ best effort, an FTP or a chart.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import numpy as np
+
 
 # Above these a sample is noise, not effort: the world's best sprinters peak near 2,500 W.
 PHYSICAL_MAX = {
@@ -31,6 +32,9 @@ ANY_MAX = 1e6  # a metric this code does not know
 
 def sample_array(values: Any, slug: str | None) -> np.ndarray:
     """Samples as float64 with NaN for each missing, non-numeric, non-finite, negative or impossible one."""
+    import numpy as np
+    import pandas as pd
+
     if not isinstance(values, list):
         return np.empty(0)
     try:  # the fast way; None becomes NaN
@@ -47,14 +51,19 @@ def sample_array(values: Any, slug: str | None) -> np.ndarray:
 def sampled_metrics(graph: dict) -> list[dict]:
     """A graph's sampled metrics, with the alternatives Peloton nests under some (speed under pace)."""
     found = []
-    for entry in graph.get("metrics") or []:
-        found.append(entry)
-        found.extend(entry.get("alternatives") or [])
+    metrics = graph.get("metrics")
+    for entry in metrics if isinstance(metrics, list) else []:
+        if isinstance(entry, dict):
+            found.append(entry)
+            alternatives = entry.get("alternatives")
+            found.extend(a for a in (alternatives if isinstance(alternatives, list) else []) if isinstance(a, dict))
     return found
 
 
 def graph_samples(graph: dict, slugs: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(second of each sample, slug -> float64 samples with NaN for gaps) of one graph."""
+    import numpy as np
+
     values: dict[str, np.ndarray] = {}
     for entry in sampled_metrics(graph):
         slug = entry.get("slug")
