@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -127,6 +128,13 @@ def main(argv: list[str] | None = None, *, workbook_dir: Path | None = None) -> 
     args = build_parser(script=workbook_dir is not None).parse_args(argv)
     _setup_logging(args.verbose, args.quiet)
     run = _RunState()
+    status = _main(args, workbook_dir, run)
+    if status == 1:
+        run.discard_new_workbook()
+    return status
+
+
+def _main(args: argparse.Namespace, workbook_dir: Path | None, run: _RunState) -> int:
     try:
         if args.setup_excel:
             return _setup_excel(args, workbook_dir)
@@ -168,6 +176,7 @@ class _RunState:
         self.workbook: Path | None = None
         self.before: tuple | None = None
         self.exit_code: int | None = None
+        self.created: tuple[Path, tuple | None] | None = None  # a workbook this run copied from the template
 
     def watch(self, workbook: Path) -> None:
         self.workbook, self.before = workbook, _identity(workbook)
@@ -175,6 +184,14 @@ class _RunState:
     def workbook_replaced(self) -> bool:
         # The atomic save ends in os.replace: a new inode (or size/time) means it happened.
         return self.workbook is not None and _identity(self.workbook) != self.before
+
+    def discard_new_workbook(self) -> None:
+        """A failed run leaves no new file behind: the copy of the template it made, never written since, goes."""
+        if self.created is not None and _identity(self.created[0]) == self.created[1]:
+            try:
+                self.created[0].unlink()
+            except OSError:
+                log.debug("could not remove %s", self.created[0], exc_info=True)
 
 
 def console_main(workbook_dir: Path | None = None) -> int:
@@ -236,7 +253,7 @@ def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path, run: _R
 
     if args.allow_removals and not args.full:
         raise WorkbookError("--allow-removals only applies to --full: run with --full --allow-removals.")
-    workbook = _workbook_path(args, workbook_dir)
+    workbook = _workbook_path(args, workbook_dir, run)
     run.watch(workbook)
     if args.export is not None:  # a bad folder fails before any network
         from pelotonxl.export import check_folder
@@ -343,10 +360,11 @@ class _ExcelTarget:
 
         return workbook_link.read_config(self.book)
 
-    def write(self, content: WorkbookContent) -> None:
+    def write(self, content: WorkbookContent) -> Callable[[], None]:
         from pelotonxl.excel import live_writer
 
-        self.notes_dropped = live_writer.write_tables_live(self.book, content)
+        self.notes_dropped = live_writer.write_tables_live(self.book, content, recalculate=False)
+        return lambda: live_writer.recalculate_after(self.book, content)  # once the refresh is recorded
 
 
 def _open_target(workbook: Path) -> _FileTarget | _ExcelTarget:
@@ -366,7 +384,7 @@ def _open_in_excel(workbook: Path) -> bool:
     return workbook_link.find_open_book(workbook) is not None
 
 
-def _workbook_path(args: argparse.Namespace, workbook_dir: Path) -> Path:
+def _workbook_path(args: argparse.Namespace, workbook_dir: Path, run: _RunState | None = None) -> Path:
     default = workbook_dir / (DEMO_WORKBOOK_NAME if args.demo else WORKBOOK_NAME)
     path = (args.workbook or default).expanduser().resolve()
     if path.suffix.lower() != ".xlsm":
@@ -383,8 +401,11 @@ def _workbook_path(args: argparse.Namespace, workbook_dir: Path) -> Path:
             )
         from pelotonxl.template.new_workbook import create_from_template
 
-        if create_from_template(path) and not args.quiet:  # False: another process created it meanwhile
-            print(f"Created {path.name} from the template.", file=sys.stderr)
+        if create_from_template(path):  # False: another process created it meanwhile
+            if run is not None:
+                run.created = (path, _identity(path))
+            if not args.quiet:
+                print(f"Created {path.name} from the template.", file=sys.stderr)
     return path
 
 

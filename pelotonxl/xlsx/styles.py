@@ -42,6 +42,30 @@ _BUILTIN_FORMATS = {
 _FIRST_CUSTOM_FORMAT = 164
 
 
+# Column widths are counted in the maximum digit width of the workbook's default font (its first font).
+# The refresh fits its columns for the template's Calibri 12; digits' advance as a share of the font
+# size, for the fonts a workbook's default becomes (a LibreOffice save makes it its own: Arial,
+# Liberation Sans, DejaVu Sans), so the widths can be given in the workbook's own units.
+_DIGIT_ADVANCE = {
+    "calibri": 0.507,
+    "carlito": 0.507,
+    "arial": 0.556,
+    "liberation sans": 0.556,
+    "helvetica": 0.556,
+    "dejavu sans": 0.636,
+    "times new roman": 0.5,
+    "liberation serif": 0.5,
+    "cambria": 0.556,
+    "aptos": 0.556,
+}
+_FITTED_FOR = ("calibri", 12.0)
+
+
+def digit_pixels(font: str, size: float) -> int:
+    """Excel's maximum digit width (pixels at 96 dpi) of a font at a size, estimated."""
+    return max(1, round(size * 96 / 72 * _DIGIT_ADVANCE.get(font.casefold(), 0.556)))
+
+
 class StyleBook:
     """Number-format cell styles in styles.xml. Only appends numFmt and xf entries, and reuses an
     identical existing one, so indices stay valid and repeated refreshes do not grow the file."""
@@ -54,14 +78,15 @@ class StyleBook:
         # than rescanning styles.xml for every styled cell.
         self._memo: dict[tuple[object, ...], int] = {}
 
-    def style_for(self, number_format: str, base: int = 0) -> int:
-        """Index of a cellXfs entry like `base` but with number_format applied."""
-        key = ("style_for", number_format, base)
+    def style_for(self, number_format: str, base: int = 0, *, centred: bool = False) -> int:
+        """Index of a cellXfs entry like `base` but with number_format applied (and centred: a TRUE/FALSE
+        column, which LibreOffice aligns right, straight against the text of the next column)."""
+        key = ("style_for", number_format, base, centred)
         if key not in self._memo:
-            self._memo[key] = self._style_for(number_format, base)
+            self._memo[key] = self._style_for(number_format, base, centred)
         return self._memo[key]
 
-    def _style_for(self, number_format: str, base: int) -> int:
+    def _style_for(self, number_format: str, base: int, centred: bool = False) -> int:
         num_id = self._numfmt_id(number_format)
         block = self._required_block("cellXfs")
         xfs = re.findall(rf"<{self.p}xf\b[^>]*?/>|<{self.p}xf\b[^>]*>.*?</{self.p}xf>", block.group(2) or "", re.S)
@@ -69,11 +94,38 @@ class StyleBook:
         start = start_tag(base_xf)
         new_start = set_attr(set_attr(start, "numFmtId", str(num_id)), "applyNumberFormat", "1")
         wanted = new_start + base_xf[len(start) :]
+        if centred:
+            wanted = self._centred(wanted)
         for i, xf in enumerate(xfs):
             if _same_xf(xf, wanted):
                 return i
         self._append(block, "cellXfs", wanted, len(xfs) + 1)
         return len(xfs)
+
+    def width_scale(self) -> float:
+        """By how much the refresh's widths (fitted for Calibri 12) grow in this workbook's own units, the
+        digits of its default font: 8/7 after a LibreOffice save made Arial 10 the default. Never below 1:
+        the estimate must not narrow a column the refresh fitted (it would show ###)."""
+        fonts = re.search(rf"<{self.p}fonts\b[^>]*>(.*?)</{self.p}fonts>", self.xml, re.S)
+        first = re.search(rf"<{self.p}font\b.*?</{self.p}font>", fonts.group(1), re.S) if fonts else None
+        if first is None:
+            return 1.0
+        name = re.search(rf'<{self.p}name\s+val="([^"]*)"', first.group(0))
+        size = re.search(rf'<{self.p}sz\s+val="([0-9.]+)"', first.group(0))
+        if name is None or size is None:
+            return 1.0
+        ours = digit_pixels(*_FITTED_FOR)
+        return max(1.0, ours / digit_pixels(html.unescape(name.group(1)), float(size.group(1))))
+
+    def _centred(self, xf: str) -> str:
+        """The xf with its alignment horizontal="center" (alignment is its first child in CT_Xf)."""
+        p = self._prefix
+        start = xf[: xf.index(">") + 1]
+        self_closing = start.endswith("/>")
+        tag = set_attr(start[:-2].rstrip() + ">" if self_closing else start, "applyAlignment", "1")
+        inner = "" if self_closing else xf[len(start) : xf.rindex(f"</{p}xf>")]
+        inner = re.sub(rf"<{re.escape(p)}alignment\b[^>]*?(?:/>|>.*?</{re.escape(p)}alignment>)", "", inner, flags=re.S)
+        return f'{tag}<{p}alignment horizontal="center"/>{inner}</{p}xf>'
 
     def header_style(self) -> int:
         """Index of a cellXfs entry for header cells: bold white on the table style's blue.
