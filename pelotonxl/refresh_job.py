@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Protocol
 
-from pelotonxl.errors import ApiError, PelotonXLError
+from pelotonxl.errors import PelotonXLError
 from pelotonxl.model.workbook import RideSheet, WorkbookContent
 from pelotonxl.peloton.auth import Authenticator, TokenStore
 from pelotonxl.peloton.client import PelotonClient, new_session
@@ -133,17 +133,10 @@ def _run_refresh(
     http = new_session(settings.workers)
     auth = Authenticator(settings, TokenStore(home, settings.username), http, password_provider)
     client = PelotonClient(settings, auth, http)
-    auth.access_token()  # signs in: the token usually names the member, saving a request
-    me: dict | None = None
-    user_id = auth.user_id
-    if user_id is None:  # /api/me names the member and carries Peloton's FTP
-        me = client.get_json("/api/me")
-        user_id = me.get("id")
-        if not _text_id(user_id):
-            raise ApiError("Peloton's /api/me named no account (its id is missing or not text); try again later.")
-    elif full:  # the count a --full checks its list against
+    user_id = client.user_id()  # signs in: the token usually names the member, else /api/me does
+    me = client.me_if_asked()  # /api/me carries Peloton's FTP too
+    if me is None and full:  # the count a --full checks its list against
         me = _me_or_none(client)
-    assert isinstance(user_id, str)
     day = date.today().isoformat()
     store, set_aside = WorkoutStore.open_or_set_aside(home, user_id)
     if set_aside:
@@ -279,7 +272,7 @@ def _dated(
     )
     curve = power_curve.curve_from_efforts(derived.load(store, derived.EFFORTS))
     now = datetime.now().replace(microsecond=0)
-    board = dashboard.build_dashboard([workouts, metrics], now, curve, ftp, signed_in=True)
+    board = dashboard.build_dashboard(workouts, metrics, now, curve, ftp, signed_in=True)
     curve_table = power_curve.curve_table(curve, now)
     if rows is None:
         return WorkbookContent(dashboard=board, power_curve=curve_table)
@@ -326,14 +319,10 @@ def _code_version() -> str:
 def _me_or_none(client: PelotonClient) -> dict | None:
     """/api/me for Peloton's FTP; a refresh does not fail for want of it."""
     try:
-        return client.get_json("/api/me")
+        return client.me()
     except PelotonXLError as exc:
         log.info("no FTP from /api/me: %s", exc)
         return None
-
-
-def _text_id(value: object) -> bool:
-    return isinstance(value, str) and bool(value.strip()) and value.isprintable() and len(value) < 200
 
 
 def _count(me: dict | None, key: str) -> int | None:

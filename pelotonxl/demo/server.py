@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import secrets
 import socket
 import struct
@@ -37,6 +36,7 @@ from pelotonxl.demo.account import DemoAccount, demo_end, make_account
 from pelotonxl.demo.tokens import USER_ID_CLAIM, TokenIssuer
 from pelotonxl.demo.website import FAULTS, Website
 from pelotonxl.model.catalog import ZERO_RIDE_ID
+from pelotonxl.model.workbook import PELOTON_ID
 from pelotonxl.settings import DEFAULT_CLIENT_ID, DEFAULT_SCOPE
 
 DEMO_USERNAME = "demo@example.com"
@@ -443,7 +443,7 @@ class FakePeloton:
         except KeyError:
             return 404, _not_found("Workout")
         item = self._joined(workout, set(filter(None, query.get("joins", "").split(","))))
-        seed = int(workout_id[:8], 16) if re.fullmatch(r"[0-9a-f]{32}", workout_id) else 0
+        seed = int(workout_id[:8], 16) if PELOTON_ID.fullmatch(workout_id) else 0
         ranked = workout.get("has_leaderboard_metrics")
         zones = (workout.get("effort_zones") or {}).get("heart_rate_zone_durations")
         item.update(

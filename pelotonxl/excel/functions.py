@@ -28,17 +28,15 @@ from pelotonxl.model import derived, tables
 from pelotonxl.model.catalog import DISCIPLINE_NAMES
 from pelotonxl.model.samples import sampled_metrics
 from pelotonxl.model.units import is_pace, pace_as_duration
+from pelotonxl.model.workbook import EXCEL_EPOCH, WORKOUT_ID
 from pelotonxl.peloton.store import WorkoutStore, file_version, watched_files
 from pelotonxl.settings import FIELD_BY_NAME
-from pelotonxl.state import StateFolder, last_refresh, refresh_of, refreshes_file
+from pelotonxl.state import StateFolder, answering_store
 
-EXCEL_EPOCH = datetime(1899, 12, 30)
 # "latest ride", "latest run"...: the word a member says -> Peloton's fitness_discipline. Any discipline's
 # own slug or name works too ("latest yoga", "latest cycling").
 LATEST_KINDS = {"ride": "cycling", "run": "running", "row": "caesar", "walk": "walking"}
 LATEST_WORDS = '"latest", "latest ride", "latest run", "latest row" or "latest walk"'
-# Peloton's 32 hex digits, or the id of a workout imported from the website's CSV (peloton.csv_import).
-_WORKOUT_ID = re.compile(r"^(?:[0-9a-f]{32}|csv-[0-9a-f]{28})$")
 HOME_ENV = FIELD_BY_NAME["home"].env
 
 
@@ -144,7 +142,7 @@ class MetricIndex:
             text = workout.strip()
             if text.lower() == "latest" or text.lower().startswith("latest "):
                 return self.latest(text[len("latest") :].strip())
-            if _WORKOUT_ID.match(text.lower()):
+            if WORKOUT_ID.fullmatch(text.lower()):
                 if text.lower() not in self.rows:
                     raise MetricLookupError(f"no workout {text} in the last refresh")
                 return text.lower()
@@ -238,7 +236,7 @@ class _Cache:
         hit = self._where.get(key)
         if hit is not None and file_version(hit[0]) == hit[1]:
             return hit[2]
-        files, store = _locate(book, key[1], refreshes_file())
+        files, store = _locate(book, key[1])
         with self._lock:
             if len(self._where) >= 64:
                 self._where.clear()
@@ -303,20 +301,13 @@ def stored_index(store: WorkoutStore) -> MetricIndex | None:
     return MetricIndex.from_json(kept) if kept is not None and kept.get("tag") == index_tag(store) else None
 
 
-def _locate(book: str | None, home_env: str, refreshes: Path) -> tuple[tuple[str, ...], Path]:
+def _locate(book: str | None, home_env: str) -> tuple[tuple[str, ...], Path]:
     """(the files read to decide, whose change means "look again"; the store file) for a call from `book`."""
-    record = refresh_of(book) if book else None
-    if record is None and not home_env:
-        record = last_refresh()
-    if record is not None:
-        return (str(refreshes),), record.store_file
-    state = StateFolder(home_env or None)
-    user_id = state.last_account()
-    if not user_id:
-        raise MetricLookupError(f"no refresh has run yet (state folder {state.root}): refresh first")
-    # With PELOTON_XL_HOME set, plain Python never reads the record; otherwise a later refresh is found there.
-    files = (str(refreshes),) if book or not home_env else ()
-    return (*files, str(state.last_account_file)), state.store_file(user_id)
+    record, files = answering_store(book, home_env or None)
+    if record is None:
+        root = StateFolder(home_env or None).root
+        raise MetricLookupError(f"no refresh has run yet (state folder {root}): refresh first")
+    return files, record.store_file
 
 
 _cache = _Cache()

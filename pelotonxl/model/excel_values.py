@@ -19,13 +19,14 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+from pelotonxl.model.workbook import EXCEL_EPOCH
+
 ExcelValue = None | bool | int | float | str | dt.datetime | dt.date | dt.timedelta
 
 MAX_CELL_TEXT = 32767  # Excel's limit per cell
 # What no cell can hold (XML 1.0 forbids these characters; lone surrogates cannot be encoded at all).
 _NOT_IN_A_CELL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
-EPOCH = dt.datetime(1899, 12, 30)  # day 0 in the 1900 date system (leap-year bug included)
 SECONDS_PER_DAY = 86400
 
 
@@ -36,7 +37,7 @@ def excel_serial(value: dt.datetime | dt.date | dt.timedelta) -> float:
         return value.total_seconds() / SECONDS_PER_DAY
     if not isinstance(value, dt.datetime):
         value = dt.datetime.combine(value, dt.time())
-    days = (value - EPOCH).days
+    days = (value - EXCEL_EPOCH).days
     if 0 < days <= 60:
         days -= 1
     return days + (value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 10**6) / SECONDS_PER_DAY
@@ -112,5 +113,5 @@ def day_numbers(series: pd.Series) -> np.ndarray:
     import pandas as pd
 
     if series.dtype.kind == "M":
-        series = wall_clock(series) - pd.Timestamp(EPOCH)
+        series = wall_clock(series) - pd.Timestamp(EXCEL_EPOCH)
     return (cast("pd.Series[pd.Timedelta]", series) / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=math.nan)

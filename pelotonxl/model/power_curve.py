@@ -24,6 +24,7 @@ import pandas as pd
 
 from pelotonxl.model.samples import sample_array
 from pelotonxl.model.tables import SheetTable, is_bike, local_start, ride_of
+from pelotonxl.model.workbook import ID_COLUMN, POWER_CURVE_SHEET
 
 # The durations people quote (seconds), always on the curve when the sampling and the rides allow.
 ANCHORS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 2700, 3600, 5400)
@@ -35,14 +36,14 @@ YEAR_DAYS = 365
 CP_SHORTEST, CP_LONGEST = 180, 1200
 FTP_SHARE = 0.95
 FTP_SECONDS = 1200
-TABLE = "PowerCurve"
+TABLE = POWER_CURVE_SHEET
 ZERO_RIDE_ID = "00000000000000000000000000000000"  # Just Ride and other classless workouts
 COLUMNS = (
     "Duration (s)",
     "Best Output (watts)",
     "Best Output, Last 90 Days (watts)",
     "Best Output, Last 365 Days (watts)",
-    "Workout ID",
+    ID_COLUMN,
     "Date",
 )
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import requests
 
+from pelotonxl.atomic_file import replacing
 from pelotonxl.errors import ConfigError, LoginError, shown_text
 from pelotonxl.peloton import signin_routes, transport
 from pelotonxl.peloton.signin_routes import APP, RouteMemory
@@ -169,12 +170,9 @@ class TokenStore:
 
     def save(self, tokens: TokenSet) -> None:
         self._secure_folder(create=True)
-        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
         # Created 0600 from the first byte: never briefly world-readable.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(asdict(tokens), fh)
-        os.replace(tmp, self.path)
+        with replacing(self.path, self.path.with_suffix(f".{os.getpid()}.tmp"), mode=0o600) as tmp:
+            tmp.write_text(json.dumps(asdict(tokens)), encoding="utf-8")
         self._remove_stale_temps()
 
     def _remove_stale_temps(self, older_than: float = 60.0) -> None:

@@ -4,6 +4,7 @@ read-only, things on our sheets a rewrite would delete) and the atomic replace a
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -15,6 +16,7 @@ from collections.abc import Iterable, Mapping, Set
 from pathlib import Path
 from xml.parsers import expat
 
+from pelotonxl.atomic_file import replacing
 from pelotonxl.errors import WorkbookError
 from pelotonxl.xlsx import drawn_sheets
 from pelotonxl.xlsx import package as xp
@@ -40,6 +42,12 @@ def check_workbook(path: Path, sheet_names: Iterable[str], own_charts: Mapping[s
                 f"{path.name} is open in Excel ({lock.name} beside it): close it in Excel, "
                 "or refresh from the Peloton tab (delete the ~$ file if Excel is not running)."
             )
+    libreoffice = path.with_name(f".~lock.{path.name}#")  # LibreOffice's, while it has the file open
+    if libreoffice.exists():
+        raise WorkbookError(
+            f"{path.name} is open in LibreOffice ({libreoffice.name} beside it): close it there, then refresh "
+            "again (delete that file if LibreOffice is not running)."
+        )
     with xp.open_package(path) as pkg:
         damaged = _damaged_entry(path)
         missing = None if damaged else _missing_sheet_part(pkg)
@@ -199,32 +207,12 @@ def _temp_path(path: Path, pid: int) -> Path:
 
 
 def save_atomically(pkg: xp.Package, path: Path) -> None:
-    temp = _temp_path(path, os.getpid())
-    try:
+    busy = functools.partial(WorkbookError, f"{path.name} is open in another program: close it, then refresh again.")
+    with replacing(path, _temp_path(path, os.getpid()), busy=busy) as temp:
         with open(temp, "wb") as stream:
             pkg.write_zip(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
         os.chmod(temp, stat.S_IMODE(os.stat(path).st_mode))
         pkg.close()  # Windows cannot replace a file that is still open
-        try:
-            os.replace(temp, path)
-        except PermissionError:
-            raise WorkbookError(f"{path.name} is open in another program: close it, then refresh again.") from None
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
-
-
-def _fsync_folder(folder: Path) -> None:
-    if os.name == "nt":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def remove_stale_temps(path: Path) -> None:
