@@ -49,6 +49,13 @@ def build_parser(script: bool = True) -> argparse.ArgumentParser:
         "--full", action="store_true", help="refetch every workout and graph, and drop workouts deleted on Peloton"
     )
     p.add_argument(
+        "--allow-removals",
+        action="store_true",
+        dest="allow_removals",
+        help="with --full: remove the stored workouts Peloton's list lacks even when that is more than half of "
+        "them, or the list holds fewer than the account's count (a --full refuses that otherwise)",
+    )
+    p.add_argument(
         "--demo", action="store_true", help="use a built-in demo account served locally: no account, no network"
     )
     p.add_argument(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from pelotonxl.commands.report import report
 from pelotonxl.commands.targets import check_room, open_target, workbook_path
-from pelotonxl.errors import PelotonXLError
+from pelotonxl.errors import PelotonXLError, WorkbookError
 from pelotonxl.progress import TerminalProgress
 from pelotonxl.wording import plural
 
@@ -65,6 +65,8 @@ def run_from_terminal(args: argparse.Namespace, stack: ExitStack, workbook_dir: 
     from pelotonxl.refresh_job import run_refresh
     from pelotonxl.settings import resolve
 
+    if args.allow_removals and not args.full:
+        raise WorkbookError("--allow-removals only applies to --full: run with --full --allow-removals.")
     workbook = workbook_path(args, workbook_dir, run.created_from_template)
     run.watch(workbook)
     if args.export is not None:  # a bad folder fails before any network
@@ -113,6 +115,7 @@ def run_from_terminal(args: argparse.Namespace, stack: ExitStack, workbook_dir: 
         password_provider=_prompt_for_password if sys.stdin.isatty() else None,
         workbook=workbook,
         demo=args.demo,
+        allow_removals=args.allow_removals or args.demo,
         shown=getattr(target, "shown", None),
     )
     progress.close()

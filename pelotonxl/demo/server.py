@@ -25,6 +25,7 @@ import struct
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -87,6 +88,10 @@ class Reply:
     data: bytes = b""
     content_type: str = JSON_TYPE
     headers: dict[str, str] = field(default_factory=dict)
+    # Written after `data`, chunk by chunk, `pause` seconds apart, without a Content-Length (the connection
+    # closes at its end): a body too large to hold, or one dribbled in (the tests' faults).
+    stream: Iterable[bytes] | None = None
+    pause: float = 0.0
 
 
 # ---- the HTTP plumbing ---------------------------------------------------------------------
@@ -175,11 +180,20 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.data)))
+        if reply.stream is None:
+            self.send_header("Content-Length", str(len(reply.data)))
+        else:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         for name, value in reply.headers.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(reply.data)
+        for chunk in reply.stream or ():
+            if reply.pause:
+                time.sleep(reply.pause)
+            self.wfile.write(chunk)
+            self.wfile.flush()
 
 
 # ---- the server --------------------------------------------------------------------------

@@ -270,13 +270,15 @@ class _Cache:
     they read; those are looked at again when RECHECK seconds have passed since they last were, so the
     calls of one recalculation (10,000 cells in a few milliseconds) cost a dictionary lookup each and all
     answer from the same store, and the first call after a refresh (seconds later) sees the new one.
+    A refresh in this same process (the ribbon's, a test's) ends the trusted window at once: its
+    formulas are re-entered within milliseconds of the refresh, well inside RECHECK.
     """
 
     KEPT = 4  # stores indexed at once (a member's workbook and the demo's, say)
     RECHECK = 0.25  # seconds a checked index is trusted without looking at the files again
 
     def __init__(self) -> None:
-        self._recent: dict[tuple, tuple[float, MetricIndex]] = {}  # key -> when checked, index
+        self._recent: dict[tuple, tuple[float, int, MetricIndex]] = {}  # key -> when checked, generation, index
         self._lock = threading.Lock()
         self._where: dict[tuple, tuple[tuple[str, ...], tuple, Path]] = {}  # key -> files, version, store
         self._indexes: dict[Path, tuple[tuple[str, ...], tuple, MetricIndex]] = {}  # store -> files, version, index
@@ -300,12 +302,13 @@ class _Cache:
         key = (book, os.environ.get(HOME_ENV) or "")
         now = time.monotonic()
         recent = self._recent.get(key)
-        if recent is not None and now - recent[0] < self.RECHECK:
-            return recent[1]
+        if recent is not None and now - recent[0] < self.RECHECK and recent[1] == _kept_generation[0]:
+            return recent[2]
+        generation = _kept_generation[0]
         index = self._checked_index(book)
         if len(self._recent) >= 64:
             self._recent.clear()
-        self._recent[key] = (now, index)
+        self._recent[key] = (now, generation, index)
         return index
 
     def _checked_index(self, book: str | None) -> MetricIndex:
@@ -335,6 +338,7 @@ class _Cache:
 
 
 INDEX_NOTE = "metric_index"
+_kept_generation = [0]  # bumped by each keep_index in this process: a refresh here is seen at once
 
 
 def index_tag(store: WorkoutStore) -> str:
@@ -347,6 +351,7 @@ def keep_index(store: WorkoutStore, rows: list[tuple[str, dict]], loads: dict[st
     load figures it computed, kept in the store."""
     index = MetricIndex.from_rows(rows, loads)
     store.remember(INDEX_NOTE, {"tag": index_tag(store), "day": date.today().isoformat(), **index.to_json()})
+    _kept_generation[0] += 1
 
 
 def stored_index(store: WorkoutStore) -> MetricIndex | None:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from pelotonxl.errors import shown_text
 from pelotonxl.model.catalog import (
     PACE_SLUGS,
     MetricKey,
@@ -150,8 +151,8 @@ def _warn_unknown_zones(rows: list[dict[str, Any]]) -> None:
         "%d workouts have a time zone this computer does not know (%s%s): their times are "
         "shown in UTC (-v lists them).",
         len(unknown),
-        ", ".join(names[:3]),
+        ", ".join(shown_text(name, 40) for name in names[:3]),
         ", …" if len(names) > 3 else "",
     )
     for wid, name in unknown:
-        log.info("workout %s: unknown time zone %r, shown in UTC", wid, name[:60])
+        log.info("workout %s: unknown time zone %s, shown in UTC", wid, shown_text(repr(name), 60))
