@@ -189,3 +189,14 @@ def test_records_without_samples_keep_the_summaries_for_the_tables(tmp_path):
         "summaries": [{"slug": "total_output", "value": 18}],
         "metrics": [{"slug": "output", "average_value": 100}, {"slug": "pace", "alternatives": [{"slug": "speed"}]}],
     }
+
+
+def test_rides_without_details_reads_a_workout_whose_field_is_infinite(tmp_path):
+    # Found by test_hostile_generated (a page's `created` of inf): SQLite's JSON functions refuse the
+    # Infinity Python's json writes, so the rides needing their ftp_info are picked in Python.
+    ride = {"id": "r1", "created": float("inf"), "end_time": 1, "fitness_discipline": "cycling"}
+    run = {"id": "w2", "created": float("nan"), "end_time": 1, "fitness_discipline": "running"}
+    with WorkoutStore(tmp_path / "s.sqlite") as store:
+        store.save_workouts([ride, run])
+        assert store.rides_without_details() == ["r1"]
+        assert store.rides_without_details(["r1", "w2"], limit=1) == ["r1"]
