@@ -126,8 +126,21 @@ def show_ride_caller() -> None:
     show_ride_in_book(xw.Book.caller())
 
 
-def workout_id_in_row(selection) -> str | None:
-    """The first Workout ID (32 hex digits) in the row of the selection's first cell."""
+def _selected_cells(book: xw.Book) -> xw.Range | None:
+    """The selected cells, or None when the selection is not cells (a chart, a shape).
+
+    xlwings answers None for a chart on a Mac; on Windows it asks the selection for its Address
+    first, and a chart's COM object has none, which pywin32 raises as AttributeError."""
+    try:
+        return book.selection
+    except AttributeError:
+        return None
+
+
+def workout_id_in_row(selection: xw.Range | None) -> str | None:
+    """The first Workout ID (32 hex digits) in the row of the selection's first cell (None: no cells)."""
+    if selection is None:
+        return None
     sheet, row = selection.sheet, selection.row
     used = sheet.used_range
     last_col = used.column + used.shape[1] - 1
@@ -144,7 +157,7 @@ def show_ride_in_book(book: xw.Book, environ: Mapping[str, str] | None = None) -
 
     app = book.app
     try:
-        workout_id = workout_id_in_row(book.selection)
+        workout_id = workout_id_in_row(_selected_cells(book))
         if workout_id is None:
             _alert(
                 app,

@@ -201,13 +201,15 @@ def _help_registration(functions: list[FunctionHelp]) -> str:
         "End Sub",
         "",
         "Public Sub RegisterPelotonFunctionHelp()",
-        "    Dim wasSaved As Boolean",
+        "    Dim wasSaved As Boolean, book As String",
         "    wasSaved = ThisWorkbook.Saved ' registering is no change the member should be asked to save",
+        "    ' Excel's quoted sheet-reference form: an apostrophe in the workbook's name is doubled",
+        '    book = "\'" & Replace(ThisWorkbook.Name, "\'", "\'\'") & "\'!"',
         "    On Error Resume Next ' a protected workbook, an Excel without argument help: no help, no harm",
     ]
     for item in functions:
         lines += [
-            f'    Application.MacroOptions Macro:="\'" & ThisWorkbook.Name & "\'!{item.name}", _',
+            f'    Application.MacroOptions Macro:=book & "{item.name}", _',
             f"        Description:={_vba_text(item.description)}, _",
         ]
         if item.arguments:
