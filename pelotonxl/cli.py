@@ -22,6 +22,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pelotonxl import __version__
 from pelotonxl.errors import PelotonXLError, WorkbookError
 from pelotonxl.progress import TerminalProgress
 from pelotonxl.settings import Settings, resolve
@@ -99,6 +100,7 @@ def build_parser(script: bool = True) -> argparse.ArgumentParser:
         "this command (Interpreter_Win or Interpreter_Mac) and this project's folder "
         "(PYTHONPATH), so Excel's buttons and worksheet functions run this very environment",
     )
+    p.add_argument("--version", action="version", version=f"peloton_xl {__version__}")
     noise = p.add_mutually_exclusive_group()
     noise.add_argument("-v", "--verbose", action="count", default=0, help="say more (-vv for HTTP detail)")
     noise.add_argument("-q", "--quiet", action="store_true", help="only errors and the closing line")
@@ -134,6 +136,13 @@ def main(argv: list[str] | None = None, *, workbook_dir: Path | None = None) -> 
                 "where this one stopped.",
                 file=sys.stderr,
             )
+        return 1
+    except ModuleNotFoundError as exc:  # a requirement missing from this Python: say which, and how to add it
+        if args.verbose:
+            traceback.print_exc()
+        from pelotonxl.install_hints import missing_module_line
+
+        print(f"peloton_xl: {missing_module_line(exc, workbook_dir)}", file=sys.stderr)
         return 1
     except Exception as exc:  # the last line of defence: one line, details with -v
         if args.verbose:
@@ -378,11 +387,16 @@ def _setup_excel(args: argparse.Namespace, workbook_dir: Path | None) -> int:
     project = workbook_dir.resolve() if workbook_dir and (workbook_dir / "peloton_xl.py").is_file() else None
     if project is not None:
         values[xlwings_conf.PYTHONPATH] = str(project)
-    xlwings_conf.write_settings(workbook, values)
+    dropped = xlwings_conf.write_settings(workbook, values)
     print(
         f"{workbook.name}: Excel now runs {python} ({' and '.join(keys)} on the {xlwings_conf.SHEET} sheet)"
         + (f" and finds peloton_xl.py in {project} (PYTHONPATH)." if project else ".")
     )
+    if dropped:
+        print(
+            f"Removed {', '.join(dropped)} from the {xlwings_conf.SHEET} sheet: left empty or at xlwings' default "
+            "there, they overrode your own xlwings settings."
+        )
     if project is None:
         print(
             "peloton_xl.py was not found beside this command: keep a copy of it beside the workbook "

@@ -46,8 +46,8 @@ def test_setup_writes_this_python_and_the_project_folder(workbook, capsys):
     for key in keys:
         assert after[key] == python
     assert after["PYTHONPATH"] == str(REPO)
-    untouched = {k: v for k, v in before.items() if k not in (*keys, "PYTHONPATH")}
-    assert {k: after[k] for k in untouched} == untouched and list(after) == list(before)
+    assert before == {"UDF Modules": "peloton_xl"}  # the template ships only the keys it needs set
+    assert after == {**before, **dict.fromkeys(keys, python), "PYTHONPATH": str(REPO)}
     assert python in out and str(REPO) in out and "open Book.xlsm in Excel" in out
 
 
@@ -89,7 +89,7 @@ def test_a_missing_workbook_is_created_from_the_template_first(tmp_path, capsys)
 def test_installed_command_without_peloton_xl_py_leaves_pythonpath(workbook, capsys):
     code, _, err = setup_excel(capsys, "--workbook", str(workbook), workbook_dir=None)
     assert code == 0 and "peloton_xl.py was not found" in err
-    assert conf_sheet(workbook)["PYTHONPATH"] is None
+    assert "PYTHONPATH" not in conf_sheet(workbook)  # never an empty key: it would hide the member's own
 
 
 def test_a_workbook_open_in_excel_is_refused_in_one_line(workbook, capsys):
@@ -137,7 +137,7 @@ def test_on_a_mac_only_interpreter_mac_is_set_and_runpython_install_is_named(wor
     code, out, err = setup_excel(capsys, "--workbook", str(workbook))
     assert code == 0, err
     settings = conf_sheet(workbook)
-    assert settings["Interpreter_Mac"] == os.path.abspath(sys.executable) and settings["Interpreter_Win"] is None
+    assert settings["Interpreter_Mac"] == os.path.abspath(sys.executable) and "Interpreter_Win" not in settings
     assert "xlwings runpython install" in out and "~/Library/Application Scripts/com.microsoft.Excel" in out
 
 
@@ -158,4 +158,50 @@ def test_a_workbook_open_in_a_running_excel_is_refused(workbook, capsys, monkeyp
         and one_line_error(cli_result(code, out, err))
         == "peloton_xl: Book.xlsm is open in Excel: close it there, then run --setup-excel again."
     )
+    assert workbook.read_bytes() == before
+
+
+RELEASE_0_1_0 = REPO / "tests" / "fixtures" / "releases" / "PelotonWorkbook-0.1.0.xlsm"
+
+
+def test_setup_drops_the_keys_0_1_0_shipped_empty_and_keeps_what_the_member_set(tmp_path, capsys):
+    """0.1.0 shipped Interpreter_Win, Conda Path… empty and Show Console FALSE: on the sheet they override the
+    member's own xlwings settings. Setup drops those still as shipped; a value the member typed stays."""
+    path = tmp_path / "Mine.xlsm"
+    book = openpyxl.load_workbook(RELEASE_0_1_0, keep_vba=True)
+    ws = book["xlwings.conf"]
+    keys = [ws.cell(row, 1).value for row in range(1, 10)]
+    assert keys[:5] == ["Interpreter_Win", "Interpreter_Mac", "PYTHONPATH", "Conda Path", "Conda Env"]
+    ws.cell(keys.index("Conda Env") + 1, 2, "peloton")  # the member's own
+    ws.cell(keys.index("Show Console") + 1, 2, True)
+    notes = [ws.cell(row, 1).value for row in range(11, ws.max_row + 1)]
+    book.save(path)
+
+    code, out, err = setup_excel(capsys, "--workbook", str(path))
+    assert code == 0, err
+    python = os.path.abspath(sys.executable)
+    interpreters = dict.fromkeys(xlwings_conf.interpreter_keys(sys.platform), python)
+    after = conf_sheet(path)
+    assert after == {
+        **{k: v for k, v in interpreters.items() if k == "Interpreter_Win"},
+        "Conda Env": "peloton",
+        "UDF Modules": "peloton_xl",
+        "Show Console": True,
+        **{k: v for k, v in interpreters.items() if k == "Interpreter_Mac"},
+        "PYTHONPATH": str(REPO),
+    }
+    assert "Conda Path" in out and "Debug UDFs" in out and "overrode your own xlwings settings" in out
+    ws = openpyxl.load_workbook(path, keep_vba=True)["xlwings.conf"]
+    assert [ws.cell(row, 1).value for row in range(11, ws.max_row + 1)] == notes  # the notes stay put
+    assert_valid(path)
+
+
+def test_setup_refuses_untouched_when_the_new_keys_would_run_into_text(workbook, capsys):
+    book = openpyxl.load_workbook(workbook, keep_vba=True)
+    book["xlwings.conf"]["A3"] = "my own note"  # where Interpreter_* and PYTHONPATH go
+    book.save(workbook)
+    before = workbook.read_bytes()
+    code, out, err = setup_excel(capsys, "--workbook", str(workbook))
+    line = one_line_error(cli_result(code, out, err))
+    assert code == 1 and "text in A3" in line and "move it a few rows down" in line
     assert workbook.read_bytes() == before

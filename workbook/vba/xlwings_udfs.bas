@@ -97,21 +97,23 @@ Sub Auto_Open()
 End Sub
 
 Public Sub RegisterPelotonFunctionHelp()
-    Dim wasSaved As Boolean
+    Dim wasSaved As Boolean, book As String
     wasSaved = ThisWorkbook.Saved ' registering is no change the member should be asked to save
+    ' Excel's quoted sheet-reference form: an apostrophe in the workbook's name is doubled
+    book = "'" & Replace(ThisWorkbook.Name, "'", "''") & "'!"
     On Error Resume Next ' a protected workbook, an Excel without argument help: no help, no harm
-    Application.MacroOptions Macro:="'" & ThisWorkbook.Name & "'!PELOTON_METRIC", _
+    Application.MacroOptions Macro:=book & "PELOTON_METRIC", _
         Description:="One workout's metric (a number), from the local store of this workbook's last refresh.", _
         Category:="Peloton", _
         ArgumentDescriptions:=Array("A Workout ID, a date or date-time, or ""latest"".", "A metric slug such as ""avg_output"" or a name such as ""Avg Output"".")
-    Application.MacroOptions Macro:="'" & ThisWorkbook.Name & "'!PELOTON_METRIC_NAMES", _
+    Application.MacroOptions Macro:=book & "PELOTON_METRIC_NAMES", _
         Description:="The metrics PELOTON_METRIC knows for this account: slug, name and unit, one per row (spills).", _
         Category:="Peloton"
-    Application.MacroOptions Macro:="'" & ThisWorkbook.Name & "'!PELOTON_SERIES", _
+    Application.MacroOptions Macro:=book & "PELOTON_SERIES", _
         Description:="One workout's samples of one metric, a column that spills down, from the local store.", _
         Category:="Peloton", _
         ArgumentDescriptions:=Array("A Workout ID, a date or date-time, or ""latest"".", "A sampled metric: ""output"", ""cadence"", ""resistance"", ""speed"", ""heart_rate"" or its name.")
-    Application.MacroOptions Macro:="'" & ThisWorkbook.Name & "'!PELOTON_WORKOUTS_ON", _
+    Application.MacroOptions Macro:=book & "PELOTON_WORKOUTS_ON", _
         Description:="The Workout IDs that started on a day, newest first, one per row (spills).", _
         Category:="Peloton", _
         ArgumentDescriptions:=Array("A date.")
