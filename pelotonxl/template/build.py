@@ -9,7 +9,8 @@ copies when a workbook is missing. Steps: xlwings' standalone quickstart workboo
 sheets laid out with openpyxl (sheet_layout.py) -> VBA modules written with pyOpenVBA (Peloton.bas,
 PelotonTable.bas, and the UDF wrappers generated from peloton_xl.py by udf_wrapper.py) -> the empty Dashboard (its
 sheets, charts and "no data yet" notes) written by the refresh's own Dashboard writer -> the
-ribbon part added by zip editing -> every zip entry rewritten with fixed timestamps and a fixed order.
+ribbon part added by zip editing -> the VBA project's dir and PROJECT streams tidied (vba_project.py)
+-> every zip entry rewritten with fixed timestamps and a fixed order.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from pelotonxl.template.udf_wrapper import (
     generate_udf_wrapper,
     xlwings_template,
 )
+from pelotonxl.template.vba_project import VBA_PART, tidy_project
 from pelotonxl.xlsx.styles import StyleBook
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -166,6 +168,7 @@ def finish_package(workbook: Path, customui: bytes) -> bytes:
     with zipfile.ZipFile(workbook) as source:
         parts = {name: source.read(name) for name in source.namelist()}
     parts[CUSTOMUI_PART] = customui
+    parts[VBA_PART] = tidy_project(parts[VBA_PART])  # as Office writes it: see vba_project.py
     parts["_rels/.rels"] = _with_customui_relationship(parts["_rels/.rels"])
     parts["[Content_Types].xml"] = _with_customui_content_type(parts["[Content_Types].xml"])
     parts["docProps/core.xml"] = _core_properties()
