@@ -178,3 +178,50 @@ def test_a_column_the_refresh_stops_writing_goes_and_the_members_column_after_it
     assert rows[0] == ["Workout ID", "Device", "My Notes", "Output"]
     assert {r[0]: r[2] for r in rows[1:]} == {"w3": None, "w2": "knee sore", "w1": None}
     assert_valid(path)
+
+
+def test_a_full_refresh_counts_no_notes_for_a_formula_column(book: Path):
+    """A calculated column is on every row: a removed workout without a typed note took no notes with it."""
+    add_member_columns(book, {"w1": "stays"})
+    report = refreshed(book, ["w5", "w4", "w1"], full=True)
+    assert report.notes_dropped == 0
+    _, rows = sheet_rows(book)
+    assert [r[0] for r in rows[1:]] == ["w5", "w4", "w1"]
+
+
+def type_beside_the_table(path: Path, header: dict[str, str], cells: dict[str, object]) -> None:
+    """As LibreOffice or openpyxl leave it: headers typed in the header row just right of the table and
+    values under them, the table not grown."""
+    wb = load_workbook(path, keep_vba=True)
+    ws = wb["Workouts"]
+    for ref, text in {**header, **cells}.items():
+        ws[ref] = text
+    wb.save(path)
+
+
+def test_notes_typed_beside_the_table_are_adopted_and_follow_their_workouts(book: Path):
+    # The table is A1:B6 (Workout ID, Output): w5..w1 in rows 2-6.
+    type_beside_the_table(
+        book, {"C1": "My Notes", "D1": "Output"}, {"C3": "felt strong", "C6": "first ride!", "D5": 7, "F2": "loose"}
+    )
+    new = [f"n{i}" for i in range(8, 0, -1)]
+    refreshed(book, new + ["w5", "w4", "w3", "w2", "w1"])
+    ref, rows = sheet_rows(book)
+    assert ref == "A1:D14"
+    assert rows[0] == ["Workout ID", "Output", "My Notes", "Output2"]
+    assert {r[0]: r[2] for r in rows[1:] if r[2]} == {"w4": "felt strong", "w1": "first ride!"}
+    assert {r[0]: r[3] for r in rows[1:] if r[3]} == {"w2": 7}
+    ws = load_workbook(book, keep_vba=True)["Workouts"]
+    assert ws["F2"].value == "loose"  # a cell under no header stays where it was typed
+    assert_valid(book)
+    refreshed(book, ["n9", *new, "w5", "w4", "w3", "w2", "w1"])  # from now on an ordinary member column
+    _, rows = sheet_rows(book)
+    assert {r[0]: r[2] for r in rows[1:] if r[2]} == {"w4": "felt strong", "w1": "first ride!"}
+
+
+def test_a_value_below_an_adopted_column_that_the_grown_table_would_cover_is_refused(book: Path):
+    type_beside_the_table(book, {"C1": "My Notes"}, {"C3": "felt strong", "C9": "my total"})
+    before = book.read_bytes()
+    with pytest.raises(WorkbookError, match=r"Workouts!C9: the refreshed table now reaches"):
+        refreshed(book, [f"n{i}" for i in range(5)] + ["w5", "w4", "w3", "w2", "w1"])
+    assert book.read_bytes() == before

@@ -112,3 +112,25 @@ def test_a_full_ribbon_refresh_says_how_many_notes_went_with_removed_workouts(se
     )
     rows = range(2, _table(book).range.last_row + 1)
     assert [sheet.cells.get((r, 1)) for r in rows if sheet.cells.get((r, _table(book).range.last_column - 1))] == [kept]
+
+
+def test_notes_typed_beside_the_table_are_adopted_and_follow_their_workouts(server, account, home):
+    """A workbook saved by LibreOffice holds a column typed beside the table, not in it: Excel's refresh
+    adopts it into the table as the file refresh does, each note on its workout's row."""
+    book = make_book(server, home)
+    ribbon.refresh_book(real_api(book), environ={})
+    sheet, rng = book.sheets["Workouts"], _table(book).range
+    beside = rng.last_column + 1
+    sheet.cells[(1, beside)] = "My Notes"
+    ids = [sheet.cells.get((r, 1)) for r in range(2, rng.last_row + 1)]
+    sheet.cells[(3, beside)] = "felt strong"
+    sheet.cells[(rng.last_row, beside)] = "first ride!"
+
+    account.add_workouts(8, at=LATER)
+    ribbon.refresh_book(real_api(book), environ={})
+
+    assert book.app.alerts == []
+    rng = _table(book).range
+    rows = sheet.grid(rng)
+    assert rows[0][-1] == "My Notes" and rng.last_column == beside
+    assert {r[0]: r[-1] for r in rows[1:] if r[-1]} == {ids[1]: "felt strong", ids[-1]: "first ride!"}

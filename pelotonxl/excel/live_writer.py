@@ -33,6 +33,7 @@ from openpyxl.utils import get_column_letter
 from pelotonxl.excel import recalc
 from pelotonxl.excel.cell_values import excel_value
 from pelotonxl.excel.live_member_columns import read_member_columns, refuse_covered_cells
+from pelotonxl.member import columns as member_rules
 from pelotonxl.model.dashboard import Dashboard
 from pelotonxl.model.dashboard_layout import ChartPlace, Rect, SheetPlan, plan
 from pelotonxl.model.excel_values import day_numbers, wall_clock
@@ -75,7 +76,7 @@ def _write_table(book: xw.Book, table: SheetTable, full: bool = False) -> int:
     if sheet is None:
         sheet = _sheet_named(book, table.name) or book.sheets.add(name=table.name, after=book.sheets[-1])
     rows = table_rows(table.frame)
-    member = read_member_columns(sheet, xl_table, table.name, rows[0])
+    member = read_member_columns(sheet, xl_table, table.name, rows[0], _recorded_columns(book, table.name))
     dropped = 0
     if member.names:
         rows, dropped = member.rows(rows[0], rows[1:] if len(table.frame) else [], full)
@@ -88,6 +89,7 @@ def _write_table(book: xw.Book, table: SheetTable, full: bool = False) -> int:
         old = xl_table.range
         top, left = old.row, old.column
         old_rows, old_cols = old.shape
+        old_cols += member.adopted  # the member's columns typed beside the table are written into it
     bottom, right = top + n_rows - 1, left + n_cols - 1
     if xl_table is not None:
         refuse_covered_cells(sheet, (top, left, top + old_rows - 1, left + old_cols - 1), (top, left, bottom, right))
@@ -111,6 +113,7 @@ def _write_table(book: xw.Book, table: SheetTable, full: bool = False) -> int:
         sheet.range((bottom + 1, left), (old_bottom, max(old_right, right))).clear_contents()
     if old_right > right:
         sheet.range((top, right + 1), (old_bottom, old_right)).clear_contents()
+    book.names.add(member_rules.record_name(table.name), "=" + member_rules.record_value(table_rows_header(table)))
     positions = {name: i for i, name in enumerate(rows[0])}
     for column in table.frame.columns:
         col = left + positions[str(column)]
@@ -119,6 +122,12 @@ def _write_table(book: xw.Book, table: SheetTable, full: bool = False) -> int:
         if column in table.widths:
             sheet.range((top, col), (top, col)).column_width = table.widths[column]
     return dropped
+
+
+def _recorded_columns(book: xw.Book, table: str) -> set[str] | None:
+    """The columns the last refresh wrote to `table`, from the hidden name either writer keeps."""
+    name = member_rules.record_name(table)
+    return member_rules.recorded(book.names[name].refers_to) if name in book.names else None
 
 
 def _names_move(now: list[Any], final: list[str]) -> bool:
@@ -265,6 +274,11 @@ def _runs(items: Iterable[tuple[int, Any]]) -> list[tuple[int, int, Any]]:
         else:
             runs.append((key, key, value))
     return runs
+
+
+def table_rows_header(table: SheetTable) -> list[str]:
+    """The columns this refresh writes to `table`, as the record of them lists them."""
+    return [str(c) for c in table.frame.columns]
 
 
 def table_rows(frame: pd.DataFrame) -> list[list[Any]]:

@@ -1,18 +1,19 @@
 """What the member put on a table sheet the writer regenerates, read from the old parts and carried
 into the new ones: their own table columns (typed values keyed by Workout ID, or a calculated
-column's formula), and cells typed outside the table.
+column's formula), the columns typed just beside the table (adopted into it), and cells typed
+outside the table. Which columns are the member's, their order and which notes a removed workout
+takes with it are decided by `pelotonxl.member.columns`, the rules the live writer applies too.
 
-A column of the old table is the member's when the refresh does not produce it this time and the
-last refresh did not write it either (recorded in a hidden name; `is_refresh_column` for workbooks
-without the record): the member's column keeps its header cell,
-its cells (style, type, shared string, formula), its width and its place beside the column it
-followed. Cells are carried as elements of the old part and written back in the default namespace.
+A member's column keeps its header cell, its cells (style, type, shared string, formula), its width
+and its place beside the column it followed. Cells are carried as elements of the old part and
+written back in the default namespace.
 """
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
@@ -21,28 +22,10 @@ from openpyxl.formula.translate import Translator
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.cell import coordinate_from_string, range_boundaries
 
-from pelotonxl.model.catalog import HEART_RATE_NAMES, METRIC_NAMES
-from pelotonxl.model.tables import (
-    METRIC_LEAD_COLUMNS,
-    RETIRED_WORKOUT_COLUMNS,
-    WORKOUT_COLUMNS,
-)
+from pelotonxl.member import columns as rules
 from pelotonxl.xlsx import package as xp
 
-ID_COLUMN = "Workout ID"
 _M = f"{{{xp.MAIN_NS}}}"
-_KNOWN_METRIC_NAMES = {n.casefold() for n in (*METRIC_NAMES.values(), *HEART_RATE_NAMES.values())}
-
-
-def is_refresh_column(table: str, header: str) -> bool:
-    """Could the refresh have written this header? Then a column under it is the refresh's, even in
-    a refresh that does not write it (a metric no workout has any more)."""
-    folded = header.casefold()
-    if folded in {c.casefold() for c in (*WORKOUT_COLUMNS, *RETIRED_WORKOUT_COLUMNS, *METRIC_LEAD_COLUMNS)}:
-        return True
-    name = re.sub(r"\s*\[[^\]]*\]$", "", folded)  # "X [slug]": a renamed duplicate of ours
-    name = re.sub(r"\s*\([^()]*\)$", "", name)  # "Avg Output (watts)": the unit
-    return name in _KNOWN_METRIC_NAMES
 
 
 @dataclass
@@ -69,23 +52,11 @@ class KeptContent:
 
     def order(self, ours: list[str]) -> list[str]:
         """Our columns with each member column after the column it followed before."""
-        final = list(ours)
-        folded = [c.casefold() for c in final]
-        for column in self.columns:
-            anchor = column.after.casefold() if column.after else None
-            at = 0 if anchor is None else (folded.index(anchor) + 1 if anchor in folded else len(final))
-            final.insert(at, column.name)
-            folded.insert(at, column.name.casefold())
-        return final
+        return rules.column_order(ours, {c.name: c.after for c in self.columns})
 
     def orphans(self, ids: set[str]) -> list[str]:
-        """Workout IDs with a member's value whose workout the refresh no longer writes, first seen first."""
-        seen: dict[str, None] = {}
-        for column in self.columns:
-            for wid in column.cells:
-                if wid not in ids and _has_value(column.cells[wid]):
-                    seen.setdefault(wid)
-        return list(seen)
+        """Workout IDs with a member's note whose workout the refresh no longer writes, first seen first."""
+        return rules.orphans(ids, ((wid, _is_note(cell)) for c in self.columns for wid, cell in c.cells.items()))
 
 
 def read_kept(
@@ -93,16 +64,14 @@ def read_kept(
     table_xml: bytes | None,
     table_name: str,
     new_columns: list[str],
-    shared_strings,
+    shared_strings: Callable[[], list[str]],
     written_before: set[str] | None = None,
 ) -> KeptContent:
     """The member's columns and outside cells of the old sheet (`shared_strings()` gives the text list).
-    `written_before`: the (case-folded) columns the last refresh wrote, when the workbook records them;
-    else a column is the refresh's when `is_refresh_column` says it could be."""
+    `written_before`: the (case-folded) columns the last refresh wrote, when the workbook records them."""
     kept = KeptContent()
     if not sheet_xml or (
-        table_xml is not None
-        and not _anything_of_the_members(sheet_xml, table_xml, table_name, new_columns, written_before)
+        table_xml is not None and not _anything_of_the_members(sheet_xml, table_xml, new_columns, written_before)
     ):
         return kept  # the common case, decided without parsing a sheet of thousands of rows
     root = ET.fromstring(sheet_xml)
@@ -121,40 +90,46 @@ def read_kept(
         kept.outside = {k: c for k, c in cells.items() if _has_value(c)}
         return kept
     table = ET.fromstring(table_xml)
-    left, top, right, bottom = range_boundaries(table.get("ref", "A1:A2"))
-    names = [tc.get("name", "") for tc in table.iter(_M + "tableColumn")]
+    left, top, right, bottom = _bounds(table.get("ref", "A1:A2"))
+    columns = list(table.iter(_M + "tableColumn"))
+    names = [tc.get("name", "") for tc in columns]
+    members = [rules.is_members(n, new_columns, written_before) for n in names]
+    header_row = {c: text for (r, c), el in cells.items() if r == top and (text := _text(el, shared_strings))}
+    taken = {n.casefold() for n in (*names, *new_columns)}
+    for col, text in rules.adjoining_columns(right, header_row):  # typed beside the table: adopted
+        name = rules.unique_header(text, lambda n: n.casefold() in taken)
+        taken.add(name.casefold())
+        names.append(name)
+        members.append(True)
+        right = col
     widths = _widths(root)
-    id_col = next((left + i for i, n in enumerate(names) if n.casefold() == ID_COLUMN.casefold()), None)
-    keys = (
-        {r: _text(cells.get((r, id_col)), shared_strings) or f"row {r}" for r in range(top + 1, bottom + 1)}
-        if id_col
-        else {r: f"row {r}" for r in range(top + 1, bottom + 1)}
-    )
-    ours = {c.casefold() for c in new_columns}
-    previous = None  # the last old column that stays: a column of ours this refresh no longer writes is no anchor
-    for i, tc in enumerate(table.iter(_M + "tableColumn")):
-        name, col = tc.get("name", ""), left + i
-        if name.casefold() in ours:
-            previous = name
+    id_col = next((left + i for i, n in enumerate(names) if n.casefold() == rules.ID_COLUMN.casefold()), None)
+    keys = {
+        r: (_text(cells.get((r, id_col)), shared_strings) if id_col else None) or f"row {r}"
+        for r in range(top + 1, bottom + 1)
+    }
+    after = rules.anchors(names, members, new_columns)
+    for i, name in enumerate(names):
+        if not members[i]:
             continue
-        if name.casefold() in written_before if written_before is not None else is_refresh_column(table_name, name):
-            continue
-        formula = tc.find(_M + "calculatedColumnFormula")
+        col = left + i
+        tc = columns[i] if i < len(columns) else None
+        formula = tc.find(_M + "calculatedColumnFormula") if tc is not None else None
         body = [cells[(r, col)] for r in range(top + 1, bottom + 1) if (r, col) in cells]
+        header = cells.get((top, col))
         kept.columns.append(
             MemberColumn(
                 name=name,
-                after=previous,
-                header=cells.get((top, col)),
+                after=after[name],
+                header=header if tc is not None or _text(header, shared_strings) == name else None,
                 cells={keys[r]: cells[(r, col)] for r in range(top + 1, bottom + 1) if (r, col) in cells},
                 formula=formula.text if formula is not None else None,
                 formula_attrs=dict(formula.attrib) if formula is not None else {},
-                data_dxf=tc.get("dataDxfId"),
+                data_dxf=tc.get("dataDxfId") if tc is not None else None,
                 width=widths.get(col),
                 body_style=body[0].get("s") if body else None,
             )
         )
-        previous = name
     kept.outside = {
         (r, c): el for (r, c), el in cells.items() if not (top <= r <= bottom and left <= c <= right) and _has_value(el)
     }
@@ -162,19 +137,14 @@ def read_kept(
 
 
 def _anything_of_the_members(
-    sheet_xml: str, table_xml: bytes, table_name: str, new_columns: list[str], written_before: set[str] | None
+    sheet_xml: str, table_xml: bytes, new_columns: list[str], written_before: set[str] | None
 ) -> bool:
     """A quick look: does the old table have a column that is not ours, or the sheet a cell outside
     the table (every cell written with its r, as Excel, LibreOffice, openpyxl and we do)?"""
     table = ET.fromstring(table_xml)
-    ours = {c.casefold() for c in new_columns}
-    for tc in table.iter(_M + "tableColumn"):
-        name = tc.get("name", "").casefold()
-        if name not in ours and not (
-            name in written_before if written_before is not None else is_refresh_column(table_name, name)
-        ):
-            return True
-    left, top, right, bottom = range_boundaries(table.get("ref", "A1:A2"))
+    if any(rules.is_members(tc.get("name", ""), new_columns, written_before) for tc in table.iter(_M + "tableColumn")):
+        return True
+    left, top, right, bottom = _bounds(table.get("ref", "A1:A2"))
     refs = re.findall(r'<(?:\w+:)?c\b[^>]*?\sr="([A-Z]+)(\d+)"', sheet_xml)
     # A cell is outside when its row or its column is: check each distinct row and column once.
     if any(not left <= column_index_from_string(c) <= right for c in {c for c, _ in refs}):
@@ -247,12 +217,18 @@ def _moved(formula: str, origin: str, target: str) -> str:
         return formula
 
 
+def _bounds(ref: str) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of a table's ref (always a range of two corners)."""
+    left, top, right, bottom = range_boundaries(ref)
+    return left or 1, top or 1, right or left or 1, bottom or top or 1
+
+
 def _widths(root: ET.Element) -> dict[int, float]:
     widths = {}
     for col in root.iter(_M + "col"):
-        if col.get("width"):
+        if width := col.get("width"):
             for c in range(int(col.get("min", "1")), min(int(col.get("max", "1")), 16384) + 1):
-                widths[c] = float(col.get("width"))
+                widths[c] = float(width)
     return widths
 
 
@@ -260,7 +236,12 @@ def _has_value(cell: ET.Element) -> bool:
     return any(child.tag in (_M + "v", _M + "f", _M + "is") for child in cell)
 
 
-def _text(cell: ET.Element | None, shared_strings) -> str | None:
+def _is_note(cell: ET.Element) -> bool:
+    """Typed by the member: a value with no formula behind it."""
+    return rules.is_note(True if _has_value(cell) else None, cell.find(_M + "f") is not None)
+
+
+def _text(cell: ET.Element | None, shared_strings: Callable[[], list[str]]) -> str | None:
     if cell is None:
         return None
     if cell.get("t") == "inlineStr":
@@ -274,23 +255,13 @@ def _text(cell: ET.Element | None, shared_strings) -> str | None:
     return v
 
 
-# --- which columns the refresh wrote last time ---------------------------------------------------
-# A hidden workbook name per table lists them as an array constant ({"Workout ID","Start",...}):
-# Excel, LibreOffice and openpyxl keep defined names, so a column the member adds is told apart
-# from one of ours that this refresh no longer writes, whatever its header.
-
-
-def record_name(table: str) -> str:
-    return f"PelotonXL_{re.sub(r'[^A-Za-z0-9_]', '_', table)}_Columns"
+# --- which columns the refresh wrote last time: a hidden workbook name per table (member.columns) ----
 
 
 def recorded_columns(pkg: xp.Package, table: str) -> set[str] | None:
-    formula = xp.defined_names(pkg).get(record_name(table))
-    if formula is None:
-        return None
-    return {m.replace('""', '"').casefold() for m in re.findall(r'"((?:[^"]|"")*)"', formula)}
+    return rules.recorded(xp.defined_names(pkg).get(rules.record_name(table)))
 
 
 def record_columns(pkg: xp.Package, table: str, columns: list[str]) -> None:
     """Set (or replace) the hidden name listing the columns this refresh wrote to `table`."""
-    xp.set_hidden_name(pkg, record_name(table), "{" + ",".join('"' + c.replace('"', '""') + '"' for c in columns) + "}")
+    xp.set_hidden_name(pkg, rules.record_name(table), rules.record_value(columns))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
-from pelotonxl.errors import WorkbookError
+from pelotonxl.member.columns import covered_error
 from pelotonxl.model.excel_values import day_numbers
 from pelotonxl.model.workbook import TABLE_STYLE
 from pelotonxl.xlsx.cells import (
@@ -139,11 +139,7 @@ def worksheet_xml(
     last_row = n_rows + 1
     conflicts = outside_conflicts(member, last_row, len(final))
     if conflicts:
-        raise WorkbookError(
-            f"{sheet_name or 'The table sheet'}!{', '.join(conflicts[:8])}{' …' if len(conflicts) > 8 else ''}: "
-            "the refreshed table now reaches these cells; move them to your own sheet or "
-            "into the table, then refresh again."
-        )
+        raise covered_error(sheet_name, conflicts)
     outside_rows: dict[int, list[tuple[int, str]]] = {}
     for (r, c), el in member.outside.items():
         tail = cell_tail(member, el, f"{get_column_letter(c)}{r}")

@@ -1,0 +1,142 @@
+"""The member's columns in and beside our tables, and the cells a grown table would cover: the rules
+the headless writer (`xlsx/`) and the live one (`excel/`) both apply, written once.
+
+- A column of a table is the refresh's when this refresh writes it, or the last refresh wrote it (the
+  hidden record `record_name`), or, in a workbook without the record, when the refresh could have
+  written it (`is_refresh_column`). Every other column is the member's, kept by Workout ID.
+- A column adjoining a table's right edge, with a header in the table's header row, is the member's
+  column too (`adjoining_columns`): LibreOffice and openpyxl do not grow a table as Excel does when a
+  member types beside it, so the refresh adopts it into the table rather than leave notes that the
+  new rows would push beside other workouts.
+- A member's column stays after the nearest column that stays (`anchors`, `column_order`).
+- A removed workout has the member's notes when one of its member cells holds a typed value: a
+  formula is no note (`orphans`).
+- A cell of the member's that the grown table would cover stops the refresh, named (`covered_error`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from pelotonxl.errors import WorkbookError
+from pelotonxl.model.catalog import HEART_RATE_NAMES, METRIC_NAMES
+from pelotonxl.model.tables import METRIC_LEAD_COLUMNS, RETIRED_WORKOUT_COLUMNS, WORKOUT_COLUMNS
+
+ID_COLUMN = "Workout ID"
+LISTED = 8  # cells named in a refusal; the rest are marked with an ellipsis
+
+_KNOWN_COLUMNS = {c.casefold() for c in (*WORKOUT_COLUMNS, *RETIRED_WORKOUT_COLUMNS, *METRIC_LEAD_COLUMNS)}
+_KNOWN_METRIC_NAMES = {n.casefold() for n in (*METRIC_NAMES.values(), *HEART_RATE_NAMES.values())}
+
+
+def is_refresh_column(header: str) -> bool:
+    """Could the refresh have written this header? Then a column under it is the refresh's, even in
+    a refresh that does not write it (a metric no workout has any more)."""
+    folded = header.casefold()
+    if folded in _KNOWN_COLUMNS:
+        return True
+    name = re.sub(r"\s*\[[^\]]*\]$", "", folded)  # "X [slug]": a renamed duplicate of ours
+    name = re.sub(r"\s*\([^()]*\)$", "", name)  # "Avg Output (watts)": the unit
+    return name in _KNOWN_METRIC_NAMES
+
+
+def is_members(header: str, ours: Iterable[str], written_before: set[str] | None) -> bool:
+    """Is the table column under `header` the member's? `ours`: what this refresh writes;
+    `written_before`: the (case-folded) columns the last refresh recorded, None without a record."""
+    folded = header.casefold()
+    if not folded or folded in {c.casefold() for c in ours}:
+        return False
+    return folded not in written_before if written_before is not None else not is_refresh_column(header)
+
+
+def anchors(header: Sequence[str], members: Sequence[bool], ours: Iterable[str]) -> dict[str, str | None]:
+    """For each member column of the old table (`members[i]`), the column it follows from now on: the
+    nearest column to its left that stays (the member's, or one this refresh writes), None when none.
+    A column of ours that this refresh no longer writes is no anchor: it would send the member's column
+    to the far end."""
+    stays_ours = {c.casefold() for c in ours}
+    found: dict[str, str | None] = {}
+    previous: str | None = None
+    for name, member in zip(header, members, strict=True):
+        if member:
+            found[name] = previous
+        if member or name.casefold() in stays_ours:
+            previous = name
+    return found
+
+
+def column_order(ours: Sequence[str], after: Mapping[str, str | None]) -> list[str]:
+    """Our columns with each member column (in `after`'s order) after the column it follows; first
+    when it follows none, last when what it follows is gone."""
+    final = list(ours)
+    folded = [c.casefold() for c in final]
+    for name, anchor in after.items():
+        key = anchor.casefold() if anchor else None
+        at = 0 if key is None else (folded.index(key) + 1 if key in folded else len(final))
+        final.insert(at, name)
+        folded.insert(at, name.casefold())
+    return final
+
+
+def is_note(value: object, is_formula: bool) -> bool:
+    """A value the member typed: not blank, not a formula (a formula column is recomputed, not lost)."""
+    return not is_formula and value not in (None, "")
+
+
+def orphans(written: set[str], notes: Iterable[tuple[str, bool]]) -> list[str]:
+    """Workout IDs with a note of the member's (`notes`: (Workout ID, is_note) per member cell) whose
+    workout this refresh does not write, first seen first."""
+    seen: dict[str, None] = {}
+    for wid, note in notes:
+        if note and wid not in written:
+            seen.setdefault(wid)
+    return list(seen)
+
+
+def adjoining_columns(table_right: int, header_row: Mapping[int, str]) -> list[tuple[int, str]]:
+    """The member's columns typed beside a table rather than in it: (column, header) for each column
+    just right of the table (`table_right`, 1-based) with a header in the table's header row
+    (`header_row`: column -> text), in a run with no gap. Cells beside the table under no header stay
+    loose cells, kept in place."""
+    found: list[tuple[int, str]] = []
+    col = table_right + 1
+    while (text := header_row.get(col, "").strip()) != "":
+        found.append((col, text))
+        col += 1
+    return found
+
+
+def covered_error(sheet: str, refs: Sequence[str]) -> WorkbookError:
+    """The refusal when the grown table would cover cells of the member's (`refs`, in reading order)."""
+    more = " …" if len(refs) > LISTED else ""
+    return WorkbookError(
+        f"{sheet or 'The table sheet'}!{', '.join(refs[:LISTED])}{more}: the refreshed table now reaches these "
+        "cells; move them to your own sheet or into the table, then refresh again."
+    )
+
+
+def record_name(table: str) -> str:
+    """The hidden workbook name listing the columns the last refresh wrote to `table`."""
+    return f"PelotonXL_{re.sub(r'[^A-Za-z0-9_]', '_', table)}_Columns"
+
+
+def record_value(columns: Sequence[str]) -> str:
+    """The record as an array constant, {"Workout ID","Start",...}: Excel, LibreOffice and openpyxl keep
+    defined names, so a column the member adds is told from one of ours this refresh no longer writes."""
+    return "{" + ",".join('"' + c.replace('"', '""') + '"' for c in columns) + "}"
+
+
+def recorded(value: str | None) -> set[str] | None:
+    """The (case-folded) columns in a record's value; None when there is no record."""
+    if value is None:
+        return None
+    return {m.replace('""', '"').casefold() for m in re.findall(r'"((?:[^"]|"")*)"', value)}
+
+
+def unique_header(text: str, taken: Callable[[str], bool]) -> str:
+    """A header no other column has (Excel keeps table column names unique, ignoring case)."""
+    name, n = text, 2
+    while taken(name):
+        name, n = f"{text}{n}", n + 1
+    return name
