@@ -30,7 +30,10 @@ from pelotonxl.settings import Settings, resolve
 if TYPE_CHECKING:
     from pelotonxl.refresh_job import RefreshResult
 
-WORKBOOK_NAME = "PelotonWorkbook.xlsm"
+WORKBOOK_NAME = "PelotonWorkbook.xlsm"  # the installed command's default, in the current folder
+# A checkout's default, beside peloton_xl.py (so Excel finds it) and never the git-tracked template of the
+# same folder: a refresh there would make every `git pull` abort. .gitignore lists it.
+CHECKOUT_WORKBOOK_NAME = "MyPelotonWorkbook.xlsm"
 LISTED = 10  # failures listed one by one; the rest as a count (all with -v)
 STATE_ROOM = 20 * 2**20  # the store grows by a few MB per thousand workouts; SQLite needs some slack
 DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -42,6 +45,7 @@ log = logging.getLogger("peloton_xl")
 def build_parser(script: bool = True) -> argparse.ArgumentParser:
     """The options; `script` says which entry it is: `python peloton_xl.py` or the installed `peloton-xl`."""
     where = "beside peloton_xl.py" if script else "in the current folder"
+    default = CHECKOUT_WORKBOOK_NAME if script else WORKBOOK_NAME
     p = argparse.ArgumentParser(
         prog="python peloton_xl.py" if script else "peloton-xl",
         description="Fetch every Peloton workout into an Excel workbook (Workouts and Metrics tables). "
@@ -54,7 +58,7 @@ def build_parser(script: bool = True) -> argparse.ArgumentParser:
         "--workbook",
         metavar="PATH",
         type=Path,
-        help=f"the .xlsm to fill (default: {WORKBOOK_NAME} {where}; "
+        help=f"the .xlsm to fill (default: {default} {where}; "
         f"with --demo, {DEMO_WORKBOOK_NAME}). A missing file is created from the template.",
     )
     p.add_argument(
@@ -98,7 +102,16 @@ def build_parser(script: bool = True) -> argparse.ArgumentParser:
         dest="setup_excel",
         help="instead of a refresh: write into the workbook's xlwings.conf sheet the Python running "
         "this command (Interpreter_Win or Interpreter_Mac) and this project's folder "
-        "(PYTHONPATH), so Excel's buttons and worksheet functions run this very environment",
+        "(PYTHONPATH), so Excel's buttons and worksheet functions run this very environment, and say "
+        "what else Excel needs; a workbook (.xlsm or .xlsx) without the Peloton tab gets it first",
+    )
+    p.add_argument(
+        "--upgrade-workbook",
+        metavar="PATH",
+        type=Path,
+        dest="upgrade_workbook",
+        help="instead of a refresh: bring this version's VBA modules, Peloton tab and xlwings.conf keys into a "
+        "workbook made by an earlier version, keeping every sheet, note, chart and pivot of yours",
     )
     p.add_argument("--version", action="version", version=f"peloton_xl {__version__}")
     noise = p.add_mutually_exclusive_group()
@@ -114,10 +127,12 @@ def main(argv: list[str] | None = None, *, workbook_dir: Path | None = None) -> 
     _setup_logging(args.verbose, args.quiet)
     run = _RunState()
     try:
+        if args.upgrade_workbook is not None:
+            return _upgrade_workbook(args)
         if args.setup_excel:
             return _setup_excel(args, workbook_dir)
         with ExitStack() as stack:
-            return _run(args, stack, workbook_dir or Path.cwd(), run)
+            return _run(args, stack, workbook_dir or Path.cwd(), run, checkout=workbook_dir is not None)
     except PelotonXLError as exc:
         print(f"peloton_xl: {exc}", file=sys.stderr)
         return 1
@@ -219,10 +234,10 @@ def _check_room(folder: Path, needed: int, what: str, fix: str) -> None:
         )
 
 
-def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path, run: _RunState) -> int:
+def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path, run: _RunState, checkout: bool) -> int:
     from pelotonxl.refresh_job import run_refresh
 
-    workbook = _workbook_path(args, workbook_dir)
+    workbook = _workbook_path(args, workbook_dir, checkout)
     run.watch(workbook)
     if args.export is not None:  # a bad folder fails before any network
         from pelotonxl.export import check_folder
@@ -337,8 +352,9 @@ def _open_in_excel(workbook: Path) -> bool:
     return workbook_link.find_open_book(workbook) is not None
 
 
-def _workbook_path(args: argparse.Namespace, workbook_dir: Path) -> Path:
-    default = workbook_dir / (DEMO_WORKBOOK_NAME if args.demo else WORKBOOK_NAME)
+def _workbook_path(args: argparse.Namespace, workbook_dir: Path, checkout: bool = False) -> Path:
+    name = CHECKOUT_WORKBOOK_NAME if checkout else WORKBOOK_NAME
+    default = workbook_dir / (DEMO_WORKBOOK_NAME if args.demo else name)
     path = (args.workbook or default).expanduser().resolve()
     if path.suffix.lower() != ".xlsm":
         raise WorkbookError(f"{path.name} is not a macro-enabled workbook: give a .xlsm path.")
@@ -360,57 +376,30 @@ def _workbook_path(args: argparse.Namespace, workbook_dir: Path) -> Path:
 
 
 def _setup_excel(args: argparse.Namespace, workbook_dir: Path | None) -> int:
-    """--setup-excel: this Python and this project, written into the workbook's xlwings.conf sheet."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    from pelotonxl.template.udf_wrapper import XLWINGS_VERSION
-    from pelotonxl.xlsx import xlwings_conf
+    """--setup-excel: our Excel parts into the workbook when it lacks them, this Python and this project into
+    its xlwings.conf sheet, and what Excel will need said (pelotonxl/excel_setup.py)."""
+    from pelotonxl.excel_setup import setup_excel
 
     if args.demo or args.full or args.export is not None:
         raise WorkbookError("--setup-excel only sets up the workbook: run it without --demo, --full or --export.")
-    try:
-        installed = version("xlwings")
-    except PackageNotFoundError:
-        installed = None
-    if installed != XLWINGS_VERSION:
-        raise WorkbookError(
-            f"Excel needs xlwings {XLWINGS_VERSION} in this Python ({sys.executable}), which has "
-            f"{installed or 'none'}: pip install xlwings=={XLWINGS_VERSION}, then run this again."
-        )
-    workbook = _workbook_path(args, workbook_dir or Path.cwd())
-    if _open_in_excel(workbook):
-        raise WorkbookError(f"{workbook.name} is open in Excel: close it there, then run --setup-excel again.")
-    keys = xlwings_conf.interpreter_keys(sys.platform)
-    python = os.path.abspath(sys.executable)  # not resolved: a venv's python is a link to the base one
-    values = dict.fromkeys(keys, python)
+    given = args.workbook.expanduser().resolve() if args.workbook is not None else None
+    if given is not None and given.suffix.lower() == ".xlsx":  # made into an .xlsm beside it
+        if not given.is_file():
+            raise WorkbookError(f"Workbook not found: {given}.")
+        workbook = given
+    else:
+        workbook = _workbook_path(args, workbook_dir or Path.cwd(), checkout=workbook_dir is not None)
     # peloton_xl.py is what Excel imports; an installed `peloton-xl` has none (workbook_dir is None).
     project = workbook_dir.resolve() if workbook_dir and (workbook_dir / "peloton_xl.py").is_file() else None
-    if project is not None:
-        values[xlwings_conf.PYTHONPATH] = str(project)
-    dropped = xlwings_conf.write_settings(workbook, values)
-    print(
-        f"{workbook.name}: Excel now runs {python} ({' and '.join(keys)} on the {xlwings_conf.SHEET} sheet)"
-        + (f" and finds peloton_xl.py in {project} (PYTHONPATH)." if project else ".")
-    )
-    if dropped:
-        print(
-            f"Removed {', '.join(dropped)} from the {xlwings_conf.SHEET} sheet: left empty or at xlwings' default "
-            "there, they overrode your own xlwings settings."
-        )
-    if project is None:
-        print(
-            "peloton_xl.py was not found beside this command: keep a copy of it beside the workbook "
-            "(PYTHONPATH left as it was).",
-            file=sys.stderr,
-        )
-    if sys.platform == "darwin":
-        print(
-            "On a Mac, once: run `xlwings runpython install` (with this same Python) so Excel may start "
-            "Python; it copies xlwings' AppleScript into ~/Library/Application Scripts/com.microsoft.Excel. "
-            "Excel for Mac has no Python worksheet functions: =PELOTON_METRIC answers from the Metrics table."
-        )
-    print(f"Now open {workbook.name} in Excel, enable macros and click Peloton → Refresh.")
-    return 0
+    return setup_excel(workbook, project, open_in_excel=_open_in_excel)
+
+
+def _upgrade_workbook(args: argparse.Namespace) -> int:
+    from pelotonxl.excel_setup import upgrade_workbook
+
+    if args.demo or args.full or args.export is not None or args.setup_excel or args.workbook is not None:
+        raise WorkbookError("--upgrade-workbook only upgrades the workbook it names: run it on its own.")
+    return upgrade_workbook(args.upgrade_workbook.expanduser().resolve(), open_in_excel=_open_in_excel)
 
 
 def _demo_settings(settings: Settings, stack: ExitStack) -> Settings:

@@ -34,18 +34,22 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def refresh_caller(full: bool = False) -> None:
+def refresh_caller(full: bool = False, parts: str = "") -> None:
     """Refresh the workbook whose ribbon button (RunPython) called us."""
     import xlwings as xw
 
     _keep_stderr_quiet()
     book = xw.Book.caller()
-    refresh_book(book, full=full)
+    refresh_book(book, full=full, parts=parts)
 
 
-def refresh_book(book: xw.Book, full: bool = False, environ: Mapping[str, str] | None = None) -> RefreshResult | None:
+def refresh_book(
+    book: xw.Book, full: bool = False, environ: Mapping[str, str] | None = None, parts: str | None = None
+) -> RefreshResult | None:
     """Read Config, refresh, write the tables into the open book; report problems in a message box.
 
+    `parts`: what the workbook's VBA says it is (release and xlwings version; "" before 0.2.0, None: not
+    asked); when it is not what this Python runs, the closing box says so in one line, and what to run.
     Returns the result, or None when the refresh failed (the box has said why). Never saves the
     book: the member decides that, as with any edit in Excel.
     """
@@ -91,6 +95,11 @@ def refresh_book(book: xw.Book, full: bool = False, environ: Mapping[str, str] |
         f"your notes on {_workouts(notes_dropped)} removed from Peloton went with them" if notes_dropped else "",
     ]
     problems = [p for p in problems if p]
+    if parts is not None:
+        from pelotonxl.excel_setup import stale_parts_line
+
+        stale = stale_parts_line(parts, book_file(book))
+        warnings.lines += [stale] if stale else []
     if problems or warnings.lines:
         # What went wrong, then what the CLI would have printed on stderr (a sheet whose PELOTON_
         # formulas could not be recalculated, say): a quiet success would hide both.

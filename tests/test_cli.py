@@ -313,11 +313,19 @@ def test_default_workbook_beside_peloton_xl_py_or_in_the_current_folder(tmp_path
     # --workers 0 fails once the workbook is found (created if missing), before any network.
     assert cli.main(["--workers", "0"], workbook_dir=checkout) == 1  # python peloton_xl.py
     assert cli.main(["--demo", "--workers", "0"]) == 1  # peloton-xl
-    assert [p.name for p in checkout.iterdir()] == ["PelotonWorkbook.xlsm"]
+    # Never the git-tracked template beside peloton_xl.py: a refresh into it would make `git pull` abort.
+    assert [p.name for p in checkout.iterdir()] == ["MyPelotonWorkbook.xlsm"]
     assert [p.name for p in here.iterdir()] == ["PelotonDemo.xlsm"]
     assert (here / "PelotonDemo.xlsm").read_bytes() == new_workbook.template_bytes()
+    assert cli.main(["--workers", "0"]) == 1  # peloton-xl, the member's own: PelotonWorkbook.xlsm here
+    assert sorted(p.name for p in here.iterdir()) == ["PelotonDemo.xlsm", "PelotonWorkbook.xlsm"]
     err = capsys.readouterr().err
-    assert "Created PelotonWorkbook.xlsm from the template." in err and "at least 1" in err
+    assert "Created MyPelotonWorkbook.xlsm from the template." in err and "at least 1" in err
+
+
+def test_the_checkouts_own_workbook_is_ignored_by_git():
+    ignored = (REPO / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "/MyPelotonWorkbook.xlsm" in ignored and "/PelotonDemo.xlsm" in ignored
 
 
 # --- a missing workbook is a copy of the packaged template ------------------------------------------------

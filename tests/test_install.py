@@ -57,3 +57,37 @@ def test_an_externally_managed_python_is_sent_to_a_virtual_environment(tmp_path,
     assert command.startswith("python3 -m venv .venv && .venv/bin/python -m pip install -r requirements.txt")
     monkeypatch.setattr(install_hints.sys, "base_prefix", "/not/this/venv")  # inside a venv pip is fine
     assert not install_hints.externally_managed()
+
+
+# ----------------------------------------------------------------------------- the ribbon and the installed version
+
+
+def test_the_built_workbook_tells_python_which_release_its_vba_is():
+    from support.ovba_check import read_project
+
+    from pelotonxl.template.udf_wrapper import XLWINGS_VERSION
+
+    source = read_project(REPO / "PelotonWorkbook.xlsm").sources["Peloton"]
+    assert f'Private Const PARTS As String = "{pelotonxl.__version__} {XLWINGS_VERSION}"' in source
+    calls = [line.strip() for line in source.splitlines() if "RunPython" in line and "refresh" in line]
+    assert calls == [
+        'RunPython "import peloton_xl; peloton_xl.refresh(parts=""" & PARTS & """)"',
+        'RunPython "import peloton_xl; peloton_xl.refresh(full=True, parts=""" & PARTS & """)"',
+    ]
+
+
+def test_the_ribbon_says_in_one_line_when_the_workbooks_parts_are_not_this_releases(monkeypatch):
+    import importlib.metadata
+
+    from pelotonxl.excel_setup import stale_parts_line
+
+    book = Path("C:/Users/me/Peloton's.xlsm")
+    assert stale_parts_line(f"{pelotonxl.__version__} 0.37.8", book) is None
+    old = stale_parts_line("", book)  # 0.1.0's Peloton.bas passes nothing
+    assert old.startswith("This workbook's Excel parts are from a peloton_xl before 0.2.0")
+    assert old.endswith(f'run python peloton_xl.py --upgrade-workbook "{book}".')
+    other = stale_parts_line(f"{pelotonxl.__version__} 0.36.0", book)
+    assert "with xlwings 0.36.0" in other and "--upgrade-workbook" in other
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "0.38.1")
+    assert stale_parts_line(f"{pelotonxl.__version__} 0.37.8", book).endswith("pip install xlwings==0.37.8.")
+    assert all("\n" not in line for line in (old, other))

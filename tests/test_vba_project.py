@@ -10,7 +10,7 @@ import pytest
 from support import REPO
 from support.ovba_check import read_project
 
-from pelotonxl.template import vba_project
+from pelotonxl.template import build, vba_project
 
 RELEASE_0_1_0 = REPO / "tests" / "fixtures" / "releases" / "PelotonWorkbook-0.1.0.xlsm"
 
@@ -41,7 +41,7 @@ def test_the_built_project_is_as_ms_ovba_describes(path):
     added = {m.name: m for m in project.modules if m.name in ("xlwings_udfs", "PelotonTable")}
     assert {m.cookie for m in added.values()} == {0xFFFF} and all(m.procedural for m in added.values())
     for name in ("Peloton", "PelotonTable", "xlwings_udfs"):  # what oletools reads is what workbook/vba holds
-        expected = (REPO / "workbook" / "vba" / f"{name}.bas").read_text(encoding="utf-8")
+        expected = build.parts_source((REPO / "workbook" / "vba" / f"{name}.bas").read_text(encoding="utf-8"))
         assert _code(project.sources[name]) == _code(expected), name
 
 

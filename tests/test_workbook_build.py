@@ -217,9 +217,9 @@ def test_template_modules_are_untouched(built):
 
 def test_peloton_module_runs_python(modules):
     peloton = modules["Peloton"]
-    assert 'RunPython "import peloton_xl; peloton_xl.refresh()"' in peloton
-    assert 'RunPython "import peloton_xl; peloton_xl.refresh(full=True)"' in peloton
-    assert peloton == (build.SOURCES_DIR / "vba" / "Peloton.bas").read_text(encoding="utf-8")
+    assert 'RunPython "import peloton_xl; peloton_xl.refresh(parts=""" & PARTS & """)"' in peloton
+    assert 'RunPython "import peloton_xl; peloton_xl.refresh(full=True, parts=""" & PARTS & """)"' in peloton
+    assert peloton == build.parts_source((build.SOURCES_DIR / "vba" / "Peloton.bas").read_text(encoding="utf-8"))
 
 
 def test_every_ribbon_button_has_a_callback_and_a_twin(modules, package):
@@ -372,7 +372,7 @@ def test_libreoffice_reads_the_vba_modules(tmp_path, built):
             if name.startswith("Basic/VBAProject/")
         }
     assert {"Peloton", "xlwings", "xlwings_udfs", "Dictionary"} <= set(basic)
-    assert "peloton_xl.refresh(full=True)" in basic["Peloton"]
+    assert "peloton_xl.refresh(full=True, parts=" in basic["Peloton"]
     assert "PELOTON_METRIC" in basic["xlwings_udfs"]
 
 

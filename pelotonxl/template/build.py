@@ -87,6 +87,14 @@ def add_dashboard(workbook: Path, destination: Path, layout: dict[str, Any]) -> 
 # ----------------------------------------------------------------------------- VBA
 
 
+def parts_source(peloton_bas: str) -> str:
+    """Peloton.bas with its PARTS constant filled in: this release and the xlwings its VBA is for."""
+    from pelotonxl import __version__
+    from pelotonxl.template.udf_wrapper import XLWINGS_VERSION
+
+    return peloton_bas.replace('"@PARTS@"', f'"{__version__} {XLWINGS_VERSION}"')
+
+
 def _crlf(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\n", "\r\n")
 
@@ -194,7 +202,7 @@ def build_workbook(
     template = xlwings_template()
     udf_wrapper = generate_udf_wrapper(udf_module)
     layout = load_layout(sources)
-    peloton_source = (sources / "vba" / "Peloton.bas").read_text(encoding="utf-8")
+    peloton_source = parts_source((sources / "vba" / "Peloton.bas").read_text(encoding="utf-8"))
     table_source = (sources / "vba" / f"{TABLE_MODULE}.bas").read_text(encoding="utf-8")
     customui = (sources / "customUI.xml").read_bytes()
 

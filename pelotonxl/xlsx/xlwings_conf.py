@@ -80,8 +80,8 @@ def write_settings(path: Path, values: dict[str, str]) -> list[str]:
 def update_settings(pkg: xp.Package, path: Path, values: dict[str, str]) -> list[str]:
     """`write_settings` on an open package (saved by the caller)."""
     settings = _settings(pkg, path)
-    sheet = xp.find_sheet(pkg, SHEET)
-    xml = pkg.text(sheet.part)
+    part = _sheet(pkg, path).part
+    xml = pkg.text(part)
     wanted = {key.casefold(): (key, value) for key, value in values.items()}
     # The rows xlwings will read, in order: the member's own keys stay where they were, relative to each other.
     rows: list[tuple[int | None, str, str | None]] = []  # (old row or None, key, new value or None: keep)
@@ -110,16 +110,16 @@ def update_settings(pkg: xp.Package, path: Path, values: dict[str, str]) -> list
     for row in range(1, old_count + 1):
         for col in "AB":
             xml = cell_edit.set_cell(xml, f"{col}{row}", None)
-    for new_row, (old_row, label, value) in enumerate(rows, start=1):
+    for new_row, (old_row, new_label, new_value) in enumerate(rows, start=1):
         if old_row is None:
-            xml = cell_edit.set_cell(xml, f"A{new_row}", string_tail(label))
+            xml = cell_edit.set_cell(xml, f"A{new_row}", string_tail(new_label))
         else:
             xml = _moved(xml, old_cells[("A", old_row)], f"A{new_row}")
-        if value is not None:
-            xml = cell_edit.set_cell(xml, f"B{new_row}", string_tail(value))
+        if new_value is not None:
+            xml = cell_edit.set_cell(xml, f"B{new_row}", string_tail(new_value))
         elif old_row is not None:
             xml = _moved(xml, old_cells[("B", old_row)], f"B{new_row}")
-    pkg.put(sheet.part, xml)
+    pkg.put(part, xml)
     return dropped
 
 
@@ -138,14 +138,19 @@ def _text_in_a(pkg: xp.Package, row: int) -> bool:
     return any(r == row for r, _ in labels.values())
 
 
-def _settings(pkg: xp.Package, path: Path) -> dict[str, tuple[int, str]]:
-    """Key (case-folded) -> (row, value text), for the rows xlwings reads."""
+def _sheet(pkg: xp.Package, path: Path) -> xp.SheetEntry:
     sheet = xp.find_sheet(pkg, SHEET)
     if sheet is None or not sheet.is_worksheet:
         raise WorkbookError(
             f"{path.name} has no {SHEET} sheet, where xlwings reads which Python to run: "
-            "run peloton_xl.py --setup-excel --workbook with it to add the Excel parts."
+            f"run python peloton_xl.py --upgrade-workbook {path.name} to put it back."
         )
+    return sheet
+
+
+def _settings(pkg: xp.Package, path: Path) -> dict[str, tuple[int, str]]:
+    """Key (case-folded) -> (row, value text), for the rows xlwings reads."""
+    _sheet(pkg, path)
     labels = label_cells(pkg, SHEET) or {}
     rows = {row: (label, text) for label, (row, text) in labels.items()}
     settings: dict[str, tuple[int, str]] = {}

@@ -1,0 +1,201 @@
+"""`--upgrade-workbook PATH` and `--setup-excel --workbook MINE.xlsm`: this release's Excel parts (VBA modules,
+ribbon, xlwings.conf) brought into a member's workbook, everything else byte for byte; refused untouched
+when that cannot be done safely. The VBA is read back with oletools and checked against MS-OVBA."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+import xlwings
+from support import REPO, one_line_error
+from support.ooxml_check import assert_valid, cross_part_errors, schema_errors
+from support.ovba_check import read_project
+
+from pelotonxl import cli
+from pelotonxl.template import parts
+from pelotonxl.xlsx import package as xp
+
+RELEASES = REPO / "tests" / "fixtures" / "releases"
+REFRESHED_0_1_0 = RELEASES / "Member-0.1.0-refreshed.xlsm"
+XLWINGS_DIR = Path(xlwings.__file__).parent
+# Saved by Excel (docProps/app.xml: Microsoft Excel 16.0300), shipped inside packages we depend on:
+EXCEL_SAVED_XLSM = XLWINGS_DIR / "quickstart.xlsm"  # its own Module1 and a reference to the xlwings add-in
+
+
+def _excel_saved_xlsx() -> Path:
+    import pyopenvba
+
+    return Path(pyopenvba.__file__).parent / "_templates" / "blank_files" / "blank_workbook.xlsx"
+
+
+def _entries(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as package:
+        return {name: package.read(name) for name in package.namelist()}
+
+
+def _template_modules() -> dict[str, str]:
+    return read_project(REPO / "pelotonxl" / "template" / "PelotonWorkbook.xlsm").sources
+
+
+def _run(capsys, *args: str) -> tuple[int, str, str]:
+    code = cli.main(list(args), workbook_dir=REPO)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def member_book(tmp_path) -> Path:
+    path = tmp_path / "Member.xlsm"
+    shutil.copy(REFRESHED_0_1_0, path)
+    return path
+
+
+def test_upgrade_brings_this_releases_parts_and_keeps_everything_of_the_members(member_book, capsys):
+    before = _entries(member_book)
+    old_project = read_project(member_book)
+    code, out, err = _run(capsys, "--upgrade-workbook", str(member_book))
+    assert code == 0, err
+    after = _entries(member_book)
+    with xp.open_package(member_book) as pkg:
+        conf_part = xp.find_sheet(pkg, "xlwings.conf").part
+    changed = {name for name in before if before[name] != after.get(name)}
+    assert set(after) == set(before)  # no part lost, none added
+    assert changed == {"xl/vbaProject.bin", "customUI/customUI.xml", conf_part} - {
+        n for n in ("customUI/customUI.xml",) if before[n] == after[n]
+    }
+
+    project = read_project(member_book)
+    assert project.problems == []  # 0.1.0's stray dir bytes and zero cookies are gone too
+    assert old_project.problems != []
+    template = _template_modules()
+    for name in parts.OUR_MODULES:
+        assert project.sources[name] == template[name], name
+    for name in ("ThisWorkbook", "Sheet1", "Sheet2"):  # the document modules are the member's
+        assert project.sources[name] == old_project.sources[name]
+
+    book = openpyxl.load_workbook(member_book, keep_vba=True)
+    notes = [row[-1] for row in book["Workouts"].iter_rows(min_row=1, values_only=True)]
+    assert notes[0] == "My Notes" and "legs heavy, PR anyway" in notes and "with Sam" in notes
+    assert book["My Training"]["A1"].value == "Goals for 2027"
+    assert any(name.startswith("xl/pivotTables/") for name in after)
+    conf = {r[0]: r[1] for r in book["xlwings.conf"].iter_rows(max_row=5, values_only=True) if r[0]}
+    assert conf == {"UDF Modules": "peloton_xl"}  # 0.1.0's empty keys dropped
+    assert "Member.xlsm" in out and "Peloton" in out
+    assert_valid(member_book)
+
+
+def test_upgrading_again_changes_nothing_the_member_sees(member_book, capsys):
+    assert _run(capsys, "--upgrade-workbook", str(member_book))[0] == 0
+    first = read_project(member_book).sources
+    assert _run(capsys, "--upgrade-workbook", str(member_book))[0] == 0
+    assert read_project(member_book).sources == first
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        ("foreign", "has no Peloton parts to upgrade"),
+        ("own_ribbon", "has a ribbon of its own"),
+        ("signed", "is digitally signed"),
+        ("open", "is open in Excel"),
+        ("xlsx", "is not a macro-enabled workbook"),
+    ],
+)
+def test_upgrade_refuses_untouched_what_it_cannot_upgrade_safely(member_book, tmp_path, capsys, make, says):
+    path = member_book
+    if make == "foreign":
+        path = tmp_path / "quickstart.xlsm"
+        shutil.copy(EXCEL_SAVED_XLSM, path)
+    elif make == "own_ribbon":
+        _rewrite(path, "customUI/customUI.xml", lambda xml: xml.replace(b'id="pelotonTab"', b'id="myTab"'))
+    elif make == "signed":
+        _add_signature(path)
+    elif make == "open":
+        path.with_name("~$" + path.name).write_text("")
+    elif make == "xlsx":
+        path = tmp_path / "Book.xlsx"
+        shutil.copy(_excel_saved_xlsx(), path)
+    before = path.read_bytes()
+    code, out, err = _run(capsys, "--upgrade-workbook", str(path))
+    assert code == 1 and says in one_line_error_of(code, out, err)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir() if p.name.startswith(".~peloton")) == []
+
+
+def test_setup_adds_our_parts_to_an_excel_saved_workbook_keeping_its_own(tmp_path, capsys, on_windows):
+    """xlwings' quickstart.xlsm, saved by Excel 16: its Module1, its references and sheets stay."""
+    path = tmp_path / "Mine.xlsm"
+    shutil.copy(EXCEL_SAVED_XLSM, path)
+    before, old = _entries(path), read_project(path)
+    code, out, err = _run(capsys, "--setup-excel", "--workbook", str(path))
+    assert code == 0, err
+    after = _entries(path)
+    project = read_project(path)
+    assert project.problems == []
+    assert [m.name for m in project.modules][: len(old.modules)] == [m.name for m in old.modules]
+    assert project.sources["Module1"] == old.sources["Module1"]
+    template = _template_modules()
+    for name in parts.OUR_MODULES:
+        assert project.sources[name] == template[name]
+    assert after["customUI/customUI.xml"] == _entries(REPO / "PelotonWorkbook.xlsm")["customUI/customUI.xml"]
+    for name in ("xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml", "xl/styles.xml", "xl/sharedStrings.xml"):
+        assert after[name] == before[name], name
+    conf = openpyxl.load_workbook(path, keep_vba=True)["xlwings.conf"]
+    assert conf["A1"].value == "UDF Modules" and conf["B1"].value == "peloton_xl"
+    assert "Added the Peloton tab" in out
+    _no_new_schema_errors(EXCEL_SAVED_XLSM, path)
+
+
+def test_setup_turns_an_xlsx_into_an_xlsm_beside_it(tmp_path, capsys, on_windows):
+    path = tmp_path / "Budget.xlsx"
+    shutil.copy(_excel_saved_xlsx(), path)
+    original = path.read_bytes()
+    code, out, err = _run(capsys, "--setup-excel", "--workbook", str(path))
+    assert code == 0, err
+    assert path.read_bytes() == original  # the .xlsx stays as it was
+    made = tmp_path / "Budget.xlsm"
+    assert read_project(made).problems == []
+    with zipfile.ZipFile(made) as package:
+        types = package.read("[Content_Types].xml").decode()
+    assert parts.CT_XLSM in types and parts.CT_XLSX not in types
+    assert "Budget.xlsm" in out
+    _no_new_schema_errors(path, made)
+
+
+def _no_new_schema_errors(before: Path, after: Path) -> None:
+    """Excel 16's own workbook.xml fails the ECMA-376 check (an extension whose content the check sets
+    aside): the parts we add and edit bring no error of their own."""
+    assert schema_errors(after) == schema_errors(before)
+    assert cross_part_errors(after) == []
+
+
+def one_line_error_of(code: int, out: str, err: str) -> str:
+    import subprocess
+
+    return one_line_error(subprocess.CompletedProcess([], code, out, err))
+
+
+def _rewrite(path: Path, part: str, edit) -> None:
+    entries = _entries(path)
+    entries[part] = edit(entries[part])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package:
+        for name, data in entries.items():
+            package.writestr(name, data)
+
+
+def _add_signature(path: Path) -> None:
+    """A signature part beside vbaProject.bin, where Excel keeps one (its content is not checked)."""
+    entries = _entries(path)
+    entries["xl/vbaProjectSignature.bin"] = b"\0" * 16
+    entries["xl/_rels/vbaProject.bin.rels"] = (
+        f'<Relationships xmlns="{xp.PKG_REL_NS}"><Relationship Id="rId1" '
+        'Type="http://schemas.microsoft.com/office/2006/relationships/vbaProjectSignature" '
+        'Target="vbaProjectSignature.bin"/></Relationships>'
+    ).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package:
+        for name, data in entries.items():
+            package.writestr(name, data)
