@@ -26,6 +26,7 @@ from pelotonxl import __version__
 from pelotonxl.errors import PelotonXLError, WorkbookError
 from pelotonxl.progress import TerminalProgress
 from pelotonxl.settings import Settings, resolve
+from pelotonxl.wording import plural
 
 if TYPE_CHECKING:
     from pelotonxl.refresh_job import RefreshResult
@@ -248,7 +249,7 @@ def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path, run: _R
     if not config:
         log.warning("%s has no Config sheet: using flags, environment and defaults", workbook.name)
     flags = {k: getattr(args, k) for k in ("username", "workers", "every_n", "home", "api_url", "auth_url")}
-    settings = resolve(flags, config=config)
+    settings = resolve(flags, config=config, workbook=workbook)
     if args.demo:
         settings = _demo_settings(settings, stack)
     if not target.through_excel:  # the save writes a whole copy beside the workbook first
@@ -370,7 +371,7 @@ def _workbook_path(args: argparse.Namespace, workbook_dir: Path, checkout: bool 
             )
         from pelotonxl.template.new_workbook import create_from_template
 
-        if create_from_template(path):  # False: another process created it meanwhile
+        if create_from_template(path) and not args.quiet:  # False: another process created it meanwhile
             print(f"Created {path.name} from the template.", file=sys.stderr)
     return path
 
@@ -425,17 +426,13 @@ def _report(
     new = result.sync.new
     pruned = f", {result.sync.pruned} removed" if result.sync.pruned else ""
     where = f"the open {workbook.name} in Excel (not saved yet: save it there)" if through_excel else workbook.name
-    notes = (
-        f"; your notes on {notes_dropped} removed workout{'s' if notes_dropped != 1 else ''} went with them"
-        if notes_dropped
-        else ""
-    )
-    print(f"{result.rows} workouts ({new} new{pruned}) written to {where} in {result.seconds:.1f} s{notes}")
+    notes = f"; your notes on {plural(notes_dropped, 'removed workout')} went with them" if notes_dropped else ""
+    print(f"{plural(result.rows, 'workout')} ({new} new{pruned}) written to {where} in {result.seconds:.1f} s{notes}")
     log.info(
-        "%d Peloton requests, %d pages, %d graphs fetched; workbook written in %.2f s",
-        result.requests,
-        result.sync.pages,
-        result.sync.graphs_fetched,
+        "%s, %s, %s fetched; workbook written in %.2f s",
+        plural(result.requests, "Peloton request"),
+        plural(result.sync.pages, "page"),
+        plural(result.sync.graphs_fetched, "graph"),
         result.write_seconds,
     )
     if result.sync.refined or result.sync.coarse_left:
@@ -445,19 +442,20 @@ def _report(
             result.sync.coarse_left,
         )
     _list_problems(
-        f"Details of {len(result.failed)} workouts could not be fetched; they will be retried on the next refresh:",
+        f"Details of {plural(len(result.failed), 'workout')} could not be fetched; "
+        "they will be retried on the next refresh:",
         result.failed,
         verbose,
     )
     _list_problems(
-        f"Details of {len(result.sync.unavailable)} workouts have failed on several "
+        f"Details of {plural(len(result.sync.unavailable), 'workout')} have failed on several "
         "refreshes and seem unavailable on Peloton; they are tried quietly from now on "
         "(--full tries properly):",
         result.sync.unavailable,
         verbose,
     )
     _list_problems(
-        f"{len(result.sync.unreadable)} workouts came from Peloton with fields that cannot be read:",
+        f"{plural(len(result.sync.unreadable), 'workout')} came from Peloton with fields that cannot be read:",
         result.sync.unreadable,
         verbose,
     )
@@ -484,7 +482,7 @@ def _export(settings: Settings, folder: Path) -> None:
     state = StateFolder(settings.home_path)
     with WorkoutStore(state.store_file(state.last_account())) as store:
         rows = export_store(store.records, folder)
-    print(f"Exported {rows['workouts.parquet']} workouts and {rows['series.parquet']:,} samples to {folder}")
+    print(f"Exported {plural(rows['workouts.parquet'], 'workout')} and {rows['series.parquet']:,} samples to {folder}")
 
 
 def _prompt_for_password() -> str | None:

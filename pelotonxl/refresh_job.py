@@ -22,6 +22,7 @@ from pelotonxl.peloton.store import WorkoutStore
 from pelotonxl.peloton.sync import Progress, SyncReport, sync
 from pelotonxl.settings import Settings
 from pelotonxl.state import StateFolder, record_refresh
+from pelotonxl.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,9 @@ def run_refresh(
     started = time.perf_counter()
     home = settings.home_path
     state = StateFolder(home)
-    state.ensure()
+    # Blamed on the setting the member typed it in; the default folder on PELOTON_XL_HOME, which would move it.
+    source = settings.sources.get("home", "default")
+    state.ensure("PELOTON_XL_HOME (or --home)" if source == "default" else settings.named("home"))
     http = new_session(settings.workers)
     auth = Authenticator(settings, TokenStore(home, settings.username), http, password_provider)
     client = PelotonClient(settings, auth, http)
@@ -97,10 +100,16 @@ def run_refresh(
         "last_refresh": now,
         "workout_count": rows,
         "last_result": (
-            f"{len(report.failed)} workouts without details; refresh again to retry" if report.failed else "OK"
+            f"{plural(len(report.failed), 'workout')} without details; refresh again to retry"
+            if report.failed
+            else "OK"
         ),
     }
-    if report.coarse_left and not report.failed:  # what Excel's members see of a store being upgraded
+    if report.unreadable and not report.failed:  # named until they read, as the CLI and the ribbon do
+        status["last_result"] = (
+            f"{plural(len(report.unreadable), 'workout')} could not be read: {', '.join(sorted(report.unreadable))}"
+        )
+    elif report.coarse_left and not report.failed:  # what Excel's members see of a store being upgraded
         status["last_result"] = (
             f"OK; {report.refined} graphs refined to {settings.every_n}-second samples, "
             f"{report.coarse_left} left for the next refreshes"

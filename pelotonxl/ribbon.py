@@ -24,6 +24,7 @@ from pelotonxl.excel.workbook_link import (
 )
 from pelotonxl.refresh_job import RefreshResult, run_refresh
 from pelotonxl.settings import resolve
+from pelotonxl.wording import plural
 from pelotonxl.xlsx.refresh_lock import refresh_lock
 
 if TYPE_CHECKING:
@@ -66,10 +67,11 @@ def refresh_book(
         previous_status = app.status_bar
         package_log.addHandler(warnings)  # off again below: Excel may keep this process for the next click
         try:
-            settings = resolve(config=read_config(book), environ=os.environ if environ is None else environ)
+            workbook = book_file(book)
+            environ = os.environ if environ is None else environ
+            settings = resolve(config=read_config(book), environ=environ, workbook=workbook)
             # A second click while a refresh runs (a Mac starts one process per click), or a scheduled
             # run at that moment: this one stops with a line rather than wait with Excel frozen.
-            workbook = book_file(book)
             with refresh_lock(workbook, wait=0):
                 result = run_refresh(settings, write, full=full, progress=StatusBarProgress(app), workbook=workbook)
         finally:
@@ -83,16 +85,18 @@ def refresh_book(
         _alert(app, f"Unexpected {type(exc).__name__}: {_one_line(str(exc))} — please report it", mode="critical")
         return None
     problems = [
-        f"the details of {_workouts(len(result.failed))} could not be fetched (the next refresh retries them)"
+        f"the details of {plural(len(result.failed), 'workout')} could not be fetched (the next refresh retries them)"
         if result.failed
         else "",
-        f"{_workouts(len(result.sync.unavailable))} seem unavailable on Peloton (Full refresh tries again)"
+        f"{plural(len(result.sync.unavailable), 'workout')} seem unavailable on Peloton (Full refresh tries again)"
         if result.sync.unavailable
         else "",
-        f"{_workouts(len(result.sync.unreadable))} came with fields that cannot be read"
+        f"{plural(len(result.sync.unreadable), 'workout')} came with fields that cannot be read"
         if result.sync.unreadable
         else "",
-        f"your notes on {_workouts(notes_dropped)} removed from Peloton went with them" if notes_dropped else "",
+        f"your notes on {plural(notes_dropped, 'workout')} removed from Peloton went with them"
+        if notes_dropped
+        else "",
     ]
     problems = [p for p in problems if p]
     if parts is not None:
@@ -103,7 +107,7 @@ def refresh_book(
     if problems or warnings.lines:
         # What went wrong, then what the CLI would have printed on stderr (a sheet whose PELOTON_
         # formulas could not be recalculated, say): a quiet success would hide both.
-        said = f"{result.rows} workouts written" + (f", but {'; '.join(problems)}" if problems else "") + "."
+        said = f"{plural(result.rows, 'workout')} written" + (f", but {'; '.join(problems)}" if problems else "") + "."
         _alert(app, " ".join([said, *(line.rstrip(".") + "." for line in warnings.lines)]), mode="info")
     return result
 
@@ -118,10 +122,6 @@ class _Warnings(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         line = _one_line(record.getMessage())
         self.lines.append(line[:1].upper() + line[1:])
-
-
-def _workouts(count: int) -> str:
-    return f"{count} workout{'s' if count != 1 else ''}"
 
 
 WORKOUT_ID = re.compile(r"[0-9a-f]{32}")
@@ -178,7 +178,8 @@ def show_ride_in_book(book: xw.Book, environ: Mapping[str, str] | None = None) -
         # one its settings point at.
         record = refresh_of(book_file(book))
         if record is None:
-            settings = resolve(config=read_config(book), environ=os.environ if environ is None else environ)
+            environ = os.environ if environ is None else environ
+            settings = resolve(config=read_config(book), environ=environ, workbook=book_file(book))
             state = StateFolder(settings.home_path)
             user_id = state.last_account()
             path = state.store_file(user_id) if user_id else None

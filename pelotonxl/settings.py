@@ -157,12 +157,20 @@ class Settings:
     def home_path(self) -> Path:
         return StateFolder(self.home).root
 
+    def named(self, name: str) -> str:
+        """Where the member set `name`, as they would look for it (a flag, a variable, a Config cell)."""
+        return _where(FIELD_BY_NAME[name], self.sources.get(name, "default"))
+
+
+def _where(f: Field, source: str) -> str:
+    """Named as the member set it: the flag, the environment variable or the Config label."""
+    return {"flag": f"--{f.name.replace('_', '-')}", "env": f.env}.get(source, f"{f.label} (Config sheet)")
+
 
 def _coerce(f: Field, raw: Any, source: str) -> Any:
     if f.kind is not int:
         return str(raw).strip()
-    # Named as the member set it: the flag, the environment variable or the Config label.
-    where = {"flag": f"--{f.name.replace('_', '-')}", "env": f.env}.get(source, f"{f.label} (Config sheet)")
+    where = _where(f, source)
     try:
         value = _whole_number(raw)
     except (TypeError, ValueError, OverflowError):
@@ -195,10 +203,13 @@ def resolve(
     flags: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
     config: Mapping[str, Any] | None = None,
+    workbook: Path | None = None,
 ) -> Settings:
     """Build Settings from CLI flags, environment and Config-sheet values (by field name).
 
-    Empty strings and None count as "not set", so an empty Config cell never hides a default.
+    Empty strings and None count as "not set", so an empty Config cell never hides a default. A
+    relative State folder typed in the Config sheet of `workbook` is read from the workbook's folder
+    (where the member sees it), not from whatever folder the refresh was started in.
     """
     flags = flags or {}
     environ = os.environ if environ is None else environ
@@ -214,6 +225,9 @@ def resolve(
         else:
             values[f.name] = f.default
             sources[f.name] = "default"
+    if workbook is not None and sources["home"] == "config":
+        home = Path(values["home"]).expanduser()
+        values["home"] = str(home if home.is_absolute() else Path(workbook).parent / home)
     return Settings(**values, sources=sources)
 
 

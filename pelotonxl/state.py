@@ -71,8 +71,8 @@ class StateFolder:
     def __repr__(self) -> str:
         return f"StateFolder({str(self.root)!r})"
 
-    def ensure(self) -> None:
-        """Create the folder, or say in one line why it cannot be used.
+    def ensure(self, named: str = "PELOTON_XL_HOME (or --home)") -> None:
+        """Create the folder, or say in one line why it cannot be used, blaming the setting `named`.
 
         Checked up front: failing later would mean after a sign-in, with an error about a subfolder."""
         try:
@@ -84,7 +84,7 @@ class StateFolder:
         except OSError as err:
             raise ConfigError(
                 f"The state folder {self.root} cannot be used ({err.strerror}): point "
-                "PELOTON_XL_HOME (or --home) at a folder you can write to."
+                f"{named} at a folder you can write to."
             ) from None
 
     def token_file(self, account: str) -> Path:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from support import PASSWORD, REPO, USERNAME, cli_env, cli_in_process, settings_for
 from support.faulty_peloton import FaultyPeloton
 
@@ -22,6 +23,11 @@ from pelotonxl.excel import functions
 # Some machines set PYTHONDONTWRITEBYTECODE: then every run re-rewrites the asserts of every test
 # module in every worker (seconds each). The caches go to __pycache__/, which git ignores.
 sys.dont_write_bytecode = False
+
+# Generated tests: a small budget for the inner loop, a larger one where HYPOTHESIS_PROFILE=ci.
+hypothesis_settings.register_profile("unit", max_examples=30, deadline=None)
+hypothesis_settings.register_profile("ci", max_examples=300, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "unit"))
 
 
 @pytest.fixture(autouse=True)

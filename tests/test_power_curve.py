@@ -6,6 +6,8 @@ from datetime import datetime
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from support.hand_made import ride
 
 from pelotonxl.model import power_curve as pc
@@ -17,7 +19,22 @@ RUN = ride("r" * 32, (11, 21), [900] * 40, discipline="running")
 
 
 def test_best_averages_by_hand_at_every_n_1_and_5():
-    curve = pc.power_curve(pc.bike_series([A, B, RUN]))
+    assert pc.power_curve(pc.bike_series([A, B, RUN])).durations.tolist() == [
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+        8,
+        10,
+        12,
+        15,
+        18,
+        22,
+        30,
+    ]
+    curve = pc.power_curve(pc.bike_series([A, B, RUN]), durations=(5, 15, 30, 60))
     # The longest Bike ride is 30 s (6 samples x 5 s): 5, 15 and 30 s only; the run does not count.
     assert curve.durations.tolist() == [5, 15, 30]
     ids = [r.workout_id for r in curve.rides]
@@ -50,7 +67,7 @@ def test_every_n_from_the_graph():
 
 def test_missing_samples_count_as_zero_and_table_columns():
     gap = ride("g" * 32, (11, 25), [300, None, 300, 300, 300, 300])
-    curve = pc.power_curve(pc.bike_series([gap, A]))
+    curve = pc.power_curve(pc.bike_series([gap, A]), durations=(5, 15, 30))
     table = pc.curve_table(curve, datetime(2026, 11, 30))
     assert table.name == "PowerCurve"
     assert list(table.frame.columns) == list(pc.COLUMNS)
@@ -70,6 +87,7 @@ def test_ftp_all_time_and_last_90_days():
     table = pc.curve_table(curve, now)
     row = table.frame.set_index("Duration (s)").loc[1200]
     assert (row["Best Output (watts)"], row["Best Output, Last 90 Days (watts)"]) == (300.0, 200.0)
+    assert row["Best Output, Last 365 Days (watts)"] == 300.0  # March is within the year
     import pandas as pd
 
     history = pc.ftp_history(curve, pd.date_range("2026-02-01", "2026-11-01", freq="MS"))
@@ -78,6 +96,33 @@ def test_ftp_all_time_and_last_90_days():
     assert by_month["2026-03"] == by_month["2026-04"] == 285.0  # March 1 is within 90 days of April 30
     assert np.isnan(by_month["2026-05"])  # the 90 days before June 1 start on March 3
     assert by_month["2026-11"] == 190.0
+
+
+@pytest.mark.parametrize("step", [1, 2, 5, 10, 30])
+def test_at_least_30_log_spaced_durations_from_the_sampling_to_90_minutes(step):
+    durations = np.array(pc.durations_for(step))
+    assert len(durations) >= 30 and durations[0] == step and durations[-1] == 5400
+    assert (durations % step == 0).all() and (np.diff(durations) > 0).all()
+    assert {60, 300, 1200, 3600} <= set(durations.tolist())
+    # Log-spaced: no gap between neighbours wider than a factor of 1.5 (beyond the first few samples).
+    ratios = durations[1:] / durations[:-1]
+    assert ratios[durations[:-1] >= 10 * step].max() < 1.5
+
+
+def test_a_ride_sampled_every_5_s_starts_the_curve_at_5_s():
+    curve = pc.power_curve(pc.bike_series([ride("f" * 32, (11, 2), [250] * 720, every_n=5)]))
+    assert curve.durations[0] == 5 and curve.durations[-1] == 3600  # the ride's hour is as far as it goes
+    assert len(curve.durations) >= 30
+
+
+def test_critical_power_from_the_3_to_20_minute_bests():
+    cp, w_prime = 250.0, 20000.0
+    durations = np.array([60, 180, 300, 600, 1200, 3600])
+    bests = w_prime / durations + cp
+    bests[0] = bests[-1] = 999  # outside 3-20 min: not used
+    assert pc.critical_power(durations, bests) == pytest.approx((cp, w_prime))
+    assert pc.critical_power(durations[:2], bests[:2]) is None  # one point in range
+    assert pc.critical_power(np.array([180, 1200]), np.array([100.0, 300.0])) is None  # rising: not physical
 
 
 def test_no_rides_gives_an_empty_curve():
@@ -96,3 +141,21 @@ def test_the_benchmark_reports_its_figure_against_the_goal(capsys):
     assert bench_power_curve.main(["--rides", "12", "--repeat", "1"]) == 0
     report = capsys.readouterr().out
     assert "Power curve of 12 rides" in report and "| **total** (goal < 1 s) |" in report
+
+
+@given(
+    st.lists(st.lists(st.integers(0, 1500), min_size=0, max_size=40), min_size=1, max_size=6),
+    st.lists(st.integers(1, 50), min_size=1, max_size=5),
+    st.sampled_from([1, 2, 5]),
+)
+def test_best_averages_match_every_window_tried_one_by_one(rides, durations, every_n):
+    outputs = [np.array(r, dtype="float64") for r in rides]
+    got = pc.best_averages(outputs, every_n, durations)
+    for i, series in enumerate(outputs):
+        for j, seconds in enumerate(durations):
+            width = -(-seconds // every_n)
+            windows = [series[k : k + width].mean() for k in range(len(series) - width + 1)]
+            if windows:
+                assert got[i, j] == pytest.approx(max(windows))
+            else:
+                assert np.isnan(got[i, j])

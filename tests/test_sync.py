@@ -173,3 +173,28 @@ def test_a_failed_refinement_keeps_the_coarse_graph_and_is_not_a_failure(server,
     server.clear_requests()
     report, _, _ = run_sync(settings)
     assert graph_requests(server) == [bad] and report.coarse_left == 0
+
+
+def test_a_workout_that_cannot_be_read_is_reported_on_every_refresh_until_it_reads(server, settings, account):
+    """An incremental refresh lists only the newest page: an odd workout further down is still named by
+    it (issue 20, item 4). A --full that lists it readable ends the report."""
+    odd, skipped = account.workouts[-1]["id"], account.workouts[-2]["id"]  # on the second page
+
+    def spoil(body: dict, query: dict) -> dict:
+        data = [
+            {**w, "total_work": "lots"} if w["id"] == odd else {**w, "created_at": "soon"} if w["id"] == skipped else w
+            for w in body["data"]
+        ]
+        return {**body, "data": data}
+
+    server.rewrite(r"/workouts$", spoil)
+    first, _, count = run_sync(settings)
+    assert set(first.unreadable) == {odd, skipped} and count == N - 1
+    again, _, _ = run_sync(settings)  # one page: neither is listed again
+    assert again.unreadable == first.unreadable
+    server.clear_faults()
+    again, _, _ = run_sync(settings)
+    assert again.unreadable == first.unreadable  # not listed again: still as Peloton sent it last
+    fixed, _, count = run_sync(settings, full=True)
+    assert fixed.unreadable == {} and count == N
+    assert run_sync(settings)[0].unreadable == {}

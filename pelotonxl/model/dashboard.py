@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 SHEET = "Dashboard"
 DATA_SHEET = "Dashboard Data"
 WEEKS = 52
+WEEKS_FORMAT = '[=1]0 "week";0 "weeks"'  # "1 week", "3 weeks"
 MIN_MONTHS, MAX_MONTHS = 12, 36
 ROLLING_RIDES = 10
 RECORD_LENGTHS = (10, 20, 30, 45, 60)
@@ -408,8 +409,8 @@ def bests_and_streaks(frame: pd.DataFrame, today: date, unit: str | None) -> Blo
         rows.append([label, value, when, what])
         formats[label] = number_format
 
-    add("Current weekly streak", current, '0 "weeks"', current_start, "weeks in a row with a workout, from then")
-    add("Longest weekly streak", longest, '0 "weeks"', longest_start, "weeks in a row with a workout, from then")
+    add("Current weekly streak", current, WEEKS_FORMAT, current_start, "weeks in a row with a workout, from then")
+    add("Longest weekly streak", longest, WEEKS_FORMAT, longest_start, "weeks in a row with a workout, from then")
     if rides["minutes"].gt(0).any():
         ride = rides.loc[rides["minutes"].idxmax()]
         add("Longest ride", round(float(ride["minutes"]), 1), '0 "min"', ride["start"], ride["title"])

@@ -32,24 +32,27 @@ FTP_CHART = ChartSpec(
     "Watts (W)",
     axis_format="mmm yy",
 )
-CURVE_COLOURS = {"All time (W)": "E4572E", "Last 90 days (W)": "2E86AB"}
+CURVE_COLOURS = {"All time (W)": "E4572E", "Last 90 days (W)": "2E86AB", "Last 365 days (W)": "7A9E3E"}
 
 
 def curve_block(curve: PowerCurve | None, today: date) -> Block:
-    """Both power curves (all time, last 90 days) by duration in seconds."""
-    from pelotonxl.model.power_curve import RECENT_DAYS
+    """The power curves (all time, last 90 days, last 365 days) by duration in seconds."""
+    from pelotonxl.model.power_curve import RECENT_DAYS, YEAR_DAYS
 
     durations = curve.durations if curve is not None else np.array([], dtype="int64")
     if curve is None or not len(durations):
-        table = pd.DataFrame({"Duration (s)": [5], "All time (W)": [np.nan], "Last 90 days (W)": [np.nan]})
+        table = pd.DataFrame(
+            {"Duration (s)": [5], "All time (W)": [np.nan], "Last 90 days (W)": [np.nan], "Last 365 days (W)": [np.nan]}
+        )
         note = "No Bike rides with per-second output yet."
     else:
-        since = datetime.combine(today, datetime.min.time()) - pd.Timedelta(days=RECENT_DAYS)
+        midnight = datetime.combine(today, datetime.min.time())
         table = pd.DataFrame(
             {
                 "Duration (s)": durations,
                 "All time (W)": np.round(curve.bests()[0], 1),
-                "Last 90 days (W)": np.round(curve.bests(since)[0], 1),
+                "Last 90 days (W)": np.round(curve.bests(midnight - pd.Timedelta(days=RECENT_DAYS))[0], 1),
+                "Last 365 days (W)": np.round(curve.bests(midnight - pd.Timedelta(days=YEAR_DAYS))[0], 1),
             }
         )
         note = ""
@@ -57,7 +60,7 @@ def curve_block(curve: PowerCurve | None, today: date) -> Block:
         "power_curve",
         "Best average output by duration (W)",
         table,
-        {"Duration (s)": "#,##0", "All time (W)": "0", "Last 90 days (W)": "0"},
+        {"Duration (s)": "#,##0", "All time (W)": "0", "Last 90 days (W)": "0", "Last 365 days (W)": "0"},
         dict(CURVE_COLOURS),
         note,
     )
@@ -66,16 +69,28 @@ def curve_block(curve: PowerCurve | None, today: date) -> Block:
 def ftp_blocks(
     curve: PowerCurve | None, today: date, peloton_ftp: float | None, months: pd.DatetimeIndex
 ) -> tuple[Block, Block]:
-    """The FTP headline (estimated all time, last 90 days, Peloton's) and the estimate for each of the
-    monthly charts' `months`."""
-    from pelotonxl.model.power_curve import RECENT_DAYS, ftp_history
+    """The FTP headline (estimated all time, last 90 days, Peloton's; beside it the critical power and
+    W' fitted to the all-time bests) and the estimate for each of the monthly charts' `months`."""
+    from pelotonxl.model.power_curve import RECENT_DAYS, critical_power, ftp_history
 
     since = datetime.combine(today, datetime.min.time()) - pd.Timedelta(days=RECENT_DAYS)
+    fit = critical_power(curve.durations, curve.bests()[0]) if curve is not None else None
     figures = pd.DataFrame(
-        [["FTP (W)", curve.ftp() if curve else None, curve.ftp(since) if curve else None, peloton_ftp]],
-        columns=["", "All-time est.", "90-day est.", "Peloton's"],
+        [
+            [
+                "FTP (W)",
+                curve.ftp() if curve else None,
+                curve.ftp(since) if curve else None,
+                peloton_ftp,
+                round(fit[0], 1) if fit else None,
+                round(fit[1] / 1000, 1) if fit else None,
+            ]
+        ],
+        columns=["", "All-time est.", "90-day est.", "Peloton's", "CP (W)", "W′ (kJ)"],
     )
-    headline_block = Block("ftp", "FTP", figures, {c: "0" for c in figures.columns[1:]})
+    formats = {c: "0" for c in figures.columns[1:]}
+    formats["W′ (kJ)"] = "0.0"
+    headline_block = Block("ftp", "FTP", figures, formats)
     history = (
         ftp_history(curve, months)
         if curve is not None and len(curve.rides)

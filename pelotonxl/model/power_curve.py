@@ -1,4 +1,5 @@
-"""The power curve: the best average output held for 5 s … 60 min, and the FTP estimate from it.
+"""The power curve: the best average output held for 1 s … 90 min, the FTP estimate and the
+critical-power fit from it.
 
 Computed from the stored performance graphs (`records()` pairs, store → model) of every Bike workout,
 Just Ride included. A graph's samples are `every_n` seconds apart (`seconds_since_pedaling_start`);
@@ -23,15 +24,43 @@ import pandas as pd
 
 from pelotonxl.model.tables import SheetTable, local_start
 
-# Seconds: 5 s, 15 s, 30 s, 1, 2, 5, 10, 20, 30, 45 and 60 min.
-DURATIONS = (5, 15, 30, 60, 120, 300, 600, 1200, 1800, 2700, 3600)
+# The durations people quote (seconds), always on the curve when the sampling and the rides allow.
+ANCHORS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 2700, 3600, 5400)
+LONGEST = 5400  # 90 minutes
+CURVE_POINTS = 40  # log-spaced points between the shortest duration and LONGEST, before the anchors
 RECENT_DAYS = 90
+YEAR_DAYS = 365
+# Critical power: P = W' / t + CP fitted to the bests of 3 to 20 minutes.
+CP_SHORTEST, CP_LONGEST = 180, 1200
 FTP_SHARE = 0.95
 FTP_SECONDS = 1200
 BIKE = "cycling"
 TABLE = "PowerCurve"
 ZERO_RIDE_ID = "00000000000000000000000000000000"  # Just Ride and other classless workouts
-COLUMNS = ("Duration (s)", "Best Output (watts)", "Best Output, Last 90 Days (watts)", "Workout ID", "Date")
+COLUMNS = (
+    "Duration (s)",
+    "Best Output (watts)",
+    "Best Output, Last 90 Days (watts)",
+    "Best Output, Last 365 Days (watts)",
+    "Workout ID",
+    "Date",
+)
+
+
+def durations_for(step: int) -> tuple[int, ...]:
+    """The curve's durations at a sampling of `step` seconds: at least 30 from `step` to 90 minutes,
+    each a whole number of samples: the ANCHORS the sampling allows, and between them log-spaced points
+    (none within 8 % of another, so 20 min is not followed by 20 min 38 s)."""
+    step = max(1, int(step))
+    chosen = {a for a in ANCHORS if a >= step and a % step == 0} | {step}
+    for d in np.geomspace(step, LONGEST, CURVE_POINTS):
+        snapped = int(-(-round(float(d), 6) // step) * step)
+        if snapped <= LONGEST and all(abs(snapped - c) > 0.08 * c for c in chosen):
+            chosen.add(snapped)
+    return tuple(sorted(chosen))
+
+
+DURATIONS = durations_for(1)
 
 
 @dataclass
@@ -143,33 +172,36 @@ def best_averages(outputs: list[np.ndarray], every_n: int, durations: Iterable[i
 
     All series share `every_n`; a duration is ceil(d / every_n) samples."""
     durations = np.asarray(list(durations), dtype="int64")
-    outputs = [o for o in outputs]
     result = np.full((len(outputs), len(durations)), np.nan)
     lengths = np.array([len(o) for o in outputs], dtype="int64")
-    keep = lengths > 0
-    if not keep.any():
+    if not lengths.any():
         return result
-    values = np.concatenate([o for o, k in zip(outputs, keep, strict=False) if k])
-    starts = np.concatenate([[0], np.cumsum(lengths[keep])[:-1]])
-    # For each sample, how many samples its ride has from there on (itself included).
-    remaining = np.repeat(starts + lengths[keep], lengths[keep]) - np.arange(len(values))
+    values = np.concatenate([o for o in outputs if len(o)])
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     total = np.concatenate([[0.0], np.cumsum(values)])
     sums = np.empty(len(values))
     for column, seconds in enumerate(durations):  # one pass per duration, never per window
         width = -(-int(seconds) // every_n)
-        if width > len(values):
+        fits = np.flatnonzero(lengths >= width)
+        if not len(fits):
             continue
         count = len(values) - width + 1
         np.subtract(total[width:], total[:count], out=sums[:count])
-        sums[count:] = -np.inf
-        sums[:count][remaining[:count] < width] = -np.inf  # the window runs into the next ride
-        best = np.maximum.reduceat(sums, starts) / width
-        result[np.flatnonzero(keep), column] = np.where(np.isfinite(best), best, np.nan)
+        # Each long-enough ride's windows start at starts[i] .. starts[i] + lengths[i] - width: reduce over
+        # those, and over the gap up to the next ride's (windows running into it), which is dropped.
+        bounds = np.empty(2 * len(fits), dtype="int64")
+        bounds[0::2] = starts[fits]
+        bounds[1::2] = starts[fits] + lengths[fits] - width + 1
+        best = np.maximum.reduceat(sums[:count], bounds[:-1] if bounds[-1] >= count else bounds)[0::2]
+        result[fits, column] = best / width
     return result
 
 
-def power_curve(rides: list[RideSeries], durations: Iterable[int] = DURATIONS) -> PowerCurve:
-    """Each ride's best average per duration, for the durations the longest ride reaches."""
+def power_curve(rides: list[RideSeries], durations: Iterable[int] | None = None) -> PowerCurve:
+    """Each ride's best average per duration, for the durations the longest ride reaches; by default
+    `durations_for` the finest sampling among the rides."""
+    if durations is None:
+        durations = durations_for(min((r.every_n for r in rides), default=1))
     longest = max((len(r.output) * r.every_n for r in rides), default=0)
     reached = np.array([d for d in durations if d <= longest], dtype="int64")
     best = np.full((len(rides), len(reached)), np.nan)
@@ -185,20 +217,44 @@ def curve_table(curve: PowerCurve, now: datetime) -> SheetTable:
     """The PowerCurve Excel Table: one row per duration, all-time and last-90-day bests."""
     best, holder = curve.bests()
     recent, _ = curve.bests(now - timedelta(days=RECENT_DAYS))
+    year, _ = curve.bests(now - timedelta(days=YEAR_DAYS))
     frame = pd.DataFrame(
         {
             COLUMNS[0]: curve.durations.astype("int64"),
             COLUMNS[1]: np.round(best, 1),
             COLUMNS[2]: np.round(recent, 1),
-            COLUMNS[3]: pd.Series([curve.rides[i].workout_id if i >= 0 else None for i in holder], dtype="object"),
-            COLUMNS[4]: pd.to_datetime(
+            COLUMNS[3]: np.round(year, 1),
+            COLUMNS[4]: pd.Series([curve.rides[i].workout_id if i >= 0 else None for i in holder], dtype="object"),
+            COLUMNS[5]: pd.to_datetime(
                 pd.Series([curve.rides[i].start if i >= 0 else None for i in holder], dtype="object")
             ),
         }
     )
-    formats = {COLUMNS[0]: "#,##0", COLUMNS[1]: "0.0", COLUMNS[2]: "0.0", COLUMNS[4]: "yyyy-mm-dd hh:mm"}
-    widths = {COLUMNS[0]: 14.0, COLUMNS[1]: 22.0, COLUMNS[2]: 34.0, COLUMNS[3]: 34.0, COLUMNS[4]: 18.0}
+    formats = {
+        COLUMNS[0]: "#,##0",
+        COLUMNS[1]: "0.0",
+        COLUMNS[2]: "0.0",
+        COLUMNS[3]: "0.0",
+        COLUMNS[5]: "yyyy-mm-dd hh:mm",
+    }
+    widths = {COLUMNS[0]: 14.0, COLUMNS[1]: 22.0, COLUMNS[2]: 34.0, COLUMNS[3]: 35.0, COLUMNS[4]: 34.0}
+    widths[COLUMNS[5]] = 18.0
     return SheetTable(TABLE, frame, formats, widths)
+
+
+def critical_power(durations: np.ndarray, bests: np.ndarray) -> tuple[float, float] | None:
+    """(CP in watts, W' in joules) from the bests of 3 to 20 minutes: the least-squares line through
+    work = W' + CP x t. None with fewer than two such bests, or a fit that is not physical."""
+    durations = np.asarray(durations, dtype="float64")
+    bests = np.asarray(bests, dtype="float64")
+    chosen = (durations >= CP_SHORTEST) & (durations <= CP_LONGEST) & np.isfinite(bests)
+    if chosen.sum() < 2:
+        return None
+    seconds = durations[chosen]
+    cp, w_prime = np.polyfit(seconds, bests[chosen] * seconds, 1)
+    if cp <= 0 or w_prime < 0:
+        return None
+    return float(cp), float(w_prime)
 
 
 def ftp_history(curve: PowerCurve, months: pd.DatetimeIndex) -> pd.DataFrame:

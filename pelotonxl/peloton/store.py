@@ -272,6 +272,15 @@ class WorkoutStore:
         row = self.db.execute("SELECT data FROM graphs WHERE workout_id = ?", (workout_id,)).fetchone()
         return unpack_graph(row[0]) if row else None
 
+    def unreadable(self) -> dict[str, str]:
+        """The workouts the last sync could not read (label -> what), reported until they read."""
+        value = self._meta("unreadable")
+        return dict(json.loads(value)) if value else {}
+
+    def set_unreadable(self, unreadable: dict[str, str]) -> None:
+        with self._transaction():
+            self._set_meta("unreadable", json.dumps(unreadable, sort_keys=True))
+
     def failures(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT workout_id, error FROM graph_failures"))
 

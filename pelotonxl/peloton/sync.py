@@ -79,6 +79,8 @@ def sync(
     if not full:
         # Only now is everything up to the new frontier in the store.
         store.set_frontier(walk.frontier() or store.frontier() or 0)
+    report.unreadable = _still_unreadable(store.unreadable(), report.unreadable, walk, full)
+    store.set_unreadable(report.unreadable)
     report.total = store.count()
     report.coarse_left = len(store.coarser_graphs(client.settings.every_n))
     return report
@@ -131,6 +133,15 @@ def _walk_pages(
         if frontier is not None and any(int(w.get("created_at") or 0) <= frontier and w["id"] in known for w in fresh):
             break
     return walk
+
+
+def _still_unreadable(before: dict[str, str], now: dict[str, str], walk: _Walk, full: bool) -> dict[str, str]:
+    """What this refresh reports as unreadable: what it could not read, and what an earlier one could not
+    that this one did not list again readable (an incremental refresh reads only the newest pages).
+    A --full lists every workout: what it did not list is gone from Peloton, and no longer reported."""
+    readable = walk.ids - set(now)
+    kept = {label: why for label, why in before.items() if label not in readable and (not full or label in now)}
+    return {**kept, **now}
 
 
 def _epoch(value) -> int | None:

@@ -89,7 +89,7 @@ def write_tables(path, content: WorkbookContent) -> WriteReport:
         styles_part = _styles_part(pkg)
         styles = StyleBook(pkg.text(styles_part))
         written = [_write_table(pkg, styles, table, content.full) for table in tables]
-        written_ids = {sheet_id for sheet_id, _ in written}
+        written_ids = {sheet_id for sheet_id, _, _ in written}
         if board is not None:
             written_ids |= dashboard_sheet.write_dashboard(pkg, styles, board)
         if ride is not None:
@@ -99,11 +99,14 @@ def write_tables(path, content: WorkbookContent) -> WriteReport:
         pkg.put(styles_part, styles.xml)
         xp.ensure_full_calc_on_load(pkg)
         pivot_caches.refresh_on_open(
-            pkg, [t.name for t in tables], [s.name for t in tables if (s := xp.sheet_for_table(pkg, t.name))]
+            pkg,
+            [t.name for t in tables],
+            [s.name for t in tables if (s := xp.sheet_for_table(pkg, t.name))],
+            {sheet: refs for _, _, (sheet, refs) in written if refs is not None},
         )
         _drop_calc_chain_of(pkg, written_ids | ({config_id} if config_id else set()))
         safety.save_atomically(pkg, path)
-    return WriteReport(rows, time.perf_counter() - started, max((n for _, n in written), default=0))
+    return WriteReport(rows, time.perf_counter() - started, max((n for _, n, _ in written), default=0))
 
 
 def _styles_part(pkg: xp.Package) -> str:
@@ -113,9 +116,12 @@ def _styles_part(pkg: xp.Package) -> str:
     return rel.part
 
 
-def _write_table(pkg: xp.Package, styles: StyleBook, table: SheetTable, drop_orphans: bool) -> tuple[int, int]:
+def _write_table(
+    pkg: xp.Package, styles: StyleBook, table: SheetTable, drop_orphans: bool
+) -> tuple[int, int, tuple[str, tuple[str, str] | None]]:
     """Regenerate one table's worksheet and table parts, creating them if missing, with the member's
-    columns and cells carried over; returns the sheetId and how many workouts' notes were dropped."""
+    columns and cells carried over; returns the sheetId, how many workouts' notes were dropped, and the
+    sheet's name with the table's old and new ref (None for a new table)."""
     sheet = xp.sheet_for_table(pkg, table.name) or xp.add_sheet(
         pkg, table.name, pkg.unused_name("xl/worksheets/sheet{}.xml")
     )
@@ -135,6 +141,7 @@ def _write_table(pkg: xp.Package, styles: StyleBook, table: SheetTable, drop_orp
         xp.add_override(pkg, table_part, xp.CT_TABLE)
         table_id, name, style = _unused_table_id(pkg), _unused_table_name(pkg, table.name), TABLE_STYLE
     old_table = pkg.data(table_part) if pkg.has(table_part) else None
+    old_ref = ET.fromstring(old_table).get("ref") if old_table is not None else None
     ours = table_sheet.table_column_names(table.frame.columns)
     try:
         member = member_columns.read_kept(
@@ -169,7 +176,8 @@ def _write_table(pkg: xp.Package, styles: StyleBook, table: SheetTable, drop_orp
             len(made.orphan_ids),
             " (dropped: --full)" if drop_orphans else " (kept at the bottom of the table)",
         )
-    return sheet.sheet_id, (len(made.orphan_ids) if drop_orphans else 0)
+    refs = (old_ref, made.ref) if old_ref else None
+    return sheet.sheet_id, (len(made.orphan_ids) if drop_orphans else 0), (sheet.name, refs)
 
 
 def _all_tables(pkg: xp.Package) -> list[ET.Element]:
