@@ -87,6 +87,8 @@ def upgrade_workbook(workbook: Path, *, open_in_excel: Callable[[Path], bool]) -
         f"({', '.join(report.modules)}), the Peloton tab and the {xlwings_conf.SHEET} keys; your sheets, notes, "
         "charts, pivots and your own VBA are as they were."
     )
+    if report.config_rows:
+        print(f"The Config sheet gained {', '.join(report.config_rows)}, at its end.")
     if report.dropped_keys:
         print(
             f"Removed {', '.join(report.dropped_keys)} from the {xlwings_conf.SHEET} sheet: left empty or at "

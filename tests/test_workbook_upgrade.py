@@ -199,3 +199,25 @@ def _add_signature(path: Path) -> None:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package:
         for name, data in entries.items():
             package.writestr(name, data)
+
+
+def test_a_setting_this_release_knows_gets_a_config_row_of_its_own(member_book, capsys):
+    """The Config sheet's layout: a setting the member's Config lacks is added below everything else."""
+    from pelotonxl.settings import FIELDS
+    from pelotonxl.xlsx.config_sheet import read_config
+
+    book = openpyxl.load_workbook(member_book, keep_vba=True)
+    config = book["Config"]
+    dropped = next(row for row in range(1, config.max_row + 1) if config.cell(row, 1).value == FIELDS[-1].label)
+    config.cell(dropped, 1).value = None  # as if 0.1.0 had not had the last setting
+    config.cell(dropped, 2).value = None
+    last = config.max_row
+    book.save(member_book)
+    code, out, err = _run(capsys, "--upgrade-workbook", str(member_book))
+    assert code == 0, err
+    assert f"The Config sheet gained {FIELDS[-1].label}, at its end." in out
+    config = openpyxl.load_workbook(member_book, keep_vba=True)["Config"]
+    assert config.cell(last + 2, 1).value == FIELDS[-1].label and config.cell(last + 2, 3).value == FIELDS[-1].help
+    config.parent["Config"].cell(last + 2, 2).value = "C:/peloton"
+    config.parent.save(member_book)
+    assert read_config(member_book)[FIELDS[-1].name] == "C:/peloton"  # read by its label where it stands

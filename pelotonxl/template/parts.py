@@ -53,6 +53,7 @@ class PartsReport:
     ribbon: str = ""  # "added", "replaced" or ""
     conf: str = ""  # "added" or "updated"
     dropped_keys: list[str] = field(default_factory=list)
+    config_rows: list[str] = field(default_factory=list)  # settings this release added to the Config sheet
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ def _write_parts(source: Path, destination: Path, found: Found) -> PartsReport:
         with xp.open_package(with_vba) as pkg:
             pkg.put(VBA_PART, tidy_project(pkg.data(VBA_PART)))
             report.ribbon = _put_ribbon(pkg, template.ribbon)
+            report.config_rows = _add_missing_config_rows(pkg)
             if xlwings_conf.has_sheet(pkg):
                 report.dropped_keys = xlwings_conf.update_settings(pkg, destination, template.settings)
                 report.conf = "updated"
@@ -266,6 +268,32 @@ def _add_conf_sheet(pkg: xp.Package, template: TemplateParts) -> None:
         f"<sheetData>{''.join(rows)}</sheetData></worksheet>",
     )
     xp.add_sheet(pkg, xlwings_conf.SHEET, part)
+
+
+def _add_missing_config_rows(pkg: xp.Package) -> list[str]:
+    """The Config sheet's layout brought up to date: a setting this release knows and the member's Config
+    lacks gets a row of its own below everything on the sheet (label, empty value, what it does). The
+    refresh reads a setting by its label wherever it stands, so nothing of the member's moves."""
+    from pelotonxl.model.workbook import CONFIG_SHEET
+    from pelotonxl.settings import FIELDS
+    from pelotonxl.xlsx import cell_edit
+    from pelotonxl.xlsx.config_sheet import label_cells
+
+    labels = label_cells(pkg, CONFIG_SHEET)
+    sheet = xp.find_sheet(pkg, CONFIG_SHEET)
+    if labels is None or sheet is None:
+        return []  # no Config sheet: flags, environment and defaults, as the refresh says
+    missing = [f for f in FIELDS if f.label.strip().casefold() not in labels]
+    if not missing:
+        return []
+    xml = pkg.text(sheet.part)
+    row = max((int(r) for r in re.findall(r'<(?:\w+:)?row\b[^>]*\sr="(\d+)"', xml)), default=0) + 1
+    for f in missing:
+        row += 1
+        xml = cell_edit.set_cell(xml, f"A{row}", string_tail(f.label))
+        xml = cell_edit.set_cell(xml, f"C{row}", string_tail(f.help))
+    pkg.put(sheet.part, xml)
+    return [f.label for f in missing]
 
 
 def _as_macro_enabled(source: Path, destination: Path) -> None:
