@@ -49,7 +49,7 @@ def show_ride() -> None:
 CATEGORY = "Peloton"  # the Function Wizard's category (registered by the workbook's VBA)
 
 
-def _book(caller) -> str | None:
+def _book(caller: xw.Range | None) -> str | None:
     """The calling workbook's path, or None (plain Python, or a caller Excel cannot place)."""
     if caller is None:
         return None

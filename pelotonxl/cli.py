@@ -29,6 +29,9 @@ from pelotonxl.settings import Settings, resolve
 from pelotonxl.wording import plural
 
 if TYPE_CHECKING:
+    import xlwings as xw
+
+    from pelotonxl.model.workbook import WorkbookContent
     from pelotonxl.refresh_job import RefreshResult
 
 WORKBOOK_NAME = "PelotonWorkbook.xlsm"  # the installed command's default, in the current folder
@@ -310,7 +313,7 @@ class _FileTarget:
 
         return config_sheet.read_config(self.path)
 
-    def write(self, content) -> None:
+    def write(self, content: WorkbookContent) -> None:
         from pelotonxl.xlsx import writer
 
         self.notes_dropped = writer.write_tables(self.path, content).notes_dropped
@@ -321,7 +324,7 @@ class _ExcelTarget:
 
     through_excel = True
 
-    def __init__(self, book):
+    def __init__(self, book: xw.Book) -> None:
         self.book = book
         self.notes_dropped = 0
 
@@ -330,13 +333,13 @@ class _ExcelTarget:
 
         return workbook_link.read_config(self.book)
 
-    def write(self, content) -> None:
+    def write(self, content: WorkbookContent) -> None:
         from pelotonxl.excel import live_writer
 
         self.notes_dropped = live_writer.write_tables_live(self.book, content)
 
 
-def _open_target(workbook: Path):
+def _open_target(workbook: Path) -> _FileTarget | _ExcelTarget:
     if sys.platform not in ("win32", "darwin"):  # no Excel to ask: skip loading xlwings
         return _FileTarget(workbook)
     from pelotonxl.excel import workbook_link
@@ -427,7 +430,11 @@ def _report(
     pruned = f", {result.sync.pruned} removed" if result.sync.pruned else ""
     where = f"the open {workbook.name} in Excel (not saved yet: save it there)" if through_excel else workbook.name
     notes = f"; your notes on {plural(notes_dropped, 'removed workout')} went with them" if notes_dropped else ""
-    print(f"{plural(result.rows, 'workout')} ({new} new{pruned}) written to {where} in {result.seconds:.1f} s{notes}")
+    route = f"; {result.route_note}" if result.route_note else ""
+    print(
+        f"{plural(result.rows, 'workout')} ({new} new{pruned}) written to {where} in {result.seconds:.1f} s"
+        f"{notes}{route}"
+    )
     log.info(
         "%s, %s, %s fetched; workbook written in %.2f s",
         plural(result.requests, "Peloton request"),
@@ -480,7 +487,10 @@ def _export(settings: Settings, folder: Path) -> None:
     from pelotonxl.state import StateFolder
 
     state = StateFolder(settings.home_path)
-    with WorkoutStore(state.store_file(state.last_account())) as store:
+    account = state.last_account()
+    if account is None:  # the refresh just made records it; only a folder emptied meanwhile lacks it
+        raise PelotonXLError(f"Nothing to export: no account in {state.root}. Refresh, then export again.")
+    with WorkoutStore(state.store_file(account)) as store:
         rows = export_store(store.records, folder)
     print(f"Exported {plural(rows['workouts.parquet'], 'workout')} and {rows['series.parquet']:,} samples to {folder}")
 

@@ -92,7 +92,7 @@ def _workouts_table(frame: pd.DataFrame, records: list) -> pa.Table:
     ride_ids = {w["id"]: ((w.get("ride") or {}).get("id")) for w, _ in records}
     frame.insert(1, "Ride ID", frame["Workout ID"].map(ride_ids))
     if "Duration" in frame:
-        at = frame.columns.get_loc("Duration")
+        at = list(frame.columns).index("Duration")
         seconds = frame.pop("Duration").dt.total_seconds().round()
         frame.insert(at, "Duration (s)", seconds.astype("Int64"))
     return _typed(frame)
@@ -147,7 +147,9 @@ def _write_series(records: Iterable[tuple[dict, dict | None]], slugs: list[str],
     rows = 0
     with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
         for group in _batches(records, SERIES_ROW_GROUP):
-            ids, seconds, columns = [], [], {s: [] for s in slugs}
+            ids: list[np.ndarray] = []
+            seconds: list[np.ndarray] = []
+            columns: dict[str, list[np.ndarray]] = {s: [] for s in slugs}
             for workout, graph in group:
                 if not graph:
                     continue

@@ -18,6 +18,7 @@ from pelotonxl.model import dashboard, power_curve, ride_view, tables
 from pelotonxl.model.workbook import RideSheet, WorkbookContent
 from pelotonxl.peloton.auth import Authenticator, TokenStore
 from pelotonxl.peloton.client import PelotonClient, new_session
+from pelotonxl.peloton.signin_routes import WEBSITE
 from pelotonxl.peloton.store import WorkoutStore
 from pelotonxl.peloton.sync import Progress, SyncReport, sync
 from pelotonxl.settings import Settings
@@ -41,10 +42,16 @@ class RefreshResult:
     write_seconds: float
     requests: int
     failed: dict[str, str] = field(default_factory=dict)
+    signed_in_by: str | None = None  # the route of a password sign-in made by this refresh ("app", "website")
 
     @property
     def exit_code(self) -> int:
         return 3 if self.failed or self.sync.unavailable or self.sync.unreadable else 0
+
+    @property
+    def route_note(self) -> str:
+        """Said after the closing line when the sign-in was not the usual one (the app's); else empty."""
+        return "signed in through the Peloton website's sign-in" if self.signed_in_by == WEBSITE else ""
 
 
 def run_refresh(
@@ -79,8 +86,11 @@ def run_refresh(
     auth = Authenticator(settings, TokenStore(home, settings.username), http, password_provider)
     client = PelotonClient(settings, auth, http)
     auth.access_token()  # signs in: the token usually names the member, saving a request
-    me = None if auth.user_id else client.get_json("/api/me")
-    user_id = auth.user_id or str(me["id"])
+    me: dict | None = None
+    user_id = auth.user_id
+    if user_id is None:  # /api/me names the member and carries Peloton's FTP
+        me = client.get_json("/api/me")
+        user_id = str(me["id"])
     with WorkoutStore.for_account(home, user_id) as store:
         report = sync(client, store, user_id, full=full, progress=progress)
         if progress:
@@ -133,6 +143,7 @@ def run_refresh(
         write_seconds,
         client.requests_made + auth.requests_made,
         dict(report.failed),
+        auth.signed_in_by,
     )
 
 

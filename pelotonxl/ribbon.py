@@ -99,6 +99,8 @@ def refresh_book(
         else "",
     ]
     problems = [p for p in problems if p]
+    if result.route_note:  # not a problem, but the member should know the usual way in was not used
+        warnings.lines.append(result.route_note[:1].upper() + result.route_note[1:])
     if parts is not None:
         from pelotonxl.excel_setup import stale_parts_line
 
@@ -147,7 +149,8 @@ def _selected_cells(book: xw.Book) -> xw.Range | None:
 
 
 def workout_id_in_row(selection: xw.Range | None) -> str | None:
-    """The first Workout ID (32 hex digits) in the row of the selection's first cell (None: no cells)."""
+    """The first Workout ID (32 hex digits) in the row of the selection's first cell (None when no
+    cell is selected: a chart or a shape is)."""
     if selection is None:
         return None
     sheet, row = selection.sheet, selection.row

@@ -20,6 +20,13 @@ DEFAULT_AUTH_URL = "https://auth.onepeloton.com"
 # The mobile app's Auth0 client: the one that accepts the password grant (shared notes, Flow A).
 DEFAULT_CLIENT_ID = "mgsmWCD0A8Qn6uz6mmqI6qeBNHH9IPwS"
 DEFAULT_SCOPE = "offline_access openid"
+# The website's Auth0 client and where it sends a member back (shared notes, Flow B): the second route in.
+DEFAULT_WEB_CLIENT_ID = "WVoJxVDdPoFx4RNewvvg6ch2mZ7bwnsM"
+DEFAULT_WEB_REDIRECT_URL = "https://members.onepeloton.com/callback"
+DEFAULT_WEB_AUDIENCE = "https://api.onepeloton.com/"
+# auto: the app's password sign-in, the website's when Peloton refuses it (or the one that worked last);
+# app / website: that route only; token: never send a password, only the pasted (or saved) token.
+SIGNIN_METHODS = ("auto", "app", "website", "token")
 # Seconds between samples in a performance graph. Summaries, averages and heart-rate max/avg are
 # whole-workout figures either way; the samples feed PELOTON_SERIES, the export and the power curve,
 # which want them fine. A request costs the same at any sampling; only the payload grows.
@@ -41,6 +48,7 @@ class Field:
     lowest: int = 1  # bounds of a whole-number setting
     highest: int | None = None
     hint: str = ""  # said after a value out of bounds
+    choices: tuple[str, ...] = ()  # the words a text setting may take (any case); empty: any text
 
 
 FIELDS: tuple[Field, ...] = (
@@ -90,6 +98,35 @@ FIELDS: tuple[Field, ...] = (
         "PELOTON_SCOPE",
         DEFAULT_SCOPE,
         "offline_access keeps a refresh token so you sign in rarely.",
+    ),
+    Field(
+        "signin_method",
+        "Sign-in method",
+        "PELOTON_SIGNIN_METHOD",
+        "auto",
+        "auto: the app's sign-in, else the website's. app, website: that one only. token: the pasted token only.",
+        choices=SIGNIN_METHODS,
+    ),
+    Field(
+        "web_client_id",
+        "Website sign-in client id",
+        "PELOTON_WEB_CLIENT_ID",
+        DEFAULT_WEB_CLIENT_ID,
+        "Auth0 client of the Peloton website, for the website sign-in.",
+    ),
+    Field(
+        "web_redirect_url",
+        "Website sign-in return URL",
+        "PELOTON_WEB_REDIRECT_URL",
+        DEFAULT_WEB_REDIRECT_URL,
+        "Where the website sign-in hands back its code (never opened: the code is read from the address).",
+    ),
+    Field(
+        "web_audience",
+        "Website sign-in audience",
+        "PELOTON_WEB_AUDIENCE",
+        DEFAULT_WEB_AUDIENCE,
+        "The API the website sign-in asks a token for.",
     ),
     Field(
         "every_n",
@@ -147,6 +184,10 @@ class Settings:
     auth_url: str = DEFAULT_AUTH_URL
     client_id: str = DEFAULT_CLIENT_ID
     scope: str = DEFAULT_SCOPE
+    signin_method: str = "auto"
+    web_client_id: str = DEFAULT_WEB_CLIENT_ID
+    web_redirect_url: str = DEFAULT_WEB_REDIRECT_URL
+    web_audience: str = DEFAULT_WEB_AUDIENCE
     every_n: int = DEFAULT_EVERY_N
     workers: int = DEFAULT_WORKERS
     home: str = ""
@@ -168,9 +209,12 @@ def _where(f: Field, source: str) -> str:
 
 
 def _coerce(f: Field, raw: Any, source: str) -> Any:
-    if f.kind is not int:
-        return str(raw).strip()
     where = _where(f, source)
+    if f.kind is not int:
+        text = str(raw).strip()
+        if f.choices and text.casefold() not in f.choices:
+            raise ConfigError(f"{where} must be one of {', '.join(f.choices)}, not {text[:40]!r}.")
+        return text.casefold() if f.choices else text
     try:
         value = _whole_number(raw)
     except (TypeError, ValueError, OverflowError):

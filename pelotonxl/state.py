@@ -1,6 +1,8 @@
 """The state folder: the one module that knows what lives where inside it.
 
     <home>/tokens/<account key>.json         the token set, owner-only (peloton.auth.TokenStore)
+    <home>/tokens/<account key>.route        the sign-in route that last worked for the account
+                                             ("app" or "website"; peloton.signin_routes)
     <home>/accounts/<user id>/store.sqlite   raw JSON of every workout and graph (peloton.store)
     <home>/last_account                      user id of the most recent refresh into this folder
     <home>/demo/                             the demo's own state folder (same layout), so trying the
@@ -92,6 +94,10 @@ class StateFolder:
         key = hashlib.sha256((account or "default").strip().lower().encode()).hexdigest()[:16]
         return self.root / "tokens" / f"{key}.json"
 
+    def signin_route_file(self, account: str) -> Path:
+        """Which route signed the account in last: tried first next time, so a refused one costs nothing."""
+        return self.token_file(account).with_suffix(".route")
+
     def store_file(self, user_id: str) -> Path:
         return self.root / "accounts" / _safe(user_id) / "store.sqlite"
 
@@ -160,7 +166,7 @@ def _read_refreshes(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _record(entry) -> RefreshRecord | None:
+def _record(entry: object) -> RefreshRecord | None:
     if not isinstance(entry, dict) or not entry.get("home") or not entry.get("account"):
         return None
     return RefreshRecord(Path(entry["home"]), str(entry["account"]))

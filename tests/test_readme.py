@@ -38,8 +38,8 @@ def test_the_quick_start_is_two_commands_in_a_virtual_environment_and_ci_install
     assert block == QUICK_START
     ci = (REPO / ".ci" / "run").read_text()
     assert "python3 -m pip install" in ci and "-r requirements.txt" in ci
-    assert "\npython3 -m pytest" in ci
-    assert ".venv/bin/python -m pytest" in README
+    assert "\npython3 tools/check.py" in ci  # the gates, then the tests
+    assert ".venv/bin/python tools/check.py" in README and ".venv/bin/python -m pytest" in README
 
 
 def test_pictures_exist():

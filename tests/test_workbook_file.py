@@ -235,7 +235,9 @@ def test_status_name_missing_is_skipped(book: Path):
         lambda parts: parts.update(
             {
                 "xl/workbook.xml": parts["xl/workbook.xml"].replace(
-                    b'<definedName name="PelotonWorkoutCount">Config!$B$15</definedName>', b""
+                    f'<definedName name="PelotonWorkoutCount">Config!$B${STATUS_CELLS["workout_count"][1:]}'
+                    "</definedName>".encode(),
+                    b"",
                 )
             }
         ),

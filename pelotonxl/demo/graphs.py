@@ -160,7 +160,7 @@ class GraphBuilder:
             "duration": self.n,
             "is_class_plan_shown": plan.kind.ride != "none",
             "segment_list": self._segments(),
-            "seconds_since_pedaling_start": [int(min(s + every_n, self.n)) for s in starts],
+            "seconds_since_pedaling_start": [min(int(s) + every_n, self.n) for s in starts],
             "average_summaries": averages,
             "summaries": summaries,
             "metrics": metrics,

@@ -2,7 +2,8 @@
 
 It serves a `DemoAccount` for `peloton_xl.py --demo` and for every client, sync and fault test,
 through the very same HTTP the real service gets. One base URL answers both the API routes and
-the Auth0 `/oauth/token` route, so `api_url` and `auth_url` may both point at it.
+the Auth0 sign-in (`/oauth/token`, and the website's hosted login in `website.py`), so `api_url` and
+`auth_url` may both point at it. `srv.website.faults` switches sign-in faults on (see website.FAULTS).
 
     with FakePeloton(make_account()) as srv:
         srv.latency = 0.05                              # per request, in the handler thread
@@ -26,12 +27,14 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from pelotonxl.demo.account import DemoAccount, demo_end, make_account
 from pelotonxl.demo.tokens import USER_ID_CLAIM, TokenIssuer
+from pelotonxl.demo.website import FAULTS, Website
 from pelotonxl.model.catalog import ZERO_RIDE_ID
 from pelotonxl.settings import DEFAULT_CLIENT_ID, DEFAULT_SCOPE
 
@@ -75,6 +78,7 @@ class Request:
     query: dict[str, str]
     body: bytes
     authorization: str  # the Authorization header, "" when absent
+    cookies: dict[str, str] = field(default_factory=dict)  # the Cookie header, by name
 
 
 @dataclass
@@ -157,6 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
             dict(parse_qsl(url.query, keep_blank_values=True)),
             body,
             self.headers.get("Authorization", ""),
+            _cookies(self.headers.get("Cookie", "")),
         )
         platform = self.headers.get("Peloton-Platform", "").lower() == "web"
         if fake.latency > 0:
@@ -202,7 +207,8 @@ class FakePeloton:
         self.port = port
         raw = secret if secret is not None else secrets.token_bytes(32)
         self.tokens = TokenIssuer(raw.encode() if isinstance(raw, str) else raw, TOKEN_LIFETIME)
-        self._refresh_tokens: set[str] = set()
+        self._refresh_tokens: dict[str, str] = {}  # refresh token -> the client it was issued to
+        self.website = Website(self)
         self._requests: list[RequestRecord] = []
         self._months_cache: tuple[tuple, dict[str, int]] | None = None
         self._lock = threading.Lock()
@@ -266,6 +272,8 @@ class FakePeloton:
     # ---- routing ---------------------------------------------------------------------------
     def respond(self, request: Request) -> Reply:
         """The reply to one request: the extension point a subclass overrides to answer otherwise."""
+        if request.path in self.website.paths:
+            return self.website.respond(request)
         status, payload = self.route(request.method, request.path, request.query, request.body, request.authorization)
         return Reply(status, json.dumps(payload, separators=(",", ":")).encode())
 
@@ -307,35 +315,41 @@ class FakePeloton:
         if not isinstance(form, dict):
             return 400, _auth0_error("invalid_request", "Expected a JSON object.")
         grant = form.get("grant_type")
+        if grant == "authorization_code":
+            return self.website.exchange(form)
         if grant not in ("password", "refresh_token"):
             return 403, _auth0_error("unsupported_grant_type", f"Unsupported grant type: {grant}")
-        if form.get("client_id") != self.client_id:
+        client = form.get("client_id")
+        with self._lock:  # a refresh token is renewed by the client it was issued to
+            issued_to = self._refresh_tokens.get(str(form.get("refresh_token"))) if grant == "refresh_token" else None
+        allowed = issued_to or self.client_id
+        if client != allowed or (grant == "password" and "no-password-grant" in self.website.faults):
             return 403, _auth0_error("unauthorized_client", f"Grant type '{grant}' not allowed for the client.")
-        scope = str(form.get("scope") or DEFAULT_SCOPE)
-        if grant == "password":
-            user = str(form.get("username", ""))
-            if user.lower() != self.username.lower() or form.get("password") != self.password:
-                return 403, _auth0_error("invalid_grant", "Wrong email or password.")
-            refresh = secrets.token_urlsafe(32) if "offline_access" in scope.split() else None
-            if refresh:
-                with self._lock:
-                    self._refresh_tokens.add(refresh)
-        else:
-            with self._lock:
-                known = form.get("refresh_token") in self._refresh_tokens
-            if not known:
+        if grant == "refresh_token":
+            if issued_to is None:
                 return 403, _auth0_error("invalid_grant", "Unknown or invalid refresh token.")
-            refresh = None  # Auth0 without rotation: the old refresh token stays valid, none is sent
+            # Auth0 without rotation: the old refresh token stays valid, none is sent
+            return 200, self.token_reply(allowed, str(form.get("scope") or DEFAULT_SCOPE), refresh=False)
+        scope = str(form.get("scope") or DEFAULT_SCOPE)
+        user = str(form.get("username", ""))
+        if user.lower() != self.username.lower() or form.get("password") != self.password:
+            return 403, _auth0_error("invalid_grant", "Wrong email or password.")
+        return 200, self.token_reply(self.client_id, scope, refresh="offline_access" in scope.split())
+
+    def token_reply(self, client_id: str, scope: str, *, refresh: bool) -> dict[str, Any]:
+        """Auth0's answer to a granted token request; with `refresh`, a refresh token for that client."""
         reply: dict[str, Any] = {
-            "access_token": self.tokens.access_token(self.account.user_id, self.url, self.client_id, scope),
-            "id_token": self.tokens.id_token(self.account.user_id, self.username, self.url, self.client_id),
+            "access_token": self.tokens.access_token(self.account.user_id, self.url, client_id, scope),
+            "id_token": self.tokens.id_token(self.account.user_id, self.username, self.url, client_id),
             "scope": scope,
             "expires_in": self.tokens.lifetime,
             "token_type": "Bearer",
         }
         if refresh:
-            reply["refresh_token"] = refresh
-        return 200, reply
+            reply["refresh_token"] = secrets.token_urlsafe(32)
+            with self._lock:
+                self._refresh_tokens[reply["refresh_token"]] = client_id
+        return reply
 
     @staticmethod
     def _int(query: dict[str, str], name: str, default: int, lowest: int) -> int:
@@ -424,7 +438,7 @@ class FakePeloton:
                 "leaderboard_rank": seed % 20000 + 1 if ranked else None,
                 "total_leaderboard_users": seed % 20000 + 20001 if ranked else None,
                 "device_type_display_name": {"home_bike_v1": "Bike", "home_tread": "Tread", "caesar": "Row"}.get(
-                    workout.get("device_type"), "Peloton App"
+                    str(workout.get("device_type")), "Peloton App"
                 ),
                 "achievement_templates": [],
                 "average_effort_score": None,
@@ -444,7 +458,7 @@ class FakePeloton:
         ride = self.account.rides.get(ride_id)
         if ride_id == ZERO_RIDE_ID or ride is None or ride_id in self.account.rides_without_details:
             return 404, _not_found("Ride")
-        songs = [
+        songs: list[dict[str, Any]] = [
             {
                 "id": f"{ride_id[:24]}{i:08x}",
                 "title": title,
@@ -487,10 +501,22 @@ class FakePeloton:
         }
 
 
-def serve_demo(n_workouts: int = 360, port: int = 0, latency: float = 0.0) -> None:
+def _cookies(header: str) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(header)
+    except CookieError:
+        return {}
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+def serve_demo(n_workouts: int = 360, port: int = 0, latency: float = 0.0, faults: tuple[str, ...] = ()) -> None:
     """Serve the demo account until Ctrl+C, printing where and how to sign in."""
     with FakePeloton(make_account(n_workouts, end=demo_end()), latency=latency, port=port) as srv:
+        srv.website.faults.update(faults)
         print(f"Fake Peloton serving {n_workouts} demo workouts at {srv.url}")
+        if faults:
+            print(f"  sign-in faults: {', '.join(faults)}")
         print(f"  PELOTON_API_URL={srv.url} PELOTON_AUTH_URL={srv.url}")
         print(f"  PELOTON_USERNAME={DEMO_USERNAME} PELOTON_PASSWORD={DEMO_PASSWORD}")
         print("Ctrl+C to stop.", flush=True)
@@ -506,8 +532,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workouts", type=int, default=360)
     parser.add_argument("--port", type=int, default=0, help="0 lets the system choose")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every reply")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        choices=sorted(FAULTS),
+        help="switch a sign-in fault on (repeatable): " + "; ".join(f"{name}: {what}" for name, what in FAULTS.items()),
+    )
     args = parser.parse_args(argv)
-    serve_demo(args.workouts, args.port, args.latency)
+    serve_demo(args.workouts, args.port, args.latency, tuple(args.fault))
 
 
 if __name__ == "__main__":

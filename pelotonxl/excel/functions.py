@@ -15,9 +15,11 @@ import functools
 import os
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from pelotonxl.model import tables
 from pelotonxl.model.samples import sampled_metrics
@@ -61,7 +63,7 @@ class MetricIndex:
     catalog: dict[str, tuple[str, str | None]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, records) -> MetricIndex:
+    def build(cls, records: Iterable[tuple[dict[str, Any], dict[str, Any] | None]]) -> MetricIndex:
         records = list(records)
         index = cls(catalog=tables.metric_catalog(records))
         for slug, (name, unit) in index.catalog.items():
@@ -76,7 +78,7 @@ class MetricIndex:
         index.starts.sort(reverse=True)
         return index
 
-    def resolve_workout(self, workout) -> str:
+    def resolve_workout(self, workout: object) -> str:
         if isinstance(workout, str):
             text = workout.strip()
             if text.lower() == "latest":
@@ -104,8 +106,10 @@ class MetricIndex:
             raise MetricLookupError(f"no workout on {when.date().isoformat()}")
         raise MetricLookupError(f"no workout started at {when:%Y-%m-%d %H:%M}")
 
-    def value(self, workout, metric) -> float:
+    def value(self, workout: object, metric: object) -> float:
         wid = self.resolve_workout(workout)
+        if not isinstance(metric, str):
+            raise BadArgumentError(f"{metric!r} is not a metric name")
         slug = self.slugs.get(_key(metric))
         if slug is None:
             raise MetricLookupError(f"unknown metric {metric!r}; see =PELOTON_METRIC_NAMES()")
@@ -115,7 +119,7 @@ class MetricIndex:
         return value
 
 
-def _as_datetime(value) -> datetime | None:
+def _as_datetime(value: object) -> datetime | None:
     if isinstance(value, datetime):
         return value.replace(tzinfo=None)
     if isinstance(value, date):
@@ -201,12 +205,12 @@ def _locate(book: str | None, home_env: str, refreshes: Path) -> tuple[tuple[str
 _cache = _Cache()
 
 
-def lookup_metric(workout, metric, book: str | None = None) -> float:
+def lookup_metric(workout: object, metric: object, book: str | None = None) -> float:
     """`book`: the calling workbook's path (None from plain Python): which refresh's store answers."""
     return _cache.index(book).value(workout, metric)
 
 
-def series(workout, metric, book: str | None = None) -> list:
+def series(workout: object, metric: object, book: str | None = None) -> list[float | None]:
     """The samples of one metric of one workout's stored performance graph, oldest first.
 
     `workout` as for lookup_metric; `metric` a graph metric's slug or name ("output", "Heart Rate",
@@ -226,12 +230,12 @@ def series(workout, metric, book: str | None = None) -> list:
     raise MetricLookupError(f"workout {wid} has no {metric.strip()} samples")
 
 
-def metric_names(book: str | None = None) -> list[list]:
+def metric_names(book: str | None = None) -> list[list[str]]:
     catalog = _cache.index(book).catalog
     return [["Metric", "Name", "Unit"]] + [[slug, name, unit or ""] for slug, (name, unit) in catalog.items()]
 
 
-def workouts_on(day, book: str | None = None) -> list[list[str]]:
+def workouts_on(day: object, book: str | None = None) -> list[list[str]]:
     try:
         when = _as_datetime(datetime.fromisoformat(day.strip()) if isinstance(day, str) else day)
     except ValueError:

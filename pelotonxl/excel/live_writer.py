@@ -190,7 +190,7 @@ def _refuse_members_cells_on_drawn_sheets(book: xw.Book, content: WorkbookConten
             for j, value in enumerate(row)
             if value not in (None, "")
         ]
-        drawn_sheets.refuse_outside(name, drawn_sheets.areas_of(book.names[record].refers_to), cells)
+        drawn_sheets.refuse_outside(name, drawn_sheets.areas_of(book.names[record].refers_to or ""), cells)
 
 
 def _write_plan(sheet: xw.Sheet, data: xw.Sheet, layout: SheetPlan) -> None:

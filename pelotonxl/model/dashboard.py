@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -143,7 +143,12 @@ def _column(frame: pd.DataFrame, name: str, dtype: str) -> pd.Series:
 
 def _metric_column(metrics: pd.DataFrame, candidates: list[str]) -> str | None:
     """Of a metric's columns (one per unit), the one most workouts have."""
-    return max(candidates, key=lambda c: int(metrics[c].notna().sum()), default=None)
+
+    def filled(column: str) -> int:
+        values: pd.Series = metrics[column]
+        return values.count()
+
+    return max(candidates, key=filled, default=None)
 
 
 def _distance(metrics: pd.DataFrame, by_unit: dict[str | None, str]) -> tuple[str | None, pd.Series]:
@@ -347,7 +352,7 @@ def headline(frame: pd.DataFrame, today: date) -> Block:
         "This year": frame["start"].dt.year == today.year,
         "All time": pd.Series(True, index=frame.index),
     }
-    rows = {"Workouts": [], "Minutes": [], "Output (kJ)": []}
+    rows: dict[str, list[int]] = {"Workouts": [], "Minutes": [], "Output (kJ)": []}
     for chosen in periods.values():
         picked = frame[chosen & (frame["day"] <= pd.Timestamp(today))]
         rows["Workouts"].append(int(len(picked)))
@@ -380,13 +385,13 @@ def weekly_streaks(frame: pd.DataFrame, today: date) -> tuple[int, pd.Timestamp 
 
 def records_by_length(frame: pd.DataFrame) -> Block:
     rides = frame[(frame["discipline"] == RIDE) & frame["kj"].notna()]
-    rows = []
+    rows: list[list[object]] = []
     for minutes in RECORD_LENGTHS:
         same = rides[rides["length"].round(2) == minutes]
         if same.empty:
             rows.append([f"{minutes} min", None, None, None, "no ride yet"])
             continue
-        best = same.loc[same["kj"].idxmax()]
+        best = same.iloc[same["kj"].argmax()]
         rows.append([f"{minutes} min", float(best["kj"]), _or_none(best["watts"]), best["start"], best["title"]])
     table = pd.DataFrame(rows, columns=["Class length", "Best (kJ)", "Avg (W)", "Date", "Class"])
     note = "" if len(rides) else "No rides with output yet."
@@ -402,25 +407,25 @@ def records_by_length(frame: pd.DataFrame) -> Block:
 def bests_and_streaks(frame: pd.DataFrame, today: date, unit: str | None) -> Block:
     current, current_start, longest, longest_start = weekly_streaks(frame, today)
     rides = frame[frame["discipline"] == RIDE]
-    rows: list[list] = []
+    rows: list[list[object]] = []
     formats: dict[str, str] = {}
 
-    def add(label: str, value, number_format: str, when, what) -> None:
+    def add(label: str, value: object, number_format: str, when: object, what: object) -> None:
         rows.append([label, value, when, what])
         formats[label] = number_format
 
     add("Current weekly streak", current, WEEKS_FORMAT, current_start, "weeks in a row with a workout, from then")
     add("Longest weekly streak", longest, WEEKS_FORMAT, longest_start, "weeks in a row with a workout, from then")
     if rides["minutes"].gt(0).any():
-        ride = rides.loc[rides["minutes"].idxmax()]
+        ride = rides.iloc[rides["minutes"].argmax()]
         add("Longest ride", round(float(ride["minutes"]), 1), '0 "min"', ride["start"], ride["title"])
     else:
         add("Longest ride", None, "General", None, "no ride yet")
     if unit and rides["distance"].notna().any():
-        ride = rides.loc[rides["distance"].idxmax()]
+        ride = rides.iloc[rides["distance"].argmax()]
         add(f"Farthest ride ({unit})", float(ride["distance"]), f'0.0 "{unit}"', ride["start"], ride["title"])
     if frame["kcal"].notna().any():
-        top = frame.loc[frame["kcal"].idxmax()]
+        top = frame.iloc[frame["kcal"].argmax()]
         add("Most calories", float(top["kcal"]), '0 "kcal"', top["start"], f"{top['discipline']}: {top['title']}")
     else:
         add("Most calories", None, "General", None, "no calories measured yet")
@@ -474,7 +479,7 @@ def top_instructors(frame: pd.DataFrame) -> Block:
     )
 
 
-def _or_none(value) -> float | None:
+def _or_none(value: Any) -> float | None:
     return None if pd.isna(value) else float(value)
 
 

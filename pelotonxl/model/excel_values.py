@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import numbers
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,7 @@ def excel_value(value: object) -> ExcelValue:
     a timedelta for a duration; text as is, anything else as its text."""
     if isinstance(value, str):  # first: most cells that come one by one are text
         return value
-    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(cast(Any, value))):  # stubs: no object
         return None
     if isinstance(value, np.datetime64):
         value = pd.Timestamp(value)
@@ -66,4 +67,4 @@ def day_numbers(series: pd.Series) -> np.ndarray:
     """A date-time column as Excel serials, or a duration column as fractions of a day; NaN where blank."""
     if series.dtype.kind == "M":
         series = wall_clock(series) - EXCEL_EPOCH
-    return (series / ONE_DAY).to_numpy(dtype=float, na_value=math.nan)
+    return (cast("pd.Series[pd.Timedelta]", series) / ONE_DAY).to_numpy(dtype=float, na_value=math.nan)

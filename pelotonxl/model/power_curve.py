@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pelotonxl.model.tables import SheetTable, local_start
+from pelotonxl.model.tables import SheetTable, local_start, ride_of
 
 # The durations people quote (seconds), always on the curve when the sampling and the rides allow.
 ANCHORS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 2700, 3600, 5400)
@@ -132,7 +132,7 @@ def metric_samples(graph: dict, slug: str) -> np.ndarray | None:
 
 
 def _ride_id(workout: dict) -> str | None:
-    ride = workout.get("ride") if isinstance(workout.get("ride"), dict) else {}
+    ride = ride_of(workout)
     ride_id = ride.get("id") if isinstance(ride.get("id"), str) else None
     return None if not ride_id or ride_id == ZERO_RIDE_ID else ride_id
 
@@ -140,8 +140,7 @@ def _ride_id(workout: dict) -> str | None:
 def is_bike(workout: dict) -> bool:
     discipline = workout.get("fitness_discipline")
     if not isinstance(discipline, str):
-        ride = workout.get("ride") if isinstance(workout.get("ride"), dict) else {}
-        discipline = ride.get("fitness_discipline")
+        discipline = ride_of(workout).get("fitness_discipline")
     return isinstance(discipline, str) and discipline.lower() == BIKE
 
 
@@ -261,8 +260,11 @@ def ftp_history(curve: PowerCurve, months: pd.DatetimeIndex) -> pd.DataFrame:
     """For each month, the FTP estimate as it stood at the month's end (best 20 min of the 90 days before)."""
     hits = np.flatnonzero(curve.durations == FTP_SECONDS)
     twenty = curve.best[:, hits[0]] if len(hits) else np.full(len(curve.rides), np.nan)
-    starts = pd.to_datetime(pd.Series([r.start for r in curve.rides], dtype="object")).to_numpy("datetime64[ns]")
-    ends = (months + pd.offsets.MonthBegin(1)).to_numpy("datetime64[ns]")
+    # Plain ndarray: numpy's stubs take datetime64 minus timedelta64 for a timedelta64.
+    starts: np.ndarray = pd.to_datetime(pd.Series([r.start for r in curve.rides], dtype="object")).to_numpy(
+        "datetime64[ns]"
+    )
+    ends: np.ndarray = (months + pd.offsets.MonthBegin(1)).to_numpy("datetime64[ns]")
     # months x rides: is the ride inside the 90 days before that month's end?
     inside = (starts[None, :] < ends[:, None]) & (starts[None, :] >= ends[:, None] - np.timedelta64(RECENT_DAYS, "D"))
     best = np.where(inside, np.nan_to_num(twenty, nan=-np.inf)[None, :], -np.inf).max(axis=1, initial=-np.inf)

@@ -95,7 +95,7 @@ def plan(view: RideView | None) -> SheetPlan:
     if len(view.segments):
         result.dashboard.append(_table(4, LEFT + len(figures.columns) + 1, "Class segments", view.segments))
     col = DATA_COL
-    blocks = [(OVERLAY_CHART, view.overlay(), ATTEMPT_COLOURS)]
+    blocks: list[tuple[ChartSpec, pd.DataFrame, tuple[str, ...]]] = [(OVERLAY_CHART, view.overlay(), ATTEMPT_COLOURS)]
     series = view.ride.series
     for header, spec in METRIC_CHARTS.items():
         if header in series and series[header].notna().any():

@@ -23,7 +23,7 @@ from pelotonxl.model.power_curve import (
     is_bike,
     metric_samples,
 )
-from pelotonxl.model.tables import local_start, total_output_kj
+from pelotonxl.model.tables import local_start, ride_of, total_output_kj
 
 SHEET = "Ride"
 DATA_SHEET = "Ride Data"  # the numbers the Ride sheet's charts plot
@@ -122,10 +122,6 @@ def _attempt(workout: dict, graph: dict) -> Attempt:
     return Attempt(workout["id"], local_start(workout), every_n, frame, total_output_kj(workout, graph))
 
 
-def _ride(workout: dict) -> dict:
-    return workout.get("ride") if isinstance(workout.get("ride"), dict) else {}
-
-
 def _segments(graph: dict) -> pd.DataFrame:
     rows = []
     for segment in graph.get("segment_list") or []:
@@ -153,10 +149,10 @@ def rides_to_read(summaries: Iterable[tuple[Any, Any]], workout_id: str | None =
     chosen = next((w for w in bikes if workout_id is None or w["id"] == workout_id), None)
     if chosen is None:
         return set()
-    ride_id = _ride(chosen).get("id")
+    ride_id = ride_of(chosen).get("id")
     if ride_id in (None, ZERO_RIDE_ID):
         return {chosen["id"]}
-    return {w["id"] for w in bikes if w is chosen or _ride(w).get("id") == ride_id}
+    return {w["id"] for w in bikes if w is chosen or ride_of(w).get("id") == ride_id}
 
 
 def ride_view(records: Iterable[tuple[Any, Any]], workout_id: str | None = None) -> RideView | None:
@@ -176,15 +172,15 @@ def ride_view(records: Iterable[tuple[Any, Any]], workout_id: str | None = None)
     if chosen is None:
         return None
     workout, graph = chosen
-    ride = _ride(workout)
+    ride = ride_of(workout)
     ride_id = ride.get("id") if ride.get("id") not in (None, ZERO_RIDE_ID) else None
     started = float(workout.get("start_time") or 0)
     earlier = [
         pair
         for pair in rides
-        if ride_id and _ride(pair[0]).get("id") == ride_id and float(pair[0].get("start_time") or 0) < started
+        if ride_id and ride_of(pair[0]).get("id") == ride_id and float(pair[0].get("start_time") or 0) < started
     ][:PREVIOUS_ATTEMPTS]
-    instructor = _ride(workout).get("instructor")
+    instructor = ride_of(workout).get("instructor")
     return RideView(
         workout["id"],
         str(ride.get("title") or workout.get("title") or workout.get("name") or "Ride"),

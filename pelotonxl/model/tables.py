@@ -193,7 +193,8 @@ def _readable(slug: str | None, names: dict[str, str]) -> str | None:
     return names.get(slug.lower()) or slug.replace("_", " ").strip().title()
 
 
-def _ride(workout: dict) -> dict:
+def ride_of(workout: dict) -> dict:
+    """The workout's class ({} when it has none)."""
     # Some payloads carry the class only under `peloton.ride`.
     return _dict(workout.get("ride")) or _dict(_dict(workout.get("peloton")).get("ride"))
 
@@ -252,7 +253,7 @@ def _device(workout: dict) -> str | None:
 
 def _workout_row(workout: dict, graph: dict | None) -> dict[str, Any]:
     zone, zone_name = _zone(_text(workout.get("timezone")))
-    ride = _ride(workout)
+    ride = ride_of(workout)
     ride_id = _text(ride.get("id"))
     has_class = bool(ride_id) and ride_id != ZERO_RIDE_ID
     discipline = _discipline(workout, ride)
@@ -412,7 +413,7 @@ def metrics_frame(records: Iterable[tuple[dict, dict | None]]) -> SheetTable:
         row: dict[str, Any] = {
             "Workout ID": _text(workout.get("id")),
             "Start": local_start(workout),
-            "Discipline": _readable(_discipline(workout, _ride(workout)), DISCIPLINE_NAMES),
+            "Discipline": _readable(_discipline(workout, ride_of(workout)), DISCIPLINE_NAMES),
         }
         row.update(
             (headers[key], timedelta(seconds=pace_seconds(value)) if key[0] in PACE_SLUGS else value)

@@ -1,8 +1,9 @@
 """Signing in to Peloton's Auth0 service and keeping the token set between runs.
 
 The old `/auth/login` (username + password → session cookie) answers 403 since October 2025.
-Today: password grant on `{auth_url}/oauth/token` (or a pasted token), then `Authorization: Bearer`.
-Only the token set is ever written (0600 file); the password lives in memory for one request.
+Today: password grant on `{auth_url}/oauth/token`, else the website's sign-in (`web_signin`; the order is
+`signin_routes`'), or a pasted token; then `Authorization: Bearer`.
+Only the token set is ever written (0600 file); the password lives in memory for one sign-in.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from pathlib import Path
 import requests
 
 from pelotonxl.errors import LoginError
+from pelotonxl.peloton import signin_routes
+from pelotonxl.peloton.signin_routes import APP, RouteMemory
+from pelotonxl.peloton.web_signin import RouteBroken, WebsiteSignIn
 from pelotonxl.settings import Settings
 from pelotonxl.state import StateFolder
 
@@ -37,6 +41,7 @@ class TokenSet:
     access_token: str
     refresh_token: str = ""
     expires_at: float = 0.0  # epoch seconds; 0 = unknown
+    client_id: str = ""  # the Auth0 client that issued it, which must renew it; "" = the Sign-in client id
 
     def expires_soon(self, now: float) -> bool:
         return bool(self.expires_at) and now >= self.expires_at - self._margin()
@@ -76,11 +81,17 @@ class TokenStore:
 
     def __init__(self, home: Path, account: str):
         self.path = StateFolder(home).token_file(account)
+        self.routes = RouteMemory(StateFolder(home), account)
 
     def load(self) -> TokenSet | None:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            return TokenSet(data["access_token"], data.get("refresh_token", ""), float(data.get("expires_at", 0)))
+            return TokenSet(
+                data["access_token"],
+                data.get("refresh_token", ""),
+                float(data.get("expires_at", 0)),
+                str(data.get("client_id") or ""),
+            )
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -132,6 +143,7 @@ class Authenticator:
         self._tokens: TokenSet | None = None
         self._password_login_tried = False
         self.requests_made = 0
+        self.signed_in_by: str | None = None  # the route of this run's password sign-in, if there was one
 
     # -- public -------------------------------------------------------------------------------
     def access_token(self) -> str:
@@ -168,6 +180,8 @@ class Authenticator:
         stored = self.store.load()
         if stored is not None:
             return stored
+        if self.settings.signin_method == "token":
+            raise signin_routes.token_only_error()
         return self._password_login()
 
     def _renew(self) -> TokenSet:
@@ -185,6 +199,8 @@ class Authenticator:
         return self._password_login()
 
     def _can_use_password(self) -> bool:
+        if self.settings.signin_method == "token":
+            return False
         return bool(self.settings.password or self.password_provider) and not self._password_login_tried
 
     def _password_login(self) -> TokenSet:
@@ -192,6 +208,8 @@ class Authenticator:
             # Never hammer the login endpoint: one password sign-in per run.
             raise LoginError("Peloton refused the new sign-in token; try again later.")
         self._password_login_tried = True
+        if self.settings.signin_method == "token":
+            raise signin_routes.token_only_error()
         if not self.settings.username:
             raise LoginError("No Peloton account set: fill in your email on the Config sheet or set PELOTON_USERNAME.")
         password = self.settings.password or (self.password_provider() if self.password_provider else None)
@@ -202,7 +220,29 @@ class Authenticator:
                 "No password to sign in with: set PELOTON_PASSWORD, run "
                 "python peloton_xl.py in a terminal to be asked, or paste a token."
             )
-        tokens = self._token_request(
+        tokens = self._sign_in_by_routes(password)
+        del password
+        self.store.save(tokens)
+        return tokens
+
+    def _sign_in_by_routes(self, password: str) -> TokenSet:
+        """Sign in by the routes the Sign-in method allows, in order; the one that works is remembered.
+        A route broken for everyone moves on to the next; a refused password stops at once."""
+        method = self.settings.signin_method
+        reasons: dict[str, str] = {}
+        for route in signin_routes.route_order(method, self.store.routes.load()):
+            try:
+                tokens = self._app_sign_in(password) if route == APP else self._website_sign_in(password)
+            except RouteBroken as exc:
+                reasons[route] = str(exc)
+                continue
+            self.signed_in_by = route
+            self.store.routes.save(route)
+            return tokens
+        raise signin_routes.all_routes_failed(method, reasons)
+
+    def _app_sign_in(self, password: str) -> TokenSet:
+        return self._token_request(
             {
                 "grant_type": "password",
                 "client_id": self.settings.client_id,
@@ -212,19 +252,34 @@ class Authenticator:
             },
             what="sign in",
         )
-        del password
-        self.store.save(tokens)
-        return tokens
+
+    def _website_sign_in(self, password: str) -> TokenSet:
+        website = WebsiteSignIn(self.settings)
+        try:
+            data = website.exchange(website.sign_in(self.settings.username, password))
+        finally:
+            self.requests_made += website.requests_made
+            website.http.close()
+        expires_in = _seconds(data.get("expires_in"))
+        return TokenSet(
+            data["access_token"],
+            data.get("refresh_token") or "",
+            self.clock() + expires_in if expires_in else 0.0,
+            self.settings.web_client_id,
+        )
 
     def _refresh(self, refresh_token: str) -> TokenSet:
+        # Renewed by the client that issued it: a website sign-in's refresh token is the web client's.
+        client_id = (self._tokens.client_id if self._tokens else "") or self.settings.client_id
         tokens = self._token_request(
             {
                 "grant_type": "refresh_token",
-                "client_id": self.settings.client_id,
+                "client_id": client_id,
                 "refresh_token": refresh_token,
             },
             what="renew the sign-in",
         )
+        tokens.client_id = client_id if client_id != self.settings.client_id else ""
         if not tokens.refresh_token:
             tokens.refresh_token = refresh_token  # Auth0 may not rotate it
         self.store.save(tokens)
@@ -257,6 +312,8 @@ class Authenticator:
             reason = (
                 data.get("error_description") or data.get("message") or data.get("error") or f"HTTP {resp.status_code}"
             )
+            if data.get("error") == "unauthorized_client" and body["grant_type"] == "password":
+                raise RouteBroken(reason)  # another route may still work: signin_routes decides
             if data.get("error") == "unauthorized_client":
                 raise LoginError(
                     f"Peloton no longer allows password sign-in for this app ({reason}); "
@@ -283,13 +340,13 @@ def _shown(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _seconds(value) -> float:
+def _seconds(value: object) -> float:
     """A token's lifetime as sent; 0 (unknown: renewed when refused) when absent. Anything else is
     refused in one line rather than met later as a crash."""
     if value is None or value == "":
         return 0.0
     try:
-        seconds = float(value) if not isinstance(value, bool) else math.nan
+        seconds = float(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else math.nan
     except (TypeError, ValueError):
         seconds = math.nan
     if not math.isfinite(seconds) or seconds < 0:

@@ -160,11 +160,11 @@ class WorkoutStore:
     def __enter__(self) -> WorkoutStore:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- writes (each one transaction) ---------------------------------------------------------------
-    def save_workouts(self, workouts: Iterable[dict], frontier: int | None = None) -> None:
+    def save_workouts(self, workouts: Iterable[dict]) -> None:
         now = time.time()
         rows = [
             (
@@ -185,8 +185,6 @@ class WorkoutStore:
                 "fetched_at=excluded.fetched_at",
                 rows,
             )
-            if frontier is not None:
-                self._set_meta("frontier", str(frontier))
 
     def save_graphs(self, graphs: Iterable[tuple[str, dict]], every_n: int) -> None:
         now = time.time()
@@ -304,7 +302,7 @@ class WorkoutStore:
             yield json.loads(workout), graph
 
     # -- internals ----------------------------------------------------------------------------------
-    def _transaction(self):
+    def _transaction(self) -> _Transaction:
         return _Transaction(self.db)
 
     def _meta(self, key: str) -> str | None:
@@ -320,9 +318,9 @@ def watched_files(store_path: Path) -> tuple[str, str]:
     return str(store_path), str(store_path) + "-wal"
 
 
-def file_version(names: tuple[str, ...]) -> tuple:
+def file_version(names: tuple[str, ...]) -> tuple[tuple[int, int] | None, ...]:
     """Changes whenever one of the files changes: cheap enough to check on every UDF call."""
-    stamps = []
+    stamps: list[tuple[int, int] | None] = []
     for name in names:
         try:
             st = os.stat(name)
@@ -336,8 +334,8 @@ class _Transaction:
     def __init__(self, db: sqlite3.Connection):
         self.db = db
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self.db.execute("BEGIN IMMEDIATE")
 
-    def __exit__(self, exc_type, *_):
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")

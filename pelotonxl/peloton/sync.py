@@ -11,10 +11,11 @@ itself over a few normal refreshes.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import queue
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -144,7 +145,7 @@ def _still_unreadable(before: dict[str, str], now: dict[str, str], walk: _Walk, 
     return {**kept, **now}
 
 
-def _epoch(value) -> int | None:
+def _epoch(value: object) -> int | None:
     """A time in seconds as the store keeps it: an int, a whole float or a string of digits."""
     if isinstance(value, bool):
         return None
@@ -156,7 +157,7 @@ def _epoch(value) -> int | None:
         return None
 
 
-def _is_number(value) -> bool:
+def _is_number(value: object) -> bool:
     if isinstance(value, bool):
         return False
     try:
@@ -193,7 +194,7 @@ def _readable_workouts(page: list[dict], unreadable: dict[str, str]) -> list[dic
     return kept
 
 
-def _shown(value, limit: int = 40) -> str:
+def _shown(value: object, limit: int = 40) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -224,7 +225,7 @@ class _GraphFetcher:
     def __enter__(self) -> _GraphFetcher:
         return self
 
-    def fetch(self, workout_ids) -> None:
+    def fetch(self, workout_ids: Iterable[str]) -> None:
         for wid in workout_ids:
             if wid in self.failed_before and not self.full:
                 self.deferred.setdefault(wid, None)
@@ -235,9 +236,12 @@ class _GraphFetcher:
         if wid not in self.submitted:
             self.submitted.add(wid)
             future = self.pool.submit(self.client.performance_graph, wid, cheap=cheap)
-            future.add_done_callback(lambda f, wid=wid: self.arrived.put((wid, f)))
+            future.add_done_callback(functools.partial(self._arrived, wid))
 
-    def refine(self, workout_ids) -> None:
+    def _arrived(self, wid: str, future: Future[dict]) -> None:
+        self.arrived.put((wid, future))
+
+    def refine(self, workout_ids: Iterable[str]) -> None:
         """Refetch graphs the store holds at a coarser sampling; the coarse one stays if this fails."""
         fresh = [wid for wid in workout_ids if wid not in self.submitted]
         self.refining.update(fresh)
@@ -272,7 +276,7 @@ class _GraphFetcher:
             self.progress("graphs", self.done, len(self.submitted))
         self.collect(wait=True)
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
         self._flush()  # keep what arrived, even when aborting
         if self.failures:

@@ -25,7 +25,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from xml.etree import ElementTree
 
 from pelotonxl.errors import WorkbookError
@@ -162,7 +162,7 @@ def _core_properties() -> bytes:
         created=BUILD_TIME,
         modified=BUILD_TIME,
     )
-    return tostring(props.to_tree())
+    return cast(bytes, tostring(props.to_tree()))  # openpyxl's tostring encodes to UTF-8 bytes
 
 
 def _part_order(name: str) -> tuple[int, str]:

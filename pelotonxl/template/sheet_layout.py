@@ -174,7 +174,8 @@ def lay_out_sheets(template: Path, destination: Path, layout: dict[str, Any]) ->
         board["data_sheet"],
         layout["xlwings_conf"]["sheet"],
     ]
-    workbook._sheets = [workbook[name] for name in order]  # openpyxl has no public reorder
+    for index, name in enumerate(order):
+        workbook.move_sheet(name, index - workbook.sheetnames.index(name))
     workbook.active = 0
     for ws in workbook.worksheets:
         ws.sheet_view.tabSelected = ws is workbook.active

@@ -16,6 +16,7 @@ import types
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pelotonxl.errors import WorkbookError
 
@@ -175,7 +176,7 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())[:255]  # MacroOptions takes at most 255 characters
 
 
-def function_help(function) -> FunctionHelp:
+def function_help(function: Any) -> FunctionHelp:  # a @xw.func: carries __xlfunc__
     """What the Function Wizard shows for a @xw.func: its docstring's first paragraph and each
     argument's doc, as xlwings' ImportPythonUDFs passes them to Application.MacroOptions."""
     info = function.__xlfunc__

@@ -8,10 +8,10 @@ import re
 
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
-from pelotonxl.xlsx.package import attrs_of, main_prefix
+from pelotonxl.xlsx.package import attrs_of, main_prefix, search_part, start_tag
 
 
-def get_cell(sheet: str, ref: str) -> re.Match | None:
+def get_cell(sheet: str, ref: str) -> re.Match[str] | None:
     """The <c> element for ref (cell references are unique within a sheet)."""
     p = re.escape(main_prefix(sheet))
     return re.search(rf'<{p}c\b(?=[^>]*\sr="{re.escape(ref)}")[^>]*?(?:/>|>.*?</{p}c>)', sheet, re.S)
@@ -19,7 +19,7 @@ def get_cell(sheet: str, ref: str) -> re.Match | None:
 
 def cell_style(sheet: str, ref: str) -> int:
     cell = get_cell(sheet, ref)
-    return int(attrs_of(_start_tag(cell.group(0))).get("s", "0")) if cell else 0
+    return int(attrs_of(start_tag(cell.group(0))).get("s", "0")) if cell else 0
 
 
 def set_cell(sheet: str, ref: str, tail: str | None) -> str:
@@ -28,7 +28,7 @@ def set_cell(sheet: str, ref: str, tail: str | None) -> str:
     prefix = main_prefix(sheet)
     col, row = coordinate_from_string(ref)
     old = get_cell(sheet, ref)
-    old_style = attrs_of(_start_tag(old.group(0))).get("s") if old else None
+    old_style = attrs_of(start_tag(old.group(0))).get("s") if old else None
     s_attr = f' s="{old_style}"' if old_style else ""
     if tail is None:
         tail = f"{s_attr}/>"
@@ -42,13 +42,15 @@ def set_cell(sheet: str, ref: str, tail: str | None) -> str:
 
 def _insert_cell(sheet: str, prefix: str, col: int, row: int, element: str) -> str:
     p = re.escape(prefix)
-    data = re.search(rf"<{p}sheetData\b[^>]*?/>|<{p}sheetData\b[^>]*>.*?</{p}sheetData>", sheet, re.S)
+    data = search_part(
+        rf"<{p}sheetData\b[^>]*?/>|<{p}sheetData\b[^>]*>.*?</{p}sheetData>", sheet, "a worksheet's <sheetData>", re.S
+    )
     new_row = f'<{prefix}row r="{row}">{element}</{prefix}row>'
     if data.group(0).endswith("/>"):
         return sheet[: data.start()] + f"<{prefix}sheetData>{new_row}</{prefix}sheetData>" + sheet[data.end() :]
     rows = re.compile(rf"<{p}row\b[^>]*?/>|<{p}row\b[^>]*>.*?</{p}row>", re.S)
     for match in rows.finditer(sheet, data.start(), data.end()):
-        r = int(attrs_of(_start_tag(match.group(0))).get("r", "0"))
+        r = int(attrs_of(start_tag(match.group(0))).get("r", "0"))
         if r > row:
             return sheet[: match.start()] + new_row + sheet[match.start() :]
         if r == row:
@@ -58,24 +60,20 @@ def _insert_cell(sheet: str, prefix: str, col: int, row: int, element: str) -> s
 
 
 def _row_with_cell(row_xml: str, prefix: str, col: int, element: str) -> str:
-    start = _start_tag(row_xml)
+    start = start_tag(row_xml)
     new_start = re.sub(r'\sspans="[^"]*"', "", start)  # the spans hint may no longer hold
     if start.endswith("/>"):
         return new_start[:-2] + f">{element}</{prefix}row>"
     body = row_xml[len(start) : row_xml.rindex("</")]
     p = re.escape(prefix)
     for cell in re.finditer(rf"<{p}c\b[^>]*?/>|<{p}c\b[^>]*>.*?</{p}c>", body, re.S):
-        ref = attrs_of(_start_tag(cell.group(0))).get("r")
+        ref = attrs_of(start_tag(cell.group(0))).get("r")
         if ref and column_index_from_string(coordinate_from_string(ref)[0]) > col:
             body = body[: cell.start()] + element + body[cell.start() :]
             break
     else:
         body += element
     return new_start + body + f"</{prefix}row>"
-
-
-def _start_tag(element: str) -> str:
-    return re.match(r"<[^>]*>", element).group(0)
 
 
 def _prefixed(element: str, prefix: str) -> str:

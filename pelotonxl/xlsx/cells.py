@@ -11,11 +11,19 @@ import math
 import re
 from xml.sax.saxutils import escape
 
+from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.utils.datetime import to_excel
 
 from pelotonxl.model.excel_values import excel_value
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+
+
+def area_bounds(area: str) -> tuple[int, int, int, int]:
+    """(first column, first row, last column, last row) of "B2:E11" (or of one cell, "B2")."""
+    first, _, last = area.partition(":")
+    (top, left), (bottom, right) = coordinate_to_tuple(first), coordinate_to_tuple(last or first)
+    return left, top, right, bottom
 
 
 DURATION_FORMAT = "[h]:mm:ss"

@@ -9,11 +9,14 @@ plot (every series on the Dashboard Data sheet), as other programs rename the fr
 
 from __future__ import annotations
 
+from typing import cast
+
 from openpyxl.chart import BarChart, LineChart, ScatterChart
-from openpyxl.chart.axis import ChartLines, DateAxis
-from openpyxl.chart.data_source import AxDataSource, NumDataSource, NumRef
+from openpyxl.chart._chart import ChartBase
+from openpyxl.chart.axis import ChartLines, DateAxis, TextAxis
+from openpyxl.chart.data_source import AxDataSource, NumDataSource, NumRef, StrRef
 from openpyxl.chart.marker import Marker
-from openpyxl.chart.series import Series, SeriesLabel, StrRef
+from openpyxl.chart.series import Series, SeriesLabel
 from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.drawing.line import LineProperties
 from openpyxl.xml.functions import tostring
@@ -32,6 +35,7 @@ XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 def chart_xml(place: ChartPlace) -> bytes:
     """The chart part (c:chartSpace) for one placed chart."""
     spec = place.spec
+    chart: BarChart | LineChart
     if spec.kind == "stacked_column":
         chart = BarChart()
         chart.type, chart.grouping, chart.overlap, chart.gapWidth = "col", "stacked", 100, 40
@@ -63,14 +67,12 @@ def chart_xml(place: ChartPlace) -> bytes:
     chart.x_axis.title = spec.x_title
     chart.y_axis.title = spec.y_title
     chart.x_axis.number_format = place.number_format
-    if spec.label_every > 1:
+    if spec.label_every > 1 and isinstance(chart.x_axis, TextAxis):  # a date axis has no label skip
         chart.x_axis.tickLblSkip = chart.x_axis.tickMarkSkip = spec.label_every
     chart.x_axis.delete = chart.y_axis.delete = False  # openpyxl 3.1 hides axes unless told
     chart.y_axis.majorGridlines = ChartLines(spPr=GraphicalProperties(ln=LineProperties(solidFill=GRID_COLOUR)))
     chart.y_axis.number_format = "#,##0"
-    chart.legend.position = "b"
-    chart.style = 2
-    return XML_DECLARATION.encode() + tostring(chart._write())
+    return _chart_space(chart)
 
 
 def _scatter_xml(place: ChartPlace) -> bytes:
@@ -100,9 +102,18 @@ def _scatter_xml(place: ChartPlace) -> bytes:
     chart.x_axis.delete = chart.y_axis.delete = False
     chart.y_axis.majorGridlines = ChartLines(spPr=GraphicalProperties(ln=LineProperties(solidFill=GRID_COLOUR)))
     chart.y_axis.number_format = "#,##0"
-    chart.legend.position = "b"
+    return _chart_space(chart)
+
+
+def _chart_space(chart: ChartBase) -> bytes:
+    """The chart part: legend below, plain style, as every Dashboard chart."""
+    if chart.legend is not None:
+        chart.legend.position = "b"
     chart.style = 2
-    return XML_DECLARATION.encode() + tostring(chart._write())
+    # ChartBase._write builds the c:chartSpace that openpyxl writes when it saves a workbook
+    # (types-openpyxl leaves it out as private); openpyxl's tostring encodes it to UTF-8 bytes.
+    element = chart._write()  # type: ignore[attr-defined]
+    return XML_DECLARATION.encode() + cast(bytes, tostring(element))
 
 
 def drawing_xml(places: list[ChartPlace], rel_ids: list[str]) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 from openpyxl.utils import get_column_letter
@@ -24,7 +25,7 @@ _NS = {"m": xp.MAIN_NS}
 _TAG = f"{{{xp.MAIN_NS}}}%s"
 
 
-def read_config(path) -> dict[str, str]:
+def read_config(path: Path | str) -> dict[str, str]:
     """Field name -> the text of its Config value cell (column B beside the label in column A)."""
     with xp.open_package(Path(path)) as pkg:
         try:
@@ -36,7 +37,8 @@ def read_config(path) -> dict[str, str]:
             ) from None
     if cells is None:
         return {}
-    return {field_for_label(label): text for label, (_, text) in cells.items() if field_for_label(label)}
+    fields = {label: field_for_label(label) for label in cells}
+    return {field: text for label, (_, text) in cells.items() if (field := fields[label])}
 
 
 def label_cells(pkg: xp.Package, sheet_name: str = CONFIG_SHEET) -> dict[str, tuple[int, str]] | None:
@@ -83,7 +85,7 @@ def _rich_text(element: ET.Element) -> str:
     return "".join(texts)
 
 
-def _cell_text(c: ET.Element, shared_strings) -> str:
+def _cell_text(c: ET.Element, shared_strings: Callable[[], list[str]]) -> str:
     kind = c.get("t", "n")
     if kind == "inlineStr":
         inline = c.find("m:is", _NS)
@@ -105,7 +107,7 @@ def _cell_text(c: ET.Element, shared_strings) -> str:
     return v
 
 
-def remove_config_value(path, field_name: str) -> bool:
+def remove_config_value(path: Path | str, field_name: str) -> bool:
     """Blank one Config value cell (e.g. a password typed into the sheet). True if it held something.
 
     A shared string the cell used is blanked too when no other cell uses it, so the text is gone
@@ -120,8 +122,13 @@ def remove_config_value(path, field_name: str) -> bool:
             return False
         sheet = xp.find_sheet(pkg, CONFIG_SHEET)
         ref = f"B{cells[label][0]}"
-        xml = pkg.text(sheet.part)
-        old = cell_edit.get_cell(xml, ref).group(0)
+        xml = pkg.text(sheet.part) if sheet else ""
+        cell = cell_edit.get_cell(xml, ref)
+        if sheet is None or cell is None:  # a cell without its r attribute: found by position only
+            raise WorkbookError(
+                f"The {field_name} in the Config sheet of {path.name} could not be removed: delete cell {ref} by hand."
+            )
+        old = cell.group(0)
         pkg.put(sheet.part, cell_edit.set_cell(xml, ref, None))
         shared = re.search(r'\bt="s"[^>]*>\s*<(?:\w+:)?v>(\d+)<', old)
         if shared:

@@ -151,7 +151,7 @@ def _tail(cell: Cell, styles: StyleBook) -> str:
         return f"{s_attr}/>"
     if isinstance(value, (dt.datetime, dt.date)) and cell.number_format == "General":
         s_attr = f' s="{styles.styled(DATETIME_FORMAT)}"'
-    return value_tail(value, s_attr, s_attr, s_attr)
+    return value_tail(value, s_attr, s_attr, s_attr) or f"{s_attr}/>"  # NaN, NaT: a blank cell
 
 
 def _style(cell: Cell, styles: StyleBook) -> int:

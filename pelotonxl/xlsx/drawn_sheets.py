@@ -12,11 +12,12 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from openpyxl.utils.cell import range_boundaries
+from openpyxl.utils.cell import coordinate_to_tuple
 
 from pelotonxl.errors import WorkbookError
 from pelotonxl.model.dashboard_layout import Rect
 from pelotonxl.xlsx import package as xp
+from pelotonxl.xlsx.cells import area_bounds
 
 LISTED = 10  # cells named in the refusal; the rest are counted
 
@@ -52,7 +53,7 @@ def areas_formula(rects: list[Rect]) -> str:
 
 def areas_of(formula: str) -> list[tuple[int, int, int, int]]:
     """(min col, min row, max col, max row) of each area in a record's value."""
-    return [range_boundaries(area) for area in re.findall(r'"([A-Z]+\d+:[A-Z]+\d+)"', formula)]
+    return [area_bounds(area) for area in re.findall(r'"([A-Z]+\d+:[A-Z]+\d+)"', formula)]
 
 
 def record_areas(pkg: xp.Package, sheet: str, rects: list[Rect]) -> None:
@@ -69,8 +70,7 @@ def _cells_with_values(sheet_xml: str) -> list[tuple[str, int, int]]:
             for child in cell
         )
         if ref and has_value:
-            col, row = range_boundaries(f"{ref}:{ref}")[:2]
-            found.append((ref, row, col))
+            found.append((ref, *coordinate_to_tuple(ref)))
     return found
 
 

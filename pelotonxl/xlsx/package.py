@@ -37,11 +37,27 @@ CT_CHART = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
 CONTENT_TYPES = "[Content_Types].xml"
 
 
+def search_part(pattern: str, xml: str, what: str, flags: int = 0) -> re.Match[str]:
+    """re.search for an element every well-formed part has: a miss means a damaged workbook, said
+    as a WorkbookError instead of failing later on None."""
+    match = re.search(pattern, xml, flags)
+    if match is None:
+        raise WorkbookError(
+            f"The workbook is damaged: {what} is missing. Open it in Excel and save it, then try again."
+        )
+    return match
+
+
+def start_tag(element: str) -> str:
+    """The start tag of an element's XML text (callers pass text their own patterns matched)."""
+    return search_part(r"\A<[^>]*>", element, "an element's start tag").group(0)
+
+
 class Package:
     """An open workbook zip. Parts are read on demand; edits stay in memory until write_zip,
     which copies every untouched entry's content unchanged and in its original order."""
 
-    def __init__(self, path) -> None:
+    def __init__(self, path: Path | str) -> None:
         self._zip = zipfile.ZipFile(path)
         self._infos = {info.filename: info for info in self._zip.infolist()}
         self._order = list(self._infos)
@@ -51,7 +67,7 @@ class Package:
     def __enter__(self) -> Package:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
@@ -266,13 +282,13 @@ def add_sheet(pkg: Package, name: str, part: str, *, first: bool = False) -> She
     xml = pkg.text(book)
     sheet_id = max((s.sheet_id for s in list_sheets(pkg)), default=0) + 1
     # Only a declaration on the root is in scope for a new <sheet> (openpyxl declares r on each sheet).
-    root_tag = re.search(r"<(?:\w+:)?workbook\b[^>]*>", xml).group(0)
+    root_tag = search_part(r"<(?:\w+:)?workbook\b[^>]*>", xml, "the <workbook> element").group(0)
     r_prefix = re.search(rf'xmlns:(\w+)="{re.escape(REL_NS)}"', root_tag)
     rid_attr = f'{r_prefix.group(1)}:id="{rel_id}"' if r_prefix else f'r:id="{rel_id}" xmlns:r="{REL_NS}"'
     p = main_prefix(xml)
     element = f'<{p}sheet name="{escape_attr(name)}" sheetId="{sheet_id}" {rid_attr}/>'
     if first:
-        sheets = re.search(rf"<{re.escape(p)}sheets\b[^>]*>", xml)
+        sheets = search_part(rf"<{re.escape(p)}sheets\b[^>]*>", xml, "the workbook's list of sheets")
         xml = _shift_sheet_indexes(xml[: sheets.end()] + element + xml[sheets.end() :])
         pkg.put(book, xml)
     else:
@@ -352,7 +368,7 @@ def set_hidden_name(pkg: Package, name: str, formula: str) -> None:
     elif re.search(rf"<{re.escape(p)}definedNames\b", xml):
         xml = insert_before_close(xml, "definedNames", element)
     else:  # definedNames follows sheets in CT_Workbook
-        close = re.search(rf"</{re.escape(p)}sheets>", xml)
+        close = search_part(rf"</{re.escape(p)}sheets>", xml, "the workbook's list of sheets")
         xml = xml[: close.end()] + f"<{p}definedNames>{element}</{p}definedNames>" + xml[close.end() :]
     pkg.put(book, xml)
 
@@ -381,7 +397,11 @@ def ensure_full_calc_on_load(pkg: Package) -> None:
         pkg.put(book, xml[: calc.start()] + tag + xml[calc.end() :])
         return
     element = f'<{p}calcPr fullCalcOnLoad="1"/>'
-    follow = re.search(rf"<{re.escape(p)}(?:{'|'.join(_AFTER_CALC_PR)})\b|</{re.escape(p)}workbook>", xml)
+    follow = search_part(
+        rf"<{re.escape(p)}(?:{'|'.join(_AFTER_CALC_PR)})\b|</{re.escape(p)}workbook>",
+        xml,
+        "the end of the workbook part",
+    )
     pkg.put(book, xml[: follow.start()] + element + xml[follow.start() :])
 
 

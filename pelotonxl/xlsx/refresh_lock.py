@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,7 +34,9 @@ def lock_path(workbook: Path) -> Path:
 
 
 @contextmanager
-def refresh_lock(workbook: Path, wait: float | None = None, on_wait=None) -> Iterator[None]:
+def refresh_lock(
+    workbook: Path, wait: float | None = None, on_wait: Callable[[], object] | None = None
+) -> Iterator[None]:
     """Hold the workbook's refresh lock; wait up to `wait` seconds (default WAIT_SECONDS) for another
     refresh to finish, calling `on_wait()` once when it has to, else raise WorkbookError (one line)."""
     wait = WAIT_SECONDS if wait is None else wait
@@ -62,7 +65,7 @@ def refresh_lock(workbook: Path, wait: float | None = None, on_wait=None) -> Ite
         os.close(fd)
 
 
-if os.name == "nt":
+if sys.platform == "win32":
     import msvcrt
 
     def _try_lock(fd: int) -> bool:

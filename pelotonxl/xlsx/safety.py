@@ -11,7 +11,7 @@ import time
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from pathlib import Path
 
 from pelotonxl.errors import WorkbookError
@@ -44,7 +44,7 @@ def check_workbook(path: Path, sheet_names: Iterable[str], own_charts: Mapping[s
         for name in sheet_names:
             sheet = xp.sheet_for_table(pkg, name)
             found = _things_a_rewrite_drops(pkg, sheet, own_charts.get(name.casefold())) if sheet else []
-            if found:
+            if sheet and found:
                 raise WorkbookError(
                     f"The {sheet.name} sheet holds {', '.join(found)}, which a refresh would "
                     "delete: move them to another sheet, then refresh again."
@@ -127,7 +127,7 @@ def _own_chart_rels(pkg: xp.Package, drawing: str, data_sheet: str | None) -> se
     return ours
 
 
-def _drawing_contents(drawing: bytes, own_chart_rels: set[str] = frozenset()) -> list[str]:
+def _drawing_contents(drawing: bytes, own_chart_rels: Set[str] = frozenset()) -> list[str]:
     counts = {"shape": 0, "text box": 0, "picture": 0, "chart": 0, "slicer": 0, "embedded object": 0}
     root = ET.fromstring(drawing)
     ours = set()

@@ -7,13 +7,16 @@ from __future__ import annotations
 import html
 import re
 
+from pelotonxl.errors import WorkbookError
 from pelotonxl.model.workbook import HEADER_FILL, HEADER_TEXT
 from pelotonxl.xlsx.package import (
     attrs_of,
     escape_attr,
     insert_before_close,
     main_prefix,
+    search_part,
     set_attr,
+    start_tag,
 )
 
 _BUILTIN_FORMATS = {
@@ -49,7 +52,7 @@ class StyleBook:
         self._prefix = main_prefix(xml)
         # Entries are only ever appended, so an index once found stays right: remember it rather
         # than rescanning styles.xml for every styled cell.
-        self._memo: dict[tuple, int] = {}
+        self._memo: dict[tuple[object, ...], int] = {}
 
     def style_for(self, number_format: str, base: int = 0) -> int:
         """Index of a cellXfs entry like `base` but with number_format applied."""
@@ -60,10 +63,10 @@ class StyleBook:
 
     def _style_for(self, number_format: str, base: int) -> int:
         num_id = self._numfmt_id(number_format)
-        block = self._block("cellXfs")
+        block = self._required_block("cellXfs")
         xfs = re.findall(rf"<{self.p}xf\b[^>]*?/>|<{self.p}xf\b[^>]*>.*?</{self.p}xf>", block.group(2) or "", re.S)
         base_xf = xfs[base] if base < len(xfs) else xfs[0] if xfs else f'<{self._prefix}xf numFmtId="0"/>'
-        start = re.match(r"<[^>]*>", base_xf).group(0)
+        start = start_tag(base_xf)
         new_start = set_attr(set_attr(start, "numFmtId", str(num_id)), "applyNumberFormat", "1")
         wanted = new_start + base_xf[len(start) :]
         for i, xf in enumerate(xfs):
@@ -143,7 +146,7 @@ class StyleBook:
         return self._memo[key]
 
     def _scan_or_append(self, block_tag: str, tag: str, element: str) -> int:
-        block = self._block(block_tag)
+        block = self._required_block(block_tag)
         items = re.findall(
             rf"<{self.p}{tag}\b[^>]*?/>|<{self.p}{tag}\b[^>]*>.*?</{self.p}{tag}>", block.group(2) or "", re.S
         )
@@ -176,25 +179,31 @@ class StyleBook:
         if block:
             self._append(block, "numFmts", element, len(found) + 1)
         else:
-            root = re.search(rf"<{self.p}styleSheet\b[^>]*>", self.xml)
+            root = search_part(rf"<{self.p}styleSheet\b[^>]*>", self.xml, "the <styleSheet> element")
             self.xml = (
                 self.xml[: root.end()] + f'<{self._prefix}numFmts count="1">{element}'
                 f"</{self._prefix}numFmts>" + self.xml[root.end() :]
             )
         return num_id
 
-    def _block(self, tag: str) -> re.Match | None:
+    def _block(self, tag: str) -> re.Match[str] | None:
         return re.search(rf"(<{self.p}{tag}\b[^>]*?)(?:/>|>(.*?)</{self.p}{tag}>)", self.xml, re.S)
 
-    def _append(self, block: re.Match, tag: str, element: str, count: int) -> None:
+    def _required_block(self, tag: str) -> re.Match[str]:
+        block = self._block(tag)
+        if block is None:
+            raise WorkbookError(f"The workbook's styles are damaged: <{tag}> is missing. Open it in Excel and save it.")
+        return block
+
+    def _append(self, block: re.Match[str], tag: str, element: str, count: int) -> None:
         whole = block.group(0)
         updated = insert_before_close(whole, tag, element)
-        start = re.match(r"<[^>]*>", updated).group(0)
+        start = start_tag(updated)
         updated = set_attr(start, "count", str(count)) + updated[len(start) :]
         self.xml = self.xml[: block.start()] + updated + self.xml[block.end() :]
 
 
 def _same_xf(a: str, b: str) -> bool:
-    start_a, start_b = re.match(r"<[^>]*>", a).group(0), re.match(r"<[^>]*>", b).group(0)
+    start_a, start_b = start_tag(a), start_tag(b)
     inner = (a[len(start_a) :], b[len(start_b) :])
     return attrs_of(start_a) == attrs_of(start_b) and inner[0] == inner[1]

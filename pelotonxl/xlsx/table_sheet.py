@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -63,7 +64,7 @@ class KeptSheetBits:
         )
 
 
-def table_column_names(columns) -> list[str]:
+def table_column_names(columns: Iterable[object]) -> list[str]:
     """Header texts that Excel accepts as table column names: non-empty, unique ignoring case."""
     names: list[str] = []
     seen: set[str] = set()
@@ -151,8 +152,8 @@ def worksheet_xml(
         + "".join(x for _, x in sorted(outside_rows.pop(1, [])))
         + "</row>"
     ]
-    for r, tails in enumerate(zip(*columns, strict=False), start=2):
-        cells = "".join([f'<c r="{c}{r}"{t}' for c, t in zip(letters, tails, strict=False) if t is not None])
+    for r, row_tails in enumerate(zip(*columns, strict=False), start=2):
+        cells = "".join([f'<c r="{c}{r}"{t}' for c, t in zip(letters, row_tails, strict=False) if t is not None])
         extra = outside_rows.pop(r, None)
         if extra:
             cells += "".join(x for _, x in sorted(extra))
@@ -162,7 +163,7 @@ def worksheet_xml(
     ]
     ref = f"A1:{letters[-1]}{last_row}"
     col_widths = {i: widths[n] for i, n in enumerate(final) if n in widths}
-    col_widths.update({i: by_name[n].width for i, n in enumerate(final) if n in by_name and by_name[n].width})
+    col_widths.update({i: w for i, n in enumerate(final) if n in by_name and (w := by_name[n].width)})
     cols = "".join(
         f'<col min="{i + 1}" max="{i + 1}" width="{float(w):g}" customWidth="1"/>'
         for i, w in sorted(col_widths.items())

@@ -56,7 +56,7 @@ class WriteReport:
     notes_dropped: int = 0  # workouts gone from Peloton whose notes went with them (--full only)
 
 
-def check_writable(path) -> None:
+def check_writable(path: Path | str) -> None:
     """Raise WorkbookError (one actionable line) unless a refresh can safely write the workbook."""
     safety.check_workbook(
         Path(path),
@@ -65,7 +65,7 @@ def check_writable(path) -> None:
     )
 
 
-def write_tables(path, content: WorkbookContent) -> WriteReport:
+def write_tables(path: Path | str, content: WorkbookContent) -> WriteReport:
     """Replace the content's sheets and the Config status cells; everything else stays as it was.
 
     A Dashboard in `content` regenerates the Dashboard sheet, its charts and its data sheet."""
@@ -210,7 +210,7 @@ def _write_status(pkg: xp.Package, styles: StyleBook, status: dict[str, object])
     for key, value in status.items():
         target = _single_cell(names.get(STATUS_NAMES[key][0], ""))
         sheet = xp.find_sheet(pkg, target[0]) if target else None
-        if sheet is None or not sheet.is_worksheet:
+        if target is None or sheet is None or not sheet.is_worksheet:
             continue  # the member removed the name or its sheet: nothing to update
         xml = pkg.text(sheet.part)
         pkg.put(
