@@ -40,8 +40,10 @@ def setup_excel(workbook: Path, project: Path | None, *, open_in_excel: Callable
         report = parts.add_parts(workbook)
         workbook = report.workbook
         print(
-            f"Added the Peloton tab, the worksheet functions' VBA ({', '.join(report.modules)}) and the "
-            f"{xlwings_conf.SHEET} sheet to {workbook.name}; everything else in it is as it was."
+            f"Added the Peloton tab, the worksheet functions' VBA ({', '.join(report.modules)}), the "
+            f"{xlwings_conf.SHEET} sheet"
+            + (" and a Config sheet (type your Peloton email there)" if report.config else "")
+            + f" to {workbook.name}; everything else in it is as it was."
         )
     if refusal is not None:
         print(f"peloton_xl: {refusal}", file=sys.stderr)

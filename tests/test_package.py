@@ -26,11 +26,9 @@ WHEEL = f"peloton_xl-{pelotonxl.__version__}-py3-none-any.whl"
 def dist(tmp_path_factory) -> Path:
     """Both distributions, built from a copy of the tracked sources (the checkout stays clean)."""
     source = tmp_path_factory.mktemp("source")
-    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout
-    for name in tracked.splitlines():
-        if (REPO / name).is_file():
-            (source / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, source / name)
+    for name in ("pyproject.toml", "README.md"):  # what setuptools reads; the package is all it ships
+        shutil.copy2(REPO / name, source / name)
+    shutil.copytree(REPO / "pelotonxl", source / "pelotonxl", ignore=shutil.ignore_patterns("__pycache__"))
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
         [sys.executable, "-m", "build", "--no-isolation", "--sdist", "--wheel", "--outdir", str(out), str(source)],

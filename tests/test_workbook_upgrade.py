@@ -16,8 +16,10 @@ from support.ooxml_check import assert_valid, cross_part_errors, schema_errors
 from support.ovba_check import read_project
 
 from pelotonxl import cli
+from pelotonxl.settings import FIELDS
 from pelotonxl.template import parts
 from pelotonxl.xlsx import package as xp
+from pelotonxl.xlsx.config_sheet import read_config
 
 RELEASES = REPO / "tests" / "fixtures" / "releases"
 REFRESHED_0_1_0 = RELEASES / "Member-0.1.0-refreshed.xlsm"
@@ -62,11 +64,15 @@ def test_upgrade_brings_this_releases_parts_and_keeps_everything_of_the_members(
     after = _entries(member_book)
     with xp.open_package(member_book) as pkg:
         conf_part = xp.find_sheet(pkg, "xlwings.conf").part
+        config_part = xp.find_sheet(pkg, "Config").part
     changed = {name for name in before if before[name] != after.get(name)}
     assert set(after) == set(before)  # no part lost, none added
-    assert changed == {"xl/vbaProject.bin", "customUI/customUI.xml", conf_part} - {
-        n for n in ("customUI/customUI.xml",) if before[n] == after[n]
-    }
+    # The VBA, the ribbon, the xlwings.conf keys, and the Config rows of the settings 0.1.0 did not have.
+    assert changed - {"customUI/customUI.xml"} == {"xl/vbaProject.bin", conf_part, config_part}
+    assert after["customUI/customUI.xml"] == _entries(REPO / "PelotonWorkbook.xlsm")["customUI/customUI.xml"]
+    new_settings = [f.label for f in FIELDS if f.label not in _config_labels(REFRESHED_0_1_0)]
+    assert new_settings and f"The Config sheet gained {', '.join(new_settings)}, at its end." in out
+    assert _config_labels(member_book)[-len(new_settings) :] == new_settings
 
     project = read_project(member_book)
     assert project.problems == []  # 0.1.0's stray dir bytes and zero cookies are gone too
@@ -144,9 +150,12 @@ def test_setup_adds_our_parts_to_an_excel_saved_workbook_keeping_its_own(tmp_pat
     assert after["customUI/customUI.xml"] == _entries(REPO / "PelotonWorkbook.xlsm")["customUI/customUI.xml"]
     for name in ("xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml", "xl/styles.xml", "xl/sharedStrings.xml"):
         assert after[name] == before[name], name
-    conf = openpyxl.load_workbook(path, keep_vba=True)["xlwings.conf"]
+    book = openpyxl.load_workbook(path, keep_vba=True)
+    conf = book["xlwings.conf"]
     assert conf["A1"].value == "UDF Modules" and conf["B1"].value == "peloton_xl"
-    assert "Added the Peloton tab" in out
+    assert book.sheetnames == ["Sheet1", "_xlwings.conf", "Config", "xlwings.conf"]  # theirs first, as they were
+    assert set(read_config(path)) == {f.name for f in FIELDS}  # every setting, by its label, empty
+    assert "Added the Peloton tab" in out and "a Config sheet (type your Peloton email there)" in out
     _no_new_schema_errors(EXCEL_SAVED_XLSM, path)
 
 
@@ -164,6 +173,11 @@ def test_setup_turns_an_xlsx_into_an_xlsm_beside_it(tmp_path, capsys, on_windows
     assert parts.CT_XLSM in types and parts.CT_XLSX not in types
     assert "Budget.xlsm" in out
     _no_new_schema_errors(path, made)
+
+
+def _config_labels(path: Path) -> list[str]:
+    sheet = openpyxl.load_workbook(path, read_only=True)["Config"]
+    return [str(row[0]) for row in sheet.iter_rows(max_col=1, values_only=True) if row[0] is not None]
 
 
 def _no_new_schema_errors(before: Path, after: Path) -> None:
@@ -203,9 +217,6 @@ def _add_signature(path: Path) -> None:
 
 def test_a_setting_this_release_knows_gets_a_config_row_of_its_own(member_book, capsys):
     """The Config sheet's layout: a setting the member's Config lacks is added below everything else."""
-    from pelotonxl.settings import FIELDS
-    from pelotonxl.xlsx.config_sheet import read_config
-
     book = openpyxl.load_workbook(member_book, keep_vba=True)
     config = book["Config"]
     dropped = next(row for row in range(1, config.max_row + 1) if config.cell(row, 1).value == FIELDS[-1].label)
@@ -215,9 +226,10 @@ def test_a_setting_this_release_knows_gets_a_config_row_of_its_own(member_book, 
     book.save(member_book)
     code, out, err = _run(capsys, "--upgrade-workbook", str(member_book))
     assert code == 0, err
-    assert f"The Config sheet gained {FIELDS[-1].label}, at its end." in out
+    assert f"{FIELDS[-1].label}, at its end." in out
     config = openpyxl.load_workbook(member_book, keep_vba=True)["Config"]
-    assert config.cell(last + 2, 1).value == FIELDS[-1].label and config.cell(last + 2, 3).value == FIELDS[-1].help
-    config.parent["Config"].cell(last + 2, 2).value = "C:/peloton"
+    [row] = [r for r in range(1, config.max_row + 1) if config.cell(r, 1).value == FIELDS[-1].label]
+    assert row > last and config.cell(row, 3).value == FIELDS[-1].help  # below everything that was there
+    config.parent["Config"].cell(row, 2).value = "C:/peloton"
     config.parent.save(member_book)
     assert read_config(member_book)[FIELDS[-1].name] == "C:/peloton"  # read by its label where it stands

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pelotonxl.errors import WorkbookError
+from pelotonxl.model.workbook import CONFIG_SHEET
 from pelotonxl.template.new_workbook import template_bytes
 from pelotonxl.template.vba_project import VBA_PART, tidy_project
 from pelotonxl.xlsx import package as xp
@@ -52,6 +53,7 @@ class PartsReport:
     modules: list[str] = field(default_factory=list)  # ours, added or replaced
     ribbon: str = ""  # "added", "replaced" or ""
     conf: str = ""  # "added" or "updated"
+    config: str = ""  # "added": the workbook had no Config sheet
     dropped_keys: list[str] = field(default_factory=list)
     config_rows: list[str] = field(default_factory=list)  # settings this release added to the Config sheet
 
@@ -166,12 +168,16 @@ def _write_parts(source: Path, destination: Path, found: Found) -> PartsReport:
         with xp.open_package(with_vba) as pkg:
             pkg.put(VBA_PART, tidy_project(pkg.data(VBA_PART)))
             report.ribbon = _put_ribbon(pkg, template.ribbon)
-            report.config_rows = _add_missing_config_rows(pkg)
+            if xp.find_sheet(pkg, CONFIG_SHEET) is None:  # where the member types their email
+                _add_plain_sheet(pkg, CONFIG_SHEET, template.sheets[CONFIG_SHEET])
+                report.config = "added"
+            else:
+                report.config_rows = _add_missing_config_rows(pkg)
             if xlwings_conf.has_sheet(pkg):
                 report.dropped_keys = xlwings_conf.update_settings(pkg, destination, template.settings)
                 report.conf = "updated"
             else:
-                _add_conf_sheet(pkg, template)
+                _add_plain_sheet(pkg, xlwings_conf.SHEET, template.sheets[xlwings_conf.SHEET])
                 report.conf = "added"
             if destination.exists():
                 safety.save_atomically(pkg, destination)
@@ -190,7 +196,7 @@ class TemplateParts:
     references: list[tuple[str, str, tuple[int, int], str, str]]  # name, GUID, version, path, description
     ribbon: bytes
     settings: dict[str, str]  # xlwings.conf keys the template sets
-    conf_rows: list[tuple[int, str, str]]  # (row, A, B) of its xlwings.conf sheet, notes included
+    sheets: dict[str, list[tuple[int, list[str]]]]  # Config and xlwings.conf: (row, texts of A, B, C) as laid out
 
 
 def _template_parts() -> TemplateParts:
@@ -210,13 +216,17 @@ def _template_parts() -> TemplateParts:
         with zipfile.ZipFile(copy) as package:
             ribbon = package.read(CUSTOMUI_PART)
         settings = {key: text for key, text in _original_case(copy).items()}
-        sheet = load_workbook(copy, read_only=True)[xlwings_conf.SHEET]
-        rows = [
-            (row[0].row, str(row[0].value), "" if row[1].value is None else str(row[1].value))
-            for row in sheet.iter_rows(max_col=2)
-            if row[0].value is not None
-        ]
-    return TemplateParts(modules, references, ribbon, settings, rows)
+        book = load_workbook(copy, read_only=True)
+        sheets = {
+            name: [
+                (number, ["" if value is None else str(value) for value in values])
+                for number, values in enumerate(book[name].iter_rows(max_col=3, values_only=True), start=1)
+                if any(value is not None for value in values)
+            ]
+            for name in (CONFIG_SHEET, xlwings_conf.SHEET)
+        }
+        book.close()
+    return TemplateParts(modules, references, ribbon, settings, sheets)
 
 
 def _original_case(path: Path) -> dict[str, str]:
@@ -252,29 +262,30 @@ def _put_ribbon(pkg: xp.Package, ribbon: bytes) -> str:
     return "added"
 
 
-def _add_conf_sheet(pkg: xp.Package, template: TemplateParts) -> None:
-    """The template's xlwings.conf sheet, as plain cells (the member's styles are theirs), added last."""
+def _add_plain_sheet(pkg: xp.Package, name: str, rows: list[tuple[int, list[str]]], first: bool = False) -> None:
+    """One of the template's own sheets (Config, xlwings.conf) as plain text cells, without its styles,
+    validations or number formats (the member's styles are theirs; a refresh writes Config's status cells)."""
     part = pkg.unused_name("xl/worksheets/sheet{}.xml")
-    rows = []
-    for row, key, value in template.conf_rows:
-        cells = f'<c r="A{row}"{string_tail(key)}'
-        if value:
-            cells += f'<c r="B{row}"{string_tail(value)}'
-        rows.append(f'<row r="{row}">{cells}</row>')
+    xml_rows = []
+    for number, texts in rows:
+        cells = "".join(
+            f'<c r="{col}{number}"{string_tail(text)}' for col, text in zip("ABC", texts, strict=False) if text
+        )
+        xml_rows.append(f'<row r="{number}">{cells}</row>')
     pkg.put(
         part,
         XML_DECLARATION + f'<worksheet xmlns="{xp.MAIN_NS}"><sheetFormatPr defaultRowHeight="15"/>'
-        '<cols><col min="1" max="1" width="18" customWidth="1"/></cols>'
-        f"<sheetData>{''.join(rows)}</sheetData></worksheet>",
+        '<cols><col min="1" max="1" width="30" customWidth="1"/><col min="2" max="2" width="40" customWidth="1"/>'
+        '<col min="3" max="3" width="80" customWidth="1"/></cols>'
+        f"<sheetData>{''.join(xml_rows)}</sheetData></worksheet>",
     )
-    xp.add_sheet(pkg, xlwings_conf.SHEET, part)
+    xp.add_sheet(pkg, name, part, first=first)
 
 
 def _add_missing_config_rows(pkg: xp.Package) -> list[str]:
     """The Config sheet's layout brought up to date: a setting this release knows and the member's Config
     lacks gets a row of its own below everything on the sheet (label, empty value, what it does). The
     refresh reads a setting by its label wherever it stands, so nothing of the member's moves."""
-    from pelotonxl.model.workbook import CONFIG_SHEET
     from pelotonxl.settings import FIELDS
     from pelotonxl.xlsx import cell_edit
     from pelotonxl.xlsx.config_sheet import label_cells
@@ -292,6 +303,13 @@ def _add_missing_config_rows(pkg: xp.Package) -> list[str]:
         row += 1
         xml = cell_edit.set_cell(xml, f"A{row}", string_tail(f.label))
         xml = cell_edit.set_cell(xml, f"C{row}", string_tail(f.help))
+    # The used-range hint some readers stop at (openpyxl's read-only mode) reaches the new rows.
+    xml = re.sub(
+        r'(<(?:\w+:)?dimension\b[^>]*\sref="[A-Z]+\d+:)([A-Z]+)\d+"',
+        lambda m: f'{m.group(1)}{max(m.group(2), "C", key=lambda c: (len(c), c))}{row}"',
+        xml,
+        count=1,
+    )
     pkg.put(sheet.part, xml)
     return [f.label for f in missing]
 
