@@ -101,6 +101,14 @@ def build_parser(script: bool = True) -> argparse.ArgumentParser:
         help="Peloton's sign-in service (else PELOTON_AUTH_URL; default https://auth.onepeloton.com)",
     )
     p.add_argument(
+        "--import-csv",
+        dest="import_csv",
+        metavar="FILE",
+        help="instead of signing in: import the workout CSV downloaded from the Peloton website (Workouts → "
+        "Download Workouts) into the workbook; the next refresh that signs in replaces each of its rows with "
+        "Peloton's own record, your notes kept (else PELOTON_IMPORT_CSV, else Config)",
+    )
+    p.add_argument(
         "--setup-excel",
         action="store_true",
         dest="setup_excel",
@@ -251,7 +259,9 @@ def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path, run: _R
     config = target.read_config()
     if not config:
         log.warning("%s has no Config sheet: using flags, environment and defaults", workbook.name)
-    flags = {k: getattr(args, k) for k in ("username", "workers", "every_n", "home", "api_url", "auth_url")}
+    flags = {
+        k: getattr(args, k) for k in ("username", "workers", "every_n", "home", "api_url", "auth_url", "import_csv")
+    }
     settings = resolve(flags, config=config, workbook=workbook)
     if args.demo:
         settings = _demo_settings(settings, stack)
@@ -429,6 +439,9 @@ def _report(
     new = result.sync.new
     pruned = f", {result.sync.pruned} removed" if result.sync.pruned else ""
     where = f"the open {workbook.name} in Excel (not saved yet: save it there)" if through_excel else workbook.name
+    if result.imported is not None:
+        _report_import(result, where, verbose)
+        return
     notes = f"; your notes on {plural(notes_dropped, 'removed workout')} went with them" if notes_dropped else ""
     route = f"; {result.route_note}" if result.route_note else ""
     print(
@@ -466,6 +479,24 @@ def _report(
         result.sync.unreadable,
         verbose,
     )
+
+
+def _report_import(result: RefreshResult, where: str, verbose: bool) -> None:
+    """The closing line of a CSV import, then each row that could not be read as it is."""
+    imported = result.imported
+    assert imported is not None
+    print(
+        f"{plural(result.rows, 'workout')} ({imported.added} new from {imported.file}) written to {where} in "
+        f"{result.seconds:.1f} s"
+    )
+    if imported.problems:
+        print(
+            f"{plural(len(imported.problems), 'row')} of {imported.file} could not be read as written:", file=sys.stderr
+        )
+        for line in imported.problems if verbose else imported.problems[:LISTED]:
+            print(f"  {line}", file=sys.stderr)
+        if not verbose and len(imported.problems) > LISTED:
+            print(f"  … and {len(imported.problems) - LISTED} more (run with -v to list them all)", file=sys.stderr)
 
 
 def _list_problems(heading: str, problems: dict[str, str], verbose: bool) -> None:

@@ -35,6 +35,16 @@ class TableWriter(Protocol):
 
 
 @dataclass
+class ImportSummary:
+    """What an import of the website's CSV did (`import_job.run_import`)."""
+
+    file: str  # its name
+    added: int  # workouts the store did not hold before
+    rows: int  # data rows in the file
+    problems: list[str] = field(default_factory=list)  # "file, line N, column C: why", rows left out or blank
+
+
+@dataclass
 class RefreshResult:
     sync: SyncReport
     rows: int
@@ -43,10 +53,12 @@ class RefreshResult:
     requests: int
     failed: dict[str, str] = field(default_factory=dict)
     signed_in_by: str | None = None  # the route of a password sign-in made by this refresh ("app", "website")
+    imported: ImportSummary | None = None  # an import of the website's CSV instead of a refresh
 
     @property
     def exit_code(self) -> int:
-        return 3 if self.failed or self.sync.unavailable or self.sync.unreadable else 0
+        problems = self.imported.problems if self.imported else ()
+        return 3 if self.failed or self.sync.unavailable or self.sync.unreadable or problems else 0
 
     @property
     def route_note(self) -> str:
@@ -76,6 +88,10 @@ def run_refresh(
     and as this machine's most recent refresh or, with `demo`, most recent demo refresh) so the worksheet
     functions find its store.
     """
+    if settings.import_csv:  # the way in when no sign-in works: no network at all
+        from pelotonxl.import_job import run_import
+
+        return run_import(settings, write, Path(settings.import_csv), progress=progress, workbook=workbook)
     started = time.perf_counter()
     home = settings.home_path
     state = StateFolder(home)
@@ -92,23 +108,30 @@ def run_refresh(
         me = client.get_json("/api/me")
         user_id = str(me["id"])
     with WorkoutStore.for_account(home, user_id) as store:
+        # Workouts imported from a CSV before this account was known: its own from now on.
+        store.absorb(state.pending_import_file(settings.username))
         report = sync(client, store, user_id, full=full, progress=progress)
-        if progress:
-            progress("tables", 0, None)
-        summaries = list(store.records(samples=False))  # the tables need no samples
-        workouts, metrics = tables.build_tables(summaries)
-        # The curve keeps one output array per ride; the Ride sheet reads only its class's rides.
-        curve = power_curve.power_curve(power_curve.bike_series(store.records()))
-        shown = ride_view.rides_to_read(summaries)
-        view = ride_view.ride_view((w, store.graph(w["id"])) for w, _ in summaries if w.get("id") in shown)
-        del summaries
-    state.remember_account(user_id)
-    rows = len(workouts.frame)
-    now = datetime.now().replace(microsecond=0)
-    ftp = peloton_ftp(me if me is not None else _me_or_none(client))
-    status = {
-        "last_refresh": now,
-        "workout_count": rows,
+        ftp = peloton_ftp(me if me is not None else _me_or_none(client))
+        state.remember_account(user_id)
+        status = refresh_status(report, settings.every_n)
+        rows, write_seconds = build_and_write(store, write, status, ftp, full=full, progress=progress)
+    if workbook is not None:  # the CLI and the ribbon; not a benchmark's or a test's bare pipeline
+        record_refresh(home, user_id, workbook, demo=demo)
+    return RefreshResult(
+        report,
+        rows,
+        time.perf_counter() - started,
+        write_seconds,
+        client.requests_made + auth.requests_made,
+        dict(report.failed),
+        auth.signed_in_by,
+    )
+
+
+def refresh_status(report: SyncReport, every_n: int) -> dict[str, object]:
+    """The Config sheet's status cells for a refresh (Workouts in workbook is added by the write)."""
+    status: dict[str, object] = {
+        "last_refresh": datetime.now().replace(microsecond=0),
         "last_result": (
             f"{plural(len(report.failed), 'workout')} without details; refresh again to retry"
             if report.failed
@@ -121,30 +144,53 @@ def run_refresh(
         )
     elif report.coarse_left and not report.failed:  # what Excel's members see of a store being upgraded
         status["last_result"] = (
-            f"OK; {report.refined} graphs refined to {settings.every_n}-second samples, "
+            f"OK; {report.refined} graphs refined to {every_n}-second samples, "
             f"{report.coarse_left} left for the next refreshes"
         )
+    return status
+
+
+def build_and_write(
+    store: WorkoutStore,
+    write: TableWriter,
+    status: dict[str, object],
+    ftp: float | None,
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> tuple[int, float]:
+    """The tables, the Dashboard, the power curve and the Ride sheet from the store, handed to `write`
+    with the status cells; returns the workouts written and the seconds the write took."""
+    if progress:
+        progress("tables", 0, None)
+    summaries = list(store.records(samples=False))  # the tables need no samples
+    workouts, metrics = tables.build_tables(summaries)
+    # The curve keeps one output array per ride; the Ride sheet reads only its class's rides.
+    curve = power_curve.power_curve(power_curve.bike_series(store.records()))
+    shown = ride_view.rides_to_read(summaries)
+    view = ride_view.ride_view((w, store.graph(w["id"])) for w, _ in summaries if w.get("id") in shown)
+    del summaries
+    rows = len(workouts.frame)
+    status["workout_count"] = rows
+    now = status["last_refresh"]
+    assert isinstance(now, datetime)
     if progress:
         progress("workbook", 0, None)
     write_started = time.perf_counter()
     board = dashboard.build_dashboard([workouts, metrics], now, curve, ftp, signed_in=True)
     write(
         WorkbookContent(
-            workouts, metrics, board, status, power_curve.curve_table(curve, now), RideSheet(view), full=full
+            workouts,
+            metrics,
+            board,
+            status,
+            power_curve.curve_table(curve, now),
+            RideSheet(view),
+            full=full,
+            renamed_ids=store.renamed_ids(),
         )
     )
-    write_seconds = time.perf_counter() - write_started
-    if workbook is not None:  # the CLI and the ribbon; not a benchmark's or a test's bare pipeline
-        record_refresh(home, user_id, workbook, demo=demo)
-    return RefreshResult(
-        report,
-        rows,
-        time.perf_counter() - started,
-        write_seconds,
-        client.requests_made + auth.requests_made,
-        dict(report.failed),
-        auth.signed_in_by,
-    )
+    return rows, time.perf_counter() - write_started
 
 
 def _me_or_none(client: PelotonClient) -> dict | None:

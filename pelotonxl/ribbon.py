@@ -98,6 +98,11 @@ def refresh_book(
         if notes_dropped
         else "",
     ]
+    if result.imported is not None and result.imported.problems:
+        problems.append(
+            f"{len(result.imported.problems)} rows of {result.imported.file} could not be read as written "
+            f"(the first: {result.imported.problems[0]})"
+        )
     problems = [p for p in problems if p]
     if result.route_note:  # not a problem, but the member should know the usual way in was not used
         warnings.lines.append(result.route_note[:1].upper() + result.route_note[1:])

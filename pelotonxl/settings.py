@@ -129,6 +129,14 @@ FIELDS: tuple[Field, ...] = (
         "The API the website sign-in asks a token for.",
     ),
     Field(
+        "import_csv",
+        "Import CSV file",
+        "PELOTON_IMPORT_CSV",
+        "",
+        "A workout CSV downloaded from the Peloton website: a refresh imports it instead of signing in. "
+        "Clear it to refresh from Peloton again.",
+    ),
+    Field(
         "every_n",
         "Graph sampling (seconds)",
         "PELOTON_EVERY_N",
@@ -188,6 +196,7 @@ class Settings:
     web_client_id: str = DEFAULT_WEB_CLIENT_ID
     web_redirect_url: str = DEFAULT_WEB_REDIRECT_URL
     web_audience: str = DEFAULT_WEB_AUDIENCE
+    import_csv: str = ""
     every_n: int = DEFAULT_EVERY_N
     workers: int = DEFAULT_WORKERS
     home: str = ""
@@ -252,7 +261,7 @@ def resolve(
     """Build Settings from CLI flags, environment and Config-sheet values (by field name).
 
     Empty strings and None count as "not set", so an empty Config cell never hides a default. A
-    relative State folder typed in the Config sheet of `workbook` is read from the workbook's folder
+    relative State folder or Import CSV file typed in the Config sheet of `workbook` is read from the workbook's folder
     (where the member sees it), not from whatever folder the refresh was started in.
     """
     flags = flags or {}
@@ -269,9 +278,10 @@ def resolve(
         else:
             values[f.name] = f.default
             sources[f.name] = "default"
-    if workbook is not None and sources["home"] == "config":
-        home = Path(values["home"]).expanduser()
-        values["home"] = str(home if home.is_absolute() else Path(workbook).parent / home)
+    for name in ("home", "import_csv"):  # paths: a relative one typed on the Config sheet is the workbook's
+        if workbook is not None and sources[name] == "config":
+            path = Path(values[name]).expanduser()
+            values[name] = str(path if path.is_absolute() else Path(workbook).parent / path)
     return Settings(**values, sources=sources)
 
 

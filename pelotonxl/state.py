@@ -4,6 +4,9 @@
     <home>/tokens/<account key>.route        the sign-in route that last worked for the account
                                              ("app" or "website"; peloton.signin_routes)
     <home>/accounts/<user id>/store.sqlite   raw JSON of every workout and graph (peloton.store)
+    <home>/imports/<account key>/store.sqlite  workouts imported from the website's CSV before the
+                                             account's user id was known; the next refresh that signs
+                                             in takes them into the account's store and removes this
     <home>/last_account                      user id of the most recent refresh into this folder
     <home>/demo/                             the demo's own state folder (same layout), so trying the
                                              demo never changes what the member's functions answer
@@ -97,6 +100,10 @@ class StateFolder:
     def signin_route_file(self, account: str) -> Path:
         """Which route signed the account in last: tried first next time, so a refused one costs nothing."""
         return self.token_file(account).with_suffix(".route")
+
+    def pending_import_file(self, account: str) -> Path:
+        """The store of a CSV import made before the account was known (keyed like its token file)."""
+        return self.root / "imports" / self.token_file(account).stem / "store.sqlite"
 
     def store_file(self, user_id: str) -> Path:
         return self.root / "accounts" / _safe(user_id) / "store.sqlite"

@@ -253,11 +253,11 @@ def test_cli_signs_in_by_the_website_when_the_password_grant_is_off(server, work
     assert again.returncode == 0 and "website" not in again.stdout  # a saved sign-in: nothing to say
 
 
-def test_cli_with_both_routes_off_names_the_pasted_token(server, workbook, home, run_cli):
+def test_cli_with_both_routes_off_names_the_pasted_token_and_the_csv(server, workbook, home, run_cli):
     server.website.faults.update({"no-password-grant", "no-website"})
     done = run_cli(server, workbook, home)
     assert done.returncode == 1
-    assert done.stderr.count("\n") == 1 and "PELOTON_ACCESS_TOKEN" in done.stderr
+    assert done.stderr.count("\n") == 1 and "PELOTON_ACCESS_TOKEN" in done.stderr and "--import-csv" in done.stderr
 
 
 def test_the_app_client_still_signs_in_when_only_the_website_is_broken(server, settings):

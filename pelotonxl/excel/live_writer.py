@@ -37,7 +37,7 @@ from pelotonxl.member import columns as member_rules
 from pelotonxl.model.dashboard import Dashboard
 from pelotonxl.model.dashboard_layout import ChartPlace, Rect, SheetPlan, plan
 from pelotonxl.model.excel_values import day_numbers, wall_clock
-from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent
+from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent, follow_renamed
 from pelotonxl.settings import STATUS_NAMES
 from pelotonxl.xlsx import drawn_sheets  # the record of drawn areas, shared with the headless writer
 
@@ -56,7 +56,7 @@ def write_tables_live(book: xw.Book, content: WorkbookContent) -> int:
     and charts, then the status cells; last, the workbook's PELOTON_* formulas recalculated so they
     answer from the new data. Returns how many removed workouts' notes were dropped."""
     _refuse_members_cells_on_drawn_sheets(book, content)  # before anything is written
-    dropped = max([_write_table(book, table, content.full) for table in content.tables], default=0)
+    dropped = max([_write_table(book, table, content.full, content.renamed_ids) for table in content.tables], default=0)
     if content.dashboard is not None:
         _write_dashboard(book, content.dashboard)
     if content.ride is not None:
@@ -69,7 +69,7 @@ def write_tables_live(book: xw.Book, content: WorkbookContent) -> int:
     return dropped
 
 
-def _write_table(book: xw.Book, table: SheetTable, full: bool = False) -> int:
+def _write_table(book: xw.Book, table: SheetTable, full: bool = False, renamed: dict[str, str] | None = None) -> int:
     """One table into its Excel Table, the member's own columns kept on their workouts' rows;
     returns how many removed workouts' notes went with them (`full` only)."""
     sheet, xl_table = _table_named(book, table.name)
@@ -77,6 +77,11 @@ def _write_table(book: xw.Book, table: SheetTable, full: bool = False) -> int:
         sheet = _sheet_named(book, table.name) or book.sheets.add(name=table.name, after=book.sheets[-1])
     rows = table_rows(table.frame)
     member = read_member_columns(sheet, xl_table, table.name, rows[0], _recorded_columns(book, table.name))
+    # Notes typed on a CSV row go to the API's record of that workout.
+    member.by_id, member.notes = (
+        follow_renamed(member.by_id, renamed or {}),
+        follow_renamed(member.notes, renamed or {}),
+    )
     dropped = 0
     if member.names:
         rows, dropped = member.rows(rows[0], rows[1:] if len(table.frame) else [], full)

@@ -29,6 +29,8 @@ DISCIPLINE_NAMES = {
     "circuit": "Circuit",
     "beyond_the_ride": "Beyond the Ride",
 }
+# A workout's status as the Workouts table shows it, where Title Case of Peloton's word would not do.
+STATUS_NAMES = {"from_csv": "From CSV"}  # imported from the website's CSV (peloton.csv_import)
 NO_CLASS_LABELS = {"cycling": "Just Ride", "running": "Just Run", "walking": "Just Walk", "caesar": "Just Row"}
 # device_type (else platform) -> the Device column. Both of Peloton's fields name the same thing,
 # one by model (`home_bike_v1`) and one by family (`home_bike`): the workbook shows one readable name.

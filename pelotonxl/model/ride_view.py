@@ -143,7 +143,11 @@ def rides_to_read(summaries: Iterable[tuple[Any, Any]], workout_id: str | None =
     bikes = [
         w
         for w, g in summaries
-        if isinstance(w, dict) and isinstance(g, dict) and is_bike(w) and isinstance(w.get("id"), str)
+        if isinstance(w, dict)
+        and isinstance(g, dict)
+        and is_bike(w)
+        and isinstance(w.get("id"), str)
+        and _has_output(g)  # as ride_view needs: a ride imported from the CSV has no series
     ]
     bikes.sort(key=lambda w: float(w.get("start_time") or 0), reverse=True)
     chosen = next((w for w in bikes if workout_id is None or w["id"] == workout_id), None)
@@ -153,6 +157,11 @@ def rides_to_read(summaries: Iterable[tuple[Any, Any]], workout_id: str | None =
     if ride_id in (None, ZERO_RIDE_ID):
         return {chosen["id"]}
     return {w["id"] for w in bikes if w is chosen or ride_of(w).get("id") == ride_id}
+
+
+def _has_output(graph: dict) -> bool:
+    """The graph lists an output series (its samples may have been left out)."""
+    return any(isinstance(m, dict) and m.get("slug") == "output" for m in graph.get("metrics") or [])
 
 
 def ride_view(records: Iterable[tuple[Any, Any]], workout_id: str | None = None) -> RideView | None:

@@ -7,8 +7,9 @@ Its members are optional so a writer can be asked to write only part of a refres
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from pelotonxl.model.dashboard import Dashboard
@@ -48,8 +49,25 @@ class WorkbookContent:
     ride: RideSheet | None = None
     # --full: notes the member typed for workouts no longer on Peloton go with them (else they stay).
     full: bool = False
+    # Workout IDs that changed (a CSV row replaced by the API's record): old -> new, for follow_renamed.
+    renamed_ids: dict[str, str] = field(default_factory=dict)
 
     @property
     def tables(self) -> list[SheetTable]:
         """The tables present, in sheet order (each names its sheet and Excel Table)."""
         return [t for t in (self.workouts, self.metrics, self.power_curve) if t is not None]
+
+
+Kept = TypeVar("Kept")
+
+
+def follow_renamed(by_id: dict[str, Kept], renamed: Mapping[str, str]) -> dict[str, Kept]:
+    """The member's values keyed by Workout ID, those of a workout whose id changed (a CSV row the API's
+    record replaced) moved to its new id; where the new id has values of its own, they win."""
+    if not renamed or not any(wid in renamed for wid in by_id):
+        return by_id
+    moved = {wid: value for wid, value in by_id.items() if wid not in renamed}
+    for old, value in by_id.items():
+        if old in renamed:
+            moved.setdefault(renamed[old], value)
+    return moved

@@ -18,7 +18,9 @@ APP, WEBSITE = "app", "website"
 ROUTE_NAMES = {APP: "the app's sign-in", WEBSITE: "the website's sign-in"}
 # The ways in that need no password sign-in at all: what a member can do when both routes fail.
 LAST_RESORTS = (
-    "paste an access token from the Peloton website (Access token on the Config sheet, or PELOTON_ACCESS_TOKEN)"
+    "paste an access token from the Peloton website (Access token on the Config sheet, or PELOTON_ACCESS_TOKEN), "
+    "or download your workouts as CSV from the website and import them (--import-csv FILE, or Import CSV file "
+    "on the Config sheet)"
 )
 
 

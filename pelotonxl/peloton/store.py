@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pelotonxl.errors import ConfigError
+from pelotonxl.peloton.csv_import import CSV_ID_PREFIX, is_imported, match_key
 from pelotonxl.state import StateFolder
 
 # The store's layout, as PRAGMA user_version numbers it. A change of layout adds a step to MIGRATIONS
@@ -64,6 +65,15 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "DROP TABLE graphs_v1",
     ),
 }
+
+
+# Workouts imported from the website's CSV whose API record has replaced them: CSV id -> API id (JSON),
+# so the member's notes typed on a CSV row follow its workout into the workbook (model.workbook.follow_renamed).
+RENAMED_IDS = "renamed_ids"
+# CSV ids sort between these: a range on the primary key, never a scan.
+_CSV_RANGE = (CSV_ID_PREFIX, CSV_ID_PREFIX[:-1] + chr(ord(CSV_ID_PREFIX[-1]) + 1))
+# A CSV workout's graph holds summaries only: stored as the finest sampling, so it is never "refined".
+_CSV_EVERY_N = 1
 
 
 def pack_graph(graph: dict) -> bytes:
@@ -165,6 +175,7 @@ class WorkoutStore:
 
     # -- writes (each one transaction) ---------------------------------------------------------------
     def save_workouts(self, workouts: Iterable[dict]) -> None:
+        workouts = list(workouts)
         now = time.time()
         rows = [
             (
@@ -185,6 +196,62 @@ class WorkoutStore:
                 "fetched_at=excluded.fetched_at",
                 rows,
             )
+            self._replace_imported([w for w in workouts if not is_imported(w["id"])])
+
+    def _replace_imported(self, workouts: list[dict]) -> None:
+        """The CSV rows of workouts the API now lists give way to the API's records (same start minute,
+        discipline and class title); their ids are remembered as renamed."""
+        rows = self.db.execute("SELECT id, json FROM workouts WHERE id >= ? AND id < ?", _CSV_RANGE).fetchall()
+        if not rows or not workouts:
+            return
+        by_key = {match_key(json.loads(raw)): wid for wid, raw in rows}
+        renamed = {by_key[key]: w["id"] for w in workouts if (key := match_key(w)) in by_key}
+        if not renamed:
+            return
+        for table, column in (("workouts", "id"), ("graphs", "workout_id"), ("graph_failures", "workout_id")):
+            self.db.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(old,) for old in renamed])
+        self._set_meta(RENAMED_IDS, json.dumps(self.renamed_ids() | renamed))
+
+    def import_records(self, records: Iterable[tuple[dict, dict | None]]) -> int:
+        """Workouts read from the website's CSV, with their summary-only graphs. One the store already
+        holds from the API (or held, before the API's record replaced it) is left out; one imported
+        before is written again as it reads now. Returns how many the store did not hold."""
+        records = list(records)
+        api_keys = {
+            match_key(json.loads(raw))
+            for wid, raw in self.db.execute("SELECT id, json FROM workouts")
+            if not is_imported(wid)
+        }
+        replaced = self.renamed_ids()
+        fresh = [(w, g) for w, g in records if w["id"] not in replaced and match_key(w) not in api_keys]
+        held = set(self.statuses(w["id"] for w, _ in fresh))
+        now = time.time()
+        with self._transaction():
+            self.db.executemany(
+                "INSERT OR REPLACE INTO workouts (id, created_at, start_time, status, json, fetched_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(w["id"], int(w["created_at"]), w["start_time"], w["status"], json.dumps(w), now) for w, _ in fresh],
+            )
+            self.db.executemany(
+                "INSERT OR REPLACE INTO graphs (workout_id, every_n, data, fetched_at) VALUES (?, ?, ?, ?)",
+                [(w["id"], _CSV_EVERY_N, pack_graph(g or {}), now) for w, g in fresh],
+            )
+        return sum(1 for w, _ in fresh if w["id"] not in held)
+
+    def absorb(self, other: Path) -> int:
+        """The CSV workouts of another store file (imported before the account was known) into this
+        one; that file is removed. Returns how many were new here."""
+        if not other.exists():
+            return 0
+        with WorkoutStore(other) as earlier:
+            added = self.import_records(earlier.records())
+        for name in (other, Path(f"{other}-wal"), Path(f"{other}-shm")):
+            name.unlink(missing_ok=True)
+        try:
+            other.parent.rmdir()  # its own folder under imports/, empty now
+        except OSError:
+            pass
+        return added
 
     def save_graphs(self, graphs: Iterable[tuple[str, dict]], every_n: int) -> None:
         now = time.time()
@@ -208,7 +275,12 @@ class WorkoutStore:
     def finish_full_sync(self, seen_ids: set[str], frontier: int | None) -> int:
         """After a complete walk of every page: drop what Peloton no longer has. Returns how many."""
         with self._transaction():
-            gone = [r[0] for r in self.db.execute("SELECT id FROM workouts") if r[0] not in seen_ids]
+            # A workout imported from the CSV was never in Peloton's list: it stays until the API's replaces it.
+            gone = [
+                r[0]
+                for r in self.db.execute("SELECT id FROM workouts")
+                if r[0] not in seen_ids and not is_imported(r[0])
+            ]
             for table, column in (("workouts", "id"), ("graphs", "workout_id"), ("graph_failures", "workout_id")):
                 self.db.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(g,) for g in gone])
             self._set_meta("frontier", str(frontier or 0))
@@ -278,6 +350,11 @@ class WorkoutStore:
     def set_unreadable(self, unreadable: dict[str, str]) -> None:
         with self._transaction():
             self._set_meta("unreadable", json.dumps(unreadable, sort_keys=True))
+
+    def renamed_ids(self) -> dict[str, str]:
+        """CSV id -> the API id of the workout that replaced it."""
+        value = self._meta(RENAMED_IDS)
+        return json.loads(value) if value else {}
 
     def failures(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT workout_id, error FROM graph_failures"))

@@ -22,7 +22,7 @@ from pelotonxl.errors import WorkbookError
 from pelotonxl.model.dashboard import DATA_SHEET
 from pelotonxl.model.dashboard import SHEET as DASHBOARD_SHEET
 from pelotonxl.model.excel_values import excel_value
-from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent
+from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent, follow_renamed
 from pelotonxl.settings import STATUS_NAMES
 from pelotonxl.xlsx import (
     cell_edit,
@@ -88,7 +88,7 @@ def write_tables(path: Path | str, content: WorkbookContent) -> WriteReport:
     with xp.open_package(path) as pkg:
         styles_part = _styles_part(pkg)
         styles = StyleBook(pkg.text(styles_part))
-        written = [_write_table(pkg, styles, table, content.full) for table in tables]
+        written = [_write_table(pkg, styles, table, content.full, content.renamed_ids) for table in tables]
         written_ids = {sheet_id for sheet_id, _, _ in written}
         if board is not None:
             written_ids |= dashboard_sheet.write_dashboard(pkg, styles, board)
@@ -117,7 +117,7 @@ def _styles_part(pkg: xp.Package) -> str:
 
 
 def _write_table(
-    pkg: xp.Package, styles: StyleBook, table: SheetTable, drop_orphans: bool
+    pkg: xp.Package, styles: StyleBook, table: SheetTable, drop_orphans: bool, renamed: dict[str, str]
 ) -> tuple[int, int, tuple[str, tuple[str, str] | None]]:
     """Regenerate one table's worksheet and table parts, creating them if missing, with the member's
     columns and cells carried over; returns the sheetId, how many workouts' notes were dropped, and the
@@ -155,6 +155,8 @@ def _write_table(
     except ET.ParseError:  # a damaged part holds nothing readable to keep: rebuilt from the store
         log.warning("the %s sheet could not be read: rebuilt from the local store", sheet.name)
         member = None
+    for column in member.columns if member is not None else ():
+        column.cells = follow_renamed(column.cells, renamed)  # notes typed on a CSV row go to the API's
     made = table_sheet.worksheet_xml(
         table.frame,
         table.number_formats,
