@@ -13,7 +13,10 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from openpyxl.worksheet.table import TableColumn
 from support import table_values
+from support.live_book import make_book
+from support.xlwings_autospec import real_api
 
+from pelotonxl import ribbon
 from pelotonxl.demo.account import make_account
 from pelotonxl.demo.csv_export import header, workout_history_csv
 from pelotonxl.errors import ConfigError
@@ -253,3 +256,14 @@ def test_a_relative_import_file_on_the_config_sheet_is_beside_the_workbook(tmp_p
     settings = resolve(config={"import_csv": "workouts.csv"}, environ={}, workbook=tmp_path / "Book.xlsm")
     assert settings.import_csv == str(tmp_path / "workouts.csv")
     assert resolve({"import_csv": "workouts.csv"}, environ={}).import_csv == "workouts.csv"  # a flag: the shell's
+
+
+def test_the_ribbon_imports_the_file_named_on_the_config_sheet(tmp_path, server, home):
+    book = make_book(server, home)
+    book.sheets["Config"].fill("A12", [["Import CSV file", str(sample(tmp_path, US))]])
+
+    result = ribbon.refresh_book(real_api(book), environ={})
+
+    assert result is not None and result.exit_code == 0 and result.imported is not None
+    assert result.rows == 6 and server.requests == []
+    assert book.app.alerts == []  # a quiet success, as a refresh's

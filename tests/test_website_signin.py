@@ -11,7 +11,10 @@ import requests
 import support
 from support import PASSWORD, USERNAME, settings_for
 from support.faulty_peloton import FaultyPeloton
+from support.live_book import make_book
+from support.xlwings_autospec import real_api
 
+from pelotonxl import ribbon
 from pelotonxl.demo.account import make_account
 from pelotonxl.demo.server import FakePeloton, Reply, Request
 from pelotonxl.errors import ConfigError, LoginError
@@ -264,3 +267,14 @@ def test_the_app_client_still_signs_in_when_only_the_website_is_broken(server, s
     server.website.faults.update({"no-website", "no-csrf", "changed-form", "code-reused"})
     auth, _ = make_auth(settings)
     assert jwt_claims(auth.access_token())["azp"] == DEFAULT_CLIENT_ID
+
+
+def test_the_ribbon_says_when_the_website_signed_in(server, home):
+    server.website.faults.add("no-password-grant")
+    book = make_book(server, home)
+
+    result = ribbon.refresh_book(real_api(book), environ={})
+
+    assert result is not None and result.signed_in_by == "website"
+    [alert] = book.app.alerts
+    assert alert["mode"] == "info" and "Signed in through the Peloton website's sign-in" in alert["prompt"]

@@ -311,6 +311,7 @@ def test_config_validation(book):
     assert rules == {
         f"B{rows[labels['every_n']]}": ("whole", "1", "3600"),
         f"B{rows[labels['workers']]}": ("whole", "1", "16"),
+        f"B{rows[labels['signin_method']]}": ("list", '"auto,app,website,token"', None),
     }
 
 

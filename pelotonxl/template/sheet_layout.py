@@ -82,6 +82,18 @@ def _lay_out_config(ws: Any, layout: dict[str, Any], workbook: Any) -> None:
             )
             check.add(value.coordinate)
             ws.add_data_validation(check)
+        elif field.choices:  # a drop-down of the words the setting takes (Sign-in method)
+            words = ", ".join(field.choices)
+            check = DataValidation(
+                type="list",
+                formula1=f'"{",".join(field.choices)}"',
+                allow_blank=True,
+                showErrorMessage=True,
+                errorTitle=field.label,
+                error=f"One of {words}.",
+            )
+            check.add(value.coordinate)
+            ws.add_data_validation(check)
 
     status_row = header_row + len(FIELDS) + 2
     ws.cell(status_row, 1, layout["status_title"]).font = _font(14, bold=True, color=TITLE_COLOUR)
