@@ -233,3 +233,18 @@ def test_a_setting_this_release_knows_gets_a_config_row_of_its_own(member_book, 
     config.parent["Config"].cell(row, 2).value = "C:/peloton"
     config.parent.save(member_book)
     assert read_config(member_book)[FIELDS[-1].name] == "C:/peloton"  # read by its label where it stands
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_reads_every_module_of_an_excel_saved_workbook_after_setup(tmp_path, capsys, on_windows):
+    """Excel keeps compiled p-code in _VBA_PROJECT; beside our source-only modules that cache is stale, and
+    LibreOffice then dropped the member's own Module1 and sheet modules. Setup writes the project without it."""
+    from support import libreoffice
+
+    path = tmp_path / "Mine.xlsm"
+    shutil.copy(EXCEL_SAVED_XLSM, path)
+    assert _run(capsys, "--setup-excel", "--workbook", str(path))[0] == 0
+    ods = libreoffice.convert(path, "ods", tmp_path)
+    with zipfile.ZipFile(ods) as archive:
+        basic = {name.rsplit("/", 1)[1][:-4] for name in archive.namelist() if name.startswith("Basic/VBAProject/")}
+    assert {"Module1", "Sheet1", "Sheet2", "ThisWorkbook", *parts.OUR_MODULES} <= basic

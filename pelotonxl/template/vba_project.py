@@ -1,11 +1,12 @@
 """The VBA project (`xl/vbaProject.bin`) tidied to the form MS-OVBA describes and Office writes.
 
-pyOpenVBA writes the modules correctly, and LibreOffice and oletools read them, but three details of its
+pyOpenVBA writes the modules correctly, and LibreOffice and oletools read them, but four details of its
 project differ from what an Office application writes: 4 bytes after the `dir` stream's Terminator
 record, a blank line inside the PROJECT stream's `[Workspace]` section (the new modules' window lines
 follow the section's closing blank line) and a MODULECOOKIE of 0 for each module it adds (MS-OVBA
-2.3.4.2.3.2.8: "MUST be 0xFFFF on write"). `tidy` rewrites those two streams; module streams are left
-byte for byte.
+2.3.4.2.3.2.8: "MUST be 0xFFFF on write"); and an Excel-saved project keeps its compiled cache in
+_VBA_PROJECT beside the source-only modules it adds. `tidy` rewrites those three streams; module streams
+are left byte for byte.
 """
 
 from __future__ import annotations
@@ -72,12 +73,20 @@ def tidy_project_stream(text: bytes) -> bytes:
     return head + marker + b"".join(line + b"\r\n" for line in lines) + b"\r\n"
 
 
+# _VBA_PROJECT without a performance cache (MS-OVBA 2.3.4.1: Reserved1 0x61CC, Version 0xFFFF, Reserved2
+# 0x00, Reserved3 0x0000): Office compiles every module from its source on open.
+VERSION_INDEPENDENT = bytes.fromhex("cc61ffff000000")
+
+
 def tidy_project(vba_bin: bytes) -> bytes:
-    """vbaProject.bin with its dir and PROJECT streams tidied."""
+    """vbaProject.bin with its dir and PROJECT streams tidied, and without the compiled cache an Excel-saved
+    project carries: the modules we write are source only, and a cache compiled before them is stale
+    (LibreOffice then drops the project's other modules; Office would trust old p-code)."""
     from pyopenvba.cfb import CFB
     from pyopenvba.vba import compress, decompress
 
     cfb = CFB.from_bytes(vba_bin)
+    cfb.write_stream_at(["VBA"], "_VBA_PROJECT", VERSION_INDEPENDENT)
     cfb.write_stream_at(["VBA"], "dir", compress(tidy_dir(decompress(cfb.get_stream_at(["VBA"], "dir")))))
     cfb.write_stream_at([], "PROJECT", tidy_project_stream(cfb.get_stream_at([], "PROJECT")))
     return cfb.to_bytes()

@@ -7,7 +7,8 @@ apart from the package's own writer so it checks rather than repeats it).
   last bytes;
 - PROJECT stream (2.3.1): one Document=/Module=/Class= line per module of the dir stream, and a
   [Workspace] section whose lines are all window records of known modules, with no blank line inside;
-- each module's source, decompressed by oletools at the dir stream's MODULEOFFSET.
+- each module's source, decompressed by oletools at the dir stream's MODULEOFFSET;
+- _VBA_PROJECT (2.3.4.1): no compiled cache (Version 0xFFFF) once a module is source only.
 """
 
 from __future__ import annotations
@@ -155,6 +156,9 @@ def read_project(workbook: Path) -> Project:
     elif at != len(records) - 1:
         problems.append("records after the Terminator")
 
+    cache = ole.openstream("VBA/_VBA_PROJECT").read()
+    if struct.unpack_from("<H", cache, 2)[0] != 0xFFFF and any(m.offset == 0 for m in project.modules):
+        problems.append("source-only modules beside a compiled cache in _VBA_PROJECT (stale p-code)")
     text = ole.openstream("PROJECT").read().decode("latin-1")
     project.project_text = text
     _check_project_stream(text, project)
