@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import argparse
 import errno
-import getpass
 import logging
 import os
 import shutil
-import sqlite3
 import sys
-import traceback
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +22,6 @@ from typing import TYPE_CHECKING
 from pelotonxl import __version__
 from pelotonxl.errors import PelotonXLError, WorkbookError
 from pelotonxl.progress import TerminalProgress
-from pelotonxl.settings import Settings, resolve
 from pelotonxl.wording import plural
 
 if TYPE_CHECKING:
@@ -33,6 +29,7 @@ if TYPE_CHECKING:
 
     from pelotonxl.model.workbook import WorkbookContent
     from pelotonxl.refresh_job import RefreshResult
+    from pelotonxl.settings import Settings
 
 WORKBOOK_NAME = "PelotonWorkbook.xlsm"  # the installed command's default, in the current folder
 # A checkout's default, beside peloton_xl.py (so Excel finds it) and never the git-tracked template of the
@@ -173,6 +170,8 @@ def main(argv: list[str] | None = None, *, workbook_dir: Path | None = None) -> 
         return 1
     except Exception as exc:  # the last line of defence: one line, details with -v
         if args.verbose:
+            import traceback
+
             traceback.print_exc()
         line = _fault_line(exc) or (f"unexpected {type(exc).__name__}: {exc} (run with -v for details and report it)")
         print(f"peloton_xl: {line}", file=sys.stderr)
@@ -216,6 +215,8 @@ def _identity(path: Path) -> tuple | None:
 def _fault_line(exc: Exception) -> str | None:
     """One line for the machine failing under us (a full disk, a folder that refuses writes); None
     for anything else. Raised mid-refresh, so the workbook was not replaced."""
+    import sqlite3
+
     if isinstance(exc, sqlite3.OperationalError) and ("full" in str(exc) or "readonly" in str(exc)):
         return (
             f"the local store could not be written ({exc}): free some space or check the state "
@@ -248,6 +249,7 @@ def _check_room(folder: Path, needed: int, what: str, fix: str) -> None:
 
 def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path, run: _RunState, checkout: bool) -> int:
     from pelotonxl.refresh_job import run_refresh
+    from pelotonxl.settings import resolve
 
     workbook = _workbook_path(args, workbook_dir, checkout)
     run.watch(workbook)
@@ -295,6 +297,7 @@ def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path, run: _R
         password_provider=_prompt_for_password if sys.stdin.isatty() else None,
         workbook=workbook,
         demo=args.demo,
+        shown=getattr(target, "shown", None),
     )
     progress.close()
     _report(result, workbook, target.through_excel, args.verbose > 0, target.notes_dropped)
@@ -312,11 +315,17 @@ class _FileTarget:
     through_excel = False
 
     def __init__(self, path: Path):
-        from pelotonxl.xlsx import writer
+        from pelotonxl.xlsx import status_cells
 
         self.path = path
         self.notes_dropped = 0
-        writer.check_writable(path)  # before any network: a locked file fails fast
+        status_cells.check_writable(path)  # before any network: a locked file fails fast
+
+    def shown(self) -> str | None:
+        """The stamp of what the file shows (refresh_job writes only what changed since)."""
+        from pelotonxl.xlsx import status_cells
+
+        return status_cells.written_stamp(self.path)
 
     def read_config(self) -> dict:
         from pelotonxl.xlsx import config_sheet
@@ -324,6 +333,11 @@ class _FileTarget:
         return config_sheet.read_config(self.path)
 
     def write(self, content: WorkbookContent) -> None:
+        if content.status_only:  # nothing new today: the writer and pandas are not even loaded
+            from pelotonxl.xlsx import status_cells
+
+            status_cells.write_status_only(self.path, content.status, content.stamp)
+            return
         from pelotonxl.xlsx import writer
 
         self.notes_dropped = writer.write_tables(self.path, content).notes_dropped
@@ -527,6 +541,8 @@ def _export(settings: Settings, folder: Path) -> None:
 
 
 def _prompt_for_password() -> str | None:
+    import getpass
+
     return getpass.getpass("Peloton password (used once, never saved): ") or None
 
 

@@ -9,12 +9,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
 from pelotonxl.errors import PelotonXLError
-from pelotonxl.model import dashboard, power_curve, ride_view, tables
 from pelotonxl.model.workbook import RideSheet, WorkbookContent
 from pelotonxl.peloton.auth import Authenticator, TokenStore
 from pelotonxl.peloton.client import PelotonClient, new_session
@@ -26,6 +25,9 @@ from pelotonxl.state import StateFolder, record_refresh
 from pelotonxl.wording import plural
 
 log = logging.getLogger(__name__)
+# What a refresh keeps of /api/me (the store's note ME_NOTE, with the day it was asked): the FTP fields.
+ME_NOTE = "me"
+ME_FIELDS = ("cycling_ftp", "cycling_workout_ftp", "estimated_cycling_ftp", "cycling_ftp_source")
 
 
 class TableWriter(Protocol):
@@ -75,6 +77,7 @@ def run_refresh(
     password_provider: Callable[[], str | None] | None = None,
     workbook: Path | None = None,
     demo: bool = False,
+    shown: Callable[[], str | None] | None = None,
 ) -> RefreshResult:
     """One refresh, end to end: the pipeline the CLI and the ribbon share.
 
@@ -87,6 +90,11 @@ def run_refresh(
     ribbon pass), the refresh is recorded machine-wide (`state.record_refresh`: as that workbook's refresh,
     and as this machine's most recent refresh or, with `demo`, most recent demo refresh) so the worksheet
     functions find its store.
+
+    `shown()` (the headless writer's) tells what the workbook shows: the stamp of its last refresh. When
+    it is this refresh's, only the status cells are written; when only the day differs, the figures
+    that depend on the date (the Dashboard, the PowerCurve table); otherwise everything. pandas is
+    imported only when something is built.
     """
     if settings.import_csv:  # the way in when no sign-in works: no network at all
         from pelotonxl.import_job import run_import
@@ -107,14 +115,42 @@ def run_refresh(
     if user_id is None:  # /api/me names the member and carries Peloton's FTP
         me = client.get_json("/api/me")
         user_id = str(me["id"])
+    day = date.today().isoformat()
     with WorkoutStore.for_account(home, user_id) as store:
         # Workouts imported from a CSV before this account was known: its own from now on.
         store.absorb(state.pending_import_file(settings.username))
-        report = sync(client, store, user_id, full=full, progress=progress)
-        ftp = peloton_ftp(me if me is not None else _me_or_none(client))
+        # /api/me (Peloton's FTP) once a day, beside the pages and graphs; again when an FTP test arrives.
+        noted = store.recalled(ME_NOTE)
+        daily = me is None and (noted or {}).get("day") != day
+        # Each graph's records are derived as it arrives (model/derived.py); the tables, the curve and
+        # the Ride sheet's choice read those, so no stored graph is parsed again.
+        report = sync(
+            client,
+            store,
+            user_id,
+            full=full,
+            progress=progress,
+            on_saved=lambda got: _derive(store, got),
+            aside=(lambda: _me_or_none(client)) if daily else None,
+        )
+        if report.aside is not None:
+            me = report.aside.result()
+        elif me is None and (daily or _ftp_test_arrived(store, report.new_ids)):
+            me = _me_or_none(client)
+        if me is not None:
+            noted = {"day": day, **{key: me.get(key) for key in ME_FIELDS}}
+            store.remember(ME_NOTE, noted)
+        ftp = peloton_ftp(noted)
         state.remember_account(user_id)
-        status = refresh_status(report, settings.every_n)
-        rows, write_seconds = build_and_write(store, write, status, ftp, full=full, progress=progress)
+        stamp = f"{store.identity()}.{store.data_version()}.{settings.every_n}.{_code_version()}"
+        if full or shown is None or (before := shown()) is None or not before.startswith(stamp + "."):
+            content = _everything(store, ftp, progress, full)
+        elif before != f"{stamp}.{day}":
+            content = _dated(store, ftp, progress)
+        else:
+            content = WorkbookContent()
+        content.stamp = f"{stamp}.{day}"
+        rows, write_seconds = _write(store, write, content, refresh_status(report, settings.every_n), progress)
     if workbook is not None:  # the CLI and the ribbon; not a benchmark's or a test's bare pipeline
         record_refresh(home, user_id, workbook, demo=demo)
     return RefreshResult(
@@ -126,6 +162,84 @@ def run_refresh(
         dict(report.failed),
         auth.signed_in_by,
     )
+
+
+def _derive(store: WorkoutStore, graphs: list[tuple[str, dict]]) -> None:
+    from pelotonxl.model import derived
+
+    derived.save_fetched(store, graphs)
+
+
+def build_and_write(
+    store: WorkoutStore,
+    write: TableWriter,
+    status: dict[str, object],
+    ftp: float | None,
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> tuple[int, float]:
+    """The tables, the Dashboard, the power curve and the Ride sheet from the store, handed to `write`
+    with the status cells; returns the workouts written and the seconds the write took."""
+    return _write(store, write, _everything(store, ftp, progress, full), status, progress)
+
+
+def _write(
+    store: WorkoutStore,
+    write: TableWriter,
+    content: WorkbookContent,
+    status: dict[str, object],
+    progress: Progress | None,
+) -> tuple[int, float]:
+    """Hand `content` to `write` with the status cells; returns the workouts in the store and the seconds."""
+    rows = store.count()
+    content.status = {**status, "workout_count": rows}
+    content.renamed_ids = store.renamed_ids()
+    if progress:
+        progress("workbook", 0, None)
+    write_started = time.perf_counter()
+    write(content)
+    return rows, time.perf_counter() - write_started
+
+
+def _everything(store: WorkoutStore, ftp: float | None, progress: Progress | None, full: bool) -> WorkbookContent:
+    """Every sheet, from the store's derived records (each graph was parsed once, when it arrived)."""
+    from pelotonxl.excel import functions
+    from pelotonxl.model import derived, ride_view
+
+    if progress:
+        progress("tables", 0, None)
+    derived.update(store)  # workouts without a graph, and records of older code
+    rows = list(derived.load(store, derived.ROWS))
+    functions.keep_index(store, rows)  # what the worksheet functions read first
+    shown = ride_view.rides_to_read_from_rows(rows)
+    view = ride_view.ride_view(store.records_of([wid for wid, _ in rows if wid in shown]))
+    content = _dated(store, ftp, progress, rows)
+    content.ride = RideSheet(view)
+    content.full = full
+    return content
+
+
+def _dated(
+    store: WorkoutStore, ftp: float | None, progress: Progress | None, rows: list | None = None
+) -> WorkbookContent:
+    """The figures that depend on the date (the Dashboard, the PowerCurve table), with the tables when
+    `rows` (the store's row records) are given; without them the tables are left as the workbook has them."""
+    from pelotonxl.model import dashboard, derived, power_curve, tables
+
+    if progress:
+        progress("tables", 0, None)
+    derived.update(store)
+    workouts, metrics = tables.tables_from_rows(
+        [row for _, row in (rows if rows is not None else derived.load(store, derived.ROWS))]
+    )
+    curve = power_curve.curve_from_efforts(derived.load(store, derived.EFFORTS))
+    now = datetime.now().replace(microsecond=0)
+    board = dashboard.build_dashboard([workouts, metrics], now, curve, ftp, signed_in=True)
+    curve_table = power_curve.curve_table(curve, now)
+    if rows is None:
+        return WorkbookContent(dashboard=board, power_curve=curve_table)
+    return WorkbookContent(workouts, metrics, board, power_curve=curve_table)
 
 
 def refresh_status(report: SyncReport, every_n: int) -> dict[str, object]:
@@ -150,47 +264,19 @@ def refresh_status(report: SyncReport, every_n: int) -> dict[str, object]:
     return status
 
 
-def build_and_write(
-    store: WorkoutStore,
-    write: TableWriter,
-    status: dict[str, object],
-    ftp: float | None,
-    *,
-    full: bool = False,
-    progress: Progress | None = None,
-) -> tuple[int, float]:
-    """The tables, the Dashboard, the power curve and the Ride sheet from the store, handed to `write`
-    with the status cells; returns the workouts written and the seconds the write took."""
-    if progress:
-        progress("tables", 0, None)
-    summaries = list(store.records(samples=False))  # the tables need no samples
-    workouts, metrics = tables.build_tables(summaries)
-    # The curve keeps one output array per ride; the Ride sheet reads only its class's rides.
-    curve = power_curve.power_curve(power_curve.bike_series(store.records()))
-    shown = ride_view.rides_to_read(summaries)
-    view = ride_view.ride_view((w, store.graph(w["id"])) for w, _ in summaries if w.get("id") in shown)
-    del summaries
-    rows = len(workouts.frame)
-    status["workout_count"] = rows
-    now = status["last_refresh"]
-    assert isinstance(now, datetime)
-    if progress:
-        progress("workbook", 0, None)
-    write_started = time.perf_counter()
-    board = dashboard.build_dashboard([workouts, metrics], now, curve, ftp, signed_in=True)
-    write(
-        WorkbookContent(
-            workouts,
-            metrics,
-            board,
-            status,
-            power_curve.curve_table(curve, now),
-            RideSheet(view),
-            full=full,
-            renamed_ids=store.renamed_ids(),
-        )
-    )
-    return rows, time.perf_counter() - write_started
+def _ftp_test_arrived(store: WorkoutStore, new_ids: list[str]) -> bool:
+    """Did an FTP test class arrive? Then Peloton's FTP may have changed: /api/me is asked again."""
+    from pelotonxl.model.ftp import is_ftp_test
+
+    return any(is_ftp_test((w.get("ride") or {}).get("title")) for w in store.workouts_of(new_ids).values())
+
+
+def _code_version() -> str:
+    """What decides the content besides the data: the package and the derived records' code."""
+    from pelotonxl import __version__
+    from pelotonxl.model import derived
+
+    return "-".join([__version__, *(facet.version for facet in derived.FACETS)])
 
 
 def _me_or_none(client: PelotonClient) -> dict | None:

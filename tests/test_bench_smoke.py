@@ -78,3 +78,41 @@ def test_the_udf_benchmark_runs_both_variants_on_todays_store(capsys, monkeypatc
     assert "| baseline: read the store on every call (from 50 calls) |" in report
     assert "| peloton_xl: in-memory index" in report
     assert re.search(r"^target: 50 calls well under 1 s: (PASS|FAIL)$", report, re.MULTILINE)
+
+
+def test_the_speed_benchmarks_stand_in_serves_what_the_demo_server_would_from_bytes_made_beforehand(tmp_path):
+    # Issue 22: the stand-in's own work per request must be a lookup, or the benchmark measures the server.
+    import requests
+
+    from benchmarks.bench_speed import EVERY_N, PAGE_QUERY, PrebuiltPeloton
+    from pelotonxl.demo.account import make_account
+    from pelotonxl.demo.server import FakePeloton
+
+    account = make_account(150, seed=3)
+    with PrebuiltPeloton(account, pooled_graphs=False) as prebuilt, FakePeloton(account) as plain:
+        prebuilt.prebuild()
+        headers = {}
+        for server in (prebuilt, plain):
+            token = requests.post(
+                server.url + "/oauth/token",
+                json={
+                    "grant_type": "password",
+                    "username": server.username,
+                    "password": server.password,
+                    "client_id": server.client_id,
+                },
+                timeout=10,
+            ).json()["access_token"]
+            headers[server.url] = {"Authorization": f"Bearer {token}"}
+        paths = [
+            (f"/api/user/{account.user_id}/workouts", {**PAGE_QUERY, "page": "1"}),
+            (f"/api/workout/{account.workouts[7]['id']}/performance_graph", {"every_n": str(EVERY_N)}),
+            ("/api/me", {}),
+        ]
+        for path, query in paths:
+            got = [
+                requests.get(s.url + path, params=query, headers=headers[s.url], timeout=10) for s in (prebuilt, plain)
+            ]
+            assert got[0].status_code == got[1].status_code == 200
+            assert got[0].json() == got[1].json(), path
+        assert prebuilt.misses == 0

@@ -20,6 +20,7 @@ from pelotonxl import ribbon
 from pelotonxl.demo.account import make_account
 from pelotonxl.demo.csv_export import header, workout_history_csv
 from pelotonxl.errors import ConfigError
+from pelotonxl.excel.functions import MetricIndex
 from pelotonxl.model.catalog import ZERO_RIDE_ID
 from pelotonxl.model.workbook import follow_renamed
 from pelotonxl.peloton.csv_import import CSV_ID_PREFIX, match_key, parse_csv, read_csv
@@ -267,3 +268,10 @@ def test_the_ribbon_imports_the_file_named_on_the_config_sheet(tmp_path, server,
     assert result is not None and result.exit_code == 0 and result.imported is not None
     assert result.rows == 6 and server.requests == []
     assert book.app.alerts == []  # a quiet success, as a refresh's
+
+
+def test_the_worksheet_functions_answer_for_a_csv_workout(tmp_path):
+    records = read_csv(sample(tmp_path, US)).records
+    index = MetricIndex.build(records)
+    ride_id = records[0][0]["id"]
+    assert index.value(ride_id, "calories") == 402 and index.value(ride_id.upper(), "Avg Resistance") == 47

@@ -74,6 +74,7 @@ def test_an_older_store_keeps_its_workouts_and_graphs_and_is_upgraded(tmp_path, 
         assert store.frontier() == 1_700_000_000
         assert store.coarser_graphs(5) == [WORKOUT["id"]]  # fetched at 300 s: refined later
         assert store.coarser_graphs(300) == []
+        assert store.stale_derived("rows", "1") == [WORKOUT["id"]]  # version 3: no records yet, derived next
     assert user_version(path) == SCHEMA_VERSION
     with sqlite3.connect(path) as db:
         columns = [row[1] for row in db.execute("PRAGMA table_info(graphs)")]

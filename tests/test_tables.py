@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pelotonxl.model.catalog import column_header
 from pelotonxl.model.tables import (
     SheetTable,
     build_tables,
-    column_header,
     local_start,
     metric_catalog,
     metric_values,

@@ -4,6 +4,7 @@ told when a route breaks. Every step goes over HTTP to the local server, with it
 from __future__ import annotations
 
 import json
+import time
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -126,6 +127,21 @@ def test_a_website_sign_in_is_renewed_by_the_website_client(server, settings):
     assert auth.token_rejected(old) != old  # the server renews a web refresh token only for the web client
     assert paths(server) == ["/oauth/token"]
     assert json.loads(store.path.read_text())["client_id"] == DEFAULT_WEB_CLIENT_ID
+
+
+def test_a_saved_website_sign_in_is_renewed_by_the_website_client_in_a_later_run(server, settings):
+    server.website.faults.add("no-password-grant")
+    make_auth(settings)[0].access_token()
+    server.clear_requests()
+    settings.password = ""  # a later run: only the saved token set, read back from its file
+
+    def later() -> float:
+        return time.time() + 172800 - 60  # inside the renewal margin
+
+    store = TokenStore(settings.home_path, settings.username)
+    auth = Authenticator(settings, store, requests.Session(), clock=later)
+    auth.access_token()
+    assert [(r.path, r.status) for r in server.requests] == [("/oauth/token", 200)]
 
 
 def test_the_usual_route_costs_no_website_request(server, settings):

@@ -12,23 +12,27 @@ workout are too many to keep in memory for a function called once per ride.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
 import threading
+import time
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pelotonxl.model import tables
+from pelotonxl.model import derived, tables
 from pelotonxl.model.samples import sampled_metrics
 from pelotonxl.peloton.store import WorkoutStore, file_version, watched_files
 from pelotonxl.settings import FIELD_BY_NAME
 from pelotonxl.state import StateFolder, last_refresh, refresh_of, refreshes_file
 
 EXCEL_EPOCH = datetime(1899, 12, 30)
-_WORKOUT_ID = re.compile(r"^[0-9a-f]{32}$")
+# Peloton's 32 hex digits, or the id of a workout imported from the website's CSV (peloton.csv_import).
+_WORKOUT_ID = re.compile(r"^(?:[0-9a-f]{32}|csv-[0-9a-f]{28})$")
 HOME_ENV = FIELD_BY_NAME["home"].env
 
 
@@ -57,26 +61,73 @@ def _key(name: str) -> str:
 
 @dataclass
 class MetricIndex:
-    values: dict[str, dict[str, float]] = field(default_factory=dict)  # id -> slug -> value
+    """Every workout's metric values, compact: one float array (NaN where a workout lacks a metric), a row
+    per workout, a column per metric of the catalogue. Built by a refresh from the store's row records and
+    kept in the store (`to_json`), so the first call of a session reads one value instead of every workout."""
+
+    catalog: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # slug -> (name, unit)
+    rows: dict[str, int] = field(default_factory=dict)  # workout id -> row
+    table: array = field(default_factory=lambda: array("d"))  # rows x len(catalog)
     starts: list[tuple[datetime, str]] = field(default_factory=list)  # newest first
     slugs: dict[str, str] = field(default_factory=dict)  # _key(name or slug) -> slug
-    catalog: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    columns: dict[str, int] = field(default_factory=dict)  # slug -> column
+
+    def __post_init__(self) -> None:
+        self.columns = {slug: i for i, slug in enumerate(self.catalog)}
+        for slug, (name, unit) in self.catalog.items():
+            for alias in (slug, name, f"{name} ({unit})" if unit else name):
+                self.slugs.setdefault(_key(alias), slug)
 
     @classmethod
     def build(cls, records: Iterable[tuple[dict[str, Any], dict[str, Any] | None]]) -> MetricIndex:
-        records = list(records)
-        index = cls(catalog=tables.metric_catalog(records))
-        for slug, (name, unit) in index.catalog.items():
-            for alias in (slug, name, f"{name} ({unit})" if unit else name):
-                index.slugs.setdefault(_key(alias), slug)
-        for workout, graph in records:
-            wid = workout["id"]
-            index.values[wid] = tables.metric_values(workout, graph)
-            start = tables.local_start(workout)
+        """From (workout, graph) pairs."""
+        return cls.from_rows(
+            [(w["id"], tables.row_record(w, g)) for w, g in records if isinstance(w, dict) and "id" in w]
+        )
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple[str, dict]]) -> MetricIndex:
+        """From the store's "rows" records ((workout id, `tables.row_record`), newest first)."""
+        index = cls(catalog=tables.row_catalog(tables.sorted_rows(row for _, row in rows)))
+        width = len(index.columns)
+        for wid, row in rows:
+            index.rows[wid] = len(index.rows)
+            line = [math.nan] * width
+            for slug, value in tables.row_metric_values(row).items():
+                line[index.columns[slug]] = value
+            index.table.extend(line)
+            start = row["w"]["Start"]
             if start is not None:
-                index.starts.append((start, wid))
+                index.starts.append((datetime.fromisoformat(start), wid))
         index.starts.sort(reverse=True)
         return index
+
+    def to_json(self) -> dict:
+        ids = list(self.rows)
+        width = len(self.columns)
+        return {
+            "catalog": [[slug, name, unit] for slug, (name, unit) in self.catalog.items()],
+            "ids": ids,
+            "values": [None if math.isnan(v) else v for v in self.table] if width else [],
+            "starts": [[start.isoformat(), wid] for start, wid in self.starts],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> MetricIndex:
+        index = cls(catalog={slug: (name, unit) for slug, name, unit in data["catalog"]})
+        index.rows = {wid: i for i, wid in enumerate(data["ids"])}
+        index.table = array("d", (math.nan if v is None else v for v in data["values"]))
+        index.starts = [(datetime.fromisoformat(start), wid) for start, wid in data["starts"]]
+        return index
+
+    def values_of(self, workout_id: str) -> dict[str, float]:
+        """slug -> value of one workout's metrics (those it has)."""
+        base = self.rows[workout_id] * len(self.columns)
+        return {
+            slug: self.table[base + column]
+            for slug, column in self.columns.items()
+            if not math.isnan(self.table[base + column])
+        }
 
     def resolve_workout(self, workout: object) -> str:
         if isinstance(workout, str):
@@ -86,7 +137,7 @@ class MetricIndex:
                     raise MetricLookupError("no workouts in the store yet: refresh first")
                 return self.starts[0][1]
             if _WORKOUT_ID.match(text.lower()):
-                if text.lower() not in self.values:
+                if text.lower() not in self.rows:
                     raise MetricLookupError(f"no workout {text} in the last refresh")
                 return text.lower()
             try:
@@ -113,8 +164,8 @@ class MetricIndex:
         slug = self.slugs.get(_key(metric))
         if slug is None:
             raise MetricLookupError(f"unknown metric {metric!r}; see =PELOTON_METRIC_NAMES()")
-        value = self.values[wid].get(slug)
-        if value is None:
+        value = self.table[self.rows[wid] * len(self.columns) + self.columns[slug]]
+        if math.isnan(value):
             raise MetricLookupError(f"workout {wid} has no {self.catalog[slug][0]}")
         return value
 
@@ -136,13 +187,16 @@ class _Cache:
     its last refresh filled (state.refresh_of), wherever that was; plain Python from PELOTON_XL_HOME's
     last account when that is set, else this machine's most recent refresh (state.last_refresh), else
     the default state folder's last account. Both lookups are memoised against the stamps of the files
-    they read, so a call that finds nothing changed costs a few stat() calls: this runs once per cell
-    on every recalculation.
+    they read; those are looked at again when RECHECK seconds have passed since they last were, so the
+    calls of one recalculation (10,000 cells in a few milliseconds) cost a dictionary lookup each and all
+    answer from the same store, and the first call after a refresh (seconds later) sees the new one.
     """
 
     KEPT = 4  # stores indexed at once (a member's workbook and the demo's, say)
+    RECHECK = 0.25  # seconds a checked index is trusted without looking at the files again
 
     def __init__(self) -> None:
+        self._recent: dict[tuple, tuple[float, MetricIndex]] = {}  # key -> when checked, index
         self._lock = threading.Lock()
         self._where: dict[tuple, tuple[tuple[str, ...], tuple, Path]] = {}  # key -> files, version, store
         self._indexes: dict[Path, tuple[tuple[str, ...], tuple, MetricIndex]] = {}  # store -> files, version, index
@@ -163,6 +217,18 @@ class _Cache:
         return store
 
     def index(self, book: str | None = None) -> MetricIndex:
+        key = (book, os.environ.get(HOME_ENV) or "")
+        now = time.monotonic()
+        recent = self._recent.get(key)
+        if recent is not None and now - recent[0] < self.RECHECK:
+            return recent[1]
+        index = self._checked_index(book)
+        if len(self._recent) >= 64:
+            self._recent.clear()
+        self._recent[key] = (now, index)
+        return index
+
+    def _checked_index(self, book: str | None) -> MetricIndex:
         path = self.store(book)
         hit = self._indexes.get(path)
         if hit is not None and file_version(hit[0]) == hit[1]:
@@ -173,7 +239,7 @@ class _Cache:
             if not path.exists():
                 raise MetricLookupError(f"the local store {path} is missing: refresh first")
             with WorkoutStore(path) as store:
-                index = MetricIndex.build(store.records(samples=False))
+                index = stored_index(store) or MetricIndex.from_rows(derived.read_only(store, derived.ROWS))
             self._indexes.pop(path, None)
             while len(self._indexes) >= self.KEPT:
                 self._indexes.pop(next(iter(self._indexes)))
@@ -184,6 +250,25 @@ class _Cache:
         """One workout's stored graph, from the store a call from `book` answers from."""
         with WorkoutStore(self.store(book)) as store:
             return store.graph(workout_id)
+
+
+INDEX_NOTE = "metric_index"
+
+
+def index_tag(store: WorkoutStore) -> str:
+    """What a kept index was built from: the store's data and the code of its row records."""
+    return f"{store.data_version()}:{derived.ROWS.version}"
+
+
+def keep_index(store: WorkoutStore, rows: list[tuple[str, dict]]) -> None:
+    """The refresh's part: the index of these row records (all of the store's, newest first), kept in the store."""
+    store.remember(INDEX_NOTE, {"tag": index_tag(store), **MetricIndex.from_rows(rows).to_json()})
+
+
+def stored_index(store: WorkoutStore) -> MetricIndex | None:
+    """The index the last refresh kept, if it is of the store's current data."""
+    kept = store.recalled(INDEX_NOTE)
+    return MetricIndex.from_json(kept) if kept is not None and kept.get("tag") == index_tag(store) else None
 
 
 def _locate(book: str | None, home_env: str, refreshes: Path) -> tuple[tuple[str, ...], Path]:

@@ -33,13 +33,14 @@ from pelotonxl.model.dashboard_power import (
     curve_block,
     ftp_blocks,
 )
+from pelotonxl.model.workbook import DASHBOARD_DATA_SHEET, DASHBOARD_SHEET
 
 if TYPE_CHECKING:
     from pelotonxl.model.power_curve import PowerCurve
     from pelotonxl.model.tables import SheetTable
 
-SHEET = "Dashboard"
-DATA_SHEET = "Dashboard Data"
+SHEET = DASHBOARD_SHEET
+DATA_SHEET = DASHBOARD_DATA_SHEET
 WEEKS = 52
 WEEKS_FORMAT = '[=1]0 "week";0 "weeks"'  # "1 week", "3 weeks"
 MIN_MONTHS, MAX_MONTHS = 12, 36

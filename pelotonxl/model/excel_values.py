@@ -3,7 +3,8 @@
 Excel holds numbers, text, booleans and blanks; date-times and durations are numbers of days.
 `excel_value` maps any value a table or the Dashboard holds to the plain Python value that stands
 for it, and `day_numbers` does the same for a whole date-time or duration column, vectorised (the
-headless writer's fast path). The writers only format the result: SpreadsheetML, or xlwings.
+headless writer's fast path). The writers only format the result: SpreadsheetML, or xlwings. Plain
+Python values never import NumPy or pandas (a refresh that writes only the status cells loads neither).
 """
 
 from __future__ import annotations
@@ -11,15 +12,29 @@ from __future__ import annotations
 import datetime as dt
 import math
 import numbers
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 ExcelValue = None | bool | int | float | str | dt.datetime | dt.date | dt.timedelta
 
-EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # day 0 in the 1900 date system (leap-year bug included)
-ONE_DAY = pd.Timedelta(days=1)
+EPOCH = dt.datetime(1899, 12, 30)  # day 0 in the 1900 date system (leap-year bug included)
+SECONDS_PER_DAY = 86400
+
+
+def excel_serial(value: dt.datetime | dt.date | dt.timedelta) -> float:
+    """A date-time as Excel's day number (the 1900 system, its leap-year bug included before March
+    1900), a duration as a fraction of days."""
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds() / SECONDS_PER_DAY
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time())
+    days = (value - EPOCH).days
+    if 0 < days <= 60:
+        days -= 1
+    return days + (value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 10**6) / SECONDS_PER_DAY
 
 
 def excel_value(value: object) -> ExcelValue:
@@ -28,6 +43,23 @@ def excel_value(value: object) -> ExcelValue:
     a timedelta for a duration; text as is, anything else as its text."""
     if isinstance(value, str):  # first: most cells that come one by one are text
         return value
+    # Plain Python values first (exact types: pandas' Timestamp is a datetime), without NumPy or pandas.
+    if value is None:
+        return None
+    if type(value) in (bool, int, dt.date, dt.timedelta):
+        return cast(ExcelValue, value)
+    if type(value) is float:
+        return value if math.isfinite(value) else None
+    if type(value) is dt.datetime:
+        return value.replace(tzinfo=None)
+    return _library_value(value)
+
+
+def _library_value(value: object) -> ExcelValue:
+    """excel_value of a NumPy or pandas value (or another kind of number or date)."""
+    import numpy as np
+    import pandas as pd
+
     if value is None or (pd.api.types.is_scalar(value) and pd.isna(cast(Any, value))):  # stubs: no object
         return None
     if isinstance(value, np.datetime64):
@@ -65,6 +97,8 @@ def wall_clock(series: pd.Series) -> pd.Series:
 
 def day_numbers(series: pd.Series) -> np.ndarray:
     """A date-time column as Excel serials, or a duration column as fractions of a day; NaN where blank."""
+    import pandas as pd
+
     if series.dtype.kind == "M":
-        series = wall_clock(series) - EXCEL_EPOCH
-    return (cast("pd.Series[pd.Timedelta]", series) / ONE_DAY).to_numpy(dtype=float, na_value=math.nan)
+        series = wall_clock(series) - pd.Timestamp(EPOCH)
+    return (cast("pd.Series[pd.Timedelta]", series) / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=math.nan)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pelotonxl.model.tables import SheetTable, local_start, ride_of
+from pelotonxl.model.tables import SheetTable, is_bike, local_start, ride_of
 
 # The durations people quote (seconds), always on the curve when the sampling and the rides allow.
 ANCHORS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 2700, 3600, 5400)
@@ -34,7 +34,6 @@ YEAR_DAYS = 365
 CP_SHORTEST, CP_LONGEST = 180, 1200
 FTP_SHARE = 0.95
 FTP_SECONDS = 1200
-BIKE = "cycling"
 TABLE = "PowerCurve"
 ZERO_RIDE_ID = "00000000000000000000000000000000"  # Just Ride and other classless workouts
 COLUMNS = (
@@ -75,9 +74,18 @@ class RideSeries:
 
 
 @dataclass
+class RideBest:
+    """One Bike ride's best averages (from its `ride_efforts` record): what the curve keeps of a ride."""
+
+    workout_id: str
+    start: datetime | None
+    seconds: int  # samples x every_n: the longest duration it can hold
+
+
+@dataclass
 class PowerCurve:
     durations: np.ndarray  # seconds, only those the longest ride reaches
-    rides: list[RideSeries]
+    rides: list[RideSeries] | list[RideBest]
     best: np.ndarray  # rides x durations: each ride's best average (NaN: ride too short)
 
     def bests(self, since: datetime | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -135,13 +143,6 @@ def _ride_id(workout: dict) -> str | None:
     ride = ride_of(workout)
     ride_id = ride.get("id") if isinstance(ride.get("id"), str) else None
     return None if not ride_id or ride_id == ZERO_RIDE_ID else ride_id
-
-
-def is_bike(workout: dict) -> bool:
-    discipline = workout.get("fitness_discipline")
-    if not isinstance(discipline, str):
-        discipline = ride_of(workout).get("fitness_discipline")
-    return isinstance(discipline, str) and discipline.lower() == BIKE
 
 
 def bike_series(records: Iterable[tuple[Any, Any]]) -> list[RideSeries]:
@@ -210,6 +211,54 @@ def power_curve(rides: list[RideSeries], durations: Iterable[int] | None = None)
     for step, indexes in by_step.items():  # one vectorised pass per sampling interval (usually one)
         best[indexes] = best_averages([rides[i].output for i in indexes], step, reached)
     return PowerCurve(reached, rides, best)
+
+
+def ride_efforts(workout: dict, graph: dict | None) -> dict[str, Any] | None:
+    """One ride's record for the curve, kept in the store (model/derived.py): its start, sampling and
+    how long its samples run, and its best average over each window of `w` samples ("best": {w: watts})
+    that a curve can ask of it: those of `durations_for` its own sampling (every curve of a store
+    sampled alike) and of 1 s (a store mixing in one-second rides). None for a workout that is not a Bike
+    ride with output samples."""
+    rides = bike_series([(workout, graph)])
+    if not rides:
+        return None
+    ride = rides[0]
+    widths = sorted(
+        {w for d in (*durations_for(ride.every_n), *DURATIONS) if (w := -(-d // ride.every_n)) <= len(ride.output)}
+    )
+    best = best_averages([ride.output], 1, widths)[0] if widths else []
+    return {
+        "start": ride.start.isoformat() if ride.start is not None else None,
+        "every_n": ride.every_n,
+        "seconds": int(len(ride.output) * ride.every_n),
+        "best": {str(w): float(b) for w, b in zip(widths, best, strict=True)},
+    }
+
+
+def curve_from_efforts(efforts: Iterable[tuple[str, dict[str, Any] | None]]) -> PowerCurve:
+    """The curve from `ride_efforts` records ((workout id, record) newest first, as the store lists
+    them): the figures of power_curve(bike_series(records)), without reading a sample. (In a store that
+    mixes samplings other than 1 s, a coarser ride lacks the windows its record did not keep: blank there.)"""
+    rides: list[RideBest] = []
+    records: list[dict[str, Any]] = []
+    for wid, record in efforts:
+        if record is None:
+            continue
+        start = datetime.fromisoformat(record["start"]) if record["start"] is not None else None
+        rides.append(RideBest(wid, start, int(record["seconds"])))
+        records.append(record)
+    durations = durations_for(min((int(r["every_n"]) for r in records), default=1))
+    longest = max((r.seconds for r in rides), default=0)
+    reached = np.array([d for d in durations if d <= longest], dtype="int64")
+    order = sorted(range(len(rides)), key=lambda i: (rides[i].start is None, rides[i].start or datetime.min))
+    best = np.full((len(rides), len(reached)), np.nan)
+    for row, i in enumerate(order):
+        step, kept = int(records[i]["every_n"]), records[i]["best"]
+        for column, seconds in enumerate(reached):
+            value = kept.get(str(-(-int(seconds) // step)))
+            if value is not None:
+                best[row, column] = value
+    return PowerCurve(reached, [rides[i] for i in order], best)
 
 
 def curve_table(curve: PowerCurve, now: datetime) -> SheetTable:

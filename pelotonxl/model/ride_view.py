@@ -24,9 +24,10 @@ from pelotonxl.model.power_curve import (
     metric_samples,
 )
 from pelotonxl.model.tables import local_start, ride_of, total_output_kj
+from pelotonxl.model.workbook import RIDE_DATA_SHEET, RIDE_SHEET
 
-SHEET = "Ride"
-DATA_SHEET = "Ride Data"  # the numbers the Ride sheet's charts plot
+SHEET = RIDE_SHEET
+DATA_SHEET = RIDE_DATA_SHEET  # the numbers the Ride sheet's charts plot
 PREVIOUS_ATTEMPTS = 2
 # slug -> column header, in the order the sheet shows them.
 SERIES = {
@@ -140,8 +141,8 @@ def rides_to_read(summaries: Iterable[tuple[Any, Any]], workout_id: str | None =
     `WorkoutStore.records(samples=False)` yields them): the ride to show (`workout_id`, else the most
     recent Bike ride with a graph) and the other rides of its class. Reading only these keeps a long
     history's samples out of memory."""
-    bikes = [
-        w
+    candidates = [
+        (w["id"], float(w.get("start_time") or 0), ride_of(w).get("id"))
         for w, g in summaries
         if isinstance(w, dict)
         and isinstance(g, dict)
@@ -149,14 +150,28 @@ def rides_to_read(summaries: Iterable[tuple[Any, Any]], workout_id: str | None =
         and isinstance(w.get("id"), str)
         and _has_output(g)  # as ride_view needs: a ride imported from the CSV has no series
     ]
-    bikes.sort(key=lambda w: float(w.get("start_time") or 0), reverse=True)
-    chosen = next((w for w in bikes if workout_id is None or w["id"] == workout_id), None)
+    return _chosen_rides(candidates, workout_id)
+
+
+def rides_to_read_from_rows(rows: Iterable[tuple[str, dict[str, Any]]], workout_id: str | None = None) -> set[str]:
+    """rides_to_read from the store's "rows" records ((workout id, `tables.row_record`))."""
+    candidates = [
+        (wid, row["ride"]["start"] or 0.0, row["ride"]["id"])
+        for wid, row in rows
+        if row["ride"]["bike"] and row["ride"]["graph"]
+    ]
+    return _chosen_rides(candidates, workout_id)
+
+
+def _chosen_rides(candidates: list[tuple[str, float, Any]], workout_id: str | None) -> set[str]:
+    """(id, start time, class id) of the Bike rides with a graph -> the ride to show and its class's others."""
+    candidates.sort(key=lambda c: c[1], reverse=True)
+    chosen = next((c for c in candidates if workout_id is None or c[0] == workout_id), None)
     if chosen is None:
         return set()
-    ride_id = ride_of(chosen).get("id")
-    if ride_id in (None, ZERO_RIDE_ID):
-        return {chosen["id"]}
-    return {w["id"] for w in bikes if w is chosen or ride_of(w).get("id") == ride_id}
+    if chosen[2] in (None, ZERO_RIDE_ID):
+        return {chosen[0]}
+    return {c[0] for c in candidates if c is chosen or c[2] == chosen[2]}
 
 
 def _has_output(graph: dict) -> bool:

@@ -5,7 +5,10 @@ Used by PELOTON_SERIES and the Parquet export; the graph is Peloton's JSON as th
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def sampled_metrics(graph: dict) -> list[dict]:
@@ -19,6 +22,8 @@ def sampled_metrics(graph: dict) -> list[dict]:
 
 def graph_samples(graph: dict, slugs: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(second of each sample, slug -> float64 samples with NaN for gaps) of one graph."""
+    import numpy as np
+
     values: dict[str, np.ndarray] = {}
     for entry in sampled_metrics(graph):
         slug = entry.get("slug")

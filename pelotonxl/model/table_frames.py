@@ -1,17 +1,69 @@
-"""The frame and the column widths of a `tables.SheetTable`: each column's dtype made explicit, and a
-width that fits its header (with the filter button) and its widest value as its number format shows it.
+"""`SheetTable` (one Excel Table: its frame, number formats, widths) and the Workouts columns; a table's frame
+with each column's dtype made explicit, and a width that fits its header (with the filter button) and its
+widest value as its number format shows it. pandas is imported only when a frame is made.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from pelotonxl.model.catalog import MetricKey
+
+if TYPE_CHECKING:  # pandas is imported where a frame is made, not by the modules that only read records
+    import pandas as pd
 
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 DURATION_FORMAT = "[h]:mm:ss"
+
+WORKOUT_FORMATS = {
+    "Start": DATE_FORMAT,
+    "Class Length (min)": "0",
+    "Duration": DURATION_FORMAT,
+    "Total Output (kJ)": "0.0",
+    "Class Aired": DATE_FORMAT,
+    "Difficulty": "0.0",
+    "Effort Points": "0.0",
+}
+WORKOUT_COLUMNS = (
+    "Workout ID",
+    "Start",
+    "Time Zone",
+    "Discipline",
+    "Class Title",
+    "Instructor",
+    "Class Length (min)",
+    "Duration",
+    "Live/On-demand",
+    "Total Output (kJ)",
+    "Personal Record",
+    "Device",
+    "Status",
+    "Class Aired",
+    "Difficulty",
+    "Workout Type",
+    "Outdoor",
+    "Effort Points",
+)
+# Columns earlier versions wrote: still the refresh's, so a workbook that has one loses it rather
+# than keeping it as if the member had added it (Platform: the same device as Device, unreadable).
+RETIRED_WORKOUT_COLUMNS = ("Platform",)
+METRIC_LEAD_COLUMNS = ("Workout ID", "Start", "Discipline")
+
+
+@dataclass
+class SheetTable:
+    name: str  # sheet name and Excel Table name
+    frame: pd.DataFrame  # display-ordered columns; first column "Workout ID"
+    number_formats: dict[str, str]  # column -> Excel number format code
+    widths: dict[str, float]  # column -> column width in characters
+    # (slug, unit) -> the column holding that metric: how code finds a metric, not by its header.
+    metric_columns: dict[MetricKey, str] = field(default_factory=dict)
+
+
+DATE_CELLS = ("Start", "Class Aired")  # Workouts' date-times (ISO text in a stored row record)
 
 
 def typed_frame(
@@ -24,6 +76,8 @@ def typed_frame(
     numbers: Iterable[str] = (),
 ) -> pd.DataFrame:
     """One DataFrame from row dicts, with each column's dtype made explicit."""
+    import pandas as pd
+
     frame = pd.DataFrame.from_records(rows, columns=list(columns))
     for column in dates:
         frame[column] = pd.to_datetime(frame[column])
@@ -38,6 +92,8 @@ def typed_frame(
 
 def _content_chars(series: pd.Series, number_format: str | None) -> int:
     """Characters the widest cell of a column shows under its number format."""
+    import pandas as pd
+
     values = series.dropna()
     if values.empty:
         return 0

@@ -24,92 +24,68 @@ Choices worth knowing:
 
 from __future__ import annotations
 
-import logging
 import math
 import re
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import pandas as pd
-
 from pelotonxl.model.catalog import (
     DEVICE_NAMES,
     DISCIPLINE_NAMES,
     NO_CLASS_LABELS,
-    PACE_SLUGS,
     SLUG_ALIASES,
     STATUS_NAMES,
     ZERO_RIDE_ID,
     MetricKey,
-    column_header,
-    column_order,
-    metric_format,
-    metric_name,
-    pace_seconds,
     unit_label,
 )
 from pelotonxl.model.table_frames import (
-    DATE_FORMAT,
-    DURATION_FORMAT,
-    typed_frame,
-    widths,
+    DATE_CELLS,
+    METRIC_LEAD_COLUMNS,
+    RETIRED_WORKOUT_COLUMNS,
+    WORKOUT_COLUMNS,
+    WORKOUT_FORMATS,
+    SheetTable,
+)
+from pelotonxl.model.table_rows import (
+    metrics_table,
+    row_catalog,
+    row_metric_values,
+    sorted_rows,
+    tables_from_rows,
+    workouts_table,
 )
 
-log = logging.getLogger(__name__)
+# The assembly from row records lives in table_rows; its names are part of this module's interface.
+__all__ = [
+    "METRIC_LEAD_COLUMNS",
+    "RETIRED_WORKOUT_COLUMNS",
+    "WORKOUT_COLUMNS",
+    "WORKOUT_FORMATS",
+    "SheetTable",
+    "build_tables",
+    "is_bike",
+    "local_start",
+    "metric_catalog",
+    "metric_values",
+    "metrics_frame",
+    "metrics_table",
+    "row_catalog",
+    "row_metric_values",
+    "row_record",
+    "sorted_rows",
+    "tables_from_rows",
+    "total_output_kj",
+    "workouts_frame",
+    "workouts_table",
+]
 Record = tuple[dict, "dict | None"]
 
 # A workout started this close to the class's air time was taken live.
 LIVE_WINDOW_SECONDS = 15 * 60
-
-
-WORKOUT_FORMATS = {
-    "Start": DATE_FORMAT,
-    "Class Length (min)": "0",
-    "Duration": DURATION_FORMAT,
-    "Total Output (kJ)": "0.0",
-    "Class Aired": DATE_FORMAT,
-    "Difficulty": "0.0",
-    "Effort Points": "0.0",
-}
-WORKOUT_COLUMNS = (
-    "Workout ID",
-    "Start",
-    "Time Zone",
-    "Discipline",
-    "Class Title",
-    "Instructor",
-    "Class Length (min)",
-    "Duration",
-    "Live/On-demand",
-    "Total Output (kJ)",
-    "Personal Record",
-    "Device",
-    "Status",
-    "Class Aired",
-    "Difficulty",
-    "Workout Type",
-    "Outdoor",
-    "Effort Points",
-)
-# Columns earlier versions wrote: still the refresh's, so a workbook that has one loses it rather
-# than keeping it as if the member had added it (Platform: the same device as Device, unreadable).
-RETIRED_WORKOUT_COLUMNS = ("Platform",)
-METRIC_LEAD_COLUMNS = ("Workout ID", "Start", "Discipline")
-
-
-@dataclass
-class SheetTable:
-    name: str  # sheet name and Excel Table name
-    frame: pd.DataFrame  # display-ordered columns; first column "Workout ID"
-    number_formats: dict[str, str]  # column -> Excel number format code
-    widths: dict[str, float]  # column -> column width in characters
-    # (slug, unit) -> the column holding that metric: how code finds a metric, not by its header.
-    metric_columns: dict[MetricKey, str] = field(default_factory=dict)
 
 
 # ---- reading raw JSON defensively -------------------------------------------------------
@@ -206,6 +182,14 @@ def _discipline(workout: dict, ride: dict) -> str:
     return (slug or "").lower()
 
 
+def is_bike(workout: dict) -> bool:
+    """A Bike workout (Just Ride included): the workout's own discipline, else its class's."""
+    discipline = workout.get("fitness_discipline")
+    if not isinstance(discipline, str):
+        discipline = ride_of(workout).get("fitness_discipline")
+    return isinstance(discipline, str) and discipline.lower() == "cycling"
+
+
 def _instructor(workout: dict, ride: dict) -> str | None:
     """The instructor's name; `peloton.ride` has it when `ride` was joined without it."""
     name = _text(_dict(ride.get("instructor")).get("name"))
@@ -290,16 +274,40 @@ def _workout_row(workout: dict, graph: dict | None) -> dict[str, Any]:
 
 
 def workouts_frame(records: Iterable[tuple[dict, dict | None]]) -> SheetTable:
-    rows = [_workout_row(w, g) for w, g in _prepare(records)]
-    frame = typed_frame(
-        rows,
-        WORKOUT_COLUMNS,
-        dates=("Start", "Class Aired"),
-        durations=("Duration",),
-        flags=("Personal Record", "Outdoor"),
-        numbers=("Class Length (min)", "Total Output (kJ)", "Difficulty", "Effort Points"),
-    )
-    return SheetTable("Workouts", frame, dict(WORKOUT_FORMATS), widths(frame, WORKOUT_FORMATS))
+    return workouts_table([row_record(w, g) for w, g in _prepare(records)])
+
+
+# ---- the per-workout record (kept in the store, see model/derived.py) ----------------------------
+
+
+def row_record(workout: dict, graph: dict | None) -> dict[str, Any]:
+    """Everything the two tables, the worksheet functions and the Ride sheet's choice read from one
+    workout, as JSON-ready values: its Workouts cells ("w"; times as ISO text, Duration in seconds),
+    its metric values in order ("m": [slug, unit, value]), the display names it names ("n"), its sort
+    key ("o"), an unknown time zone ("tz") and what picks the Ride sheet's ride ("ride")."""
+    graph = graph if isinstance(graph, dict) else None
+    cells = _workout_row(workout, graph)
+    for column in DATE_CELLS:
+        cells[column] = cells[column].isoformat() if cells[column] is not None else None
+    cells["Duration"] = cells["Duration"].total_seconds() if cells["Duration"] is not None else None
+    names: dict[str, str] = {}
+    values = _metric_values(workout, graph, names)
+    start = _number(workout.get("start_time"))
+    zone = _text(workout.get("timezone"))
+    workout_ride = ride_of(workout)
+    return {
+        "w": cells,
+        "m": [[slug, unit, value] for (slug, unit), value in values.items()],
+        "n": names,
+        "o": [start is not None, start or 0.0],
+        "tz": zone if zone and _zone(zone)[1] != zone else None,
+        "ride": {
+            "bike": is_bike(workout),
+            "id": workout_ride.get("id") if isinstance(workout_ride.get("id"), str) else None,  # as ride_view
+            "graph": graph is not None,
+            "start": start,
+        },
+    }
 
 
 # ---- Metrics -----------------------------------------------------------------------------
@@ -336,12 +344,10 @@ def _heart_rate(workout: dict, graph: dict) -> dict[MetricKey, float]:
     return values
 
 
-def _metric_values(
-    workout: dict, graph: dict | None, seen_names: dict[str, str], seen_units: dict[str, Counter]
-) -> dict[MetricKey, float]:
+def _metric_values(workout: dict, graph: dict | None, seen_names: dict[str, str]) -> dict[MetricKey, float]:
     """One workout's summaries, averages and heart rate, keyed by (slug, unit).
 
-    Records each slug's first display name in `seen_names` and counts its units in `seen_units`.
+    Records each slug's first display name in `seen_names`.
     """
     values: dict[MetricKey, float] = {}
     graph = graph or {}
@@ -372,62 +378,17 @@ def _metric_values(
             del values[key]
             values[("duration", "min")] = (end - start) / 60
     values.update(_heart_rate(workout, graph))
-    for slug, unit in values:
-        if slug not in seen_units:
-            seen_units[slug] = Counter()
-        seen_units[slug][unit] += 1
     return values
 
 
 def metric_values(workout: dict, graph: dict | None) -> dict[str, float]:
     """One workout's metrics by canonical slug (the keys of metric_catalog), for the UDFs: the
     numbers the Metrics row holds, a pace as Excel holds it (a fraction of a day: 8:28 is 508/86400)."""
-    values: dict[str, float] = {}
-    keyed = _metric_values(workout, graph if isinstance(graph, dict) else None, {}, {})
-    for (slug, _unit), value in keyed.items():
-        values.setdefault(slug, pace_seconds(value) / 86400 if slug in PACE_SLUGS else value)
-    return values
-
-
-def _metric_pass(pairs: list[Record]) -> tuple[list[dict[MetricKey, float]], dict[str, str], dict[str, Counter]]:
-    """Every workout's metric values, plus the display names and units seen across them."""
-    seen_names: dict[str, str] = {}
-    seen_units: dict[str, Counter] = {}
-    values = [_metric_values(w, g, seen_names, seen_units) for w, g in pairs]
-    return values, seen_names, seen_units
+    return row_metric_values(row_record(workout, graph))
 
 
 def metrics_frame(records: Iterable[tuple[dict, dict | None]]) -> SheetTable:
-    pairs = _prepare(records)
-    per_workout, seen_names, _ = _metric_pass(pairs)
-    keys = sorted({key for values in per_workout for key in values}, key=column_order)
-    headers: dict[MetricKey, str] = {}
-    taken = set(METRIC_LEAD_COLUMNS)
-    for key in keys:
-        header = column_header(metric_name(key[0], seen_names), key[1])
-        if header in taken:  # an unknown slug reusing a known name: keep headers unique
-            header = f"{header} [{key[0]}]"
-        headers[key] = header
-        taken.add(header)
-    rows = []
-    for (workout, _), values in zip(pairs, per_workout, strict=False):
-        row: dict[str, Any] = {
-            "Workout ID": _text(workout.get("id")),
-            "Start": local_start(workout),
-            "Discipline": _readable(_discipline(workout, ride_of(workout)), DISCIPLINE_NAMES),
-        }
-        row.update(
-            (headers[key], timedelta(seconds=pace_seconds(value)) if key[0] in PACE_SLUGS else value)
-            for key, value in values.items()
-        )
-        rows.append(row)
-    columns = [*METRIC_LEAD_COLUMNS, *headers.values()]
-    paces = tuple(headers[key] for key in keys if key[0] in PACE_SLUGS)
-    frame = typed_frame(
-        rows, columns, dates=("Start",), durations=paces, numbers=tuple(h for h in headers.values() if h not in paces)
-    )
-    formats = {"Start": DATE_FORMAT, **{headers[key]: metric_format(key) for key in keys}}
-    return SheetTable("Metrics", frame, formats, widths(frame, formats), headers)
+    return metrics_table([row_record(w, g) for w, g in _prepare(records)])
 
 
 def metric_catalog(records: Iterable[tuple[dict, dict | None]]) -> dict[str, tuple[str, str | None]]:
@@ -437,34 +398,9 @@ def metric_catalog(records: Iterable[tuple[dict, dict | None]]) -> dict[str, tup
     common unit. Includes "avg_heart_rate", "max_heart_rate" and "hr_zone_1".."hr_zone_5"
     when any workout has them. Keyed by the canonical slug ("calories", not "total_calories").
     """
-    _, seen_names, seen_units = _metric_pass(_prepare(records))
-    return {
-        slug: (metric_name(slug, seen_names), units.most_common(1)[0][0])
-        for slug, units in sorted(seen_units.items(), key=lambda item: column_order((item[0], None)))
-    }
+    return row_catalog([row_record(w, g) for w, g in _prepare(records)])
 
 
 def build_tables(records: Iterable[tuple[dict, dict | None]]) -> list[SheetTable]:
     """[Workouts, Metrics] for the workbook, both sorted newest first."""
-    pairs = _prepare(records)
-    _warn_unknown_zones(pairs)
-    return [workouts_frame(pairs), metrics_frame(pairs)]
-
-
-def _warn_unknown_zones(pairs: list[Record]) -> None:
-    """Say once that some times are shown in UTC because their zone is unknown here; -v names them."""
-    unknown = [
-        (_text(w.get("id")), name) for w, _ in pairs if (name := _text(w.get("timezone"))) and _zone(name)[1] != name
-    ]
-    if not unknown:
-        return
-    names = sorted({name for _, name in unknown})
-    log.warning(
-        "%d workouts have a time zone this computer does not know (%s%s): their times are "
-        "shown in UTC (-v lists them).",
-        len(unknown),
-        ", ".join(names[:3]),
-        ", …" if len(names) > 3 else "",
-    )
-    for wid, name in unknown:
-        log.info("workout %s: unknown time zone %r, shown in UTC", wid, name[:60])
+    return tables_from_rows([row_record(w, g) for w, g in _prepare(records)])

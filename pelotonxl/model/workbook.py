@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from pelotonxl.model.tables import SheetTable
 
 CONFIG_SHEET = "Config"
+# The sheets a refresh writes (the model modules that fill them name them from here).
+DASHBOARD_SHEET, DASHBOARD_DATA_SHEET = "Dashboard", "Dashboard Data"
+RIDE_SHEET, RIDE_DATA_SHEET = "Ride", "Ride Data"
+TABLE_SHEETS = ("Workouts", "Metrics", "PowerCurve")  # each holds the Excel Table of its name
 TABLE_STYLE = "TableStyleMedium2"  # new tables' style; an existing table keeps the member's
 
 # The workbook's house colours (RGB hex, no '#'); the header fill is TableStyleMedium2's blue.
@@ -49,6 +53,15 @@ class WorkbookContent:
     ride: RideSheet | None = None
     # --full: notes the member typed for workouts no longer on Peloton go with them (else they stay).
     full: bool = False
+    # What this content is (refresh_job's stamp), recorded in the file by the headless writer so the
+    # next refresh can tell what the workbook already shows; None leaves the record as it is.
+    stamp: str | None = None
+
+    @property
+    def status_only(self) -> bool:
+        """Nothing but the status cells (and the stamp) to write."""
+        return not self.tables and self.dashboard is None and self.ride is None
+
     # Workout IDs that changed (a CSV row replaced by the API's record): old -> new, for follow_renamed.
     renamed_ids: dict[str, str] = field(default_factory=dict)
 

@@ -7,6 +7,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from email.utils import parsedate_to_datetime
 
 import requests
@@ -18,6 +19,8 @@ from pelotonxl.errors import ApiError
 from pelotonxl.peloton.auth import Authenticator
 from pelotonxl.settings import Settings
 
+# A pool's submit: runs fn(*args) somewhere and hands back its Future.
+Submit = Callable[..., Future]
 PAGE_SIZE = 100  # Peloton's cap: asking for more silently returns 100
 MAX_PAGES = 5_000  # 500,000 workouts: past this, a server offering "more" is looping, not listing
 RETRYABLE = {429, 500, 502, 503, 504}
@@ -129,8 +132,22 @@ class PelotonClient:
         self.auth.access_token()
         return self.auth.user_id or str(self.get_json("/api/me")["id"])
 
-    def workout_pages(self, user_id: str) -> Iterator[list[dict]]:
+    def workout_page(self, user_id: str, page: int) -> dict:
+        """One page of the workout list (100 workouts, newest first), as Peloton sends it."""
+        return self.get_json(
+            f"/api/user/{user_id}/workouts",
+            {"joins": "ride,ride.instructor", "limit": PAGE_SIZE, "page": page, "sort_by": "-created"},
+        )
+
+    def workout_pages(
+        self, user_id: str, submit: Submit | None = None, idle: Callable[[], None] | None = None
+    ) -> Iterator[list[dict]]:
         """Each page of workouts, newest first, until Peloton says there is no next page.
+
+        With `submit` (a pool's submit), the pages after the first, whose count the first one tells,
+        are all asked for at once in that pool (a walk that reads every page: a first refresh, --full);
+        they are still checked and yielded in order, and those not needed are cancelled; while the next
+        one is not in yet, `idle()` is called (to save what else the pool brought meanwhile).
 
         A server that keeps offering a next page (the same page again, pages past its own page_count,
         or more pages than any account has) would be asked ~500 times a second forever: it gets an
@@ -138,40 +155,51 @@ class PelotonClient:
         path = "/api/user/{id}/workouts"
         seen: set = set()
         page = 0
-        while True:
-            body = self.get_json(
-                f"/api/user/{user_id}/workouts",
-                {"joins": "ride,ride.instructor", "limit": PAGE_SIZE, "page": page, "sort_by": "-created"},
-            )
-            data = body.get("data")
-            if not isinstance(data, list):
-                raise ApiError(f"Peloton's workout list (page {page}) had no data; try again later.", path)
-            items = [w for w in data if isinstance(w, dict) and w.get("id")]
-            ids = {w["id"] for w in items if isinstance(w["id"], (str, int))}
-            if page and items and ids <= seen:
-                raise ApiError(
-                    f"Peloton's workout list sent page {page} with nothing new and offered "
-                    "yet another page; stopped listing. Try again later.",
-                    path,
-                )
-            seen |= ids
-            if items:
-                yield items
-            if not data or not body.get("show_next"):
-                return
-            page += 1
-            page_count = body.get("page_count")
-            if isinstance(page_count, int) and not isinstance(page_count, bool) and page >= page_count:
-                raise ApiError(
-                    f"Peloton's workout list offered page {page + 1} of {page_count}; "
-                    "stopped listing. Try again later.",
-                    path,
-                )
-            if page >= MAX_PAGES:
-                raise ApiError(
-                    f"Peloton's workout list offered more than {MAX_PAGES} pages; stopped listing. Try again later.",
-                    path,
-                )
+        ahead: dict[int, Future] = {}
+        try:
+            while True:
+                if page in ahead:
+                    while idle is not None and not ahead[page].done():
+                        idle()
+                    body = ahead.pop(page).result()
+                else:
+                    body = self.workout_page(user_id, page)
+                data = body.get("data")
+                if not isinstance(data, list):
+                    raise ApiError(f"Peloton's workout list (page {page}) had no data; try again later.", path)
+                page_count = body.get("page_count")
+                if page == 0 and submit is not None and (count := _page_count_agrees(body)):
+                    for later in range(1, count):
+                        ahead[later] = submit(self.workout_page, user_id, later)
+                items = [w for w in data if isinstance(w, dict) and w.get("id")]
+                ids = {w["id"] for w in items if isinstance(w["id"], (str, int))}
+                if page and items and ids <= seen:
+                    raise ApiError(
+                        f"Peloton's workout list sent page {page} with nothing new and offered "
+                        "yet another page; stopped listing. Try again later.",
+                        path,
+                    )
+                seen |= ids
+                if items:
+                    yield items
+                if not data or not body.get("show_next"):
+                    return
+                page += 1
+                if isinstance(page_count, int) and not isinstance(page_count, bool) and page >= page_count:
+                    raise ApiError(
+                        f"Peloton's workout list offered page {page + 1} of {page_count}; "
+                        "stopped listing. Try again later.",
+                        path,
+                    )
+                if page >= MAX_PAGES:
+                    raise ApiError(
+                        f"Peloton's workout list offered more than {MAX_PAGES} pages; stopped listing. "
+                        "Try again later.",
+                        path,
+                    )
+        finally:
+            for future in ahead.values():
+                future.cancel()
 
     def performance_graph(self, workout_id: str, *, cheap: bool = False) -> dict:
         """One workout's details. `cheap`: a single try that never slows the pool down (for a graph
@@ -278,6 +306,24 @@ def new_session(workers: int) -> requests.Session:
     session.mount("https://", adapter)
     session.headers["User-Agent"] = f"peloton_xl/{__version__}"
     return session
+
+
+def _page_count_agrees(body: dict) -> int:
+    """A first page's page_count when it agrees with its total and page size (as Peloton's always do),
+    else 0. Only then are the other pages asked for at once: a server that loops or lies is walked page
+    by page, where the walk's checks stop it after a page or two."""
+    count, total, limit, data = (body.get(k) for k in ("page_count", "total", "limit", "data"))
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (count, total, limit)):
+        return 0
+    assert isinstance(count, int) and isinstance(total, int) and isinstance(limit, int)  # for the type checker
+    agrees = (
+        bool(body.get("show_next"))
+        and isinstance(data, list)
+        and 0 < limit == len(data)
+        and 1 < count <= MAX_PAGES
+        and count == -(-total // limit)
+    )
+    return count if agrees else 0
 
 
 def _retry_after(resp: requests.Response, now: Callable[[], float] = time.time) -> float | None:

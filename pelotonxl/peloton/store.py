@@ -4,6 +4,19 @@ Keeping Peloton's own JSON means the tables can change shape and be rebuilt with
 A finished workout's graph is fetched once, ever; a workout without a graph is what the next
 sync still owes. Sync bookkeeping (the frontier) is written in the same transaction as the data
 it vouches for, so a killed process never leaves a checkpoint that claims too much.
+
+Derived records (the `derived` table, store version 3): what the model computes from one workout's
+raw JSON and graph, kept so a refresh never parses an old graph again. The contract:
+- One row per (workout, facet). A facet is a named JSON object computed from that workout's
+  `(workout, graph)` alone (`model/derived.py` registers them: "rows", the workout's Workouts and
+  Metrics cells; "efforts", a ride's best outputs); `version` names the code that computed it.
+- The store never computes one. It drops a workout's derived rows, in the same transaction, whenever
+  that workout's raw data changes (its JSON differs, its graph is saved, it is pruned), so a derived
+  row present at the current version is always current. A facet that reads another raw source must
+  call `invalidate_derived` in the transaction that saves it.
+- `stale_derived(facet, version)` names the workouts lacking one; `save_derived` and `derived` write
+  and read them (newest first, as `records`). `data_version()` counts the changes of raw data: equal
+  counts mean equal data, which is how a refresh knows the workbook already shows it.
 """
 
 from __future__ import annotations
@@ -12,6 +25,7 @@ import json
 import os
 import sqlite3
 import time
+import uuid
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -22,7 +36,7 @@ from pelotonxl.state import StateFolder
 
 # The store's layout, as PRAGMA user_version numbers it. A change of layout adds a step to MIGRATIONS
 # that takes a store from the version before to this one; opening a store runs the steps it lacks.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # A graph is Peloton's JSON, zlib-compressed: a one-second graph of a half-hour ride is ~40 kB of
 # JSON and ~12 kB stored. every_n is the sampling it was fetched at, so a finer setting refetches it.
 SCHEMA = """
@@ -48,12 +62,20 @@ CREATE TABLE IF NOT EXISTS graph_failures (
     last_tried REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS derived (
+    workout_id TEXT NOT NULL,
+    facet TEXT NOT NULL,
+    version TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (workout_id, facet)
+);
 """
 
 
 # version -> the statements that bring a store of version - 1 up to it (one execute() each:
 # executescript() would commit half-way). Version 1 is the first layout, which stores made before
-# versioning (user_version 0) already have; version 2 compresses the graphs (json TEXT -> data BLOB).
+# versioning (user_version 0) already have; version 2 compresses the graphs (json TEXT -> data BLOB);
+# version 3 adds the derived records (empty: the next refresh computes them, parsing each graph once).
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (),
     2: (
@@ -63,6 +85,10 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "INSERT INTO graphs (workout_id, every_n, data, fetched_at) "
         "SELECT workout_id, every_n, compress_json(json), fetched_at FROM graphs_v1",
         "DROP TABLE graphs_v1",
+    ),
+    3: (
+        "CREATE TABLE derived (workout_id TEXT NOT NULL, facet TEXT NOT NULL, version TEXT NOT NULL, "
+        "data TEXT NOT NULL, PRIMARY KEY (workout_id, facet))",
     ),
 }
 
@@ -174,11 +200,12 @@ class WorkoutStore:
         self.close()
 
     # -- writes (each one transaction) ---------------------------------------------------------------
-    def save_workouts(self, workouts: Iterable[dict]) -> None:
+    def save_workouts(self, workouts: Iterable[dict]) -> int:
+        """Store the workouts whose JSON is new or changed (their derived records dropped); returns how many."""
         workouts = list(workouts)
         now = time.time()
-        rows = [
-            (
+        rows = {
+            w["id"]: (
                 w["id"],
                 int(w.get("created_at") or w.get("start_time") or 0),
                 w.get("start_time"),
@@ -187,16 +214,23 @@ class WorkoutStore:
                 now,
             )
             for w in workouts
-        ]
+        }
         with self._transaction():
+            for chunk in _chunks(list(rows)):
+                marks = ",".join("?" * len(chunk))
+                for wid, stored in self.db.execute(f"SELECT id, json FROM workouts WHERE id IN ({marks})", chunk):
+                    if rows[wid][4] == stored:  # unchanged: its derived records stay valid
+                        del rows[wid]
             self.db.executemany(
                 "INSERT INTO workouts (id, created_at, start_time, status, json, fetched_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET created_at=excluded.created_at, "
                 "start_time=excluded.start_time, status=excluded.status, json=excluded.json, "
                 "fetched_at=excluded.fetched_at",
-                rows,
+                list(rows.values()),
             )
+            self._changed(list(rows))
             self._replace_imported([w for w in workouts if not is_imported(w["id"])])
+        return len(rows)
 
     def _replace_imported(self, workouts: list[dict]) -> None:
         """The CSV rows of workouts the API now lists give way to the API's records (same start minute,
@@ -210,6 +244,7 @@ class WorkoutStore:
             return
         for table, column in (("workouts", "id"), ("graphs", "workout_id"), ("graph_failures", "workout_id")):
             self.db.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(old,) for old in renamed])
+        self._changed(list(renamed))
         self._set_meta(RENAMED_IDS, json.dumps(self.renamed_ids() | renamed))
 
     def import_records(self, records: Iterable[tuple[dict, dict | None]]) -> int:
@@ -236,6 +271,7 @@ class WorkoutStore:
                 "INSERT OR REPLACE INTO graphs (workout_id, every_n, data, fetched_at) VALUES (?, ?, ?, ?)",
                 [(w["id"], _CSV_EVERY_N, pack_graph(g or {}), now) for w, g in fresh],
             )
+            self._changed([w["id"] for w, _ in fresh])
         return sum(1 for w, _ in fresh if w["id"] not in held)
 
     def absorb(self, other: Path) -> int:
@@ -261,6 +297,7 @@ class WorkoutStore:
                 "INSERT OR REPLACE INTO graphs (workout_id, every_n, data, fetched_at) VALUES (?, ?, ?, ?)", rows
             )
             self.db.executemany("DELETE FROM graph_failures WHERE workout_id = ?", [(r[0],) for r in rows])
+            self._changed([r[0] for r in rows])
 
     def record_failures(self, failures: Iterable[tuple[str, str]]) -> None:
         now = time.time()
@@ -283,12 +320,31 @@ class WorkoutStore:
             ]
             for table, column in (("workouts", "id"), ("graphs", "workout_id"), ("graph_failures", "workout_id")):
                 self.db.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(g,) for g in gone])
+            self._changed(gone)
             self._set_meta("frontier", str(frontier or 0))
         return len(gone)
 
     def set_frontier(self, created_at: int) -> None:
         with self._transaction():
             self._set_meta("frontier", str(created_at))
+
+    def save_derived(self, facet: str, version: str, rows: Iterable[tuple[str, str]]) -> None:
+        """(workout id, JSON text) records of one facet, computed by `version` of its code."""
+        with self._transaction():
+            self.db.executemany(
+                "INSERT OR REPLACE INTO derived (workout_id, facet, version, data) "
+                "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM workouts WHERE id = ?)",
+                [(wid, facet, version, data, wid) for wid, data in rows],
+            )
+
+    def invalidate_derived(self, ids: Iterable[str]) -> None:
+        """Drop these workouts' derived records (call inside the transaction that changes their raw data)."""
+        self.db.executemany("DELETE FROM derived WHERE workout_id = ?", [(wid,) for wid in ids])
+
+    def remember(self, key: str, value: dict) -> None:
+        """A small JSON note kept beside the data (what a refresh needs next time, say /api/me's FTP)."""
+        with self._transaction():
+            self._set_meta(f"note:{key}", json.dumps(value, separators=(",", ":")))
 
     # -- reads --------------------------------------------------------------------------------------
     def frontier(self) -> int | None:
@@ -362,6 +418,72 @@ class WorkoutStore:
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM workouts").fetchone()[0]
 
+    def identity(self) -> str:
+        """A name for this store, made once: two stores never share one (nor their data versions)."""
+        value = self._meta("store_id")
+        if value is None:
+            with self._transaction():
+                value = self._meta("store_id") or uuid.uuid4().hex
+                self._set_meta("store_id", value)
+        return value
+
+    def data_version(self) -> int:
+        """Counts every change of raw data (workouts, graphs, pruning): unchanged means nothing new."""
+        return int(self._meta("data_version") or 0)
+
+    def recalled(self, key: str) -> dict | None:
+        """What `remember` kept under key, or None."""
+        value = self._meta(f"note:{key}")
+        return json.loads(value) if value is not None else None
+
+    def stale_derived(self, facet: str, version: str) -> list[str]:
+        """Workouts without a `facet` record computed by `version`, newest first."""
+        rows = self.db.execute(
+            "SELECT w.id FROM workouts w LEFT JOIN derived d ON d.workout_id = w.id AND d.facet = ? "
+            "AND d.version = ? WHERE d.workout_id IS NULL ORDER BY w.created_at DESC, w.id",
+            (facet, version),
+        )
+        return [r[0] for r in rows]
+
+    def derived(self, facet: str, version: str) -> Iterator[tuple[str, str]]:
+        """(workout id, JSON text) of every current `facet` record, newest first (the order of `records`)."""
+        return iter(
+            self.db.execute(
+                "SELECT w.id, d.data FROM workouts w JOIN derived d ON d.workout_id = w.id "
+                "WHERE d.facet = ? AND d.version = ? ORDER BY w.created_at DESC, w.id",
+                (facet, version),
+            )
+        )
+
+    def ids(self) -> list[str]:
+        """Every workout's id, newest first (the order of `records`)."""
+        return [r[0] for r in self.db.execute("SELECT id FROM workouts ORDER BY created_at DESC, id")]
+
+    def workouts_of(self, ids: list[str]) -> dict[str, dict]:
+        """id -> stored workout JSON, for those of `ids` the store holds."""
+        found: dict[str, dict] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            for wid, raw in self.db.execute(f"SELECT id, json FROM workouts WHERE id IN ({marks})", chunk):
+                found[wid] = json.loads(raw)
+        return found
+
+    def records_of(self, ids: list[str], samples: bool = True) -> Iterator[tuple[dict, dict | None]]:
+        """(workout, graph or None) of these workouts, in the given order (`records`, for a few)."""
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            found = {
+                wid: (workout, graph)
+                for wid, workout, graph in self.db.execute(
+                    f"SELECT w.id, w.json, g.data FROM workouts w LEFT JOIN graphs g ON g.workout_id = w.id "
+                    f"WHERE w.id IN ({marks})",
+                    chunk,
+                )
+            }
+            for wid in chunk:
+                if wid in found:
+                    yield _record(*found[wid], samples)
+
     def records(self, samples: bool = True) -> Iterator[tuple[dict, dict | None]]:
         """Every (workout, graph or None), newest first: the input of tables.build_tables.
 
@@ -373,10 +495,7 @@ class WorkoutStore:
             "ORDER BY w.created_at DESC, w.id"
         )
         for workout, graph in rows:
-            graph = unpack_graph(graph) if graph is not None else None
-            if graph is not None and not samples:
-                _drop_samples(graph)
-            yield json.loads(workout), graph
+            yield _record(workout, graph, samples)
 
     # -- internals ----------------------------------------------------------------------------------
     def _transaction(self) -> _Transaction:
@@ -388,6 +507,25 @@ class WorkoutStore:
 
     def _set_meta(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def _changed(self, ids: list[str]) -> None:
+        """Inside a write: these workouts' raw data changed (their derived records go, the count moves)."""
+        if ids:
+            self.invalidate_derived(ids)
+            self._set_meta("data_version", str(self.data_version() + 1))
+
+
+def _record(workout: str, graph: bytes | None, samples: bool) -> tuple[dict, dict | None]:
+    unpacked = unpack_graph(graph) if graph is not None else None
+    if unpacked is not None and not samples:
+        _drop_samples(unpacked)
+    return json.loads(workout), unpacked
+
+
+def _chunks(ids: list[str], size: int = 500) -> Iterator[list[str]]:
+    """SQLite caps the parameters of one statement: IN lists go in chunks."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
 
 
 def watched_files(store_path: Path) -> tuple[str, str]:

@@ -18,6 +18,7 @@ import queue
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from pelotonxl.errors import ApiError
 from pelotonxl.peloton.client import PelotonClient
@@ -33,12 +34,16 @@ UNAVAILABLE_AFTER = 3
 REFINE_PER_REFRESH = 200
 
 Progress = Callable[[str, int, int | None], None]  # (stage, done, total or None)
+# Told each batch of graphs just saved, (workout id, graph) while they are still in memory: the
+# refresh derives its per-workout records from them there (model/derived.py), overlapping the wait.
+Saved = Callable[[list[tuple[str, dict]]], None]
 
 
 @dataclass
 class SyncReport:
     total: int = 0  # workouts in the store afterwards
     new: int = 0  # workouts the store did not hold before
+    new_ids: list[str] = field(default_factory=list)  # which
     graphs_fetched: int = 0
     pruned: int = 0
     pages: int = 0
@@ -47,12 +52,21 @@ class SyncReport:
     unavailable: dict[str, str] = field(default_factory=dict)
     # Workouts with fields that cannot be read: skipped, or kept without those fields (label -> what).
     unreadable: dict[str, str] = field(default_factory=dict)
+    # The `aside` request, asked in the pool once the first page was in; None if it never was.
+    aside: Future | None = field(default=None, repr=False)
     refined: int = 0  # coarse graphs refetched at the finer setting
     coarse_left: int = 0  # graphs still coarser than the setting (refined by later refreshes)
 
 
 def sync(
-    client: PelotonClient, store: WorkoutStore, user_id: str, *, full: bool = False, progress: Progress | None = None
+    client: PelotonClient,
+    store: WorkoutStore,
+    user_id: str,
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+    on_saved: Saved | None = None,
+    aside: Callable[[], Any] | None = None,
 ) -> SyncReport:
     """Bring the store up to date with the account, and say what changed.
 
@@ -63,15 +77,17 @@ def sync(
     the next sync retries each once, cheaply, after the rest (reported as `unavailable` on the
     UNAVAILABLE_AFTER-th refresh, quiet after that). A workout that cannot be read is skipped or
     kept without the unreadable field, and named in `unreadable`. `progress(stage, done, total)` is
-    told as pages and graphs arrive.
+    told as pages and graphs arrive; `on_saved(batch)` after each batch of graphs is stored. `aside()`
+    (another request, /api/me) runs in the pool once the first page is in, beside the other pages and
+    the graphs; its Future is `SyncReport.aside`.
     """
     progress = progress or (lambda stage, done, total: None)
     report = SyncReport()
     # Graphs download while later pages are still being listed.
-    with _GraphFetcher(client, store, report, progress, full) as graphs:
+    with _GraphFetcher(client, store, report, progress, full, on_saved) as graphs:
         if not full:
             graphs.fetch(store.ids_needing_graph())  # what earlier runs left unfinished
-        walk = _walk_pages(client, store, user_id, full, report, progress, graphs)
+        walk = _walk_pages(client, store, user_id, full, report, progress, graphs, aside)
         if full:
             report.pruned = store.finish_full_sync(walk.listed_ids, walk.frontier())
         else:  # after what is new, so refining never delays it
@@ -108,18 +124,25 @@ def _walk_pages(
     report: SyncReport,
     progress: Progress,
     graphs: _GraphFetcher,
+    aside: Callable[[], Any] | None = None,
 ) -> _Walk:
     walk = _Walk()
     frontier = None if full else store.frontier()
-    for listed in client.workout_pages(user_id):
+    # A walk that reads every page asks for them all at once, in the graphs' pool, once the first
+    # tells how many there are; an incremental one stops at the frontier, so it asks one at a time.
+    pages = client.workout_pages(user_id, submit=graphs.pool.submit, idle=graphs.idle) if frontier is None else None
+    for listed in pages or client.workout_pages(user_id):
         report.pages += 1
+        if aside is not None and report.aside is None:
+            report.aside = graphs.pool.submit(aside)
         page = _readable_workouts(listed, report.unreadable)
         walk.listed_ids.update(w["id"] for w in listed if isinstance(w.get("id"), str))
         # Pages shift while workouts arrive, and a server may repeat an item: each id counts once.
         fresh = list({w["id"]: w for w in page if w["id"] not in walk.ids}.values())
         stored = store.statuses(w["id"] for w in fresh)
         known = {wid for wid, status in stored.items() if status != "IN_PROGRESS"}
-        report.new += sum(1 for w in fresh if w["id"] not in stored)
+        report.new_ids += [w["id"] for w in fresh if w["id"] not in stored]
+        report.new = len(report.new_ids)
         for w in fresh:
             walk.ids.add(w["id"])
             created = int(w.get("created_at") or 0)
@@ -208,10 +231,17 @@ class _GraphFetcher:
     """
 
     def __init__(
-        self, client: PelotonClient, store: WorkoutStore, report: SyncReport, progress: Progress, full: bool = False
+        self,
+        client: PelotonClient,
+        store: WorkoutStore,
+        report: SyncReport,
+        progress: Progress,
+        full: bool = False,
+        on_saved: Saved | None = None,
     ):
         self.client, self.store, self.report, self.progress = client, store, report, progress
         self.full = full
+        self.on_saved = on_saved
         self.failed_before = store.graph_failure_attempts()  # id -> refreshes it has failed on
         self.deferred: dict[str, None] = {}  # failed before: tried once, at the end (ordered set)
         self.pool = ThreadPoolExecutor(max_workers=max(1, client.settings.workers), thread_name_prefix="graph")
@@ -247,13 +277,19 @@ class _GraphFetcher:
         self.refining.update(fresh)
         self.fetch(fresh)
 
-    def collect(self, wait: bool = False) -> None:
-        """Save what has arrived; with `wait`, everything submitted so far."""
+    def idle(self) -> None:
+        """The walk waits for a page still queued behind graphs: save the graphs arriving meanwhile."""
+        self.collect(patience=0.05)
+
+    def collect(self, wait: bool = False, patience: float = 0.0) -> None:
+        """Save what has arrived; with `wait`, everything submitted so far; with `patience`, first wait
+        that long for something to arrive."""
         while self.done < len(self.submitted):
             try:
-                wid, future = self.arrived.get(block=wait)
+                wid, future = self.arrived.get(block=wait or patience > 0, timeout=None if wait else patience or None)
             except queue.Empty:
                 return
+            patience = 0.0
             try:
                 self.batch.append((wid, future.result()))
                 self.report.refined += wid in self.refining
@@ -296,6 +332,8 @@ class _GraphFetcher:
 
     def _flush(self) -> None:
         if self.batch:
-            self.store.save_graphs(self.batch, self.client.settings.every_n)
-            self.report.graphs_fetched += len(self.batch)
-            self.batch.clear()
+            batch, self.batch = self.batch, []
+            self.store.save_graphs(batch, self.client.settings.every_n)
+            self.report.graphs_fetched += len(batch)
+            if self.on_saved is not None:
+                self.on_saved(batch)

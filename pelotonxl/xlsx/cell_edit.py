@@ -6,9 +6,34 @@ from __future__ import annotations
 
 import re
 
-from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
-
 from pelotonxl.xlsx.package import attrs_of, main_prefix, search_part, start_tag
+
+_COORDINATE = re.compile(r"^[$]?([A-Za-z]{1,3})[$]?(\d+)$")
+
+
+def coordinate_from_string(ref: str) -> tuple[str, int]:
+    """ "B12" -> ("B", 12); ValueError for anything else (row 0 included)."""
+    match = _COORDINATE.match(ref)
+    if not match or not int(match.group(2)):
+        raise ValueError(f"Invalid cell coordinates ({ref})")
+    return match.group(1), int(match.group(2))
+
+
+def column_index_from_string(column: str) -> int:
+    """ "A" -> 1, "AA" -> 27."""
+    index = 0
+    for letter in column.upper():
+        index = index * 26 + ord(letter) - 64
+    return index
+
+
+def get_column_letter(index: int) -> str:
+    """1 -> "A", 27 -> "AA"."""
+    letters = ""
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def get_cell(sheet: str, ref: str) -> re.Match[str] | None:

@@ -11,10 +11,8 @@ import math
 import re
 from xml.sax.saxutils import escape
 
-from openpyxl.utils.cell import coordinate_to_tuple
-from openpyxl.utils.datetime import to_excel
-
-from pelotonxl.model.excel_values import excel_value
+from pelotonxl.model.excel_values import excel_serial, excel_value
+from pelotonxl.xlsx.cell_edit import column_index_from_string, coordinate_from_string
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 
@@ -22,7 +20,9 @@ DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 def area_bounds(area: str) -> tuple[int, int, int, int]:
     """(first column, first row, last column, last row) of "B2:E11" (or of one cell, "B2")."""
     first, _, last = area.partition(":")
-    (top, left), (bottom, right) = coordinate_to_tuple(first), coordinate_to_tuple(last or first)
+    (left, top), (right, bottom) = (
+        (column_index_from_string(column), row) for column, row in map(coordinate_from_string, (first, last or first))
+    )
     return left, top, right, bottom
 
 
@@ -71,5 +71,5 @@ def value_tail(value: object, s_attr: str = "", date_attr: str = "", duration_at
     if isinstance(value, (int, float)):
         return number_tail(value, s_attr)
     if isinstance(value, (dt.datetime, dt.date)):
-        return number_tail(to_excel(value), date_attr)
-    return number_tail(to_excel(value), duration_attr)  # a timedelta
+        return number_tail(excel_serial(value), date_attr)
+    return number_tail(excel_serial(value), duration_attr)  # a timedelta

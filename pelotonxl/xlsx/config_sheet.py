@@ -9,15 +9,12 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.cell import coordinate_from_string
-from openpyxl.utils.exceptions import CellCoordinatesException
-
 from pelotonxl.errors import WorkbookError
 from pelotonxl.model.workbook import CONFIG_SHEET
 from pelotonxl.settings import FIELD_BY_NAME, field_for_label
 from pelotonxl.xlsx import cell_edit, safety
 from pelotonxl.xlsx import package as xp
+from pelotonxl.xlsx.cell_edit import coordinate_from_string, get_column_letter
 
 _NS = {"m": xp.MAIN_NS}
 
@@ -30,7 +27,7 @@ def read_config(path: Path | str) -> dict[str, str]:
     with xp.open_package(Path(path)) as pkg:
         try:
             cells = label_cells(pkg)
-        except (ET.ParseError, ValueError, IndexError, CellCoordinatesException) as err:
+        except (ET.ParseError, ValueError, IndexError) as err:
             raise WorkbookError(
                 f"The Config sheet of {Path(path).name} cannot be read ({err}): "
                 "open and save the workbook in Excel, then try again."

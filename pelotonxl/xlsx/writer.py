@@ -18,24 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pelotonxl.errors import WorkbookError
-from pelotonxl.model.dashboard import DATA_SHEET
-from pelotonxl.model.dashboard import SHEET as DASHBOARD_SHEET
-from pelotonxl.model.excel_values import excel_value
 from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent, follow_renamed
 from pelotonxl.settings import STATUS_NAMES
 from pelotonxl.xlsx import (
-    cell_edit,
-    cells,
     dashboard_sheet,
     member_columns,
     pivot_caches,
     ride_sheet,
     safety,
+    status_cells,
     table_sheet,
 )
 from pelotonxl.xlsx import package as xp
-from pelotonxl.xlsx.config_sheet import _NS, _TAG
+from pelotonxl.xlsx.config_sheet import _NS
 from pelotonxl.xlsx.config_sheet import _shared_strings as shared_strings
 from pelotonxl.xlsx.styles import StyleBook
 
@@ -58,11 +53,7 @@ class WriteReport:
 
 def check_writable(path: Path | str) -> None:
     """Raise WorkbookError (one actionable line) unless a refresh can safely write the workbook."""
-    safety.check_workbook(
-        Path(path),
-        (*OWNED_SHEETS, DASHBOARD_SHEET, DATA_SHEET, *ride_sheet.OWNED_SHEETS),
-        own_charts={DASHBOARD_SHEET: DATA_SHEET, **ride_sheet.owned_charts()},
-    )
+    status_cells.check_writable(path)
 
 
 def write_tables(path: Path | str, content: WorkbookContent) -> WriteReport:
@@ -86,7 +77,7 @@ def write_tables(path: Path | str, content: WorkbookContent) -> WriteReport:
         own_charts={**({board.name: board.data_sheet} if board else {}), **(ride_sheet.owned_charts() if ride else {})},
     )
     with xp.open_package(path) as pkg:
-        styles_part = _styles_part(pkg)
+        styles_part = status_cells.styles_part_of(pkg)
         styles = StyleBook(pkg.text(styles_part))
         written = [_write_table(pkg, styles, table, content.full, content.renamed_ids) for table in tables]
         written_ids = {sheet_id for sheet_id, _, _ in written}
@@ -95,7 +86,9 @@ def write_tables(path: Path | str, content: WorkbookContent) -> WriteReport:
         if ride is not None:
             written_ids |= ride_sheet.write_ride(pkg, styles, ride.view)
         rows = {t.name: len(t.frame) for t in tables}
-        config_id = _write_status(pkg, styles, status)
+        config_id = status_cells.write_status(pkg, styles, status)
+        if content.stamp is not None:
+            status_cells.set_stamp(pkg, content.stamp)
         pkg.put(styles_part, styles.xml)
         xp.ensure_full_calc_on_load(pkg)
         pivot_caches.refresh_on_open(
@@ -104,16 +97,9 @@ def write_tables(path: Path | str, content: WorkbookContent) -> WriteReport:
             [s.name for t in tables if (s := xp.sheet_for_table(pkg, t.name))],
             {sheet: refs for _, _, (sheet, refs) in written if refs is not None},
         )
-        _drop_calc_chain_of(pkg, written_ids | ({config_id} if config_id else set()))
+        status_cells.drop_calc_chain_of(pkg, written_ids | ({config_id} if config_id else set()))
         safety.save_atomically(pkg, path)
     return WriteReport(rows, time.perf_counter() - started, max((n for _, n, _ in written), default=0))
-
-
-def _styles_part(pkg: xp.Package) -> str:
-    rel = next((r for r in xp.read_rels(pkg, xp.workbook_part(pkg)) if r.type == xp.REL_STYLES), None)
-    if rel is None or not pkg.has(rel.part):
-        raise WorkbookError("The workbook has no styles part: open and save it in Excel once, then refresh.")
-    return rel.part
 
 
 def _write_table(
@@ -203,54 +189,3 @@ def _unused_table_name(pkg: xp.Package, wanted: str) -> str:
     while name.casefold() in taken:
         name, n = f"{base}_{n}", n + 1
     return name
-
-
-def _write_status(pkg: xp.Package, styles: StyleBook, status: dict[str, object]) -> int | None:
-    """Write status values into the cells their defined names point at; returns the sheetId edited."""
-    names = xp.defined_names(pkg)
-    edited = None
-    for key, value in status.items():
-        target = _single_cell(names.get(STATUS_NAMES[key][0], ""))
-        sheet = xp.find_sheet(pkg, target[0]) if target else None
-        if target is None or sheet is None or not sheet.is_worksheet:
-            continue  # the member removed the name or its sheet: nothing to update
-        xml = pkg.text(sheet.part)
-        pkg.put(
-            sheet.part,
-            cell_edit.set_cell(xml, target[1], _status_tail(value, styles, cell_edit.cell_style(xml, target[1]))),
-        )
-        edited = sheet.sheet_id
-    return edited
-
-
-def _single_cell(formula: str) -> tuple[str, str] | None:
-    match = re.fullmatch(r"=?(?:'((?:[^']|'')+)'|([^!'\s]+))!(\$?[A-Za-z]{1,3}\$?\d+)", formula.strip())
-    if not match:
-        return None
-    sheet = match.group(1).replace("''", "'") if match.group(1) else match.group(2)
-    return sheet, match.group(3).replace("$", "").upper()
-
-
-def _status_tail(value: object, styles: StyleBook, old_style: int) -> str | None:
-    value = excel_value(value)
-    if value is None:
-        return None  # before style_for: a blank adds no style
-    date_attr = f' s="{styles.style_for(cells.DATETIME_FORMAT, base=old_style)}"'
-    duration_attr = f' s="{styles.style_for(cells.DURATION_FORMAT, base=old_style)}"'
-    return cells.value_tail(value, "", date_attr, duration_attr)
-
-
-def _drop_calc_chain_of(pkg: xp.Package, sheet_ids: set[int]) -> None:
-    """Remove calcChain.xml if it lists cells of a rewritten sheet; Excel rebuilds it on open."""
-    book = xp.workbook_part(pkg)
-    rel = next((r for r in xp.read_rels(pkg, book) if r.type == xp.REL_CALC_CHAIN), None)
-    if rel is None or not pkg.has(rel.part):
-        return
-    current, referenced = 0, set()
-    for c in ET.fromstring(pkg.data(rel.part)).iter(_TAG % "c"):
-        current = int(c.get("i", current))  # i is omitted while it stays the same
-        referenced.add(current)
-    if referenced & sheet_ids:
-        pkg.remove(rel.part)
-        xp.remove_rel(pkg, book, rel.id)
-        xp.remove_override(pkg, rel.part)

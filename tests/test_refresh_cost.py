@@ -1,0 +1,153 @@
+"""What a refresh costs, counted (never timed): requests, /api/me, the parts of the workbook it rewrites,
+the libraries it loads. Issue 22: nothing new costs nothing new; the first refresh asks for every page at
+once."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import zipfile
+from datetime import date, timedelta
+
+import pytest
+from support import CLI, cli_env
+
+from pelotonxl import refresh_job
+from pelotonxl.demo.account import make_account
+from pelotonxl.xlsx import status_cells
+
+ME = "/api/me"
+
+
+def api_paths(server) -> list[str]:
+    return [r.path for r in server.requests if r.path.startswith("/api")]
+
+
+def parts(path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+def sheet_parts(path, *sheets: str) -> dict[str, bytes]:
+    """The worksheet parts of these sheets, by sheet name."""
+    from pelotonxl.xlsx import package as xp
+
+    with xp.open_package(path) as pkg:
+        return {name: pkg.data(xp.find_sheet(pkg, name).part) for name in sheets}
+
+
+class Tomorrow(date):
+    @classmethod
+    def today(cls) -> date:
+        return date.today() + timedelta(days=1)
+
+
+def test_nothing_new_the_same_day_is_one_request_and_rewrites_only_the_status_cells(server, workbook, home, run_cli):
+    assert run_cli(server, workbook, home).returncode == 0
+    assert api_paths(server).count(ME) == 1  # the first refresh asks for Peloton's FTP
+    before = parts(workbook)
+    server.clear_requests()
+    assert run_cli(server, workbook, home).returncode == 0
+    assert len(server.requests) == 1 and server.requests[0].path.endswith("/workouts")  # page 0 only
+    after = parts(workbook)
+    changed = {name for name in before if before[name] != after.get(name)}
+    config = sheet_parts(workbook, "Config")
+    # The Config sheet (its status cells), the workbook part (the stamp) and styles at most.
+    assert changed <= {*config_part_names(workbook), "xl/workbook.xml", "xl/styles.xml"}
+    assert config and set(after) == set(before)
+
+
+def config_part_names(path) -> set[str]:
+    from pelotonxl.xlsx import package as xp
+
+    with xp.open_package(path) as pkg:
+        return {xp.find_sheet(pkg, "Config").part}
+
+
+def test_a_new_day_redraws_the_dated_figures_and_asks_peloton_for_the_ftp_once(
+    server, workbook, home, run_cli, monkeypatch
+):
+    assert run_cli(server, workbook, home).returncode == 0
+    tables_before = sheet_parts(workbook, "Workouts", "Metrics")
+    monkeypatch.setattr(refresh_job, "date", Tomorrow)
+    server.clear_requests()
+    assert run_cli(server, workbook, home).returncode == 0
+    assert api_paths(server).count(ME) == 1
+    assert len(server.requests) == 2  # the first page, /api/me
+    assert sheet_parts(workbook, "Workouts", "Metrics") == tables_before  # the tables do not depend on the day
+    assert status_cells.written_stamp(workbook).endswith("." + Tomorrow.today().isoformat())
+    server.clear_requests()
+    assert run_cli(server, workbook, home).returncode == 0
+    assert api_paths(server).count(ME) == 0  # asked already that day
+
+
+def test_five_new_workouts_cost_the_page_and_their_graphs_and_an_ftp_test_asks_for_the_ftp(
+    server, workbook, home, run_cli, account
+):
+    assert run_cli(server, workbook, home).returncode == 0
+    account.add_workouts(5)
+    server.clear_requests()
+    assert run_cli(server, workbook, home).returncode == 0
+    assert len(server.requests) == 6 and ME not in api_paths(server)
+    (test,) = account.add_workouts(1)
+    test["ride"] = {**(test.get("ride") or {}), "title": "20 min FTP Test Ride"}
+    server.clear_requests()
+    assert run_cli(server, workbook, home).returncode == 0
+    assert api_paths(server).count(ME) == 1
+
+
+def test_a_workbook_missing_a_sheet_of_the_refresh_gets_everything_again(server, workbook, home, run_cli):
+    assert run_cli(server, workbook, home).returncode == 0
+    assert status_cells.written_stamp(workbook) is not None
+    from pelotonxl.xlsx import package as xp
+    from pelotonxl.xlsx import safety
+
+    with xp.open_package(workbook) as pkg:  # as if the member had deleted the Ride Data sheet
+        xml = pkg.text("xl/workbook.xml")
+        start = xml.index('<sheet name="Ride Data"')
+        pkg.put("xl/workbook.xml", xml[:start] + xml[xml.index("/>", start) + 2 :])
+        safety.save_atomically(pkg, workbook)
+    assert status_cells.written_stamp(workbook) is None
+    assert run_cli(server, workbook, home).returncode == 0
+    with xp.open_package(workbook) as pkg:
+        assert xp.find_sheet(pkg, "Ride Data") is not None
+
+
+def test_a_nothing_new_refresh_loads_neither_pandas_nor_openpyxl(server, workbook, home):
+    env = cli_env(server, home)
+    first = subprocess.run([sys.executable, str(CLI), "--workbook", str(workbook)], env=env, capture_output=True)
+    assert first.returncode == 0, first.stderr
+    again = subprocess.run(
+        [sys.executable, "-X", "importtime", str(CLI), "--workbook", str(workbook)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert again.returncode == 0, again.stderr
+    imported = {
+        line.rsplit("|", 1)[1].strip().split(".")[0] for line in again.stderr.splitlines() if "import time:" in line
+    }
+    assert "pelotonxl" in imported and "requests" in imported
+    assert not {"pandas", "numpy", "openpyxl"} & imported
+
+
+class TestPages:
+    @pytest.fixture
+    def account(self):
+        return make_account(250, seed=11)
+
+    def test_the_first_refresh_asks_for_every_page_at_once_and_an_incremental_one_for_the_first(
+        self, server, settings, account
+    ):
+        refresh_job.run_refresh(settings, lambda content: None)
+        log = api_paths(server)
+        pages = [i for i, path in enumerate(log) if path.endswith("/workouts")]
+        assert len(pages) == math.ceil(len(account.workouts) / 100) == 3
+        # Pages 1 and 2 are queued ahead of the first page's graphs: among the first requests of the pool.
+        assert max(pages) <= len(pages) + settings.workers
+        assert sorted(int(r.query["page"]) for r in server.requests if r.path.endswith("/workouts")) == [0, 1, 2]
+        server.clear_requests()
+        account.add_workouts(2)
+        refresh_job.run_refresh(settings, lambda content: None)
+        assert [r.query["page"] for r in server.requests if r.path.endswith("/workouts")] == ["0"]
