@@ -163,6 +163,8 @@ def main(argv: list[str] | None = None, *, workbook_dir: Path | None = None) -> 
         return 1
     except ModuleNotFoundError as exc:  # a requirement missing from this Python: say which, and how to add it
         if args.verbose:
+            import traceback
+
             traceback.print_exc()
         from pelotonxl.install_hints import missing_module_line
 
