@@ -47,6 +47,10 @@ def show_ride() -> None:
 # the functions answer for that workbook's own refresh. From plain Python (tests, benchmarks) there
 # is no caller, and they answer for this machine's most recent refresh.
 CATEGORY = "Peloton"  # the Function Wizard's category (registered by the workbook's VBA)
+WORKOUT_DOC = (
+    'A Workout ID, a date or date-time, "latest", or the latest of one kind: '
+    '"latest ride", "latest run", "latest row", "latest walk".'
+)
 
 
 def _book(caller: xw.Range | None) -> str | None:
@@ -62,10 +66,11 @@ def _book(caller: xw.Range | None) -> str | None:
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("workout", doc='A Workout ID, a date or date-time, or "latest".')
+@xw.arg("workout", doc=WORKOUT_DOC)
 @xw.arg("metric", doc='A metric slug such as "avg_output" or a name such as "Avg Output".')
 def PELOTON_METRIC(workout, metric, caller=None):
-    """One workout's metric (a number), from the local store of this workbook's last refresh."""
+    """One workout's metric (a number), from the local store of this workbook's last refresh;
+    a pace is a time (format the cell [m]:ss)."""
     try:
         return metric_lookup.lookup_metric(workout, metric, _book(caller))
     except metric_lookup.MetricLookupError as exc:
@@ -73,11 +78,12 @@ def PELOTON_METRIC(workout, metric, caller=None):
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("workout", doc='A Workout ID, a date or date-time, or "latest".')
+@xw.arg("workout", doc=WORKOUT_DOC)
 @xw.arg("metric", doc='A sampled metric: "output", "cadence", "resistance", "speed", "heart_rate" or its name.')
 @xw.ret(transpose=True)  # a list is a row to xlwings: a column spills down (Excel 365)
 def PELOTON_SERIES(workout, metric, caller=None):
-    """One workout's samples of one metric, a column that spills down, from the local store."""
+    """One workout's samples of one metric, a column that spills down, from the local store;
+    paces are times ([m]:ss)."""
     try:
         return metric_lookup.series(workout, metric, _book(caller))
     except metric_lookup.MetricLookupError as exc:

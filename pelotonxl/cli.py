@@ -135,6 +135,13 @@ def main(argv: list[str] | None = None, *, workbook_dir: Path | None = None) -> 
     args = build_parser(script=workbook_dir is not None).parse_args(argv)
     _setup_logging(args.verbose, args.quiet)
     run = _RunState()
+    status = _main(args, workbook_dir, run)
+    if status == 1:
+        run.discard_new_workbook()
+    return status
+
+
+def _main(args: argparse.Namespace, workbook_dir: Path | None, run: _RunState) -> int:
     try:
         if args.upgrade_workbook is not None:
             return _upgrade_workbook(args)
@@ -187,6 +194,7 @@ class _RunState:
         self.workbook: Path | None = None
         self.before: tuple | None = None
         self.exit_code: int | None = None
+        self.created: tuple[Path, tuple | None] | None = None  # a workbook this run copied from the template
 
     def watch(self, workbook: Path) -> None:
         self.workbook, self.before = workbook, _identity(workbook)
@@ -194,6 +202,14 @@ class _RunState:
     def workbook_replaced(self) -> bool:
         # The atomic save ends in os.replace: a new inode (or size/time) means it happened.
         return self.workbook is not None and _identity(self.workbook) != self.before
+
+    def discard_new_workbook(self) -> None:
+        """A failed run leaves no new file behind: the copy of the template it made, never written since, goes."""
+        if self.created is not None and _identity(self.created[0]) == self.created[1]:
+            try:
+                self.created[0].unlink()
+            except OSError:
+                log.debug("could not remove %s", self.created[0], exc_info=True)
 
 
 def console_main(workbook_dir: Path | None = None) -> int:
@@ -253,7 +269,7 @@ def _run(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path, run: _R
     from pelotonxl.refresh_job import run_refresh
     from pelotonxl.settings import resolve
 
-    workbook = _workbook_path(args, workbook_dir, checkout)
+    workbook = _workbook_path(args, workbook_dir, run, checkout=checkout)
     run.watch(workbook)
     if args.export is not None:  # a bad folder fails before any network
         from pelotonxl.export import check_folder
@@ -382,7 +398,9 @@ def _open_in_excel(workbook: Path) -> bool:
     return workbook_link.find_open_book(workbook) is not None
 
 
-def _workbook_path(args: argparse.Namespace, workbook_dir: Path, checkout: bool = False) -> Path:
+def _workbook_path(
+    args: argparse.Namespace, workbook_dir: Path, run: _RunState | None = None, *, checkout: bool = False
+) -> Path:
     name = CHECKOUT_WORKBOOK_NAME if checkout else WORKBOOK_NAME
     default = workbook_dir / (DEMO_WORKBOOK_NAME if args.demo else name)
     path = (args.workbook or default).expanduser().resolve()
@@ -400,8 +418,11 @@ def _workbook_path(args: argparse.Namespace, workbook_dir: Path, checkout: bool 
             )
         from pelotonxl.template.new_workbook import create_from_template
 
-        if create_from_template(path) and not args.quiet:  # False: another process created it meanwhile
-            print(f"Created {path.name} from the template.", file=sys.stderr)
+        if create_from_template(path):  # False: another process created it meanwhile
+            if run is not None:
+                run.created = (path, _identity(path))
+            if not args.quiet:
+                print(f"Created {path.name} from the template.", file=sys.stderr)
     return path
 
 

@@ -1,23 +1,26 @@
 """`--export DIR`: the store as three Parquet files, for the tools that outgrow a sheet.
 
-- workouts.parquet: the Workouts table, one row per workout, plus Ride ID (the class; the same for
-  every attempt of it); Duration as whole seconds, "Duration (s)".
-- metrics.parquet: the Metrics table, one row per workout, its columns headed as in the workbook.
-- series.parquet: one row per sample of every stored performance graph: Workout ID, Second (seconds
-  since the start of pedaling, at the end of the sample), then one column per sampled metric slug
-  (output, cadence, resistance, speed, heart_rate, ...; null where a workout lacks it).
+- workouts.parquet: the Workouts table, one row per workout, plus ride_id (the class; the same for
+  every attempt of it).
+- metrics.parquet: the Metrics table, one row per workout.
+- series.parquet: one row per sample of every stored performance graph: workout_id, elapsed_s (seconds
+  since the start of pedaling, at the end of the sample), then one column per sampled metric and unit
+  (output_w, cadence_rpm, pace_s_per_mi, ...; null where a workout lacks it).
 
-Column names are the workbook's, types are fixed (string, float64, bool, timestamp[us] for local
-date-times, int64 seconds), so a query written once keeps working. Each file is written beside its
-final name and moved into place, so a reader never sees half a file.
+Every column is snake_case and a quantity's name ends in its unit (`model/units.py`, the one rule):
+every time span and pace in seconds, everything else in Peloton's own unit. Types are fixed (string,
+float64, bool, int64 seconds, timestamp[us] local and timestamp[us, UTC]), so a query written once keeps
+working. Each file is written beside its final name and moved into place, so a reader never sees half a file.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -26,7 +29,9 @@ import pyarrow.parquet as pq
 
 from pelotonxl.errors import PelotonXLError
 from pelotonxl.model import tables
+from pelotonxl.model.catalog import MetricKey
 from pelotonxl.model.samples import graph_samples, sampled_metrics
+from pelotonxl.model.units import export_column, is_pace, snake
 
 FILES = ("workouts.parquet", "metrics.parquet", "series.parquet")
 # The usual metrics first, in the order Peloton shows them; any others follow alphabetically.
@@ -75,39 +80,73 @@ def export_store(records: Callable[..., Iterable[tuple[dict, dict | None]]], fol
     workouts, metrics = tables.build_tables(light)
     rows = {
         "workouts.parquet": _write(_workouts_table(workouts.frame, light), folder / "workouts.parquet"),
-        "metrics.parquet": _write(_typed(_paces_in_seconds(metrics.frame)), folder / "metrics.parquet"),
+        "metrics.parquet": _write(
+            _typed(_in_export_units(metrics.frame, metrics.metric_columns)), folder / "metrics.parquet"
+        ),
     }
-    slugs = series_slugs(graph for _, graph in records(samples=True))
-    rows["series.parquet"] = _write_series(records(samples=True), slugs, folder / "series.parquet")
+    columns = series_columns(graph for _, graph in records(samples=True))
+    rows["series.parquet"] = _write_series(records(samples=True), columns, folder / "series.parquet")
     return rows
 
 
-def series_slugs(graphs: Iterable[dict | None]) -> list[str]:
-    found = {entry["slug"] for g in graphs if g for entry in sampled_metrics(g) if entry.get("slug")}
-    return [s for s in SERIES_ORDER if s in found] + sorted(found - set(SERIES_ORDER))
+def series_columns(graphs: Iterable[dict | None]) -> list[SeriesColumn]:
+    """The series file's metric columns: one per (slug, unit) seen in any graph, the usual ones first."""
+    found = {
+        (entry["slug"], entry.get("display_unit") or None)
+        for g in graphs
+        if g
+        for entry in sampled_metrics(g)
+        if entry.get("slug")
+    }
+    order = {slug: i for i, slug in enumerate(SERIES_ORDER)}
+    keys = sorted(found, key=lambda key: (order.get(key[0], len(order)), key[0], key[1] or ""))
+    return [SeriesColumn(slug, unit, *export_column(slug, unit)) for slug, unit in keys]
+
+
+class SeriesColumn(NamedTuple):
+    """A graph metric in one unit, and how the export names and scales it."""
+
+    slug: str
+    unit: str | None
+    name: str
+    factor: float
 
 
 def _workouts_table(frame: pd.DataFrame, records: list) -> pa.Table:
     frame = frame.copy()
     ride_ids = {w["id"]: ((w.get("ride") or {}).get("id")) for w, _ in records}
     frame.insert(1, "Ride ID", frame["Workout ID"].map(ride_ids))
-    if "Duration" in frame:
-        at = list(frame.columns).index("Duration")
-        seconds = frame.pop("Duration").dt.total_seconds().round()
-        frame.insert(at, "Duration (s)", seconds.astype("Int64"))
-    return _typed(frame)
+    return _typed(_in_export_units(frame, {}))
 
 
-def _paces_in_seconds(frame: pd.DataFrame) -> pd.DataFrame:
-    """Paces (durations in the workbook, shown m:ss) as whole seconds, their unit saying so:
-    "Avg Pace (min/mi)" becomes "Avg Pace (s/mi)", as Duration becomes "Duration (s)" on workouts."""
-    paces = [c for c in frame.columns if pd.api.types.is_timedelta64_dtype(frame[c])]
-    if not paces:
-        return frame
-    frame = frame.copy()
-    for column in paces:
-        frame[column] = frame[column].dt.total_seconds().round().astype("Int64")
-    return frame.rename(columns={c: c.replace("(min/", "(s/") for c in paces})
+# Workouts columns whose export name says more than their header: local date-times say so.
+RENAMED = {"Start": "start_local", "Class Aired": "class_aired_local", "Start (UTC)": "start_utc"}
+_UNIT_HEADER = re.compile(r"^(?P<name>.+?) \((?P<unit>[^()]+)\)$")
+
+
+def _in_export_units(frame: pd.DataFrame, metric_columns: dict[MetricKey, str]) -> pd.DataFrame:
+    """A sheet's frame with export names and units: `Avg Output (watts)` -> avg_output_w, a duration
+    (`Duration`, a pace) -> whole seconds, minutes (`Class Length (min)`, `HR Zone 1 (min)`) -> seconds.
+    `metric_columns` names each Metrics column's (slug, unit); other headers are read as "Name (unit)"."""
+    by_header = {header: key for key, header in metric_columns.items()}
+    out = {}
+    for header in frame.columns:
+        column = frame[header]
+        if header in RENAMED:
+            name, factor = RENAMED[header], 1.0
+        elif header in by_header:
+            name, factor = export_column(*by_header[header])
+        elif match := _UNIT_HEADER.match(header):
+            name, factor = export_column(snake(match["name"]), match["unit"])
+        else:
+            name, factor = snake(header), 1.0
+        if pd.api.types.is_timedelta64_dtype(column):
+            name = name if name.endswith("_s") or "_s_per_" in name else f"{name}_s"
+            column = column.dt.total_seconds().round().astype("Int64")
+        elif factor != 1.0:  # minutes to seconds: Peloton counts them in whole seconds
+            column = (column * factor).round().astype("Int64")
+        out[name] = column
+    return pd.DataFrame(out, index=frame.index)
 
 
 def _typed(frame: pd.DataFrame) -> pa.Table:
@@ -118,7 +157,7 @@ def _typed(frame: pd.DataFrame) -> pa.Table:
         if pd.api.types.is_bool_dtype(column):
             kind = pa.bool_()
         elif pd.api.types.is_datetime64_any_dtype(column):
-            kind = pa.timestamp("us")
+            kind = pa.timestamp("us", tz="UTC") if name.endswith("_utc") else pa.timestamp("us")
         elif pd.api.types.is_integer_dtype(column):
             kind = pa.int64()
         elif pd.api.types.is_float_dtype(column):
@@ -138,35 +177,54 @@ def _write(table: pa.Table, path: Path) -> int:
     return table.num_rows
 
 
-def _write_series(records: Iterable[tuple[dict, dict | None]], slugs: list[str], path: Path) -> int:
+def _write_series(records: Iterable[tuple[dict, dict | None]], metrics: list[SeriesColumn], path: Path) -> int:
     schema = pa.schema(
-        [pa.field("Workout ID", pa.string()), pa.field("Second", pa.int64())]
-        + [pa.field(s, pa.float64()) for s in slugs]
+        [pa.field("workout_id", pa.string()), pa.field("elapsed_s", pa.int64())]
+        + [pa.field(m.name, pa.float64()) for m in metrics]
     )
+    slugs = sorted({m.slug for m in metrics})
     partial = path.with_name(path.name + ".partial")
     rows = 0
     with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
         for group in _batches(records, SERIES_ROW_GROUP):
             ids: list[np.ndarray] = []
             seconds: list[np.ndarray] = []
-            columns: dict[str, list[np.ndarray]] = {s: [] for s in slugs}
+            columns: dict[SeriesColumn, list[np.ndarray]] = {m: [] for m in metrics}
             for workout, graph in group:
                 if not graph:
                     continue
                 at, values = graph_samples(graph, slugs)
+                units = _units_of(graph)
                 ids.append(np.full(at.size, workout["id"], dtype=object))
                 seconds.append(at)
-                for s in slugs:
-                    columns[s].append(values.get(s, np.full(at.size, np.nan)))
+                for m in metrics:
+                    mine = m.slug in values and units.get(m.slug) == m.unit
+                    columns[m].append(_scaled(values[m.slug], m) if mine else np.full(at.size, np.nan))
             if not ids:
                 continue
             batch = [pa.array(np.concatenate(ids), pa.string()), pa.array(np.concatenate(seconds), pa.int64())]
-            batch += [pa.array(np.concatenate(columns[s]), pa.float64(), from_pandas=True) for s in slugs]
+            batch += [pa.array(np.concatenate(columns[m]), pa.float64(), from_pandas=True) for m in metrics]
             table = pa.Table.from_arrays(batch, schema=schema)
             writer.write_table(table)
             rows += table.num_rows
     os.replace(partial, path)
     return rows
+
+
+def _units_of(graph: dict) -> dict[str, str | None]:
+    """slug -> the unit of the graph's first metric of that slug (the one graph_samples reads)."""
+    units: dict[str, str | None] = {}
+    for entry in sampled_metrics(graph):
+        if entry.get("slug"):
+            units.setdefault(entry["slug"], entry.get("display_unit") or None)
+    return units
+
+
+def _scaled(values: np.ndarray, metric: SeriesColumn) -> np.ndarray:
+    """Samples in the export's unit: a pace's decimal minutes as whole seconds, as on every surface."""
+    if is_pace(metric.slug, metric.unit):
+        return np.round(values * 60)
+    return values * metric.factor if metric.factor != 1.0 else values
 
 
 def _batches(items: Iterable, size: int) -> Iterator[list]:

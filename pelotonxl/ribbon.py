@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -35,12 +36,47 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def refresh_caller(full: bool = False, parts: str = "") -> None:
-    """Refresh the workbook whose ribbon button (RunPython) called us."""
+OUTSIDE_EXCEL = {
+    "refresh": "refresh() is what the workbook's Peloton → Refresh button runs: click it in Excel, or refresh "
+    "from a terminal with `python peloton_xl.py --workbook PATH`.",
+    "show_ride": "show_ride() is what the workbook's Peloton → Show ride button runs: click it in Excel with a "
+    "workout's row selected (a refresh from a terminal, `python peloton_xl.py`, shows your latest ride).",
+}
+
+
+def _caller_book(entry: str) -> xw.Book | None:
+    """The workbook whose button ran us (RunPython). Called from plain Python instead, xlwings can only fail
+    with a traceback about itself: say in one line where the function belongs and return None (a script
+    ends with status 1)."""
     import xlwings as xw
 
+    try:
+        return xw.Book.caller()
+    except Exception:
+        if _called_from_excel():
+            raise  # Excel did call: its failure is worth its traceback (xlwings shows it in Excel)
+    print(f"peloton_xl: {OUTSIDE_EXCEL[entry]}", file=sys.stderr)
+    if not hasattr(sys, "ps1"):  # a script, not the interactive prompt
+        raise SystemExit(1)
+    return None
+
+
+def _called_from_excel() -> bool:
+    """What xlwings' Book.caller() goes by: RunPython's `--from_xl=1` argument, a mock caller, or (Windows)
+    the optimized connection's book."""
+    import xlwings as xw
+
+    if hasattr(xw.Book, "_mock_caller") or "--from_xl=1" in sys.argv:
+        return True
+    return bool(getattr(getattr(xw, "_xlwindows", None), "BOOK_CALLER", None))
+
+
+def refresh_caller(full: bool = False, parts: str = "") -> None:
+    """Refresh the workbook whose ribbon button (RunPython) called us. `parts`: what its VBA says it is."""
+    book = _caller_book("refresh")
+    if book is None:
+        return
     _keep_stderr_quiet()
-    book = xw.Book.caller()
     refresh_book(book, full=full, parts=parts)
 
 
@@ -136,10 +172,11 @@ WORKOUT_ID = re.compile(r"[0-9a-f]{32}")
 
 def show_ride_caller() -> None:
     """Show ride: the ride whose Workout ID is in the active cell's row, on the Ride sheet."""
-    import xlwings as xw
-
+    book = _caller_book("show_ride")
+    if book is None:
+        return
     _keep_stderr_quiet()
-    show_ride_in_book(xw.Book.caller())
+    show_ride_in_book(book)
 
 
 def _selected_cells(book: xw.Book) -> xw.Range | None:

@@ -310,15 +310,26 @@ def test_default_workbook_beside_peloton_xl_py_or_in_the_current_folder(tmp_path
     checkout.mkdir()
     here.mkdir()
     monkeypatch.chdir(here)
+    created = []
+    real = new_workbook.create_from_template
+
+    def create(path):
+        made = real(path)
+        created.append((path, path.read_bytes() == new_workbook.template_bytes()))
+        return made
+
+    monkeypatch.setattr(new_workbook, "create_from_template", create)
     # --workers 0 fails once the workbook is found (created if missing), before any network.
     assert cli.main(["--workers", "0"], workbook_dir=checkout) == 1  # python peloton_xl.py
     assert cli.main(["--demo", "--workers", "0"]) == 1  # peloton-xl
+    assert cli.main(["--workers", "0"]) == 1  # peloton-xl, the member's own
     # Never the git-tracked template beside peloton_xl.py: a refresh into it would make `git pull` abort.
-    assert [p.name for p in checkout.iterdir()] == ["MyPelotonWorkbook.xlsm"]
-    assert [p.name for p in here.iterdir()] == ["PelotonDemo.xlsm"]
-    assert (here / "PelotonDemo.xlsm").read_bytes() == new_workbook.template_bytes()
-    assert cli.main(["--workers", "0"]) == 1  # peloton-xl, the member's own: PelotonWorkbook.xlsm here
-    assert sorted(p.name for p in here.iterdir()) == ["PelotonDemo.xlsm", "PelotonWorkbook.xlsm"]
+    assert created == [
+        (checkout / "MyPelotonWorkbook.xlsm", True),
+        (here / "PelotonDemo.xlsm", True),
+        (here / "PelotonWorkbook.xlsm", True),
+    ]
+    assert not list(checkout.iterdir()) and not list(here.iterdir())  # failed runs leave no new file behind
     err = capsys.readouterr().err
     assert "Created MyPelotonWorkbook.xlsm from the template." in err and "at least 1" in err
 

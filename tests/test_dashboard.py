@@ -130,7 +130,7 @@ def test_records_by_class_length(board):
         ["45 min", 450.0, 167.0],
         ["60 min", None, None],
     ]
-    assert records[2][3] == pd.Timestamp("2026-11-16 07:00") and records[2][4] == "30 min cycling class"
+    assert records[2][3] == pd.Timestamp("2026-11-16 07:00") and records[2][4] == "Cycling: 30 min cycling class"
     assert records[1][4] == "no ride yet"
 
 

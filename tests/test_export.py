@@ -36,22 +36,23 @@ def test_export_writes_the_store_with_its_row_counts_and_types(server, workbook,
     series = pd.read_parquet(out / "series.parquet")
     assert len(workouts) == len(metrics) == len(records) == len(account.workouts)
     assert len(series) == samples > 0
-    assert list(workouts.columns[:3]) == ["Workout ID", "Ride ID", "Start"]
-    assert "Duration (s)" in workouts.columns and "Duration" not in workouts.columns
-    assert str(workouts["Start"].dtype) == "datetime64[us]" and workouts["Personal Record"].dtype == bool
-    assert workouts["Duration (s)"].dtype == np.int64 or str(workouts["Duration (s)"].dtype) == "Int64"
-    assert metrics["Avg Output (watts)"].dtype == np.float64
-    assert list(series.columns[:2]) == ["Workout ID", "Second"] and series["Second"].dtype == np.int64
-    assert list(series.columns[2:7]) == ["output", "cadence", "resistance", "speed", "heart_rate"]
+    assert list(workouts.columns[:3]) == ["workout_id", "ride_id", "start_local"]
+    assert "duration_s" in workouts.columns and "class_length_s" in workouts.columns
+    assert str(workouts["start_local"].dtype) == "datetime64[us]" and workouts["personal_record"].dtype == bool
+    assert str(workouts["start_utc"].dtype) == "datetime64[us, UTC]"
+    assert workouts["duration_s"].dtype == np.int64 or str(workouts["duration_s"].dtype) == "Int64"
+    assert metrics["avg_output_w"].dtype == np.float64
+    assert list(series.columns[:2]) == ["workout_id", "elapsed_s"] and series["elapsed_s"].dtype == np.int64
+    assert list(series.columns[2:7]) == ["output_w", "cadence_rpm", "resistance_pct", "speed_mph", "heart_rate_bpm"]
 
     ride = next(w for w in account.workouts if w["fitness_discipline"] == "cycling" and w.get("ride"))
     graph = account.graph(ride["id"], 5)
-    one = series[series["Workout ID"] == ride["id"]]
+    one = series[series["workout_id"] == ride["id"]]
     expected = {m["slug"]: m["values"] for m in graph["metrics"]}
-    assert one["Second"].tolist() == graph["seconds_since_pedaling_start"]
-    assert one["output"].tolist() == expected["output"]
-    assert one["cadence"].tolist() == expected["cadence"]
-    assert workouts.loc[workouts["Workout ID"] == ride["id"], "Ride ID"].item() == ride["ride"]["id"]
+    assert one["elapsed_s"].tolist() == graph["seconds_since_pedaling_start"]
+    assert one["output_w"].tolist() == expected["output"]
+    assert one["cadence_rpm"].tolist() == expected["cadence"]
+    assert workouts.loc[workouts["workout_id"] == ride["id"], "ride_id"].item() == ride["ride"]["id"]
 
 
 def test_a_workout_without_a_graph_has_no_samples_and_gaps_are_null(tmp_path):
@@ -69,15 +70,39 @@ def test_a_workout_without_a_graph_has_no_samples_and_gaps_are_null(tmp_path):
         "duration": 15,
         "seconds_since_pedaling_start": [5, 10, 15],
         "metrics": [
-            {"slug": "pace", "values": [None, 9.5, 9.25], "alternatives": [{"slug": "speed", "values": [0, 6.3, 6.5]}]}
+            {
+                "slug": "pace",
+                "display_unit": "min/mi",
+                "values": [None, 9.5, 9.25],
+                "alternatives": [{"slug": "speed", "display_unit": "mph", "values": [0, 6.3, 6.5]}],
+            }
         ],
     }
     rows = export_store(lambda samples: [(workout, graph), (other, None)], tmp_path / "out")
     assert rows == {"workouts.parquet": 2, "metrics.parquet": 2, "series.parquet": 3}
     series = pd.read_parquet(tmp_path / "out" / "series.parquet")
-    assert list(series.columns) == ["Workout ID", "Second", "speed", "pace"]
-    assert series["pace"].isna().tolist() == [True, False, False]
-    assert series["speed"].tolist() == [0, 6.3, 6.5]
+    assert list(series.columns) == ["workout_id", "elapsed_s", "speed_mph", "pace_s_per_mi"]
+    # A pace in seconds, as on the sheet (a duration) and from PELOTON_SERIES: 9.5 min is 9:30, 570 s.
+    assert series["pace_s_per_mi"].tolist()[1:] == [570, 555] and series["pace_s_per_mi"].isna().tolist()[0]
+    assert series["speed_mph"].tolist() == [0, 6.3, 6.5]
+
+
+def test_a_metric_sampled_in_two_units_gets_a_column_per_unit_never_mixed(tmp_path):
+    """A member who switched Peloton to metric: old rides in mph, new ones in kph, side by side."""
+    base = {"start_time": 1_700_000_000, "end_time": 1_700_000_010, "fitness_discipline": "cycling"}
+    graphs = [
+        ({**base, "id": "a" * 32}, {"seconds_since_pedaling_start": [5, 10], "metrics": [speed("mph", [20, 21])]}),
+        ({**base, "id": "b" * 32}, {"seconds_since_pedaling_start": [5, 10], "metrics": [speed("kph", [32, 33])]}),
+    ]
+    export_store(lambda samples: graphs, tmp_path / "out")
+    series = pd.read_parquet(tmp_path / "out" / "series.parquet")
+    assert list(series.columns) == ["workout_id", "elapsed_s", "speed_kph", "speed_mph"]
+    assert series["speed_mph"].tolist()[:2] == [20, 21] and series["speed_mph"].isna().tolist()[2:] == [True, True]
+    assert series["speed_kph"].tolist()[2:] == [32, 33]
+
+
+def speed(unit: str, values: list[float]) -> dict:
+    return {"slug": "speed", "display_name": "Speed", "display_unit": unit, "values": values}
 
 
 def test_paces_are_exported_as_whole_seconds_named_so(tmp_path):
@@ -99,10 +124,10 @@ def test_paces_are_exported_as_whole_seconds_named_so(tmp_path):
     }
     export_store(lambda samples: [(workout, graph)], tmp_path / "out")
     metrics = pd.read_parquet(tmp_path / "out" / "metrics.parquet")
-    assert "Avg Pace (min/mi)" not in metrics.columns
-    assert metrics["Avg Pace (s/mi)"].tolist() == [508]
-    assert metrics["Total Output (kJ)"].tolist() == [117.1]  # total_work, as on every sheet
-    assert pd.read_parquet(tmp_path / "out" / "workouts.parquet")["Total Output (kJ)"].tolist() == [117.1]
+    assert metrics["avg_pace_s_per_mi"].tolist() == [508]
+    assert metrics["total_output_kj"].tolist() == [117.1]  # total_work, as on every sheet
+    assert pd.read_parquet(tmp_path / "out" / "workouts.parquet")["total_output_kj"].tolist() == [117.1]
+    assert pd.read_parquet(tmp_path / "out" / "workouts.parquet")["duration_s"].tolist() == [1800]
 
 
 def test_a_folder_that_cannot_be_used_is_one_line(tmp_path):
@@ -138,7 +163,7 @@ def test_export_works_with_the_demo(tmp_path, monkeypatch, capsys):
     )
     assert result.returncode == 0, result.stderr
     assert len(pd.read_parquet(tmp_path / "out" / "workouts.parquet")) == 360
-    assert pd.read_parquet(tmp_path / "out" / "series.parquet")["Workout ID"].nunique() > 200
+    assert pd.read_parquet(tmp_path / "out" / "series.parquet")["workout_id"].nunique() > 200
 
 
 def test_an_old_coarse_store_upgrades_itself_across_refreshes_and_says_so(
@@ -169,7 +194,7 @@ def test_an_old_coarse_store_upgrades_itself_across_refreshes_and_says_so(
     after = _export(run_cli, server, workbook, home, tmp_path / "after", FINE)
     pd.testing.assert_frame_equal(pd.read_parquet(after / "metrics.parquet"), metrics_before)  # summaries as they were
     series = pd.read_parquet(after / "series.parquet")
-    assert series.groupby("Workout ID")["Second"].diff().dropna().max() == 5  # every graph at 5 s now
+    assert series.groupby("workout_id")["elapsed_s"].diff().dropna().max() == 5  # every graph at 5 s now
 
 
 def _export(run_cli, server, workbook, home, folder, every_n=None):

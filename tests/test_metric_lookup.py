@@ -90,6 +90,30 @@ def test_latest_and_dates(refreshed):
 
 
 @e2e
+def test_latest_of_a_discipline_skips_the_newer_workouts_of_others(refreshed):
+    """After a yoga class "latest" has no Avg Output; "latest ride" still answers the last ride's."""
+    newest = {}
+    for workout in refreshed.account.workouts:  # newest first
+        newest.setdefault(workout["fitness_discipline"], workout)
+    ride, run, row, walk = (newest[d] for d in ("cycling", "running", "caesar", "walking"))
+    assert refreshed.account.workouts[0]["id"] != ride["id"]  # something else came after the last ride
+    assert (
+        peloton_xl.PELOTON_METRIC("latest ride", "avg_output")
+        == metrics_row(refreshed.written, ride["id"])["Avg Output (watts)"]
+    )
+    assert peloton_xl.PELOTON_METRIC(" Latest  RIDE ", "Avg Output") == peloton_xl.PELOTON_METRIC(
+        ride["id"], "avg_output"
+    )
+    for kind, workout in (("run", run), ("row", row), ("walk", walk), ("cycling", ride), ("Rowing", row)):
+        assert peloton_xl.PELOTON_METRIC(f"latest {kind}", "calories") == peloton_xl.PELOTON_METRIC(
+            workout["id"], "calories"
+        ), kind
+    assert peloton_xl.PELOTON_SERIES("latest ride", "output") == peloton_xl.PELOTON_SERIES(ride["id"], "output")
+    assert peloton_xl.PELOTON_METRIC("latest swim", "calories").startswith("#VALUE! 'latest swim' names no")
+    assert peloton_xl.PELOTON_METRIC("latest beyond the ride", "calories").startswith("#N/A no beyond the ride")
+
+
+@e2e
 def test_unknown_workout_or_metric_gives_an_error_value(refreshed):
     account = refreshed.account
     wid = account.workouts[0]["id"]
@@ -120,6 +144,11 @@ def test_series_returns_the_stored_samples_of_one_metric(refreshed):
     run = next(w for w in account.workouts if w["fitness_discipline"] == "running" and w["metrics_type"])
     speed = next(m for m in account.graph(run["id"], 5)["metrics"] if m["slug"] == "pace")["alternatives"][0]
     assert peloton_xl.PELOTON_SERIES(run["id"], "speed") == speed["values"]  # nested under pace
+    # A pace is a duration, as on the Metrics sheet: 8.47 decimal minutes is 508 s, 508/86400 of a day.
+    pace = next(m for m in account.graph(run["id"], 5)["metrics"] if m["slug"] == "pace")["values"]
+    answered = peloton_xl.PELOTON_SERIES(run["id"], "pace")
+    assert answered == [None if v is None else round(v * 60) / 86400 for v in pace]
+    assert any(v is not None for v in answered)
 
 
 @e2e

@@ -81,6 +81,8 @@ def test_cycling_class_with_instructor_and_heart_rate_zones():
             "Workout ID": CYCLING_ID,
             "Start": datetime(2021, 4, 29, 12, 46, 42),  # 17:46:42 UTC in Etc/GMT+5 (UTC-5)
             "Time Zone": "Etc/GMT+5",
+            "Start (UTC)": datetime(2021, 4, 29, 17, 46, 42),
+            "ISO Week": "2021-W17",
             "Discipline": "Cycling",
             "Class Title": "30 min Power Zone Endurance Ride",
             "Instructor": "Christine D'Ercole",
@@ -437,6 +439,24 @@ def test_start_is_local_time_in_the_workouts_own_zone(epoch, zone, local, shown)
     row, metrics = only_workout(workout, graph)
     assert (row["Start"], row["Time Zone"], metrics["Start"]) == (local, shown, local)
     assert row["Duration"] == timedelta(minutes=30)
+    # Start (UTC) is the same instant in UTC, whatever the zone: the column that sorts across trips.
+    assert row["Start (UTC)"] == datetime(1970, 1, 1) + timedelta(seconds=epoch)
+    assert row["ISO Week"] == f"{local.isocalendar()[0]}-W{local.isocalendar()[1]:02d}"
+
+
+@pytest.mark.parametrize(
+    ("local", "week"),
+    [
+        (datetime(2026, 12, 6, 23, 30), "2026-W49"),  # a Sunday: still the week of Monday 30 Nov
+        (datetime(2026, 12, 7, 0, 30), "2026-W50"),
+        (datetime(2027, 1, 1, 8, 0), "2026-W53"),  # 2026 has 53 ISO weeks: 1 Jan 2027 is a Friday
+        (datetime(2024, 12, 30, 8, 0), "2025-W01"),  # a Monday whose Thursday is in 2025
+    ],
+)
+def test_the_iso_week_is_of_the_local_start_and_sorts_as_text(local, week):
+    from pelotonxl.model.tables import iso_week
+
+    assert iso_week(local) == week
 
 
 def test_live_when_started_within_fifteen_minutes_of_air_time():
@@ -510,6 +530,8 @@ def test_workouts_columns_and_newest_first():
         "Workout ID",
         "Start",
         "Time Zone",
+        "Start (UTC)",
+        "ISO Week",
         "Discipline",
         "Class Title",
         "Instructor",
@@ -673,7 +695,7 @@ def test_five_thousand_synthetic_records_flatten_to_the_right_shape():
         )
         records.append((workout, graph if i % 7 else None))
     workouts, metrics = build_tables(records)
-    assert workouts.frame.shape == (5000, 18)
+    assert workouts.frame.shape == (5000, 20)
     assert metrics.frame.shape == (5000, 29)
     assert workouts.frame["Workout ID"].is_unique
     assert workouts.frame["Workout ID"].iloc[0] == f"{4999:032x}"

@@ -435,6 +435,17 @@ def test_the_mac_branch_knows_every_slug_whose_name_differs(modules):
     assert differing and cases == differing
 
 
+def test_the_mac_branch_reads_latest_ride_run_row_and_walk_as_python_does(modules):
+    """ "latest ride" on a Mac finds the newest row whose Discipline is Cycling, as functions.py picks the
+    newest cycling workout: each word's Case names the display name of Python's discipline."""
+    from pelotonxl.excel.functions import LATEST_KINDS, _key
+    from pelotonxl.model.catalog import DISCIPLINE_NAMES
+
+    cases = dict(re.findall(r'Case "(\w+)": DisciplineKey = "(\w+)"', modules["PelotonTable"]))
+    assert cases == {word: _key(DISCIPLINE_NAMES[slug]) for word, slug in LATEST_KINDS.items()}
+    assert 'Left$(text, 7) = "latest "' in modules["PelotonTable"]
+
+
 def test_function_wizard_help_is_registered_for_every_function(modules, udf_functions):
     udfs = modules["xlwings_udfs"]
     every_module = "\n".join(modules.values())

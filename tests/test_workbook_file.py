@@ -92,7 +92,10 @@ def test_every_part_it_does_not_own_is_unchanged(book: Path):
 
 
 def _without_column_records(part: bytes) -> bytes:
-    """The part without the hidden names recording the refresh's columns (the writer owns those)."""
+    """The part without the hidden names recording the refresh's columns and the print titles of its table
+    sheets (the writer owns those)."""
+    part = re.sub(rb'<definedName name="_xlnm\.Print_Titles" localSheetId="\d+">[^<]*</definedName>', b"", part)
+    part = re.sub(rb"<definedNames></definedNames>|<definedNames/>", b"", part)
     return re.sub(rb'<definedName name="PelotonXL_\w+_Columns"[^>]*>.*?</definedName>', b"", part)
 
 

@@ -25,12 +25,18 @@ from pathlib import Path
 from typing import Any
 
 from pelotonxl.model import derived, tables
+from pelotonxl.model.catalog import DISCIPLINE_NAMES
 from pelotonxl.model.samples import sampled_metrics
+from pelotonxl.model.units import is_pace, pace_as_duration
 from pelotonxl.peloton.store import WorkoutStore, file_version, watched_files
 from pelotonxl.settings import FIELD_BY_NAME
 from pelotonxl.state import StateFolder, last_refresh, refresh_of, refreshes_file
 
 EXCEL_EPOCH = datetime(1899, 12, 30)
+# "latest ride", "latest run"...: the word a member says -> Peloton's fitness_discipline. Any discipline's
+# own slug or name works too ("latest yoga", "latest cycling").
+LATEST_KINDS = {"ride": "cycling", "run": "running", "row": "caesar", "walk": "walking"}
+LATEST_WORDS = '"latest", "latest ride", "latest run", "latest row" or "latest walk"'
 # Peloton's 32 hex digits, or the id of a workout imported from the website's CSV (peloton.csv_import).
 _WORKOUT_ID = re.compile(r"^(?:[0-9a-f]{32}|csv-[0-9a-f]{28})$")
 HOME_ENV = FIELD_BY_NAME["home"].env
@@ -69,6 +75,7 @@ class MetricIndex:
     rows: dict[str, int] = field(default_factory=dict)  # workout id -> row
     table: array = field(default_factory=lambda: array("d"))  # rows x len(catalog)
     starts: list[tuple[datetime, str]] = field(default_factory=list)  # newest first
+    kinds: dict[str, str] = field(default_factory=dict)  # workout id -> its Discipline as the sheet shows it
     slugs: dict[str, str] = field(default_factory=dict)  # _key(name or slug) -> slug
     columns: dict[str, int] = field(default_factory=dict)  # slug -> column
 
@@ -99,6 +106,7 @@ class MetricIndex:
             start = row["w"]["Start"]
             if start is not None:
                 index.starts.append((datetime.fromisoformat(start), wid))
+            index.kinds[wid] = row["w"].get("Discipline") or ""
         index.starts.sort(reverse=True)
         return index
 
@@ -110,6 +118,7 @@ class MetricIndex:
             "ids": ids,
             "values": [None if math.isnan(v) else v for v in self.table] if width else [],
             "starts": [[start.isoformat(), wid] for start, wid in self.starts],
+            "kinds": self.kinds,
         }
 
     @classmethod
@@ -118,6 +127,7 @@ class MetricIndex:
         index.rows = {wid: i for i, wid in enumerate(data["ids"])}
         index.table = array("d", (math.nan if v is None else v for v in data["values"]))
         index.starts = [(datetime.fromisoformat(start), wid) for start, wid in data["starts"]]
+        index.kinds = dict(data.get("kinds") or {})
         return index
 
     def values_of(self, workout_id: str) -> dict[str, float]:
@@ -132,10 +142,8 @@ class MetricIndex:
     def resolve_workout(self, workout: object) -> str:
         if isinstance(workout, str):
             text = workout.strip()
-            if text.lower() == "latest":
-                if not self.starts:
-                    raise MetricLookupError("no workouts in the store yet: refresh first")
-                return self.starts[0][1]
+            if text.lower() == "latest" or text.lower().startswith("latest "):
+                return self.latest(text[len("latest") :].strip())
             if _WORKOUT_ID.match(text.lower()):
                 if text.lower() not in self.rows:
                     raise MetricLookupError(f"no workout {text} in the last refresh")
@@ -143,10 +151,10 @@ class MetricIndex:
             try:
                 workout = datetime.fromisoformat(text)
             except ValueError:
-                raise BadArgumentError(f'{text!r} is not a Workout ID, a date or "latest"') from None
+                raise BadArgumentError(f"{text!r} is not a Workout ID, a date or {LATEST_WORDS}") from None
         when = _as_datetime(workout)
         if when is None:
-            raise BadArgumentError(f'{workout!r} is not a Workout ID, a date or "latest"')
+            raise BadArgumentError(f"{workout!r} is not a Workout ID, a date or {LATEST_WORDS}")
         same_minute = [wid for start, wid in self.starts if abs((start - when).total_seconds()) < 60]
         if same_minute:
             return same_minute[0]
@@ -156,6 +164,25 @@ class MetricIndex:
                     return wid
             raise MetricLookupError(f"no workout on {when.date().isoformat()}")
         raise MetricLookupError(f"no workout started at {when:%Y-%m-%d %H:%M}")
+
+    def latest(self, kind: str) -> str:
+        """The newest workout, or the newest of one discipline: "ride", "run", "row", "walk", or a
+        discipline's slug or name ("yoga", "Cycling", "Rowing")."""
+        if not kind:
+            if not self.starts:
+                raise MetricLookupError("no workouts in the store yet: refresh first")
+            return self.starts[0][1]
+        wanted = _key(kind)
+        slug = LATEST_KINDS.get(wanted) or next(
+            (s for s, name in DISCIPLINE_NAMES.items() if wanted in (_key(s), _key(name))), None
+        )
+        if slug is None and wanted not in {_key(k) for k in self.kinds.values()}:
+            raise BadArgumentError(f"{'latest ' + kind!r} names no discipline: say {LATEST_WORDS}")
+        shown = _key(DISCIPLINE_NAMES[slug]) if slug else wanted  # the Discipline column's words
+        found = next((wid for _, wid in self.starts if _key(self.kinds.get(wid, "")) == shown), None)
+        if found is None:
+            raise MetricLookupError(f"no {kind.lower()} in the store yet")
+        return found
 
     def value(self, workout: object, metric: object) -> float:
         wid = self.resolve_workout(workout)
@@ -300,6 +327,8 @@ def series(workout: object, metric: object, book: str | None = None) -> list[flo
 
     `workout` as for lookup_metric; `metric` a graph metric's slug or name ("output", "Heart Rate",
     "Speed (mph)"). Samples are `every_n` seconds apart (the Graph sampling setting); a gap is None.
+    A pace (`pace`, `split_pace`) is a duration, as on the Metrics sheet and from PELOTON_METRIC: Excel's
+    fraction of a day in whole seconds (8.47 min/mi is 8:28), so `[m]:ss` reads it.
     """
     if not isinstance(metric, str) or not metric.strip():
         raise BadArgumentError(f"{metric!r} is not a metric name")
@@ -311,7 +340,10 @@ def series(workout: object, metric: object, book: str | None = None) -> list[flo
     for entry in sampled_metrics(graph):
         name, unit = entry.get("display_name") or "", entry.get("display_unit")
         if wanted in {_key(entry.get("slug") or ""), _key(name), _key(f"{name} ({unit})")}:
-            return list(entry.get("values") or [])
+            values = list(entry.get("values") or [])
+            if is_pace(entry.get("slug"), unit):
+                return [pace_as_duration(v) if isinstance(v, (int, float)) else None for v in values]
+            return values
     raise MetricLookupError(f"workout {wid} has no {metric.strip()} samples")
 
 

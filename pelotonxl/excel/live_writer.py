@@ -232,6 +232,10 @@ def _write_plan(sheet: xw.Sheet, data: xw.Sheet, layout: SheetPlan) -> None:
         first_row, first_col, last_row, last_col = place.source
         # Series are the block's columns, whatever its shape (Excel would guess rows for a short block).
         chart.set_source_data(data.range((first_row, first_col), (last_row, last_col)), plot_by="columns")
+        if place.spec.kind == "line":  # a lone point draws no line: markers show it (a member's own type stays)
+            wanted = "line_markers" if any(ref.marker for ref in place.series) else "line"
+            if chart.chart_type in ("line", "line_markers") and chart.chart_type != wanted:
+                chart.chart_type = wanted
         _colour_series(chart, place)
 
 

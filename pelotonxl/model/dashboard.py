@@ -393,8 +393,8 @@ def records_by_length(frame: pd.DataFrame) -> Block:
             rows.append([f"{minutes} min", None, None, None, "no ride yet"])
             continue
         best = same.iloc[same["kj"].argmax()]
-        rows.append([f"{minutes} min", float(best["kj"]), _or_none(best["watts"]), best["start"], best["title"]])
-    table = pd.DataFrame(rows, columns=["Class length", "Best (kJ)", "Avg (W)", "Date", "Class"])
+        rows.append([f"{minutes} min", float(best["kj"]), _or_none(best["watts"]), best["start"], _named(best)])
+    table = pd.DataFrame(rows, columns=["Class length", "Best (kJ)", "Avg (W)", "Date", "Workout"])
     note = "" if len(rides) else "No rides with output yet."
     return Block(
         "records",
@@ -415,23 +415,36 @@ def bests_and_streaks(frame: pd.DataFrame, today: date, unit: str | None) -> Blo
         rows.append([label, value, when, what])
         formats[label] = number_format
 
-    add("Current weekly streak", current, WEEKS_FORMAT, current_start, "weeks in a row with a workout, from then")
-    add("Longest weekly streak", longest, WEEKS_FORMAT, longest_start, "weeks in a row with a workout, from then")
+    # A streak is no workout: its Workout cell stays empty, and the caption says what the date is.
+    add("Current weekly streak", current, WEEKS_FORMAT, current_start, None)
+    add("Longest weekly streak", longest, WEEKS_FORMAT, longest_start, None)
     if rides["minutes"].gt(0).any():
         ride = rides.iloc[rides["minutes"].argmax()]
-        add("Longest ride", round(float(ride["minutes"]), 1), '0 "min"', ride["start"], ride["title"])
+        add("Longest ride", round(float(ride["minutes"]), 1), '0 "min"', ride["start"], _named(ride))
     else:
         add("Longest ride", None, "General", None, "no ride yet")
     if unit and rides["distance"].notna().any():
         ride = rides.iloc[rides["distance"].argmax()]
-        add(f"Farthest ride ({unit})", float(ride["distance"]), f'0.0 "{unit}"', ride["start"], ride["title"])
+        add(f"Farthest ride ({unit})", float(ride["distance"]), f'0.0 "{unit}"', ride["start"], _named(ride))
     if frame["kcal"].notna().any():
         top = frame.iloc[frame["kcal"].argmax()]
-        add("Most calories", float(top["kcal"]), '0 "kcal"', top["start"], f"{top['discipline']}: {top['title']}")
+        add("Most calories", float(top["kcal"]), '0 "kcal"', top["start"], _named(top))
     else:
         add("Most calories", None, "General", None, "no calories measured yet")
     table = pd.DataFrame(rows, columns=["Record", "Value", "Date", "Workout"])
-    return Block("bests", "Streaks and bests", table, {"Date": TABLE_DATE_FORMAT}, row_formats=formats)
+    caption = "A weekly streak counts weeks in a row with a workout, from the Monday shown."
+    if current == 0:
+        caption += " No workout last week or this week: no current streak."
+    return Block("bests", "Streaks and bests", table, {"Date": TABLE_DATE_FORMAT}, row_formats=formats, caption=caption)
+
+
+def _named(workout: pd.Series) -> str:
+    """A record's workout as the Dashboard names it: its discipline, then its title ("Cycling: 30 min HIIT")."""
+    title = workout.get("title")
+    discipline = workout.get("discipline")
+    if not isinstance(title, str) or not title:
+        return str(discipline) if isinstance(discipline, str) else ""
+    return f"{discipline}: {title}" if isinstance(discipline, str) and discipline else title
 
 
 def discipline_totals(frame: pd.DataFrame, order: list[str], unit: str | None) -> Block:

@@ -23,6 +23,7 @@ class Block:
     note: str = ""  # "no data yet" text; "" when there is data
     # Row label (first column) -> number format of that row's cells in columns without one above.
     row_formats: dict[str, str] = field(default_factory=dict)
+    caption: str = ""  # a line under the block's rows that explains them (always shown when set)
 
 
 @dataclass(frozen=True)

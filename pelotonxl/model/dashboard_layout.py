@@ -73,6 +73,7 @@ class SeriesRef:
     name_ref: str  # the header cell
     values_ref: str
     colour: str
+    marker: bool = False  # a point with no neighbour to draw a line to (one ride, one month): shown as a dot
 
 
 @dataclass
@@ -189,7 +190,8 @@ def _ftp(sheet: str, block: Block) -> Rect:
             + [
                 Cell(excel_value(v), BIG, block.number_formats.get(c, "General"))
                 for c, v in zip(columns[1:], values[1:], strict=False)
-            ],
+            ]
+            + ([Cell(block.caption, NOTE)] if block.caption else []),  # why an estimate is blank
         ],
     )
 
@@ -207,7 +209,19 @@ def _table(sheet: str, row: int, col: int, block: Block) -> Rect:
         rows.append(row_cells)
     if block.note and block.frame.empty:
         rows.append([Cell(block.note, NOTE)])
+    if block.caption:
+        rows.append([Cell(block.caption, NOTE)])
     return Rect(sheet, row, col, rows)
+
+
+def has_lone_point(values: list[Any]) -> bool:
+    """Whether a line would leave a value undrawn: one with no value before or after it (a single ride,
+    a month between gaps). Such a series gets markers, so the point shows."""
+    present = [v is not None and v == v for v in values]  # v != v: NaN
+    return any(
+        here and not (i > 0 and present[i - 1]) and not (i + 1 < len(present) and present[i + 1])
+        for i, here in enumerate(present)
+    )
 
 
 def _chart_data(data_sheet: str, col: int, spec: ChartSpec, block: Block) -> tuple[Rect, ChartPlace]:
@@ -227,6 +241,7 @@ def _chart_data(data_sheet: str, col: int, spec: ChartSpec, block: Block) -> tup
             area(data_sheet, header, col + i),
             area(data_sheet, first, col + i, last, col + i),
             block.colours.get(name, "808080"),
+            has_lone_point(frame[name].tolist()),
         )
         for i, name in enumerate(columns[1:], start=1)
     ]

@@ -75,12 +75,13 @@ def ftp_blocks(
 
     since = datetime.combine(today, datetime.min.time()) - pd.Timedelta(days=RECENT_DAYS)
     fit = critical_power(curve.durations, curve.bests()[0]) if curve is not None else None
+    all_time, recent = (curve.ftp(), curve.ftp(since)) if curve else (None, None)
     figures = pd.DataFrame(
         [
             [
                 "FTP (W)",
-                curve.ftp() if curve else None,
-                curve.ftp(since) if curve else None,
+                all_time,
+                recent,
                 peloton_ftp,
                 round(fit[0], 1) if fit else None,
                 round(fit[1] / 1000, 1) if fit else None,
@@ -90,7 +91,14 @@ def ftp_blocks(
     )
     formats = {c: "0" for c in figures.columns[1:]}
     formats["W′ (kJ)"] = "0.0"
-    headline_block = Block("ftp", "FTP", figures, formats)
+    # A blank estimate says why, beside the figures (short: two columns before the bests' block).
+    if all_time is None:
+        why = "No 20-min ride yet"
+    elif recent is None:
+        why = f"No 20-min ride in {RECENT_DAYS} days"
+    else:
+        why = ""
+    headline_block = Block("ftp", "FTP", figures, formats, caption=why)
     history = (
         ftp_history(curve, months)
         if curve is not None and len(curve.rides)

@@ -20,6 +20,7 @@ DURATION_FORMAT = "[h]:mm:ss"
 
 WORKOUT_FORMATS = {
     "Start": DATE_FORMAT,
+    "Start (UTC)": DATE_FORMAT,
     "Class Length (min)": "0",
     "Duration": DURATION_FORMAT,
     "Total Output (kJ)": "0.0",
@@ -31,6 +32,8 @@ WORKOUT_COLUMNS = (
     "Workout ID",
     "Start",
     "Time Zone",
+    "Start (UTC)",
+    "ISO Week",
     "Discipline",
     "Class Title",
     "Instructor",
@@ -63,7 +66,7 @@ class SheetTable:
     metric_columns: dict[MetricKey, str] = field(default_factory=dict)
 
 
-DATE_CELLS = ("Start", "Class Aired")  # Workouts' date-times (ISO text in a stored row record)
+DATE_CELLS = ("Start", "Start (UTC)", "Class Aired")  # Workouts' date-times (ISO text in a stored row record)
 
 
 def typed_frame(

@@ -50,7 +50,7 @@ def workouts_table(rows: list[dict[str, Any]]) -> SheetTable:
     frame = typed_frame(
         [_cells(row["w"]) for row in rows],
         WORKOUT_COLUMNS,
-        dates=("Start", "Class Aired"),
+        dates=DATE_CELLS,
         durations=("Duration",),
         flags=("Personal Record", "Outdoor"),
         numbers=("Class Length (min)", "Total Output (kJ)", "Difficulty", "Effort Points"),

@@ -156,6 +156,15 @@ def _local(epoch: Any, zone: tzinfo) -> datetime | None:
         return None
 
 
+def iso_week(day: datetime | None) -> str | None:
+    """The ISO 8601 week of a (local) start, as text that sorts: "2026-W49" (Monday to Sunday; the
+    first week of a year is the one with its first Thursday)."""
+    if day is None:
+        return None
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
 def local_start(workout: dict) -> datetime | None:
     """A workout's start as a naive datetime in its own time zone: the Start column's value."""
     return _local(workout.get("start_time"), _zone(_text(workout.get("timezone")))[0])
@@ -251,10 +260,13 @@ def _workout_row(workout: dict, graph: dict | None) -> dict[str, Any]:
     effort = _number(_dict(workout.get("effort_zones")).get("total_effort_points"))
     if effort is None and graph:
         effort = _number(_dict(graph.get("effort_zones")).get("total_effort_points"))
+    local = _local(start, zone)
     return {
         "Workout ID": _text(workout.get("id")),
-        "Start": _local(start, zone),
+        "Start": local,
         "Time Zone": zone_name,
+        "Start (UTC)": _local(start, timezone.utc),
+        "ISO Week": iso_week(local),
         "Discipline": _readable(discipline, DISCIPLINE_NAMES),
         "Class Title": title,
         "Instructor": instructor,

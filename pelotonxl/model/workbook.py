@@ -22,6 +22,15 @@ DASHBOARD_SHEET, DASHBOARD_DATA_SHEET = "Dashboard", "Dashboard Data"
 RIDE_SHEET, RIDE_DATA_SHEET = "Ride", "Ride Data"
 TABLE_SHEETS = ("Workouts", "Metrics", "PowerCurve")  # each holds the Excel Table of its name
 TABLE_STYLE = "TableStyleMedium2"  # new tables' style; an existing table keeps the member's
+# How a table sheet prints, on portrait pages with its header row repeated on each: (pages wide, pages
+# tall; 0 = as many as it takes). PowerCurve fits one page. Workouts and Metrics fit their width on as
+# few pages side by side as keep the print readable (None: worked out from the columns' widths, see
+# READABLE_CHARS_PER_PAGE): 20 columns scaled onto one portrait page would print at 3 points.
+PRINT_FIT: dict[str, tuple[int | None, int]] = {"PowerCurve": (1, 1)}
+DEFAULT_PRINT_FIT: tuple[int | None, int] = (None, 0)
+# A portrait Letter or A4 page inside 0.4-inch margins holds about 105 characters of Calibri 11 at 100 %;
+# 175 a page prints at 60 % or more (about 6.5 points), still readable on paper.
+READABLE_CHARS_PER_PAGE = 175
 
 # The workbook's house colours (RGB hex, no '#'); the header fill is TableStyleMedium2's blue.
 TITLE_COLOUR = "1F4E78"

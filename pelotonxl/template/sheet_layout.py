@@ -138,7 +138,13 @@ def _lay_out_table_sheet(ws: Any, spec: dict[str, Any], style_name: str) -> None
     )
     ws.add_table(table)
     ws.freeze_panes = "A2"
-    _fit_to_page_width(ws)
+    # Portrait, the header row on every page, the width on at most two pages side by side: a file refresh
+    # sets the pages from the table's own widths (table_sheet.page_setup); a refresh through Excel keeps these.
+    ws.page_setup.orientation = "portrait"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 2
+    ws.page_setup.fitToHeight = 0
+    ws.print_title_rows = "1:1"
 
 
 def _lay_out_xlwings_conf(ws: Any, layout: dict[str, Any]) -> None:

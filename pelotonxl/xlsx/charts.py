@@ -58,7 +58,12 @@ def chart_xml(place: ChartPlace) -> bytes:
         )
         if spec.kind == "line":
             series.smooth = False
-            series.marker = Marker(symbol="none")
+            # A lone point (one ride, one month) draws no line: a dot shows it.
+            series.marker = (
+                Marker(symbol="circle", size=6, spPr=GraphicalProperties(solidFill=ref.colour))
+                if ref.marker
+                else Marker(symbol="none")
+            )
             series.spPr = GraphicalProperties(ln=LineProperties(solidFill=ref.colour, w=28575 if index else 12700))
         else:
             series.spPr = GraphicalProperties(solidFill=ref.colour, ln=LineProperties(noFill=True))

@@ -7,6 +7,7 @@ reports the file as corrupt. ElementTree is used for reading only.
 
 from __future__ import annotations
 
+import html
 import posixpath
 import re
 import time
@@ -253,6 +254,34 @@ def workbook_part(pkg: Package) -> str:
     raise KeyError("workbook part")
 
 
+# The workbook part's content type: what the file is, whatever its name says.
+MACRO_WORKBOOK_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+WORKBOOK_KINDS = {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": ".xlsx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml": ".xltx",
+    "application/vnd.ms-excel.template.macroEnabled.main+xml": ".xltm",
+    MACRO_WORKBOOK_TYPE: ".xlsm",
+}
+
+
+def workbook_content_type(pkg: Package) -> str | None:
+    """The content type [Content_Types].xml gives the workbook part (its Override, else its extension's
+    Default); None when that cannot be read (a damaged package is reported elsewhere)."""
+    try:
+        part = workbook_part(pkg)
+        root = ET.fromstring(pkg.data(CONTENT_TYPES))
+    except (KeyError, ET.ParseError):
+        return None
+    for el in root:
+        if el.tag.endswith("}Override") and el.get("PartName", "").lstrip("/") == part:
+            return el.get("ContentType")
+    extension = part.rsplit(".", 1)[-1].lower()
+    for el in root:
+        if el.tag.endswith("}Default") and (el.get("Extension") or "").lower() == extension:
+            return el.get("ContentType")
+    return None
+
+
 def list_sheets(pkg: Package) -> list[SheetEntry]:
     book = workbook_part(pkg)
     rels = {r.id: r for r in read_rels(pkg, book)}
@@ -370,6 +399,30 @@ def set_hidden_name(pkg: Package, name: str, formula: str) -> None:
     else:  # definedNames follows sheets in CT_Workbook
         close = search_part(rf"</{re.escape(p)}sheets>", xml, "the workbook's list of sheets")
         xml = xml[: close.end()] + f"<{p}definedNames>{element}</{p}definedNames>" + xml[close.end() :]
+    pkg.put(book, xml)
+
+
+def set_print_titles(pkg: Package, sheet_name: str, rows: str) -> None:
+    """Rows printed at the top of every page of a sheet (`_xlnm.Print_Titles`, scoped to the sheet by its
+    position). A sheet that has print titles already keeps them: they may be the member's."""
+    book = workbook_part(pkg)
+    xml = pkg.text(book)
+    p = main_prefix(xml)
+    names = [html.unescape(n) for n in re.findall(rf'<{re.escape(p)}sheet\b[^>]*?\bname="([^"]*)"', xml)]
+    if sheet_name not in names:
+        return
+    index = names.index(sheet_name)
+    if re.search(rf'<{re.escape(p)}definedName\b(?=[^>]*name="_xlnm\.Print_Titles")[^>]*localSheetId="{index}"', xml):
+        return
+    quoted = "'" + sheet_name.replace("'", "''") + "'"
+    element = (
+        f'<{p}definedName name="_xlnm.Print_Titles" localSheetId="{index}">{escape(quoted)}!{rows}</{p}definedName>'
+    )
+    if re.search(rf"<{re.escape(p)}definedNames\b", xml):
+        xml = insert_before_close(xml, "definedNames", element)
+    else:  # definedNames follows sheets in CT_Workbook
+        end = xml.index(f"</{p}sheets>") + len(f"</{p}sheets>")
+        xml = xml[:end] + f"<{p}definedNames>{element}</{p}definedNames>" + xml[end:]
     pkg.put(book, xml)
 
 

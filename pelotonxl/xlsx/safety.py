@@ -41,6 +41,7 @@ def check_workbook(path: Path, sheet_names: Iterable[str], own_charts: Mapping[s
                 f"{path.name} is damaged ({damaged} cannot be read back): restore it from a "
                 "backup, or move it away and refresh to start from a new workbook."
             )
+        _refuse_a_workbook_without_macros(pkg, path)
         for name in sheet_names:
             sheet = xp.sheet_for_table(pkg, name)
             found = _things_a_rewrite_drops(pkg, sheet, own_charts.get(name.casefold())) if sheet else []
@@ -59,6 +60,21 @@ def check_workbook(path: Path, sheet_names: Iterable[str], own_charts: Mapping[s
         ) from None
     if not os.access(path.parent, os.W_OK):
         raise WorkbookError(f"The folder {path.parent} is read-only: the workbook cannot be saved there.")
+
+
+def _refuse_a_workbook_without_macros(pkg: xp.Package, path: Path) -> None:
+    """An .xlsx (or a template) renamed .xlsm: Excel refuses to open a file whose content and name disagree,
+    so writing into it would only hand back a file Excel rejects. Judged by the content, not the name."""
+    kind = xp.workbook_content_type(pkg)
+    if kind is None or kind == xp.MACRO_WORKBOOK_TYPE:
+        return
+    what = xp.WORKBOOK_KINDS.get(kind)
+    inside = f"an {what} workbook" if what else f"a {kind.split('/')[-1]} document"
+    raise WorkbookError(
+        f"{path.name} holds {inside}, not a macro-enabled one, whatever its name says (Excel refuses to open it "
+        f"as {path.suffix}): rename it back{f' to {what}' if what else ''} and give --workbook a new .xlsm path, "
+        "which is created from the template."
+    )
 
 
 def _things_a_rewrite_drops(pkg: xp.Package, sheet: xp.SheetEntry, data_sheet: str | None = None) -> list[str]:

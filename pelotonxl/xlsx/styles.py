@@ -54,14 +54,15 @@ class StyleBook:
         # than rescanning styles.xml for every styled cell.
         self._memo: dict[tuple[object, ...], int] = {}
 
-    def style_for(self, number_format: str, base: int = 0) -> int:
-        """Index of a cellXfs entry like `base` but with number_format applied."""
-        key = ("style_for", number_format, base)
+    def style_for(self, number_format: str, base: int = 0, *, centred: bool = False) -> int:
+        """Index of a cellXfs entry like `base` but with number_format applied (and centred: a TRUE/FALSE
+        column, which LibreOffice aligns right, straight against the text of the next column)."""
+        key = ("style_for", number_format, base, centred)
         if key not in self._memo:
-            self._memo[key] = self._style_for(number_format, base)
+            self._memo[key] = self._style_for(number_format, base, centred)
         return self._memo[key]
 
-    def _style_for(self, number_format: str, base: int) -> int:
+    def _style_for(self, number_format: str, base: int, centred: bool = False) -> int:
         num_id = self._numfmt_id(number_format)
         block = self._required_block("cellXfs")
         xfs = re.findall(rf"<{self.p}xf\b[^>]*?/>|<{self.p}xf\b[^>]*>.*?</{self.p}xf>", block.group(2) or "", re.S)
@@ -69,11 +70,23 @@ class StyleBook:
         start = start_tag(base_xf)
         new_start = set_attr(set_attr(start, "numFmtId", str(num_id)), "applyNumberFormat", "1")
         wanted = new_start + base_xf[len(start) :]
+        if centred:
+            wanted = self._centred(wanted)
         for i, xf in enumerate(xfs):
             if _same_xf(xf, wanted):
                 return i
         self._append(block, "cellXfs", wanted, len(xfs) + 1)
         return len(xfs)
+
+    def _centred(self, xf: str) -> str:
+        """The xf with its alignment horizontal="center" (alignment is its first child in CT_Xf)."""
+        p = self._prefix
+        start = xf[: xf.index(">") + 1]
+        self_closing = start.endswith("/>")
+        tag = set_attr(start[:-2].rstrip() + ">" if self_closing else start, "applyAlignment", "1")
+        inner = "" if self_closing else xf[len(start) : xf.rindex(f"</{p}xf>")]
+        inner = re.sub(rf"<{re.escape(p)}alignment\b[^>]*?(?:/>|>.*?</{re.escape(p)}alignment>)", "", inner, flags=re.S)
+        return f'{tag}<{p}alignment horizontal="center"/>{inner}</{p}xf>'
 
     def header_style(self) -> int:
         """Index of a cellXfs entry for header cells: bold white on the table style's blue.

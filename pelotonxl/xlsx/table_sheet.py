@@ -16,7 +16,7 @@ from openpyxl.utils import get_column_letter
 
 from pelotonxl.member.columns import covered_error
 from pelotonxl.model.excel_values import day_numbers
-from pelotonxl.model.workbook import TABLE_STYLE
+from pelotonxl.model.workbook import READABLE_CHARS_PER_PAGE, TABLE_STYLE
 from pelotonxl.xlsx.cells import (
     BOOLEAN_FORMAT,
     DATETIME_FORMAT,
@@ -64,6 +64,27 @@ class KeptSheetBits:
         )
 
 
+def fit_to_page(sheet_pr: str) -> str:
+    """The sheet's properties (kept from the old part) with printing scaled to fit: without fitToPage, Excel
+    and LibreOffice ignore the page setup's fitToWidth/fitToHeight and print at 100 %."""
+    if not sheet_pr:
+        return '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
+    setup = re.search(r"<pageSetUpPr\b[^>]*?/>", sheet_pr)
+    if setup:
+        tag = re.sub(r'\sfitToPage="[^"]*"', "", setup.group(0))
+        return sheet_pr.replace(setup.group(0), tag.replace("<pageSetUpPr", '<pageSetUpPr fitToPage="1"', 1))
+    if sheet_pr.endswith("/>"):
+        return sheet_pr[:-2].rstrip() + '><pageSetUpPr fitToPage="1"/></sheetPr>'
+    return sheet_pr.replace("</sheetPr>", '<pageSetUpPr fitToPage="1"/></sheetPr>')  # last in CT_SheetPr
+
+
+def page_setup(fit: tuple[int | None, int], widths: Iterable[float]) -> str:
+    """Portrait pages, the width fitted to `fit[0]` pages side by side (None: as few as keep the print
+    at READABLE_CHARS_PER_PAGE, from the columns' widths), the height to `fit[1]` (0: as many as it takes)."""
+    wide = fit[0] or max(1, math.ceil(sum(widths) / READABLE_CHARS_PER_PAGE))
+    return f'<pageSetup orientation="portrait" fitToWidth="{wide}" fitToHeight="{fit[1]}"/>'
+
+
 def table_column_names(columns: Iterable[object]) -> list[str]:
     """Header texts that Excel accepts as table column names: non-empty, unique ignoring case."""
     names: list[str] = []
@@ -98,10 +119,12 @@ def worksheet_xml(
     member: KeptContent | None = None,
     drop_orphans: bool = False,
     sheet_name: str = "",
+    print_fit: tuple[int | None, int] = (None, 0),
 ) -> TableSheet:
     """The worksheet part for a table sheet (header + at least one row), with the member's columns
     and cells carried over from `member`. A member's cell the new table would cover raises
-    WorkbookError naming it, before anything is written."""
+    WorkbookError naming it, before anything is written. `print_fit`: (pages wide, None for as few as
+    keep the print readable; pages tall, 0 for as many as it takes) on portrait pages."""
     if frame.shape[1] == 0:
         raise ValueError("a table needs at least one column")
     member = member or KeptContent()
@@ -172,7 +195,7 @@ def worksheet_xml(
     parts = [
         XML_DECLARATION,
         f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">',
-        kept.sheet_pr,
+        fit_to_page(kept.sheet_pr),
         f'<dimension ref="{ref}"/>',
         f'<sheetViews><sheetView{selected} workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
         'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/>'
@@ -184,7 +207,8 @@ def worksheet_xml(
         "</sheetData>",
         kept.conditional_formatting,
         kept.data_validations,
-        '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>',
+        '<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.5" header="0.3" footer="0.3"/>',
+        page_setup(print_fit, col_widths.values()),
         f'<tableParts count="1"><tablePart r:id="{table_rel_id}"/></tableParts></worksheet>',
     ]
     table_columns = [
@@ -229,8 +253,9 @@ def _column_tails(series: pd.Series, number_format: str | None, styles: StyleBoo
         numbers = day_numbers(series) if kind in "Mm" else series.to_numpy(dtype=float, na_value=math.nan)
         return [None if m else number_tail(v, s_attr) for v, m in zip(numbers.tolist(), missing, strict=False)]
     values = series.tolist()
-    if kind == "b":
-        return [None if m else f'{s_attr} t="b"><v>{int(v)}</v></c>' for v, m in zip(values, missing, strict=False)]
+    if kind == "b":  # centred: right-aligned (LibreOffice) a FALSE runs into the next column's text
+        b_attr = f' s="{styles.style_for(fmt, centred=True)}"'
+        return [None if m else f'{b_attr} t="b"><v>{int(v)}</v></c>' for v, m in zip(values, missing, strict=False)]
     if kind in "iu":
         return [None if m else f"{s_attr}><v>{int(v)}</v></c>" for v, m in zip(values, missing, strict=False)]
     date_attr = s_attr if number_format else f' s="{styles.style_for(DATETIME_FORMAT)}"'

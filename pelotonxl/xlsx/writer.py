@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent, follow_renamed
+from pelotonxl.model.workbook import DEFAULT_PRINT_FIT, PRINT_FIT, TABLE_STYLE, WorkbookContent, follow_renamed
 from pelotonxl.settings import STATUS_NAMES
 from pelotonxl.xlsx import (
     dashboard_sheet,
@@ -153,8 +153,10 @@ def _write_table(
         member,
         drop_orphans=drop_orphans,
         sheet_name=sheet.name,
+        print_fit=PRINT_FIT.get(table.name, DEFAULT_PRINT_FIT),
     )
     pkg.put(sheet.part, made.xml)
+    xp.set_print_titles(pkg, sheet.name, "$1:$1")
     pkg.put(table_part, table_sheet.table_xml(table_id, name, made.ref, ours, style, made.table_columns))
     member_columns.record_columns(pkg, table.name, ours)
     if made.orphan_ids:

@@ -14,12 +14,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import xlwings.constants
+
 from support.xlwings_standin_items import NamedItems
 
 CHART_TYPES = {
     "column_stacked",
     "column_clustered",
     "line",
+    "line_markers",
     "bar_stacked",
     "area",
     "pie",
@@ -27,6 +30,8 @@ CHART_TYPES = {
     "xy_scatter_lines",
     "xy_scatter_lines_no_markers",
 }
+# A subset of xlwings' own names (xlwings.constants.chart_types): a name it lacks fails as it would there.
+assert CHART_TYPES <= set(xlwings.constants.chart_types)
 SERIES_COLOURS = ("fill_color", "line_color", "marker_foreground_color", "marker_background_color")
 
 

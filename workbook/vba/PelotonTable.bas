@@ -2,7 +2,8 @@ Attribute VB_Name = "PelotonTable"
 ' =PELOTON_METRIC where Python cannot answer: Excel for Mac has no Python worksheet functions, so
 ' there the wrapper (xlwings_udfs) calls MetricFromTable, which reads this workbook's own Metrics
 ' table. Same arguments and the same error values as the Python side (pelotonxl/excel/functions.py):
-' a Workout ID, a date or date-time, or "latest"; a metric slug or its name, any case;
+' a Workout ID, a date or date-time, "latest" or "latest ride" (run, row, walk, or a discipline's name);
+' a metric slug or its name, any case;
 ' #VALUE! for an argument that is none of those, #N/A for a workout or metric that is not there.
 ' Built from workbook/vba/PelotonTable.bas by `python -m pelotonxl.template.build`: edit that file.
 Option Explicit
@@ -14,7 +15,7 @@ Private Const LAST_SERIAL As Double = 2958466  ' 10000-01-01: past Excel's last 
 
 Public Function MetricFromTable(ByVal workout As Variant, ByVal metric As Variant) As Variant
     Dim table As ListObject, headers As Variant
-    Dim idCol As Long, startCol As Long, row As Long, col As Long
+    Dim idCol As Long, startCol As Long, kindCol As Long, row As Long, col As Long
     Dim wanted As String, value As Variant
 
     MetricFromTable = CVErr(ERR_NA)
@@ -26,9 +27,10 @@ Public Function MetricFromTable(ByVal workout As Variant, ByVal metric As Varian
     headers = RowValues(table.HeaderRowRange)
     idCol = HeaderColumn(headers, "Workout ID")
     startCol = HeaderColumn(headers, "Start")
+    kindCol = HeaderColumn(headers, "Discipline")
     If idCol = 0 Or startCol = 0 Then Exit Function
 
-    row = WorkoutRow(table, idCol, startCol, workout)
+    row = WorkoutRow(table, idCol, startCol, kindCol, workout)
     If row < 0 Then
         MetricFromTable = CVErr(ERR_VALUE)
         Exit Function
@@ -38,7 +40,7 @@ Public Function MetricFromTable(ByVal workout As Variant, ByVal metric As Varian
     ' Headers read "Avg Output (watts)": a slug or a name, with or without the unit, finds them.
     wanted = SlugAsName(NameKey(CStr(metric)))
     For col = 1 To UBound(headers, 2)
-        If col <> idCol And col <> startCol Then
+        If col <> idCol And col <> startCol And col <> kindCol Then
             If NameKey(CStr(headers(1, col))) = wanted Or _
                NameKey(WithoutUnit(CStr(headers(1, col)))) = wanted Then
                 value = table.DataBodyRange.Cells(row, col).Value2
@@ -56,16 +58,25 @@ notThere:
 End Function
 
 ' The table row (1 = first data row) of the workout asked for; 0 when there is none, -1 when the
-' argument is not a Workout ID, a date or "latest".
+' argument is not a Workout ID, a date, "latest" or "latest <kind>".
 Private Function WorkoutRow(ByVal table As ListObject, ByVal idCol As Long, ByVal startCol As Long, _
-                            ByVal workout As Variant) As Long
-    Dim text As String, ids As Variant, starts As Variant, r As Long, target As Double
+                            ByVal kindCol As Long, ByVal workout As Variant) As Long
+    Dim text As String, ids As Variant, starts As Variant, r As Long, target As Double, kind As String
 
     Select Case VarType(workout)
         Case vbString
             text = LCase$(Trim$(workout))
             If text = "latest" Then
                 WorkoutRow = LatestRow(ColumnValues(table, startCol), -1)
+                Exit Function
+            End If
+            If Left$(text, 7) = "latest " Then
+                kind = DisciplineKey(Trim$(Mid$(text, 8)))
+                If kind = "" Then
+                    WorkoutRow = -1
+                ElseIf kindCol > 0 Then
+                    WorkoutRow = LatestOfKind(ColumnValues(table, startCol), ColumnValues(table, kindCol), kind)
+                End If
                 Exit Function
             End If
             If IsWorkoutId(text) Then
@@ -122,6 +133,33 @@ Private Function LatestRow(ByVal starts As Variant, ByVal onDay As Double, _
             End If
         End If
     Next r
+End Function
+
+' The newest row whose Discipline reads `kind` (a NameKey).
+Private Function LatestOfKind(ByVal starts As Variant, ByVal kinds As Variant, ByVal kind As String) As Long
+    Dim r As Long, best As Double
+    For r = 1 To UBound(starts, 1)
+        If VarType(starts(r, 1)) = vbDouble Or VarType(starts(r, 1)) = vbDate Then
+            If NameKey(CStr(kinds(r, 1))) = kind Then
+                If LatestOfKind = 0 Or CDbl(starts(r, 1)) > best Then
+                    LatestOfKind = r
+                    best = CDbl(starts(r, 1))
+                End If
+            End If
+        End If
+    Next r
+End Function
+
+' "ride", "run", "row", "walk" as the Discipline column names them (pelotonxl/excel/functions.py:
+' LATEST_KINDS); any other word is a discipline's own name ("yoga"). "" for no word at all.
+Private Function DisciplineKey(ByVal word As String) As String
+    Select Case NameKey(word)
+        Case "ride": DisciplineKey = "cycling"
+        Case "run": DisciplineKey = "running"
+        Case "row": DisciplineKey = "rowing"
+        Case "walk": DisciplineKey = "walking"
+        Case Else: DisciplineKey = NameKey(word)
+    End Select
 End Function
 
 Private Function HeaderColumn(ByVal headers As Variant, ByVal label As String) As Long

@@ -103,16 +103,16 @@ Public Sub RegisterPelotonFunctionHelp()
     book = "'" & Replace(ThisWorkbook.Name, "'", "''") & "'!"
     On Error Resume Next ' a protected workbook, an Excel without argument help: no help, no harm
     Application.MacroOptions Macro:=book & "PELOTON_METRIC", _
-        Description:="One workout's metric (a number), from the local store of this workbook's last refresh.", _
+        Description:="One workout's metric (a number), from the local store of this workbook's last refresh; a pace is a time (format the cell [m]:ss).", _
         Category:="Peloton", _
-        ArgumentDescriptions:=Array("A Workout ID, a date or date-time, or ""latest"".", "A metric slug such as ""avg_output"" or a name such as ""Avg Output"".")
+        ArgumentDescriptions:=Array("A Workout ID, a date or date-time, ""latest"", or the latest of one kind: ""latest ride"", ""latest run"", ""latest row"", ""latest walk"".", "A metric slug such as ""avg_output"" or a name such as ""Avg Output"".")
     Application.MacroOptions Macro:=book & "PELOTON_METRIC_NAMES", _
         Description:="The metrics PELOTON_METRIC knows for this account: slug, name and unit, one per row (spills).", _
         Category:="Peloton"
     Application.MacroOptions Macro:=book & "PELOTON_SERIES", _
-        Description:="One workout's samples of one metric, a column that spills down, from the local store.", _
+        Description:="One workout's samples of one metric, a column that spills down, from the local store; paces are times ([m]:ss).", _
         Category:="Peloton", _
-        ArgumentDescriptions:=Array("A Workout ID, a date or date-time, or ""latest"".", "A sampled metric: ""output"", ""cadence"", ""resistance"", ""speed"", ""heart_rate"" or its name.")
+        ArgumentDescriptions:=Array("A Workout ID, a date or date-time, ""latest"", or the latest of one kind: ""latest ride"", ""latest run"", ""latest row"", ""latest walk"".", "A sampled metric: ""output"", ""cadence"", ""resistance"", ""speed"", ""heart_rate"" or its name.")
     Application.MacroOptions Macro:=book & "PELOTON_WORKOUTS_ON", _
         Description:="The Workout IDs that started on a day, newest first, one per row (spills).", _
         Category:="Peloton", _
