@@ -122,7 +122,12 @@ def upgrade_parts(path: Path) -> PartsReport:
 
 def _refuse_unsafe(path: Path, found: Found) -> Found:
     safety.remove_stale_temps(path)
-    safety.check_workbook(path, ())  # not found, open in Excel (its ~$ lock file), damaged
+    if path.suffix.lower() == ".xlsx":  # no macros is what check_workbook refuses, and what we are here to add
+        if path.with_name("~$" + path.name).exists():
+            raise WorkbookError(f"{path.name} is open in Excel: close it there, then run this again.")
+        xp.open_package(path).close()  # not found, not a workbook
+    else:
+        safety.check_workbook(path, ())  # not found, open in Excel (its ~$ lock file), damaged, no macros
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         raise WorkbookError(f"{path.name} is not an .xlsx or .xlsm workbook: save it as one in Excel first.")
     if found.ribbon is not None and OUR_TAB not in found.ribbon:
