@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -375,10 +376,11 @@ class _ExcelTarget:
 
         return workbook_link.read_config(self.book)
 
-    def write(self, content: WorkbookContent) -> None:
+    def write(self, content: WorkbookContent) -> Callable[[], None]:
         from pelotonxl.excel import live_writer
 
-        self.notes_dropped = live_writer.write_tables_live(self.book, content)
+        self.notes_dropped = live_writer.write_tables_live(self.book, content, recalculate=False)
+        return lambda: live_writer.recalculate_after(self.book, content)  # once the refresh is recorded
 
 
 def _open_target(workbook: Path) -> _FileTarget | _ExcelTarget:

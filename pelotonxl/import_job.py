@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from pelotonxl.peloton.auth import USER_ID_CLAIM, TokenStore, jwt_claims
@@ -56,11 +57,11 @@ def run_import(
         }
         if progress:
             progress("workbook", 0, None)
-        rows, write_seconds = build_and_write(store, write, status, ftp=None, full=False)
+        # Recorded before a live writer recalculates the PELOTON_ formulas, so they find this store.
+        recorded = partial(record_refresh, settings.home_path, user_id, workbook) if user_id and workbook else None
+        rows, write_seconds = build_and_write(store, write, status, ftp=None, full=False, recorded=recorded)
     if user_id:
         state.remember_account(user_id)
-        if workbook is not None:
-            record_refresh(settings.home_path, user_id, workbook)
     return RefreshResult(
         SyncReport(total=rows, new=added),
         rows,

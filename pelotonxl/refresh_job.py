@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -31,9 +32,12 @@ ME_FIELDS = ("cycling_ftp", "cycling_workout_ftp", "estimated_cycling_ftp", "cyc
 
 
 class TableWriter(Protocol):
-    """Writes a refresh's content somewhere: the file on disk (headless) or the open workbook (xlwings)."""
+    """Writes a refresh's content somewhere: the file on disk (headless) or the open workbook (xlwings).
 
-    def __call__(self, content: WorkbookContent) -> None: ...
+    It may return a last step to run once the refresh is recorded: the live writer's recalculation of the
+    workbook's PELOTON_ formulas, which must find this refresh's store, not the one before it."""
+
+    def __call__(self, content: WorkbookContent) -> Callable[[], object] | None: ...
 
 
 @dataclass
@@ -150,9 +154,10 @@ def run_refresh(
         else:
             content = WorkbookContent()
         content.stamp = f"{stamp}.{day}"
-        rows, write_seconds = _write(store, write, content, refresh_status(report, settings.every_n), progress)
-    if workbook is not None:  # the CLI and the ribbon; not a benchmark's or a test's bare pipeline
-        record_refresh(home, user_id, workbook, demo=demo)
+        # The CLI and the ribbon name the workbook; a benchmark's or a test's bare pipeline is not recorded.
+        recorded = partial(record_refresh, home, user_id, workbook, demo=demo) if workbook is not None else None
+        status = refresh_status(report, settings.every_n)
+        rows, write_seconds = _write(store, write, content, status, progress, recorded)
     return RefreshResult(
         report,
         rows,
@@ -178,10 +183,12 @@ def build_and_write(
     *,
     full: bool = False,
     progress: Progress | None = None,
+    recorded: Callable[[], None] | None = None,
 ) -> tuple[int, float]:
     """The tables, the Dashboard, the power curve and the Ride sheet from the store, handed to `write`
-    with the status cells; returns the workouts written and the seconds the write took."""
-    return _write(store, write, _everything(store, ftp, progress, full), status, progress)
+    with the status cells (then `recorded`, see `_write`); returns the workouts written and the seconds
+    the write took."""
+    return _write(store, write, _everything(store, ftp, progress, full), status, progress, recorded)
 
 
 def _write(
@@ -190,15 +197,22 @@ def _write(
     content: WorkbookContent,
     status: dict[str, object],
     progress: Progress | None,
+    recorded: Callable[[], None] | None = None,
 ) -> tuple[int, float]:
-    """Hand `content` to `write` with the status cells; returns the workouts in the store and the seconds."""
+    """Hand `content` to `write` with the status cells, then `recorded` (the refresh's record,
+    `state.record_refresh`), then the writer's last step if it returned one (the live writer's
+    recalculation, which must find this refresh's store); returns the workouts in the store and the seconds."""
     rows = store.count()
     content.status = {**status, "workout_count": rows}
     content.renamed_ids = store.renamed_ids()
     if progress:
         progress("workbook", 0, None)
     write_started = time.perf_counter()
-    write(content)
+    finish = write(content)
+    if recorded is not None:
+        recorded()
+    if callable(finish):  # a writer that returns something else (a report) has no last step
+        finish()
     return rows, time.perf_counter() - write_started
 
 

@@ -10,11 +10,11 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from pelotonxl.errors import PelotonXLError
-from pelotonxl.excel.live_writer import write_ride_live, write_tables_live
+from pelotonxl.excel.live_writer import recalculate_after, write_ride_live, write_tables_live
 from pelotonxl.excel.workbook_link import (
     StatusBarProgress,
     _alert,
@@ -93,9 +93,10 @@ def refresh_book(
     app = book.app
     notes_dropped = 0
 
-    def write(content: WorkbookContent) -> None:
+    def write(content: WorkbookContent) -> Callable[[], None]:
         nonlocal notes_dropped
-        notes_dropped = write_tables_live(book, content)
+        notes_dropped = write_tables_live(book, content, recalculate=False)
+        return lambda: recalculate_after(book, content)  # once the refresh is recorded
 
     warnings = _Warnings()
     package_log = logging.getLogger("pelotonxl")

@@ -332,3 +332,24 @@ def test_a_ribbon_refresh_from_an_older_workbooks_vba_says_what_to_run(server, h
         f"Python runs peloton_xl {pelotonxl.__version__} with xlwings {XLWINGS_VERSION}: save and close it, then "
         f'run python peloton_xl.py --upgrade-workbook "{book.fullname}".'
     )
+
+
+def test_the_first_refresh_into_another_state_folder_is_recorded_before_its_formulas_recalculate(
+    server, home, tmp_path, monkeypatch
+):
+    """Issue 20, item 8: a formula typed before the first refresh, whose store lies in the Config sheet's
+    State folder, answers from it right after the refresh: the refresh is recorded, then recalculated."""
+    import peloton_xl
+
+    monkeypatch.delenv("PELOTON_XL_HOME")  # only the Config sheet names the state folder
+    elsewhere = tmp_path / "elsewhere"
+    book = make_book(server, elsewhere)
+    book.calc = Calc({"PELOTON_METRIC": lambda workout, metric: peloton_xl.PELOTON_METRIC(workout, metric)})
+    mine = book.sheets.add("My Analysis", after=book.sheets[-1])
+    mine.range("A1").formula2 = '=PELOTON_METRIC("latest", "total_output")'
+    assert str(mine.results[(1, 1)]).startswith("#N/A no refresh has run yet")
+
+    ribbon.refresh_book(real_api(book), environ={})
+
+    assert book.app.alerts == []
+    assert isinstance(mine.results[(1, 1)], float)

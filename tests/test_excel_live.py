@@ -381,3 +381,28 @@ def test_a_cloud_workbook_xlwings_cannot_place_gets_one_line_saying_what_to_set(
     assert first["prompt"].startswith("Cannot find the file of PelotonWorkbook.xlsm on this computer")
     assert "ONEDRIVE_CONSUMER_WIN" in first["prompt"] and "\n" not in first["prompt"]
     assert server.request_count("/api") == 0 and book.calls_of("value=") == []
+
+
+def test_the_live_writers_records_are_hidden_on_windows_and_on_a_mac():
+    """Issue 20, item 8: the live writer hides its PelotonXL_* names as the file writer does, through the
+    object model xlwings hands over (COM's Name.Visible; appscript's visible.set on a Mac)."""
+    from types import SimpleNamespace
+
+    from pelotonxl.excel.live_writer import hidden_name
+
+    class MacVisible:
+        def __init__(self) -> None:
+            self.value = True
+
+        def set(self, value: bool) -> None:
+            self.value = value
+
+    windows, mac = SimpleNamespace(Visible=True), SimpleNamespace(visible=MacVisible())
+    for native in (windows, mac):
+        added = []
+        names = SimpleNamespace(
+            add=lambda name, refers_to, native=native, added=added: added.append(name) or SimpleNamespace(api=native)
+        )
+        hidden_name(SimpleNamespace(names=names), "PelotonXL_Dashboard_Cells", '={"B2:E11"}')
+        assert added == ["PelotonXL_Dashboard_Cells"]
+    assert windows.Visible is False and mac.visible.value is False

@@ -417,7 +417,10 @@ def test_every_function_has_a_mac_branch_and_metric_reads_the_table(modules, udf
     assert re.search(
         r"^Public Function MetricFromTable\(ByVal workout As Variant, ByVal metric As Variant\)", table, re.M
     )
-    assert "ListObjects(TABLE_NAME)" in table and 'TABLE_NAME As String = "Metrics"' in table
+    assert 'TABLE_NAME As String = "Metrics"' in table
+    # The Metrics table on any sheet (a renamed or moved Metrics sheet), found by the table's name.
+    assert "Set table = MetricsTable()" in table and "For Each candidate In sheet.ListObjects" in table
+    assert "Worksheets(TABLE_NAME)" not in table
     assert "CVErr(ERR_NA)" in table and "CVErr(ERR_VALUE)" in table
     assert "ERR_NA As Long = 2042" in table and "ERR_VALUE As Long = 2015" in table  # as ExcelErrorFromText
 
@@ -453,8 +456,14 @@ def test_function_wizard_help_is_registered_for_every_function(modules, udf_func
     assert re.search(r"^Sub Auto_Open\(\)\n    RegisterPelotonFunctionHelp\nEnd Sub", udfs, re.M)
     registration = re.search(r"^Public Sub RegisterPelotonFunctionHelp\(\)\n(.*?)^End Sub", udfs, re.M | re.S).group(1)
     assert "ThisWorkbook.Saved = wasSaved" in registration  # no "save changes?" for registering
+    # Late-bound, so an Excel without ArgumentDescriptions cannot fail to compile the functions' module.
+    assert (
+        "Dim wasSaved As Boolean, excel As Object, book As String" in registration
+        and "Set excel = Application" in registration
+    )
+    assert "Application.MacroOptions" not in udfs
     calls = re.findall(
-        r"Application\.MacroOptions Macro:=book & \"(\w+)\", _\n"
+        r"excel\.MacroOptions Macro:=book & \"(\w+)\", _\n"
         r"        Description:=\"((?:[^\"]|\"\")*)\", _\n"
         r"        Category:=\"Peloton\"(?:, _\n        ArgumentDescriptions:=Array\((.*)\))?\n",
         registration,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -51,10 +52,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def write_tables_live(book: xw.Book, content: WorkbookContent) -> int:
+def write_tables_live(book: xw.Book, content: WorkbookContent, recalculate: bool = True) -> int:
     """Each table into its sheet's Excel Table of the same name, the Dashboard into its two sheets
-    and charts, then the status cells; last, the workbook's PELOTON_* formulas recalculated so they
-    answer from the new data. Returns how many removed workouts' notes were dropped."""
+    and charts, then the status cells; last (unless `recalculate` is False: a refresh does it once it
+    is recorded, `recalculate_after`), the workbook's PELOTON_* formulas recalculated so they answer
+    from the new data. Returns how many removed workouts' notes were dropped."""
     _refuse_members_cells_on_drawn_sheets(book, content)  # before anything is written
     dropped = max([_write_table(book, table, content.full, content.renamed_ids) for table in content.tables], default=0)
     if content.dashboard is not None:
@@ -65,8 +67,14 @@ def write_tables_live(book: xw.Book, content: WorkbookContent) -> int:
         defined_name = STATUS_NAMES[key][0]
         if defined_name in book.names:  # a member may have deleted one; the refresh still counts
             book.names[defined_name].refers_to_range.value = excel_value(value)
-    recalc.recalculate_functions(book, skip=_drawn_sheet_names(content))
+    if recalculate:
+        recalculate_after(book, content)
     return dropped
+
+
+def recalculate_after(book: xw.Book, content: WorkbookContent) -> None:
+    """The workbook's PELOTON_* formulas entered again, so Excel recalculates them from the new data."""
+    recalc.recalculate_functions(book, skip=_drawn_sheet_names(content))
 
 
 def _write_table(book: xw.Book, table: SheetTable, full: bool = False, renamed: dict[str, str] | None = None) -> int:
@@ -118,7 +126,7 @@ def _write_table(book: xw.Book, table: SheetTable, full: bool = False, renamed: 
         sheet.range((bottom + 1, left), (old_bottom, max(old_right, right))).clear_contents()
     if old_right > right:
         sheet.range((top, right + 1), (old_bottom, old_right)).clear_contents()
-    book.names.add(member_rules.record_name(table.name), "=" + member_rules.record_value(table_rows_header(table)))
+    hidden_name(book, member_rules.record_name(table.name), "=" + member_rules.record_value(table_rows_header(table)))
     positions = {name: i for i, name in enumerate(rows[0])}
     for column in table.frame.columns:
         col = left + positions[str(column)]
@@ -133,6 +141,21 @@ def _recorded_columns(book: xw.Book, table: str) -> set[str] | None:
     """The columns the last refresh wrote to `table`, from the hidden name either writer keeps."""
     name = member_rules.record_name(table)
     return member_rules.recorded(book.names[name].refers_to) if name in book.names else None
+
+
+def hidden_name(book: xw.Book, name: str, refers_to: str) -> None:
+    """Add (or replace) a workbook name and hide it, as the headless writer's records are hidden: a member
+    browsing the Name Manager should not delete the refresh's records. xlwings has no call for a name's
+    visibility; Excel's object model does (Windows: Name.Visible; a Mac: the name's visible property)."""
+    added = book.names.add(name, refers_to)
+    try:
+        native = added.api
+        if hasattr(native, "visible") and not hasattr(native, "Visible"):
+            native.visible.set(False)  # appscript, on a Mac
+        else:
+            native.Visible = False  # COM, on Windows
+    except Exception:  # noqa: BLE001 - a visible record still works
+        log.debug("could not hide the name %s", name, exc_info=True)
 
 
 def _names_move(now: list[Any], final: list[str]) -> bool:
@@ -156,19 +179,19 @@ def _write_dashboard(book: xw.Book, board: Dashboard) -> None:
     Charts the refresh made before keep the member's styling: only their source data changes.
     Cell fonts and fills are the workbook's (the template styles them); values and number formats
     are rewritten."""
-    layout = plan(board)
-    data = _sheet_named(book, board.data_sheet) or book.sheets.add(name=board.data_sheet, after=book.sheets[-1])
-    sheet = _sheet_named(book, board.name) or book.sheets.add(name=board.name, before=book.sheets[0])
-    _write_plan(sheet, data, layout)
+    data = _drawn(book, board.data_sheet) or book.sheets.add(name=board.data_sheet, after=book.sheets[-1])
+    sheet = _drawn(book, board.name) or book.sheets.add(name=board.name, before=book.sheets[0])
+    layout = plan(replace(board, name=sheet.name, data_sheet=data.name))  # the charts plot the data sheet by its name
+    _write_plan(sheet, data, layout, (board.name, board.data_sheet))
 
 
 def write_ride_live(book: xw.Book, view: RideView | None) -> None:
     """The Ride sheet (one ride, its earlier attempts, its charts) into the open workbook."""
     from pelotonxl.model import ride_layout
 
-    sheet = _sheet_named(book, ride_layout.SHEET) or book.sheets.add(name=ride_layout.SHEET, after=book.sheets[-1])
-    data = _sheet_named(book, ride_layout.DATA_SHEET) or book.sheets.add(name=ride_layout.DATA_SHEET, after=sheet)
-    _write_plan(sheet, data, ride_layout.plan(view))
+    sheet = _drawn(book, ride_layout.SHEET) or book.sheets.add(name=ride_layout.SHEET, after=book.sheets[-1])
+    data = _drawn(book, ride_layout.DATA_SHEET) or book.sheets.add(name=ride_layout.DATA_SHEET, after=sheet)
+    _write_plan(sheet, data, ride_layout.plan(view, data.name), (ride_layout.SHEET, ride_layout.DATA_SHEET))
 
 
 def _drawn_sheet_names(content: WorkbookContent) -> list[str]:
@@ -184,7 +207,7 @@ def _refuse_members_cells_on_drawn_sheets(book: xw.Book, content: WorkbookConten
     """What the member typed on a sheet the refresh redraws, outside the areas it last wrote: refused by
     address (the same record, a workbook name, as the headless writer keeps)."""
     for name in _drawn_sheet_names(content):
-        sheet, record = _sheet_named(book, name), drawn_sheets.record_name(name)
+        sheet, record = _drawn(book, name), drawn_sheets.record_name(name)
         if sheet is None or record not in book.names:
             continue
         used = sheet.used_range
@@ -195,22 +218,24 @@ def _refuse_members_cells_on_drawn_sheets(book: xw.Book, content: WorkbookConten
             for j, value in enumerate(row)
             if value not in (None, "")
         ]
-        drawn_sheets.refuse_outside(name, drawn_sheets.areas_of(book.names[record].refers_to or ""), cells)
+        drawn_sheets.refuse_outside(sheet.name, drawn_sheets.areas_of(book.names[record].refers_to or ""), cells)
 
 
-def _write_plan(sheet: xw.Sheet, data: xw.Sheet, layout: SheetPlan) -> None:
-    """A planned sheet and the sheet of its chart data: cells, widths, charts, and the record of the
-    areas written (checked first, so clearing the used range drops nothing of the member's)."""
-    for target, rects, widths in (
-        (data, layout.data, layout.data_widths),
-        (sheet, layout.dashboard, layout.dashboard_widths),
+def _write_plan(sheet: xw.Sheet, data: xw.Sheet, layout: SheetPlan, keys: tuple[str, str]) -> None:
+    """A planned sheet and the sheet of its chart data: cells, widths, charts, and the records of the
+    areas written (checked first, so clearing the used range drops nothing of the member's) and of the
+    sheets, under `keys` (their own names: Dashboard, Dashboard Data), whatever the member renamed them to."""
+    for target, rects, widths, key in (
+        (data, layout.data, layout.data_widths, keys[1]),
+        (sheet, layout.dashboard, layout.dashboard_widths, keys[0]),
     ):
         target.used_range.clear_contents()
         for rect in rects:
             _write_rect(target, rect)
         for first, last, width in _runs(sorted(widths.items())):
             target.range((1, first), (1, last)).column_width = width
-        target.book.names.add(drawn_sheets.record_name(target.name), "=" + drawn_sheets.areas_formula(rects))
+        hidden_name(target.book, drawn_sheets.record_name(key), "=" + drawn_sheets.areas_formula(rects))
+        hidden_name(target.book, drawn_sheets.sheet_record_name(key), "=" + drawn_sheets.sheet_reference(target.name))
     charts = {c.name: c for c in sheet.charts}
     # A program that saved the workbook may have renamed our charts ("Chart 1"): one standing where a
     # chart of ours goes is ours, and gets its name back, rather than a second chart on top of it.
@@ -316,6 +341,14 @@ def _table_named(book: xw.Book, name: str) -> tuple[xw.Sheet | None, xw.main.Tab
             if xl_table.name.casefold() == name.casefold():
                 return sheet, xl_table
     return None, None
+
+
+def _drawn(book: xw.Book, key: str) -> xw.Sheet | None:
+    """The sheet the refresh draws as `key` (Dashboard…): the one its record names (Excel rewrites the
+    reference when the member renames the sheet), else the sheet called `key`."""
+    record = drawn_sheets.sheet_record_name(key)
+    name = drawn_sheets.sheet_in(book.names[record].refers_to) if record in book.names else None
+    return (_sheet_named(book, name) if name else None) or _sheet_named(book, key)
 
 
 def _sheet_named(book: xw.Book, name: str) -> xw.Sheet | None:

@@ -53,7 +53,7 @@ def chart_names() -> set[str]:
     return {OVERLAY_CHART.key, *(spec.key for spec in METRIC_CHARTS.values())}
 
 
-def plan(view: RideView | None) -> SheetPlan:
+def plan(view: RideView | None, data_sheet: str = DATA_SHEET) -> SheetPlan:
     """The Ride sheet (`dashboard`), the Ride Data sheet (`data`) and the charts."""
     result = SheetPlan(dashboard_widths=dict(WIDTHS), row_heights={1: 30.0})
     if view is None:
@@ -101,7 +101,7 @@ def plan(view: RideView | None) -> SheetPlan:
         if header in series and series[header].notna().any():
             blocks.append((spec, series[[SECOND, header]], (SERIES_COLOURS[header],)))
     for index, (spec, frame, colours) in enumerate(blocks):
-        rect, place = _chart_data(col, spec, frame, colours)
+        rect, place = _chart_data(col, spec, frame, colours, data_sheet)
         place.col = LEFT if index % 2 == 0 else RIGHT
         place.row = CHART_TOP + (index // 2) * (CHART_ROWS + 2)
         result.data.append(rect)
@@ -127,7 +127,9 @@ def _table(row: int, col: int, title: str, frame: pd.DataFrame) -> Rect:
     return Rect(SHEET, row, col, rows)
 
 
-def _chart_data(col: int, spec: ChartSpec, frame: pd.DataFrame, colours: tuple[str, ...]) -> tuple[Rect, ChartPlace]:
+def _chart_data(
+    col: int, spec: ChartSpec, frame: pd.DataFrame, colours: tuple[str, ...], data_sheet: str = DATA_SHEET
+) -> tuple[Rect, ChartPlace]:
     columns = list(frame.columns)
     # An empty first header: Excel then reads the first column as the x values when re-pointed.
     rows = [[Cell(spec.title, SECTION)], [Cell("", HEADER)] + [Cell(c, HEADER) for c in columns[1:]]]
@@ -135,13 +137,13 @@ def _chart_data(col: int, spec: ChartSpec, frame: pd.DataFrame, colours: tuple[s
         [Cell(excel_value(v), BODY, "0" if i == 0 else "0.0") for i, v in enumerate(values)]
         for values in frame.itertuples(index=False)
     ]
-    rect = Rect(DATA_SHEET, 1, col, rows)
+    rect = Rect(data_sheet, 1, col, rows)
     header, first, last = 2, 3, 2 + len(frame)
     series = [
         SeriesRef(
             name,
-            area(DATA_SHEET, header, col + i),
-            area(DATA_SHEET, first, col + i, last, col + i),
+            area(data_sheet, header, col + i),
+            area(data_sheet, first, col + i, last, col + i),
             colours[(i - 1) % len(colours)],
         )
         for i, name in enumerate(columns[1:], start=1)
@@ -152,7 +154,7 @@ def _chart_data(col: int, spec: ChartSpec, frame: pd.DataFrame, colours: tuple[s
         0,
         CHART_COLS,
         CHART_ROWS,
-        area(DATA_SHEET, first, col, last, col),
+        area(data_sheet, first, col, last, col),
         series,
         (header, col, last, col + len(columns) - 1),
         "0",

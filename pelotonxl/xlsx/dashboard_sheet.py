@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 
 from openpyxl.utils import get_column_letter
 
@@ -36,14 +37,14 @@ from pelotonxl.xlsx.styles import StyleBook
 
 def write_dashboard(pkg: xp.Package, styles: StyleBook, board: Dashboard) -> set[int]:
     """Regenerate the Dashboard and its data sheet; returns their sheetIds (for the calc chain)."""
-    layout = plan(board)
-    data = xp.find_sheet(pkg, board.data_sheet) or xp.add_sheet(
+    data = drawn_sheets.find(pkg, board.data_sheet) or xp.add_sheet(
         pkg, board.data_sheet, pkg.unused_name("xl/worksheets/sheet{}.xml")
     )
     old_data = pkg.text(data.part) if pkg.has(data.part) else None
-    sheet = xp.find_sheet(pkg, board.name) or xp.add_sheet(
+    sheet = drawn_sheets.find(pkg, board.name) or xp.add_sheet(
         pkg, board.name, pkg.unused_name("xl/worksheets/sheet{}.xml"), first=True
     )
+    layout = plan(replace(board, name=sheet.name, data_sheet=data.name))  # the charts plot the data sheet by its name
     old_sheet = pkg.text(sheet.part) if pkg.has(sheet.part) else None
     drawn_sheets.check_members_cells(pkg, board.name, old_sheet)
     drawn_sheets.check_members_cells(pkg, board.data_sheet, old_data)
@@ -63,6 +64,8 @@ def write_dashboard(pkg: xp.Package, styles: StyleBook, board: Dashboard) -> set
     )
     drawn_sheets.record_areas(pkg, board.name, layout.dashboard)
     drawn_sheets.record_areas(pkg, board.data_sheet, layout.data)
+    drawn_sheets.record_sheet(pkg, board.name, sheet.name)
+    drawn_sheets.record_sheet(pkg, board.data_sheet, data.name)
     return {sheet.sheet_id, data.sheet_id}
 
 
@@ -118,7 +121,10 @@ def worksheet_xml(
         rows.append(f'<row r="{r}"{height}>{body}</row>')
     last_row = max(cells, default=1)
     last_col = max((c for row in cells.values() for c in row), default=1)
-    cols = "".join(f'<col min="{c}" max="{c}" width="{w:g}" customWidth="1"/>' for c, w in sorted(widths.items()))
+    scale = styles.width_scale()  # the workbook's own units: its default font's digits
+    cols = "".join(
+        f'<col min="{c}" max="{c}" width="{round(w * scale, 2):g}" customWidth="1"/>' for c, w in sorted(widths.items())
+    )
     kept = table_sheet.KeptSheetBits.from_xml(old_xml)
     code_name = re.search(r'<sheetPr\b[^>]*\scodeName="([^"]*)"', old_xml or "")
     code_attr = f' codeName="{code_name.group(1)}"' if code_name else ""

@@ -5,25 +5,64 @@ Each refresh records, in a hidden workbook name per sheet, the areas it wrote. A
 outside those areas on the next refresh is the member's: the refresh refuses before touching the file
 and names the cells. A workbook from before this record existed has no record: its first refresh
 writes one and checks nothing (nothing told the member's cells from ours then).
+
+Each drawn sheet is also recognised by a second hidden name, a reference to its cell A1
+(`sheet_record_name`): Excel and LibreOffice rewrite references when a sheet is renamed, so a renamed
+Dashboard is still the one the refresh draws (in place, not beside a new "Dashboard"). The records keep
+the sheet's own name (`Dashboard`) as their key.
 """
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-
-from openpyxl.utils.cell import coordinate_to_tuple
+from typing import TYPE_CHECKING
 
 from pelotonxl.errors import WorkbookError
-from pelotonxl.model.dashboard_layout import Rect
 from pelotonxl.xlsx import package as xp
 from pelotonxl.xlsx.cells import area_bounds
+
+if TYPE_CHECKING:  # the pre-write checks import this module: a refresh with nothing new loads neither
+    from pelotonxl.model.dashboard_layout import Rect  # pandas nor openpyxl for it
 
 LISTED = 10  # cells named in the refusal; the rest are counted
 
 
 def record_name(sheet: str) -> str:
     return f"PelotonXL_{re.sub(r'[^A-Za-z0-9_]', '_', sheet)}_Cells"
+
+
+def sheet_record_name(sheet: str) -> str:
+    return f"PelotonXL_{re.sub(r'[^A-Za-z0-9_]', '_', sheet)}_Sheet"
+
+
+def sheet_reference(name: str) -> str:
+    """The record's value: `name`'s cell A1, quoted as a formula quotes a sheet name."""
+    return "'" + name.replace("'", "''") + "'!$A$1"
+
+
+def sheet_in(reference: str | None) -> str | None:
+    """The sheet a record's reference names (None for #REF!, after the sheet was deleted)."""
+    match = re.fullmatch(r"=?(?:'((?:[^']|'')+)'|([^'!]+))!\$?A\$?1", (reference or "").strip())
+    if match is None:
+        return None
+    return match.group(1).replace("''", "'") if match.group(1) else match.group(2)
+
+
+def recorded(pkg: xp.Package, sheet: str) -> xp.SheetEntry | None:
+    """The sheet the record of `sheet` points at, whatever the member renamed it to; None without one."""
+    name = sheet_in(xp.defined_names(pkg).get(sheet_record_name(sheet)))
+    return xp.find_sheet(pkg, name) if name else None
+
+
+def find(pkg: xp.Package, sheet: str) -> xp.SheetEntry | None:
+    """The sheet drawn as `sheet` (Dashboard, Ride…): the recorded one, else the sheet of that name."""
+    return recorded(pkg, sheet) or xp.find_sheet(pkg, sheet)
+
+
+def record_sheet(pkg: xp.Package, sheet: str, name: str) -> None:
+    """Remember that the sheet drawn as `sheet` is now called `name`."""
+    xp.set_hidden_name(pkg, sheet_record_name(sheet), sheet_reference(name))
 
 
 def check_members_cells(pkg: xp.Package, sheet: str, old_xml: str | None) -> None:
@@ -70,7 +109,7 @@ def _cells_with_values(sheet_xml: str) -> list[tuple[str, int, int]]:
             for child in cell
         )
         if ref and has_value:
-            found.append((ref, *coordinate_to_tuple(ref)))
+            found.append((ref, *_row_and_column(ref)))
     return found
 
 
@@ -78,3 +117,9 @@ def _letters(col: int) -> str:
     from openpyxl.utils import get_column_letter
 
     return get_column_letter(col)
+
+
+def _row_and_column(ref: str) -> tuple[int, int]:
+    from openpyxl.utils.cell import coordinate_to_tuple
+
+    return coordinate_to_tuple(ref)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
 from openpyxl.formula.tokenizer import TokenizerError
-from openpyxl.formula.translate import Translator
+from openpyxl.formula.translate import Translator, TranslatorError
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.cell import coordinate_from_string, range_boundaries
 
@@ -213,7 +213,7 @@ def _moved(formula: str, origin: str, target: str) -> str:
         return formula
     try:
         return Translator("=" + formula, origin).translate_formula(target)[1:]
-    except (TokenizerError, ValueError, IndexError):  # a formula openpyxl cannot read: keep it as typed
+    except (TokenizerError, TranslatorError, ValueError, IndexError):  # openpyxl cannot move it: keep it as typed
         return formula
 
 

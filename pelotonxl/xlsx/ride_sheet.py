@@ -23,11 +23,11 @@ def owned_charts() -> dict[str, str]:
 def write_ride(pkg: xp.Package, styles: StyleBook, view: RideView | None) -> set[int]:
     """Regenerate the Ride sheet (a note when there is no ride) and its data sheet; returns their sheetIds
     (for the calc chain)."""
-    layout = ride_layout.plan(view)
-    sheet = xp.find_sheet(pkg, SHEET) or xp.add_sheet(pkg, SHEET, pkg.unused_name("xl/worksheets/sheet{}.xml"))
+    sheet = drawn_sheets.find(pkg, SHEET) or xp.add_sheet(pkg, SHEET, pkg.unused_name("xl/worksheets/sheet{}.xml"))
     old = pkg.text(sheet.part) if pkg.has(sheet.part) else None
     drawn_sheets.check_members_cells(pkg, SHEET, old)
-    data_entry = xp.find_sheet(pkg, DATA_SHEET)
+    data_entry = drawn_sheets.find(pkg, DATA_SHEET)
+    layout = ride_layout.plan(view, data_entry.name if data_entry is not None else DATA_SHEET)
     if data_entry is not None and pkg.has(data_entry.part):
         drawn_sheets.check_members_cells(pkg, DATA_SHEET, pkg.text(data_entry.part))
     drawing_rel = write_drawing(pkg, sheet.part, layout)
@@ -38,9 +38,11 @@ def write_ride(pkg: xp.Package, styles: StyleBook, view: RideView | None) -> set
         ),
     )
     # The data sheet after the Ride sheet's part exists, so the two never get the same part name.
-    data = xp.find_sheet(pkg, DATA_SHEET) or xp.add_sheet(pkg, DATA_SHEET, pkg.unused_name("xl/worksheets/sheet{}.xml"))
+    data = data_entry or xp.add_sheet(pkg, DATA_SHEET, pkg.unused_name("xl/worksheets/sheet{}.xml"))
     old_data = pkg.text(data.part) if pkg.has(data.part) else None
     pkg.put(data.part, worksheet_xml(layout.data, layout.data_widths, {}, styles, old_data, drawing_rel=None))
     drawn_sheets.record_areas(pkg, SHEET, layout.dashboard)
     drawn_sheets.record_areas(pkg, DATA_SHEET, layout.data)
+    drawn_sheets.record_sheet(pkg, SHEET, sheet.name)
+    drawn_sheets.record_sheet(pkg, DATA_SHEET, data.name)
     return {sheet.sheet_id, data.sheet_id}

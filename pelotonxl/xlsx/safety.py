@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Set
 from pathlib import Path
 
 from pelotonxl.errors import WorkbookError
+from pelotonxl.xlsx import drawn_sheets
 from pelotonxl.xlsx import package as xp
 
 TEMP_PREFIX = ".~peloton_xl-"
@@ -43,8 +44,10 @@ def check_workbook(path: Path, sheet_names: Iterable[str], own_charts: Mapping[s
             )
         _refuse_a_workbook_without_macros(pkg, path)
         for name in sheet_names:
-            sheet = xp.sheet_for_table(pkg, name)
-            found = _things_a_rewrite_drops(pkg, sheet, own_charts.get(name.casefold())) if sheet else []
+            sheet = drawn_sheets.recorded(pkg, name) or xp.sheet_for_table(pkg, name)  # renamed or not
+            data = own_charts.get(name.casefold())
+            data_sheet = drawn_sheets.find(pkg, data) if data else None
+            found = _things_a_rewrite_drops(pkg, sheet, data_sheet.name if data_sheet else data) if sheet else []
             if sheet and found:
                 raise WorkbookError(
                     f"The {sheet.name} sheet holds {', '.join(found)}, which a refresh would "

@@ -42,6 +42,30 @@ _BUILTIN_FORMATS = {
 _FIRST_CUSTOM_FORMAT = 164
 
 
+# Column widths are counted in the maximum digit width of the workbook's default font (its first font).
+# The refresh fits its columns for the template's Calibri 12; digits' advance as a share of the font
+# size, for the fonts a workbook's default becomes (a LibreOffice save makes it its own: Arial,
+# Liberation Sans, DejaVu Sans), so the widths can be given in the workbook's own units.
+_DIGIT_ADVANCE = {
+    "calibri": 0.507,
+    "carlito": 0.507,
+    "arial": 0.556,
+    "liberation sans": 0.556,
+    "helvetica": 0.556,
+    "dejavu sans": 0.636,
+    "times new roman": 0.5,
+    "liberation serif": 0.5,
+    "cambria": 0.556,
+    "aptos": 0.556,
+}
+_FITTED_FOR = ("calibri", 12.0)
+
+
+def digit_pixels(font: str, size: float) -> int:
+    """Excel's maximum digit width (pixels at 96 dpi) of a font at a size, estimated."""
+    return max(1, round(size * 96 / 72 * _DIGIT_ADVANCE.get(font.casefold(), 0.556)))
+
+
 class StyleBook:
     """Number-format cell styles in styles.xml. Only appends numFmt and xf entries, and reuses an
     identical existing one, so indices stay valid and repeated refreshes do not grow the file."""
@@ -77,6 +101,21 @@ class StyleBook:
                 return i
         self._append(block, "cellXfs", wanted, len(xfs) + 1)
         return len(xfs)
+
+    def width_scale(self) -> float:
+        """By how much the refresh's widths (fitted for Calibri 12) grow in this workbook's own units, the
+        digits of its default font: 8/7 after a LibreOffice save made Arial 10 the default. Never below 1:
+        the estimate must not narrow a column the refresh fitted (it would show ###)."""
+        fonts = re.search(rf"<{self.p}fonts\b[^>]*>(.*?)</{self.p}fonts>", self.xml, re.S)
+        first = re.search(rf"<{self.p}font\b.*?</{self.p}font>", fonts.group(1), re.S) if fonts else None
+        if first is None:
+            return 1.0
+        name = re.search(rf'<{self.p}name\s+val="([^"]*)"', first.group(0))
+        size = re.search(rf'<{self.p}sz\s+val="([0-9.]+)"', first.group(0))
+        if name is None or size is None:
+            return 1.0
+        ours = digit_pixels(*_FITTED_FOR)
+        return max(1.0, ours / digit_pixels(html.unescape(name.group(1)), float(size.group(1))))
 
     def _centred(self, xf: str) -> str:
         """The xf with its alignment horizontal="center" (alignment is its first child in CT_Xf)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 from openpyxl.utils import get_column_letter
@@ -46,6 +46,7 @@ class KeptSheetBits:
     tab_selected: bool = False
     conditional_formatting: str = ""
     data_validations: str = ""
+    frozen_views: str = ""  # the member's <sheetViews> when it freezes panes of its own (not our header row)
 
     @classmethod
     def from_xml(cls, xml: str | None) -> KeptSheetBits:
@@ -61,7 +62,46 @@ class KeptSheetBits:
                 re.findall(r"<conditionalFormatting\b.*?</conditionalFormatting>", xml, re.S)
             ),
             data_validations="".join(re.findall(r"<dataValidations\b.*?</dataValidations>", xml, re.S)),
+            frozen_views=_members_frozen_views(xml),
         )
+
+    def grown(self, old_bottom: int, new_bottom: int) -> KeptSheetBits:
+        """The same, with each conditional format and data validation that reached the table's last row
+        (old_bottom) reaching its new last row: the member's rule covers the new workouts too."""
+        if old_bottom == new_bottom:
+            return self
+
+        def grow(xml: str) -> str:
+            return re.sub(
+                r'(\ssqref=")([^"]*)(")', lambda m: m[1] + _grown_sqref(m[2], old_bottom, new_bottom) + m[3], xml
+            )
+
+        return replace(
+            self,
+            conditional_formatting=grow(self.conditional_formatting),
+            data_validations=grow(self.data_validations),
+        )
+
+
+def _grown_sqref(sqref: str, old_bottom: int, new_bottom: int) -> str:
+    """Each range of an sqref ("C2:C6 E2:E6") whose last row was old_bottom ending at new_bottom instead."""
+
+    def one(area: str) -> str:
+        match = re.fullmatch(r"(\$?[A-Z]{1,3}\$?\d+:\$?[A-Z]{1,3}\$?)(\d+)", area)
+        return f"{match[1]}{new_bottom}" if match and int(match[2]) == old_bottom else area
+
+    return " ".join(one(area) for area in sqref.split())
+
+
+def _members_frozen_views(xml: str) -> str:
+    """The old sheet's views when the member froze panes other than our header row (B2, a column):
+    kept verbatim; the refresh's own freeze (below the header) is written anew."""
+    views = re.search(r"<sheetViews\b.*?</sheetViews>", xml, re.S)
+    pane = re.search(r"<pane\b[^>]*>", views[0]) if views else None
+    if views is None or pane is None or 'state="frozen"' not in pane[0]:
+        return ""
+    ours = 'ySplit="1"' in pane[0] and "xSplit" not in pane[0]
+    return "" if ours else views[0]
 
 
 def fit_to_page(sheet_pr: str) -> str:
@@ -119,6 +159,7 @@ def worksheet_xml(
     member: KeptContent | None = None,
     drop_orphans: bool = False,
     sheet_name: str = "",
+    old_bottom: int | None = None,
     print_fit: tuple[int | None, int] = (None, 0),
 ) -> TableSheet:
     """The worksheet part for a table sheet (header + at least one row), with the member's columns
@@ -161,6 +202,8 @@ def worksheet_xml(
                 + [None] * (n_rows - len(body_ids))
             )
     last_row = n_rows + 1
+    if old_bottom is not None:  # the member's conditional formats and validations grow with the table
+        kept = kept.grown(old_bottom, last_row)
     conflicts = outside_conflicts(member, last_row, len(final))
     if conflicts:
         raise covered_error(sheet_name, conflicts)
@@ -185,7 +228,8 @@ def worksheet_xml(
         f'<row r="{r}">' + "".join(x for _, x in sorted(extra)) + "</row>" for r, extra in sorted(outside_rows.items())
     ]
     ref = f"A1:{letters[-1]}{last_row}"
-    col_widths = {i: widths[n] for i, n in enumerate(final) if n in widths}
+    scale = styles.width_scale()  # the workbook's own units: its default font's digits
+    col_widths = {i: round(widths[n] * scale, 2) for i, n in enumerate(final) if n in widths}
     col_widths.update({i: w for i, n in enumerate(final) if n in by_name and (w := by_name[n].width)})
     cols = "".join(
         f'<col min="{i + 1}" max="{i + 1}" width="{float(w):g}" customWidth="1"/>'
@@ -197,7 +241,8 @@ def worksheet_xml(
         f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">',
         fit_to_page(kept.sheet_pr),
         f'<dimension ref="{ref}"/>',
-        f'<sheetViews><sheetView{selected} workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
+        kept.frozen_views
+        or f'<sheetViews><sheetView{selected} workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
         'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/>'
         "</sheetView></sheetViews>",
         '<sheetFormatPr defaultRowHeight="15"/>',

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from openpyxl.utils.cell import range_boundaries
+
 from pelotonxl.model.workbook import DEFAULT_PRINT_FIT, PRINT_FIT, TABLE_STYLE, WorkbookContent, follow_renamed
 from pelotonxl.settings import STATUS_NAMES
 from pelotonxl.xlsx import (
@@ -153,6 +155,7 @@ def _write_table(
         member,
         drop_orphans=drop_orphans,
         sheet_name=sheet.name,
+        old_bottom=range_boundaries(old_ref)[3] if old_ref else None,
         print_fit=PRINT_FIT.get(table.name, DEFAULT_PRINT_FIT),
     )
     pkg.put(sheet.part, made.xml)

@@ -21,8 +21,9 @@ Public Function MetricFromTable(ByVal workout As Variant, ByVal metric As Varian
     MetricFromTable = CVErr(ERR_NA)
     If IsObject(workout) Then workout = workout.Cells(1, 1).Value2
     If IsObject(metric) Then metric = metric.Cells(1, 1).Value2
-    On Error GoTo notThere ' no Metrics table, a sheet renamed, a cell that is not text: no answer
-    Set table = ThisWorkbook.Worksheets(TABLE_NAME).ListObjects(TABLE_NAME)
+    On Error GoTo notThere ' a cell that is not text: no answer
+    Set table = MetricsTable()
+    If table Is Nothing Then Exit Function ' no Metrics table
     If table.DataBodyRange Is Nothing Then Exit Function
     headers = RowValues(table.HeaderRowRange)
     idCol = HeaderColumn(headers, "Workout ID")
@@ -55,6 +56,20 @@ Public Function MetricFromTable(ByVal workout As Variant, ByVal metric As Varian
     Exit Function ' #N/A: an unknown metric, or one this workout lacks
 notThere:
     MetricFromTable = CVErr(ERR_NA)
+End Function
+
+' The Metrics table on whichever sheet holds it (the member may rename or move that sheet, as the
+' refresh allows); Nothing when the workbook has none.
+Private Function MetricsTable() As ListObject
+    Dim sheet As Worksheet, candidate As ListObject
+    For Each sheet In ThisWorkbook.Worksheets
+        For Each candidate In sheet.ListObjects
+            If StrComp(candidate.Name, TABLE_NAME, vbTextCompare) = 0 Then
+                Set MetricsTable = candidate
+                Exit Function
+            End If
+        Next candidate
+    Next sheet
 End Function
 
 ' The table row (1 = first data row) of the workout asked for; 0 when there is none, -1 when the
