@@ -64,7 +64,7 @@ def member_book(workouts: int, formulas: int):
         store.save_workouts([w for w, _ in pairs])
         store.save_graphs([(w["id"], g) for w, g in pairs if g is not None], EVERY_N)
     tables = build_tables(pairs)
-    content = WorkbookContent(*tables, db.build_dashboard(list(tables), time_now()), ride=RideSheet(ride_view(pairs)))
+    content = WorkbookContent(*tables, db.build_dashboard(*tables, time_now()), ride=RideSheet(ride_view(pairs)))
 
     book = Book(str(home / "PelotonWorkbook.xlsm"))
     book.sheets.add("Config")

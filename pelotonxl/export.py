@@ -27,11 +27,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pelotonxl.atomic_file import replacing
 from pelotonxl.errors import PelotonXLError
 from pelotonxl.model import tables
 from pelotonxl.model.catalog import MetricKey
 from pelotonxl.model.samples import graph_samples, sampled_metrics
 from pelotonxl.model.units import export_column, is_pace, snake
+from pelotonxl.model.workbook import ID_COLUMN
 
 FILES = ("workouts.parquet", "metrics.parquet", "series.parquet")
 # The usual metrics first, in the order Peloton shows them; any others follow alphabetically.
@@ -115,7 +117,7 @@ class SeriesColumn(NamedTuple):
 def _workouts_table(frame: pd.DataFrame, records: list) -> pa.Table:
     frame = frame.copy()
     ride_ids = {w["id"]: ((w.get("ride") or {}).get("id")) for w, _ in records}
-    frame.insert(1, "Ride ID", frame["Workout ID"].map(ride_ids))
+    frame.insert(1, "Ride ID", frame[ID_COLUMN].map(ride_ids))
     return _typed(_in_export_units(frame, {}))
 
 
@@ -171,9 +173,8 @@ def _typed(frame: pd.DataFrame) -> pa.Table:
 
 
 def _write(table: pa.Table, path: Path) -> int:
-    partial = path.with_name(path.name + ".partial")
-    pq.write_table(table, partial, compression="zstd")
-    os.replace(partial, path)
+    with replacing(path, path.with_name(path.name + ".partial")) as partial:
+        pq.write_table(table, partial, compression="zstd")
     return table.num_rows
 
 
@@ -183,9 +184,11 @@ def _write_series(records: Iterable[tuple[dict, dict | None]], metrics: list[Ser
         + [pa.field(m.name, pa.float64()) for m in metrics]
     )
     slugs = sorted({m.slug for m in metrics})
-    partial = path.with_name(path.name + ".partial")
     rows = 0
-    with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
+    with (
+        replacing(path, path.with_name(path.name + ".partial")) as partial,
+        pq.ParquetWriter(partial, schema, compression="zstd") as writer,
+    ):
         for group in _batches(records, SERIES_ROW_GROUP):
             ids: list[np.ndarray] = []
             seconds: list[np.ndarray] = []
@@ -207,7 +210,6 @@ def _write_series(records: Iterable[tuple[dict, dict | None]], metrics: list[Ser
             table = pa.Table.from_arrays(batch, schema=schema)
             writer.write_table(table)
             rows += table.num_rows
-    os.replace(partial, path)
     return rows
 
 

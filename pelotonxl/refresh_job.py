@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -82,6 +83,7 @@ def run_refresh(
     workbook: Path | None = None,
     demo: bool = False,
     shown: Callable[[], str | None] | None = None,
+    allow_removals: bool = False,
 ) -> RefreshResult:
     """One refresh, end to end: the pipeline the CLI and the ribbon share.
 
@@ -98,8 +100,26 @@ def run_refresh(
     `shown()` (the headless writer's) tells what the workbook shows: the stamp of its last refresh. When
     it is this refresh's, only the status cells are written; when only the day differs, the figures
     that depend on the date (the Dashboard, the PowerCurve table); otherwise everything. pandas is
-    imported only when something is built.
+    imported only when something is built. A `full` refresh refuses to remove workouts when the list looks
+    incomplete (see `sync.check_removals`) unless `allow_removals`.
     """
+    # numpy's overflow and invalid-value warnings are about numbers the model already blanks: never the member's.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _run_refresh(settings, write, full, progress, password_provider, workbook, demo, shown, allow_removals)
+
+
+def _run_refresh(
+    settings: Settings,
+    write: TableWriter,
+    full: bool,
+    progress: Progress | None,
+    password_provider: Callable[[], str | None] | None,
+    workbook: Path | None,
+    demo: bool,
+    shown: Callable[[], str | None] | None,
+    allow_removals: bool,
+) -> RefreshResult:
     if settings.import_csv:  # the way in when no sign-in works: no network at all
         from pelotonxl.import_job import run_import
 
@@ -113,14 +133,15 @@ def run_refresh(
     http = new_session(settings.workers)
     auth = Authenticator(settings, TokenStore(home, settings.username), http, password_provider)
     client = PelotonClient(settings, auth, http)
-    auth.access_token()  # signs in: the token usually names the member, saving a request
-    me: dict | None = None
-    user_id = auth.user_id
-    if user_id is None:  # /api/me names the member and carries Peloton's FTP
-        me = client.get_json("/api/me")
-        user_id = str(me["id"])
+    user_id = client.user_id()  # signs in: the token usually names the member, else /api/me does
+    me = client.me_if_asked()  # /api/me carries Peloton's FTP too
+    if me is None and full:  # the count a --full checks its list against
+        me = _me_or_none(client)
     day = date.today().isoformat()
-    with WorkoutStore.for_account(home, user_id) as store:
+    store, set_aside = WorkoutStore.open_or_set_aside(home, user_id)
+    if set_aside:
+        log.warning("%s", set_aside)
+    with store:
         # Workouts imported from a CSV before this account was known: its own from now on.
         store.absorb(state.pending_import_file(settings.username))
         # /api/me (Peloton's FTP) once a day, beside the pages and graphs; again when an FTP test arrives.
@@ -135,6 +156,8 @@ def run_refresh(
             full=full,
             progress=progress,
             on_saved=lambda got: _derive(store, got),
+            expected_total=_count(me, "total_workouts"),
+            allow_removals=allow_removals,
             aside=(lambda: _me_or_none(client)) if daily else None,
         )
         if report.aside is not None:
@@ -249,7 +272,7 @@ def _dated(
     )
     curve = power_curve.curve_from_efforts(derived.load(store, derived.EFFORTS))
     now = datetime.now().replace(microsecond=0)
-    board = dashboard.build_dashboard([workouts, metrics], now, curve, ftp, signed_in=True)
+    board = dashboard.build_dashboard(workouts, metrics, now, curve, ftp, signed_in=True)
     curve_table = power_curve.curve_table(curve, now)
     if rows is None:
         return WorkbookContent(dashboard=board, power_curve=curve_table)
@@ -296,10 +319,15 @@ def _code_version() -> str:
 def _me_or_none(client: PelotonClient) -> dict | None:
     """/api/me for Peloton's FTP; a refresh does not fail for want of it."""
     try:
-        return client.get_json("/api/me")
+        return client.me()
     except PelotonXLError as exc:
         log.info("no FTP from /api/me: %s", exc)
         return None
+
+
+def _count(me: dict | None, key: str) -> int | None:
+    value = (me or {}).get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**9 else None
 
 
 def peloton_ftp(me: dict | None) -> float | None:
@@ -307,6 +335,6 @@ def peloton_ftp(me: dict | None) -> float | None:
     a workout (`cycling_workout_ftp`), else Peloton's estimate (`estimated_cycling_ftp`); 0 means none."""
     for key in ("cycling_ftp", "cycling_workout_ftp", "estimated_cycling_ftp"):
         value = (me or {}).get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 3000:  # watts
             return float(value)
     return None

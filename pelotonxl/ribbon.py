@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
@@ -23,10 +22,11 @@ from pelotonxl.excel.workbook_link import (
     book_file,
     read_config,
 )
+from pelotonxl.model.workbook import WORKOUT_ID
 from pelotonxl.refresh_job import RefreshResult, run_refresh
+from pelotonxl.refresh_lock import refresh_lock
 from pelotonxl.settings import resolve
 from pelotonxl.wording import plural
-from pelotonxl.xlsx.refresh_lock import refresh_lock
 
 if TYPE_CHECKING:
     import xlwings as xw
@@ -144,7 +144,7 @@ def refresh_book(
     if result.route_note:  # not a problem, but the member should know the usual way in was not used
         warnings.lines.append(result.route_note[:1].upper() + result.route_note[1:])
     if parts is not None:
-        from pelotonxl.excel_setup import stale_parts_line
+        from pelotonxl.commands.setup_excel import stale_parts_line
 
         stale = stale_parts_line(parts, book_file(book))
         warnings.lines += [stale] if stale else []
@@ -166,9 +166,6 @@ class _Warnings(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         line = _one_line(record.getMessage())
         self.lines.append(line[:1].upper() + line[1:])
-
-
-WORKOUT_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def show_ride_caller() -> None:
@@ -208,7 +205,7 @@ def show_ride_in_book(book: xw.Book, environ: Mapping[str, str] | None = None) -
     message box saying why) when there is nothing to show."""
     from pelotonxl.model.ride_view import ride_view, rides_to_read
     from pelotonxl.peloton.store import WorkoutStore
-    from pelotonxl.state import StateFolder, refresh_of
+    from pelotonxl.state import answering_store
 
     app = book.app
     try:
@@ -222,15 +219,10 @@ def show_ride_in_book(book: xw.Book, environ: Mapping[str, str] | None = None) -
             return False
         # The store this workbook's last refresh filled (a --home or demo refresh included), else the
         # one its settings point at.
-        record = refresh_of(book_file(book))
-        if record is None:
-            environ = os.environ if environ is None else environ
-            settings = resolve(config=read_config(book), environ=environ, workbook=book_file(book))
-            state = StateFolder(settings.home_path)
-            user_id = state.last_account()
-            path = state.store_file(user_id) if user_id else None
-        else:
-            path = record.store_file
+        environ = os.environ if environ is None else environ
+        settings = resolve(config=read_config(book), environ=environ, workbook=book_file(book))
+        record, _ = answering_store(book_file(book), settings.home_path)
+        path = record.store_file if record else None
         if path is None or not path.exists():
             _alert(app, "No workouts stored yet: Peloton → Refresh first.", mode="info")
             return False

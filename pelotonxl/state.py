@@ -29,6 +29,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pelotonxl.atomic_file import replacing
 from pelotonxl.errors import ConfigError
 
 LAST_ACCOUNT_FILE = "last_account"
@@ -114,9 +115,8 @@ class StateFolder:
 
     def remember_account(self, user_id: str) -> None:
         """The worksheet functions answer for the account of the most recent refresh."""
-        tmp = self.last_account_file.with_suffix(".tmp")
-        tmp.write_text(user_id, encoding="utf-8")
-        tmp.replace(self.last_account_file)
+        with replacing(self.last_account_file) as tmp:
+            tmp.write_text(user_id, encoding="utf-8")
 
     def demo(self) -> StateFolder:
         """The demo's state folder inside this one: its tokens, store and last_account apart."""
@@ -143,9 +143,8 @@ def record_refresh(home: Path | str, account: str, workbook: Path | str | None =
         data["workbooks"] = dict(list(books.items())[:MAX_WORKBOOKS])
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-        tmp.replace(path)
+        with replacing(path) as tmp:
+            tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
     except OSError as err:
         log.warning(
             "could not record this refresh in %s (%s): the worksheet functions may not find it", path, err.strerror
@@ -163,6 +162,27 @@ def refresh_of(workbook: Path | str) -> RefreshRecord | None:
     """The most recent refresh of the workbook at that path, wherever it stored its data."""
     entry = _read_refreshes(refreshes_file()).get("workbooks", {}).get(comparable_path(workbook))
     return _record(entry)
+
+
+def answering_store(book: Path | str | None, home: Path | str | None) -> tuple[RefreshRecord | None, tuple[str, ...]]:
+    """Which refresh's store answers for `book` (a workbook's path; None: plain Python), and the files
+    read to decide (a change to one means: decide again). The one rule, for the worksheet functions,
+    Show ride and --export.
+
+    The workbook's own last refresh, wherever it stored its data; else, when no State folder `home` is
+    named, this machine's most recent refresh; else the last account of the state folder `home`
+    (the default one when None). None: no refresh yet."""
+    refreshes = str(refreshes_file())
+    record = refresh_of(book) if book else None
+    if record is None and not home:
+        record = last_refresh()
+    if record is not None:
+        return record, (refreshes,)
+    state = StateFolder(home or None)
+    account = state.last_account()
+    # With a State folder named, plain Python never reads the record; a workbook may find a later refresh there.
+    read = (refreshes,) if book or not home else ()
+    return (RefreshRecord(state.root, account) if account else None), (*read, str(state.last_account_file))
 
 
 def _read_refreshes(path: Path) -> dict:

@@ -46,7 +46,7 @@ C_NS = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"
 
 @pytest.fixture(scope="module")
 def board() -> db.Dashboard:
-    return db.build_dashboard(build_tables(hand_account()), NOW)
+    return db.build_dashboard(*build_tables(hand_account()), NOW)
 
 
 def rows_of(block: db.Block) -> list[list]:
@@ -108,7 +108,7 @@ def test_metrics_are_found_by_slug_so_a_new_unit_label_keeps_the_ride_output(mon
     monkeypatch.setitem(catalog.UNIT_NAMES, "watts", "W")  # only avg_output's unit label changes
     workouts, metrics = build_tables(hand_account())
     assert "Avg Output (W)" in metrics.frame.columns and "Avg Output (watts)" not in metrics.frame.columns
-    block = chart_block(db.build_dashboard([workouts, metrics], NOW), "ride_output")
+    block = chart_block(db.build_dashboard(workouts, metrics, NOW), "ride_output")
     assert [r[1:] for r in rows_of(block)] == [[167.0, 167.0], [167.0, 167.0], [178.0, 170.7], [167.0, 169.8]]
     assert block.note == ""
 
@@ -156,7 +156,7 @@ def test_streaks_and_bests(board):
 )
 def test_weekly_streak_rules(days, expected):
     pairs = [workout(f"s{i}", f"{day} 08:00", 20, "yoga") for i, day in enumerate(days)]
-    current, _, longest, _ = db.weekly_streaks(db.workouts_frame(build_tables(pairs))[0], NOW.date())
+    current, _, longest, _ = db.weekly_streaks(db.workouts_frame(*build_tables(pairs))[0], NOW.date())
     assert (current, longest) == expected
 
 
@@ -174,14 +174,14 @@ def test_top_instructors_stops_at_ten():
         workout(f"i{n}", f"2026-11-{n + 1:02} 07:00", 20, "yoga", length=20, instructor=f"Coach {n:02}")
         for n in range(12)
     ]
-    names = [row[0] for row in rows_of(db.build_dashboard(build_tables(pairs), NOW).block("instructors"))]
+    names = [row[0] for row in rows_of(db.build_dashboard(*build_tables(pairs), NOW).block("instructors"))]
     assert names == [f"Coach {n:02}" for n in range(10)]  # all tied: by name
 
 
 def test_distances_follow_the_members_unit():
     account = make_account(60, seed=3, units="km", end=dt.datetime(2026, 11, 20, tzinfo=dt.timezone.utc))
     pairs = [(w, account.graph(w["id"], 300)) for w in account.workouts]
-    board = db.build_dashboard(build_tables(pairs), NOW)
+    board = db.build_dashboard(*build_tables(pairs), NOW)
     assert board.distance_unit == "km"
     assert "Distance (km)" in board.block("disciplines").frame.columns
     assert "Farthest ride (km)" in board.block("bests").row_formats
@@ -205,7 +205,7 @@ def test_a_new_discipline_gets_a_spare_colour_that_never_clashes():
     ids=["empty", "strength-only-no-heart-rate"],
 )
 def test_small_accounts_get_notes_and_never_an_empty_series(pairs, notes):
-    board = db.build_dashboard(build_tables(pairs), NOW)
+    board = db.build_dashboard(*build_tables(pairs), NOW)
     assert {block.key for _, block in board.charts if block.note} == notes
     for _, block in board.charts:
         assert len(block.frame) >= 1 and len(block.frame.columns) >= 2
@@ -255,7 +255,7 @@ def demo_pairs(account) -> list:
 
 def refresh_file(path: Path, pairs, now=NOW) -> db.Dashboard:
     workouts, metrics = build_tables(pairs)
-    board = db.build_dashboard([workouts, metrics], now)
+    board = db.build_dashboard(workouts, metrics, now)
     writer.write_tables(path, WorkbookContent(workouts, metrics, board, STATUS))
     return board
 
@@ -421,7 +421,7 @@ def test_live_refresh_builds_the_charts_once_and_repoints_them_as_the_data_grows
 
     def refresh(pairs) -> db.Dashboard:
         workouts, metrics = build_tables(pairs)
-        board = db.build_dashboard([workouts, metrics], NOW)
+        board = db.build_dashboard(workouts, metrics, NOW)
         live_writer.write_tables_live(real_api(book), WorkbookContent(workouts, metrics, board))
         return board
 
@@ -489,7 +489,7 @@ def live_refreshed_book() -> tuple[Book, WorkbookContent]:
     book = Book()
     book.sheets.add("Config")
     workouts, metrics = build_tables(hand_account())
-    content = WorkbookContent(workouts, metrics, db.build_dashboard([workouts, metrics], NOW))
+    content = WorkbookContent(workouts, metrics, db.build_dashboard(workouts, metrics, NOW))
     live_writer.write_tables_live(real_api(book), content)
     return book, content
 

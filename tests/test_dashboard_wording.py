@@ -18,7 +18,7 @@ from support.xlwings_standin import Book
 
 from pelotonxl.excel import live_writer
 from pelotonxl.model import dashboard as db
-from pelotonxl.model.dashboard_layout import FTP_ROW, LEFT, NOTE, has_lone_point, plan
+from pelotonxl.model.dashboard_layout import FTP_ROW, LEFT, Role, has_lone_point, plan
 from pelotonxl.model.power_curve import bike_series, power_curve
 from pelotonxl.model.tables import build_tables
 from pelotonxl.model.workbook import WorkbookContent
@@ -31,7 +31,7 @@ def bests(board: db.Dashboard) -> dict[str, list]:
 
 
 def test_every_record_names_its_discipline_and_a_streak_names_no_workout():
-    board = db.build_dashboard(build_tables(hand_account()), NOW)
+    board = db.build_dashboard(*build_tables(hand_account()), NOW)
     rows = bests(board)
     for label in ("Longest ride", "Farthest ride (mi)", "Most calories"):
         assert re.match(r"^(Cycling|Running|Rowing|Walking|Strength|Yoga): ", rows[label][2]), label
@@ -46,13 +46,13 @@ def test_every_record_names_its_discipline_and_a_streak_names_no_workout():
 
 def test_no_current_streak_is_zero_weeks_no_date_and_a_caption_that_says_why():
     old = [workout("a" * 32, "2026-10-01 07:00", 30, "cycling", length=30, kj=300, watts=160)]
-    board = db.build_dashboard(build_tables(old), NOW)
+    board = db.build_dashboard(*build_tables(old), NOW)
     value, when, what = bests(board)["Current weekly streak"]
     assert value == 0 and pd.isna(what) and pd.isna(when)
     assert board.block("bests").caption.endswith("No workout last week or this week: no current streak.")
     # On the sheet the caption is the note row under the block, never in the Workout column.
     rect = next(r for r in plan(board).dashboard if r.cells[0][0].value == "Streaks and bests")
-    assert rect.cells[-1][0].value == board.block("bests").caption and rect.cells[-1][0].role == NOTE
+    assert rect.cells[-1][0].value == board.block("bests").caption and rect.cells[-1][0].role == Role.NOTE
     streak_row = next(row for row in rect.cells if row[0].value == "Current weekly streak")
     assert streak_row[3].value is None
 
@@ -70,7 +70,7 @@ def _curve(records):
 )
 def test_a_blank_ninety_day_estimate_says_why(days, why):
     records = [ride(f"{i:032x}", day, [200.0] * 1300) for i, day in enumerate(days)]
-    board = db.build_dashboard(build_tables(records), NOW, _curve(records))
+    board = db.build_dashboard(*build_tables(records), NOW, _curve(records))
     ftp = board.block("ftp")
     assert ftp.caption == why
     figures = plan(board)
@@ -78,7 +78,9 @@ def test_a_blank_ninety_day_estimate_says_why(days, why):
     values = rect.cells[1]
     columns = len(ftp.frame.columns)
     assert (
-        (values[-1].value, values[-1].role, len(values)) == (why, NOTE, columns + 1) if why else len(values) == columns
+        (values[-1].value, values[-1].role, len(values)) == (why, Role.NOTE, columns + 1)
+        if why
+        else len(values) == columns
     )
     if why:
         assert pd.isna(ftp.frame.iloc[0]["90-day est."]) and ftp.frame.iloc[0]["All-time est."] == 190.0
@@ -86,7 +88,7 @@ def test_a_blank_ninety_day_estimate_says_why(days, why):
 
 def test_without_any_twenty_minute_ride_the_caption_says_so():
     records = [ride("b" * 32, (11, 20), [200.0] * 100)]
-    board = db.build_dashboard(build_tables(records), NOW, _curve(records))
+    board = db.build_dashboard(*build_tables(records), NOW, _curve(records))
     assert board.block("ftp").caption == "No 20-min ride yet"
 
 
@@ -107,7 +109,7 @@ def test_a_lone_point_is_told_apart(values, lone):
 
 def one_ride_board() -> db.Dashboard:
     records = [workout("c" * 32, "2026-11-20 07:00", 30, "cycling", length=30, kj=300, watts=160, kcal=400)]
-    return db.build_dashboard(build_tables(records), NOW)
+    return db.build_dashboard(*build_tables(records), NOW)
 
 
 def test_with_one_ride_the_line_charts_draw_their_points_as_dots_in_the_file(tmp_path):

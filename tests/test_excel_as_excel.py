@@ -135,7 +135,7 @@ def test_charts_take_series_by_column_in_the_colours_the_headless_writer_uses():
     book = Book()
     book.sheets.add("Config")
     workouts, metrics = build_tables(hand_account())
-    board = db.build_dashboard([workouts, metrics], NOW)
+    board = db.build_dashboard(workouts, metrics, NOW)
     live_writer.write_tables_live(real_api(book), WorkbookContent(workouts, metrics, board))
 
     charts = {c.name: c for c in book.sheets["Dashboard"].charts}
@@ -156,7 +156,7 @@ def test_a_new_discipline_does_not_shift_the_colours_of_the_others():
     pairs = hand_account()
     for records in ([p for p in pairs if p[0]["fitness_discipline"] == "cycling"], pairs):
         workouts, metrics = build_tables(records)
-        board = db.build_dashboard([workouts, metrics], NOW)
+        board = db.build_dashboard(workouts, metrics, NOW)
         live_writer.write_tables_live(real_api(book), WorkbookContent(workouts, metrics, board))
     weekly = {s.name: s.fill_color for s in book.sheets["Dashboard"].charts["PelotonWeeklyVolume"]._series}
     assert len(weekly) > 1

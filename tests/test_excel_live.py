@@ -355,7 +355,7 @@ def test_workouts_with_unreadable_fields_are_counted_in_the_message_box(server, 
 def test_a_second_ribbon_refresh_while_one_runs_stops_with_one_line(server, home):
     from pathlib import Path
 
-    from pelotonxl.xlsx.refresh_lock import refresh_lock
+    from pelotonxl.refresh_lock import refresh_lock
 
     book = make_book(server, home)
     with refresh_lock(Path(book.fullname)):  # the first refresh, still running

@@ -79,7 +79,7 @@ def test_the_built_workbook_tells_python_which_release_its_vba_is():
 def test_the_ribbon_says_in_one_line_when_the_workbooks_parts_are_not_this_releases(monkeypatch):
     import importlib.metadata
 
-    from pelotonxl.excel_setup import stale_parts_line
+    from pelotonxl.commands.setup_excel import stale_parts_line
 
     book = Path("C:/Users/me/Peloton's.xlsm")
     assert stale_parts_line(f"{pelotonxl.__version__} 0.37.8", book) is None

@@ -11,7 +11,7 @@ import pytest
 from support import CLI, cli_env
 
 from pelotonxl.errors import WorkbookError
-from pelotonxl.xlsx.refresh_lock import refresh_lock
+from pelotonxl.refresh_lock import refresh_lock
 
 
 def test_a_second_refresh_stops_with_one_line_when_the_first_outlasts_the_wait(tmp_path: Path):

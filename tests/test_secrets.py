@@ -25,7 +25,8 @@ from support.live_book import make_book
 from support.workbook_samples import read_parts, type_into_config
 from support.xlwings_autospec import real_api
 
-from pelotonxl import cli, ribbon
+from pelotonxl import ribbon
+from pelotonxl.commands.demo import demo_settings
 from pelotonxl.demo.account import make_account
 from pelotonxl.peloton.auth import TokenStore
 from pelotonxl.settings import resolve
@@ -292,6 +293,6 @@ def test_the_fake_server_listens_on_127_0_0_1_only(server):
 def test_the_demo_server_listens_on_127_0_0_1_only():
     # The server --demo starts, started the way the CLI starts it (the refresh after it is not the point).
     with ExitStack() as stack:
-        settings = cli._demo_settings(resolve({}, environ={}), stack)
+        settings = demo_settings(resolve({}, environ={}), stack)
         port = urlsplit(settings.api_url).port
         assert [(address, p) for address, p in listening(os.getpid()) if p == port] == [(LOOPBACK, port)]

@@ -164,7 +164,7 @@ def tables():
 
 @pytest.fixture(scope="module")
 def board(tables):
-    return db.build_dashboard(tables, NOW, signed_in=True)
+    return db.build_dashboard(*tables, NOW, signed_in=True)
 
 
 # --- 1. one value per quantity ---------------------------------------------------------------------
@@ -271,17 +271,17 @@ def test_heart_rate_older_than_the_charts_is_named_not_called_missing():
     hr = record("h1", "2016-01-10 07:00", 30, "cycling", total_work=90000.0, ride_id="f" * 32, zones=[30, 0, 0, 0, 0])
     recent = old_account()
     recent[0][1]["metrics"] = []  # no monitor in the last three years
-    board = db.build_dashboard(build_tables([hr, *recent]), NOW)
+    board = db.build_dashboard(*build_tables([hr, *recent]), NOW)
     zones = next(b for _, b in board.charts if b.key == "monthly_zones")
     assert zones.note == "No heart-rate data in these months; the last was on 2016-01-10."
 
 
 def test_an_empty_account_after_a_sign_in_is_told_the_truth():
     empty = build_tables([])
-    signed_in = plan(db.build_dashboard(empty, NOW, signed_in=True)).dashboard[0].cells[1][0].value
+    signed_in = plan(db.build_dashboard(*empty, NOW, signed_in=True)).dashboard[0].cells[1][0].value
     assert signed_in.startswith("Signed in; Peloton has no workouts for this account yet")
     assert "email" not in signed_in
-    template = plan(db.build_dashboard([], NOW)).dashboard[0].cells[1][0].value
+    template = plan(db.build_dashboard(None, None, NOW)).dashboard[0].cells[1][0].value
     assert template == "No workouts yet: fill in your email on the Config sheet, then Peloton → Refresh."
 
 

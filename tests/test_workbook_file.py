@@ -392,6 +392,20 @@ def test_lock_file_beside_the_workbook_refuses(book: Path):
     assert book.read_bytes() == before
 
 
+def test_a_workbook_open_in_libreoffice_is_refused_untouched(book: Path):
+    lock = book.parent / f".~lock.{book.name}#"  # what LibreOffice writes beside a file it opens
+    lock.write_text(",Member,host,06.12.2026 21:00,file:///home/member/.config/libreoffice/4;")
+    before = book.read_bytes()
+    with pytest.raises(WorkbookError, match=rf"^{re.escape(book.name)} is open in LibreOffice \(\.~lock\."):
+        writer.check_writable(book)
+    with pytest.raises(WorkbookError, match="open in LibreOffice"):
+        writer.write_tables(book, sample_content(tables(), STATUS))
+    assert book.read_bytes() == before
+    lock.unlink()  # closed: the refresh goes ahead
+    writer.write_tables(book, sample_content(tables(), STATUS))
+    assert book.read_bytes() != before
+
+
 def test_not_a_workbook_and_missing_file_refuse(tmp_path: Path):
     with pytest.raises(WorkbookError, match="not found"):
         writer.check_writable(tmp_path / "nope.xlsm")

@@ -19,13 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import secrets
 import socket
 import struct
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +36,7 @@ from pelotonxl.demo.account import DemoAccount, demo_end, make_account
 from pelotonxl.demo.tokens import USER_ID_CLAIM, TokenIssuer
 from pelotonxl.demo.website import FAULTS, Website
 from pelotonxl.model.catalog import ZERO_RIDE_ID
+from pelotonxl.model.workbook import PELOTON_ID
 from pelotonxl.settings import DEFAULT_CLIENT_ID, DEFAULT_SCOPE
 
 DEMO_USERNAME = "demo@example.com"
@@ -87,6 +88,10 @@ class Reply:
     data: bytes = b""
     content_type: str = JSON_TYPE
     headers: dict[str, str] = field(default_factory=dict)
+    # Written after `data`, chunk by chunk, `pause` seconds apart, without a Content-Length (the connection
+    # closes at its end): a body too large to hold, or one dribbled in (the tests' faults).
+    stream: Iterable[bytes] | None = None
+    pause: float = 0.0
 
 
 # ---- the HTTP plumbing ---------------------------------------------------------------------
@@ -175,11 +180,20 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.data)))
+        if reply.stream is None:
+            self.send_header("Content-Length", str(len(reply.data)))
+        else:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         for name, value in reply.headers.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(reply.data)
+        for chunk in reply.stream or ():
+            if reply.pause:
+                time.sleep(reply.pause)
+            self.wfile.write(chunk)
+            self.wfile.flush()
 
 
 # ---- the server --------------------------------------------------------------------------
@@ -429,7 +443,7 @@ class FakePeloton:
         except KeyError:
             return 404, _not_found("Workout")
         item = self._joined(workout, set(filter(None, query.get("joins", "").split(","))))
-        seed = int(workout_id[:8], 16) if re.fullmatch(r"[0-9a-f]{32}", workout_id) else 0
+        seed = int(workout_id[:8], 16) if PELOTON_ID.fullmatch(workout_id) else 0
         ranked = workout.get("has_leaderboard_metrics")
         zones = (workout.get("effort_zones") or {}).get("heart_rate_zone_durations")
         item.update(

@@ -28,17 +28,15 @@ from pelotonxl.model import derived, tables
 from pelotonxl.model.catalog import DISCIPLINE_NAMES
 from pelotonxl.model.samples import sampled_metrics
 from pelotonxl.model.units import is_pace, pace_as_duration
+from pelotonxl.model.workbook import EXCEL_EPOCH, WORKOUT_ID
 from pelotonxl.peloton.store import WorkoutStore, file_version, watched_files
 from pelotonxl.settings import FIELD_BY_NAME
-from pelotonxl.state import StateFolder, last_refresh, refresh_of, refreshes_file
+from pelotonxl.state import StateFolder, answering_store
 
-EXCEL_EPOCH = datetime(1899, 12, 30)
 # "latest ride", "latest run"...: the word a member says -> Peloton's fitness_discipline. Any discipline's
 # own slug or name works too ("latest yoga", "latest cycling").
 LATEST_KINDS = {"ride": "cycling", "run": "running", "row": "caesar", "walk": "walking"}
 LATEST_WORDS = '"latest", "latest ride", "latest run", "latest row" or "latest walk"'
-# Peloton's 32 hex digits, or the id of a workout imported from the website's CSV (peloton.csv_import).
-_WORKOUT_ID = re.compile(r"^(?:[0-9a-f]{32}|csv-[0-9a-f]{28})$")
 HOME_ENV = FIELD_BY_NAME["home"].env
 
 
@@ -144,7 +142,7 @@ class MetricIndex:
             text = workout.strip()
             if text.lower() == "latest" or text.lower().startswith("latest "):
                 return self.latest(text[len("latest") :].strip())
-            if _WORKOUT_ID.match(text.lower()):
+            if WORKOUT_ID.fullmatch(text.lower()):
                 if text.lower() not in self.rows:
                     raise MetricLookupError(f"no workout {text} in the last refresh")
                 return text.lower()
@@ -217,13 +215,15 @@ class _Cache:
     they read; those are looked at again when RECHECK seconds have passed since they last were, so the
     calls of one recalculation (10,000 cells in a few milliseconds) cost a dictionary lookup each and all
     answer from the same store, and the first call after a refresh (seconds later) sees the new one.
+    A refresh in this same process (the ribbon's, a test's) ends the trusted window at once: its
+    formulas are re-entered within milliseconds of the refresh, well inside RECHECK.
     """
 
     KEPT = 4  # stores indexed at once (a member's workbook and the demo's, say)
     RECHECK = 0.25  # seconds a checked index is trusted without looking at the files again
 
     def __init__(self) -> None:
-        self._recent: dict[tuple, tuple[float, MetricIndex]] = {}  # key -> when checked, index
+        self._recent: dict[tuple, tuple[float, int, MetricIndex]] = {}  # key -> when checked, generation, index
         self._lock = threading.Lock()
         self._where: dict[tuple, tuple[tuple[str, ...], tuple, Path]] = {}  # key -> files, version, store
         self._indexes: dict[Path, tuple[tuple[str, ...], tuple, MetricIndex]] = {}  # store -> files, version, index
@@ -236,7 +236,7 @@ class _Cache:
         hit = self._where.get(key)
         if hit is not None and file_version(hit[0]) == hit[1]:
             return hit[2]
-        files, store = _locate(book, key[1], refreshes_file())
+        files, store = _locate(book, key[1])
         with self._lock:
             if len(self._where) >= 64:
                 self._where.clear()
@@ -247,12 +247,13 @@ class _Cache:
         key = (book, os.environ.get(HOME_ENV) or "")
         now = time.monotonic()
         recent = self._recent.get(key)
-        if recent is not None and now - recent[0] < self.RECHECK:
-            return recent[1]
+        if recent is not None and now - recent[0] < self.RECHECK and recent[1] == _kept_generation[0]:
+            return recent[2]
+        generation = _kept_generation[0]
         index = self._checked_index(book)
         if len(self._recent) >= 64:
             self._recent.clear()
-        self._recent[key] = (now, index)
+        self._recent[key] = (now, generation, index)
         return index
 
     def _checked_index(self, book: str | None) -> MetricIndex:
@@ -280,6 +281,7 @@ class _Cache:
 
 
 INDEX_NOTE = "metric_index"
+_kept_generation = [0]  # bumped by each keep_index in this process: a refresh here is seen at once
 
 
 def index_tag(store: WorkoutStore) -> str:
@@ -290,6 +292,7 @@ def index_tag(store: WorkoutStore) -> str:
 def keep_index(store: WorkoutStore, rows: list[tuple[str, dict]]) -> None:
     """The refresh's part: the index of these row records (all of the store's, newest first), kept in the store."""
     store.remember(INDEX_NOTE, {"tag": index_tag(store), **MetricIndex.from_rows(rows).to_json()})
+    _kept_generation[0] += 1
 
 
 def stored_index(store: WorkoutStore) -> MetricIndex | None:
@@ -298,20 +301,13 @@ def stored_index(store: WorkoutStore) -> MetricIndex | None:
     return MetricIndex.from_json(kept) if kept is not None and kept.get("tag") == index_tag(store) else None
 
 
-def _locate(book: str | None, home_env: str, refreshes: Path) -> tuple[tuple[str, ...], Path]:
+def _locate(book: str | None, home_env: str) -> tuple[tuple[str, ...], Path]:
     """(the files read to decide, whose change means "look again"; the store file) for a call from `book`."""
-    record = refresh_of(book) if book else None
-    if record is None and not home_env:
-        record = last_refresh()
-    if record is not None:
-        return (str(refreshes),), record.store_file
-    state = StateFolder(home_env or None)
-    user_id = state.last_account()
-    if not user_id:
-        raise MetricLookupError(f"no refresh has run yet (state folder {state.root}): refresh first")
-    # With PELOTON_XL_HOME set, plain Python never reads the record; otherwise a later refresh is found there.
-    files = (str(refreshes),) if book or not home_env else ()
-    return (*files, str(state.last_account_file)), state.store_file(user_id)
+    record, files = answering_store(book, home_env or None)
+    if record is None:
+        root = StateFolder(home_env or None).root
+        raise MetricLookupError(f"no refresh has run yet (state folder {root}): refresh first")
+    return files, record.store_file
 
 
 _cache = _Cache()

@@ -4,7 +4,7 @@ xlwings. What the ribbon's buttons and the CLI (when Excel holds the workbook) w
 The xlwings calls used here, and nothing else (the tests run them against autospecs of xlwings' own
 classes, tests/support/xlwings_autospec.py, so a call xlwings lacks fails there):
     book.sheets (iterate, [name], [-1])      book.sheets.add(name=, after=)
-    book.names: `name in`, [name].refers_to_range
+    book.names: `name in`, [name].refers_to_range, [name].refers_to, book.names.add(name, refers_to)
     sheet.name, sheet.used_range, sheet.range((row, col), (row, col)), sheet.tables
     range.options(ndim=2).value, range.options(ndim=2).formula (the member's columns),
     range.value = 2D list / scalar, range.row, range.column,
@@ -36,6 +36,7 @@ from pelotonxl.excel.cell_values import excel_value
 from pelotonxl.excel.live_member_columns import read_member_columns, refuse_covered_cells
 from pelotonxl.member import columns as member_rules
 from pelotonxl.model.dashboard import Dashboard
+from pelotonxl.model.dashboard_blocks import ChartKind
 from pelotonxl.model.dashboard_layout import ChartPlace, Rect, SheetPlan, plan
 from pelotonxl.model.excel_values import day_numbers, wall_clock
 from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent, follow_renamed
@@ -164,7 +165,7 @@ def _names_move(now: list[Any], final: list[str]) -> bool:
     return any(where.get(name.casefold(), i) != i for i, name in enumerate(final))
 
 
-CHART_TYPES = {
+CHART_TYPES: dict[ChartKind, str] = {
     "stacked_column": "column_stacked",
     "line": "line",  # xlwings' chart_type names
     "scatter": "xy_scatter_lines_no_markers",

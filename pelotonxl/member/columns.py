@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pelotonxl.errors import WorkbookError
 from pelotonxl.model.catalog import HEART_RATE_NAMES, METRIC_NAMES
 from pelotonxl.model.tables import METRIC_LEAD_COLUMNS, RETIRED_WORKOUT_COLUMNS, WORKOUT_COLUMNS
+from pelotonxl.model.workbook import ID_COLUMN as ID_COLUMN  # the writers read it here too
 
-ID_COLUMN = "Workout ID"
 LISTED = 8  # cells named in a refusal; the rest are marked with an ellipsis
 
 _KNOWN_COLUMNS = {c.casefold() for c in (*WORKOUT_COLUMNS, *RETIRED_WORKOUT_COLUMNS, *METRIC_LEAD_COLUMNS)}

@@ -33,7 +33,17 @@ from pelotonxl.model.dashboard_power import (
     curve_block,
     ftp_blocks,
 )
-from pelotonxl.model.workbook import DASHBOARD_DATA_SHEET, DASHBOARD_SHEET
+from pelotonxl.model.workbook import (
+    BRICK,
+    CRIMSON,
+    DASHBOARD_DATA_SHEET,
+    DASHBOARD_SHEET,
+    ID_COLUMN,
+    LIGHT_GREY,
+    ORANGE_RED,
+    PURPLE,
+    STEEL_BLUE,
+)
 
 if TYPE_CHECKING:
     from pelotonxl.model.power_curve import PowerCurve
@@ -51,10 +61,10 @@ RIDE = "Cycling"
 
 # One colour per discipline, the same in every chart and table (RGB hex, no '#').
 DISCIPLINE_COLOURS = {
-    "Cycling": "E4572E",
-    "Running": "2E86AB",
+    "Cycling": ORANGE_RED,
+    "Running": STEEL_BLUE,
     "Walking": "76B041",
-    "Strength": "6C4F9E",
+    "Strength": PURPLE,
     "Yoga": "F2A541",
     "Stretching": "17BEBB",
     "Meditation": "B39DDB",
@@ -68,9 +78,9 @@ DISCIPLINE_COLOURS = {
 }
 # For disciplines Peloton adds later, in order of first appearance (sorted by name).
 SPARE_COLOURS = ("C9A227", "4E937A", "B5838D", "6D597A", "355070", "E56B6F", "84A59D", "9C6644")
-ZONE_COLOURS = ("8FB8DE", "76B041", "F2C14E", "F78154", "D7263D")
-OUTPUT_COLOURS = {"Avg output (W)": "F4A38C", f"{ROLLING_RIDES}-ride average (W)": "B8321A"}
-NO_DATA_COLOUR = "BFBFBF"
+ZONE_COLOURS = ("8FB8DE", "76B041", "F2C14E", "F78154", CRIMSON)
+OUTPUT_COLOURS = {"Avg output (W)": "F4A38C", f"{ROLLING_RIDES}-ride average (W)": BRICK}
+NO_DATA_COLOUR = LIGHT_GREY
 
 MINUTES_FORMAT = "#,##0"
 KJ_FORMAT = "#,##0"
@@ -100,16 +110,17 @@ class Dashboard:
 # --- the input, tidied ------------------------------------------------------------------------------
 
 
-def workouts_frame(tables: Iterable[SheetTable]) -> tuple[pd.DataFrame, str | None]:
+def workouts_frame(
+    workouts_table: SheetTable | None, metrics_table: SheetTable | None
+) -> tuple[pd.DataFrame, str | None]:
     """One row per workout (start, week, month, discipline, minutes, kJ and the metrics used here,
-    found by slug), and the member's distance unit."""
-    by_name = {t.name: t for t in tables}
-    workouts = by_name["Workouts"].frame if "Workouts" in by_name else pd.DataFrame(columns=["Workout ID", "Start"])
-    metrics = by_name["Metrics"].frame if "Metrics" in by_name else pd.DataFrame(columns=["Workout ID"])
-    columns = by_name["Metrics"].metric_columns if "Metrics" in by_name else {}
+    found by slug), and the member's distance unit. A table that is None counts as empty."""
+    workouts = workouts_table.frame if workouts_table else pd.DataFrame(columns=[ID_COLUMN, "Start"])
+    metrics = metrics_table.frame if metrics_table else pd.DataFrame(columns=[ID_COLUMN])
+    columns = metrics_table.metric_columns if metrics_table else {}
     frame = pd.DataFrame(
         {
-            "id": workouts["Workout ID"],
+            "id": workouts[ID_COLUMN],
             "start": pd.to_datetime(workouts["Start"]),
             "discipline": _column(workouts, "Discipline", "object").fillna("Other"),
             "title": _column(workouts, "Class Title", "object"),
@@ -123,7 +134,7 @@ def workouts_frame(tables: Iterable[SheetTable]) -> tuple[pd.DataFrame, str | No
     frame["minutes"] = (duration.dt.total_seconds() / 60).fillna(frame["length"]).fillna(0.0)
     frame = frame[frame["start"].notna()].reset_index(drop=True)
     wanted = {"watts": "avg_output", "kcal": "calories", **{f"zone{n}": f"hr_zone_{n}" for n in range(1, 6)}}
-    extra = pd.DataFrame({"id": metrics["Workout ID"]})
+    extra = pd.DataFrame({"id": metrics[ID_COLUMN]})
     for name, slug in wanted.items():
         column = _metric_column(metrics, [c for (s, _), c in columns.items() if s == slug])
         extra[name] = metrics[column].astype("float64") if column else np.nan
@@ -523,7 +534,8 @@ def chart_names() -> set[str]:
 
 
 def build_dashboard(
-    tables: Iterable[SheetTable],
+    workouts: SheetTable | None,
+    metrics: SheetTable | None,
     now: datetime,
     curve: PowerCurve | None = None,
     peloton_ftp: float | None = None,
@@ -533,7 +545,7 @@ def build_dashboard(
     """Every figure the Dashboard shows, as of `now` (the refresh time, naive local); `curve` from
     `power_curve.power_curve` and Peloton's own FTP (from /api/me) when the refresh has them.
     `signed_in`: a refresh built it, so an empty account is one Peloton answered for, not one not set up."""
-    frame, unit = workouts_frame(tables)
+    frame, unit = workouts_frame(workouts, metrics)
     today = now.date()
     end = chart_end(frame, today)
     order = _discipline_order(frame)

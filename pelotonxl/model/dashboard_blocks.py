@@ -5,10 +5,14 @@ each other; `dashboard_layout` places them for both writers."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pandas as pd
 
 MONTH_FORMAT = "mmm yy"
+# Columns stacked by category; a line over dates; lines of numbers against numbers (seconds), the
+# "scatter_log" one on a log x axis with markers (the power curve).
+ChartKind = Literal["stacked_column", "line", "scatter", "scatter_log"]
 
 
 @dataclass
@@ -30,7 +34,7 @@ class Block:
 class ChartSpec:
     key: str  # the chart's name in the workbook: how a refresh finds it again
     title: str
-    kind: str  # "stacked_column" or "line"
+    kind: ChartKind
     x_title: str
     y_title: str
     axis_format: str = ""  # number format of the category axis; "" for the block's own

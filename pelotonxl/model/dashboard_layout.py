@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from enum import Enum
+from typing import TYPE_CHECKING, Any
 
 from openpyxl.utils import get_column_letter
 
 from pelotonxl.model.dashboard import WEEKS, Block, ChartSpec, Dashboard
 from pelotonxl.model.excel_values import excel_value
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Dashboard geometry (1-based rows and columns). Charts in a 2 x 2 grid, tables around them.
 LEFT, RIGHT = 2, 11  # columns B and K: the two columns of the grid
@@ -28,23 +32,24 @@ DASHBOARD_WIDTHS = {1: 2.0, **{c: 13.0 for c in range(2, 19)}, 2: 22.0, 10: 3.0,
 DATA_WIDTH = 12.0
 TITLE_HEIGHT = 30.0
 
-# Style roles the writers turn into fonts and fills.
-TITLE, SUBTITLE, SECTION, HEADER, BODY, LABEL, NOTE, BIG = (
-    "title",
-    "subtitle",
-    "section",
-    "header",
-    "body",
-    "label",
-    "note",
-    "big",
-)
+
+class Role(Enum):
+    """What a cell is; the headless writer turns it into a font and fill (through Excel, the template's stay)."""
+
+    TITLE = "title"
+    SUBTITLE = "subtitle"
+    SECTION = "section"
+    HEADER = "header"
+    BODY = "body"
+    LABEL = "label"
+    NOTE = "note"
+    BIG = "big"
 
 
 @dataclass
 class Cell:
     value: Any
-    role: str = BODY
+    role: Role = Role.BODY
     number_format: str = "General"
     fill: str | None = None  # RGB hex for a colour swatch (discipline names)
 
@@ -118,7 +123,7 @@ def plan(board: Dashboard) -> SheetPlan:
     result = SheetPlan(dashboard_widths=dict(DASHBOARD_WIDTHS), row_heights={1: TITLE_HEIGHT})
     sheet = board.name
     result.dashboard.append(
-        Rect(sheet, 1, LEFT, [[Cell("Peloton dashboard", TITLE)], [Cell(_subtitle(board), SUBTITLE)]])
+        Rect(sheet, 1, LEFT, [[Cell("Peloton dashboard", Role.TITLE)], [Cell(_subtitle(board), Role.SUBTITLE)]])
     )
     result.dashboard.append(_headline(sheet, board.headline))
     tables = {b.key: b for b in board.tables}
@@ -133,7 +138,7 @@ def plan(board: Dashboard) -> SheetPlan:
         place.col = LEFT if index % 2 == 0 else RIGHT
         place.row = CHART_TOPS[index // 2]
         result.charts.append(place)
-        result.dashboard.append(Rect(sheet, place.row - 1, place.col, [[Cell(block.note or "", NOTE)]]))
+        result.dashboard.append(Rect(sheet, place.row - 1, place.col, [[Cell(block.note or "", Role.NOTE)]]))
         for c in range(rect.col, rect.last_col + 1):
             result.data_widths[c] = DATA_WIDTH
         col = rect.last_col + 2
@@ -164,12 +169,12 @@ def _subtitle(board: Dashboard) -> str:
 
 def _headline(sheet: str, block: Block) -> Rect:
     columns = list(block.frame.columns)
-    rows = [[Cell(block.title, SECTION)], [Cell(c, HEADER) for c in columns]]
+    rows = [[Cell(block.title, Role.SECTION)], [Cell(c, Role.HEADER) for c in columns]]
     for values in block.frame.itertuples(index=False):
         rows.append(
-            [Cell(values[0], LABEL)]
+            [Cell(values[0], Role.LABEL)]
             + [
-                Cell(excel_value(v), BIG, block.number_formats.get(c, "General"))
+                Cell(excel_value(v), Role.BIG, block.number_formats.get(c, "General"))
                 for c, v in zip(columns[1:], values[1:], strict=False)
             ]
         )
@@ -185,13 +190,13 @@ def _ftp(sheet: str, block: Block) -> Rect:
         FTP_ROW,
         LEFT,
         [
-            [Cell("", HEADER)] + [Cell(c, HEADER) for c in columns[1:]],
-            [Cell(values[0], LABEL)]
+            [Cell("", Role.HEADER)] + [Cell(c, Role.HEADER) for c in columns[1:]],
+            [Cell(values[0], Role.LABEL)]
             + [
-                Cell(excel_value(v), BIG, block.number_formats.get(c, "General"))
+                Cell(excel_value(v), Role.BIG, block.number_formats.get(c, "General"))
                 for c, v in zip(columns[1:], values[1:], strict=False)
             ]
-            + ([Cell(block.caption, NOTE)] if block.caption else []),  # why an estimate is blank
+            + ([Cell(block.caption, Role.NOTE)] if block.caption else []),  # why an estimate is blank
         ],
     )
 
@@ -199,18 +204,18 @@ def _ftp(sheet: str, block: Block) -> Rect:
 def _table(sheet: str, row: int, col: int, block: Block) -> Rect:
     """A section title, a header and the block's rows; a note row when there is nothing to show."""
     columns = list(block.frame.columns)
-    rows = [[Cell(block.title, SECTION)], [Cell(c, HEADER) for c in columns]]
+    rows = [[Cell(block.title, Role.SECTION)], [Cell(c, Role.HEADER) for c in columns]]
     for values in block.frame.itertuples(index=False):
         label = values[0]
-        row_cells = [Cell(excel_value(label), LABEL, fill=block.colours.get(label))]
+        row_cells = [Cell(excel_value(label), Role.LABEL, fill=block.colours.get(label))]
         for column, value in zip(columns[1:], values[1:], strict=False):
             fmt = block.number_formats.get(column) or block.row_formats.get(label, "General")
-            row_cells.append(Cell(excel_value(value), BODY, fmt))
+            row_cells.append(Cell(excel_value(value), Role.BODY, fmt))
         rows.append(row_cells)
     if block.note and block.frame.empty:
-        rows.append([Cell(block.note, NOTE)])
+        rows.append([Cell(block.note, Role.NOTE)])
     if block.caption:
-        rows.append([Cell(block.caption, NOTE)])
+        rows.append([Cell(block.caption, Role.NOTE)])
     return Rect(sheet, row, col, rows)
 
 
@@ -225,27 +230,51 @@ def has_lone_point(values: list[Any]) -> bool:
 
 
 def _chart_data(data_sheet: str, col: int, spec: ChartSpec, block: Block) -> tuple[Rect, ChartPlace]:
-    frame = block.frame
+    columns = list(block.frame.columns)
+    return chart_data(
+        data_sheet,
+        col,
+        spec,
+        block.title,
+        block.frame,
+        [block.number_formats.get(c, "General") for c in columns],
+        [block.colours.get(name, "808080") for name in columns[1:]],
+        spec.axis_format or block.number_formats.get(columns[0], "General"),
+        block.note,
+    )
+
+
+def chart_data(
+    data_sheet: str,
+    col: int,
+    spec: ChartSpec,
+    title: str,
+    frame: pd.DataFrame,
+    formats: list[str],
+    colours: list[str],
+    axis_format: str,
+    note: str = "",
+) -> tuple[Rect, ChartPlace]:
+    """A chart's data on its data sheet (a title row, a header row, the frame's rows; `formats` one per
+    column) and the chart placed on it, one series per column after the first (`colours` one per series).
+    Used for the Dashboard's charts and the Ride sheet's."""
     columns = list(frame.columns)
     # The category column's header stays empty: that is how Excel tells categories from series
     # when a refresh through Excel re-points the chart at the whole block.
-    rows = [[Cell(block.title, SECTION)], [Cell("", HEADER)] + [Cell(c, HEADER) for c in columns[1:]]]
+    rows = [[Cell(title, Role.SECTION)], [Cell("", Role.HEADER)] + [Cell(c, Role.HEADER) for c in columns[1:]]]
     for values in frame.itertuples(index=False):
-        pairs = zip(columns, values, strict=False)
-        rows.append([Cell(excel_value(v), BODY, block.number_formats.get(c, "General")) for c, v in pairs])
-    rect = Rect(data_sheet, 1, col, rows)
+        rows.append([Cell(excel_value(v), Role.BODY, f) for v, f in zip(values, formats, strict=False)])
     header, first, last = 2, 3, 2 + len(frame)
     series = [
         SeriesRef(
             name,
             area(data_sheet, header, col + i),
             area(data_sheet, first, col + i, last, col + i),
-            block.colours.get(name, "808080"),
+            colour,
             has_lone_point(frame[name].tolist()),
         )
-        for i, name in enumerate(columns[1:], start=1)
+        for i, (name, colour) in enumerate(zip(columns[1:], colours, strict=False), start=1)
     ]
-    axis_format = spec.axis_format or block.number_formats.get(columns[0], "General")
     place = ChartPlace(
         spec,
         0,
@@ -256,6 +285,6 @@ def _chart_data(data_sheet: str, col: int, spec: ChartSpec, block: Block) -> tup
         series,
         (header, col, last, col + len(columns) - 1),
         axis_format,
-        block.note,
+        note,
     )
-    return rect, place
+    return Rect(data_sheet, 1, col, rows), place

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from pelotonxl.model.dashboard_blocks import MONTH_FORMAT, Block, ChartSpec
+from pelotonxl.model.workbook import BRICK, ORANGE_RED, STEEL_BLUE
 
 if TYPE_CHECKING:
     from pelotonxl.model.power_curve import PowerCurve
@@ -32,7 +33,7 @@ FTP_CHART = ChartSpec(
     "Watts (W)",
     axis_format="mmm yy",
 )
-CURVE_COLOURS = {"All time (W)": "E4572E", "Last 90 days (W)": "2E86AB", "Last 365 days (W)": "7A9E3E"}
+CURVE_COLOURS = {"All time (W)": ORANGE_RED, "Last 90 days (W)": STEEL_BLUE, "Last 365 days (W)": "7A9E3E"}
 
 
 def curve_block(curve: PowerCurve | None, today: date) -> Block:
@@ -110,6 +111,6 @@ def ftp_blocks(
         "Estimated FTP by month (W)",
         history,
         {"Month": MONTH_FORMAT, "Estimated FTP (W)": "0"},
-        {"Estimated FTP (W)": "B8321A"},
+        {"Estimated FTP (W)": BRICK},
         note,
     )

@@ -12,15 +12,21 @@ from __future__ import annotations
 import datetime as dt
 import math
 import numbers
+import re
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+from pelotonxl.model.workbook import EXCEL_EPOCH
+
 ExcelValue = None | bool | int | float | str | dt.datetime | dt.date | dt.timedelta
 
-EPOCH = dt.datetime(1899, 12, 30)  # day 0 in the 1900 date system (leap-year bug included)
+MAX_CELL_TEXT = 32767  # Excel's limit per cell
+# What no cell can hold (XML 1.0 forbids these characters; lone surrogates cannot be encoded at all).
+_NOT_IN_A_CELL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
 SECONDS_PER_DAY = 86400
 
 
@@ -31,18 +37,25 @@ def excel_serial(value: dt.datetime | dt.date | dt.timedelta) -> float:
         return value.total_seconds() / SECONDS_PER_DAY
     if not isinstance(value, dt.datetime):
         value = dt.datetime.combine(value, dt.time())
-    days = (value - EPOCH).days
+    days = (value - EXCEL_EPOCH).days
     if 0 < days <= 60:
         days -= 1
     return days + (value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 10**6) / SECONDS_PER_DAY
 
 
+def cell_text(value: object) -> str:
+    """Text as a cell holds it, for both writers: without the characters no cell can hold, at most
+    32,767 characters (Excel's limit; the live writer would otherwise hand Excel what it refuses)."""
+    text = value if isinstance(value, str) else str(value)
+    return _NOT_IN_A_CELL.sub("", text)[:MAX_CELL_TEXT]
+
+
 def excel_value(value: object) -> ExcelValue:
     """None for a blank (None, NaN, NaT, pd.NA, infinities); Python bool/int/float for NumPy
     scalars; a naive datetime for a date-time (its time zone dropped, the wall-clock time kept);
-    a timedelta for a duration; text as is, anything else as its text."""
+    a timedelta for a duration; text as `cell_text` makes it, anything else as its text."""
     if isinstance(value, str):  # first: most cells that come one by one are text
-        return value
+        return cell_text(value)
     # Plain Python values first (exact types: pandas' Timestamp is a datetime), without NumPy or pandas.
     if value is None:
         return None
@@ -85,7 +98,7 @@ def _library_value(value: object) -> ExcelValue:
         return value.to_pytimedelta()
     if isinstance(value, dt.timedelta):
         return value
-    return str(value)
+    return cell_text(value)
 
 
 def wall_clock(series: pd.Series) -> pd.Series:
@@ -100,5 +113,5 @@ def day_numbers(series: pd.Series) -> np.ndarray:
     import pandas as pd
 
     if series.dtype.kind == "M":
-        series = wall_clock(series) - pd.Timestamp(EPOCH)
+        series = wall_clock(series) - pd.Timestamp(EXCEL_EPOCH)
     return (cast("pd.Series[pd.Timedelta]", series) / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=math.nan)

@@ -22,7 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pelotonxl.model.samples import sample_array
 from pelotonxl.model.tables import SheetTable, is_bike, local_start, ride_of
+from pelotonxl.model.workbook import ID_COLUMN, POWER_CURVE_SHEET
 
 # The durations people quote (seconds), always on the curve when the sampling and the rides allow.
 ANCHORS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 2700, 3600, 5400)
@@ -34,14 +36,14 @@ YEAR_DAYS = 365
 CP_SHORTEST, CP_LONGEST = 180, 1200
 FTP_SHARE = 0.95
 FTP_SECONDS = 1200
-TABLE = "PowerCurve"
+TABLE = POWER_CURVE_SHEET
 ZERO_RIDE_ID = "00000000000000000000000000000000"  # Just Ride and other classless workouts
 COLUMNS = (
     "Duration (s)",
     "Best Output (watts)",
     "Best Output, Last 90 Days (watts)",
     "Best Output, Last 365 Days (watts)",
-    "Workout ID",
+    ID_COLUMN,
     "Date",
 )
 
@@ -129,13 +131,11 @@ def every_n_of(graph: dict) -> int:
 
 
 def metric_samples(graph: dict, slug: str) -> np.ndarray | None:
-    """One metric's samples as float64 (None for a missing sample becomes NaN); None if absent."""
+    """One metric's samples as float64 (a missing or impossible sample is NaN, see `samples.sample_array`);
+    None if absent."""
     for metric in graph.get("metrics") or []:
         if isinstance(metric, dict) and metric.get("slug") == slug and isinstance(metric.get("values"), list):
-            try:  # the fast way; None becomes NaN
-                return np.asarray(metric["values"], dtype="float64")
-            except (TypeError, ValueError):  # text or other odd values among the samples
-                return pd.to_numeric(pd.Series(metric["values"], dtype="object"), errors="coerce").to_numpy("float64")
+            return sample_array(metric["values"], slug)  # impossible samples are NaN
     return None
 
 
@@ -176,16 +176,17 @@ def best_averages(outputs: list[np.ndarray], every_n: int, durations: Iterable[i
     lengths = np.array([len(o) for o in outputs], dtype="int64")
     if not lengths.any():
         return result
-    values = np.concatenate([o for o in outputs if len(o)])
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    total = np.concatenate([[0.0], np.cumsum(values)])
-    sums = np.empty(len(values))
+    # Each ride's own running sum, from 0 (ride r's sums sit at starts[r] .. starts[r] + lengths[r]): one ride's
+    # values never enter another's, so a spike cannot cost the next ride its precision.
+    total = np.concatenate([np.concatenate(([0.0], np.cumsum(o))) for o in outputs])
+    starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
+    sums = np.empty(len(total))
     for column, seconds in enumerate(durations):  # one pass per duration, never per window
         width = -(-int(seconds) // every_n)
         fits = np.flatnonzero(lengths >= width)
         if not len(fits):
             continue
-        count = len(values) - width + 1
+        count = len(total) - width
         np.subtract(total[width:], total[:count], out=sums[:count])
         # Each long-enough ride's windows start at starts[i] .. starts[i] + lengths[i] - width: reduce over
         # those, and over the gap up to the next ride's (windows running into it), which is dropped.

@@ -10,35 +10,22 @@ from __future__ import annotations
 import pandas as pd
 
 from pelotonxl.model.dashboard import ChartSpec
-from pelotonxl.model.dashboard_layout import (
-    BODY,
-    HEADER,
-    LABEL,
-    NOTE,
-    SECTION,
-    SUBTITLE,
-    TITLE,
-    Cell,
-    ChartPlace,
-    Rect,
-    SeriesRef,
-    SheetPlan,
-    area,
-)
+from pelotonxl.model.dashboard_layout import Cell, ChartPlace, Rect, Role, SheetPlan, chart_data
 from pelotonxl.model.excel_values import excel_value
 from pelotonxl.model.ride_view import DATA_SHEET, SECOND, SERIES, SHEET, RideView
+from pelotonxl.model.workbook import CRIMSON, GREY, LIGHT_GREY, ORANGE_RED, PURPLE, STEEL_BLUE
 
 DATA_COL = 1
 CHART_TOP = 16
 CHART_COLS, CHART_ROWS = 8, 17
 LEFT, RIGHT = 2, 11
 WIDTHS = {1: 2.0, 2: 24.0, **{c: 13.0 for c in range(3, 19)}, 10: 3.0}
-ATTEMPT_COLOURS = ("E4572E", "7F7F7F", "BFBFBF")
+ATTEMPT_COLOURS = (ORANGE_RED, GREY, LIGHT_GREY)
 SERIES_COLOURS = {
-    "Output (W)": "E4572E",
-    "Cadence (rpm)": "2E86AB",
-    "Resistance (%)": "6C4F9E",
-    "Heart Rate (bpm)": "D7263D",
+    "Output (W)": ORANGE_RED,
+    "Cadence (rpm)": STEEL_BLUE,
+    "Resistance (%)": PURPLE,
+    "Heart Rate (bpm)": CRIMSON,
 }
 
 OVERLAY_CHART = ChartSpec("PelotonRideAttempts", "Output against earlier attempts", "scatter", "Second", "Watts (W)")
@@ -63,8 +50,8 @@ def plan(view: RideView | None, data_sheet: str = DATA_SHEET) -> SheetPlan:
                 1,
                 LEFT,
                 [
-                    [Cell("Ride", TITLE)],
-                    [Cell("No Bike ride with a performance graph yet: refresh after a ride.", NOTE)],
+                    [Cell("Ride", Role.TITLE)],
+                    [Cell("No Bike ride with a performance graph yet: refresh after a ride.", Role.NOTE)],
                 ],
             )
         )
@@ -77,12 +64,12 @@ def plan(view: RideView | None, data_sheet: str = DATA_SHEET) -> SheetPlan:
             1,
             LEFT,
             [
-                [Cell(f"Ride: {view.title}", TITLE)],
+                [Cell(f"Ride: {view.title}", Role.TITLE)],
                 [
                     Cell(
                         f"{when}{who} · Workout {view.workout_id} · select a row with a Workout ID, then "
                         "Peloton → Show ride to see another ride",
-                        SUBTITLE,
+                        Role.SUBTITLE,
                     )
                 ],
             ],
@@ -91,7 +78,7 @@ def plan(view: RideView | None, data_sheet: str = DATA_SHEET) -> SheetPlan:
     figures = view.figures()
     result.dashboard.append(_table(4, LEFT, "This ride and earlier attempts of the class", figures))
     if not view.previous:
-        result.dashboard.append(Rect(SHEET, 3, LEFT, [[Cell("No earlier attempt of this class yet.", NOTE)]]))
+        result.dashboard.append(Rect(SHEET, 3, LEFT, [[Cell("No earlier attempt of this class yet.", Role.NOTE)]]))
     if len(view.segments):
         result.dashboard.append(_table(4, LEFT + len(figures.columns) + 1, "Class segments", view.segments))
     col = DATA_COL
@@ -114,13 +101,13 @@ def plan(view: RideView | None, data_sheet: str = DATA_SHEET) -> SheetPlan:
 
 def _table(row: int, col: int, title: str, frame: pd.DataFrame) -> Rect:
     formats = {"Date": "yyyy-mm-dd"}
-    rows = [[Cell(title, SECTION)], [Cell(str(c), HEADER) for c in frame.columns]]
+    rows = [[Cell(title, Role.SECTION)], [Cell(str(c), Role.HEADER) for c in frame.columns]]
     for values in frame.itertuples(index=False):
         label = values[0]
         rows.append(
-            [Cell(excel_value(label), LABEL)]
+            [Cell(excel_value(label), Role.LABEL)]
             + [
-                Cell(excel_value(v), BODY, formats.get(str(label), "0.0" if isinstance(v, float) else "General"))
+                Cell(excel_value(v), Role.BODY, formats.get(str(label), "0.0" if isinstance(v, float) else "General"))
                 for v in values[1:]
             ]
         )
@@ -130,33 +117,7 @@ def _table(row: int, col: int, title: str, frame: pd.DataFrame) -> Rect:
 def _chart_data(
     col: int, spec: ChartSpec, frame: pd.DataFrame, colours: tuple[str, ...], data_sheet: str = DATA_SHEET
 ) -> tuple[Rect, ChartPlace]:
-    columns = list(frame.columns)
-    # An empty first header: Excel then reads the first column as the x values when re-pointed.
-    rows = [[Cell(spec.title, SECTION)], [Cell("", HEADER)] + [Cell(c, HEADER) for c in columns[1:]]]
-    rows += [
-        [Cell(excel_value(v), BODY, "0" if i == 0 else "0.0") for i, v in enumerate(values)]
-        for values in frame.itertuples(index=False)
-    ]
-    rect = Rect(data_sheet, 1, col, rows)
-    header, first, last = 2, 3, 2 + len(frame)
-    series = [
-        SeriesRef(
-            name,
-            area(data_sheet, header, col + i),
-            area(data_sheet, first, col + i, last, col + i),
-            colours[(i - 1) % len(colours)],
-        )
-        for i, name in enumerate(columns[1:], start=1)
-    ]
-    place = ChartPlace(
-        spec,
-        0,
-        0,
-        CHART_COLS,
-        CHART_ROWS,
-        area(data_sheet, first, col, last, col),
-        series,
-        (header, col, last, col + len(columns) - 1),
-        "0",
-    )
-    return rect, place
+    # Seconds in whole numbers, the series to one decimal; the colours in turn.
+    n = len(frame.columns)
+    series_colours = [colours[i % len(colours)] for i in range(n - 1)]
+    return chart_data(data_sheet, col, spec, spec.title, frame, ["0"] + ["0.0"] * (n - 1), series_colours, "0")

@@ -112,10 +112,11 @@ def _attempt(workout: dict, graph: dict) -> Attempt:
     columns = {header: metric_samples(graph, slug) for slug, header in SERIES.items()}
     length = max((len(v) for v in columns.values() if v is not None), default=0)
     seconds = graph.get("seconds_since_pedaling_start")
+    second = every_n * np.arange(1, length + 1, dtype="float64")  # evenly spaced, unless the graph says better
     if isinstance(seconds, list) and len(seconds) == length:
-        second = pd.to_numeric(pd.Series(seconds, dtype="object"), errors="coerce").to_numpy("float64")
-    else:
-        second = every_n * np.arange(1, length + 1, dtype="float64")
+        given = pd.to_numeric(pd.Series(seconds, dtype="object"), errors="coerce").to_numpy("float64")
+        if np.isfinite(given).all() and (np.diff(given) > 0).all():  # a time axis only if it is one
+            second = given
     frame = pd.DataFrame({SECOND: second})
     for header, values in columns.items():
         if values is not None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pelotonxl.model.catalog import MetricKey
+from pelotonxl.model.workbook import ID_COLUMN
 
 if TYPE_CHECKING:  # pandas is imported where a frame is made, not by the modules that only read records
     import pandas as pd
@@ -29,7 +30,7 @@ WORKOUT_FORMATS = {
     "Effort Points": "0.0",
 }
 WORKOUT_COLUMNS = (
-    "Workout ID",
+    ID_COLUMN,
     "Start",
     "Time Zone",
     "Start (UTC)",
@@ -53,7 +54,7 @@ WORKOUT_COLUMNS = (
 # Columns earlier versions wrote: still the refresh's, so a workbook that has one loses it rather
 # than keeping it as if the member had added it (Platform: the same device as Device, unreadable).
 RETIRED_WORKOUT_COLUMNS = ("Platform",)
-METRIC_LEAD_COLUMNS = ("Workout ID", "Start", "Discipline")
+METRIC_LEAD_COLUMNS = (ID_COLUMN, "Start", "Discipline")
 
 
 @dataclass

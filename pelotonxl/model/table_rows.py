@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from pelotonxl.errors import shown_text
 from pelotonxl.model.catalog import (
     PACE_SLUGS,
     MetricKey,
@@ -29,6 +30,7 @@ from pelotonxl.model.table_frames import (
     typed_frame,
     widths,
 )
+from pelotonxl.model.workbook import ID_COLUMN, METRICS_SHEET, WORKOUTS_SHEET
 
 log = logging.getLogger("pelotonxl.model.tables")
 
@@ -55,7 +57,7 @@ def workouts_table(rows: list[dict[str, Any]]) -> SheetTable:
         flags=("Personal Record", "Outdoor"),
         numbers=("Class Length (min)", "Total Output (kJ)", "Difficulty", "Effort Points"),
     )
-    return SheetTable("Workouts", frame, dict(WORKOUT_FORMATS), widths(frame, WORKOUT_FORMATS))
+    return SheetTable(WORKOUTS_SHEET, frame, dict(WORKOUT_FORMATS), widths(frame, WORKOUT_FORMATS))
 
 
 def _cells(stored: dict[str, Any]) -> dict[str, Any]:
@@ -104,7 +106,7 @@ def metrics_table(rows: list[dict[str, Any]]) -> SheetTable:
     table_rows = []
     for row, values in zip(rows, per_workout, strict=True):
         cells: dict[str, Any] = {
-            "Workout ID": row["w"]["Workout ID"],
+            ID_COLUMN: row["w"][ID_COLUMN],
             "Start": datetime.fromisoformat(row["w"]["Start"]) if row["w"]["Start"] is not None else None,
             "Discipline": row["w"]["Discipline"],
         }
@@ -123,7 +125,7 @@ def metrics_table(rows: list[dict[str, Any]]) -> SheetTable:
         numbers=tuple(h for h in headers.values() if h not in paces),
     )
     formats = {"Start": DATE_FORMAT, **{headers[key]: metric_format(key) for key in keys}}
-    return SheetTable("Metrics", frame, formats, widths(frame, formats), headers)
+    return SheetTable(METRICS_SHEET, frame, formats, widths(frame, formats), headers)
 
 
 def row_catalog(rows: list[dict[str, Any]]) -> dict[str, tuple[str, str | None]]:
@@ -141,7 +143,7 @@ def row_catalog(rows: list[dict[str, Any]]) -> dict[str, tuple[str, str | None]]
 
 def _warn_unknown_zones(rows: list[dict[str, Any]]) -> None:
     """Say once that some times are shown in UTC because their zone is unknown here; -v names them."""
-    unknown = [(row["w"]["Workout ID"], row["tz"]) for row in rows if row["tz"]]
+    unknown = [(row["w"][ID_COLUMN], row["tz"]) for row in rows if row["tz"]]
     if not unknown:
         return
     names = sorted({name for _, name in unknown})
@@ -149,8 +151,8 @@ def _warn_unknown_zones(rows: list[dict[str, Any]]) -> None:
         "%d workouts have a time zone this computer does not know (%s%s): their times are "
         "shown in UTC (-v lists them).",
         len(unknown),
-        ", ".join(names[:3]),
+        ", ".join(shown_text(name, 40) for name in names[:3]),
         ", …" if len(names) > 3 else "",
     )
     for wid, name in unknown:
-        log.info("workout %s: unknown time zone %r, shown in UTC", wid, name[:60])
+        log.info("workout %s: unknown time zone %s, shown in UTC", wid, shown_text(repr(name), 60))

@@ -58,6 +58,7 @@ from pelotonxl.model.table_rows import (
     tables_from_rows,
     workouts_table,
 )
+from pelotonxl.model.workbook import ID_COLUMN
 
 # The assembly from row records lives in table_rows; its names are part of this module's interface.
 __all__ = [
@@ -262,7 +263,7 @@ def _workout_row(workout: dict, graph: dict | None) -> dict[str, Any]:
         effort = _number(_dict(graph.get("effort_zones")).get("total_effort_points"))
     local = _local(start, zone)
     return {
-        "Workout ID": _text(workout.get("id")),
+        ID_COLUMN: _text(workout.get("id")),
         "Start": local,
         "Time Zone": zone_name,
         "Start (UTC)": _local(start, timezone.utc),

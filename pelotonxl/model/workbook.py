@@ -7,8 +7,10 @@ Its members are optional so a writer can be asked to write only part of a refres
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -16,11 +18,19 @@ if TYPE_CHECKING:
     from pelotonxl.model.ride_view import RideView
     from pelotonxl.model.tables import SheetTable
 
+WORKBOOK_NAME = (
+    "PelotonWorkbook.xlsm"  # the template's file name; the installed command's default workbook, in the current folder
+)
+# A checkout's default, beside peloton_xl.py (so Excel finds it) and never the git-tracked template of the
+# same folder: a refresh there would make every `git pull` abort. .gitignore lists it.
+CHECKOUT_WORKBOOK_NAME = "MyPelotonWorkbook.xlsm"
+DEMO_WORKBOOK_NAME = "PelotonDemo.xlsm"
 CONFIG_SHEET = "Config"
 # The sheets a refresh writes (the model modules that fill them name them from here).
 DASHBOARD_SHEET, DASHBOARD_DATA_SHEET = "Dashboard", "Dashboard Data"
 RIDE_SHEET, RIDE_DATA_SHEET = "Ride", "Ride Data"
-TABLE_SHEETS = ("Workouts", "Metrics", "PowerCurve")  # each holds the Excel Table of its name
+WORKOUTS_SHEET, METRICS_SHEET, POWER_CURVE_SHEET = "Workouts", "Metrics", "PowerCurve"
+TABLE_SHEETS = (WORKOUTS_SHEET, METRICS_SHEET, POWER_CURVE_SHEET)  # each holds the Excel Table of its name
 TABLE_STYLE = "TableStyleMedium2"  # new tables' style; an existing table keeps the member's
 # How a table sheet prints, on portrait pages with its header row repeated on each: (pages wide, pages
 # tall; 0 = as many as it takes). PowerCurve fits one page. Workouts and Metrics fit their width on as
@@ -37,6 +47,21 @@ TITLE_COLOUR = "1F4E78"
 NOTE_COLOUR = "595959"
 HEADER_FILL = "4472C4"
 HEADER_TEXT = "FFFFFF"
+# Chart colours used by more than one sheet: cycling and output, running and cadence, strength and
+# resistance, heart rate, the trend lines (rolling output, the FTP estimate), greys for what is older or empty.
+ORANGE_RED = "E4572E"
+STEEL_BLUE = "2E86AB"
+PURPLE = "6C4F9E"
+CRIMSON = "D7263D"
+BRICK = "B8321A"
+GREY = "7F7F7F"
+LIGHT_GREY = "BFBFBF"
+
+ID_COLUMN = "Workout ID"  # the first column of every table: what the member's notes are kept by
+PELOTON_ID = re.compile(r"[0-9a-f]{32}")  # Peloton's ids (fullmatch)
+# A Workout ID: Peloton's, or one made for a workout imported from the website's CSV (peloton.csv_import).
+WORKOUT_ID = re.compile(r"[0-9a-f]{32}|csv-[0-9a-f]{28}")
+EXCEL_EPOCH = datetime(1899, 12, 30)  # day 0 in Excel's 1900 date system (its leap-year bug included)
 
 
 @dataclass

@@ -12,6 +12,7 @@ import base64
 import json
 import math
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -20,8 +21,9 @@ from pathlib import Path
 
 import requests
 
-from pelotonxl.errors import LoginError
-from pelotonxl.peloton import signin_routes
+from pelotonxl.atomic_file import replacing
+from pelotonxl.errors import ConfigError, LoginError, shown_text
+from pelotonxl.peloton import signin_routes, transport
 from pelotonxl.peloton.signin_routes import APP, RouteMemory
 from pelotonxl.peloton.web_signin import RouteBroken, WebsiteSignIn
 from pelotonxl.settings import Settings
@@ -30,6 +32,7 @@ from pelotonxl.state import StateFolder
 USER_ID_CLAIM = "http://onepeloton.com/user_id"
 # Refresh this long before the access token expires, so a long sync never meets a dead token.
 EXPIRY_MARGIN = 300
+TOKEN_REPLY_BYTES = 2**20  # a token answer is a few kB
 LEGACY_LOGIN_MESSAGE = (
     "Peloton switched off the old /auth/login sign-in in October 2025; "
     "clear the URL setting that points at it (defaults use auth.onepeloton.com/oauth/token)."
@@ -57,7 +60,9 @@ class TokenSet:
 
     @property
     def user_id(self) -> str | None:
-        return jwt_claims(self.access_token).get(USER_ID_CLAIM)
+        value = jwt_claims(self.access_token).get(USER_ID_CLAIM)
+        usable = isinstance(value, str) and value.strip() and value.isprintable() and len(value) < 200
+        return value if usable else None
 
 
 def jwt_claims(token: str) -> dict:
@@ -67,13 +72,49 @@ def jwt_claims(token: str) -> dict:
         payload += "=" * (-len(payload) % 4)
         claims = json.loads(base64.urlsafe_b64decode(payload))
         return claims if isinstance(claims, dict) else {}
-    except (IndexError, ValueError):
+    except (IndexError, ValueError, RecursionError):
         return {}
 
 
+def usable_token(value: object) -> str | None:
+    """A token as it can go into an Authorization header: text of visible ASCII characters once the
+    surrounding whitespace is stripped. None for anything else (a line break inside, a space, a control
+    character, a number, an object): requests would refuse the header and quote it whole in its error."""
+    if not isinstance(value, str):
+        return None
+    token = value.strip()
+    return token if token and all("!" <= ch <= "~" for ch in token) else None
+
+
+def _paste_problem(value: str) -> str | None:
+    """What is wrong with a pasted token, in words that never quote it; None when it is usable."""
+    token = value.strip()
+    if usable_token(token) is not None:
+        return None
+    if any(ch in "\r\n" for ch in token):
+        return "contains a line break"
+    if any(ch.isspace() for ch in token):
+        return "contains a space"
+    return "contains a character a token cannot hold"
+
+
 def token_set_from_paste(access_token: str, refresh_token: str = "") -> TokenSet:
-    exp = jwt_claims(access_token).get("exp")
-    return TokenSet(access_token.strip(), refresh_token.strip(), float(exp) if exp else 0.0)
+    """A pasted token set, stripped; a token with a line break or a control character inside is refused
+    in one line that names the setting, never the token."""
+    for name, value in (("access token", access_token), ("refresh token", refresh_token)):
+        problem = _paste_problem(value) if value.strip() else None
+        if problem:
+            raise LoginError(
+                f"The pasted {name} {problem}: paste it again on one line, exactly as the Peloton website shows it."
+            )
+    exp = jwt_claims(access_token.strip()).get("exp")
+    return TokenSet(access_token.strip(), refresh_token.strip(), _claimed_expiry(exp))
+
+
+def _claimed_expiry(exp: object) -> float:
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)):
+        return 0.0
+    return float(exp) if math.isfinite(exp) and 0 < exp < 1e11 else 0.0
 
 
 class TokenStore:
@@ -84,26 +125,54 @@ class TokenStore:
         self.routes = RouteMemory(StateFolder(home), account)
 
     def load(self) -> TokenSet | None:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            return TokenSet(
-                data["access_token"],
-                data.get("refresh_token", ""),
-                float(data.get("expires_at", 0)),
-                str(data.get("client_id") or ""),
-            )
-        except (OSError, ValueError, KeyError, TypeError):
+        """The saved set, its modes made owner-only again; None when there is none or it cannot be used
+        (unreadable, or a token no header can carry): then the member signs in again."""
+        if not self._secure_folder(create=False):
             return None
+        try:
+            if stat.S_ISLNK(os.lstat(self.path).st_mode):
+                raise self._symlink_error(self.path)
+            os.chmod(self.path, 0o600)
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            access = usable_token(data["access_token"])
+            refresh = data.get("refresh_token") or ""
+            expires_at = float(data.get("expires_at") or 0)
+            client_id = str(data.get("client_id") or "")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            return None
+        if access is None or (refresh and usable_token(refresh) is None) or not math.isfinite(expires_at):
+            return None
+        return TokenSet(access, refresh.strip(), expires_at, client_id)
+
+    def _secure_folder(self, create: bool) -> bool:
+        """The tokens folder owner-only (0700), checked with lstat before any chmod: a folder that is a
+        symbolic link is refused, so a token is never written (nor a chmod applied) where it points.
+        False when the folder does not exist (and `create` is off)."""
+        folder = self.path.parent
+        if create:
+            folder.mkdir(parents=True, exist_ok=True)
+        try:
+            mode = os.lstat(folder).st_mode
+        except FileNotFoundError:
+            return False
+        if stat.S_ISLNK(mode) or not stat.S_ISDIR(mode):
+            raise self._symlink_error(folder)
+        if stat.S_IMODE(mode) != 0o700:
+            os.chmod(folder, 0o700)
+        return True
+
+    @staticmethod
+    def _symlink_error(path: Path) -> ConfigError:
+        return ConfigError(
+            f"{path} is a symbolic link (or not a plain folder or file): the saved sign-in is kept only in a "
+            "folder of the state folder's own; remove the link, then refresh again."
+        )
 
     def save(self, tokens: TokenSet) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.path.parent, 0o700)
-        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+        self._secure_folder(create=True)
         # Created 0600 from the first byte: never briefly world-readable.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(asdict(tokens), fh)
-        os.replace(tmp, self.path)
+        with replacing(self.path, self.path.with_suffix(f".{os.getpid()}.tmp"), mode=0o600) as tmp:
+            tmp.write_text(json.dumps(asdict(tokens)), encoding="utf-8")
         self._remove_stale_temps()
 
     def _remove_stale_temps(self, older_than: float = 60.0) -> None:
@@ -260,13 +329,9 @@ class Authenticator:
         finally:
             self.requests_made += website.requests_made
             website.http.close()
+        access, refresh = _usable_pair(data)
         expires_in = _seconds(data.get("expires_in"))
-        return TokenSet(
-            data["access_token"],
-            data.get("refresh_token") or "",
-            self.clock() + expires_in if expires_in else 0.0,
-            self.settings.web_client_id,
-        )
+        return TokenSet(access, refresh, self.clock() + expires_in if expires_in else 0.0, self.settings.web_client_id)
 
     def _refresh(self, refresh_token: str) -> TokenSet:
         # Renewed by the client that issued it: a website sign-in's refresh token is the web client's.
@@ -289,7 +354,17 @@ class Authenticator:
         url = self.settings.auth_url.rstrip("/") + "/oauth/token"
         self.requests_made += 1
         try:
-            resp = self.http.post(url, json=body, timeout=(10, 30))
+            resp = transport.send(
+                self.http, "POST", url, json=body, timeout=(10, 30), deadline=60.0, max_bytes=TOKEN_REPLY_BYTES
+            )
+        except transport.RedirectRefused as exc:  # the password would follow it: never
+            raise LoginError(f"Peloton's sign-in service {exc}; not followed. Check the Sign-in URL setting.") from None
+        except transport.ReplyTooLarge:
+            raise LoginError(
+                "Peloton's sign-in service sent an answer far too large for a token; try again later."
+            ) from None
+        except requests.exceptions.SSLError as exc:
+            raise LoginError(transport.tls_line(url, exc, "the Sign-in URL setting")) from None
         except (
             requests.exceptions.InvalidURL,
             requests.exceptions.MissingSchema,
@@ -309,7 +384,7 @@ class Authenticator:
         if "no longer accepting requests" in str(data.get("message", "")).lower():
             raise LoginError(LEGACY_LOGIN_MESSAGE)
         if 400 <= resp.status_code < 500:
-            reason = (
+            reason = shown_text(
                 data.get("error_description") or data.get("message") or data.get("error") or f"HTTP {resp.status_code}"
             )
             if data.get("error") == "unauthorized_client" and body["grant_type"] == "password":
@@ -321,7 +396,7 @@ class Authenticator:
                 )
             if body["grant_type"] == "password":
                 raise LoginError(
-                    f"Peloton refused the sign-in for {_shown(self.settings.username)}: {reason} "
+                    f"Peloton refused the sign-in for {shown_text(self.settings.username, 80)}: {reason} "
                     "Check the email and password."
                 )
             raise LoginError(f"Peloton refused to {what}: {reason}")
@@ -329,15 +404,22 @@ class Authenticator:
             raise LoginError(
                 f"Peloton's sign-in service answered HTTP {resp.status_code} without a token; try again later."
             )
+        access, refresh = _usable_pair(data)
         expires_in = _seconds(data.get("expires_in"))
-        return TokenSet(
-            data["access_token"], data.get("refresh_token") or "", self.clock() + expires_in if expires_in else 0.0
+        return TokenSet(access, refresh, self.clock() + expires_in if expires_in else 0.0)
+
+
+def _usable_pair(data: dict) -> tuple[str, str]:
+    """The access and refresh tokens of a token answer, stripped; a token no header can carry is a refused
+    sign-in: never saved, never sent, never quoted (a header holding it would fail and quote it whole)."""
+    access = usable_token(data.get("access_token"))
+    refresh = data.get("refresh_token") or ""
+    if access is None or (refresh and usable_token(refresh) is None):
+        raise LoginError(
+            "Peloton's sign-in service sent a token that cannot be used (not text, or with spaces or "
+            "control characters in it); sign in again later, or paste a token from the Peloton website."
         )
-
-
-def _shown(text: str, limit: int = 80) -> str:
-    """A value the member typed, as a message echoes it: never a screenful."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return access, refresh.strip()
 
 
 def _seconds(value: object) -> float:
@@ -347,12 +429,12 @@ def _seconds(value: object) -> float:
         return 0.0
     try:
         seconds = float(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else math.nan
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         seconds = math.nan
-    if not math.isfinite(seconds) or seconds < 0:
+    if not math.isfinite(seconds) or seconds < 0 or seconds > 10 * 365 * 86400:
         raise LoginError(
             f"Peloton's sign-in service sent a token with an unreadable lifetime "
-            f"(expires_in {str(value)[:40]!r}); try again later."
+            f"(expires_in {shown_text(str(value), 40)!r}); try again later."
         )
     return seconds
 
@@ -367,5 +449,5 @@ def _json_or_empty(resp: requests.Response) -> dict:
     try:
         data = resp.json()
         return data if isinstance(data, dict) else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         return {}

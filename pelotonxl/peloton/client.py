@@ -15,7 +15,8 @@ from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 
 from pelotonxl import __version__
-from pelotonxl.errors import ApiError
+from pelotonxl.errors import ApiError, shown_text
+from pelotonxl.peloton import transport
 from pelotonxl.peloton.auth import Authenticator
 from pelotonxl.settings import Settings
 
@@ -30,6 +31,7 @@ TRANSIENT = (
     requests.Timeout,
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
+    transport.DeadlinePassed,
 )
 
 
@@ -116,6 +118,8 @@ class PelotonClient:
         pacer: Pacer | None = None,
         max_attempts: int = 5,
         timeout: tuple[float, float] = (10.0, 60.0),
+        deadline: float = transport.DEFAULT_DEADLINE,
+        max_bytes: int = transport.DEFAULT_MAX_BYTES,
     ):
         self.settings = settings
         self.auth = auth
@@ -123,14 +127,31 @@ class PelotonClient:
         self.pacer = pacer or Pacer()
         self.max_attempts = max_attempts
         self.timeout = timeout
+        self.deadline, self.max_bytes = deadline, max_bytes
         self._count_lock = threading.Lock()
         self.requests_made = 0
+        self._me: dict | None = None
 
     # -- endpoints ----------------------------------------------------------------------------
     def user_id(self) -> str:
-        """From the token's claim when it has one (no request), else from /api/me."""
+        """Signs in; from the token's claim when it has one (no request), else from /api/me."""
         self.auth.access_token()
-        return self.auth.user_id or str(self.get_json("/api/me")["id"])
+        if self.auth.user_id:
+            return self.auth.user_id
+        user_id = self.me().get("id")
+        if not isinstance(user_id, str) or not user_id.strip() or not user_id.isprintable() or len(user_id) >= 200:
+            raise ApiError("Peloton's /api/me named no account (its id is missing or not text); try again later.")
+        return user_id
+
+    def me(self) -> dict:
+        """/api/me (the member, Peloton's FTP), asked once per client."""
+        if self._me is None:
+            self._me = self.get_json("/api/me")
+        return self._me
+
+    def me_if_asked(self) -> dict | None:
+        """/api/me if this client asked for it already (`user_id` does when the token names no member)."""
+        return self._me
 
     def workout_page(self, user_id: str, page: int) -> dict:
         """One page of the workout list (100 workouts, newest first), as Peloton sends it."""
@@ -214,78 +235,94 @@ class PelotonClient:
     def get_json(self, path: str, params: dict | None = None, *, attempts: int | None = None) -> dict:
         """GET path's JSON, retried up to `attempts` (default max_attempts) times on passing faults.
 
-        A 429/503 that says when to come back (Retry-After) costs no attempt: the whole pool waits it
-        out, within the pacer's time budget, counted from this request's first try."""
+        What counts as a try: a network fault or a 429/5xx. What does not: the one renewal of a refused
+        token (401), and a 429/503 that says when to come back (Retry-After), which the whole pool waits
+        out, within the pacer's time budget counted from this request's first try. Each try has its own
+        overall deadline (never past that budget) and a size cap: a dribbled or endless body ends."""
         url = self.settings.api_url.rstrip("/") + path
         token = self.auth.access_token()
         max_attempts = attempts or self.max_attempts
-        renewed = False
-        attempt = 0
-        started = self.pacer.clock()
+        tries, renewed, started = 0, False, self.pacer.clock()
         while True:
-            attempt += 1
-            if self.pacer.gave_up() or self.pacer.clock() - started >= self.pacer.give_up_after:
+            elapsed = self.pacer.clock() - started
+            if self.pacer.gave_up() or elapsed >= self.pacer.give_up_after:
+                # The figure said is the time this request has really spent (a long Retry-After ends it sooner).
                 raise ApiError(
-                    f"Peloton kept failing for {self.pacer.give_up_after:g} seconds, so "
-                    f"{path} was not fetched; refresh again later.",
+                    f"Peloton kept failing for {elapsed:.0f} seconds, so {path} was not fetched; refresh again later.",
                     path,
                 )
-            self.pacer.wait_turn()
-            with self._count_lock:
-                self.requests_made += 1
-            try:
-                resp = self.http.get(
-                    url,
-                    params=params,
-                    timeout=self.timeout,
-                    headers={
-                        "Authorization": f"Bearer {token}",
-                        "Peloton-Platform": "web",
-                        "Accept": "application/json",
-                    },
-                )
-            except TRANSIENT as exc:
-                if attempt >= max_attempts:
+            deadline = max(1.0, min(self.deadline, self.pacer.give_up_after - elapsed))
+            resp = self._send(url, path, params, token, deadline)
+            if isinstance(resp, str):  # a passing network fault, by name
+                tries += 1
+                if tries >= max_attempts:
                     raise ApiError(
-                        f"Could not reach Peloton for {path} after {attempt} tries "
-                        f"({type(exc).__name__}); check your connection.",
+                        f"Could not reach Peloton for {path} after {tries} tries ({resp}); check your connection.",
                         path,
-                    ) from None
+                    )
                 self.pacer.push_back(None)
                 continue
-            except requests.RequestException as exc:  # a bad URL setting, not a passing fault
-                raise ApiError(f"Cannot request {url}: {exc}. Check the API URL setting.", path) from None
-            if resp.status_code == 401 and not renewed:
-                renewed = True  # renew once, then retry once: not a failed attempt
-                attempt -= 1
-                token = self.auth.token_rejected(token)
-                continue
-            if resp.status_code in RETRYABLE:
-                retry_after = _retry_after(resp)
-                if retry_after is not None and resp.status_code in (429, 503) and max_attempts > 1:
-                    attempt -= 1  # told when to come back: waiting is the plan, not a failure
-                    self.pacer.push_back(retry_after)
-                    continue
-                if attempt < max_attempts:
-                    self.pacer.push_back(retry_after)
-                    continue
-            else:  # a last 429/5xx is no sign of recovery
-                self.pacer.ok()
             if resp.status_code == 401:
-                where = getattr(getattr(self.auth, "store", None), "path", None)
-                saved = f"delete the saved sign-in {where}" if where else "delete the saved token"
-                pasted = (
-                    "the pasted access token was refused: paste a new one"
-                    if self.settings.access_token
-                    else "paste a new token"
-                )
-                raise ApiError(
-                    f"Peloton said 'not logged in' for {path} even after renewing the sign-in; "
-                    f"sign in again ({saved}, or {pasted}).",
-                    path,
-                    401,
-                )
-            return _checked_json(resp, path)
+                if renewed:
+                    raise self._not_logged_in(path)
+                renewed, token = True, self.auth.token_rejected(token)
+                continue
+            if resp.status_code not in RETRYABLE:
+                self.pacer.ok()
+                return _checked_json(resp, path)
+            retry_after = _retry_after(resp)
+            told_when = retry_after is not None and resp.status_code in (429, 503) and max_attempts > 1
+            tries += 0 if told_when else 1
+            if tries >= max_attempts:  # a last 429/5xx is no sign of recovery: its error is the answer
+                return _checked_json(resp, path)
+            self.pacer.push_back(retry_after)
+
+    def _send(self, url: str, path: str, params: dict | None, token: str, deadline: float) -> requests.Response | str:
+        """One GET in the pool's turn; a passing network fault (worth another try) as its name."""
+        self.pacer.wait_turn()
+        with self._count_lock:
+            self.requests_made += 1
+        try:
+            return transport.send(
+                self.http,
+                "GET",
+                url,
+                params=params,
+                timeout=self.timeout,
+                headers={"Authorization": f"Bearer {token}", "Peloton-Platform": "web", "Accept": "application/json"},
+                deadline=deadline,
+                max_bytes=self.max_bytes,
+            )
+        except transport.RedirectRefused as exc:
+            raise ApiError(f"Peloton's API {exc} for {path}; not followed. Check the API URL setting.", path) from None
+        except transport.ReplyTooLarge:
+            raise ApiError(
+                f"Peloton sent more than {self.max_bytes // 2**20} MB for {path}; not read. Try again later.", path
+            ) from None
+        except requests.exceptions.SSLError as exc:
+            raise ApiError(transport.tls_line(url, exc, "the API URL setting"), path) from None
+        except TRANSIENT as exc:
+            return type(exc).__name__
+        except requests.RequestException as exc:  # a bad URL setting, not a passing fault
+            # The exception's own text may quote a header (the token): only its kind is said.
+            raise ApiError(
+                f"Cannot request {shown_text(url)} ({type(exc).__name__}). Check the API URL setting.", path
+            ) from None
+
+    def _not_logged_in(self, path: str) -> ApiError:
+        where = getattr(getattr(self.auth, "store", None), "path", None)
+        saved = f"delete the saved sign-in {where}" if where else "delete the saved token"
+        pasted = (
+            "the pasted access token was refused: paste a new one"
+            if self.settings.access_token
+            else "paste a new token"
+        )
+        return ApiError(
+            f"Peloton said 'not logged in' for {path} even after renewing the sign-in; "
+            f"sign in again ({saved}, or {pasted}).",
+            path,
+            401,
+        )
 
 
 class _OwnAuthorization(AuthBase):
@@ -299,7 +336,7 @@ class _OwnAuthorization(AuthBase):
 
 
 def new_session(workers: int) -> requests.Session:
-    session = requests.Session()
+    session = transport.GuardedSession()
     session.auth = _OwnAuthorization()
     adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(4, workers + 2), max_retries=0)
     session.mount("http://", adapter)
@@ -341,15 +378,21 @@ def _retry_after(resp: requests.Response, now: Callable[[], float] = time.time) 
     return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
+# A parsed JSON answer takes several times its size as Python objects: large ones are parsed one at a
+# time, so the pool's threads never hold several at once.
+_LARGE_ANSWER = 2**20
+_one_large_parse = threading.Lock()
+
+
 def _checked_json(resp: requests.Response, path: str) -> dict:
+    if len(resp.content) > _LARGE_ANSWER:
+        with _one_large_parse:
+            return _parsed(resp, path)
+    return _parsed(resp, path)
+
+
+def _parsed(resp: requests.Response, path: str) -> dict:
     status = resp.status_code
-    if status == 401:
-        raise ApiError(
-            f"Peloton said 'not logged in' for {path} even after renewing the sign-in; "
-            "sign in again (delete the saved token or paste a new one).",
-            path,
-            status,
-        )
     if status == 404:
         raise ApiError(f"Peloton has no {path} (HTTP 404).", path, status)
     ctype = resp.headers.get("Content-Type", "")
@@ -360,9 +403,14 @@ def _checked_json(resp: requests.Response, path: str) -> dict:
     try:
         data = resp.json()
     except ValueError:
-        html = "html" in ctype or resp.text.lstrip().startswith("<")
+        html = "html" in ctype or resp.content[:512].lstrip().startswith(b"<")
         kind = "an HTML page instead of JSON" if html else "malformed JSON"
         raise ApiError(f"Peloton sent {kind} for {path} (HTTP {status}); try again later.", path, status) from None
+    except RecursionError:
+        raise ApiError(
+            f"Peloton sent JSON nested too deep to read for {path}; try again later.", path, status
+        ) from None
     if not isinstance(data, dict):
-        raise ApiError(f"Peloton sent unexpected JSON for {path}; try again later.", path, status)
+        kind = type(data).__name__.replace("NoneType", "null").replace("dict", "object")
+        raise ApiError(f"Peloton sent a JSON {kind} instead of an object for {path}; try again later.", path, status)
     return data

@@ -35,42 +35,29 @@ CSV_STATUS = "FROM_CSV"  # the Status column shows "From CSV" (catalog.STATUS_NA
 MAX_BYTES = 64 * 2**20  # a lifetime of workouts is a few MB; anything far larger is not this file
 
 # Zone abbreviations Peloton's CSV writes, as hours east of UTC, and a zone that uses them; a row's
-# Time Zone is that zone when its offset at that moment agrees, else a fixed offset (Etc/GMT…).
+# Time Zone is that zone when its offset at that moment agrees, else a fixed offset (Etc/GMT…). A zone's
+# standard and daylight abbreviations share a line.
 ZONES: dict[str, tuple[float, str]] = {
     "UTC": (0, "UTC"),
-    "GMT": (0, "Europe/London"),
-    "BST": (1, "Europe/London"),
+    "GMT": (0, "Europe/London"), "BST": (1, "Europe/London"),
     "IST": (1, "Europe/Dublin"),
-    "WET": (0, "Europe/Lisbon"),
-    "WEST": (1, "Europe/Lisbon"),
-    "CET": (1, "Europe/Berlin"),
-    "CEST": (2, "Europe/Berlin"),
-    "EET": (2, "Europe/Helsinki"),
-    "EEST": (3, "Europe/Helsinki"),
-    "NST": (-3.5, "America/St_Johns"),
-    "NDT": (-2.5, "America/St_Johns"),
-    "AST": (-4, "America/Halifax"),
-    "ADT": (-3, "America/Halifax"),
-    "EST": (-5, "America/New_York"),
-    "EDT": (-4, "America/New_York"),
-    "CST": (-6, "America/Chicago"),
-    "CDT": (-5, "America/Chicago"),
-    "MST": (-7, "America/Denver"),
-    "MDT": (-6, "America/Denver"),
-    "PST": (-8, "America/Los_Angeles"),
-    "PDT": (-7, "America/Los_Angeles"),
-    "AKST": (-9, "America/Anchorage"),
-    "AKDT": (-8, "America/Anchorage"),
+    "WET": (0, "Europe/Lisbon"), "WEST": (1, "Europe/Lisbon"),
+    "CET": (1, "Europe/Berlin"), "CEST": (2, "Europe/Berlin"),
+    "EET": (2, "Europe/Helsinki"), "EEST": (3, "Europe/Helsinki"),
+    "NST": (-3.5, "America/St_Johns"), "NDT": (-2.5, "America/St_Johns"),
+    "AST": (-4, "America/Halifax"), "ADT": (-3, "America/Halifax"),
+    "EST": (-5, "America/New_York"), "EDT": (-4, "America/New_York"),
+    "CST": (-6, "America/Chicago"), "CDT": (-5, "America/Chicago"),
+    "MST": (-7, "America/Denver"), "MDT": (-6, "America/Denver"),
+    "PST": (-8, "America/Los_Angeles"), "PDT": (-7, "America/Los_Angeles"),
+    "AKST": (-9, "America/Anchorage"), "AKDT": (-8, "America/Anchorage"),
     "HST": (-10, "Pacific/Honolulu"),
     "AWST": (8, "Australia/Perth"),
     "JST": (9, "Asia/Tokyo"),
-    "ACST": (9.5, "Australia/Adelaide"),
-    "ACDT": (10.5, "Australia/Adelaide"),
-    "AEST": (10, "Australia/Sydney"),
-    "AEDT": (11, "Australia/Sydney"),
-    "NZST": (12, "Pacific/Auckland"),
-    "NZDT": (13, "Pacific/Auckland"),
-}
+    "ACST": (9.5, "Australia/Adelaide"), "ACDT": (10.5, "Australia/Adelaide"),
+    "AEST": (10, "Australia/Sydney"), "AEDT": (11, "Australia/Sydney"),
+    "NZST": (12, "Pacific/Auckland"), "NZDT": (13, "Pacific/Auckland"),
+}  # fmt: skip
 TIMESTAMP = re.compile(r"^\s*(\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2})(?::\d{2})?\s*(?:\(([^()]*)\))?\s*$")
 OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$")
 DISCIPLINES = {name.casefold(): slug for slug, name in DISCIPLINE_NAMES.items()} | {

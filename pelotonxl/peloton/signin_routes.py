@@ -9,8 +9,7 @@ is remembered per account in the state folder (`StateFolder.signin_route_file`).
 
 from __future__ import annotations
 
-import os
-
+from pelotonxl.atomic_file import replacing
 from pelotonxl.errors import LoginError
 from pelotonxl.state import StateFolder
 
@@ -46,9 +45,8 @@ class RouteMemory:
                 self.path.unlink()
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-            tmp.write_text(route, encoding="utf-8")
-            tmp.replace(self.path)
+            with replacing(self.path) as tmp:
+                tmp.write_text(route, encoding="utf-8")
         except OSError:
             pass  # only an order of preference: next time the app's route is simply tried first again
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from pelotonxl.errors import ConfigError
 from pelotonxl.peloton.csv_import import CSV_ID_PREFIX, is_imported, match_key
+from pelotonxl.peloton.fields import checked_graph, checked_workout, epoch
 from pelotonxl.state import StateFolder
 
 # The store's layout, as PRAGMA user_version numbers it. A change of layout adds a step to MIGRATIONS
@@ -112,10 +113,12 @@ def unpack_graph(data: bytes) -> dict:
 
 def _drop_samples(graph: dict) -> None:
     graph.pop("seconds_since_pedaling_start", None)
-    for entry in graph.get("metrics") or []:
+    metrics = graph.get("metrics")
+    for entry in metrics if isinstance(metrics, list) else []:
         if isinstance(entry, dict):
             entry.pop("values", None)
-            for alternative in entry.get("alternatives") or []:
+            alternatives = entry.get("alternatives")
+            for alternative in alternatives if isinstance(alternatives, list) else []:
                 if isinstance(alternative, dict):
                     alternative.pop("values", None)
 
@@ -190,6 +193,41 @@ class WorkoutStore:
     def for_account(cls, home: Path, user_id: str) -> WorkoutStore:
         return cls(cls.path_for(home, user_id))
 
+    @classmethod
+    def open_or_set_aside(cls, home: Path, user_id: str, today: str | None = None) -> tuple[WorkoutStore, str | None]:
+        """The account's store for a refresh; a damaged one (truncated, overwritten, not SQLite) is renamed
+        beside itself with the date and a new one started, which the refresh fills from Peloton again.
+        Returns the store and, when one was set aside, the line that says so."""
+        path = cls.path_for(home, user_id)
+        try:
+            store = cls(path)
+            try:
+                if store.db.execute("PRAGMA quick_check").fetchone() != ("ok",):
+                    raise sqlite3.DatabaseError("its integrity check failed")
+            except BaseException:
+                store.close()
+                raise
+            return store, None
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "malformed" not in str(exc):
+                raise  # locked, full, read-only: the machine's trouble, said as such
+            why = str(exc)
+        stamp = today or time.strftime("%Y-%m-%d")
+        aside = path.with_name(f"{path.stem}.damaged-{stamp}{path.suffix}")
+        n = 1
+        while aside.exists():
+            n += 1
+            aside = path.with_name(f"{path.stem}.damaged-{stamp}-{n}{path.suffix}")
+        os.replace(path, aside)
+        for companion in ("-wal", "-shm"):
+            if os.path.exists(str(path) + companion):
+                os.replace(str(path) + companion, str(aside) + companion)
+        note = (
+            f"The local store {path} was damaged ({why}): set aside as {aside.name} and rebuilt from Peloton "
+            "(every workout and graph fetched again)."
+        )
+        return cls(path), note
+
     def close(self) -> None:
         self.db.close()
 
@@ -207,9 +245,9 @@ class WorkoutStore:
         rows = {
             w["id"]: (
                 w["id"],
-                int(w.get("created_at") or w.get("start_time") or 0),
-                w.get("start_time"),
-                w.get("status"),
+                epoch(w.get("created_at")) or epoch(w.get("start_time")) or 0,
+                epoch(w.get("start_time")),
+                w.get("status") if isinstance(w.get("status"), str) else None,
                 json.dumps(w, separators=(",", ":")),
                 now,
             )
@@ -289,9 +327,10 @@ class WorkoutStore:
             pass
         return added
 
-    def save_graphs(self, graphs: Iterable[tuple[str, dict]], every_n: int) -> None:
+    def save_graphs(self, graphs: Iterable[tuple[str, dict | bytes]], every_n: int) -> None:
+        """Graphs as Peloton sent them, or already compressed by `pack_graph`."""
         now = time.time()
-        rows = [(wid, every_n, pack_graph(g), now) for wid, g in graphs]
+        rows = [(wid, every_n, g if isinstance(g, bytes) else pack_graph(g), now) for wid, g in graphs]
         with self._transaction():
             self.db.executemany(
                 "INSERT OR REPLACE INTO graphs (workout_id, every_n, data, fetched_at) VALUES (?, ?, ?, ?)", rows
@@ -396,7 +435,7 @@ class WorkoutStore:
     def graph(self, workout_id: str) -> dict | None:
         """One workout's stored graph, or None."""
         row = self.db.execute("SELECT data FROM graphs WHERE workout_id = ?", (workout_id,)).fetchone()
-        return unpack_graph(row[0]) if row else None
+        return checked_graph(unpack_graph(row[0])) if row else None
 
     def unreadable(self) -> dict[str, str]:
         """The workouts the last sync could not read (label -> what), reported until they read."""
@@ -417,6 +456,11 @@ class WorkoutStore:
 
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM workouts").fetchone()[0]
+
+    def count_of(self, ids: Iterable[str]) -> int:
+        """How many of `ids` the store holds."""
+        wanted = set(ids)
+        return sum(1 for (wid,) in self.db.execute("SELECT id FROM workouts") if wid in wanted)
 
     def identity(self) -> str:
         """A name for this store, made once: two stores never share one (nor their data versions)."""
@@ -465,7 +509,7 @@ class WorkoutStore:
         for chunk in _chunks(ids):
             marks = ",".join("?" * len(chunk))
             for wid, raw in self.db.execute(f"SELECT id, json FROM workouts WHERE id IN ({marks})", chunk):
-                found[wid] = json.loads(raw)
+                found[wid] = checked_workout(json.loads(raw))
         return found
 
     def records_of(self, ids: list[str], samples: bool = True) -> Iterator[tuple[dict, dict | None]]:
@@ -485,7 +529,8 @@ class WorkoutStore:
                     yield _record(*found[wid], samples)
 
     def records(self, samples: bool = True) -> Iterator[tuple[dict, dict | None]]:
-        """Every (workout, graph or None), newest first: the input of tables.build_tables.
+        """Every (workout, graph or None), newest first: the input of tables.build_tables, each field
+        checked as `fields` says (a field of the wrong type or an absurd number reads as blank).
 
         `samples=False` leaves out each graph's samples (`metrics[].values`, the time axis): the
         summaries are all the tables need, and thousands of fine graphs' samples are hundreds of MB
@@ -516,10 +561,12 @@ class WorkoutStore:
 
 
 def _record(workout: str, graph: bytes | None, samples: bool) -> tuple[dict, dict | None]:
-    unpacked = unpack_graph(graph) if graph is not None else None
+    """A stored pair as the model reads it: each field checked as `fields` says (a field of the wrong type
+    or an absurd number reads as blank)."""
+    unpacked = checked_graph(unpack_graph(graph)) if graph is not None else None
     if unpacked is not None and not samples:
         _drop_samples(unpacked)
-    return json.loads(workout), unpacked
+    return checked_workout(json.loads(workout)), unpacked
 
 
 def _chunks(ids: list[str], size: int = 500) -> Iterator[list[str]]:

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import queue
+import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from pelotonxl.errors import ApiError
+from pelotonxl.errors import ApiError, shown_text
 from pelotonxl.peloton.client import PelotonClient
-from pelotonxl.peloton.store import WorkoutStore, is_finished
+from pelotonxl.peloton.fields import checked_graph, epoch, number
+from pelotonxl.peloton.store import WorkoutStore, is_finished, pack_graph, unpack_graph
 
 log = logging.getLogger(__name__)
 GRAPH_BATCH = 50  # graphs per store transaction: few commits, little lost if killed
@@ -65,6 +66,8 @@ def sync(
     *,
     full: bool = False,
     progress: Progress | None = None,
+    expected_total: int | None = None,
+    allow_removals: bool = False,
     on_saved: Saved | None = None,
     aside: Callable[[], Any] | None = None,
 ) -> SyncReport:
@@ -77,7 +80,12 @@ def sync(
     the next sync retries each once, cheaply, after the rest (reported as `unavailable` on the
     UNAVAILABLE_AFTER-th refresh, quiet after that). A workout that cannot be read is skipped or
     kept without the unreadable field, and named in `unreadable`. `progress(stage, done, total)` is
-    told as pages and graphs arrive; `on_saved(batch)` after each batch of graphs is stored. `aside()`
+    told as pages and graphs arrive.
+
+    A `full` sync refuses to drop anything (RemovalRefused, nothing removed) when it would drop more
+    than half of the stored workouts, or when the list held fewer workouts than `expected_total`
+    (`/api/me`'s count): one empty answer must not wipe a history. `allow_removals` drops them anyway.
+    `on_saved(batch)` after each batch of graphs is stored. `aside()`
     (another request, /api/me) runs in the pool once the first page is in, beside the other pages and
     the graphs; its Future is `SyncReport.aside`.
     """
@@ -89,6 +97,8 @@ def sync(
             graphs.fetch(store.ids_needing_graph())  # what earlier runs left unfinished
         walk = _walk_pages(client, store, user_id, full, report, progress, graphs, aside)
         if full:
+            if not allow_removals:
+                check_removals(store, walk.listed_ids, expected_total)
             report.pruned = store.finish_full_sync(walk.listed_ids, walk.frontier())
         else:  # after what is new, so refining never delays it
             graphs.refine(store.coarser_graphs(client.settings.every_n, REFINE_PER_REFRESH))
@@ -101,6 +111,31 @@ def sync(
     report.total = store.count()
     report.coarse_left = len(store.coarser_graphs(client.settings.every_n))
     return report
+
+
+class RemovalRefused(ApiError):
+    """A --full whose list looks incomplete: removing what it lacks would lose the member's history."""
+
+
+ALLOW_REMOVALS_FLAG = "--allow-removals"
+
+
+def check_removals(store: WorkoutStore, listed: set[str], expected_total: int | None) -> None:
+    """Refuse a full sync's removals when they look like Peloton's mistake rather than the member's deletions."""
+    stored = store.count()
+    gone = stored - store.count_of(listed)
+    short = expected_total is not None and len(listed) < expected_total
+    if gone == 0 or (gone * 2 <= stored and not short):
+        return
+    why = (
+        f"Peloton's list held {len(listed)} of the {expected_total} workouts its account page counts"
+        if short
+        else f"Peloton's list held {len(listed)} workouts"
+    )
+    raise RemovalRefused(
+        f"--full would remove {gone} of the {stored} stored workouts ({why}); nothing was removed or written. "
+        f"If they really were deleted on Peloton, run again with --full {ALLOW_REMOVALS_FLAG}."
+    )
 
 
 class _Walk:
@@ -145,7 +180,7 @@ def _walk_pages(
         report.new = len(report.new_ids)
         for w in fresh:
             walk.ids.add(w["id"])
-            created = int(w.get("created_at") or 0)
+            created = epoch(w.get("created_at")) or 0
             walk.newest = max(walk.newest, created)
             if not is_finished(w):
                 walk.oldest_unfinished = min(walk.oldest_unfinished or created, created)
@@ -154,7 +189,9 @@ def _walk_pages(
         graphs.fetch(finished if full else store.without_graph(finished))
         graphs.collect()
         progress("workouts", len(walk.ids), None)
-        if frontier is not None and any(int(w.get("created_at") or 0) <= frontier and w["id"] in known for w in fresh):
+        if frontier is not None and any(
+            (epoch(w.get("created_at")) or 0) <= frontier and w["id"] in known for w in fresh
+        ):
             break
     return walk
 
@@ -168,25 +205,16 @@ def _still_unreadable(before: dict[str, str], now: dict[str, str], walk: _Walk, 
     return {**kept, **now}
 
 
-def _epoch(value: object) -> int | None:
-    """A time in seconds as the store keeps it: an int, a whole float or a string of digits."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float):
-        return int(value) if math.isfinite(value) else None
-    try:
-        return int(value) if isinstance(value, (int, str)) else None
-    except ValueError:
-        return None
+# Peloton's ids are 32 hex digits; an id goes into request paths, so nothing else gets through.
+_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
-def _is_number(value: object) -> bool:
-    if isinstance(value, bool):
-        return False
-    try:
-        return math.isfinite(float(value)) if isinstance(value, (int, float, str)) else False
-    except ValueError:
-        return False
+def _unreadable_fields(w: dict) -> list[str]:
+    """Fields the tables will show blank: times that are not times, a total_work that is not a number."""
+    odd = [key for key in ("start_time", "end_time") if w.get(key) is not None and epoch(w.get(key)) is None]
+    if w.get("total_work") is not None and number(w.get("total_work")) is None:
+        odd.append("total_work")
+    return odd
 
 
 def _readable_workouts(page: list[dict], unreadable: dict[str, str]) -> list[dict]:
@@ -199,14 +227,13 @@ def _readable_workouts(page: list[dict], unreadable: dict[str, str]) -> list[dic
         if not isinstance(wid, str) or not wid.strip():
             unreadable[_shown(wid)] = f"skipped: its id {_shown(wid)} is not text"
             continue
-        if (_epoch(w.get("created_at")) or 0) <= 0:
+        if not _ID.fullmatch(wid):
+            unreadable[_shown(wid)] = f"skipped: its id {_shown(wid)} is not a Peloton id"
+            continue
+        if epoch(w.get("created_at")) is None:
             unreadable[wid] = f"skipped: its created_at {_shown(w.get('created_at'))} is not a time"
             continue
-        odd = [
-            key
-            for key in ("start_time", "end_time", "total_work")
-            if w.get(key) is not None and not _is_number(w.get(key))
-        ]
+        odd = _unreadable_fields(w)
         if odd:
             unreadable[wid] = (
                 "kept, but "
@@ -218,8 +245,8 @@ def _readable_workouts(page: list[dict], unreadable: dict[str, str]) -> list[dic
 
 
 def _shown(value: object, limit: int = 40) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """A value from the server as a problem line quotes it: its repr, one line, no control characters."""
+    return shown_text(repr(value), limit)
 
 
 class _GraphFetcher:
@@ -249,7 +276,7 @@ class _GraphFetcher:
         self.submitted: set[str] = set()
         self.refining: set[str] = set()  # already have a (coarse) graph: a failure loses nothing
         self.done = 0
-        self.batch: list[tuple[str, dict]] = []
+        self.batch: list[tuple[str, bytes]] = []  # compressed as they arrive: a batch never holds parsed graphs
         self.failures: list[tuple[str, str]] = []
 
     def __enter__(self) -> _GraphFetcher:
@@ -265,10 +292,14 @@ class _GraphFetcher:
     def _submit(self, wid: str, cheap: bool) -> None:
         if wid not in self.submitted:
             self.submitted.add(wid)
-            future = self.pool.submit(self.client.performance_graph, wid, cheap=cheap)
+            future = self.pool.submit(self._fetch_packed, wid, cheap)
             future.add_done_callback(functools.partial(self._arrived, wid))
 
-    def _arrived(self, wid: str, future: Future[dict]) -> None:
+    def _fetch_packed(self, wid: str, cheap: bool) -> bytes:
+        """One graph, compressed in the worker thread: what waits to be saved is a few kB, not a parsed graph."""
+        return pack_graph(self.client.performance_graph(wid, cheap=cheap))
+
+    def _arrived(self, wid: str, future: Future[bytes]) -> None:
         self.arrived.put((wid, future))
 
     def refine(self, workout_ids: Iterable[str]) -> None:
@@ -335,5 +366,7 @@ class _GraphFetcher:
             batch, self.batch = self.batch, []
             self.store.save_graphs(batch, self.client.settings.every_n)
             self.report.graphs_fetched += len(batch)
-            if self.on_saved is not None:
-                self.on_saved(batch)
+            if self.on_saved is not None:  # parsed again a few at a time, checked as the model reads them
+                for start in range(0, len(batch), 10):
+                    graphs = [(wid, checked_graph(unpack_graph(packed))) for wid, packed in batch[start : start + 10]]
+                    self.on_saved([(wid, g) for wid, g in graphs if g is not None])

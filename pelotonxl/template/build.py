@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import sys
 import tempfile
 import zipfile
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any, cast
 from xml.etree import ElementTree
 
+from pelotonxl.atomic_file import replacing
 from pelotonxl.errors import WorkbookError
 from pelotonxl.template.new_workbook import TEMPLATE_NAME
 from pelotonxl.template.sheet_layout import lay_out_sheets
@@ -71,7 +71,7 @@ def add_dashboard(workbook: Path, destination: Path, layout: dict[str, Any]) -> 
     from pelotonxl.xlsx import dashboard_sheet
     from pelotonxl.xlsx import package as xlsx_parts
 
-    board = build_dashboard([], BUILD_TIME)
+    board = build_dashboard(None, None, BUILD_TIME)
     board.name, board.data_sheet = layout["dashboard"]["sheet"], layout["dashboard"]["data_sheet"]
     with xlsx_parts.open_package(workbook) as pkg:
         styles_part = next(
@@ -219,12 +219,8 @@ def build_workbook(
 
 
 def _replace_atomically(path: Path, content: bytes) -> None:
-    staged = path.with_name(f".{path.name}.building")
-    try:
+    with replacing(path, path.with_name(f".{path.name}.building")) as staged:
         staged.write_bytes(content)
-        os.replace(staged, path)
-    finally:
-        staged.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pelotonxl.model.workbook import HEADER_FILL, HEADER_TEXT, NOTE_COLOUR, TITLE_COLOUR
+from pelotonxl.model.workbook import HEADER_FILL, HEADER_TEXT, LIGHT_GREY, NOTE_COLOUR, TITLE_COLOUR
 from pelotonxl.settings import FIELDS, STATUS_NAMES
 
 # openpyxl styling of the Config sheet (colours match TableStyleMedium2).
@@ -48,7 +48,7 @@ def _lay_out_config(ws: Any, layout: dict[str, Any], workbook: Any) -> None:
         cell.font = _font(bold=True, color=HEADER_TEXT)
         cell.fill = PatternFill("solid", fgColor=HEADER_FILL)
 
-    edge = Side(style="thin", color="BFBFBF")
+    edge = Side(style="thin", color=LIGHT_GREY)
     input_style = {
         "fill": PatternFill("solid", fgColor=INPUT_FILL),
         "border": Border(left=edge, right=edge, top=edge, bottom=edge),

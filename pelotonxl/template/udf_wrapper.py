@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from pelotonxl.errors import WorkbookError
+from pelotonxl.model.workbook import WORKBOOK_NAME
 
 XLWINGS_VERSION = "0.37.8"  # the template's `xlwings` VBA module names this version's DLL
 
 DEFAULT_UDF_MODULE = Path(__file__).resolve().parents[2] / "peloton_xl.py"
 UDF_MODULE_NAME = "peloton_xl"
 UDF_WRAPPER_NAME = "xlwings_udfs"
-WORKBOOK_NAME = "PelotonWorkbook.xlsm"
 
 
 def xlwings_template() -> Path:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from xml.sax.saxutils import escape
 
-from pelotonxl.model.excel_values import excel_serial, excel_value
+from pelotonxl.model.excel_values import cell_text, excel_serial, excel_value
 from pelotonxl.xlsx.cell_edit import column_index_from_string, coordinate_from_string
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
@@ -33,17 +32,10 @@ DURATION_FORMAT = "[h]:mm:ss"
 BOOLEAN_FORMAT = '"TRUE";"TRUE";"FALSE"'
 
 
-MAX_CELL_TEXT = 32767  # Excel's limit per cell
-
-
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-
-
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 
-def clean_text(value: object) -> str:
-    return _ILLEGAL_XML.sub("", str(value))[:MAX_CELL_TEXT]
+clean_text = cell_text  # the one cleaner both writers share (model.excel_values)
 
 
 def string_tail(text: str, s_attr: str = "") -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import cast
 
 from openpyxl.chart import BarChart, LineChart, ScatterChart
-from openpyxl.chart._chart import ChartBase
 from openpyxl.chart.axis import ChartLines, DateAxis, TextAxis
 from openpyxl.chart.data_source import AxDataSource, NumDataSource, NumRef, StrRef
 from openpyxl.chart.marker import Marker
@@ -21,7 +20,7 @@ from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.drawing.line import LineProperties
 from openpyxl.xml.functions import tostring
 
-from pelotonxl.model.dashboard_layout import ChartPlace
+from pelotonxl.model.dashboard_layout import ChartPlace, SeriesRef
 from pelotonxl.xlsx.package import escape_attr
 
 XDR_NS = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
@@ -44,18 +43,10 @@ def chart_xml(place: ChartPlace) -> bytes:
         chart.x_axis = DateAxis(crossAx=100)
         chart.x_axis.majorTimeUnit = "months"
         chart.y_axis.crossAx = chart.x_axis.axId  # openpyxl's default (10) names no axis of this plot
-    elif spec.kind in ("scatter", "scatter_log"):
+    else:  # "scatter", "scatter_log"
         return _scatter_xml(place)
-    else:
-        raise ValueError(f"unknown chart kind {spec.kind!r}")
     for index, ref in enumerate(place.series):
-        series = Series(
-            idx=index,
-            order=index,
-            tx=SeriesLabel(strRef=StrRef(f=ref.name_ref)),
-            val=NumDataSource(numRef=NumRef(f=ref.values_ref)),
-            cat=AxDataSource(numRef=NumRef(f=place.categories_ref)),
-        )
+        series = _series(place, index, ref, xy=False)
         if spec.kind == "line":
             series.smooth = False
             # A lone point (one ride, one month) draws no line: a dot shows it.
@@ -68,56 +59,53 @@ def chart_xml(place: ChartPlace) -> bytes:
         else:
             series.spPr = GraphicalProperties(solidFill=ref.colour, ln=LineProperties(noFill=True))
         chart.series.append(series)
-    chart.title = spec.title
-    chart.x_axis.title = spec.x_title
-    chart.y_axis.title = spec.y_title
-    chart.x_axis.number_format = place.number_format
     if spec.label_every > 1 and isinstance(chart.x_axis, TextAxis):  # a date axis has no label skip
         chart.x_axis.tickLblSkip = chart.x_axis.tickMarkSkip = spec.label_every
-    chart.x_axis.delete = chart.y_axis.delete = False  # openpyxl 3.1 hides axes unless told
-    chart.y_axis.majorGridlines = ChartLines(spPr=GraphicalProperties(ln=LineProperties(solidFill=GRID_COLOUR)))
-    chart.y_axis.number_format = "#,##0"
-    return _chart_space(chart)
+    return _chart_space(chart, place)
 
 
 def _scatter_xml(place: ChartPlace) -> bytes:
     """Numbers against numbers (seconds, durations): lines without markers; "scatter_log" puts the
     x axis on a log scale (the power curve's 5 s to 60 min)."""
-    spec = place.spec
     chart = ScatterChart(scatterStyle="lineMarker")
     for index, ref in enumerate(place.series):
-        series = Series(
-            idx=index,
-            order=index,
-            tx=SeriesLabel(strRef=StrRef(f=ref.name_ref)),
-            yVal=NumDataSource(numRef=NumRef(f=ref.values_ref)),
-            xVal=AxDataSource(numRef=NumRef(f=place.categories_ref)),
-        )
+        series = _series(place, index, ref, xy=True)
         series.smooth = False
-        series.marker = Marker(symbol="circle" if spec.kind == "scatter_log" else "none")
+        series.marker = Marker(symbol="circle" if place.spec.kind == "scatter_log" else "none")
         series.spPr = GraphicalProperties(ln=LineProperties(solidFill=ref.colour, w=22225 if index == 0 else 15875))
         chart.series.append(series)
-    chart.title = spec.title
-    chart.x_axis.title = spec.x_title
-    chart.y_axis.title = spec.y_title
-    chart.x_axis.number_format = place.number_format
-    if spec.kind == "scatter_log":
+    if place.spec.kind == "scatter_log":
         chart.x_axis.scaling.logBase = 10
     chart.x_axis.majorGridlines = None
-    chart.x_axis.delete = chart.y_axis.delete = False
+    return _chart_space(chart, place)
+
+
+def _series(place: ChartPlace, index: int, ref: SeriesRef, *, xy: bool) -> Series:
+    """One series: its name and values, against the categories (or, `xy`, the x values)."""
+    label = SeriesLabel(strRef=StrRef(f=ref.name_ref))
+    values = NumDataSource(numRef=NumRef(f=ref.values_ref))
+    along = AxDataSource(numRef=NumRef(f=place.categories_ref))
+    if xy:
+        return Series(idx=index, order=index, tx=label, yVal=values, xVal=along)
+    return Series(idx=index, order=index, tx=label, val=values, cat=along)
+
+
+def _chart_space(chart: BarChart | LineChart | ScatterChart, place: ChartPlace) -> bytes:
+    """The chart part, with what every Dashboard chart has: titles, visible axes, horizontal grid lines,
+    the legend below, a plain style."""
+    chart.title = place.spec.title
+    chart.x_axis.title = place.spec.x_title
+    chart.y_axis.title = place.spec.y_title
+    chart.x_axis.number_format = place.number_format
+    chart.x_axis.delete = chart.y_axis.delete = False  # openpyxl 3.1 hides axes unless told
     chart.y_axis.majorGridlines = ChartLines(spPr=GraphicalProperties(ln=LineProperties(solidFill=GRID_COLOUR)))
     chart.y_axis.number_format = "#,##0"
-    return _chart_space(chart)
-
-
-def _chart_space(chart: ChartBase) -> bytes:
-    """The chart part: legend below, plain style, as every Dashboard chart."""
     if chart.legend is not None:
         chart.legend.position = "b"
     chart.style = 2
     # ChartBase._write builds the c:chartSpace that openpyxl writes when it saves a workbook
     # (types-openpyxl leaves it out as private); openpyxl's tostring encodes it to UTF-8 bytes.
-    element = chart._write()  # type: ignore[attr-defined]
+    element = chart._write()  # type: ignore[union-attr]
     return XML_DECLARATION.encode() + cast(bytes, tostring(element))
 
 

@@ -14,20 +14,7 @@ from dataclasses import replace
 from openpyxl.utils import get_column_letter
 
 from pelotonxl.model.dashboard import Dashboard
-from pelotonxl.model.dashboard_layout import (
-    BIG,
-    BODY,
-    HEADER,
-    LABEL,
-    NOTE,
-    SECTION,
-    SUBTITLE,
-    TITLE,
-    Cell,
-    Rect,
-    SheetPlan,
-    plan,
-)
+from pelotonxl.model.dashboard_layout import Cell, Rect, Role, SheetPlan, plan
 from pelotonxl.model.workbook import HEADER_FILL, HEADER_TEXT, NOTE_COLOUR, TITLE_COLOUR
 from pelotonxl.xlsx import charts, drawn_sheets, table_sheet
 from pelotonxl.xlsx import package as xp
@@ -165,12 +152,12 @@ def _style(cell: Cell, styles: StyleBook) -> int:
     if cell.fill:
         return styles.styled(fmt, bold=True, colour=HEADER_TEXT, fill=cell.fill)
     return {
-        TITLE: lambda: styles.styled(fmt, bold=True, size=20, colour=TITLE_COLOUR),
-        SUBTITLE: lambda: styles.styled(fmt, italic=True, colour=NOTE_COLOUR),
-        SECTION: lambda: styles.styled(fmt, bold=True, size=14, colour=TITLE_COLOUR),
-        HEADER: lambda: styles.styled(fmt, bold=True, colour=HEADER_TEXT, fill=HEADER_FILL),
-        LABEL: lambda: styles.styled(fmt, bold=True),
-        NOTE: lambda: styles.styled(fmt, italic=True, colour=NOTE_COLOUR),
-        BIG: lambda: styles.styled(fmt, bold=True, size=16, colour=TITLE_COLOUR),
-        BODY: lambda: styles.styled(fmt),
+        Role.TITLE: lambda: styles.styled(fmt, bold=True, size=20, colour=TITLE_COLOUR),
+        Role.SUBTITLE: lambda: styles.styled(fmt, italic=True, colour=NOTE_COLOUR),
+        Role.SECTION: lambda: styles.styled(fmt, bold=True, size=14, colour=TITLE_COLOUR),
+        Role.HEADER: lambda: styles.styled(fmt, bold=True, colour=HEADER_TEXT, fill=HEADER_FILL),
+        Role.LABEL: lambda: styles.styled(fmt, bold=True),
+        Role.NOTE: lambda: styles.styled(fmt, italic=True, colour=NOTE_COLOUR),
+        Role.BIG: lambda: styles.styled(fmt, bold=True, size=16, colour=TITLE_COLOUR),
+        Role.BODY: lambda: styles.styled(fmt),
     }[cell.role]()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import posixpath
 import re
+import shutil
 import time
 import xml.etree.ElementTree as ET
 import zipfile
@@ -19,6 +20,9 @@ from typing import BinaryIO
 from xml.sax.saxutils import escape
 
 from pelotonxl.errors import WorkbookError
+
+COPY_CHUNK = 1 << 20  # an untouched part crosses from the old zip to the new in pieces this size
+ZIP64_LIMIT = (1 << 31) - 1  # zipfile's own threshold for zip64 entries
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -113,6 +117,8 @@ class Package:
         return pattern.format(n)
 
     def write_zip(self, stream: BinaryIO) -> None:
+        """The package as a zip: edited parts from memory, every untouched one streamed across in chunks
+        (a member's sheet that expands to gigabytes is never held whole)."""
         with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as zf:
             for name in self.names():
                 old = self._infos.get(name)
@@ -120,7 +126,12 @@ class Package:
                 info.compress_type = zipfile.ZIP_DEFLATED
                 if old:
                     info.external_attr = old.external_attr
-                zf.writestr(info, self.data(name))
+                if old is None or name in self._edited:
+                    zf.writestr(info, self.data(name))
+                    continue
+                info.file_size = old.file_size  # lets zipfile choose zip64 up front for a huge part
+                with self._zip.open(old) as source, zf.open(info, "w", force_zip64=old.file_size > ZIP64_LIMIT) as copy:
+                    shutil.copyfileobj(source, copy, COPY_CHUNK)
 
 
 # --- relationships -------------------------------------------------------------------------

@@ -4,6 +4,7 @@ read-only, things on our sheets a rewrite would delete) and the atomic replace a
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -13,12 +14,18 @@ import zipfile
 import zlib
 from collections.abc import Iterable, Mapping, Set
 from pathlib import Path
+from xml.parsers import expat
 
+from pelotonxl.atomic_file import replacing
 from pelotonxl.errors import WorkbookError
 from pelotonxl.xlsx import drawn_sheets
 from pelotonxl.xlsx import package as xp
 
 TEMP_PREFIX = ".~peloton_xl-"
+# XML parts up to this size are checked for well-formedness before a write; a larger one is a member's
+# own sheet of data, copied as it is (never parsed, never held whole).
+XML_CHECKED_BYTES = 64 * 2**20
+_WORKSHEET = re.compile(r"xl/worksheets/[^/]+\.xml")
 
 
 def check_workbook(path: Path, sheet_names: Iterable[str], own_charts: Mapping[str, str] | None = None) -> None:
@@ -35,11 +42,19 @@ def check_workbook(path: Path, sheet_names: Iterable[str], own_charts: Mapping[s
                 f"{path.name} is open in Excel ({lock.name} beside it): close it in Excel, "
                 "or refresh from the Peloton tab (delete the ~$ file if Excel is not running)."
             )
+    libreoffice = path.with_name(f".~lock.{path.name}#")  # LibreOffice's, while it has the file open
+    if libreoffice.exists():
+        raise WorkbookError(
+            f"{path.name} is open in LibreOffice ({libreoffice.name} beside it): close it there, then refresh "
+            "again (delete that file if LibreOffice is not running)."
+        )
     with xp.open_package(path) as pkg:
         damaged = _damaged_entry(path)
-        if damaged:
+        missing = None if damaged else _missing_sheet_part(pkg)
+        if damaged or missing:
+            what = f"{damaged} cannot be read back" if damaged else f"its sheet part {missing} is missing"
             raise WorkbookError(
-                f"{path.name} is damaged ({damaged} cannot be read back): restore it from a "
+                f"{path.name} is damaged ({what}): restore it from a "
                 "backup, or move it away and refresh to start from a new workbook."
             )
         _refuse_a_workbook_without_macros(pkg, path)
@@ -119,17 +134,32 @@ def _things_a_rewrite_drops(pkg: xp.Package, sheet: xp.SheetEntry, data_sheet: s
 
 
 def _damaged_entry(path: Path) -> str | None:
-    """The first zip entry whose data does not read back intact (bad CRC or deflate data), if any:
-    better refused up front than met halfway through a write."""
+    """The first zip entry whose data does not read back intact (bad CRC or deflate data), or an XML
+    part up to XML_CHECKED_BYTES that is not well-formed, if any: better refused up front, naming the
+    part, than met halfway through a write. Read in chunks: a member's huge sheet is never held whole."""
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
+            xml = (
+                info.filename.endswith((".xml", ".rels"))
+                and not _WORKSHEET.fullmatch(info.filename)  # ours are rebuilt, the member's copied as they are
+                and info.file_size <= XML_CHECKED_BYTES
+            )
+            parser = expat.ParserCreate() if xml else None
             try:
                 with zf.open(info) as entry:
-                    while entry.read(1 << 20):
-                        pass
-            except (zipfile.BadZipFile, zlib.error, EOFError):
+                    while chunk := entry.read(1 << 20):
+                        if parser:
+                            parser.Parse(chunk, False)
+                    if parser:
+                        parser.Parse(b"", True)
+            except (zipfile.BadZipFile, zlib.error, EOFError, expat.ExpatError):
                 return info.filename
     return None
+
+
+def _missing_sheet_part(pkg: xp.Package) -> str | None:
+    """A sheet the workbook lists whose part is not in the zip."""
+    return next((sheet.part for sheet in xp.list_sheets(pkg) if not pkg.has(sheet.part)), None)
 
 
 def _own_chart_rels(pkg: xp.Package, drawing: str, data_sheet: str | None) -> set[str]:
@@ -177,32 +207,12 @@ def _temp_path(path: Path, pid: int) -> Path:
 
 
 def save_atomically(pkg: xp.Package, path: Path) -> None:
-    temp = _temp_path(path, os.getpid())
-    try:
+    busy = functools.partial(WorkbookError, f"{path.name} is open in another program: close it, then refresh again.")
+    with replacing(path, _temp_path(path, os.getpid()), busy=busy) as temp:
         with open(temp, "wb") as stream:
             pkg.write_zip(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
         os.chmod(temp, stat.S_IMODE(os.stat(path).st_mode))
         pkg.close()  # Windows cannot replace a file that is still open
-        try:
-            os.replace(temp, path)
-        except PermissionError:
-            raise WorkbookError(f"{path.name} is open in another program: close it, then refresh again.") from None
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
-
-
-def _fsync_folder(folder: Path) -> None:
-    if os.name == "nt":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def remove_stale_temps(path: Path) -> None:

@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING
 
 from openpyxl.utils.cell import range_boundaries
 
-from pelotonxl.model.workbook import DEFAULT_PRINT_FIT, PRINT_FIT, TABLE_STYLE, WorkbookContent, follow_renamed
+from pelotonxl.model.workbook import (
+    DEFAULT_PRINT_FIT,
+    PRINT_FIT,
+    TABLE_SHEETS,
+    TABLE_STYLE,
+    WorkbookContent,
+    follow_renamed,
+)
 from pelotonxl.settings import STATUS_NAMES
 from pelotonxl.xlsx import (
     dashboard_sheet,
@@ -40,7 +47,7 @@ if TYPE_CHECKING:
     from pelotonxl.model.tables import SheetTable
 
 
-OWNED_SHEETS = ("Workouts", "Metrics", "PowerCurve")
+OWNED_SHEETS = TABLE_SHEETS
 
 
 log = logging.getLogger(__name__)

@@ -45,7 +45,7 @@ def cloudflare_page(status: int) -> bytes:
 @dataclass
 class Fault:
     pattern: re.Pattern[str]
-    kind: str  # fail | html | malformed | reset | slow
+    kind: str  # fail | html | malformed | reset | slow | dribble | huge
     times: int
     query: dict[str, str] = field(default_factory=dict)
     status: int = 500
@@ -74,6 +74,19 @@ class Fault:
         else:
             data = body.encode() if isinstance(body, str) else bytes(body)
         return Reply(self.status, data, content_type, dict(self.headers))
+
+
+def _dribbled(data: bytes):
+    yield from (bytes([b]) for b in data)
+    while True:
+        yield b" "
+
+
+def _huge_list(megabytes: int):
+    item = b'{"id": "0123456789abcdef0123456789abcdef", "title": "' + b"x" * 900 + b'"},'
+    for _ in range(megabytes * 2**20 // len(item)):
+        yield item * 1
+    yield b"{}]"
 
 
 class FaultPlan:
@@ -125,6 +138,11 @@ class FaultyPeloton(FakePeloton):
             fault = None
         if fault and fault.kind == "reset":
             return Reply(None)
+        if fault and fault.kind == "dribble":  # a good answer, one byte every `seconds`, for ever after it
+            data = super().respond(request).data
+            return Reply(200, b"", stream=_dribbled(data), pause=fault.seconds)
+        if fault and fault.kind == "huge":  # a JSON list of `seconds` megabytes, never held whole
+            return Reply(200, b"[", stream=_huge_list(int(fault.seconds)))
         if fault and fault.kind != "malformed":
             return fault.reply()
         reply = super().respond(request)
@@ -175,6 +193,14 @@ class FaultyPeloton(FakePeloton):
     def slow_next(self, path_regex: str, seconds: float, times: int = 1, **query: str) -> None:
         """Wait `seconds` before answering normally (for read timeouts)."""
         self.faults.add(Fault(re.compile(path_regex), "slow", times, query, seconds=seconds))
+
+    def dribble_next(self, path_regex: str, pause: float, times: int = 1, **query: str) -> None:
+        """Answer 200 one byte every `pause` seconds, without end (a read timeout never fires)."""
+        self.faults.add(Fault(re.compile(path_regex), "dribble", times, query, seconds=pause))
+
+    def huge_next(self, path_regex: str, megabytes: int, times: int = 1, **query: str) -> None:
+        """Answer 200 with a valid JSON list of about `megabytes` MB, streamed (no Content-Length)."""
+        self.faults.add(Fault(re.compile(path_regex), "huge", times, query, seconds=megabytes))
 
     def always_fail_graph(self, workout_id: str | None, status: int = 500) -> None:
         """Make one workout's performance graph fail every time; None makes every graph work again."""

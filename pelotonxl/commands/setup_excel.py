@@ -1,5 +1,5 @@
 """`--setup-excel` and `--upgrade-workbook`: a workbook made ready for Excel, and what Excel will need said
-in plain words (the checks live in excel_checks.py, the parts in template/parts.py).
+in plain words (the checks live in excel_checks.py, the parts in template/parts.py). Refreshes nothing.
 
 --setup-excel: a workbook without our parts gains them (VBA modules, ribbon, xlwings.conf sheet); then the
 Python running the command and this project's folder go into its xlwings.conf sheet; then the checks.
@@ -11,6 +11,7 @@ the workbook untouched.
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform as platform_module
 import sys
@@ -18,12 +19,38 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pelotonxl import excel_checks
+from pelotonxl.commands.targets import open_in_excel as _open_in_excel
+from pelotonxl.commands.targets import workbook_path
 from pelotonxl.errors import WorkbookError
 
 NEEDS_MORE = 3
 
 
-def setup_excel(workbook: Path, project: Path | None, *, open_in_excel: Callable[[Path], bool]) -> int:
+def setup_excel(args: argparse.Namespace, workbook_dir: Path | None) -> int:
+    """--setup-excel from the command line: the workbook it names (an .xlsx is made into an .xlsm beside it),
+    else the default one, created from the template when missing."""
+    if args.demo or args.full or args.export is not None:
+        raise WorkbookError("--setup-excel only sets up the workbook: run it without --demo, --full or --export.")
+    given = args.workbook.expanduser().resolve() if args.workbook is not None else None
+    if given is not None and given.suffix.lower() == ".xlsx":  # made into an .xlsm beside it
+        if not given.is_file():
+            raise WorkbookError(f"Workbook not found: {given}.")
+        workbook = given
+    else:
+        workbook = workbook_path(args, workbook_dir or Path.cwd(), checkout=workbook_dir is not None)
+    # peloton_xl.py is what Excel imports; an installed `peloton-xl` has none (workbook_dir is None).
+    project = workbook_dir.resolve() if workbook_dir and (workbook_dir / "peloton_xl.py").is_file() else None
+    return set_up(workbook, project, open_in_excel=_open_in_excel)
+
+
+def upgrade_workbook(args: argparse.Namespace) -> int:
+    """--upgrade-workbook from the command line: it runs on its own, on the workbook it names."""
+    if args.demo or args.full or args.export is not None or args.setup_excel or args.workbook is not None:
+        raise WorkbookError("--upgrade-workbook only upgrades the workbook it names: run it on its own.")
+    return upgrade(args.upgrade_workbook.expanduser().resolve(), open_in_excel=_open_in_excel)
+
+
+def set_up(workbook: Path, project: Path | None, *, open_in_excel: Callable[[Path], bool]) -> int:
     """`workbook`: resolved by the caller (an .xlsm, created from the template when missing, or an .xlsx);
     `project`: the folder holding peloton_xl.py, or None for the installed command."""
     from pelotonxl.template import parts
@@ -76,7 +103,7 @@ def setup_excel(workbook: Path, project: Path | None, *, open_in_excel: Callable
     return 0 if all(check.ok for check in checks) else NEEDS_MORE
 
 
-def upgrade_workbook(workbook: Path, *, open_in_excel: Callable[[Path], bool]) -> int:
+def upgrade(workbook: Path, *, open_in_excel: Callable[[Path], bool]) -> int:
     from pelotonxl import __version__
     from pelotonxl.template import parts
     from pelotonxl.xlsx import xlwings_conf

@@ -1,0 +1,1 @@
+"""What the command line does, one job a module; `pelotonxl.cli` parses the arguments and picks one."""
