@@ -21,7 +21,8 @@ from pelotonxl.demo.server import FakePeloton, Reply, Request
 from pelotonxl.errors import ConfigError, LoginError
 from pelotonxl.peloton.auth import Authenticator, TokenStore, jwt_claims
 from pelotonxl.peloton.signin_routes import RouteMemory, route_order
-from pelotonxl.peloton.web_signin import WebsiteSignIn, _refused, pkce_pair
+from pelotonxl.peloton.transport import refused_redirect
+from pelotonxl.peloton.web_signin import WebsiteSignIn, pkce_pair
 from pelotonxl.settings import DEFAULT_CLIENT_ID, DEFAULT_WEB_CLIENT_ID, DEFAULT_WEB_REDIRECT_URL, resolve
 from pelotonxl.state import StateFolder
 
@@ -245,11 +246,11 @@ def test_the_sign_in_never_follows_a_page_to_another_host(home, step):
 
 
 def test_https_to_http_and_other_hosts_are_refused():
-    origin = ("https", "auth.onepeloton.com", 443)
-    assert _refused(origin, "https://auth.onepeloton.com/login?state=1") is None
-    assert "https to http" in (_refused(origin, "http://auth.onepeloton.com/login") or "")
-    assert "another host" in (_refused(origin, "https://auth.onepeloton.com.evil.example/login") or "")
-    assert "another host" in (_refused(origin, "https://auth.onepeloton.com:8443/login") or "")
+    origin = "https://auth.onepeloton.com"
+    assert refused_redirect(origin, "https://auth.onepeloton.com/login?state=1") is None
+    assert "https to http" in (refused_redirect(origin, "http://auth.onepeloton.com/login") or "")
+    assert "another host" in (refused_redirect(origin, "https://auth.onepeloton.com.evil.example/login") or "")
+    assert "another host" in (refused_redirect(origin, "https://auth.onepeloton.com:8443/login") or "")
 
 
 # ---- what the member sees ----------------------------------------------------------------------

@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 import requests
 
 from pelotonxl.errors import LoginError
+from pelotonxl.peloton.transport import refused_redirect, send
 from pelotonxl.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,25 +58,6 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, challenge
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    try:
-        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
-    except ValueError:
-        port = -1
-    return parts.scheme, (parts.hostname or "").lower(), port
-
-
-def _refused(origin: tuple[str, str, int | None], url: str) -> str | None:
-    """Why `url` must not be requested on this sign-in, or None when it stays on the sign-in origin."""
-    there = _origin(url)
-    if origin[0] == "https" and there[0] != "https":
-        return "sent the sign-in from https to http"
-    if there != origin:
-        return f"sent the sign-in to another host ({(urlsplit(url).netloc or 'no host')[:60]})"
-    return None
-
-
 class _HiddenForm(HTMLParser):
     """The first <form> of a page: its action and its hidden fields (Auth0's `wa`, `wresult`, `wctx`)."""
 
@@ -106,7 +88,6 @@ class WebsiteSignIn:
     def __init__(self, settings: Settings, session: requests.Session | None = None) -> None:
         self.settings = settings
         self.base = settings.auth_url.rstrip("/")
-        self.origin = _origin(self.base)
         self.http = session or requests.Session()
         self.http.trust_env = False  # no ~/.netrc login, no proxy picked from the environment mid-sign-in
         self.requests_made = 0
@@ -162,9 +143,9 @@ class WebsiteSignIn:
         if not form.action or not form.fields:
             raise RouteBroken("the page after the password has no sign-in form (Peloton changed its website)")
         action = urljoin(answer.url, form.action)
-        why = _refused(self.origin, action)
+        why = refused_redirect(self.base, action)
         if why:
-            raise RouteBroken(f"its sign-in form {why}; not followed")
+            raise RouteBroken(f"its sign-in form was {why}; not followed")
         _, back = self._follow("POST", action, data=form.fields)
         if back is None:
             raise RouteBroken("the sign-in never came back to the website with a code")
@@ -195,7 +176,8 @@ class WebsiteSignIn:
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         self.requests_made += 1
         try:
-            return self.http.request(method, url, allow_redirects=False, timeout=TIMEOUT, **kwargs)
+            # An overall deadline and a size cap, as every request of the app has (transport.send).
+            return send(self.http, method, url, allow_redirects=False, timeout=TIMEOUT, **kwargs)
         except (
             requests.exceptions.InvalidURL,
             requests.exceptions.MissingSchema,
@@ -225,7 +207,7 @@ class WebsiteSignIn:
             target = urljoin(resp.url, location)
             if self._is_return(target):
                 return resp, target
-            why = _refused(self.origin, target)
+            why = refused_redirect(self.base, target)
             if why:
                 raise RouteBroken(f"it {why}; not followed")
             method, url, kwargs = "GET", target, {}
