@@ -25,9 +25,10 @@ def test_every_cli_option_is_documented():
             assert option in README, option
 
 
-QUICK_START = [
-    "python3 -m venv .venv && .venv/bin/python -m pip install -r requirements.txt",
-    ".venv/bin/python peloton_xl.py --demo",
+QUICK_START = [  # one command sets up and runs the demo, one runs the checks
+    "python3 -m venv .venv && .venv/bin/python -m pip install -r requirements.txt"
+    " && .venv/bin/python peloton_xl.py --demo",
+    ".venv/bin/python tools/check.py",
 ]
 
 
