@@ -28,11 +28,12 @@ import xlwings as xw
 from pelotonxl.excel import functions as metric_lookup
 
 
-def refresh(full: bool = False) -> None:
-    """Refresh the workbook that called us (ribbon / macro). Excel must be running."""
+def refresh(full: bool = False, parts: str = "") -> None:
+    """Refresh the workbook that called us (ribbon / macro). Excel must be running. `parts`: the release and
+    xlwings version of the workbook's VBA ("0.2.0 0.37.8"); a workbook from before 0.2.0 passes none."""
     from pelotonxl import ribbon
 
-    ribbon.refresh_caller(full=full)
+    ribbon.refresh_caller(full=full, parts=parts)
 
 
 def show_ride() -> None:

@@ -19,22 +19,19 @@ The report goes to stdout as Markdown. Nothing is written outside a temp dir.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from benchmarks.bench_refresh import PASSWORD, USERNAME, child_env, run_measured
 from pelotonxl.demo.account import make_account
 from pelotonxl.demo.server import FakePeloton, Reply, Request
 from pelotonxl.xlsx import package as xp
 
 REPO = Path(__file__).resolve().parents[1]
-USERNAME, PASSWORD = "bench@example.com", "bench password"
 LIMIT_MB = 300
 
 
@@ -98,31 +95,10 @@ def member_sheet(workbook: Path, expand_mib: int) -> None:
 
 def run_cli(server: FakePeloton, workbook: Path, home: Path) -> tuple[int, float, float, str]:
     """(exit status, peak RSS in MB, seconds, last stderr line) of one CLI refresh in a subprocess."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PELOTON_")}
-    env.update(
-        PELOTON_API_URL=server.url,
-        PELOTON_AUTH_URL=server.url,
-        PELOTON_USERNAME=USERNAME,
-        PELOTON_PASSWORD=PASSWORD,
-        PELOTON_XL_HOME=str(home),
-        PYTHONPATH=str(REPO),
-    )
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "peloton_xl.py"), "--workbook", str(workbook), "-q"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stderr is not None
-    err = proc.stderr.read().decode("utf-8", "replace")
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.perf_counter() - started
-    peak_mb = usage.ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
-    lines = err.strip().splitlines()
-    return proc.returncode, peak_mb, seconds, lines[-1][:140] if lines else ""
+    env = child_env(server, home, workers=4) | {"PYTHONPATH": str(REPO)}
+    run = run_measured([sys.executable, str(REPO / "peloton_xl.py"), "--workbook", str(workbook), "-q"], env, REPO)
+    lines = run.stderr.strip().splitlines()
+    return run.returncode, run.peak_mb, run.wall, lines[-1][:140] if lines else ""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,4 +5,4 @@ peloton/sync.py) -> pandas tables and the Dashboard (model/) -> workbook (xlsx/ 
 through xlwings). The edges are cli.py (`peloton-xl`, `python peloton_xl.py`) and ribbon.py.
 """
 
-__version__ = "0.1.0"  # the one place: pyproject.toml reads it
+__version__ = "0.2.0"  # the one place: pyproject.toml, --version and the workbook upgrade read it

@@ -19,9 +19,10 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
+from pelotonxl import __version__
 from pelotonxl.commands.refresh import RunState, run_from_terminal
 from pelotonxl.errors import PelotonXLError
-from pelotonxl.model.workbook import DEMO_WORKBOOK_NAME, WORKBOOK_NAME
+from pelotonxl.model.workbook import CHECKOUT_WORKBOOK_NAME, DEMO_WORKBOOK_NAME, WORKBOOK_NAME
 
 DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
@@ -29,6 +30,7 @@ DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 def build_parser(script: bool = True) -> argparse.ArgumentParser:
     """The options; `script` says which entry it is: `python peloton_xl.py` or the installed `peloton-xl`."""
     where = "beside peloton_xl.py" if script else "in the current folder"
+    default = CHECKOUT_WORKBOOK_NAME if script else WORKBOOK_NAME
     p = argparse.ArgumentParser(
         prog="python peloton_xl.py" if script else "peloton-xl",
         description="Fetch every Peloton workout into an Excel workbook (Workouts and Metrics tables). "
@@ -42,7 +44,7 @@ def build_parser(script: bool = True) -> argparse.ArgumentParser:
         "--workbook",
         metavar="PATH",
         type=Path,
-        help=f"the .xlsm to fill (default: {WORKBOOK_NAME} {where}; "
+        help=f"the .xlsm to fill (default: {default} {where}; "
         f"with --demo, {DEMO_WORKBOOK_NAME}). A missing file is created from the template.",
     )
     p.add_argument(
@@ -101,8 +103,18 @@ def build_parser(script: bool = True) -> argparse.ArgumentParser:
         dest="setup_excel",
         help="instead of a refresh: write into the workbook's xlwings.conf sheet the Python running "
         "this command (Interpreter_Win or Interpreter_Mac) and this project's folder "
-        "(PYTHONPATH), so Excel's buttons and worksheet functions run this very environment",
+        "(PYTHONPATH), so Excel's buttons and worksheet functions run this very environment, and say "
+        "what else Excel needs; a workbook (.xlsm or .xlsx) without the Peloton tab gets it first",
     )
+    p.add_argument(
+        "--upgrade-workbook",
+        metavar="PATH",
+        type=Path,
+        dest="upgrade_workbook",
+        help="instead of a refresh: bring this version's VBA modules, Peloton tab and xlwings.conf keys into a "
+        "workbook made by an earlier version, keeping every sheet, note, chart and pivot of yours",
+    )
+    p.add_argument("--version", action="version", version=f"peloton_xl {__version__}")
     noise = p.add_mutually_exclusive_group()
     noise.add_argument("-v", "--verbose", action="count", default=0, help="say more (-vv for HTTP detail)")
     noise.add_argument("-q", "--quiet", action="store_true", help="only errors and the closing line")
@@ -123,12 +135,16 @@ def main(argv: list[str] | None = None, *, workbook_dir: Path | None = None) -> 
 
 def _main(args: argparse.Namespace, workbook_dir: Path | None, run: RunState) -> int:
     try:
+        if args.upgrade_workbook is not None:
+            from pelotonxl.commands.setup_excel import upgrade_workbook
+
+            return upgrade_workbook(args)
         if args.setup_excel:
             from pelotonxl.commands.setup_excel import setup_excel
 
             return setup_excel(args, workbook_dir)
         with ExitStack() as stack:
-            return run_from_terminal(args, stack, workbook_dir or Path.cwd(), run)
+            return run_from_terminal(args, stack, workbook_dir or Path.cwd(), run, checkout=workbook_dir is not None)
     except PelotonXLError as exc:
         print(f"peloton_xl: {exc}", file=sys.stderr)
         return 1
@@ -147,6 +163,15 @@ def _main(args: argparse.Namespace, workbook_dir: Path | None, run: RunState) ->
                 "where this one stopped.",
                 file=sys.stderr,
             )
+        return 1
+    except ModuleNotFoundError as exc:  # a requirement missing from this Python: say which, and how to add it
+        if args.verbose:
+            import traceback
+
+            traceback.print_exc()
+        from pelotonxl.install_hints import missing_module_line
+
+        print(f"peloton_xl: {missing_module_line(exc, workbook_dir)}", file=sys.stderr)
         return 1
     except Exception as exc:  # the last line of defence: one line, details with -v
         if args.verbose:

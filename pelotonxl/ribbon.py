@@ -71,18 +71,22 @@ def _called_from_excel() -> bool:
     return bool(getattr(getattr(xw, "_xlwindows", None), "BOOK_CALLER", None))
 
 
-def refresh_caller(full: bool = False) -> None:
-    """Refresh the workbook whose ribbon button (RunPython) called us."""
+def refresh_caller(full: bool = False, parts: str = "") -> None:
+    """Refresh the workbook whose ribbon button (RunPython) called us. `parts`: what its VBA says it is."""
     book = _caller_book("refresh")
     if book is None:
         return
     _keep_stderr_quiet()
-    refresh_book(book, full=full)
+    refresh_book(book, full=full, parts=parts)
 
 
-def refresh_book(book: xw.Book, full: bool = False, environ: Mapping[str, str] | None = None) -> RefreshResult | None:
+def refresh_book(
+    book: xw.Book, full: bool = False, environ: Mapping[str, str] | None = None, parts: str | None = None
+) -> RefreshResult | None:
     """Read Config, refresh, write the tables into the open book; report problems in a message box.
 
+    `parts`: what the workbook's VBA says it is (release and xlwings version; "" before 0.2.0, None: not
+    asked); when it is not what this Python runs, the closing box says so in one line, and what to run.
     Returns the result, or None when the refresh failed (the box has said why). Never saves the
     book: the member decides that, as with any edit in Excel.
     """
@@ -139,6 +143,11 @@ def refresh_book(book: xw.Book, full: bool = False, environ: Mapping[str, str] |
     problems = [p for p in problems if p]
     if result.route_note:  # not a problem, but the member should know the usual way in was not used
         warnings.lines.append(result.route_note[:1].upper() + result.route_note[1:])
+    if parts is not None:
+        from pelotonxl.commands.setup_excel import stale_parts_line
+
+        stale = stale_parts_line(parts, book_file(book))
+        warnings.lines += [stale] if stale else []
     if problems or warnings.lines:
         # What went wrong, then what the CLI would have printed on stderr (a sheet whose PELOTON_
         # formulas could not be recalculated, say): a quiet success would hide both.
@@ -168,6 +177,17 @@ def show_ride_caller() -> None:
     show_ride_in_book(book)
 
 
+def _selected_cells(book: xw.Book) -> xw.Range | None:
+    """The selected cells, or None when the selection is not cells (a chart, a shape).
+
+    xlwings answers None for a chart on a Mac; on Windows it asks the selection for its Address
+    first, and a chart's COM object has none, which pywin32 raises as AttributeError."""
+    try:
+        return book.selection
+    except AttributeError:
+        return None
+
+
 def workout_id_in_row(selection: xw.Range | None) -> str | None:
     """The first Workout ID (32 hex digits) in the row of the selection's first cell (None when no
     cell is selected: a chart or a shape is)."""
@@ -189,7 +209,7 @@ def show_ride_in_book(book: xw.Book, environ: Mapping[str, str] | None = None) -
 
     app = book.app
     try:
-        workout_id = workout_id_in_row(book.selection)
+        workout_id = workout_id_in_row(_selected_cells(book))
         if workout_id is None:
             _alert(
                 app,

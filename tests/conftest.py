@@ -104,3 +104,15 @@ def pytest_collection_modifyitems(config, items):
             )
         elif "libreoffice" in item.keywords and no_soffice:
             item.add_marker(pytest.mark.skip(reason="LibreOffice (soffice) is not installed"))
+
+
+@pytest.fixture
+def on_windows(monkeypatch):
+    """As on Windows: Excel does not hold the workbook, and pip put xlwings' DLL beside this python."""
+    from pelotonxl import excel_checks
+    from pelotonxl.excel import workbook_link
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(workbook_link, "find_open_book", lambda path: None)
+    beside = os.path.join(os.path.dirname(os.path.abspath(sys.executable)), "xlwings64-0.37.8.dll")
+    monkeypatch.setattr(excel_checks, "xlwings_dll_files", lambda name: [beside])

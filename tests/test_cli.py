@@ -322,10 +322,21 @@ def test_default_workbook_beside_peloton_xl_py_or_in_the_current_folder(tmp_path
     # --workers 0 fails once the workbook is found (created if missing), before any network.
     assert cli.main(["--workers", "0"], workbook_dir=checkout) == 1  # python peloton_xl.py
     assert cli.main(["--demo", "--workers", "0"]) == 1  # peloton-xl
-    assert created == [(checkout / "PelotonWorkbook.xlsm", True), (here / "PelotonDemo.xlsm", True)]
+    assert cli.main(["--workers", "0"]) == 1  # peloton-xl, the member's own
+    # Never the git-tracked template beside peloton_xl.py: a refresh into it would make `git pull` abort.
+    assert created == [
+        (checkout / "MyPelotonWorkbook.xlsm", True),
+        (here / "PelotonDemo.xlsm", True),
+        (here / "PelotonWorkbook.xlsm", True),
+    ]
     assert not list(checkout.iterdir()) and not list(here.iterdir())  # failed runs leave no new file behind
     err = capsys.readouterr().err
-    assert "Created PelotonWorkbook.xlsm from the template." in err and "at least 1" in err
+    assert "Created MyPelotonWorkbook.xlsm from the template." in err and "at least 1" in err
+
+
+def test_the_checkouts_own_workbook_is_ignored_by_git():
+    ignored = (REPO / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "/MyPelotonWorkbook.xlsm" in ignored and "/PelotonDemo.xlsm" in ignored
 
 
 # --- a missing workbook is a copy of the packaged template ------------------------------------------------
@@ -389,19 +400,13 @@ def test_pyproject_installs_the_runtime_half_of_requirements_txt():
     """`pip install .` and `pip install -r requirements.txt` run the same code on the same libraries."""
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    pinned = {}
-    build_and_test_only = {"pyopenvba"}  # builds the workbook, which ships ready-made
-    test_only = False
-    for line in (REPO / "requirements.txt").read_text(encoding="utf-8").splitlines():
-        test_only = test_only or line.strip() == "# Test-only"  # everything below it
+    runtime = {}
+    text = (REPO / "requirements.txt").read_text(encoding="utf-8")
+    for line in text.split("# Test-only", 1)[0].splitlines():  # what runs; below the marker, what tests
         spec = line.split("#", 1)[0].replace(" ", "")
         if spec and not spec.startswith("-"):
-            name = re.match(r"[\w.-]+", spec).group(0).lower()
-            pinned[name] = spec
-            if test_only:
-                build_and_test_only.add(name)
-    assert sorted(project["dependencies"]) == sorted(
-        spec for name, spec in pinned.items() if name not in build_and_test_only
-    )
+            runtime[re.match(r"[\w.-]+", spec).group(0).lower()] = spec
+    assert "filelock" in runtime and "pyopenvba" in runtime  # the refresh lock; setup and upgrade write VBA
+    assert sorted(project["dependencies"]) == sorted(runtime.values())
     assert project["scripts"] == {"peloton-xl": "pelotonxl.cli:console_main"}
     assert project["requires-python"] == ">=3.10"

@@ -315,6 +315,25 @@ def test_a_ribbon_refresh_says_which_sheet_kept_old_answers(server, home):
     assert not [h for h in logging.getLogger("pelotonxl").handlers if type(h).__module__ == ribbon.__name__]
 
 
+def test_a_ribbon_refresh_from_an_older_workbooks_vba_says_what_to_run(server, home):
+    """0.1.0's Peloton.bas calls refresh() without parts: the refresh works, and its closing box says in one
+    line that the workbook's Excel parts are older and which command upgrades them; current parts stay quiet."""
+    import pelotonxl
+    from pelotonxl.template.udf_wrapper import XLWINGS_VERSION
+
+    book = make_book(server, home)
+    assert ribbon.refresh_book(real_api(book), environ={}, parts=f"{pelotonxl.__version__} {XLWINGS_VERSION}")
+    assert book.app.alerts == []
+    result = ribbon.refresh_book(real_api(book), environ={}, parts="")
+    assert result is not None and result.exit_code == 0
+    [alert] = book.app.alerts
+    assert alert["prompt"] == (
+        f"{result.rows} workouts written. This workbook's Excel parts are from a peloton_xl before 0.2.0, and this "
+        f"Python runs peloton_xl {pelotonxl.__version__} with xlwings {XLWINGS_VERSION}: save and close it, then "
+        f'run python peloton_xl.py --upgrade-workbook "{book.fullname}".'
+    )
+
+
 def test_the_first_refresh_into_another_state_folder_is_recorded_before_its_formulas_recalculate(
     server, home, tmp_path, monkeypatch
 ):

@@ -229,15 +229,19 @@ def test_a_renamed_sheet_keeps_its_name_and_its_table_is_refreshed_there(server,
 
 
 def test_refresh_caller_refreshes_the_calling_book_and_passes_full(server, home, monkeypatch):
+    import pelotonxl
+    from pelotonxl.template.udf_wrapper import XLWINGS_VERSION
+
     book = make_book(server, home)
     monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: real_api(book)))
     graph_requests = lambda: sum("performance_graph" in r.path for r in server.requests)  # noqa: E731
 
-    ribbon.refresh_caller()
+    parts = f"{pelotonxl.__version__} {XLWINGS_VERSION}"  # what this release's Peloton.bas passes
+    ribbon.refresh_caller(parts=parts)
     first = graph_requests()
-    ribbon.refresh_caller()  # incremental: nothing new to fetch
+    ribbon.refresh_caller(parts=parts)  # incremental: nothing new to fetch
     assert graph_requests() == first
-    ribbon.refresh_caller(full=True)  # full: every graph again
+    ribbon.refresh_caller(full=True, parts=parts)  # full: every graph again
 
     assert graph_requests() == 2 * first > 0
     assert book.app.alerts == []

@@ -144,6 +144,16 @@ def test_show_ride_renders_the_row_of_the_active_cell_from_the_store(tmp_path):
     assert "Workout ID" in book.app.alerts[-1]["prompt"]
     assert not [c for c in book.calls[calls:] if c.sheet == "Ride"]
 
+    book.selection = workouts.range((2, 2))
+    for platform in ("mac", "windows"):  # a chart selected: the same box, never "Unexpected AttributeError"
+        book.chart_selected_on = platform
+        alerts = len(book.app.alerts)
+        # The autospec turns any AttributeError of a property into its own RuntimeError (else the mock
+        # would swallow it), so pywin32's AttributeError reaches the code only from the bare stand-in.
+        assert not ribbon.show_ride_in_book(real_api(book) if platform == "mac" else book, environ=environ)
+        assert len(book.app.alerts) == alerts + 1
+        assert book.app.alerts[-1]["prompt"].startswith("Select a cell in a row with a Workout ID"), platform
+
 
 def test_a_refresh_writes_the_curve_the_ride_and_pelotons_ftp_from_one_api_me(server, workbook, home, run_cli):
     from pelotonxl.model.dashboard_layout import FTP_ROW

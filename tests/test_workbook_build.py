@@ -217,9 +217,9 @@ def test_template_modules_are_untouched(built):
 
 def test_peloton_module_runs_python(modules):
     peloton = modules["Peloton"]
-    assert 'RunPython "import peloton_xl; peloton_xl.refresh()"' in peloton
-    assert 'RunPython "import peloton_xl; peloton_xl.refresh(full=True)"' in peloton
-    assert peloton == (build.SOURCES_DIR / "vba" / "Peloton.bas").read_text(encoding="utf-8")
+    assert 'RunPython "import peloton_xl; peloton_xl.refresh(parts=""" & PARTS & """)"' in peloton
+    assert 'RunPython "import peloton_xl; peloton_xl.refresh(full=True, parts=""" & PARTS & """)"' in peloton
+    assert peloton == build.parts_source((build.SOURCES_DIR / "vba" / "Peloton.bas").read_text(encoding="utf-8"))
 
 
 def test_every_ribbon_button_has_a_callback_and_a_twin(modules, package):
@@ -343,13 +343,14 @@ def test_xlwings_conf_sheet(book):
         if key is None:
             break
         settings[key] = ws.cell(row, 2).value
-    assert settings["UDF Modules"] == "peloton_xl"
-    for key in ("Interpreter_Win", "Interpreter_Mac", "PYTHONPATH"):
-        assert key in settings and settings[key] is None
-    notes = " ".join(str(ws.cell(row, 1).value) for row in range(len(settings) + 2, ws.max_row + 1))
+    # Only what must be set: a key on the sheet, even an empty one, overrides the member's own xlwings settings.
+    assert settings == {"UDF Modules": "peloton_xl"}
+    first_note = next(row for row in range(2, ws.max_row + 1) if ws.cell(row, 1).value is not None)
+    assert first_note >= 6  # room above the gap for Interpreter_Win, Interpreter_Mac and PYTHONPATH
+    notes = " ".join(str(ws.cell(row, 1).value) for row in range(first_note, ws.max_row + 1))
     assert "virtual environment" in notes and "0.37.8" in notes
-    assert "--setup-excel" in notes
-    assert "Interpreter_Mac empty: xlwings runs a command named python, which current macOS does not have" in notes
+    assert "--setup-excel" in notes and "even with an empty value, overrides" in notes
+    assert "Without Interpreter_Mac: xlwings runs a command named python, which current macOS does not have" in notes
     assert "use the python on your PATH" not in notes  # never true on a current Mac
 
 
@@ -372,7 +373,7 @@ def test_libreoffice_reads_the_vba_modules(tmp_path, built):
             if name.startswith("Basic/VBAProject/")
         }
     assert {"Peloton", "xlwings", "xlwings_udfs", "Dictionary"} <= set(basic)
-    assert "peloton_xl.refresh(full=True)" in basic["Peloton"]
+    assert "peloton_xl.refresh(full=True, parts=" in basic["Peloton"]
     assert "PELOTON_METRIC" in basic["xlwings_udfs"]
 
 
@@ -462,10 +463,13 @@ def test_function_wizard_help_is_registered_for_every_function(modules, udf_func
     registration = re.search(r"^Public Sub RegisterPelotonFunctionHelp\(\)\n(.*?)^End Sub", udfs, re.M | re.S).group(1)
     assert "ThisWorkbook.Saved = wasSaved" in registration  # no "save changes?" for registering
     # Late-bound, so an Excel without ArgumentDescriptions cannot fail to compile the functions' module.
-    assert "Dim wasSaved As Boolean, excel As Object" in registration and "Set excel = Application" in registration
+    assert (
+        "Dim wasSaved As Boolean, excel As Object, book As String" in registration
+        and "Set excel = Application" in registration
+    )
     assert "Application.MacroOptions" not in udfs
     calls = re.findall(
-        r"excel\.MacroOptions Macro:=\"'\" & ThisWorkbook\.Name & \"'!(\w+)\", _\n"
+        r"excel\.MacroOptions Macro:=book & \"(\w+)\", _\n"
         r"        Description:=\"((?:[^\"]|\"\")*)\", _\n"
         r"        Category:=\"Peloton\"(?:, _\n        ArgumentDescriptions:=Array\((.*)\))?\n",
         registration,
@@ -478,6 +482,33 @@ def test_function_wizard_help_is_registered_for_every_function(modules, udf_func
         assert re.findall(r'"((?:[^"]|"")*)"', arguments or "") == [d.replace('"', '""') for d in documented]
         assert all(not d.startswith("Positional argument") for d in documented), name  # each one written
     assert "PELOTON_METRIC" in udf_functions and udf_functions["PELOTON_METRIC"].__xlfunc__["category"] == "Peloton"
+
+
+def _vba_string_expression(expression: str, workbook_name: str) -> str:
+    """Evaluate a VBA expression of string literals, `&` and Replace(ThisWorkbook.Name, "a", "b")."""
+    literal = r'"((?:[^"]|"")*)"'
+    parts = re.findall(rf"{literal}|Replace\(ThisWorkbook\.Name, {literal}, {literal}\)", expression)
+    assert re.fullmatch(
+        rf"(?:{literal}|Replace\(ThisWorkbook\.Name, {literal}, {literal}\))(?: & (?:{literal}|"
+        rf"Replace\(ThisWorkbook\.Name, {literal}, {literal}\)))*",
+        expression,
+    ), expression
+    text = ""
+    for plain, old, new in parts:
+        if old or new:
+            text += workbook_name.replace(old.replace('""', '"'), new.replace('""', '"'))
+        else:
+            text += plain.replace('""', '"')
+    return text
+
+
+@pytest.mark.parametrize("name", ["PelotonWorkbook.xlsm", "Bob's Peloton.xlsm", "It's Jo's.xlsm"])
+def test_function_wizard_help_names_a_workbook_with_an_apostrophe_as_excel_reads_it(modules, name):
+    """Excel quotes a workbook name in a reference with apostrophes and doubles one inside it:
+    'Bob''s Peloton.xlsm'!PELOTON_METRIC. Undoubled, MacroOptions fails and the help is skipped."""
+    expression = re.search(r"^    book = (.*)$", modules["xlwings_udfs"], re.M).group(1)
+    reference = _vba_string_expression(expression, name) + "PELOTON_METRIC"
+    assert reference == "'" + name.replace("'", "''") + "'!PELOTON_METRIC"
 
 
 def _vba_blocks_balance(source: str) -> list[str]:

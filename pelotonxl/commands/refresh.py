@@ -61,13 +61,16 @@ def _identity(path: Path) -> tuple | None:
     return st.st_ino, st.st_size, st.st_mtime_ns
 
 
-def run_from_terminal(args: argparse.Namespace, stack: ExitStack, workbook_dir: Path, run: RunState) -> int:
+def run_from_terminal(
+    args: argparse.Namespace, stack: ExitStack, workbook_dir: Path, run: RunState, *, checkout: bool = False
+) -> int:
+    """`checkout`: run as peloton_xl.py from a checkout, whose default workbook is CHECKOUT_WORKBOOK_NAME."""
     from pelotonxl.refresh_job import run_refresh
     from pelotonxl.settings import resolve
 
     if args.allow_removals and not args.full:
         raise WorkbookError("--allow-removals only applies to --full: run with --full --allow-removals.")
-    workbook = workbook_path(args, workbook_dir, run.created_from_template)
+    workbook = workbook_path(args, workbook_dir, run.created_from_template, checkout=checkout)
     run.watch(workbook)
     if args.export is not None:  # a bad folder fails before any network
         from pelotonxl.export import check_folder

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pelotonxl.errors import WorkbookError
-from pelotonxl.model.workbook import DEMO_WORKBOOK_NAME, WORKBOOK_NAME
+from pelotonxl.model.workbook import CHECKOUT_WORKBOOK_NAME, DEMO_WORKBOOK_NAME, WORKBOOK_NAME
 
 if TYPE_CHECKING:
     import xlwings as xw
@@ -21,10 +21,16 @@ if TYPE_CHECKING:
 
 
 def workbook_path(
-    args: argparse.Namespace, workbook_dir: Path, on_created: Callable[[Path], object] | None = None
+    args: argparse.Namespace,
+    workbook_dir: Path,
+    on_created: Callable[[Path], object] | None = None,
+    *,
+    checkout: bool = False,
 ) -> Path:
-    """The workbook the command works on; a missing one is copied from the template (`on_created` told)."""
-    default = workbook_dir / (DEMO_WORKBOOK_NAME if args.demo else WORKBOOK_NAME)
+    """The workbook the command works on; a missing one is copied from the template (`on_created` told).
+    `checkout`: the default is MyPelotonWorkbook.xlsm beside peloton_xl.py, never the tracked template."""
+    name = CHECKOUT_WORKBOOK_NAME if checkout else WORKBOOK_NAME
+    default = workbook_dir / (DEMO_WORKBOOK_NAME if args.demo else name)
     path = (args.workbook or default).expanduser().resolve()
     if path.suffix.lower() != ".xlsm":
         raise WorkbookError(f"{path.name} is not a macro-enabled workbook: give a .xlsm path.")

@@ -9,7 +9,8 @@ copies when a workbook is missing. Steps: xlwings' standalone quickstart workboo
 sheets laid out with openpyxl (sheet_layout.py) -> VBA modules written with pyOpenVBA (Peloton.bas,
 PelotonTable.bas, and the UDF wrappers generated from peloton_xl.py by udf_wrapper.py) -> the empty Dashboard (its
 sheets, charts and "no data yet" notes) written by the refresh's own Dashboard writer -> the
-ribbon part added by zip editing -> every zip entry rewritten with fixed timestamps and a fixed order.
+ribbon part added by zip editing -> the VBA project's dir and PROJECT streams tidied (vba_project.py)
+-> every zip entry rewritten with fixed timestamps and a fixed order.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from pelotonxl.template.udf_wrapper import (
     generate_udf_wrapper,
     xlwings_template,
 )
+from pelotonxl.template.vba_project import VBA_PART, tidy_project
 from pelotonxl.xlsx.styles import StyleBook
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -83,6 +85,14 @@ def add_dashboard(workbook: Path, destination: Path, layout: dict[str, Any]) -> 
 
 
 # ----------------------------------------------------------------------------- VBA
+
+
+def parts_source(peloton_bas: str) -> str:
+    """Peloton.bas with its PARTS constant filled in: this release and the xlwings its VBA is for."""
+    from pelotonxl import __version__
+    from pelotonxl.template.udf_wrapper import XLWINGS_VERSION
+
+    return peloton_bas.replace('"@PARTS@"', f'"{__version__} {XLWINGS_VERSION}"')
 
 
 def _crlf(text: str) -> str:
@@ -166,6 +176,7 @@ def finish_package(workbook: Path, customui: bytes) -> bytes:
     with zipfile.ZipFile(workbook) as source:
         parts = {name: source.read(name) for name in source.namelist()}
     parts[CUSTOMUI_PART] = customui
+    parts[VBA_PART] = tidy_project(parts[VBA_PART])  # as Office writes it: see vba_project.py
     parts["_rels/.rels"] = _with_customui_relationship(parts["_rels/.rels"])
     parts["[Content_Types].xml"] = _with_customui_content_type(parts["[Content_Types].xml"])
     parts["docProps/core.xml"] = _core_properties()
@@ -191,7 +202,7 @@ def build_workbook(
     template = xlwings_template()
     udf_wrapper = generate_udf_wrapper(udf_module)
     layout = load_layout(sources)
-    peloton_source = (sources / "vba" / "Peloton.bas").read_text(encoding="utf-8")
+    peloton_source = parts_source((sources / "vba" / "Peloton.bas").read_text(encoding="utf-8"))
     table_source = (sources / "vba" / f"{TABLE_MODULE}.bas").read_text(encoding="utf-8")
     customui = (sources / "customUI.xml").read_bytes()
 

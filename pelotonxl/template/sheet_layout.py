@@ -156,8 +156,9 @@ def _lay_out_xlwings_conf(ws: Any, layout: dict[str, Any]) -> None:
     for row, (key, value) in enumerate(settings, start=1):
         ws.cell(row, 1, key).font = _font()
         ws.cell(row, 2, value if value != "" else None).font = _font()
-    # xlwings stops reading at the first empty cell in column A: the notes go below a gap.
-    notes_row = len(settings) + 2
+    # xlwings stops reading at the first empty cell in column A: the notes go below a gap, far enough
+    # down that --setup-excel's keys (interpreters, PYTHONPATH) fit above it.
+    notes_row = max(layout.get("notes_row", 0), len(settings) + 2)
     ws.cell(notes_row, 1, layout["notes_title"]).font = _font(bold=True)
     for row, note in enumerate(layout["notes"], start=notes_row + 1):
         ws.cell(row, 1, note).font = _font(color=NOTE_COLOUR)

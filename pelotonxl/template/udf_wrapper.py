@@ -203,16 +203,18 @@ def _help_registration(functions: list[FunctionHelp]) -> str:
         "End Sub",
         "",
         "Public Sub RegisterPelotonFunctionHelp()",
-        "    Dim wasSaved As Boolean, excel As Object",
+        "    Dim wasSaved As Boolean, excel As Object, book As String",
         "    wasSaved = ThisWorkbook.Saved ' registering is no change the member should be asked to save",
         "    ' Late-bound: an Excel whose MacroOptions lacks ArgumentDescriptions fails this call when it runs,",
         "    ' not the compilation of the module (and so of every function in it).",
         "    Set excel = Application",
+        "    ' Excel's quoted sheet-reference form: an apostrophe in the workbook's name is doubled",
+        '    book = "\'" & Replace(ThisWorkbook.Name, "\'", "\'\'") & "\'!"',
         "    On Error Resume Next ' a protected workbook, an Excel without argument help: no help, no harm",
     ]
     for item in functions:
         lines += [
-            f'    excel.MacroOptions Macro:="\'" & ThisWorkbook.Name & "\'!{item.name}", _',
+            f'    excel.MacroOptions Macro:=book & "{item.name}", _',
             f"        Description:={_vba_text(item.description)}, _",
         ]
         if item.arguments:

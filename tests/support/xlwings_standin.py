@@ -125,7 +125,20 @@ class Book:
         self.saved = 0
         self.sheets = Sheets(self)
         self.names = Names(self)
-        self.selection: Range | None = None  # xlwings: book.selection, the active cell(s)
+        self._selection: Range | None = None  # xlwings: book.selection, the active cell(s)
+        # A chart selected instead of cells: xlwings on a Mac answers None; on Windows it reads the
+        # selection's Address, which a chart's COM object lacks (pywin32 raises AttributeError).
+        self.chart_selected_on: str | None = None  # None, "mac" or "windows"
+
+    @property
+    def selection(self) -> Range | None:
+        if self.chart_selected_on == "windows":
+            raise AttributeError("<unknown>.Address")
+        return None if self.chart_selected_on == "mac" else self._selection
+
+    @selection.setter
+    def selection(self, cells: Range | None) -> None:
+        self._selection = cells
 
     @property
     def fullname(self) -> str:

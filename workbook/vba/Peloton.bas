@@ -6,6 +6,10 @@ Attribute VB_Name = "Peloton"
 ' Built from workbook/vba/Peloton.bas by `python -m pelotonxl.template.build`: edit that file.
 Option Explicit
 
+' The release of these Excel parts and the xlwings their VBA is for (filled in by the build): passed to
+' Python, which says in one line when the installed ones differ and what to run.
+Private Const PARTS As String = "@PARTS@"
+
 Public Sub PelotonRefresh_OnAction(control As IRibbonControl)
     PelotonRefresh
 End Sub
@@ -24,7 +28,7 @@ End Sub
 
 ' Fetch what is new since the last refresh and rewrite the Workouts and Metrics sheets.
 Public Sub PelotonRefresh()
-    RunPython "import peloton_xl; peloton_xl.refresh()"
+    RunPython "import peloton_xl; peloton_xl.refresh(parts=""" & PARTS & """)"
 End Sub
 
 ' Fetch the whole history again, also dropping workouts deleted on Peloton's side.
@@ -34,7 +38,7 @@ Public Sub PelotonFullRefresh()
                     "This takes longer than a normal refresh.", _
                     vbOKCancel + vbQuestion, "Peloton full refresh")
     If answer <> vbOK Then Exit Sub
-    RunPython "import peloton_xl; peloton_xl.refresh(full=True)"
+    RunPython "import peloton_xl; peloton_xl.refresh(full=True, parts=""" & PARTS & """)"
 End Sub
 
 ' Show the ride in the active cell's row on the Ride sheet, from the local store (no network).

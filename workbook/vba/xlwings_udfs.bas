@@ -117,28 +117,30 @@ Sub Auto_Open()
 End Sub
 
 Public Sub RegisterPelotonFunctionHelp()
-    Dim wasSaved As Boolean, excel As Object
+    Dim wasSaved As Boolean, excel As Object, book As String
     wasSaved = ThisWorkbook.Saved ' registering is no change the member should be asked to save
     ' Late-bound: an Excel whose MacroOptions lacks ArgumentDescriptions fails this call when it runs,
     ' not the compilation of the module (and so of every function in it).
     Set excel = Application
+    ' Excel's quoted sheet-reference form: an apostrophe in the workbook's name is doubled
+    book = "'" & Replace(ThisWorkbook.Name, "'", "''") & "'!"
     On Error Resume Next ' a protected workbook, an Excel without argument help: no help, no harm
-    excel.MacroOptions Macro:="'" & ThisWorkbook.Name & "'!PELOTON_FITNESS", _
+    excel.MacroOptions Macro:=book & "PELOTON_FITNESS", _
         Description:="A day's training figure from the Fitness table: fitness, fatigue, form, load or ramp.", _
         Category:="Peloton", _
         ArgumentDescriptions:=Array("A date.", """fitness"" (CTL), ""fatigue"" (ATL), ""form"" (TSB), ""load"" or ""ramp"".")
-    excel.MacroOptions Macro:="'" & ThisWorkbook.Name & "'!PELOTON_METRIC", _
+    excel.MacroOptions Macro:=book & "PELOTON_METRIC", _
         Description:="One workout's metric (a number), from the local store of this workbook's last refresh; a pace is a time (format the cell [m]:ss).", _
         Category:="Peloton", _
         ArgumentDescriptions:=Array("A Workout ID, a date or date-time, ""latest"", or the latest of one kind: ""latest ride"", ""latest run"", ""latest row"", ""latest walk"".", "A metric slug such as ""avg_output"" or a name such as ""Avg Output"".")
-    excel.MacroOptions Macro:="'" & ThisWorkbook.Name & "'!PELOTON_METRIC_NAMES", _
+    excel.MacroOptions Macro:=book & "PELOTON_METRIC_NAMES", _
         Description:="The metrics PELOTON_METRIC knows for this account: slug, name and unit, one per row (spills).", _
         Category:="Peloton"
-    excel.MacroOptions Macro:="'" & ThisWorkbook.Name & "'!PELOTON_SERIES", _
+    excel.MacroOptions Macro:=book & "PELOTON_SERIES", _
         Description:="One workout's samples of one metric, a column that spills down, from the local store; paces are times ([m]:ss).", _
         Category:="Peloton", _
         ArgumentDescriptions:=Array("A Workout ID, a date or date-time, ""latest"", or the latest of one kind: ""latest ride"", ""latest run"", ""latest row"", ""latest walk"".", "A sampled metric: ""output"", ""cadence"", ""resistance"", ""speed"", ""heart_rate"" or its name.")
-    excel.MacroOptions Macro:="'" & ThisWorkbook.Name & "'!PELOTON_WORKOUTS_ON", _
+    excel.MacroOptions Macro:=book & "PELOTON_WORKOUTS_ON", _
         Description:="The Workout IDs that started on a day, newest first, one per row (spills).", _
         Category:="Peloton", _
         ArgumentDescriptions:=Array("A date.")
