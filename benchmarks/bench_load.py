@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
 
+from benchmarks.bench_power_curve import best_of
 from pelotonxl.demo.account import make_account
 from pelotonxl.model import dashboard, dashboard_load, power_curve, tables, workout_load
 from pelotonxl.model import training_load as tl
@@ -35,15 +34,6 @@ from pelotonxl.settings import resolve
 
 GOAL_SECONDS = 1.0
 NOW = datetime(2026, 11, 29, 12, 0)
-
-
-def best_of(repeat: int, run: Callable[[], Any]) -> tuple[float, Any]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = run()
-        best = min(best, time.perf_counter() - started)
-    return best, result
 
 
 def first_refresh(n: int, latency: float, workers: int, every_n: int) -> int:
