@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
@@ -49,14 +49,21 @@ class KeptContent:
     outside: dict[tuple[int, int], ET.Element] = field(default_factory=dict)  # (row, col) -> cell
     shared_formulas: dict[str, tuple[str, str]] = field(default_factory=dict)  # si -> (formula, ref)
     old_refs: dict[int, str] = field(default_factory=dict)  # id(cell) -> old ref
+    # The old table, read when a comment needs its place: its box (left, top, right, bottom, the adopted
+    # columns included), each column's name and each body row's Workout ID ("row N" without one).
+    box: tuple[int, int, int, int] | None = None
+    column_names: dict[int, str] = field(default_factory=dict)
+    row_ids: dict[int, str] = field(default_factory=dict)
 
     def order(self, ours: list[str]) -> list[str]:
         """Our columns with each member column after the column it followed before."""
         return rules.column_order(ours, {c.name: c.after for c in self.columns})
 
-    def orphans(self, ids: set[str]) -> list[str]:
-        """Workout IDs with a member's note whose workout the refresh no longer writes, first seen first."""
-        return rules.orphans(ids, ((wid, _is_note(cell)) for c in self.columns for wid, cell in c.cells.items()))
+    def orphans(self, ids: set[str], commented: Iterable[str] = ()) -> list[str]:
+        """Workout IDs with a member's note (a typed value, or a comment: `commented`) whose workout the
+        refresh no longer writes, first seen first."""
+        notes = [(wid, _is_note(cell)) for c in self.columns for wid, cell in c.cells.items()]
+        return rules.orphans(ids, notes + [(wid, True) for wid in commented])
 
 
 def read_kept(
@@ -66,12 +73,16 @@ def read_kept(
     new_columns: list[str],
     shared_strings: Callable[[], list[str]],
     written_before: set[str] | None = None,
+    commented: bool = False,
 ) -> KeptContent:
     """The member's columns and outside cells of the old sheet (`shared_strings()` gives the text list).
-    `written_before`: the (case-folded) columns the last refresh wrote, when the workbook records them."""
+    `written_before`: the (case-folded) columns the last refresh wrote, when the workbook records them;
+    `commented`: the sheet has comments, so the old table's rows and columns are wanted whatever else."""
     kept = KeptContent()
     if not sheet_xml or (
-        table_xml is not None and not _anything_of_the_members(sheet_xml, table_xml, new_columns, written_before)
+        table_xml is not None
+        and not commented
+        and not _anything_of_the_members(sheet_xml, table_xml, new_columns, written_before)
     ):
         return kept  # the common case, decided without parsing a sheet of thousands of rows
     root = ET.fromstring(sheet_xml)
@@ -108,6 +119,9 @@ def read_kept(
         r: (_text(cells.get((r, id_col)), shared_strings) if id_col else None) or f"row {r}"
         for r in range(top + 1, bottom + 1)
     }
+    kept.box = (left, top, right, bottom)
+    kept.column_names = {left + i: name for i, name in enumerate(names)}
+    kept.row_ids = keys
     after = rules.anchors(names, members, new_columns)
     for i, name in enumerate(names):
         if not members[i]:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.utils.cell import coordinate_from_string
 
+from pelotonxl.errors import WorkbookError
 from pelotonxl.member.columns import covered_error
 from pelotonxl.model.excel_values import day_numbers
 from pelotonxl.model.workbook import READABLE_CHARS_PER_PAGE, TABLE_STYLE
@@ -147,6 +149,7 @@ class TableSheet:
     ref: str
     table_columns: list[str]
     orphan_ids: list[str]  # workouts no longer written whose member's values were kept (or dropped)
+    comment_moves: dict[str, str | None] = field(default_factory=dict)  # old cell -> new (None: dropped)
 
 
 def worksheet_xml(
@@ -161,11 +164,15 @@ def worksheet_xml(
     sheet_name: str = "",
     old_bottom: int | None = None,
     print_fit: tuple[int | None, int] = (None, 0),
+    commented: Sequence[str] = (),
+    legacy_drawing: str | None = None,
 ) -> TableSheet:
     """The worksheet part for a table sheet (header + at least one row), with the member's columns
     and cells carried over from `member`. A member's cell the new table would cover raises
     WorkbookError naming it, before anything is written. `print_fit`: (pages wide, None for as few as
-    keep the print readable; pages tall, 0 for as many as it takes) on portrait pages."""
+    keep the print readable; pages tall, 0 for as many as it takes) on portrait pages. `commented`: the
+    cells with a comment of the member's, each moved with its workout and column (`comment_moves`);
+    `legacy_drawing`: the element that keeps their boxes."""
     if frame.shape[1] == 0:
         raise ValueError("a table needs at least one column")
     member = member or KeptContent()
@@ -175,7 +182,8 @@ def worksheet_xml(
     letters = [get_column_letter(i) for i in range(1, len(final) + 1)]
     ours = {n: i for i, n in enumerate(names)}
     ids = [str(v) for v in frame[frame.columns[0]].tolist()] if len(frame) else []
-    orphans = member.orphans(set(ids))
+    in_table = _comments_in_table(member, commented)
+    orphans = member.orphans(set(ids), [wid for wid, _ in in_table.values() if wid is not None])
     body_ids = ids + ([] if drop_orphans else orphans)
     n_rows = max(len(body_ids), 1)
     header = f' s="{styles.header_style()}"'
@@ -205,8 +213,10 @@ def worksheet_xml(
     if old_bottom is not None:  # the member's conditional formats and validations grow with the table
         kept = kept.grown(old_bottom, last_row)
     conflicts = outside_conflicts(member, last_row, len(final))
-    if conflicts:
-        raise covered_error(sheet_name, conflicts)
+    covered = [ref for ref in commented if ref not in in_table and _covered(ref, last_row, len(final))]
+    if conflicts or covered:
+        raise covered_error(sheet_name, sorted({*conflicts, *covered}, key=_reading_order))
+    moves = _comment_moves(in_table, final, body_ids, sheet_name)
     outside_rows: dict[int, list[tuple[int, str]]] = {}
     for (r, c), el in member.outside.items():
         tail = cell_tail(member, el, f"{get_column_letter(c)}{r}")
@@ -254,13 +264,72 @@ def worksheet_xml(
         kept.data_validations,
         '<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.5" header="0.3" footer="0.3"/>',
         page_setup(print_fit, col_widths.values()),
+        legacy_drawing or "",
         f'<tableParts count="1"><tablePart r:id="{table_rel_id}"/></tableParts></worksheet>',
     ]
     table_columns = [
         table_column_xml(by_name[n], i) if n in by_name else f'<tableColumn id="{i}" name="{escape_attr(n)}"/>'
         for i, n in enumerate(final, start=1)
     ]
-    return TableSheet("".join(parts), ref, table_columns, orphans)
+    return TableSheet("".join(parts), ref, table_columns, orphans, moves)
+
+
+def _comments_in_table(member: KeptContent, commented: Sequence[str]) -> dict[str, tuple[str | None, str]]:
+    """The commented cells in the old table: cell -> (its row's Workout ID, None on the header row; its
+    column's name). The others are outside the table and stay where they are."""
+    found: dict[str, tuple[str | None, str]] = {}
+    if member.box is None:
+        return found
+    left, top, right, bottom = member.box
+    for ref in commented:
+        col, row = _split(ref)
+        if left <= col <= right and top <= row <= bottom:
+            found[ref] = (None if row == top else member.row_ids.get(row, f"row {row}"), member.column_names[col])
+    return found
+
+
+def _comment_moves(
+    in_table: dict[str, tuple[str | None, str]], final: list[str], body_ids: list[str], sheet_name: str
+) -> dict[str, str | None]:
+    """Where each comment in the table goes: its column's new letter, its workout's new row (dropped with
+    a workout no longer written). A comment whose column the refresh no longer writes, or two landing on
+    one cell, stops the refresh, naming the cells."""
+    columns = {name.casefold(): i for i, name in enumerate(final, start=1)}
+    rows = {wid: r for r, wid in enumerate(body_ids, start=2)}
+    moves: dict[str, str | None] = {}
+    lost: list[str] = []
+    for ref, (wid, name) in in_table.items():
+        col = columns.get(name.casefold())
+        row = 1 if wid is None else rows.get(wid)
+        target = f"{get_column_letter(col)}{row}" if col and row else None
+        if row is None:
+            moves[ref] = None
+        elif target is None or target in moves.values():
+            lost.append(ref)
+        else:
+            moves[ref] = target
+    if lost:
+        raise WorkbookError(
+            f"{sheet_name or 'The table sheet'}!{', '.join(sorted(lost, key=_reading_order))}: the refresh no "
+            "longer writes the column (or workout row) these comments are on; move them to another cell, then "
+            "refresh again."
+        )
+    return moves
+
+
+def _split(ref: str) -> tuple[int, int]:
+    letters, row = coordinate_from_string(ref)
+    return column_index_from_string(letters), row
+
+
+def _reading_order(ref: str) -> tuple[int, int]:
+    col, row = _split(ref)
+    return row, col
+
+
+def _covered(ref: str, last_row: int, last_col: int) -> bool:
+    col, row = _split(ref)
+    return row <= last_row and col <= last_col
 
 
 def table_xml(
