@@ -18,6 +18,9 @@ functions find a refresh wherever it stored its data:
 
     <user data folder>/refreshes.json        {"last": {home, account}, "last_demo": {...},
                                               "workbooks": {<workbook path>: {home, account}}}
+    <user data folder>/saved_workbooks.json  {<workbook path>: [the file's identity as a refresh saved
+                                              it, the release]} (xlsx.safety: unchanged since, its
+                                              content needs no checking again)
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from pelotonxl.errors import ConfigError
 LAST_ACCOUNT_FILE = "last_account"
 DEMO_FOLDER = "demo"
 REFRESHES_FILE = "refreshes.json"
+SAVED_WORKBOOKS_FILE = "saved_workbooks.json"
 MAX_WORKBOOKS = 50  # workbooks remembered in refreshes.json, most recent first
 
 log = logging.getLogger(__name__)
@@ -50,6 +54,11 @@ def default_home() -> Path:
 def refreshes_file() -> Path:
     """The machine-wide record of where refreshes stored their data (in the user data folder)."""
     return default_home() / REFRESHES_FILE
+
+
+def saved_workbooks_file() -> Path:
+    """The machine-wide record of the workbooks as refreshes last saved them (in the user data folder)."""
+    return default_home() / SAVED_WORKBOOKS_FILE
 
 
 def comparable_path(path: str | os.PathLike) -> str:
