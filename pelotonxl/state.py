@@ -4,6 +4,8 @@
     <home>/tokens/<account key>.route        the sign-in route that last worked for the account
                                              ("app" or "website"; peloton.signin_routes)
     <home>/accounts/<user id>/store.sqlite   raw JSON of every workout and graph (peloton.store)
+    <home>/accounts/<user id>/store.sqlite.checked  the store file as a refresh closed it after checking it
+                                             (peloton.store: unchanged since, it is not checked again)
     <home>/imports/<account key>/store.sqlite  workouts imported from the website's CSV before the
                                              account's user id was known; the next refresh that signs
                                              in takes them into the account's store and removes this
@@ -136,6 +138,11 @@ class StateFolder:
             return self.last_account_file.read_text(encoding="utf-8").strip() or None
         except OSError:
             return None
+
+
+def checked_store_record(store_file: Path) -> Path:
+    """Beside a store: its file as the last refresh that checked it closed it."""
+    return store_file.with_name(store_file.name + ".checked")
 
 
 def record_refresh(home: Path | str, account: str, workbook: Path | str | None = None, *, demo: bool = False) -> None:
