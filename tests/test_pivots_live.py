@@ -133,3 +133,22 @@ def test_which_sources_are_ours_and_what_they_become(text: str, expected: tuple[
 @pytest.mark.parametrize("text", [None, "", 3.0, ["Workouts"]])
 def test_what_is_no_worksheet_source_is_not_ours(text):
     assert live_pivots.parse_source(text) is None
+
+
+def test_the_ribbons_closing_box_names_a_pivot_excel_would_not_refresh(server, home):
+    """From the ribbon, over HTTP to the local Peloton: the pivot on the table is refreshed with every workout,
+    and one Excel refuses is named in the closing box, one line, the refresh itself a success."""
+    from support.live_book import make_book
+
+    from pelotonxl import ribbon
+
+    book = make_book(server, home)
+    mine = book.sheets.add("My Analysis", after=book.sheets[-1])
+    mine.pivot_tables.made("Counts", "Workouts")
+    mine.pivot_tables.made("Crowded", "Workouts!R1C1:R2C3", refuses=True)
+    result = ribbon.refresh_book(real_api(book), environ={})
+    assert result is not None and result.exit_code == 0
+    assert mine.pivot_tables["Counts"].shown == result.rows
+    [alert] = book.app.alerts
+    assert "The pivot table Crowded on My Analysis was not refreshed (" in alert["prompt"]
+    assert "\n" not in alert["prompt"]
