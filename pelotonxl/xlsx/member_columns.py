@@ -54,10 +54,19 @@ class KeptContent:
     box: tuple[int, int, int, int] | None = None
     column_names: dict[int, str] = field(default_factory=dict)
     row_ids: dict[int, str] = field(default_factory=dict)
+    shared_strings: Callable[[], list[str]] | None = None
 
     def order(self, ours: list[str]) -> list[str]:
         """Our columns with each member column after the column it followed before."""
         return rules.column_order(ours, {c.name: c.after for c in self.columns})
+
+    def sort_values(self, name: str, ids: list[str]) -> list[object] | None:
+        """The typed values of the member's column `name` by workout, for a sort; None for a calculated
+        column (its values exist only after the workbook recalculates) or no such column."""
+        column = next((c for c in self.columns if c.name.casefold() == name.casefold()), None)
+        if column is None or column.formula:
+            return None
+        return [_value(column.cells.get(wid), self.shared_strings or list) for wid in ids]
 
     def orphans(self, ids: set[str], commented: Iterable[str] = ()) -> list[str]:
         """Workout IDs with a member's note (a typed value, or a comment: `commented`) whose workout the
@@ -73,15 +82,16 @@ def read_kept(
     new_columns: list[str],
     shared_strings: Callable[[], list[str]],
     written_before: set[str] | None = None,
-    commented: bool = False,
+    rows_wanted: bool = False,
 ) -> KeptContent:
     """The member's columns and outside cells of the old sheet (`shared_strings()` gives the text list).
     `written_before`: the (case-folded) columns the last refresh wrote, when the workbook records them;
-    `commented`: the sheet has comments, so the old table's rows and columns are wanted whatever else."""
-    kept = KeptContent()
+    `rows_wanted`: the sheet has comments or hidden rows, so the old table's rows and columns (`box`,
+    `column_names`, `row_ids`) are wanted whatever else."""
+    kept = KeptContent(shared_strings=shared_strings)
     if not sheet_xml or (
         table_xml is not None
-        and not commented
+        and not rows_wanted
         and not _anything_of_the_members(sheet_xml, table_xml, new_columns, written_before)
     ):
         return kept  # the common case, decided without parsing a sheet of thousands of rows
@@ -248,6 +258,24 @@ def _widths(root: ET.Element) -> dict[int, float]:
 
 def _has_value(cell: ET.Element) -> bool:
     return any(child.tag in (_M + "v", _M + "f", _M + "is") for child in cell)
+
+
+def _value(cell: ET.Element | None, shared_strings: Callable[[], list[str]]) -> object:
+    """A cell's value as a sort compares it: a number, text, a truth value, or None."""
+    if cell is None or cell.find(_M + "f") is not None:
+        return None
+    kind = cell.get("t")
+    if kind in ("s", "str", "inlineStr"):
+        return _text(cell, shared_strings)
+    v = cell.findtext(_M + "v")
+    if v is None or kind == "e":
+        return None
+    if kind == "b":
+        return v in ("1", "true")
+    try:
+        return float(v)
+    except ValueError:
+        return v
 
 
 def _is_note(cell: ET.Element) -> bool:

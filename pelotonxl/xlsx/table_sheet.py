@@ -19,6 +19,7 @@ from pelotonxl.errors import WorkbookError
 from pelotonxl.member.columns import covered_error
 from pelotonxl.model.excel_values import day_numbers
 from pelotonxl.model.workbook import READABLE_CHARS_PER_PAGE, TABLE_STYLE
+from pelotonxl.xlsx import table_view
 from pelotonxl.xlsx.cells import (
     BOOLEAN_FORMAT,
     DATETIME_FORMAT,
@@ -36,8 +37,11 @@ from pelotonxl.xlsx.member_columns import (
     outside_conflicts,
     table_column_xml,
 )
-from pelotonxl.xlsx.package import MAIN_NS, REL_NS, escape_attr, main_prefix
+from pelotonxl.xlsx.package import MAIN_NS, REL_NS, escape_attr, main_prefix, set_attr, start_tag
 from pelotonxl.xlsx.styles import StyleBook
+from pelotonxl.xlsx.table_view import TableView
+
+DEFAULT_WIDTH = 9.140625  # Excel's default column width, for a hidden column the refresh gives no width
 
 
 @dataclass
@@ -150,6 +154,8 @@ class TableSheet:
     table_columns: list[str]
     orphan_ids: list[str]  # workouts no longer written whose member's values were kept (or dropped)
     comment_moves: dict[str, str | None] = field(default_factory=dict)  # old cell -> new (None: dropped)
+    auto_filter: str | None = None  # the table's <autoFilter>, the member's criteria in it
+    sort_state: str = ""  # the table's <sortState>, when the member's sort was re-applied
 
 
 def worksheet_xml(
@@ -166,18 +172,22 @@ def worksheet_xml(
     print_fit: tuple[int | None, int] = (None, 0),
     commented: Sequence[str] = (),
     legacy_drawing: str | None = None,
+    view: TableView | None = None,
 ) -> TableSheet:
     """The worksheet part for a table sheet (header + at least one row), with the member's columns
     and cells carried over from `member`. A member's cell the new table would cover raises
     WorkbookError naming it, before anything is written. `print_fit`: (pages wide, None for as few as
     keep the print readable; pages tall, 0 for as many as it takes) on portrait pages. `commented`: the
     cells with a comment of the member's, each moved with its workout and column (`comment_moves`);
-    `legacy_drawing`: the element that keeps their boxes."""
+    `legacy_drawing`: the element that keeps their boxes. `view`: the member's arrangement of the old
+    table (column order, filter, sort, hidden columns and rows), carried over."""
     if frame.shape[1] == 0:
         raise ValueError("a table needs at least one column")
     member = member or KeptContent()
+    view = view or TableView()
     names = table_column_names(frame.columns)
-    final = member.order(names)
+    final = member.order(table_view.our_order(names, view.columns))
+    frame, sorted_ = _sorted_as_the_member_sorted(frame, names, member, view)
     by_name = {c.name: c for c in member.columns}
     letters = [get_column_letter(i) for i in range(1, len(final) + 1)]
     ours = {n: i for i, n in enumerate(names)}
@@ -210,6 +220,9 @@ def worksheet_xml(
                 + [None] * (n_rows - len(body_ids))
             )
     last_row = n_rows + 1
+    hidden_ids = {member.row_ids[r] for r in view.hidden_rows if r in member.row_ids}
+    old_bottom_row = member.box[3] if member.box else 0
+    hidden_below = {r for r in view.hidden_rows if r > max(last_row, old_bottom_row)}
     if old_bottom is not None:  # the member's conditional formats and validations grow with the table
         kept = kept.grown(old_bottom, last_row)
     conflicts = outside_conflicts(member, last_row, len(final))
@@ -233,23 +246,32 @@ def worksheet_xml(
         extra = outside_rows.pop(r, None)
         if extra:
             cells += "".join(x for _, x in sorted(extra))
-        rows.append(f'<row r="{r}">{cells}</row>' if cells else "")
-    rows += [
-        f'<row r="{r}">' + "".join(x for _, x in sorted(extra)) + "</row>" for r, extra in sorted(outside_rows.items())
-    ]
+        hidden = ' hidden="1"' if r - 2 < len(body_ids) and body_ids[r - 2] in hidden_ids else ""
+        rows.append(f'<row r="{r}"{hidden}>{cells}</row>' if cells or hidden else "")
+    for r in sorted(outside_rows.keys() | hidden_below):
+        hidden = ' hidden="1"' if r in hidden_below else ""
+        rows.append(f'<row r="{r}"{hidden}>' + "".join(x for _, x in sorted(outside_rows.get(r, []))) + "</row>")
     ref = f"A1:{letters[-1]}{last_row}"
     scale = styles.width_scale()  # the workbook's own units: its default font's digits
     col_widths = {i: round(widths[n] * scale, 2) for i, n in enumerate(final) if n in widths}
     col_widths.update({i: w for i, n in enumerate(final) if n in by_name and (w := by_name[n].width)})
+    hidden_cols = {i for i, n in enumerate(final) if n.casefold() in view.hidden_columns}
     cols = "".join(
-        f'<col min="{i + 1}" max="{i + 1}" width="{float(w):g}" customWidth="1"/>'
-        for i, w in sorted(col_widths.items())
-    )
+        f'<col min="{i + 1}" max="{i + 1}" width="{float(col_widths.get(i, DEFAULT_WIDTH)):g}"'
+        + (' customWidth="1"' if i in col_widths else "")
+        + (' hidden="1"/>' if i in hidden_cols else "/>")
+        for i in sorted(col_widths.keys() | hidden_cols)
+    ) + table_view.cols_beyond(view, len(final))
+    sort_xml = table_view.sort_state(view, final, last_row, sorted_)
+    auto_filter = table_view.filter_element(view, final, ref, sort_xml)
+    sheet_pr = fit_to_page(kept.sheet_pr)
+    if view.filter_mode and "<filterColumn" in auto_filter:  # the sheet shows a filtered table, as it did
+        sheet_pr = set_attr(start_tag(sheet_pr), "filterMode", "1") + sheet_pr[len(start_tag(sheet_pr)) :]
     selected = ' tabSelected="1"' if kept.tab_selected else ""
     parts = [
         XML_DECLARATION,
         f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">',
-        fit_to_page(kept.sheet_pr),
+        sheet_pr,
         f'<dimension ref="{ref}"/>',
         kept.frozen_views
         or f'<sheetViews><sheetView{selected} workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
@@ -271,7 +293,27 @@ def worksheet_xml(
         table_column_xml(by_name[n], i) if n in by_name else f'<tableColumn id="{i}" name="{escape_attr(n)}"/>'
         for i, n in enumerate(final, start=1)
     ]
-    return TableSheet("".join(parts), ref, table_columns, orphans, moves)
+    table_sort = "" if view.sort_in_filter else sort_xml
+    return TableSheet("".join(parts), ref, table_columns, orphans, moves, auto_filter, table_sort)
+
+
+def _sorted_as_the_member_sorted(
+    frame: pd.DataFrame, names: list[str], member: KeptContent, view: TableView
+) -> tuple[pd.DataFrame, bool]:
+    """The frame's rows in the member's sort (re-applied: new workouts take their places), and whether it
+    was: a sort by a column with no values to sort by (gone, calculated) is not."""
+    if not view.sort or not len(frame):
+        return frame, False
+    where = {n.casefold(): i for i, n in enumerate(names)}
+    ids = [str(v) for v in frame[frame.columns[0]].tolist()]
+    keys = table_view.sort_values(
+        view,
+        lambda name: frame.iloc[:, where[name.casefold()]].tolist() if name.casefold() in where else None,
+        lambda name: member.sort_values(name, ids),
+    )
+    if keys is None:
+        return frame, False
+    return frame.iloc[table_view.sorted_positions(keys)].reset_index(drop=True), True
 
 
 def _comments_in_table(member: KeptContent, commented: Sequence[str]) -> dict[str, tuple[str | None, str]]:
@@ -339,15 +381,19 @@ def table_xml(
     column_names: list[str],
     style: str = TABLE_STYLE,
     table_columns: list[str] | None = None,
+    auto_filter: str | None = None,
+    sort_state: str = "",
 ) -> str:
-    """The table part; `table_columns`: the tableColumn elements when some are the member's."""
+    """The table part; `table_columns`: the tableColumn elements when some are the member's;
+    `auto_filter`, `sort_state`: the member's filter and sort (table_view)."""
+    auto_filter = auto_filter or f'<autoFilter ref="{ref}"/>'
     columns = "".join(
         table_columns
         or [f'<tableColumn id="{i}" name="{escape_attr(n)}"/>' for i, n in enumerate(column_names, start=1)]
     )
     return (
         f'{XML_DECLARATION}<table xmlns="{MAIN_NS}" id="{table_id}" name="{escape_attr(name)}" '
-        f'displayName="{escape_attr(name)}" ref="{ref}" totalsRowShown="0"><autoFilter ref="{ref}"/>'
+        f'displayName="{escape_attr(name)}" ref="{ref}" totalsRowShown="0">{auto_filter}{sort_state}'
         f'<tableColumns count="{len(table_columns or column_names)}">{columns}</tableColumns>'
         f'<tableStyleInfo name="{escape_attr(style)}" showFirstColumn="0" showLastColumn="0" '
         'showRowStripes="1" showColumnStripes="0"/></table>'

@@ -39,6 +39,7 @@ from pelotonxl.xlsx import (
     sheet_comments,
     status_cells,
     table_sheet,
+    table_view,
 )
 from pelotonxl.xlsx import package as xp
 from pelotonxl.xlsx.config_sheet import _NS
@@ -143,6 +144,7 @@ def _write_table(
     old_ref = ET.fromstring(old_table).get("ref") if old_table is not None else None
     ours = table_sheet.table_column_names(table.frame.columns)
     comments = sheet_comments.find(pkg, sheet.part)
+    view = table_view.read(old_sheet, old_table)
     try:
         member = member_columns.read_kept(
             old_sheet,
@@ -151,7 +153,7 @@ def _write_table(
             ours,
             lambda: shared_strings(pkg),
             member_columns.recorded_columns(pkg, table.name),
-            commented=bool(comments.refs),
+            rows_wanted=bool(comments.refs or view.hidden_rows),
         )
     except ET.ParseError:  # a damaged part holds nothing readable to keep: rebuilt from the store
         log.warning("the %s sheet could not be read: rebuilt from the local store", sheet.name)
@@ -172,13 +174,19 @@ def _write_table(
         print_fit=PRINT_FIT.get(table.name, DEFAULT_PRINT_FIT),
         commented=comments.refs,
         legacy_drawing=comments.legacy_drawing,
+        view=view,
     )
     xml, drawing = made.xml, comments.legacy_drawing
     if (comments.refs or drawing) and not sheet_comments.move(pkg, sheet.part, comments, made.comment_moves):
         xml = xml.replace(drawing or "", "", 1)  # every note went with its workout: so did their drawing
     pkg.put(sheet.part, xml)
     xp.set_print_titles(pkg, sheet.name, "$1:$1")
-    pkg.put(table_part, table_sheet.table_xml(table_id, name, made.ref, ours, style, made.table_columns))
+    pkg.put(
+        table_part,
+        table_sheet.table_xml(
+            table_id, name, made.ref, ours, style, made.table_columns, made.auto_filter, made.sort_state
+        ),
+    )
     member_columns.record_columns(pkg, table.name, ours)
     if made.orphan_ids:
         log.info(
