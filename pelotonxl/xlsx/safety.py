@@ -5,6 +5,7 @@ read-only, things on our sheets a rewrite would delete) and the atomic replace a
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import stat
@@ -16,24 +17,37 @@ from collections.abc import Iterable, Mapping, Set
 from pathlib import Path
 from xml.parsers import expat
 
+from pelotonxl import __version__
 from pelotonxl.atomic_file import replacing
 from pelotonxl.errors import WorkbookError
-from pelotonxl.xlsx import drawn_sheets
+from pelotonxl.xlsx import drawn_sheets, sheet_comments
 from pelotonxl.xlsx import package as xp
 
 TEMP_PREFIX = ".~peloton_xl-"
 # XML parts up to this size are checked for well-formedness before a write; a larger one is a member's
 # own sheet of data, copied as it is (never parsed, never held whole).
 XML_CHECKED_BYTES = 64 * 2**20
+MAX_SAVED = 50  # workbooks remembered in state.saved_workbooks_file(), most recent first
 _WORKSHEET = re.compile(r"xl/worksheets/[^/]+\.xml")
 
 
-def check_workbook(path: Path, sheet_names: Iterable[str], own_charts: Mapping[str, str] | None = None) -> None:
+def check_workbook(
+    path: Path,
+    sheet_names: Iterable[str],
+    own_charts: Mapping[str, str] | None = None,
+    notes_move: Iterable[str] = (),
+) -> None:
     """Raise WorkbookError (one actionable line) unless the workbook can be rewritten safely,
     inspecting the named sheets for things a rewrite would drop. `own_charts`: sheet name -> the
     data sheet its own charts plot (the Dashboard's): a chart whose every series reads that sheet is
-    the refresh's, whatever a program that saved the workbook renamed it to."""
+    the refresh's, whatever a program that saved the workbook renamed it to. `notes_move`: the tables
+    whose sheets' comments the refresh moves with their rows (sheet_comments), so they are no loss.
+
+    A workbook exactly as a refresh saved it (`save_atomically(..., checked=True)`, by its file's identity)
+    has its content checks skipped: only this code wrote it since they last passed, and reading every part
+    again would make a refresh that writes a few cells cost as much as the history is long."""
     own_charts = {name.casefold(): data for name, data in (own_charts or {}).items()}
+    movable = {name.casefold() for name in notes_move}
     if not path.is_file():
         raise WorkbookError(f"Workbook not found: {path}.")
     for lock in (path.with_name("~$" + path.name), path.with_name("~$" + path.name[2:])):
@@ -48,6 +62,22 @@ def check_workbook(path: Path, sheet_names: Iterable[str], own_charts: Mapping[s
             f"{path.name} is open in LibreOffice ({libreoffice.name} beside it): close it there, then refresh "
             "again (delete that file if LibreOffice is not running)."
         )
+    if not _as_saved(path):
+        _check_content(path, sheet_names, own_charts, movable)
+    try:
+        with open(path, "r+b"):
+            pass
+    except OSError as err:
+        raise WorkbookError(
+            f"{path.name} cannot be opened for writing ({err.strerror}): close it in other "
+            "programs and check its permissions."
+        ) from None
+    if not os.access(path.parent, os.W_OK):
+        raise WorkbookError(f"The folder {path.parent} is read-only: the workbook cannot be saved there.")
+
+
+def _check_content(path: Path, sheet_names: Iterable[str], own_charts: Mapping[str, str], movable: Set[str]) -> None:
+    """Damage, a workbook without macros, and what the member put on the named sheets (check_workbook)."""
     with xp.open_package(path) as pkg:
         damaged = _damaged_entry(path)
         missing = None if damaged else _missing_sheet_part(pkg)
@@ -59,22 +89,55 @@ def check_workbook(path: Path, sheet_names: Iterable[str], own_charts: Mapping[s
             sheet = drawn_sheets.recorded(pkg, name) or xp.sheet_for_table(pkg, name)  # renamed or not
             data = own_charts.get(name.casefold())
             data_sheet = drawn_sheets.find(pkg, data) if data else None
-            found = _things_a_rewrite_drops(pkg, sheet, data_sheet.name if data_sheet else data) if sheet else []
+            moves = name.casefold() in movable
+            found = _things_a_rewrite_drops(pkg, sheet, data_sheet.name if data_sheet else data, moves) if sheet else []
             if sheet and found:
                 raise WorkbookError(
                     f"The {sheet.name} sheet holds {', '.join(found)}, which a refresh would "
                     "delete: move them to another sheet, then refresh again."
                 )
+
+
+def identity(path: Path) -> list[int]:
+    """What changes whenever the file does: a save by any program (a new file, or new bytes and times)."""
+    st = os.stat(path)
+    # st_ctime_ns is the change time on POSIX (no program sets it); on Windows a creation time, still new per save.
+    return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _saved_record() -> dict:
+    from pelotonxl.state import saved_workbooks_file
+
     try:
-        with open(path, "r+b"):
-            pass
-    except OSError as err:
-        raise WorkbookError(
-            f"{path.name} cannot be opened for writing ({err.strerror}): close it in other "
-            "programs and check its permissions."
-        ) from None
-    if not os.access(path.parent, os.W_OK):
-        raise WorkbookError(f"The folder {path.parent} is read-only: the workbook cannot be saved there.")
+        data = json.loads(saved_workbooks_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _as_saved(path: Path) -> bool:
+    """Is the workbook byte for byte as a checked save of this release left it?"""
+    from pelotonxl.state import comparable_path
+
+    try:
+        return _saved_record().get(comparable_path(path)) == [identity(path), __version__]
+    except OSError:
+        return False
+
+
+def _remember_saved(path: Path) -> None:
+    """Record the file a checked save just wrote; a record that cannot be written only costs a full check."""
+    from pelotonxl.state import comparable_path, saved_workbooks_file
+
+    try:
+        entry = {comparable_path(path): [identity(path), __version__]}
+        entry.update((k, v) for k, v in _saved_record().items() if k not in entry)
+        record = saved_workbooks_file()
+        record.parent.mkdir(parents=True, exist_ok=True)
+        with replacing(record) as temp:
+            temp.write_text(json.dumps(dict(list(entry.items())[:MAX_SAVED])), encoding="utf-8")
+    except OSError:
+        pass
 
 
 def _refuse_a_workbook_without_macros(pkg: xp.Package, path: Path) -> None:
@@ -92,8 +155,11 @@ def _refuse_a_workbook_without_macros(pkg: xp.Package, path: Path) -> None:
     )
 
 
-def _things_a_rewrite_drops(pkg: xp.Package, sheet: xp.SheetEntry, data_sheet: str | None = None) -> list[str]:
-    """What the member added to a sheet this writer regenerates, in words; [] if nothing."""
+def _things_a_rewrite_drops(
+    pkg: xp.Package, sheet: xp.SheetEntry, data_sheet: str | None = None, notes_move: bool = False
+) -> list[str]:
+    """What the member added to a sheet this writer regenerates, in words; [] if nothing. `notes_move`:
+    its comments move with their rows, so only form controls in their drawing are a loss."""
     if not sheet.is_worksheet:
         return ["a chart or dialog sheet in place of a worksheet"]
     found: list[str] = []
@@ -101,9 +167,10 @@ def _things_a_rewrite_drops(pkg: xp.Package, sheet: xp.SheetEntry, data_sheet: s
     for rel in xp.read_rels(pkg, sheet.part):
         if rel.type.endswith("/drawing") and pkg.has(rel.part):
             found += _drawing_contents(pkg.data(rel.part), _own_chart_rels(pkg, rel.part, data_sheet))
-    if "comments" in kinds or "threadedComment" in kinds:
+    commented = "comments" in kinds or "threadedComment" in kinds
+    if commented and not notes_move:
         found.append("comments or notes")
-    elif "vmlDrawing" in kinds:
+    elif "vmlDrawing" in kinds and not (commented and _notes_only(pkg, sheet)):
         found.append("form controls or notes")
     if "pivotTable" in kinds:
         found.append("a pivot table")
@@ -128,6 +195,12 @@ def _things_a_rewrite_drops(pkg: xp.Package, sheet: xp.SheetEntry, data_sheet: s
     if table and re.search(rb'totalsRowCount="[1-9]', pkg.data(table)):
         found.append("a totals row under its table")
     return found
+
+
+def _notes_only(pkg: xp.Package, sheet: xp.SheetEntry) -> bool:
+    """Do the sheet's VML drawings hold notes' boxes only (no form controls)?"""
+    drawings = [r.part for r in xp.read_rels(pkg, sheet.part) if r.type == sheet_comments.REL_VML]
+    return all(pkg.has(part) and sheet_comments.only_notes(pkg.text(part)) for part in drawings)
 
 
 def _damaged_entry(path: Path) -> str | None:
@@ -203,13 +276,18 @@ def _temp_path(path: Path, pid: int) -> Path:
     return path.with_name(f"{TEMP_PREFIX}{path.name}.{pid}.tmp")
 
 
-def save_atomically(pkg: xp.Package, path: Path) -> None:
+def save_atomically(pkg: xp.Package, path: Path, *, checked: bool = False) -> None:
+    """Replace the workbook with `pkg`. `checked`: the caller vouches that its source passed every check
+    of a refresh (`status_cells.check_writable`) and that it only rewrote our sheets and copied the rest,
+    so what it writes passes them too: `check_workbook` skips the content checks while the file stays as saved."""
     busy = functools.partial(WorkbookError, f"{path.name} is open in another program: close it, then refresh again.")
     with replacing(path, _temp_path(path, os.getpid()), busy=busy) as temp:
         with open(temp, "wb") as stream:
             pkg.write_zip(stream)
         os.chmod(temp, stat.S_IMODE(os.stat(path).st_mode))
         pkg.close()  # Windows cannot replace a file that is still open
+    if checked:
+        _remember_saved(path)
 
 
 def remove_stale_temps(path: Path) -> None:

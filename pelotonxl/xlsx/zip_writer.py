@@ -7,7 +7,8 @@ headers, central directory, ZIP64 records when sizes, offsets or the entry count
 the source's central directory through zipfile (ZipInfo), and its local headers itself.
 
 A raw copy trusts the central directory's CRC (checking it means inflating, which the copy exists to
-avoid; the refresh's damage check before the write inflates every part once and verifies it). It does
+avoid): the damage check before a write (safety.check_workbook) inflates every part once and verifies it,
+unless the file is exactly as a checked save of ours left it, whose parts were verified then. It does
 verify that the local header and the data descriptor agree with the central directory (signature,
 name, compression method, CRC and sizes) and that the data is all there, raising DamagedEntry if not.
 """
