@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pelotonxl.errors import WorkbookError
-from pelotonxl.model.workbook import CHECKOUT_WORKBOOK_NAME, DEMO_WORKBOOK_NAME, WORKBOOK_NAME
+from pelotonxl.model.workbook import CHECKOUT_WORKBOOK_NAME, DEMO_WORKBOOK_NAME, WORKBOOK_NAME, Written
 
 if TYPE_CHECKING:
     import xlwings as xw
@@ -78,7 +78,6 @@ class FileTarget:
         from pelotonxl.xlsx import status_cells
 
         self.path = path
-        self.notes_dropped = 0
         status_cells.check_writable(path)  # before any network: a locked file fails fast
 
     def shown(self) -> str | None:
@@ -92,15 +91,15 @@ class FileTarget:
 
         return config_sheet.read_config(self.path)
 
-    def write(self, content: WorkbookContent) -> None:
+    def write(self, content: WorkbookContent) -> Written:
         if content.status_only:  # nothing new today: the writer and pandas are not even loaded
             from pelotonxl.xlsx import status_cells
 
             status_cells.write_status_only(self.path, content.status, content.stamp)
-            return
+            return Written()
         from pelotonxl.xlsx import writer
 
-        self.notes_dropped = writer.write_tables(self.path, content).notes_dropped
+        return Written(writer.write_tables(self.path, content).notes_dropped)
 
 
 class ExcelTarget:
@@ -110,18 +109,16 @@ class ExcelTarget:
 
     def __init__(self, book: xw.Book) -> None:
         self.book = book
-        self.notes_dropped = 0
 
     def read_config(self) -> dict:
         from pelotonxl.excel import workbook_link
 
         return workbook_link.read_config(self.book)
 
-    def write(self, content: WorkbookContent) -> Callable[[], None]:
+    def write(self, content: WorkbookContent) -> Written:
         from pelotonxl.excel import live_writer
 
-        self.notes_dropped = live_writer.write_tables_live(self.book, content, recalculate=False)
-        return lambda: live_writer.recalculate_after(self.book, content)  # once the refresh is recorded
+        return live_writer.write_for_refresh(self.book, content)
 
 
 def open_target(workbook: Path) -> FileTarget | ExcelTarget:
