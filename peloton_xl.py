@@ -11,8 +11,8 @@ Everything else lives in the `pelotonxl` package (its Excel side is pelotonxl/ex
 
 from __future__ import annotations
 
+import os
 import sys
-from pathlib import Path
 
 if __name__ == "__main__":
     # The command line first: the imports below (xlwings) are for Excel, and --help answers at once.
@@ -21,7 +21,7 @@ if __name__ == "__main__":
     except KeyboardInterrupt:  # Ctrl-C while Python loads the package: nothing has started yet
         print("peloton_xl: interrupted before the refresh started; nothing was changed.", file=sys.stderr)
         sys.exit(130)
-    sys.exit(console_main(workbook_dir=Path(__file__).resolve().parent))
+    sys.exit(console_main(workbook_dir=os.path.dirname(os.path.realpath(__file__))))
 
 import xlwings as xw
 

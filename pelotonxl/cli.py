@@ -7,25 +7,57 @@ Exit status: 0 everything written; 1 failed and the workbook untouched; 3 writte
 leaves a workout out or incomplete (`RefreshResult.problems`: details not fetched or unavailable, workouts or
 CSV rows that could not be read; each named). Notes dropped by a --full alone are 0.
 
-Only the standard library and light modules of the package are imported up front, so that --help
-and usage errors answer at once; the refresh's modules (pandas, openpyxl, requests) load when it runs.
+Only argparse and the package's version and file names are imported up front, so that --help, --version
+and usage errors answer before anything else loads (not even pathlib or logging); the jobs' modules load
+once the arguments are parsed.
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
-import logging
+import os
 import sys
-from contextlib import ExitStack
-from pathlib import Path
 
 from pelotonxl import __version__
-from pelotonxl.commands.refresh import RunState, run_from_terminal
-from pelotonxl.errors import PelotonXLError
-from pelotonxl.model.workbook import CHECKOUT_WORKBOOK_NAME, DEMO_WORKBOOK_NAME, WORKBOOK_NAME
+from pelotonxl.file_names import CHECKOUT_WORKBOOK_NAME, DEMO_WORKBOOK_NAME, WORKBOOK_NAME
+
+TYPE_CHECKING = False  # typing's own costs --help a few milliseconds; mypy reads this name the same way
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pelotonxl.commands.refresh import RunState
 
 DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def _path(text: str) -> Path:
+    """argparse's type for a path option: pathlib loads only when one is given."""
+    from pathlib import Path
+
+    return Path(text)
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter at the width it would pick itself, found without argparse importing shutil."""
+
+    def __init__(self, prog: str, **kwargs: object) -> None:
+        kwargs.setdefault("width", _terminal_columns() - 2)
+        super().__init__(prog, **kwargs)  # type: ignore[arg-type]
+
+
+def _terminal_columns() -> int:
+    """shutil.get_terminal_size()'s columns: COLUMNS, else the terminal's, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
 
 
 def build_parser(script: bool = True) -> argparse.ArgumentParser:
@@ -33,6 +65,7 @@ def build_parser(script: bool = True) -> argparse.ArgumentParser:
     where = "beside peloton_xl.py" if script else "in the current folder"
     default = CHECKOUT_WORKBOOK_NAME if script else WORKBOOK_NAME
     p = argparse.ArgumentParser(
+        formatter_class=_HelpFormatter,
         prog="python peloton_xl.py" if script else "peloton-xl",
         description="Fetch every Peloton workout into an Excel workbook (Workouts and Metrics tables). "
         "Settings come from flags, then PELOTON_* environment variables, then the workbook's "
@@ -44,7 +77,7 @@ def build_parser(script: bool = True) -> argparse.ArgumentParser:
     p.add_argument(
         "--workbook",
         metavar="PATH",
-        type=Path,
+        type=_path,
         help=f"the .xlsm to fill (default: {default} {where}; "
         f"with --demo, {DEMO_WORKBOOK_NAME}). A missing file is created from the template.",
     )
@@ -64,7 +97,7 @@ def build_parser(script: bool = True) -> argparse.ArgumentParser:
     p.add_argument(
         "--export",
         metavar="DIR",
-        type=Path,
+        type=_path,
         help="after the refresh, also write workouts.parquet, metrics.parquet and series.parquet "
         "(every sample of every graph) into DIR, for pandas, DuckDB, Power BI or Tableau",
     )
@@ -110,7 +143,7 @@ def build_parser(script: bool = True) -> argparse.ArgumentParser:
     p.add_argument(
         "--upgrade-workbook",
         metavar="PATH",
-        type=Path,
+        type=_path,
         dest="upgrade_workbook",
         help="instead of a refresh: bring this version's VBA modules, Peloton tab and xlwings.conf keys into a "
         "workbook made by an earlier version, keeping every sheet, note, chart and pivot of yours",
@@ -122,10 +155,16 @@ def build_parser(script: bool = True) -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None, *, workbook_dir: Path | None = None) -> int:
+def main(argv: list[str] | None = None, *, workbook_dir: Path | str | None = None) -> int:
     """Run the command line. `workbook_dir`: where the default workbook lives; peloton_xl.py passes its
     own folder (a checkout), the installed `peloton-xl` passes nothing and means the current folder."""
     args = build_parser(script=workbook_dir is not None).parse_args(argv)
+    from pathlib import Path
+
+    from pelotonxl.commands.refresh import RunState
+
+    if workbook_dir is not None:
+        workbook_dir = Path(workbook_dir)
     _setup_logging(args.verbose, args.quiet)
     run = RunState()
     status = _main(args, workbook_dir, run)
@@ -135,6 +174,8 @@ def main(argv: list[str] | None = None, *, workbook_dir: Path | None = None) -> 
 
 
 def _main(args: argparse.Namespace, workbook_dir: Path | None, run: RunState) -> int:
+    from pelotonxl.errors import PelotonXLError
+
     try:
         if args.upgrade_workbook is not None:
             from pelotonxl.commands.setup_excel import upgrade_workbook
@@ -144,6 +185,11 @@ def _main(args: argparse.Namespace, workbook_dir: Path | None, run: RunState) ->
             from pelotonxl.commands.setup_excel import setup_excel
 
             return setup_excel(args, workbook_dir)
+        from contextlib import ExitStack
+        from pathlib import Path
+
+        from pelotonxl.commands.refresh import run_from_terminal
+
         with ExitStack() as stack:
             return run_from_terminal(args, stack, workbook_dir or Path.cwd(), run, checkout=workbook_dir is not None)
     except PelotonXLError as exc:
@@ -184,7 +230,7 @@ def _main(args: argparse.Namespace, workbook_dir: Path | None, run: RunState) ->
         return 1
 
 
-def console_main(workbook_dir: Path | None = None) -> int:
+def console_main(workbook_dir: Path | str | None = None) -> int:
     """The terminal's entry (`peloton-xl`, `python peloton_xl.py`): `main`, and once its closing line is
     out, a Ctrl-C while Python shuts down can no longer turn the status into 130 or a traceback."""
     status = main(workbook_dir=workbook_dir)
@@ -215,6 +261,8 @@ def _fault_line(exc: Exception) -> str | None:
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
+    import logging
+
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="peloton_xl: %(message)s", stream=sys.stderr)
     if verbose < 2:

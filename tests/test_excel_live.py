@@ -412,3 +412,15 @@ def test_the_live_writers_records_are_hidden_on_windows_and_on_a_mac():
         hidden_name(SimpleNamespace(names=names), "PelotonXL_Dashboard_Cells", '={"B2:E11"}')
         assert added == ["PelotonXL_Dashboard_Cells"]
     assert windows.Visible is False and mac.visible.value is False
+
+
+@pytest.mark.parametrize("native", ["windows", "mac"])
+def test_every_record_a_live_refresh_adds_is_hidden(server, home, native):
+    """Issue 20, item 8, through the autospecs: each PelotonXL_* name the ribbon's refresh adds (the tables'
+    columns, the drawn areas, the drawn sheets) is hidden through the name's own object, as the file writer's."""
+    book = make_book(server, home)
+    book.native = native
+    assert ribbon.refresh_book(real_api(book), environ={}) is not None
+    added = {c.address for c in book.calls_of("names.add")}
+    assert {"PelotonXL_Workouts_Columns", "PelotonXL_Dashboard_Cells", "PelotonXL_Dashboard_Sheet"} <= added
+    assert {name.casefold() for name in added} <= book.names.hidden

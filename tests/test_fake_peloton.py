@@ -288,12 +288,15 @@ def test_a_tampered_token_is_refused(srv):
 
 
 def test_a_short_lived_token_expires_mid_run(acct, monkeypatch):
+    # The server's clock is the test's: it stands still while a loaded machine is slow, then moves on 1.1 s
+    # instead of the test sleeping.
+    clock = [time.time()]
+    monkeypatch.setattr(tokens, "time", types.SimpleNamespace(time=lambda: clock[0]))
     with FaultyPeloton(acct, token_lifetime=1) as server:
         token = sign_in(server, username=DEMO_USERNAME, password=DEMO_PASSWORD).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         assert requests.get(server.url + "/api/me", headers=headers, timeout=5).status_code == 200
-        later = time.time() + 1.1  # the server's clock moves on 1.1 s instead of the test sleeping
-        monkeypatch.setattr(tokens, "time", types.SimpleNamespace(time=lambda: later))
+        clock[0] += 1.1
         assert requests.get(server.url + "/api/me", headers=headers, timeout=5).status_code == 401
 
 

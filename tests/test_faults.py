@@ -195,9 +195,10 @@ def test_transient_faults_are_retried_and_the_run_completes(server, workbook, ho
 def test_retry_after_is_capped_and_a_read_timeout_is_retried(server, settings):
     auth = Authenticator(settings, TokenStore(settings.home_path, settings.username), api.new_session(1))
     pacer = api.Pacer(sleep=lambda seconds: None)  # record the waits instead of sleeping them
-    client = api.PelotonClient(settings, auth, pacer=pacer, timeout=(2, 0.3))
+    # A read timeout of 1 s: the good third answer must arrive within it on a loaded machine too.
+    client = api.PelotonClient(settings, auth, pacer=pacer, timeout=(2, 1.0))
     server.fail_next(r"^/api/me$", status=429, headers={"Retry-After": "86400"})
-    server.slow_next(r"^/api/me$", seconds=1.0)
+    server.slow_next(r"^/api/me$", seconds=2.5)
     assert client.get_json("/api/me")["id"] == server.account.user_id
     assert pacer.waits[0] == 120.0  # a day's Retry-After is capped at two minutes
     # Then the read timeout: the second strike's backoff, 2 s with equal jitter.

@@ -17,7 +17,8 @@ classes, tests/support/xlwings_autospec.py, so a call xlwings lacks fails there)
     chart.series (iterate), series.set(fill_color= | line_color=, marker_*_color=)
     chart.api (Windows: the power curve's log axis, which xlwings' ChartAxis cannot set; skipped where
     it is missing)
-and, in excel/recalc.py, range.formula2 (get/set) and range.has_array.
+and, in excel/recalc.py, range.formula2 (get/set) and range.has_array; in excel/live_pivots.py,
+sheet.pivot_tables (iterate), pivot.name, pivot.api (its source: Excel's object model), pivot.refresh().
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
-from pelotonxl.excel import recalc
+from pelotonxl.excel import live_pivots, recalc
 from pelotonxl.excel.cell_values import excel_value
 from pelotonxl.excel.live_member_columns import read_member_columns, refuse_covered_cells
 from pelotonxl.member import columns as member_rules
@@ -58,7 +59,10 @@ def write_tables_live(book: xw.Book, content: WorkbookContent, recalculate: bool
     is recorded, `recalculate_after`), the workbook's PELOTON_* formulas recalculated so they answer
     from the new data. Returns how many removed workouts' notes were dropped."""
     _refuse_members_cells_on_drawn_sheets(book, content)  # before anything is written
-    dropped = max([_write_table(book, table, content.full, content.renamed_ids) for table in content.tables], default=0)
+    places: list[live_pivots.TablePlace] = []
+    dropped = max(
+        [_write_table(book, table, content.full, content.renamed_ids, places) for table in content.tables], default=0
+    )
     if content.dashboard is not None:
         _write_dashboard(book, content.dashboard)
     if content.ride is not None:
@@ -66,6 +70,7 @@ def write_tables_live(book: xw.Book, content: WorkbookContent, recalculate: bool
     for defined_name, value in content.status.cells(dropped).items():
         if defined_name in book.names:  # a member may have deleted one; the refresh still counts
             book.names[defined_name].refers_to_range.value = excel_value(value)
+    live_pivots.refresh_pivots(book, places)  # the member's pivots on our tables see the new workouts
     if recalculate:
         recalculate_after(book, content)
     return dropped
@@ -83,9 +88,16 @@ def recalculate_after(book: xw.Book, content: WorkbookContent) -> None:
     recalc.recalculate_functions(book, skip=_drawn_sheet_names(content))
 
 
-def _write_table(book: xw.Book, table: SheetTable, full: bool = False, renamed: dict[str, str] | None = None) -> int:
+def _write_table(
+    book: xw.Book,
+    table: SheetTable,
+    full: bool = False,
+    renamed: dict[str, str] | None = None,
+    places: list[live_pivots.TablePlace] | None = None,
+) -> int:
     """One table into its Excel Table, the member's own columns kept on their workouts' rows;
-    returns how many removed workouts' notes went with them (`full` only)."""
+    returns how many removed workouts' notes went with them (`full` only). Where the table was and is
+    now goes into `places` (for the member's pivots)."""
     sheet, xl_table = _table_named(book, table.name)
     if sheet is None:
         sheet = _sheet_named(book, table.name) or book.sheets.add(name=table.name, after=book.sheets[-1])
@@ -102,12 +114,14 @@ def _write_table(book: xw.Book, table: SheetTable, full: bool = False, renamed: 
         if len(rows) == 1:
             rows.append([None] * len(rows[0]))
     n_rows, n_cols = len(rows), len(rows[0])
+    old_ref = None
     if xl_table is None:
         top, left, old_rows, old_cols = 1, 1, 0, 0
     else:
         old = xl_table.range
         top, left = old.row, old.column
         old_rows, old_cols = old.shape
+        old_ref = _a1(top, left, top + old_rows - 1, left + old_cols - 1)  # before the member's columns join it
         old_cols += member.adopted  # the member's columns typed beside the table are written into it
     bottom, right = top + n_rows - 1, left + n_cols - 1
     if xl_table is not None:
@@ -133,6 +147,8 @@ def _write_table(book: xw.Book, table: SheetTable, full: bool = False, renamed: 
     if old_right > right:
         sheet.range((top, right + 1), (old_bottom, old_right)).clear_contents()
     hidden_name(book, member_rules.record_name(table.name), "=" + member_rules.record_value(table_rows_header(table)))
+    if places is not None:
+        places.append(live_pivots.TablePlace(table.name, sheet.name, old_ref, _a1(top, left, bottom, right)))
     positions = {name: i for i, name in enumerate(rows[0])}
     for column in table.frame.columns:
         col = left + positions[str(column)]
@@ -141,6 +157,10 @@ def _write_table(book: xw.Book, table: SheetTable, full: bool = False, renamed: 
         if column in table.widths:
             sheet.range((top, col), (top, col)).column_width = table.widths[column]
     return dropped
+
+
+def _a1(top: int, left: int, bottom: int, right: int) -> str:
+    return f"{get_column_letter(left)}{top}:{get_column_letter(right)}{bottom}"
 
 
 def _recorded_columns(book: xw.Book, table: str) -> set[str] | None:

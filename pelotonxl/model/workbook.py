@@ -21,13 +21,6 @@ if TYPE_CHECKING:
     from pelotonxl.model.ride_view import RideView
     from pelotonxl.model.tables import SheetTable
 
-WORKBOOK_NAME = (
-    "PelotonWorkbook.xlsm"  # the template's file name; the installed command's default workbook, in the current folder
-)
-# A checkout's default, beside peloton_xl.py (so Excel finds it) and never the git-tracked template of the
-# same folder: a refresh there would make every `git pull` abort. .gitignore lists it.
-CHECKOUT_WORKBOOK_NAME = "MyPelotonWorkbook.xlsm"
-DEMO_WORKBOOK_NAME = "PelotonDemo.xlsm"
 CONFIG_SHEET = "Config"
 # The sheets a refresh writes (the model modules that fill them name them from here).
 DASHBOARD_SHEET, DASHBOARD_DATA_SHEET = "Dashboard", "Dashboard Data"

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pelotonxl.errors import WorkbookError
-from pelotonxl.model.workbook import WORKBOOK_NAME
+from pelotonxl.file_names import WORKBOOK_NAME
 
 XLWINGS_VERSION = "0.37.8"  # the template's `xlwings` VBA module names this version's DLL
 

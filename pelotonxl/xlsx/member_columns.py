@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
@@ -49,14 +49,30 @@ class KeptContent:
     outside: dict[tuple[int, int], ET.Element] = field(default_factory=dict)  # (row, col) -> cell
     shared_formulas: dict[str, tuple[str, str]] = field(default_factory=dict)  # si -> (formula, ref)
     old_refs: dict[int, str] = field(default_factory=dict)  # id(cell) -> old ref
+    # The old table, read when a comment needs its place: its box (left, top, right, bottom, the adopted
+    # columns included), each column's name and each body row's Workout ID ("row N" without one).
+    box: tuple[int, int, int, int] | None = None
+    column_names: dict[int, str] = field(default_factory=dict)
+    row_ids: dict[int, str] = field(default_factory=dict)
+    shared_strings: Callable[[], list[str]] | None = None
 
     def order(self, ours: list[str]) -> list[str]:
         """Our columns with each member column after the column it followed before."""
         return rules.column_order(ours, {c.name: c.after for c in self.columns})
 
-    def orphans(self, ids: set[str]) -> list[str]:
-        """Workout IDs with a member's note whose workout the refresh no longer writes, first seen first."""
-        return rules.orphans(ids, ((wid, _is_note(cell)) for c in self.columns for wid, cell in c.cells.items()))
+    def sort_values(self, name: str, ids: list[str]) -> list[object] | None:
+        """The typed values of the member's column `name` by workout, for a sort; None for a calculated
+        column (its values exist only after the workbook recalculates) or no such column."""
+        column = next((c for c in self.columns if c.name.casefold() == name.casefold()), None)
+        if column is None or column.formula:
+            return None
+        return [_value(column.cells.get(wid), self.shared_strings or list) for wid in ids]
+
+    def orphans(self, ids: set[str], commented: Iterable[str] = ()) -> list[str]:
+        """Workout IDs with a member's note (a typed value, or a comment: `commented`) whose workout the
+        refresh no longer writes, first seen first."""
+        notes = [(wid, _is_note(cell)) for c in self.columns for wid, cell in c.cells.items()]
+        return rules.orphans(ids, notes + [(wid, True) for wid in commented])
 
 
 def read_kept(
@@ -66,12 +82,17 @@ def read_kept(
     new_columns: list[str],
     shared_strings: Callable[[], list[str]],
     written_before: set[str] | None = None,
+    rows_wanted: bool = False,
 ) -> KeptContent:
     """The member's columns and outside cells of the old sheet (`shared_strings()` gives the text list).
-    `written_before`: the (case-folded) columns the last refresh wrote, when the workbook records them."""
-    kept = KeptContent()
+    `written_before`: the (case-folded) columns the last refresh wrote, when the workbook records them;
+    `rows_wanted`: the sheet has comments or hidden rows, so the old table's rows and columns (`box`,
+    `column_names`, `row_ids`) are wanted whatever else."""
+    kept = KeptContent(shared_strings=shared_strings)
     if not sheet_xml or (
-        table_xml is not None and not _anything_of_the_members(sheet_xml, table_xml, new_columns, written_before)
+        table_xml is not None
+        and not rows_wanted
+        and not _anything_of_the_members(sheet_xml, table_xml, new_columns, written_before)
     ):
         return kept  # the common case, decided without parsing a sheet of thousands of rows
     root = ET.fromstring(sheet_xml)
@@ -108,6 +129,9 @@ def read_kept(
         r: (_text(cells.get((r, id_col)), shared_strings) if id_col else None) or f"row {r}"
         for r in range(top + 1, bottom + 1)
     }
+    kept.box = (left, top, right, bottom)
+    kept.column_names = {left + i: name for i, name in enumerate(names)}
+    kept.row_ids = keys
     after = rules.anchors(names, members, new_columns)
     for i, name in enumerate(names):
         if not members[i]:
@@ -234,6 +258,24 @@ def _widths(root: ET.Element) -> dict[int, float]:
 
 def _has_value(cell: ET.Element) -> bool:
     return any(child.tag in (_M + "v", _M + "f", _M + "is") for child in cell)
+
+
+def _value(cell: ET.Element | None, shared_strings: Callable[[], list[str]]) -> object:
+    """A cell's value as a sort compares it: a number, text, a truth value, or None."""
+    if cell is None or cell.find(_M + "f") is not None:
+        return None
+    kind = cell.get("t")
+    if kind in ("s", "str", "inlineStr"):
+        return _text(cell, shared_strings)
+    v = cell.findtext(_M + "v")
+    if v is None or kind == "e":
+        return None
+    if kind == "b":
+        return v in ("1", "true")
+    try:
+        return float(v)
+    except ValueError:
+        return v
 
 
 def _is_note(cell: ET.Element) -> bool:

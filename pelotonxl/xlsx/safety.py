@@ -18,7 +18,7 @@ from xml.parsers import expat
 
 from pelotonxl.atomic_file import replacing
 from pelotonxl.errors import WorkbookError
-from pelotonxl.xlsx import drawn_sheets
+from pelotonxl.xlsx import drawn_sheets, sheet_comments
 from pelotonxl.xlsx import package as xp
 
 TEMP_PREFIX = ".~peloton_xl-"
@@ -28,12 +28,19 @@ XML_CHECKED_BYTES = 64 * 2**20
 _WORKSHEET = re.compile(r"xl/worksheets/[^/]+\.xml")
 
 
-def check_workbook(path: Path, sheet_names: Iterable[str], own_charts: Mapping[str, str] | None = None) -> None:
+def check_workbook(
+    path: Path,
+    sheet_names: Iterable[str],
+    own_charts: Mapping[str, str] | None = None,
+    notes_move: Iterable[str] = (),
+) -> None:
     """Raise WorkbookError (one actionable line) unless the workbook can be rewritten safely,
     inspecting the named sheets for things a rewrite would drop. `own_charts`: sheet name -> the
     data sheet its own charts plot (the Dashboard's): a chart whose every series reads that sheet is
-    the refresh's, whatever a program that saved the workbook renamed it to."""
+    the refresh's, whatever a program that saved the workbook renamed it to. `notes_move`: the tables
+    whose sheets' comments the refresh moves with their rows (sheet_comments), so they are no loss."""
     own_charts = {name.casefold(): data for name, data in (own_charts or {}).items()}
+    movable = {name.casefold() for name in notes_move}
     if not path.is_file():
         raise WorkbookError(f"Workbook not found: {path}.")
     for lock in (path.with_name("~$" + path.name), path.with_name("~$" + path.name[2:])):
@@ -62,7 +69,8 @@ def check_workbook(path: Path, sheet_names: Iterable[str], own_charts: Mapping[s
             sheet = drawn_sheets.recorded(pkg, name) or xp.sheet_for_table(pkg, name)  # renamed or not
             data = own_charts.get(name.casefold())
             data_sheet = drawn_sheets.find(pkg, data) if data else None
-            found = _things_a_rewrite_drops(pkg, sheet, data_sheet.name if data_sheet else data) if sheet else []
+            moves = name.casefold() in movable
+            found = _things_a_rewrite_drops(pkg, sheet, data_sheet.name if data_sheet else data, moves) if sheet else []
             if sheet and found:
                 raise WorkbookError(
                     f"The {sheet.name} sheet holds {', '.join(found)}, which a refresh would "
@@ -95,8 +103,11 @@ def _refuse_a_workbook_without_macros(pkg: xp.Package, path: Path) -> None:
     )
 
 
-def _things_a_rewrite_drops(pkg: xp.Package, sheet: xp.SheetEntry, data_sheet: str | None = None) -> list[str]:
-    """What the member added to a sheet this writer regenerates, in words; [] if nothing."""
+def _things_a_rewrite_drops(
+    pkg: xp.Package, sheet: xp.SheetEntry, data_sheet: str | None = None, notes_move: bool = False
+) -> list[str]:
+    """What the member added to a sheet this writer regenerates, in words; [] if nothing. `notes_move`:
+    its comments move with their rows, so only form controls in their drawing are a loss."""
     if not sheet.is_worksheet:
         return ["a chart or dialog sheet in place of a worksheet"]
     found: list[str] = []
@@ -104,9 +115,10 @@ def _things_a_rewrite_drops(pkg: xp.Package, sheet: xp.SheetEntry, data_sheet: s
     for rel in xp.read_rels(pkg, sheet.part):
         if rel.type.endswith("/drawing") and pkg.has(rel.part):
             found += _drawing_contents(pkg.data(rel.part), _own_chart_rels(pkg, rel.part, data_sheet))
-    if "comments" in kinds or "threadedComment" in kinds:
+    commented = "comments" in kinds or "threadedComment" in kinds
+    if commented and not notes_move:
         found.append("comments or notes")
-    elif "vmlDrawing" in kinds:
+    elif "vmlDrawing" in kinds and not (commented and _notes_only(pkg, sheet)):
         found.append("form controls or notes")
     if "pivotTable" in kinds:
         found.append("a pivot table")
@@ -131,6 +143,12 @@ def _things_a_rewrite_drops(pkg: xp.Package, sheet: xp.SheetEntry, data_sheet: s
     if table and re.search(rb'totalsRowCount="[1-9]', pkg.data(table)):
         found.append("a totals row under its table")
     return found
+
+
+def _notes_only(pkg: xp.Package, sheet: xp.SheetEntry) -> bool:
+    """Do the sheet's VML drawings hold notes' boxes only (no form controls)?"""
+    drawings = [r.part for r in xp.read_rels(pkg, sheet.part) if r.type == sheet_comments.REL_VML]
+    return all(pkg.has(part) and sheet_comments.only_notes(pkg.text(part)) for part in drawings)
 
 
 def _damaged_entry(path: Path) -> str | None:

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.utils.cell import coordinate_from_string
 
+from pelotonxl.errors import WorkbookError
 from pelotonxl.member.columns import covered_error
 from pelotonxl.model.excel_values import day_numbers
 from pelotonxl.model.workbook import READABLE_CHARS_PER_PAGE, TABLE_STYLE
+from pelotonxl.xlsx import table_view
 from pelotonxl.xlsx.cells import (
     BOOLEAN_FORMAT,
     DATETIME_FORMAT,
@@ -34,8 +37,11 @@ from pelotonxl.xlsx.member_columns import (
     outside_conflicts,
     table_column_xml,
 )
-from pelotonxl.xlsx.package import MAIN_NS, REL_NS, escape_attr, main_prefix
+from pelotonxl.xlsx.package import MAIN_NS, REL_NS, escape_attr, main_prefix, set_attr, start_tag
 from pelotonxl.xlsx.styles import StyleBook
+from pelotonxl.xlsx.table_view import TableView
+
+DEFAULT_WIDTH = 9.140625  # Excel's default column width, for a hidden column the refresh gives no width
 
 
 @dataclass
@@ -147,6 +153,9 @@ class TableSheet:
     ref: str
     table_columns: list[str]
     orphan_ids: list[str]  # workouts no longer written whose member's values were kept (or dropped)
+    comment_moves: dict[str, str | None] = field(default_factory=dict)  # old cell -> new (None: dropped)
+    auto_filter: str | None = None  # the table's <autoFilter>, the member's criteria in it
+    sort_state: str = ""  # the table's <sortState>, when the member's sort was re-applied
 
 
 def worksheet_xml(
@@ -161,21 +170,30 @@ def worksheet_xml(
     sheet_name: str = "",
     old_bottom: int | None = None,
     print_fit: tuple[int | None, int] = (None, 0),
+    commented: Sequence[str] = (),
+    legacy_drawing: str | None = None,
+    view: TableView | None = None,
 ) -> TableSheet:
     """The worksheet part for a table sheet (header + at least one row), with the member's columns
     and cells carried over from `member`. A member's cell the new table would cover raises
     WorkbookError naming it, before anything is written. `print_fit`: (pages wide, None for as few as
-    keep the print readable; pages tall, 0 for as many as it takes) on portrait pages."""
+    keep the print readable; pages tall, 0 for as many as it takes) on portrait pages. `commented`: the
+    cells with a comment of the member's, each moved with its workout and column (`comment_moves`);
+    `legacy_drawing`: the element that keeps their boxes. `view`: the member's arrangement of the old
+    table (column order, filter, sort, hidden columns and rows), carried over."""
     if frame.shape[1] == 0:
         raise ValueError("a table needs at least one column")
     member = member or KeptContent()
+    view = view or TableView()
     names = table_column_names(frame.columns)
-    final = member.order(names)
+    final = member.order(table_view.our_order(names, view.columns))
+    frame, sorted_ = _sorted_as_the_member_sorted(frame, names, member, view)
     by_name = {c.name: c for c in member.columns}
     letters = [get_column_letter(i) for i in range(1, len(final) + 1)]
     ours = {n: i for i, n in enumerate(names)}
     ids = [str(v) for v in frame[frame.columns[0]].tolist()] if len(frame) else []
-    orphans = member.orphans(set(ids))
+    in_table = _comments_in_table(member, commented)
+    orphans = member.orphans(set(ids), [wid for wid, _ in in_table.values() if wid is not None])
     body_ids = ids + ([] if drop_orphans else orphans)
     n_rows = max(len(body_ids), 1)
     header = f' s="{styles.header_style()}"'
@@ -202,11 +220,16 @@ def worksheet_xml(
                 + [None] * (n_rows - len(body_ids))
             )
     last_row = n_rows + 1
+    hidden_ids = {member.row_ids[r] for r in view.hidden_rows if r in member.row_ids}
+    old_bottom_row = member.box[3] if member.box else 0
+    hidden_below = {r for r in view.hidden_rows if r > max(last_row, old_bottom_row)}
     if old_bottom is not None:  # the member's conditional formats and validations grow with the table
         kept = kept.grown(old_bottom, last_row)
     conflicts = outside_conflicts(member, last_row, len(final))
-    if conflicts:
-        raise covered_error(sheet_name, conflicts)
+    covered = [ref for ref in commented if ref not in in_table and _covered(ref, last_row, len(final))]
+    if conflicts or covered:
+        raise covered_error(sheet_name, sorted({*conflicts, *covered}, key=_reading_order))
+    moves = _comment_moves(in_table, final, body_ids, sheet_name)
     outside_rows: dict[int, list[tuple[int, str]]] = {}
     for (r, c), el in member.outside.items():
         tail = cell_tail(member, el, f"{get_column_letter(c)}{r}")
@@ -223,23 +246,32 @@ def worksheet_xml(
         extra = outside_rows.pop(r, None)
         if extra:
             cells += "".join(x for _, x in sorted(extra))
-        rows.append(f'<row r="{r}">{cells}</row>' if cells else "")
-    rows += [
-        f'<row r="{r}">' + "".join(x for _, x in sorted(extra)) + "</row>" for r, extra in sorted(outside_rows.items())
-    ]
+        hidden = ' hidden="1"' if r - 2 < len(body_ids) and body_ids[r - 2] in hidden_ids else ""
+        rows.append(f'<row r="{r}"{hidden}>{cells}</row>' if cells or hidden else "")
+    for r in sorted(outside_rows.keys() | hidden_below):
+        hidden = ' hidden="1"' if r in hidden_below else ""
+        rows.append(f'<row r="{r}"{hidden}>' + "".join(x for _, x in sorted(outside_rows.get(r, []))) + "</row>")
     ref = f"A1:{letters[-1]}{last_row}"
     scale = styles.width_scale()  # the workbook's own units: its default font's digits
     col_widths = {i: round(widths[n] * scale, 2) for i, n in enumerate(final) if n in widths}
     col_widths.update({i: w for i, n in enumerate(final) if n in by_name and (w := by_name[n].width)})
+    hidden_cols = {i for i, n in enumerate(final) if n.casefold() in view.hidden_columns}
     cols = "".join(
-        f'<col min="{i + 1}" max="{i + 1}" width="{float(w):g}" customWidth="1"/>'
-        for i, w in sorted(col_widths.items())
-    )
+        f'<col min="{i + 1}" max="{i + 1}" width="{float(col_widths.get(i, DEFAULT_WIDTH)):g}"'
+        + (' customWidth="1"' if i in col_widths else "")
+        + (' hidden="1"/>' if i in hidden_cols else "/>")
+        for i in sorted(col_widths.keys() | hidden_cols)
+    ) + table_view.cols_beyond(view, len(final))
+    sort_xml = table_view.sort_state(view, final, last_row, sorted_)
+    auto_filter = table_view.filter_element(view, final, ref, sort_xml)
+    sheet_pr = fit_to_page(kept.sheet_pr)
+    if view.filter_mode and "<filterColumn" in auto_filter:  # the sheet shows a filtered table, as it did
+        sheet_pr = set_attr(start_tag(sheet_pr), "filterMode", "1") + sheet_pr[len(start_tag(sheet_pr)) :]
     selected = ' tabSelected="1"' if kept.tab_selected else ""
     parts = [
         XML_DECLARATION,
         f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">',
-        fit_to_page(kept.sheet_pr),
+        sheet_pr,
         f'<dimension ref="{ref}"/>',
         kept.frozen_views
         or f'<sheetViews><sheetView{selected} workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
@@ -254,13 +286,92 @@ def worksheet_xml(
         kept.data_validations,
         '<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.5" header="0.3" footer="0.3"/>',
         page_setup(print_fit, col_widths.values()),
+        legacy_drawing or "",
         f'<tableParts count="1"><tablePart r:id="{table_rel_id}"/></tableParts></worksheet>',
     ]
     table_columns = [
         table_column_xml(by_name[n], i) if n in by_name else f'<tableColumn id="{i}" name="{escape_attr(n)}"/>'
         for i, n in enumerate(final, start=1)
     ]
-    return TableSheet("".join(parts), ref, table_columns, orphans)
+    table_sort = "" if view.sort_in_filter else sort_xml
+    return TableSheet("".join(parts), ref, table_columns, orphans, moves, auto_filter, table_sort)
+
+
+def _sorted_as_the_member_sorted(
+    frame: pd.DataFrame, names: list[str], member: KeptContent, view: TableView
+) -> tuple[pd.DataFrame, bool]:
+    """The frame's rows in the member's sort (re-applied: new workouts take their places), and whether it
+    was: a sort by a column with no values to sort by (gone, calculated) is not."""
+    if not view.sort or not len(frame):
+        return frame, False
+    where = {n.casefold(): i for i, n in enumerate(names)}
+    ids = [str(v) for v in frame[frame.columns[0]].tolist()]
+    keys = table_view.sort_values(
+        view,
+        lambda name: frame.iloc[:, where[name.casefold()]].tolist() if name.casefold() in where else None,
+        lambda name: member.sort_values(name, ids),
+    )
+    if keys is None:
+        return frame, False
+    return frame.iloc[table_view.sorted_positions(keys)].reset_index(drop=True), True
+
+
+def _comments_in_table(member: KeptContent, commented: Sequence[str]) -> dict[str, tuple[str | None, str]]:
+    """The commented cells in the old table: cell -> (its row's Workout ID, None on the header row; its
+    column's name). The others are outside the table and stay where they are."""
+    found: dict[str, tuple[str | None, str]] = {}
+    if member.box is None:
+        return found
+    left, top, right, bottom = member.box
+    for ref in commented:
+        col, row = _split(ref)
+        if left <= col <= right and top <= row <= bottom:
+            found[ref] = (None if row == top else member.row_ids.get(row, f"row {row}"), member.column_names[col])
+    return found
+
+
+def _comment_moves(
+    in_table: dict[str, tuple[str | None, str]], final: list[str], body_ids: list[str], sheet_name: str
+) -> dict[str, str | None]:
+    """Where each comment in the table goes: its column's new letter, its workout's new row (dropped with
+    a workout no longer written). A comment whose column the refresh no longer writes, or two landing on
+    one cell, stops the refresh, naming the cells."""
+    columns = {name.casefold(): i for i, name in enumerate(final, start=1)}
+    rows = {wid: r for r, wid in enumerate(body_ids, start=2)}
+    moves: dict[str, str | None] = {}
+    lost: list[str] = []
+    for ref, (wid, name) in in_table.items():
+        col = columns.get(name.casefold())
+        row = 1 if wid is None else rows.get(wid)
+        target = f"{get_column_letter(col)}{row}" if col and row else None
+        if row is None:
+            moves[ref] = None
+        elif target is None or target in moves.values():
+            lost.append(ref)
+        else:
+            moves[ref] = target
+    if lost:
+        raise WorkbookError(
+            f"{sheet_name or 'The table sheet'}!{', '.join(sorted(lost, key=_reading_order))}: the refresh no "
+            "longer writes the column (or workout row) these comments are on; move them to another cell, then "
+            "refresh again."
+        )
+    return moves
+
+
+def _split(ref: str) -> tuple[int, int]:
+    letters, row = coordinate_from_string(ref)
+    return column_index_from_string(letters), row
+
+
+def _reading_order(ref: str) -> tuple[int, int]:
+    col, row = _split(ref)
+    return row, col
+
+
+def _covered(ref: str, last_row: int, last_col: int) -> bool:
+    col, row = _split(ref)
+    return row <= last_row and col <= last_col
 
 
 def table_xml(
@@ -270,15 +381,19 @@ def table_xml(
     column_names: list[str],
     style: str = TABLE_STYLE,
     table_columns: list[str] | None = None,
+    auto_filter: str | None = None,
+    sort_state: str = "",
 ) -> str:
-    """The table part; `table_columns`: the tableColumn elements when some are the member's."""
+    """The table part; `table_columns`: the tableColumn elements when some are the member's;
+    `auto_filter`, `sort_state`: the member's filter and sort (table_view)."""
+    auto_filter = auto_filter or f'<autoFilter ref="{ref}"/>'
     columns = "".join(
         table_columns
         or [f'<tableColumn id="{i}" name="{escape_attr(n)}"/>' for i, n in enumerate(column_names, start=1)]
     )
     return (
         f'{XML_DECLARATION}<table xmlns="{MAIN_NS}" id="{table_id}" name="{escape_attr(name)}" '
-        f'displayName="{escape_attr(name)}" ref="{ref}" totalsRowShown="0"><autoFilter ref="{ref}"/>'
+        f'displayName="{escape_attr(name)}" ref="{ref}" totalsRowShown="0">{auto_filter}{sort_state}'
         f'<tableColumns count="{len(table_columns or column_names)}">{columns}</tableColumns>'
         f'<tableStyleInfo name="{escape_attr(style)}" showFirstColumn="0" showLastColumn="0" '
         'showRowStripes="1" showColumnStripes="0"/></table>'

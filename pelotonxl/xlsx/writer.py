@@ -35,8 +35,10 @@ from pelotonxl.xlsx import (
     pivot_caches,
     ride_sheet,
     safety,
+    sheet_comments,
     status_cells,
     table_sheet,
+    table_view,
 )
 from pelotonxl.xlsx import package as xp
 from pelotonxl.xlsx.config_sheet import _NS
@@ -80,6 +82,7 @@ def write_tables(path: Path | str, content: WorkbookContent) -> WriteReport:
         + ([board.name, board.data_sheet] if board else [])
         + (list(ride_sheet.OWNED_SHEETS) if ride else []),
         own_charts={**({board.name: board.data_sheet} if board else {}), **(ride_sheet.owned_charts() if ride else {})},
+        notes_move=[t.name for t in tables],
     )
     with xp.open_package(path) as pkg:
         styles_part = status_cells.styles_part_of(pkg)
@@ -135,6 +138,8 @@ def _write_table(
     old_table = pkg.data(table_part) if pkg.has(table_part) else None
     old_ref = ET.fromstring(old_table).get("ref") if old_table is not None else None
     ours = table_sheet.table_column_names(table.frame.columns)
+    comments = sheet_comments.find(pkg, sheet.part)
+    view = table_view.read(old_sheet, old_table)
     try:
         member = member_columns.read_kept(
             old_sheet,
@@ -143,6 +148,7 @@ def _write_table(
             ours,
             lambda: shared_strings(pkg),
             member_columns.recorded_columns(pkg, table.name),
+            rows_wanted=bool(comments.refs or view.hidden_rows),
         )
     except ET.ParseError:  # a damaged part holds nothing readable to keep: rebuilt from the store
         log.warning("the %s sheet could not be read: rebuilt from the local store", sheet.name)
@@ -161,10 +167,21 @@ def _write_table(
         sheet_name=sheet.name,
         old_bottom=range_boundaries(old_ref)[3] if old_ref else None,
         print_fit=PRINT_FIT.get(table.name, DEFAULT_PRINT_FIT),
+        commented=comments.refs,
+        legacy_drawing=comments.legacy_drawing,
+        view=view,
     )
-    pkg.put(sheet.part, made.xml)
+    xml, drawing = made.xml, comments.legacy_drawing
+    if (comments.refs or drawing) and not sheet_comments.move(pkg, sheet.part, comments, made.comment_moves):
+        xml = xml.replace(drawing or "", "", 1)  # every note went with its workout: so did their drawing
+    pkg.put(sheet.part, xml)
     xp.set_print_titles(pkg, sheet.name, "$1:$1")
-    pkg.put(table_part, table_sheet.table_xml(table_id, name, made.ref, ours, style, made.table_columns))
+    pkg.put(
+        table_part,
+        table_sheet.table_xml(
+            table_id, name, made.ref, ours, style, made.table_columns, made.auto_filter, made.sort_state
+        ),
+    )
     member_columns.record_columns(pkg, table.name, ours)
     if made.orphan_ids:
         log.info(
