@@ -406,23 +406,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 @contextlib.contextmanager
 def refresh_record_kept():
-    """The measured CLI runs record their refreshes machine-wide (state.refreshes_file): put the record
-    back as it was, so the member's worksheet functions do not follow a deleted benchmark folder."""
-    from pelotonxl.state import refreshes_file
+    """The measured CLI runs record their refreshes machine-wide (state.refreshes_file, and the workbooks
+    they saved, state.saved_workbooks_file): put the records back as they were, so the member's worksheet
+    functions do not follow a deleted benchmark folder."""
+    from pelotonxl.state import refreshes_file, saved_workbooks_file
 
-    path = refreshes_file()
-    folder_existed = path.parent.exists()
-    before = path.read_bytes() if path.exists() else None
+    paths = (refreshes_file(), saved_workbooks_file())
+    folder_existed = paths[0].parent.exists()
+    before = [path.read_bytes() if path.exists() else None for path in paths]
     try:
         yield
     finally:
-        if before is not None:
-            path.write_bytes(before)
-        else:
-            path.unlink(missing_ok=True)
-            if not folder_existed:
-                with contextlib.suppress(OSError):
-                    path.parent.rmdir()
+        for path, kept in zip(paths, before, strict=True):
+            if kept is not None:
+                path.write_bytes(kept)
+            else:
+                path.unlink(missing_ok=True)
+        if not folder_existed:
+            with contextlib.suppress(OSError):
+                paths[0].parent.rmdir()
 
 
 def main(argv: list[str] | None = None) -> int:

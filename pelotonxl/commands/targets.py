@@ -79,7 +79,7 @@ class FileTarget:
         from pelotonxl.xlsx import status_cells
 
         self.path = path
-        status_cells.check_writable(path)  # before any network: a locked file fails fast
+        self.checked = status_cells.check_writable(path)  # before any network: a locked file fails fast
 
     def shown(self) -> str | None:
         """The stamp of what the file shows (refresh_job writes only what changed since)."""
@@ -93,14 +93,18 @@ class FileTarget:
         return config_sheet.read_config(self.path)
 
     def write(self, content: WorkbookContent) -> Written:
+        from pelotonxl.xlsx import safety
+
+        # Unchanged since it was checked: the writers' output passes the same checks, and says so.
+        checked = safety.identity(self.path) == self.checked
         if content.status_only:  # nothing new today: the writer and pandas are not even loaded
             from pelotonxl.xlsx import status_cells
 
-            status_cells.write_status_only(self.path, content.status, content.stamp)
+            status_cells.write_status_only(self.path, content.status, content.stamp, checked=checked)
             return Written()
         from pelotonxl.xlsx import writer
 
-        return Written(writer.write_tables(self.path, content).notes_dropped)
+        return Written(writer.write_tables(self.path, content, checked=checked).notes_dropped)
 
 
 class ExcelTarget:

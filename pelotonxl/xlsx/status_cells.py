@@ -31,9 +31,11 @@ OWNED_SHEETS = (*TABLE_SHEETS, DASHBOARD_SHEET, DASHBOARD_DATA_SHEET, RIDE_SHEET
 OWN_CHARTS = {DASHBOARD_SHEET: DASHBOARD_DATA_SHEET, RIDE_SHEET: RIDE_DATA_SHEET}  # sheet -> what its charts plot
 
 
-def check_writable(path: Path | str) -> None:
-    """Raise WorkbookError (one actionable line) unless a refresh can safely write the workbook."""
+def check_writable(path: Path | str) -> list[int]:
+    """Raise WorkbookError (one actionable line) unless a refresh can safely write the workbook; returns the
+    identity of the file checked (a write of that very file may vouch for its output: `safety.save_atomically`)."""
     safety.check_workbook(Path(path), OWNED_SHEETS, own_charts=OWN_CHARTS)
+    return safety.identity(Path(path))
 
 
 def written_stamp(path: Path) -> str | None:
@@ -53,9 +55,10 @@ def set_stamp(pkg: xp.Package, stamp: str) -> None:
     xp.set_hidden_name(pkg, STAMP_NAME, '"' + stamp.replace('"', '""') + '"')
 
 
-def write_status_only(path: Path, status: Status, stamp: str | None) -> None:
+def write_status_only(path: Path, status: Status, stamp: str | None, *, checked: bool = False) -> None:
     """A refresh that found nothing new on the day the workbook was last written: the status cells
-    (and the stamp) change, every other part stays as it is."""
+    (and the stamp) change, every other part stays as it is. `checked`: the file is as `check_writable`
+    passed it."""
     path = Path(path)
     safety.remove_stale_temps(path)
     safety.check_workbook(path, [])  # open in Excel, damaged: refused as for any write
@@ -67,7 +70,7 @@ def write_status_only(path: Path, status: Status, stamp: str | None) -> None:
             set_stamp(pkg, stamp)
         pkg.put(styles_part, styles.xml)
         drop_calc_chain_of(pkg, {config_id} if config_id else set())
-        safety.save_atomically(pkg, path)
+        safety.save_atomically(pkg, path, checked=checked)
 
 
 def styles_part_of(pkg: xp.Package) -> str:

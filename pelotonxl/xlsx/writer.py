@@ -62,15 +62,16 @@ class WriteReport:
     notes_dropped: int = 0  # workouts gone from Peloton whose notes went with them (--full only)
 
 
-def check_writable(path: Path | str) -> None:
+def check_writable(path: Path | str) -> list[int]:
     """Raise WorkbookError (one actionable line) unless a refresh can safely write the workbook."""
-    status_cells.check_writable(path)
+    return status_cells.check_writable(path)
 
 
-def write_tables(path: Path | str, content: WorkbookContent) -> WriteReport:
+def write_tables(path: Path | str, content: WorkbookContent, *, checked: bool = False) -> WriteReport:
     """Replace the content's sheets and the Config status cells; everything else stays as it was.
 
-    A Dashboard in `content` regenerates the Dashboard sheet, its charts and its data sheet."""
+    A Dashboard in `content` regenerates the Dashboard sheet, its charts and its data sheet. `checked`: the
+    file is as `check_writable` passed it (see `safety.save_atomically`)."""
     started = time.perf_counter()
     path = Path(path)
     tables, board = content.tables, content.dashboard
@@ -107,7 +108,7 @@ def write_tables(path: Path | str, content: WorkbookContent) -> WriteReport:
             {sheet: refs for _, _, (sheet, refs) in written if refs is not None},
         )
         status_cells.drop_calc_chain_of(pkg, written_ids | ({config_id} if config_id else set()))
-        safety.save_atomically(pkg, path)
+        safety.save_atomically(pkg, path, checked=checked)
     return WriteReport(rows, time.perf_counter() - started, dropped)
 
 
