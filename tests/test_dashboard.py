@@ -232,10 +232,12 @@ def chart_refs(path: Path) -> dict[str, list[tuple[str, str, str]]]:
         result = {}
         for name, rel in frames:
             chart = ET.fromstring(z.read(rels[rel]))
-            # Scatter charts (the power curve) hold their values in yVal and xVal.
+            # Scatter charts (the power curve) hold their values in yVal and xVal. A combination chart's
+            # series are in c:order, whichever chart group (area, line) holds them.
+            ordered = sorted(chart.iter(f"{C_NS}ser"), key=lambda s: int(s.find(f"{C_NS}order").get("val")))
             result[name] = [
                 (s.find(f"{C_NS}tx//{C_NS}f").text, _formula(s, "val", "yVal"), _formula(s, "cat", "xVal"))
-                for s in chart.iter(f"{C_NS}ser")
+                for s in ordered
             ]
     return result
 
