@@ -36,11 +36,11 @@ from pelotonxl.excel import live_writer
 from pelotonxl.model import catalog
 from pelotonxl.model import dashboard as db
 from pelotonxl.model.tables import build_tables
-from pelotonxl.model.workbook import WorkbookContent
+from pelotonxl.model.workbook import Status, WorkbookContent
 from pelotonxl.xlsx import cell_edit, writer
 from pelotonxl.xlsx.cells import value_tail
 
-STATUS = {"last_refresh": NOW, "workout_count": 8, "last_result": "OK"}
+STATUS = Status(last_refresh=NOW, workout_count=8, last_result="OK")
 C_NS = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"
 
 

@@ -41,8 +41,7 @@ from pelotonxl.model.dashboard import Dashboard
 from pelotonxl.model.dashboard_blocks import ChartKind, SeriesKind
 from pelotonxl.model.dashboard_layout import ChartPlace, Rect, SheetPlan, plan
 from pelotonxl.model.excel_values import day_numbers, wall_clock
-from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent, follow_renamed
-from pelotonxl.settings import STATUS_NAMES
+from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent, Written, follow_renamed
 from pelotonxl.xlsx import drawn_sheets  # the record of drawn areas, shared with the headless writer
 
 if TYPE_CHECKING:
@@ -69,14 +68,20 @@ def write_tables_live(book: xw.Book, content: WorkbookContent, recalculate: bool
         _write_dashboard(book, content.dashboard)
     if content.ride is not None:
         write_ride_live(book, content.ride.view)
-    for key, value in content.status.items():
-        defined_name = STATUS_NAMES[key][0]
+    for defined_name, value in content.status.cells(dropped).items():
         if defined_name in book.names:  # a member may have deleted one; the refresh still counts
             book.names[defined_name].refers_to_range.value = excel_value(value)
     live_pivots.refresh_pivots(book, places)  # the member's pivots on our tables see the new workouts
     if recalculate:
         recalculate_after(book, content)
     return dropped
+
+
+def write_for_refresh(book: xw.Book, content: WorkbookContent) -> Written:
+    """A refresh's write (the ribbon's, or the CLI's when Excel holds the workbook): the formulas are
+    recalculated by `Written.finish`, once the refresh is recorded, so they find its store."""
+    dropped = write_tables_live(book, content, recalculate=False)
+    return Written(dropped, finish=lambda: recalculate_after(book, content))
 
 
 def recalculate_after(book: xw.Book, content: WorkbookContent) -> None:
