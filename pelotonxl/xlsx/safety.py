@@ -83,10 +83,7 @@ def _check_content(path: Path, sheet_names: Iterable[str], own_charts: Mapping[s
         missing = None if damaged else _missing_sheet_part(pkg)
         if damaged or missing:
             what = f"{damaged} cannot be read back" if damaged else f"its sheet part {missing} is missing"
-            raise WorkbookError(
-                f"{path.name} is damaged ({what}): restore it from a "
-                "backup, or move it away and refresh to start from a new workbook."
-            )
+            raise xp.damaged(path, what)
         _refuse_a_workbook_without_macros(pkg, path)
         for name in sheet_names:
             sheet = drawn_sheets.recorded(pkg, name) or xp.sheet_for_table(pkg, name)  # renamed or not
