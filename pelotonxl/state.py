@@ -4,6 +4,8 @@
     <home>/tokens/<account key>.route        the sign-in route that last worked for the account
                                              ("app" or "website"; peloton.signin_routes)
     <home>/accounts/<user id>/store.sqlite   raw JSON of every workout and graph (peloton.store)
+    <home>/accounts/<user id>/store.sqlite.checked  the store file as a refresh closed it after checking it
+                                             (peloton.store: unchanged since, it is not checked again)
     <home>/imports/<account key>/store.sqlite  workouts imported from the website's CSV before the
                                              account's user id was known; the next refresh that signs
                                              in takes them into the account's store and removes this
@@ -18,6 +20,9 @@ functions find a refresh wherever it stored its data:
 
     <user data folder>/refreshes.json        {"last": {home, account}, "last_demo": {...},
                                               "workbooks": {<workbook path>: {home, account}}}
+    <user data folder>/saved_workbooks.json  {<workbook path>: [the file's identity as a refresh saved
+                                              it, the release]} (xlsx.safety: unchanged since, its
+                                              content needs no checking again)
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from pelotonxl.errors import ConfigError
 LAST_ACCOUNT_FILE = "last_account"
 DEMO_FOLDER = "demo"
 REFRESHES_FILE = "refreshes.json"
+SAVED_WORKBOOKS_FILE = "saved_workbooks.json"
 MAX_WORKBOOKS = 50  # workbooks remembered in refreshes.json, most recent first
 
 log = logging.getLogger(__name__)
@@ -50,6 +56,11 @@ def default_home() -> Path:
 def refreshes_file() -> Path:
     """The machine-wide record of where refreshes stored their data (in the user data folder)."""
     return default_home() / REFRESHES_FILE
+
+
+def saved_workbooks_file() -> Path:
+    """The machine-wide record of the workbooks as refreshes last saved them (in the user data folder)."""
+    return default_home() / SAVED_WORKBOOKS_FILE
 
 
 def comparable_path(path: str | os.PathLike) -> str:
@@ -127,6 +138,11 @@ class StateFolder:
             return self.last_account_file.read_text(encoding="utf-8").strip() or None
         except OSError:
             return None
+
+
+def checked_store_record(store_file: Path) -> Path:
+    """Beside a store: its file as the last refresh that checked it closed it."""
+    return store_file.with_name(store_file.name + ".checked")
 
 
 def record_refresh(home: Path | str, account: str, workbook: Path | str | None = None, *, demo: bool = False) -> None:

@@ -188,7 +188,9 @@ def test_failed_details_still_write_the_tables_and_say_how_many(server, home):
     [alert] = book.app.alerts
     assert "2 workouts could not be fetched" in alert["prompt"]
     assert "next refresh retries them" in alert["prompt"]
-    assert book.sheets["Config"].cells[(STATUS_ROW + 2, 2)].startswith("2 workouts without details")
+    assert book.sheets["Config"].cells[(STATUS_ROW + 2, 2)] == (
+        "The details of 2 workouts could not be fetched (the next refresh retries them): " + ", ".join(sorted(failing))
+    )
 
 
 def test_a_missing_sheet_is_added_at_the_end_with_a_new_table(server, home):
@@ -352,7 +354,8 @@ def test_workouts_with_unreadable_fields_are_counted_in_the_message_box(server, 
 
     assert result is not None and result.exit_code == 3 and len(result.sync.unreadable) == 1
     [alert] = book.app.alerts
-    assert f"{result.rows} workouts written, but 1 workout came with fields that cannot be read" in alert["prompt"]
+    said = f"{result.rows} workouts written, but 1 workout came from Peloton with fields that cannot be read"
+    assert said in alert["prompt"]
 
 
 def test_a_second_ribbon_refresh_while_one_runs_stops_with_one_line(server, home):
@@ -409,3 +412,15 @@ def test_the_live_writers_records_are_hidden_on_windows_and_on_a_mac():
         hidden_name(SimpleNamespace(names=names), "PelotonXL_Dashboard_Cells", '={"B2:E11"}')
         assert added == ["PelotonXL_Dashboard_Cells"]
     assert windows.Visible is False and mac.visible.value is False
+
+
+@pytest.mark.parametrize("native", ["windows", "mac"])
+def test_every_record_a_live_refresh_adds_is_hidden(server, home, native):
+    """Issue 20, item 8, through the autospecs: each PelotonXL_* name the ribbon's refresh adds (the tables'
+    columns, the drawn areas, the drawn sheets) is hidden through the name's own object, as the file writer's."""
+    book = make_book(server, home)
+    book.native = native
+    assert ribbon.refresh_book(real_api(book), environ={}) is not None
+    added = {c.address for c in book.calls_of("names.add")}
+    assert {"PelotonXL_Workouts_Columns", "PelotonXL_Dashboard_Cells", "PelotonXL_Dashboard_Sheet"} <= added
+    assert {name.casefold() for name in added} <= book.names.hidden

@@ -200,3 +200,51 @@ def test_rides_without_details_reads_a_workout_whose_field_is_infinite(tmp_path)
         store.save_workouts([ride, run])
         assert store.rides_without_details() == ["r1"]
         assert store.rides_without_details(["r1", "w2"], limit=1) == ["r1"]
+
+
+def test_what_a_refresh_asks_of_every_workout_is_not_read_again_until_raw_data_change(tmp_path):
+    ride = {**WORKOUT, "fitness_discipline": "cycling"}
+    run = {**WORKOUT, "id": "b" * 32, "fitness_discipline": "running"}
+    with WorkoutStore(tmp_path / "store.sqlite") as store:
+        store.save_workouts([ride, run])
+        store.save_graphs([(ride["id"], {}), (run["id"], {})], every_n=5)
+        store.save_details([(ride["id"], {"ftp_info": None})])
+        scans: list[str] = []
+        store.db.set_trace_callback(lambda sql: scans.append(sql) if "JOIN" in sql else None)
+
+        def asked() -> tuple[list[str], list[str], list[str]]:
+            return store.ids_needing_graph(), store.rides_without_details(limit=200), store.coarser_graphs(5)
+
+        assert asked() == ([], [], [])
+        assert len(scans) == 3  # each looked once and found nothing
+        assert asked() == ([], [], []) and len(scans) == 3  # nothing changed since: nothing read
+        late = {**ride, "id": "c" * 32, "created_at": WORKOUT["created_at"] + 60}
+        store.save_workouts([late])  # a new ride, its graph and details still to fetch
+        scans.clear()
+        assert asked() == ([late["id"]], [late["id"]], [])
+        assert len(scans) >= 3
+        store.save_graphs([(late["id"], {})], every_n=300)  # fetched coarser than the setting
+        assert store.coarser_graphs(5) == [late["id"]] and store.ids_needing_graph() == []
+        assert store.coarser_graphs(300) == []
+
+
+def test_a_store_as_the_last_checked_refresh_closed_it_is_not_checked_again(tmp_path, monkeypatch):
+    checks: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args, **kwargs):
+        db = connect(*args, **kwargs)
+        db.set_trace_callback(lambda sql: checks.append(sql) if "quick_check" in sql else None)
+        return db
+
+    monkeypatch.setattr(store_module.sqlite3, "connect", traced)
+    home, user = tmp_path / "home", "d" * 32
+    for _ in range(2):
+        store, _ = WorkoutStore.open_or_set_aside(home, user)
+        store.save_workouts([WORKOUT])  # its own writes, after the check, leave nothing to check again
+        store.close()
+    assert len(checks) == 1
+    with WorkoutStore(WorkoutStore.path_for(home, user)) as other:  # written by something that did not check it
+        other.save_workouts([{**WORKOUT, "id": "e" * 32}])
+    WorkoutStore.open_or_set_aside(home, user)[0].close()
+    assert len(checks) == 2

@@ -21,7 +21,8 @@ from pyopenvba import ExcelFile
 from support import libreoffice
 
 from pelotonxl.errors import WorkbookError
-from pelotonxl.settings import FIELDS, STATUS_NAMES
+from pelotonxl.model.workbook import STATUS_NAMES
+from pelotonxl.settings import FIELDS
 from pelotonxl.template import build, new_workbook, udf_wrapper
 
 REBUILD = "python -m pelotonxl.template.build"
@@ -429,6 +430,34 @@ def test_every_function_has_a_mac_branch_and_metric_reads_the_table(modules, udf
     assert "Worksheets(TABLE_NAME)" not in table
     assert "CVErr(ERR_NA)" in table and "CVErr(ERR_VALUE)" in table
     assert "ERR_NA As Long = 2042" in table and "ERR_VALUE As Long = 2015" in table  # as ExcelErrorFromText
+
+
+def _procedures(source: str) -> dict[str, str]:
+    """Each Function or Sub of a VBA module, by name: its text from declaration to End."""
+    found = re.finditer(r"^(?:(?:Public|Private) )?(Function|Sub) (\w+)\(.*?^End \1", source, re.M | re.S)
+    return {m.group(2): m.group(0) for m in found}
+
+
+def test_the_mac_lookup_reads_the_metrics_columns_once_per_index_not_per_call(modules):
+    """Issue 20, item 8: a recalculation of many PELOTON_METRIC cells on a Mac reads the Metrics table's
+    columns once. Only BuildIndex reads a whole column; it runs only when the index is not current
+    (IndexCurrent: the Timer window and the table's address, columns and first and last IDs) or when
+    the sheet's row no longer holds what the index read (RowUnchanged) or lacks the Workout ID asked for;
+    the lookup itself (WorkoutRow) reads the index, never the sheet."""
+    procedures = _procedures(modules["PelotonTable"])
+    readers = {name for name, text in procedures.items() if re.search(r"\bColumnValues\(", text)}
+    assert readers == {"ColumnValues", "BuildIndex"}
+    builders = {name for name, text in procedures.items() if re.search(r"\bBuildIndex ", text)}
+    assert builders == {"IndexedWorkoutRow"}
+    indexed = procedures["IndexedWorkoutRow"]
+    assert "If Not IndexCurrent(key) Then" in indexed and "RowUnchanged(" in indexed
+    assert not re.search(r"\b(table|Range|Cells|DataBodyRange)\b", procedures["WorkoutRow"])
+    assert "IndexedWorkoutRow(table, idCol, startCol, kindCol, workout)" in procedures["MetricFromTable"]
+    # What makes an index stale, each named: the window, the table's place and columns, its end rows.
+    current, key = procedures["IndexCurrent"], procedures["TableKey"]
+    assert "Timer" in current and "INDEX_SECONDS" in current and "key <> indexKey" in current
+    assert all(part in key for part in ("table.Range.Address", "idCol", "startCol", "kindCol", "body.Rows.Count"))
+    assert "Private idRows As Collection" in modules["PelotonTable"]  # no Scripting.Dictionary on a Mac
 
 
 def test_the_mac_branch_knows_every_slug_whose_name_differs(modules):

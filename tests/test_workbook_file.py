@@ -32,9 +32,10 @@ from support.workbook_samples import (
 )
 
 from pelotonxl.errors import WorkbookError
+from pelotonxl.model.workbook import Status
 from pelotonxl.xlsx import cell_edit, cells, config_sheet, safety, table_sheet, writer
 
-STATUS = {"last_refresh": dt.datetime(2024, 5, 1, 12, 34), "workout_count": 3, "last_result": "OK: 3 workouts <new>"}
+STATUS = Status(last_refresh=dt.datetime(2024, 5, 1, 12, 34), workout_count=3, last_result="OK: 3 workouts <new>")
 
 
 def workouts_frame() -> pd.DataFrame:
@@ -404,6 +405,43 @@ def test_a_workbook_open_in_libreoffice_is_refused_untouched(book: Path):
     lock.unlink()  # closed: the refresh goes ahead
     writer.write_tables(book, sample_content(tables(), STATUS))
     assert book.read_bytes() != before
+
+
+def _damage_in_place(path: Path, part: str) -> None:
+    """One byte of a part's compressed data flipped, the file's size and modification time kept."""
+    before = os.stat(path)
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(part)
+    data = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + int.from_bytes(data[info.header_offset + 26 : info.header_offset + 28], "little")
+    start += int.from_bytes(data[info.header_offset + 28 : info.header_offset + 30], "little")
+    data[start + info.compress_size // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(path).st_size == before.st_size
+
+
+def test_a_workbook_as_a_checked_save_left_it_is_not_read_again_and_a_change_since_is(book: Path, monkeypatch):
+    read = []
+    check_content = safety._check_content
+    monkeypatch.setattr(safety, "_check_content", lambda *args: read.append(1) or check_content(*args))
+    checked = writer.check_writable(book)
+    writer.write_tables(book, sample_content(tables(), STATUS), checked=safety.identity(book) == checked)
+    assert len(read) == 2  # the template: checked up front, and by the writer
+    writer.check_writable(book)
+    assert len(read) == 2  # as the checked save left it: the content is not read again
+    _damage_in_place(book, "xl/styles.xml")  # same size, same modification time: still a change
+    with pytest.raises(WorkbookError, match=r"is damaged \(xl/styles.xml cannot be read back\)"):
+        writer.check_writable(book)
+    assert len(read) == 3
+
+
+def test_a_save_that_does_not_vouch_for_its_source_is_checked_again(book: Path, monkeypatch):
+    writer.write_tables(book, sample_content(tables(), STATUS))  # not checked=True: a caller that did not check
+    read = []
+    monkeypatch.setattr(safety, "_check_content", lambda *args: read.append(1))
+    writer.check_writable(book)
+    assert read == [1]
 
 
 def test_not_a_workbook_and_missing_file_refuse(tmp_path: Path):

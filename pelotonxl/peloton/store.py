@@ -27,14 +27,15 @@ import sqlite3
 import time
 import uuid
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from pelotonxl.atomic_file import replacing
 from pelotonxl.errors import ConfigError
 from pelotonxl.peloton.csv_import import CSV_ID_PREFIX, is_imported, match_key
 from pelotonxl.peloton.fields import checked_graph, checked_workout, epoch
-from pelotonxl.state import StateFolder
+from pelotonxl.state import StateFolder, checked_store_record
 
 # The store's layout, as PRAGMA user_version numbers it. A change of layout adds a step to MIGRATIONS
 # that takes a store from the version before to this one; opening a store runs the steps it lacks.
@@ -163,6 +164,7 @@ class WorkoutStore:
         os.chmod(self.path, 0o600)
         # check_same_thread off: the UDF index may be built on a different thread than it was opened on;
         # every write still comes from the sync's main thread.
+        self._checked = False  # passed its integrity check on opening (open_or_set_aside)
         self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")  # readers (the UDFs) never block a refresh
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -220,13 +222,18 @@ class WorkoutStore:
         Returns the store and, when one was set aside, the line that says so."""
         path = cls.path_for(home, user_id)
         try:
+            identity = _file_identity(path)
+            unchanged = identity is not None and identity == _checked_identity(path)
             store = cls(path)
             try:
-                if store.db.execute("PRAGMA quick_check").fetchone() != ("ok",):
+                # Read whole, a check costs as much as the history is long: a file as the last checked
+                # refresh closed it (nothing but SQLite's own writes since that check) is not read again.
+                if not unchanged and store.db.execute("PRAGMA quick_check").fetchone() != ("ok",):
                     raise sqlite3.DatabaseError("its integrity check failed")
             except BaseException:
                 store.close()
                 raise
+            store._checked = True
             return store, None
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError) and "malformed" not in str(exc):
@@ -250,6 +257,13 @@ class WorkoutStore:
 
     def close(self) -> None:
         self.db.close()
+        if self._checked:  # closed: the write-ahead log folded in (unless a reader holds it), the file as it stays
+            self._checked = False
+            try:
+                with replacing(checked_store_record(self.path)) as temp:
+                    temp.write_text(json.dumps(_file_identity(self.path)), encoding="utf-8")
+            except OSError:
+                pass  # the next refresh checks the store again, that is all
 
     def __enter__(self) -> WorkoutStore:
         return self
@@ -457,11 +471,15 @@ class WorkoutStore:
 
     def ids_needing_graph(self) -> list[str]:
         """Finished workouts whose graph is missing: new ones, failed ones, ones a killed run left."""
-        rows = self.db.execute(
-            "SELECT w.id, w.json FROM workouts w LEFT JOIN graphs g ON g.workout_id = w.id "
-            "WHERE g.workout_id IS NULL ORDER BY w.created_at DESC"
-        )
-        return [wid for wid, raw in rows if is_finished(json.loads(raw))]
+
+        def find() -> list[str]:
+            rows = self.db.execute(
+                "SELECT w.id, w.json FROM workouts w LEFT JOIN graphs g ON g.workout_id = w.id "
+                "WHERE g.workout_id IS NULL ORDER BY w.created_at DESC"
+            )
+            return [wid for wid, raw in rows if is_finished(json.loads(raw))]
+
+        return self._none_since_last_time("graphs", find)
 
     def graph_failure_attempts(self) -> dict[str, int]:
         """id -> on how many refreshes its graph has failed so far (a fetched graph clears it)."""
@@ -472,12 +490,16 @@ class WorkoutStore:
 
         Stores filled before a finer setting (the old default was 300 s) are refined from these,
         a few per refresh."""
-        rows = self.db.execute(
-            "SELECT g.workout_id FROM graphs g JOIN workouts w ON w.id = g.workout_id "
-            "WHERE g.every_n IS NULL OR g.every_n > ? ORDER BY w.created_at DESC, w.id LIMIT ?",
-            (every_n, -1 if limit is None else limit),
-        )
-        return [r[0] for r in rows]
+
+        def find() -> list[str]:
+            rows = self.db.execute(
+                "SELECT g.workout_id FROM graphs g JOIN workouts w ON w.id = g.workout_id "
+                "WHERE g.every_n IS NULL OR g.every_n > ? ORDER BY w.created_at DESC, w.id LIMIT ?",
+                (every_n, -1 if limit is None else limit),
+            )
+            return [r[0] for r in rows]
+
+        return self._none_since_last_time(f"coarser:{every_n}", find)
 
     def details(self) -> dict[str, dict]:
         """workout id -> its stored details (`{"ftp_info": ...}`; `{}` when Peloton had none)."""
@@ -501,14 +523,18 @@ class WorkoutStore:
             if not args:
                 return []
             query += f" AND w.id IN ({','.join('?' * len(args))})"
-        found = []
-        for wid, raw in self.db.execute(query + " ORDER BY w.created_at DESC, w.id", args):
-            workout = json.loads(raw)
-            if is_finished(workout) and _is_ride(workout):
-                found.append(wid)
-                if limit is not None and len(found) >= limit:
-                    break
-        return found
+
+        def find() -> list[str]:
+            found = []
+            for wid, raw in self.db.execute(query + " ORDER BY w.created_at DESC, w.id", args):
+                workout = json.loads(raw)
+                if is_finished(workout) and _is_ride(workout):
+                    found.append(wid)
+                    if limit is not None and len(found) >= limit:
+                        break
+            return found
+
+        return find() if ids is not None else self._none_since_last_time("details", find)
 
     def graph(self, workout_id: str) -> dict | None:
         """One workout's stored graph, or None."""
@@ -628,6 +654,21 @@ class WorkoutStore:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    def _none_since_last_time(self, question: str, find: Callable[[], list[str]]) -> list[str]:
+        """`find()` over every workout, skipped while the raw data are as they were when it last found nothing:
+        what these questions look for (a graph, a ride's details, a finer graph missing) can appear only with
+        a change of raw data (a workout new or changed, pruned), which moves `data_version`; answering them
+        from the data is what a nothing-new refresh must not pay for as the history grows."""
+        key = f"none_since:{question}"
+        version = str(self.data_version())
+        if self._meta(key) == version:
+            return []
+        found = find()
+        if not found:
+            with self._transaction():
+                self._set_meta(key, version)
+        return found
+
     def _set_meta(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
@@ -645,6 +686,27 @@ def _record(workout: str, graph: bytes | None, samples: bool) -> tuple[dict, dic
     if unpacked is not None and not samples:
         _drop_samples(unpacked)
     return checked_workout(json.loads(workout)), unpacked
+
+
+def _file_identity(path: Path) -> list[list[int] | None] | None:
+    """The store file and its write-ahead log as they are (None: no store yet). Not the change time, which
+    every opening's chmod moves."""
+    found: list[list[int] | None] = []
+    for name in watched_files(path):
+        try:
+            st = os.stat(name)
+        except OSError:
+            found.append(None)
+            continue
+        found.append([st.st_ino, st.st_size, st.st_mtime_ns])
+    return found if found[0] is not None else None
+
+
+def _checked_identity(path: Path) -> list | None:
+    try:
+        return json.loads(checked_store_record(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _chunks(ids: list[str], size: int = 500) -> Iterator[list[str]]:

@@ -5,6 +5,7 @@ read-only, things on our sheets a rewrite would delete) and the atomic replace a
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import stat
@@ -16,6 +17,7 @@ from collections.abc import Iterable, Mapping, Set
 from pathlib import Path
 from xml.parsers import expat
 
+from pelotonxl import __version__
 from pelotonxl.atomic_file import replacing
 from pelotonxl.errors import WorkbookError
 from pelotonxl.xlsx import drawn_sheets, sheet_comments
@@ -25,6 +27,7 @@ TEMP_PREFIX = ".~peloton_xl-"
 # XML parts up to this size are checked for well-formedness before a write; a larger one is a member's
 # own sheet of data, copied as it is (never parsed, never held whole).
 XML_CHECKED_BYTES = 64 * 2**20
+MAX_SAVED = 50  # workbooks remembered in state.saved_workbooks_file(), most recent first
 _WORKSHEET = re.compile(r"xl/worksheets/[^/]+\.xml")
 
 
@@ -38,7 +41,11 @@ def check_workbook(
     inspecting the named sheets for things a rewrite would drop. `own_charts`: sheet name -> the
     data sheet its own charts plot (the Dashboard's): a chart whose every series reads that sheet is
     the refresh's, whatever a program that saved the workbook renamed it to. `notes_move`: the tables
-    whose sheets' comments the refresh moves with their rows (sheet_comments), so they are no loss."""
+    whose sheets' comments the refresh moves with their rows (sheet_comments), so they are no loss.
+
+    A workbook exactly as a refresh saved it (`save_atomically(..., checked=True)`, by its file's identity)
+    has its content checks skipped: only this code wrote it since they last passed, and reading every part
+    again would make a refresh that writes a few cells cost as much as the history is long."""
     own_charts = {name.casefold(): data for name, data in (own_charts or {}).items()}
     movable = {name.casefold() for name in notes_move}
     if not path.is_file():
@@ -55,15 +62,28 @@ def check_workbook(
             f"{path.name} is open in LibreOffice ({libreoffice.name} beside it): close it there, then refresh "
             "again (delete that file if LibreOffice is not running)."
         )
+    if not _as_saved(path):
+        _check_content(path, sheet_names, own_charts, movable)
+    try:
+        with open(path, "r+b"):
+            pass
+    except OSError as err:
+        raise WorkbookError(
+            f"{path.name} cannot be opened for writing ({err.strerror}): close it in other "
+            "programs and check its permissions."
+        ) from None
+    if not os.access(path.parent, os.W_OK):
+        raise WorkbookError(f"The folder {path.parent} is read-only: the workbook cannot be saved there.")
+
+
+def _check_content(path: Path, sheet_names: Iterable[str], own_charts: Mapping[str, str], movable: Set[str]) -> None:
+    """Damage, a workbook without macros, and what the member put on the named sheets (check_workbook)."""
     with xp.open_package(path) as pkg:
         damaged = _damaged_entry(path)
         missing = None if damaged else _missing_sheet_part(pkg)
         if damaged or missing:
             what = f"{damaged} cannot be read back" if damaged else f"its sheet part {missing} is missing"
-            raise WorkbookError(
-                f"{path.name} is damaged ({what}): restore it from a "
-                "backup, or move it away and refresh to start from a new workbook."
-            )
+            raise xp.damaged(path, what)
         _refuse_a_workbook_without_macros(pkg, path)
         for name in sheet_names:
             sheet = drawn_sheets.recorded(pkg, name) or xp.sheet_for_table(pkg, name)  # renamed or not
@@ -76,16 +96,48 @@ def check_workbook(
                     f"The {sheet.name} sheet holds {', '.join(found)}, which a refresh would "
                     "delete: move them to another sheet, then refresh again."
                 )
+
+
+def identity(path: Path) -> list[int]:
+    """What changes whenever the file does: a save by any program (a new file, or new bytes and times)."""
+    st = os.stat(path)
+    # st_ctime_ns is the change time on POSIX (no program sets it); on Windows a creation time, still new per save.
+    return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _saved_record() -> dict:
+    from pelotonxl.state import saved_workbooks_file
+
     try:
-        with open(path, "r+b"):
-            pass
-    except OSError as err:
-        raise WorkbookError(
-            f"{path.name} cannot be opened for writing ({err.strerror}): close it in other "
-            "programs and check its permissions."
-        ) from None
-    if not os.access(path.parent, os.W_OK):
-        raise WorkbookError(f"The folder {path.parent} is read-only: the workbook cannot be saved there.")
+        data = json.loads(saved_workbooks_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _as_saved(path: Path) -> bool:
+    """Is the workbook byte for byte as a checked save of this release left it?"""
+    from pelotonxl.state import comparable_path
+
+    try:
+        return _saved_record().get(comparable_path(path)) == [identity(path), __version__]
+    except OSError:
+        return False
+
+
+def _remember_saved(path: Path) -> None:
+    """Record the file a checked save just wrote; a record that cannot be written only costs a full check."""
+    from pelotonxl.state import comparable_path, saved_workbooks_file
+
+    try:
+        entry = {comparable_path(path): [identity(path), __version__]}
+        entry.update((k, v) for k, v in _saved_record().items() if k not in entry)
+        record = saved_workbooks_file()
+        record.parent.mkdir(parents=True, exist_ok=True)
+        with replacing(record) as temp:
+            temp.write_text(json.dumps(dict(list(entry.items())[:MAX_SAVED])), encoding="utf-8")
+    except OSError:
+        pass
 
 
 def _refuse_a_workbook_without_macros(pkg: xp.Package, path: Path) -> None:
@@ -224,13 +276,18 @@ def _temp_path(path: Path, pid: int) -> Path:
     return path.with_name(f"{TEMP_PREFIX}{path.name}.{pid}.tmp")
 
 
-def save_atomically(pkg: xp.Package, path: Path) -> None:
+def save_atomically(pkg: xp.Package, path: Path, *, checked: bool = False) -> None:
+    """Replace the workbook with `pkg`. `checked`: the caller vouches that its source passed every check
+    of a refresh (`status_cells.check_writable`) and that it only rewrote our sheets and copied the rest,
+    so what it writes passes them too: `check_workbook` skips the content checks while the file stays as saved."""
     busy = functools.partial(WorkbookError, f"{path.name} is open in another program: close it, then refresh again.")
     with replacing(path, _temp_path(path, os.getpid()), busy=busy) as temp:
         with open(temp, "wb") as stream:
             pkg.write_zip(stream)
         os.chmod(temp, stat.S_IMODE(os.stat(path).st_mode))
         pkg.close()  # Windows cannot replace a file that is still open
+    if checked:
+        _remember_saved(path)
 
 
 def remove_stale_temps(path: Path) -> None:

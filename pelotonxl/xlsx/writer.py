@@ -29,7 +29,6 @@ from pelotonxl.model.workbook import (
     WorkbookContent,
     follow_renamed,
 )
-from pelotonxl.settings import STATUS_NAMES
 from pelotonxl.xlsx import (
     dashboard_sheet,
     member_columns,
@@ -63,21 +62,18 @@ class WriteReport:
     notes_dropped: int = 0  # workouts gone from Peloton whose notes went with them (--full only)
 
 
-def check_writable(path: Path | str) -> None:
+def check_writable(path: Path | str) -> list[int]:
     """Raise WorkbookError (one actionable line) unless a refresh can safely write the workbook."""
-    status_cells.check_writable(path)
+    return status_cells.check_writable(path)
 
 
-def write_tables(path: Path | str, content: WorkbookContent) -> WriteReport:
+def write_tables(path: Path | str, content: WorkbookContent, *, checked: bool = False) -> WriteReport:
     """Replace the content's sheets and the Config status cells; everything else stays as it was.
 
-    A Dashboard in `content` regenerates the Dashboard sheet, its charts and its data sheet."""
+    A Dashboard in `content` regenerates the Dashboard sheet, its charts and its data sheet. `checked`: the
+    file is as `check_writable` passed it (see `safety.save_atomically`)."""
     started = time.perf_counter()
     path = Path(path)
-    status = content.status
-    unknown = set(status) - set(STATUS_NAMES)
-    if unknown:
-        raise ValueError(f"unknown status keys: {sorted(unknown)}")
     tables, board = content.tables, content.dashboard
     safety.remove_stale_temps(path)
     ride = content.ride
@@ -99,7 +95,8 @@ def write_tables(path: Path | str, content: WorkbookContent) -> WriteReport:
         if ride is not None:
             written_ids |= ride_sheet.write_ride(pkg, styles, ride.view)
         rows = {t.name: len(t.frame) for t in tables}
-        config_id = status_cells.write_status(pkg, styles, status)
+        dropped = max((n for _, n, _ in written), default=0)
+        config_id = status_cells.write_status(pkg, styles, content.status, dropped)
         if content.stamp is not None:
             status_cells.set_stamp(pkg, content.stamp)
         pkg.put(styles_part, styles.xml)
@@ -111,8 +108,8 @@ def write_tables(path: Path | str, content: WorkbookContent) -> WriteReport:
             {sheet: refs for _, _, (sheet, refs) in written if refs is not None},
         )
         status_cells.drop_calc_chain_of(pkg, written_ids | ({config_id} if config_id else set()))
-        safety.save_atomically(pkg, path)
-    return WriteReport(rows, time.perf_counter() - started, max((n for _, n, _ in written), default=0))
+        safety.save_atomically(pkg, path, checked=checked)
+    return WriteReport(rows, time.perf_counter() - started, dropped)
 
 
 def _write_table(

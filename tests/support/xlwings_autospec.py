@@ -1,6 +1,7 @@
 """xlwings objects for the tests that know xlwings' real API: autospecs of xlwings 0.37.8's own classes
 (App, Apps, Book, Books, Sheet, Sheets, Range, Table, Tables, Chart, Charts, ChartSeries,
-ChartSeriesCollection, Names, Name) whose state lives in the stand-in (support/xlwings_standin.py).
+ChartSeriesCollection, Names, Name, PivotTables, PivotTable) whose state lives in the stand-in
+(support/xlwings_standin.py). `.api` hands over the stand-in's native object (Excel's object model) as is.
 
     book = standin.Book(...)             # the state: cells, tables, charts, calls made
     live_writer.write_tables_live(real_api(book), content)
@@ -45,6 +46,7 @@ import xlwings.main as xw_main
 
 from support import xlwings_standin as standin
 from support import xlwings_standin_charts as standin_charts
+from support import xlwings_standin_pivots as standin_pivots
 from support import xlwings_standin_tables as standin_tables
 
 XLWINGS_CLASS: dict[type, type] = {
@@ -63,6 +65,8 @@ XLWINGS_CLASS: dict[type, type] = {
     standin_charts.Chart: xw_main.Chart,
     standin_charts.ChartSeriesCollection: xw_main.ChartSeriesCollection,
     standin_charts.ChartSeries: xw_main.ChartSeries,
+    standin_pivots.PivotTables: xw_main.PivotTables,
+    standin_pivots.PivotTable: xw_main.PivotTable,
 }
 _STATE = "_xlwings_autospec_state"  # on each wrapper's own class: the stand-in object behind it
 _CONTAINER = ("__iter__", "__len__", "__getitem__", "__contains__", "__call__")
@@ -92,6 +96,8 @@ def state_of(wrapper: Any) -> Any:
 
 
 def _result(cls: type, name: str, value: Any) -> Any:
+    if name == "api":
+        return value  # Excel's own object (COM or appscript): xlwings hands it over unchecked, so do these tests
     if type(value) in XLWINGS_CLASS or any(k in XLWINGS_CLASS for k in type(value).__mro__):
         return real_api(value)
     if not isinstance(value, _PLAIN) and not hasattr(value, "isoformat"):

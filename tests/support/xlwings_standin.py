@@ -38,6 +38,7 @@ from openpyxl.utils import get_column_letter
 
 from support.xlwings_standin_charts import Charts
 from support.xlwings_standin_items import NamedItems
+from support.xlwings_standin_pivots import ComName, MacName, PivotTables
 from support.xlwings_standin_tables import Tables, unique_header
 
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
@@ -129,6 +130,7 @@ class Book:
         # A chart selected instead of cells: xlwings on a Mac answers None; on Windows it reads the
         # selection's Address, which a chart's COM object lacks (pywin32 raises AttributeError).
         self.chart_selected_on: str | None = None  # None, "mac" or "windows"
+        self.native = "windows"  # what `.api` hands over: COM objects ("windows") or appscript's ("mac")
 
     @property
     def selection(self) -> Range | None:
@@ -197,6 +199,7 @@ class Sheet:
         self.widths: dict[int, float] = {}
         self.tables = Tables(self)
         self.charts = Charts(self)
+        self.pivot_tables = PivotTables(self)
 
     def range(self, cell1: str | tuple[int, int], cell2: str | tuple[int, int] | None = None) -> Range:
         if isinstance(cell1, str) and ":" in cell1 and cell2 is None:
@@ -414,6 +417,7 @@ class Names:
         self.book = book
         self._names: dict[str, tuple[str, str]] = {}  # casefolded name -> (sheet name, address)
         self._formulas: dict[str, str] = {}  # casefolded name -> a constant's formula
+        self.hidden: set[str] = set()  # casefolded names made invisible through `.api`
 
     def define(self, name: str, sheet: str, address: str) -> None:
         """Test helper (in xlwings: names.add(name, "=Sheet!$B$3"))."""
@@ -430,10 +434,10 @@ class Names:
 
     def __getitem__(self, name: str) -> Name:
         if name.casefold() in self._formulas:
-            return Name(name, None, self._formulas[name.casefold()])
+            return Name(name, None, self._formulas[name.casefold()], self)
         sheet, address = self._names[name.casefold()]
         rng = self.book.sheets[sheet].range(address)
-        return Name(name, rng, f"={sheet}!{address}")
+        return Name(name, rng, f"={sheet}!{address}", self)
 
 
 @dataclass
@@ -441,3 +445,10 @@ class Name:
     name: str
     refers_to_range: Range | None
     refers_to: str = ""
+    names: Names | None = None
+
+    @property
+    def api(self) -> ComName | MacName:
+        assert self.names is not None
+        native = MacName if self.names.book.native == "mac" else ComName
+        return native(self.names.hidden, self.name)

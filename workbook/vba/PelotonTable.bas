@@ -13,6 +13,26 @@ Private Const ERR_VALUE As Long = 2015  ' xlErrValue
 Private Const TABLE_NAME As String = "Metrics"
 Private Const LAST_SERIAL As Double = 2958466  ' 10000-01-01: past Excel's last date
 
+' The index: the Metrics table's Workout ID, Start and Discipline columns read once and kept between
+' calls, so a recalculation of many PELOTON_METRIC cells reads them once, not once per cell. A call
+' uses it only while all of these hold, and builds it again otherwise:
+'  1. it was built less than INDEX_SECONDS ago (one recalculation; Timer restarts at midnight: then too);
+'  2. the table's sheet and address (rows added or removed by a refresh, a moved table), the positions of
+'     its Workout ID, Start and Discipline columns and its first and last Workout IDs are those it was
+'     built from (a refresh, a sort or a reordering of the columns changes one of them);
+'  3. the row an answer comes from still holds the Workout ID (and Start) the index read there, checked
+'     in the sheet on every answer: a sort that kept the first and last rows is caught here;
+'  4. a Workout ID the index lacks is looked for again in a fresh index before the answer is #N/A.
+' So an answer for a Workout ID is always the sheet's; "latest" or a date can miss, for at most
+' INDEX_SECONDS, only a hand edit of a Start or Discipline cell on a row other than the one answered.
+' A Collection keyed by Workout ID: VBA's own hashed lookup, on Windows and on a Mac alike (there is
+' no Scripting.Dictionary on a Mac).
+Private Const INDEX_SECONDS As Single = 2
+Private idRows As Collection           ' LCase(Trim(Workout ID)) -> row (1 = first data row)
+Private indexIds As Variant, indexStarts As Variant, indexKinds As Variant  ' the columns, as read
+Private indexKey As String             ' condition 2, as it was when built
+Private indexBuilt As Single           ' Timer when built
+
 Public Function MetricFromTable(ByVal workout As Variant, ByVal metric As Variant) As Variant
     Dim table As ListObject, headers As Variant
     Dim idCol As Long, startCol As Long, kindCol As Long, row As Long, col As Long
@@ -31,7 +51,7 @@ Public Function MetricFromTable(ByVal workout As Variant, ByVal metric As Varian
     kindCol = HeaderColumn(headers, "Discipline")
     If idCol = 0 Or startCol = 0 Then Exit Function
 
-    row = WorkoutRow(table, idCol, startCol, kindCol, workout)
+    row = IndexedWorkoutRow(table, idCol, startCol, kindCol, workout)
     If row < 0 Then
         MetricFromTable = CVErr(ERR_VALUE)
         Exit Function
@@ -72,36 +92,112 @@ Private Function MetricsTable() As ListObject
     Next sheet
 End Function
 
-' The table row (1 = first data row) of the workout asked for; 0 when there is none, -1 when the
+' WorkoutRow from a current index (see "The index" above): built again when stale, when the row it
+' answers no longer holds what it read there, or when it lacks the Workout ID asked for.
+Private Function IndexedWorkoutRow(ByVal table As ListObject, ByVal idCol As Long, ByVal startCol As Long, _
+                                   ByVal kindCol As Long, ByVal workout As Variant) As Long
+    Dim key As String, fresh As Boolean, attempt As Long
+    key = TableKey(table, idCol, startCol, kindCol)
+    For attempt = 1 To 2
+        fresh = False
+        If Not IndexCurrent(key) Then
+            BuildIndex table, idCol, startCol, kindCol, key
+            fresh = True
+        End If
+        IndexedWorkoutRow = WorkoutRow(workout)
+        If IndexedWorkoutRow > 0 Then
+            If RowUnchanged(table, IndexedWorkoutRow, idCol, startCol) Then Exit Function
+        ElseIf IndexedWorkoutRow < 0 Or fresh Or VarType(workout) <> vbString Then
+            Exit Function ' not a workout argument, or an index just read from the sheet
+        ElseIf Not IsWorkoutId(LCase$(Trim$(workout))) Then
+            Exit Function ' "latest <kind>" or a date with no workout: the index is current by conditions 1-2
+        End If
+        If fresh Then Exit Function
+        indexKey = "" ' stale after all: read the sheet again, once
+    Next attempt
+End Function
+
+' Conditions 1 and 2: built from the table as `key` describes it, less than INDEX_SECONDS ago.
+Private Function IndexCurrent(ByVal key As String) As Boolean
+    Dim clock As Single
+    If idRows Is Nothing Or indexKey = "" Or key <> indexKey Then Exit Function
+    clock = Timer
+    IndexCurrent = clock >= indexBuilt And clock - indexBuilt < INDEX_SECONDS
+End Function
+
+' What a refresh, a sort or a moved column changes: the table's sheet and address, the three columns'
+' positions, its first and last Workout IDs.
+Private Function TableKey(ByVal table As ListObject, ByVal idCol As Long, ByVal startCol As Long, _
+                          ByVal kindCol As Long) As String
+    Dim body As Range
+    Set body = table.DataBodyRange
+    TableKey = table.Parent.Name & "!" & table.Range.Address & "|" & idCol & "|" & startCol & "|" & kindCol & _
+               "|" & CellText(body.Cells(1, idCol).Value2) & "|" & CellText(body.Cells(body.Rows.Count, idCol).Value2)
+End Function
+
+Private Sub BuildIndex(ByVal table As ListObject, ByVal idCol As Long, ByVal startCol As Long, _
+                       ByVal kindCol As Long, ByVal key As String)
+    Dim r As Long, id As String
+    indexKey = ""
+    indexIds = ColumnValues(table, idCol)
+    indexStarts = ColumnValues(table, startCol)
+    If kindCol > 0 Then indexKinds = ColumnValues(table, kindCol) Else indexKinds = Empty
+    Set idRows = New Collection
+    For r = 1 To UBound(indexIds, 1)
+        id = LCase$(Trim$(CellText(indexIds(r, 1))))
+        If IsWorkoutId(id) Then
+            If IndexedRow(id) = 0 Then idRows.Add r, id ' the first row of an ID, as a scan finds it
+        End If
+    Next r
+    indexKey = key
+    indexBuilt = Timer
+End Sub
+
+' The row the index holds for a Workout ID; 0 when it has none.
+Private Function IndexedRow(ByVal id As String) As Long
+    On Error Resume Next ' a key the Collection lacks: no row
+    IndexedRow = idRows(id)
+End Function
+
+' Condition 3: the sheet's row still holds the Workout ID and the Start the index read there.
+Private Function RowUnchanged(ByVal table As ListObject, ByVal row As Long, ByVal idCol As Long, _
+                              ByVal startCol As Long) As Boolean
+    Dim body As Range
+    Set body = table.DataBodyRange
+    If row > body.Rows.Count Then Exit Function
+    RowUnchanged = CellText(body.Cells(row, idCol).Value2) = CellText(indexIds(row, 1)) And _
+                   CellText(body.Cells(row, startCol).Value2) = CellText(indexStarts(row, 1))
+End Function
+
+' A cell's value as text to compare; "" for an empty cell or an error value (which CStr refuses).
+Private Function CellText(ByVal value As Variant) As String
+    If IsError(value) Or IsEmpty(value) Then Exit Function
+    CellText = CStr(value)
+End Function
+
+' The index's row (1 = first data row) of the workout asked for; 0 when there is none, -1 when the
 ' argument is not a Workout ID, a date, "latest" or "latest <kind>".
-Private Function WorkoutRow(ByVal table As ListObject, ByVal idCol As Long, ByVal startCol As Long, _
-                            ByVal kindCol As Long, ByVal workout As Variant) As Long
-    Dim text As String, ids As Variant, starts As Variant, r As Long, target As Double, kind As String
+Private Function WorkoutRow(ByVal workout As Variant) As Long
+    Dim text As String, target As Double, kind As String
 
     Select Case VarType(workout)
         Case vbString
             text = LCase$(Trim$(workout))
             If text = "latest" Then
-                WorkoutRow = LatestRow(ColumnValues(table, startCol), -1)
+                WorkoutRow = LatestRow(indexStarts, -1)
                 Exit Function
             End If
             If Left$(text, 7) = "latest " Then
                 kind = DisciplineKey(Trim$(Mid$(text, 8)))
                 If kind = "" Then
                     WorkoutRow = -1
-                ElseIf kindCol > 0 Then
-                    WorkoutRow = LatestOfKind(ColumnValues(table, startCol), ColumnValues(table, kindCol), kind)
+                ElseIf Not IsEmpty(indexKinds) Then
+                    WorkoutRow = LatestOfKind(indexStarts, indexKinds, kind)
                 End If
                 Exit Function
             End If
             If IsWorkoutId(text) Then
-                ids = ColumnValues(table, idCol)
-                For r = 1 To UBound(ids, 1)
-                    If LCase$(Trim$(CStr(ids(r, 1)))) = text Then
-                        WorkoutRow = r
-                        Exit Function
-                    End If
-                Next r
+                WorkoutRow = IndexedRow(text)
                 Exit Function
             End If
             If text Like "####-##-##t*" Then text = Replace(text, "t", " ", 1, 1) ' ISO 8601, as Python reads it
@@ -121,10 +217,9 @@ Private Function WorkoutRow(ByVal table As ListObject, ByVal idCol As Long, ByVa
             Exit Function
     End Select
 
-    starts = ColumnValues(table, startCol)
     ' A date-time: the workout that started in that minute; a bare date: the latest that day.
-    WorkoutRow = LatestRow(starts, target, True)
-    If WorkoutRow = 0 And target = Int(target) Then WorkoutRow = LatestRow(starts, target, False)
+    WorkoutRow = LatestRow(indexStarts, target, True)
+    If WorkoutRow = 0 And target = Int(target) Then WorkoutRow = LatestRow(indexStarts, target, False)
 End Function
 
 ' The row of the latest start: of all (onDay < 0), of those within a minute of onDay (sameMinute),
@@ -155,7 +250,7 @@ Private Function LatestOfKind(ByVal starts As Variant, ByVal kinds As Variant, B
     Dim r As Long, best As Double
     For r = 1 To UBound(starts, 1)
         If VarType(starts(r, 1)) = vbDouble Or VarType(starts(r, 1)) = vbDate Then
-            If NameKey(CStr(kinds(r, 1))) = kind Then
+            If NameKey(CellText(kinds(r, 1))) = kind Then
                 If LatestOfKind = 0 Or CDbl(starts(r, 1)) > best Then
                     LatestOfKind = r
                     best = CDbl(starts(r, 1))
