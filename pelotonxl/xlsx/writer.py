@@ -140,7 +140,7 @@ def _write_table(
     old_ref = ET.fromstring(old_table).get("ref") if old_table is not None else None
     ours = table_sheet.table_column_names(table.frame.columns)
     comments = sheet_comments.find(pkg, sheet.part)
-    view = table_view.read(old_sheet, old_table)
+    view = table_view.read(old_sheet, old_table, member_columns.recorded_order(pkg, table.name))
     try:
         member = member_columns.read_kept(
             old_sheet,
