@@ -42,7 +42,7 @@ def content() -> WorkbookContent:
     loads = [60 + 50 * math.sin(i / 9) if i % 3 else 0.0 for i in range(len(days))]
     table = fitness_table(fitness.fitness_frame(fitness.daily_load(days.date, loads)))
     board = db.build_dashboard(workouts, metrics, NOW, fitness=table)
-    return WorkbookContent(workouts, metrics, board, {}, fitness=table)
+    return WorkbookContent(workouts, metrics, board, fitness=table)
 
 
 def fitness_chart(book: Path) -> etree._Element:

@@ -6,6 +6,7 @@ The CLI runs in this process against the local Peloton server; docs/what-happens
 from __future__ import annotations
 
 import sqlite3
+import struct
 import zipfile
 from pathlib import Path
 
@@ -139,6 +140,51 @@ def test_a_damaged_workbook_part_is_named_in_the_documented_line(server, workboo
     assert f"Book.xlsm is damaged ({said}): restore it from a backup" in line
     assert workbook.read_bytes() == before
     assert server.request_count("/api/") == 0  # refused before any request
+
+
+def _mark_entry(path: Path, part: str, *, flags: int = 0, method: int | None = None) -> None:
+    """Set general-purpose flags (1: encrypted) or the compression method of one entry, in its local header
+    and its central record alike, the data left as it is: a zip another tool wrote that way."""
+    with zipfile.ZipFile(path) as zf:
+        info, record = zf.getinfo(part), zf.start_dir
+    raw = bytearray(path.read_bytes())
+
+    def mark(at: int) -> None:  # `at`: the flags field; the method follows it
+        struct.pack_into("<H", raw, at, struct.unpack_from("<H", raw, at)[0] | flags)
+        if method is not None:
+            struct.pack_into("<H", raw, at + 2, method)
+
+    mark(info.header_offset + 6)
+    while raw[record : record + 4] == b"PK\x01\x02":
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", raw, record + 28)
+        if raw[record + 46 : record + 46 + name_len] == part.encode():
+            mark(record + 8)
+        record += 46 + name_len + extra_len + comment_len
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize(
+    ("part", "flags", "method"),
+    [
+        ("xl/vbaProject.bin", 1, None),  # encrypted: zipfile wants a password
+        ("[Content_Types].xml", 1, None),  # read while opening the package, before the damage check
+        ("xl/styles.xml", 0, 9),  # Deflate64, which zipfile cannot inflate
+        ("xl/worksheets/sheet2.xml", 0, 99),  # WinZip's AES marker
+        ("xl/workbook.xml", 0, 12),  # said to be bzip2, deflated in fact
+    ],
+    ids=["encrypted", "encrypted content types", "deflate64", "aes", "bzip2 label"],
+)
+def test_an_encrypted_or_unreadably_compressed_part_is_the_damaged_line(
+    server, workbook, home, run_cli, part, flags, method
+):
+    _mark_entry(workbook, part, flags=flags, method=method)
+    before = workbook.read_bytes()
+    result = run_cli(server, workbook, home)
+    assert result.returncode == 1
+    line = one_line_error(result)
+    assert f"Book.xlsm is damaged ({part} cannot be read back): restore it from a backup" in line
+    assert workbook.read_bytes() == before
+    assert server.request_count("/api/") == 0
 
 
 def test_json_nested_200000_deep_is_one_line(server, workbook, home, run_cli):

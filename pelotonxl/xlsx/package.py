@@ -8,11 +8,13 @@ reports the file as corrupt. ElementTree is used for reading only.
 from __future__ import annotations
 
 import html
+import lzma
 import posixpath
 import re
 import time
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -37,6 +39,17 @@ REL_CHART = REL_NS + "/chart"
 CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
 CT_CHART = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
 CONTENT_TYPES = "[Content_Types].xml"
+# What zipfile raises for an entry it cannot give back: bad CRC or data (BadZipFile, zlib, EOFError, bz2's
+# OSError, lzma's), an encrypted entry (RuntimeError) or a compression method it lacks (NotImplementedError).
+ENTRY_READ_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    lzma.LZMAError,
+    RuntimeError,
+    NotImplementedError,
+)
 
 
 def search_part(pattern: str, xml: str, what: str, flags: int = 0) -> re.Match[str]:
@@ -98,7 +111,12 @@ class Package:
     def data(self, name: str) -> bytes:
         if not self.has(name):
             raise KeyError(name)
-        return self._edited[name] if name in self._edited else self._zip.read(name)
+        if name in self._edited:
+            return self._edited[name]
+        try:
+            return self._zip.read(name)
+        except ENTRY_READ_ERRORS:
+            raise damaged(self.path, f"{name} cannot be read back") from None
 
     def text(self, name: str) -> str:
         return self.data(name).decode("utf-8")

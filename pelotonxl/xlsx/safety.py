@@ -12,7 +12,6 @@ import stat
 import time
 import xml.etree.ElementTree as ET
 import zipfile
-import zlib
 from collections.abc import Iterable, Mapping, Set
 from pathlib import Path
 from xml.parsers import expat
@@ -204,9 +203,10 @@ def _notes_only(pkg: xp.Package, sheet: xp.SheetEntry) -> bool:
 
 
 def _damaged_entry(path: Path) -> str | None:
-    """The first zip entry whose data does not read back intact (bad CRC or deflate data), or an XML
-    part up to XML_CHECKED_BYTES that is not well-formed, if any: better refused up front, naming the
-    part, than met halfway through a write. Read in chunks: a member's huge sheet is never held whole."""
+    """The first zip entry whose data does not read back intact (bad CRC or compressed data, encrypted, a
+    compression method zipfile lacks), or an XML part up to XML_CHECKED_BYTES that is not well-formed, if
+    any: better refused up front, naming the part, than met halfway through a write. Read in chunks: a
+    member's huge sheet is never held whole."""
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
             xml = (
@@ -222,7 +222,7 @@ def _damaged_entry(path: Path) -> str | None:
                             parser.Parse(chunk, False)
                     if parser:
                         parser.Parse(b"", True)
-            except (zipfile.BadZipFile, zlib.error, EOFError, expat.ExpatError):
+            except (*xp.ENTRY_READ_ERRORS, expat.ExpatError):
                 return info.filename
     return None
 
