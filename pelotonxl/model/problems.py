@@ -5,7 +5,8 @@ cannot be read, notes that went with removed workouts, rows of an imported CSV t
 are a `Problems` record, built by `Problems.found` from what the refresh knows. The terminal
 (`commands/report.py`), the ribbon's closing box (`ribbon.py`) and the Config sheet's Last result
 (`WorkbookContent.status`) only render it: a heading and one line a workout, one sentence, one line. A
-new kind of problem is a member of `Kind` and a row of `_WORDS`, and every surface says it.
+new kind of problem is a member of `Kind`, a row of `_WORDS` and an argument of `Problems.found`, and every
+surface says it (tests/test_problems_generated.py checks that they do).
 """
 
 from __future__ import annotations
