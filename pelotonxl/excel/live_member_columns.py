@@ -101,7 +101,9 @@ def read_member_columns(
     for r, row in enumerate(values[1:], start=1):
         wid = row[id_at] if id_at is not None else None
         if wid in (None, ""):
-            continue
+            if not any(rules.is_note(row[i], _is_formula(formulas[r][i], row[i])) for i in member):
+                continue
+            wid = f"row {top + r}"  # a row the member added, notes and no ID: kept at the bottom, as headless
         key = _text(wid)
         if kept.notes.get(key):  # a second row with this ID (refused above if it has notes too)
             continue
