@@ -142,6 +142,27 @@ def test_a_nothing_new_refresh_loads_neither_pandas_nor_openpyxl(server, workboo
     assert not {"pandas", "numpy", "openpyxl"} & imported
 
 
+def test_the_terminals_refresh_loads_pandas_without_pyarrow_and_the_export_still_writes_parquet(
+    server, workbook, home, tmp_path
+):
+    import pyarrow.parquet as pq
+
+    def imported_by(*extra: str) -> set[str]:
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", str(CLI), "--workbook", str(workbook), "--full", *extra],
+            env=cli_env(server, home),
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        return {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if "import time:" in line}
+
+    refresh = imported_by()  # pandas' own attempt at pyarrow is listed, refused; its library is not loaded
+    assert "pandas" in refresh and "pyarrow.lib" not in refresh  # 35 MB that pandas would load for nothing
+    assert "pyarrow.lib" in imported_by("--export", str(tmp_path / "out"))
+    assert pq.read_table(tmp_path / "out" / "workouts.parquet").num_rows == len(server.account.workouts)
+
+
 class TestPages:
     @pytest.fixture
     def account(self):
