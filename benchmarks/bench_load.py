@@ -16,8 +16,9 @@ graphs at the default 5-second sampling, in memory, as the store's `records()` y
 B starts from each ride's derived "power" record, as a refresh does (the store makes it once, when the
 ride's graph arrives; that cost is printed too). `--first-refresh N` instead measures a whole first refresh
 of N demo workouts (sign-in, pages, every graph and every ride's GET /api/workout/{id}, the workbook
-written headless) against the local stand-in answering each request after --latency seconds, beside its
-bound: ceil(requests / workers) x latency.
+written headless) against the local stand-in answering each request after --latency seconds (served from a
+process of its own), beside its bound: ceil(requests / workers) x latency, with when the last answer came
+and what the refresh did after it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import time
 from datetime import datetime, timezone
+from typing import Any
 
 from benchmarks.bench_power_curve import best_of
 from pelotonxl.demo.account import make_account
@@ -33,31 +35,59 @@ from pelotonxl.model import training_load as tl
 from pelotonxl.settings import resolve
 
 GOAL_SECONDS = 1.0
+BENCH_USER, BENCH_PASSWORD = "bench@example.com", "secret"
 NOW = datetime(2026, 11, 29, 12, 0)
 
 
+def _serve(n: int, latency: float, talk: Any, done: Any) -> None:
+    """The stand-in for `first_refresh`, in its own process: its URL out, then, when `done` is set, what
+    it saw (ride details asked, when the last answer went out, its own CPU)."""
+    from pelotonxl.demo.server import FakePeloton
+
+    with FakePeloton(make_account(n), username=BENCH_USER, password=BENCH_PASSWORD, latency=latency) as server:
+        talk.put(server.url)
+        cpu = time.process_time()
+        done.wait()
+        log = server.requests
+        details = sum(1 for r in log if r.path.count("/") == 3 and r.path.startswith("/api/workout/"))
+        talk.put((details, max((r.at for r in log), default=0.0), time.process_time() - cpu))
+
+
 def first_refresh(n: int, latency: float, workers: int, every_n: int) -> int:
-    """One first refresh of `n` demo workouts, in this process, against the stand-in with `latency`."""
+    """One first refresh of `n` demo workouts, in this process, against the stand-in with `latency`, served
+    from a process of its own: Peloton's servers are not in the member's Python, and a stand-in in this one
+    would take the interpreter lock from the refresh's threads for every reply it builds (2 ms a graph)."""
     import math
+    import multiprocessing
     import shutil
     import tempfile
     from pathlib import Path
 
-    from pelotonxl.demo.server import FakePeloton
     from pelotonxl.refresh_job import run_refresh
     from pelotonxl.xlsx import writer
 
-    account = make_account(n)
-    rides = sum(1 for w in account.workouts if w["fitness_discipline"] == "cycling")
-    with tempfile.TemporaryDirectory(prefix="bench-load-") as scratch:
-        book = Path(scratch) / "Bench.xlsm"
-        shutil.copy(Path(__file__).resolve().parent.parent / "PelotonWorkbook.xlsm", book)
-        with FakePeloton(account, username="bench@example.com", password="secret", latency=latency) as server:
-            values = {"api_url": server.url, "auth_url": server.url, "username": "bench@example.com"}
-            values |= {"password": "secret", "home": str(Path(scratch) / "home")}
-            settings = resolve({**values, "workers": workers, "every_n": every_n}, environ={})
+    rides = sum(1 for w in make_account(n).workouts if w["fitness_discipline"] == "cycling")
+    context = multiprocessing.get_context("spawn")
+    talk, done = context.Queue(), context.Event()
+    server = context.Process(target=_serve, args=(n, latency, talk, done), daemon=True)
+    server.start()
+    try:
+        url = talk.get(timeout=600)
+        with tempfile.TemporaryDirectory(prefix="bench-load-") as scratch:
+            book = Path(scratch) / "Bench.xlsm"
+            shutil.copy(Path(__file__).resolve().parent.parent / "PelotonWorkbook.xlsm", book)
+            values = {"api_url": url, "auth_url": url, "username": BENCH_USER, "password": BENCH_PASSWORD}
+            settings = resolve(
+                {**values, "home": str(Path(scratch) / "home"), "workers": workers, "every_n": every_n}, {}
+            )
+            started, cpu = time.monotonic(), time.process_time()
             result = run_refresh(settings, lambda content: writer.write_tables(book, content))
-            details = sum(1 for r in server.requests if r.path.count("/") == 3 and r.path.startswith("/api/workout/"))
+            cpu = time.process_time() - cpu
+        done.set()
+        details, last_answer, server_cpu = talk.get(timeout=60)
+    finally:
+        done.set()
+        server.join(timeout=10)
     bound = math.ceil(result.requests / workers) * latency
     print(
         f"First refresh of {n:,} demo workouts ({rides:,} rides) at {latency * 1000:g} ms a request, "
@@ -67,7 +97,13 @@ def first_refresh(n: int, latency: float, workers: int, every_n: int) -> int:
     print("|---:|---:|---:|---:|---:|")
     ratio = result.seconds / bound
     print(f"| {result.requests:,} | {details:,} | {result.seconds:.2f} | {bound:.2f} | {ratio:.2f}x |")
-    print(f"\nGoal <= 1.15x the bound: {'met' if ratio <= 1.15 else 'MISSED'}.")
+    answered = last_answer - started
+    print(
+        f"\nThe last answer came {answered:.2f} s in ({answered / bound:.2f}x the bound); after it, "
+        f"{result.seconds - answered:.2f} s of tables, load and Dashboard and the workbook written "
+        f"(the write {result.write_seconds:.2f} s). CPU: the refresh {cpu:.2f} s, the stand-in {server_cpu:.2f} s."
+    )
+    print(f"Goal <= 1.15x the bound: {'met' if ratio <= 1.15 else 'MISSED'}.")
     return 0 if ratio <= 1.15 else 1
 
 

@@ -9,7 +9,7 @@ wall time:
   2. a 100 MB workout list: the server streams a valid 100 MB JSON list (refused at the 32 MB cap);
   3. a 100 MB performance graph for every workout;
   4. a member's sheet of 2 MB compressed that expands to 2 GiB of XML, beside the refresh's sheets
-     (copied across untouched, in chunks);
+     (copied across as its raw compressed bytes, never inflated nor deflated by the copy);
 
     python -m benchmarks.bench_memory [--expand-mib 2048]
 

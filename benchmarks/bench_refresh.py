@@ -75,6 +75,7 @@ class Run:
     stdout: str
     stderr: str
     peak_mb: float
+    cpu: float = 0.0  # the child's user + system seconds: what the machine's load does not inflate
 
 
 @dataclass
@@ -94,7 +95,7 @@ class Row:
 
 
 def run_measured(cmd: list[str], env: dict[str, str], cwd: Path) -> Run:
-    """Run cmd to completion; wall time from spawn to exit, and the child's own peak RSS."""
+    """Run cmd to completion: wall time from spawn to exit, the child's own peak RSS and its CPU seconds."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, text=True)
@@ -106,7 +107,8 @@ def run_measured(cmd: list[str], env: dict[str, str], cwd: Path) -> Run:
         err.seek(0)
         # ru_maxrss is in kilobytes on Linux (bytes on macOS).
         scale = 1024 * 1024 if sys.platform == "darwin" else 1024
-        return Run(wall, proc.returncode, out.read(), err.read(), usage.ru_maxrss / scale)
+        cpu = usage.ru_utime + usage.ru_stime
+        return Run(wall, proc.returncode, out.read(), err.read(), usage.ru_maxrss / scale, cpu)
 
 
 def child_env(server: FakePeloton, home: Path, workers: int) -> dict[str, str]:
@@ -303,26 +305,44 @@ def code_version() -> str:
     return f"commit {commit}" + (" plus uncommitted changes to the code or workbook" if dirty else "")
 
 
-def report(rows: list[Row], targets: list[Target], args: argparse.Namespace, elapsed: float) -> str:
-    lines = [
-        "# peloton_xl refresh benchmark",
-        "",
-        f"Machine: {machine()}",
-        f"Code: {code_version()}",
-        f"Settings: latency {args.latency * 1000:g} ms per request, PELOTON_WORKERS={args.workers}, "
-        f"every_n={DEFAULT_EVERY_N}, sizes {', '.join(f'{n:,}' for n in args.sizes)}",
-        "",
-        "| scenario | N | seconds | Peloton requests | workbook write s | peak memory MB "
-        "| speed-up vs baseline | server CPU s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+def report_head(name: str, settings: str) -> list[str]:
+    """A report's title, the machine, the code and the settings it ran with, then a blank line."""
+    return [f"# peloton_xl {name} benchmark", "", f"Machine: {machine()}", f"Code: {code_version()}", settings, ""]
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown table: the first column (what was run) to the left, the figures to the right."""
+    return [
+        f"| {' | '.join(header)} |",
+        "|---|" + "---:|" * (len(header) - 1),
+        *(f"| {' | '.join(row)} |" for row in rows),
     ]
-    for r in rows:
-        flag = " (!)" if r.problems else ""
-        lines.append(
-            f"| {r.scenario}{flag} | {r.n:,} | {r.seconds:.2f} | {r.requests:,} | "
-            f"{_num(r.write_seconds, 2)} | {_num(r.peak_mb, 0)} | "
-            f"{f'{r.speedup:.1f}x' if r.speedup is not None else '—'} | {r.server_cpu:.2f} |"
-        )
+
+
+def report(rows: list[Row], targets: list[Target], args: argparse.Namespace, elapsed: float) -> str:
+    settings = (
+        f"Settings: latency {args.latency * 1000:g} ms per request, PELOTON_WORKERS={args.workers}, "
+        f"every_n={DEFAULT_EVERY_N}, sizes {', '.join(f'{n:,}' for n in args.sizes)}"
+    )
+    header = (
+        "scenario, N, seconds, Peloton requests, workbook write s, peak memory MB, speed-up vs baseline, server CPU s"
+    )
+    lines = report_head("refresh", settings) + markdown_table(
+        header.split(", "),
+        [
+            [
+                f"{r.scenario}{' (!)' if r.problems else ''}",
+                f"{r.n:,}",
+                f"{r.seconds:.2f}",
+                f"{r.requests:,}",
+                _num(r.write_seconds, 2),
+                _num(r.peak_mb, 0),
+                f"{r.speedup:.1f}x" if r.speedup is not None else "—",
+                f"{r.server_cpu:.2f}",
+            ]
+            for r in rows
+        ],
+    )
     lines += ["", "Targets:", ""]
     for t in targets:
         verdict = "PASS" if t.passed else "FAIL"

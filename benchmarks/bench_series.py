@@ -22,9 +22,9 @@ from benchmarks.bench_refresh import (
     USERNAME,
     _num,
     child_env,
-    code_version,
     fresh_run,
-    machine,
+    markdown_table,
+    report_head,
     run_cli,
     say,
 )
@@ -91,22 +91,22 @@ def run_series(n: int, latency: float, workers: int) -> str:
         half_hour = {every_n: half_hour_store_mb(every_n, Path(scratch)) for every_n in (DEFAULT_EVERY_N, 1)}
     coarse, fine = rows
     ratio = fine.seconds / coarse.seconds
-    lines = [
-        "# peloton_xl fine-series benchmark",
-        "",
-        f"Machine: {machine()}",
-        f"Code: {code_version()}",
-        f"First refresh of {n:,} demo workouts, latency {latency * 1000:g} ms per request, PELOTON_WORKERS={workers}",
-        "",
-        "| graph sampling | seconds | Peloton requests | peak memory MB | store MB |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        flag = " (!)" if r.problems else ""
-        lines.append(
-            f"| every {r.every_n} s{flag} | {r.seconds:.2f} | {r.requests:,} | "
-            f"{_num(r.peak_mb, 0)} | {r.store_mb:.1f} |"
-        )
+    settings = (
+        f"First refresh of {n:,} demo workouts, latency {latency * 1000:g} ms per request, PELOTON_WORKERS={workers}"
+    )
+    lines = report_head("fine-series", settings) + markdown_table(
+        ["graph sampling", "seconds", "Peloton requests", "peak memory MB", "store MB"],
+        [
+            [
+                f"every {r.every_n} s{' (!)' if r.problems else ''}",
+                f"{r.seconds:.2f}",
+                f"{r.requests:,}",
+                _num(r.peak_mb, 0),
+                f"{r.store_mb:.1f}",
+            ]
+            for r in rows
+        ],
+    )
     lines += [
         "",
         f"Store of {HALF_HOUR_RIDES:,} half-hour Bike rides: "

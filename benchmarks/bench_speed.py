@@ -36,7 +36,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.bench_refresh import PASSWORD, USERNAME, Run, child_env, machine, refresh_record_kept
+from benchmarks.bench_refresh import PASSWORD, USERNAME, Run, child_env, machine, refresh_record_kept, run_measured
 from pelotonxl.demo.account import DemoAccount, make_account
 from pelotonxl.demo.server import FakePeloton, Reply, Request
 
@@ -60,31 +60,6 @@ for wid, slug in calls:
 spent, spent_cpu = time.perf_counter() - started, time.process_time() - cpu
 print(json.dumps({"first": first, "first_cpu": first_cpu, "calls": spent, "calls_cpu": spent_cpu}))
 """
-
-
-@dataclass
-class Timed(Run):
-    cpu: float = 0.0  # the child's user + system seconds: what the machine's load does not inflate
-
-
-def run_measured(cmd: list[str], env: dict[str, str], cwd: Path) -> Timed:
-    """Run cmd to completion: wall time from spawn to exit, the child's peak RSS and its CPU seconds."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-        out.seek(0)
-        err.seek(0)
-        scale = 1024 * 1024 if sys.platform == "darwin" else 1024
-        return Timed(
-            wall,
-            os.waitstatus_to_exitcode(status),
-            out.read(),
-            err.read(),
-            usage.ru_maxrss / scale,
-            usage.ru_utime + usage.ru_stime,
-        )
 
 
 # ---- the stand-in ------------------------------------------------------------------------------
@@ -155,7 +130,7 @@ class Checkout:
     home: Path
     workbook: Path
 
-    def refresh(self, server: FakePeloton, workers: int) -> tuple[Timed, int]:
+    def refresh(self, server: FakePeloton, workers: int) -> tuple[Run, int]:
         server.clear_requests()
         env = child_env(server, self.home, workers)
         run = run_measured(
@@ -221,7 +196,7 @@ class Bench:
         self.figures.append(Figure(name, goal))
         return self.figures[-1]
 
-    def timed(self, checkout: Checkout, server: PrebuiltPeloton) -> tuple[Timed, int]:
+    def timed(self, checkout: Checkout, server: PrebuiltPeloton) -> tuple[Run, int]:
         cpu = time.process_time()
         run, requests = checkout.refresh(server, self.args.workers)
         self.server_cpu += time.process_time() - cpu

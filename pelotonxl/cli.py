@@ -3,8 +3,9 @@
 The jobs live in `pelotonxl.commands`: the refresh run (`refresh`), `--setup-excel` (`setup_excel`), the
 demo wiring (`demo`), the closing report (`report`) and the workbook it writes (`targets`).
 
-Exit status: 0 everything written; 1 failed and the workbook untouched; 3 written, but some workouts'
-details could not be fetched (each named, retried next time), or some workouts could not be read (each named).
+Exit status: 0 everything written; 1 failed and the workbook untouched; 3 written, but with a problem that
+leaves a workout out or incomplete (`RefreshResult.problems`: details not fetched or unavailable, workouts or
+CSV rows that could not be read; each named). Notes dropped by a --full alone are 0.
 
 Only argparse and the package's version and file names are imported up front, so that --help, --version
 and usage errors answer before anything else loads (not even pathlib or logging); the jobs' modules load

@@ -14,6 +14,8 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
+from pelotonxl.model.problems import Problems
+from pelotonxl.model.workbook import Status
 from pelotonxl.peloton.auth import USER_ID_CLAIM, TokenStore, jwt_claims
 from pelotonxl.peloton.csv_import import read_csv
 from pelotonxl.peloton.store import WorkoutStore
@@ -46,20 +48,12 @@ def run_import(
     with WorkoutStore(path) as store:
         added = store.import_records(found.records)
         summary = ImportSummary(csv_path.name, added, found.rows, found.problems)
-        status = {
-            "last_refresh": datetime.now().replace(microsecond=0),
-            "last_result": (
-                f"{len(found.problems)} rows of {csv_path.name} could not be read; the rest imported"
-                if found.problems
-                else f"OK; {added} workouts imported from {csv_path.name} (clear Import CSV file to refresh "
-                "from Peloton)"
-            ),
-        }
+        status = import_status(summary)
         if progress:
             progress("workbook", 0, None)
         # Recorded before a live writer recalculates the PELOTON_ formulas, so they find this store.
         recorded = partial(record_refresh, settings.home_path, user_id, workbook) if user_id and workbook else None
-        rows, write_seconds = build_and_write(store, write, status, ftp=None, full=False, recorded=recorded)
+        rows, write_seconds, _ = build_and_write(store, write, status, ftp=None, full=False, recorded=recorded)
     if user_id:
         state.remember_account(user_id)
     return RefreshResult(
@@ -69,6 +63,16 @@ def run_import(
         write_seconds,
         0,
         imported=summary,
+    )
+
+
+def import_status(summary: ImportSummary) -> Status:
+    """The Config sheet's status cells for an import: the rows that could not be read, else OK."""
+    return Status(
+        last_refresh=datetime.now().replace(microsecond=0),
+        last_result=f"OK; {summary.added} workouts imported from {summary.file} (clear Import CSV file to refresh "
+        "from Peloton)",
+        problems=Problems.found(csv_rows=summary.problems, csv_file=summary.file),
     )
 
 

@@ -9,14 +9,15 @@ import logging
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
 from pelotonxl.errors import PelotonXLError
-from pelotonxl.model.workbook import RideSheet, WorkbookContent
+from pelotonxl.model.problems import Problems
+from pelotonxl.model.workbook import RideSheet, Status, WorkbookContent, Written
 from pelotonxl.peloton.auth import Authenticator, TokenStore
 from pelotonxl.peloton.client import PelotonClient, new_session
 from pelotonxl.peloton.signin_routes import WEBSITE
@@ -24,7 +25,6 @@ from pelotonxl.peloton.store import WorkoutStore
 from pelotonxl.peloton.sync import Progress, SyncReport, sync
 from pelotonxl.settings import Settings
 from pelotonxl.state import StateFolder, record_refresh
-from pelotonxl.wording import plural
 
 log = logging.getLogger(__name__)
 # What a refresh keeps of /api/me (the store's note ME_NOTE, with the day it was asked): the FTP fields.
@@ -43,11 +43,9 @@ ME_FIELDS = (
 
 class TableWriter(Protocol):
     """Writes a refresh's content somewhere: the file on disk (headless) or the open workbook (xlwings).
+    It may say what it did (`Written`); anything else it returns (a test's, a benchmark's) is ignored."""
 
-    It may return a last step to run once the refresh is recorded: the live writer's recalculation of the
-    workbook's PELOTON_ formulas, which must find this refresh's store, not the one before it."""
-
-    def __call__(self, content: WorkbookContent) -> Callable[[], object] | None: ...
+    def __call__(self, content: WorkbookContent) -> object: ...
 
 
 @dataclass
@@ -70,11 +68,23 @@ class RefreshResult:
     failed: dict[str, str] = field(default_factory=dict)
     signed_in_by: str | None = None  # the route of a password sign-in made by this refresh ("app", "website")
     imported: ImportSummary | None = None  # an import of the website's CSV instead of a refresh
+    notes_dropped: int = 0  # removed workouts whose notes went with them (--full only)
+
+    @property
+    def problems(self) -> Problems:
+        """What went wrong, the one record the terminal, the ribbon's box and Config each render."""
+        return Problems.found(
+            failed=self.failed,
+            unavailable=self.sync.unavailable,
+            unreadable=self.sync.unreadable,
+            notes_dropped=self.notes_dropped,
+            csv_rows=self.imported.problems if self.imported else (),
+            csv_file=self.imported.file if self.imported else "",
+        )
 
     @property
     def exit_code(self) -> int:
-        problems = self.imported.problems if self.imported else ()
-        return 3 if self.failed or self.sync.unavailable or self.sync.unreadable or problems else 0
+        return self.problems.exit_code
 
     @property
     def route_note(self) -> str:
@@ -190,7 +200,7 @@ def _run_refresh(
         # The CLI and the ribbon name the workbook; a benchmark's or a test's bare pipeline is not recorded.
         recorded = partial(record_refresh, home, user_id, workbook, demo=demo) if workbook is not None else None
         status = refresh_status(report, settings.every_n)
-        rows, write_seconds = _write(store, write, content, status, progress, recorded)
+        rows, write_seconds, written = _write(store, write, content, status, progress, recorded)
     return RefreshResult(
         report,
         rows,
@@ -199,6 +209,7 @@ def _run_refresh(
         client.requests_made + auth.requests_made,
         dict(report.failed),
         auth.signed_in_by,
+        notes_dropped=written.notes_dropped,
     )
 
 
@@ -224,16 +235,16 @@ def _load_settings(who: Any) -> str:
 def build_and_write(
     store: WorkoutStore,
     write: TableWriter,
-    status: dict[str, object],
+    status: Status,
     ftp: float | None,
     *,
     full: bool = False,
     progress: Progress | None = None,
     recorded: Callable[[], None] | None = None,
-) -> tuple[int, float]:
+) -> tuple[int, float, Written]:
     """The tables, the Dashboard, the power curve, the training load and the Ride sheet from the store,
-    handed to `write` with the status cells (then `recorded`, see `_write`); returns the workouts written
-    and the seconds the write took."""
+    handed to `write` with the status cells (then `recorded`, see `_write`); returns the workouts written,
+    the seconds the write took and what the writer said."""
     from pelotonxl.model.athlete import Athlete
 
     content = _everything(store, Athlete(today_ftp=ftp), progress, full)
@@ -244,25 +255,28 @@ def _write(
     store: WorkoutStore,
     write: TableWriter,
     content: WorkbookContent,
-    status: dict[str, object],
+    status: Status,
     progress: Progress | None,
     recorded: Callable[[], None] | None = None,
-) -> tuple[int, float]:
+) -> tuple[int, float, Written]:
     """Hand `content` to `write` with the status cells, then `recorded` (the refresh's record,
     `state.record_refresh`), then the writer's last step if it returned one (the live writer's
-    recalculation, which must find this refresh's store); returns the workouts in the store and the seconds."""
+    recalculation, which must find this refresh's store); returns the workouts in the store, the seconds
+    and what the writer said."""
     rows = store.count()
-    content.status = {**status, "workout_count": rows}
+    content.status = replace(status, workout_count=rows)
     content.renamed_ids = store.renamed_ids()
     if progress:
         progress("workbook", 0, None)
     write_started = time.perf_counter()
-    finish = write(content)
+    written = write(content)
+    if not isinstance(written, Written):  # a test's or a benchmark's writer: nothing to hear
+        written = Written()
     if recorded is not None:
         recorded()
-    if callable(finish):  # a writer that returns something else (a report) has no last step
-        finish()
-    return rows, time.perf_counter() - write_started
+    if written.finish is not None:
+        written.finish()
+    return rows, time.perf_counter() - write_started, written
 
 
 def _everything(store: WorkoutStore, who: Any, progress: Progress | None, full: bool) -> WorkbookContent:
@@ -312,26 +326,18 @@ def _dated(store: WorkoutStore, who: Any, progress: Progress | None, rows: list 
     return WorkbookContent(workouts, metrics, board, power_curve=curve_table, fitness=loads.fitness)
 
 
-def refresh_status(report: SyncReport, every_n: int) -> dict[str, object]:
-    """The Config sheet's status cells for a refresh (Workouts in workbook is added by the write)."""
-    status: dict[str, object] = {
-        "last_refresh": datetime.now().replace(microsecond=0),
-        "last_result": (
-            f"{plural(len(report.failed), 'workout')} without details; refresh again to retry"
-            if report.failed
-            else "OK"
-        ),
-    }
-    if report.unreadable and not report.failed:  # named until they read, as the CLI and the ribbon do
-        status["last_result"] = (
-            f"{plural(len(report.unreadable), 'workout')} could not be read: {', '.join(sorted(report.unreadable))}"
-        )
-    elif report.coarse_left and not report.failed:  # what Excel's members see of a store being upgraded
-        status["last_result"] = (
-            f"OK; {report.refined} graphs refined to {every_n}-second samples, "
-            f"{report.coarse_left} left for the next refreshes"
-        )
-    return status
+def refresh_status(report: SyncReport, every_n: int) -> Status:
+    """The Config sheet's status cells for a refresh (Workouts in workbook is added by the write, and
+    dropped notes by the writer): its problems, else OK (and the graphs left to refine, while any are)."""
+    refining = (
+        f"; {report.refined} graphs refined to {every_n}-second samples, {report.coarse_left} left for the next "
+        "refreshes"
+    )
+    return Status(
+        last_refresh=datetime.now().replace(microsecond=0),
+        last_result="OK" + (refining if report.coarse_left else ""),
+        problems=Problems.found(failed=report.failed, unavailable=report.unavailable, unreadable=report.unreadable),
+    )
 
 
 def _ftp_test_arrived(store: WorkoutStore, new_ids: list[str]) -> bool:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from functools import partial
 from typing import TYPE_CHECKING
 
 from pelotonxl.errors import PelotonXLError
-from pelotonxl.excel.live_writer import recalculate_after, write_ride_live, write_tables_live
+from pelotonxl.excel.live_writer import write_for_refresh, write_ride_live
 from pelotonxl.excel.workbook_link import (
     StatusBarProgress,
     _alert,
@@ -30,8 +31,6 @@ from pelotonxl.wording import plural
 
 if TYPE_CHECKING:
     import xlwings as xw
-
-    from pelotonxl.model.workbook import WorkbookContent
 
 log = logging.getLogger(__name__)
 
@@ -91,13 +90,6 @@ def refresh_book(
     book: the member decides that, as with any edit in Excel.
     """
     app = book.app
-    notes_dropped = 0
-
-    def write(content: WorkbookContent) -> Callable[[], None]:
-        nonlocal notes_dropped
-        notes_dropped = write_tables_live(book, content, recalculate=False)
-        return lambda: recalculate_after(book, content)  # once the refresh is recorded
-
     warnings = _Warnings()
     package_log = logging.getLogger("pelotonxl")
     try:
@@ -110,7 +102,13 @@ def refresh_book(
             # A second click while a refresh runs (a Mac starts one process per click), or a scheduled
             # run at that moment: this one stops with a line rather than wait with Excel frozen.
             with refresh_lock(workbook, wait=0):
-                result = run_refresh(settings, write, full=full, progress=StatusBarProgress(app), workbook=workbook)
+                result = run_refresh(
+                    settings,
+                    partial(write_for_refresh, book),
+                    full=full,
+                    progress=StatusBarProgress(app),
+                    workbook=workbook,
+                )
         finally:
             app.status_bar = previous_status  # before any message box, which is modal
             package_log.removeHandler(warnings)
@@ -121,26 +119,6 @@ def refresh_book(
         log.debug("live refresh failed", exc_info=True)
         _alert(app, f"Unexpected {type(exc).__name__}: {_one_line(str(exc))} — please report it", mode="critical")
         return None
-    problems = [
-        f"the details of {plural(len(result.failed), 'workout')} could not be fetched (the next refresh retries them)"
-        if result.failed
-        else "",
-        f"{plural(len(result.sync.unavailable), 'workout')} seem unavailable on Peloton (Full refresh tries again)"
-        if result.sync.unavailable
-        else "",
-        f"{plural(len(result.sync.unreadable), 'workout')} came with fields that cannot be read"
-        if result.sync.unreadable
-        else "",
-        f"your notes on {plural(notes_dropped, 'workout')} removed from Peloton went with them"
-        if notes_dropped
-        else "",
-    ]
-    if result.imported is not None and result.imported.problems:
-        problems.append(
-            f"{len(result.imported.problems)} rows of {result.imported.file} could not be read as written "
-            f"(the first: {result.imported.problems[0]})"
-        )
-    problems = [p for p in problems if p]
     if result.route_note:  # not a problem, but the member should know the usual way in was not used
         warnings.lines.append(result.route_note[:1].upper() + result.route_note[1:])
     if parts is not None:
@@ -148,12 +126,21 @@ def refresh_book(
 
         stale = stale_parts_line(parts, book_file(book))
         warnings.lines += [stale] if stale else []
-    if problems or warnings.lines:
-        # What went wrong, then what the CLI would have printed on stderr (a sheet whose PELOTON_
-        # formulas could not be recalculated, say): a quiet success would hide both.
-        said = f"{plural(result.rows, 'workout')} written" + (f", but {'; '.join(problems)}" if problems else "") + "."
-        _alert(app, " ".join([said, *(line.rstrip(".") + "." for line in warnings.lines)]), mode="info")
+    said = closing_message(result, warnings.lines)
+    if said:
+        _alert(app, said, mode="info")
     return result
+
+
+def closing_message(result: RefreshResult, warnings: list[str]) -> str | None:
+    """The closing box's text: the refresh's problems in one sentence, then what the CLI would have printed
+    on stderr (a sheet whose PELOTON_ formulas could not be recalculated, say): a quiet success would hide
+    both. None: nothing to say."""
+    problems = result.problems
+    if not problems and not warnings:
+        return None
+    said = f"{plural(result.rows, 'workout')} written" + (f", but {problems.sentence('excel')}" if problems else "")
+    return " ".join([said + ".", *(line.rstrip(".") + "." for line in warnings)])
 
 
 class _Warnings(logging.Handler):

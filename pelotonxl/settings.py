@@ -235,14 +235,6 @@ def field_for_label(label: object) -> str | None:
     return _FIELD_BY_LABEL.get(label.strip().casefold()) if isinstance(label, str) else None
 
 
-# Status cells the refresh writes on the Config sheet; each is a workbook defined name.
-STATUS_NAMES = {
-    "last_refresh": ("PelotonLastRefresh", "Last refresh"),
-    "workout_count": ("PelotonWorkoutCount", "Workouts in workbook"),
-    "last_result": ("PelotonLastResult", "Last result"),
-}
-
-
 @dataclass
 class Settings:
     username: str = ""

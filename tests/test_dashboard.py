@@ -36,11 +36,11 @@ from pelotonxl.excel import live_writer
 from pelotonxl.model import catalog
 from pelotonxl.model import dashboard as db
 from pelotonxl.model.tables import build_tables
-from pelotonxl.model.workbook import WorkbookContent
+from pelotonxl.model.workbook import Status, WorkbookContent
 from pelotonxl.xlsx import cell_edit, writer
 from pelotonxl.xlsx.cells import value_tail
 
-STATUS = {"last_refresh": NOW, "workout_count": 8, "last_result": "OK"}
+STATUS = Status(last_refresh=NOW, workout_count=8, last_result="OK")
 C_NS = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"
 
 
@@ -232,10 +232,12 @@ def chart_refs(path: Path) -> dict[str, list[tuple[str, str, str]]]:
         result = {}
         for name, rel in frames:
             chart = ET.fromstring(z.read(rels[rel]))
-            # Scatter charts (the power curve) hold their values in yVal and xVal.
+            # Scatter charts (the power curve) hold their values in yVal and xVal. A combination chart's
+            # series are in c:order, whichever chart group (area, line) holds them.
+            ordered = sorted(chart.iter(f"{C_NS}ser"), key=lambda s: int(s.find(f"{C_NS}order").get("val")))
             result[name] = [
                 (s.find(f"{C_NS}tx//{C_NS}f").text, _formula(s, "val", "yVal"), _formula(s, "cat", "xVal"))
-                for s in chart.iter(f"{C_NS}ser")
+                for s in ordered
             ]
     return result
 

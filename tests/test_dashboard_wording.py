@@ -119,7 +119,7 @@ def test_with_one_ride_the_line_charts_draw_their_points_as_dots_in_the_file(tmp
     book = tmp_path / "Book.xlsm"
     shutil.copy(REPO / "PelotonWorkbook.xlsm", book)
     workouts, metrics = build_tables([workout("c" * 32, "2026-11-20 07:00", 30, "cycling", length=30, kj=300)])
-    writer.write_tables(book, WorkbookContent(workouts, metrics, board, {}))
+    writer.write_tables(book, WorkbookContent(workouts, metrics, board))
     with xp.open_package(book) as pkg:
         charts = [pkg.text(n) for n in pkg.names() if re.fullmatch(r"xl/charts/chart\d+\.xml", n)]
     output = next(c for c in charts if "Average output per ride" in c)
@@ -130,7 +130,7 @@ def test_with_one_ride_the_line_charts_draw_their_points_as_dots_in_the_file(tmp
 def test_with_one_ride_the_live_writer_makes_the_line_chart_one_with_markers():
     book = Book()
     book.sheets.add("Config")
-    live_writer.write_tables_live(real_api(book), WorkbookContent(None, None, one_ride_board(), {}))
+    live_writer.write_tables_live(real_api(book), WorkbookContent(None, None, one_ride_board()))
     charts = {c.name: c for c in book.sheets["Dashboard"].charts}
     assert charts["PelotonRideOutput"].chart_type == "line_markers"
     assert NOW.date() > dt.date(2026, 11, 20)

@@ -143,8 +143,9 @@ def test_charts_take_series_by_column_in_the_colours_the_headless_writer_uses():
         chart = charts[place.spec.key]
         assert chart.plot_by == "columns"
         assert [s.name for s in chart._series] == [ref.name for ref in place.series]
-        colour = "fill_color" if place.spec.kind == "stacked_column" else "line_color"
-        assert [getattr(s, colour) for s in chart._series] == ["#" + ref.colour for ref in place.series]
+        for series, ref in zip(chart._series, place.series, strict=True):  # columns and areas filled, lines drawn
+            filled = place.spec.kind == "stacked_column" or ref.kind != "line"
+            assert getattr(series, "fill_color" if filled else "line_color") == "#" + ref.colour
     weekly = {s.name: s.fill_color for s in charts["PelotonWeeklyVolume"]._series}
     assert weekly["Cycling"] == "#" + db.DISCIPLINE_COLOURS["Cycling"]
     assert all(c.detail[1] == "columns" for c in book.calls_of("chart.set_source_data"))

@@ -188,7 +188,9 @@ def test_failed_details_still_write_the_tables_and_say_how_many(server, home):
     [alert] = book.app.alerts
     assert "2 workouts could not be fetched" in alert["prompt"]
     assert "next refresh retries them" in alert["prompt"]
-    assert book.sheets["Config"].cells[(STATUS_ROW + 2, 2)].startswith("2 workouts without details")
+    assert book.sheets["Config"].cells[(STATUS_ROW + 2, 2)] == (
+        "The details of 2 workouts could not be fetched (the next refresh retries them): " + ", ".join(sorted(failing))
+    )
 
 
 def test_a_missing_sheet_is_added_at_the_end_with_a_new_table(server, home):
@@ -352,7 +354,8 @@ def test_workouts_with_unreadable_fields_are_counted_in_the_message_box(server, 
 
     assert result is not None and result.exit_code == 3 and len(result.sync.unreadable) == 1
     [alert] = book.app.alerts
-    assert f"{result.rows} workouts written, but 1 workout came with fields that cannot be read" in alert["prompt"]
+    said = f"{result.rows} workouts written, but 1 workout came from Peloton with fields that cannot be read"
+    assert said in alert["prompt"]
 
 
 def test_a_second_ribbon_refresh_while_one_runs_stops_with_one_line(server, home):

@@ -39,6 +39,7 @@ from support.workbook_samples import (
 )
 
 from pelotonxl.demo.account import make_account
+from pelotonxl.model.workbook import Status
 from pelotonxl.peloton import client as api
 from pelotonxl.peloton.auth import Authenticator, TokenStore
 from pelotonxl.peloton.store import WorkoutStore, is_finished
@@ -241,7 +242,7 @@ def test_graphs_that_keep_failing_are_named_exit_3_and_are_fetched_next_time(
     assert result.stdout.startswith(f"{N} workouts ({N} new) written to")
     for wid in bad:
         assert result.stderr.count(wid) == 2  # once as "  <id>: …", once inside the endpoint it names
-    assert "retried on the next refresh" in result.stderr
+    assert "could not be fetched; the next refresh retries them:" in result.stderr
     assert store_counts(home, account) == (N, finished_count(account) - 2)
     assert len(table_rows(workbook, "Workouts")) == N
     attempts = [r for r in server.requests if r.path.endswith(f"{bad[0]}/performance_graph")]
@@ -304,7 +305,7 @@ def test_html_or_malformed_json_for_a_graph_is_named_exit_3(server, workbook, ho
 
 # --- killed midway ------------------------------------------------------------------------------
 
-STATUS = {"last_refresh": dt.datetime(2024, 5, 1, 6, 0), "workout_count": 4000, "last_result": "OK"}
+STATUS = Status(last_refresh=dt.datetime(2024, 5, 1, 6, 0), workout_count=4000, last_result="OK")
 
 
 BIG_ROWS = 1000  # a save long enough for kills to land all over it; the timing scales with it

@@ -5,7 +5,10 @@ The CLI runs in this process against the local Peloton server; docs/what-happens
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
+import struct
 import zipfile
 from pathlib import Path
 
@@ -105,6 +108,49 @@ def test_a_damaged_store_is_set_aside_and_rebuilt_from_peloton(server, refreshed
     assert len(table_rows(refreshed, "Workouts")) == N
 
 
+def _overwrite_keeping_stamps(path: Path) -> None:
+    """Garbage over every page but the header, in place: same inode and size, modification time put back
+    (as a tool writing in place and restoring times would leave it)."""
+    st = os.stat(path)
+    with open(path, "r+b") as f:
+        f.seek(4096)
+        f.write(bytes(range(256)) * ((st.st_size - 4096) // 256))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert os.path.getsize(path) == st.st_size
+
+
+def test_a_store_overwritten_with_its_size_and_time_kept_is_still_checked(server, workbook, home, run_cli, account):
+    assert run_cli(server, workbook, home).returncode == 0  # no other program opens the store after it
+    path = WorkoutStore.path_for(home, account.user_id)
+    _overwrite_keeping_stamps(path)
+    result = run_cli(server, workbook, home)
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert f"The local store {path} was damaged (" in line and "rebuilt from Peloton" in line
+    assert stored(home, account) == N
+
+
+def test_damage_no_stamp_shows_is_one_line_and_the_next_refresh_rebuilds(server, refreshed, home, run_cli, account):
+    """A bad sector changes no stamp: the record still vouches for the file, so the check is skipped and the
+    damage met mid-refresh. One line, the workbook untouched, and the next refresh checks the store."""
+    from pelotonxl.peloton import store as store_module
+    from pelotonxl.state import checked_store_record
+
+    path = WorkoutStore.path_for(home, account.user_id)
+    _overwrite_keeping_stamps(path)
+    checked_store_record(path).write_text(json.dumps(store_module._file_identity(path)), encoding="utf-8")
+    before = refreshed.read_bytes()
+    result = run_cli(server, refreshed, home, "--full")
+    assert result.returncode == 1
+    line = one_line_error(result)
+    assert f"The local store {path} is damaged (database disk image is malformed): refresh again" in line
+    assert refreshed.read_bytes() == before
+    assert not checked_store_record(path).exists()
+    again = run_cli(server, refreshed, home)
+    assert again.returncode == 0, again.stderr
+    assert "was damaged" in again.stderr and stored(home, account) == N
+
+
 # --- damaged workbook parts -------------------------------------------------------------------------
 
 
@@ -139,6 +185,51 @@ def test_a_damaged_workbook_part_is_named_in_the_documented_line(server, workboo
     assert f"Book.xlsm is damaged ({said}): restore it from a backup" in line
     assert workbook.read_bytes() == before
     assert server.request_count("/api/") == 0  # refused before any request
+
+
+def _mark_entry(path: Path, part: str, *, flags: int = 0, method: int | None = None) -> None:
+    """Set general-purpose flags (1: encrypted) or the compression method of one entry, in its local header
+    and its central record alike, the data left as it is: a zip another tool wrote that way."""
+    with zipfile.ZipFile(path) as zf:
+        info, record = zf.getinfo(part), zf.start_dir
+    raw = bytearray(path.read_bytes())
+
+    def mark(at: int) -> None:  # `at`: the flags field; the method follows it
+        struct.pack_into("<H", raw, at, struct.unpack_from("<H", raw, at)[0] | flags)
+        if method is not None:
+            struct.pack_into("<H", raw, at + 2, method)
+
+    mark(info.header_offset + 6)
+    while raw[record : record + 4] == b"PK\x01\x02":
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", raw, record + 28)
+        if raw[record + 46 : record + 46 + name_len] == part.encode():
+            mark(record + 8)
+        record += 46 + name_len + extra_len + comment_len
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize(
+    ("part", "flags", "method"),
+    [
+        ("xl/vbaProject.bin", 1, None),  # encrypted: zipfile wants a password
+        ("[Content_Types].xml", 1, None),  # read while opening the package, before the damage check
+        ("xl/styles.xml", 0, 9),  # Deflate64, which zipfile cannot inflate
+        ("xl/worksheets/sheet2.xml", 0, 99),  # WinZip's AES marker
+        ("xl/workbook.xml", 0, 12),  # said to be bzip2, deflated in fact
+    ],
+    ids=["encrypted", "encrypted content types", "deflate64", "aes", "bzip2 label"],
+)
+def test_an_encrypted_or_unreadably_compressed_part_is_the_damaged_line(
+    server, workbook, home, run_cli, part, flags, method
+):
+    _mark_entry(workbook, part, flags=flags, method=method)
+    before = workbook.read_bytes()
+    result = run_cli(server, workbook, home)
+    assert result.returncode == 1
+    line = one_line_error(result)
+    assert f"Book.xlsm is damaged ({part} cannot be read back): restore it from a backup" in line
+    assert workbook.read_bytes() == before
+    assert server.request_count("/api/") == 0
 
 
 def test_json_nested_200000_deep_is_one_line(server, workbook, home, run_cli):

@@ -135,23 +135,31 @@ def test_each_ride_is_scored_against_the_ftp_of_its_date(refreshed):
         assert row["Avg Output per kg (W/kg)"] == pytest.approx(row["Avg Output (watts)"] / (160 * 0.45359237))
 
 
-def test_workouts_without_power_are_scored_by_heart_rate_or_say_they_have_no_load(refreshed):
-    metrics = sheet_frame(refreshed["book"], "Metrics").set_index("Workout ID")
-    threshold = 0.9 * MAX_HR
+def trimp(minutes: float, hr: float) -> float:
+    reserve = (hr - REST_HR) / (MAX_HR - REST_HR)
+    return minutes * reserve * 0.64 * math.exp(1.92 * reserve)
 
-    def trimp(minutes, hr):
-        reserve = (hr - REST_HR) / (MAX_HR - REST_HR)
-        return minutes * reserve * 0.64 * math.exp(1.92 * reserve)
 
-    checked = 0
+def expected_heart_rate_loads(refreshed) -> dict[str, float | None]:
+    """Every workout but the rides: its TRIMP load (an hour at threshold, 90 % of max, scores 100), None
+    without heart rate."""
+    out: dict[str, float | None] = {}
     for workout, graph in refreshed["records"]:
         if workout["fitness_discipline"] == "cycling":
             continue
-        row = metrics.loc[workout["id"]]
         hr = next((m.get("average_value") for m in (graph or {}).get("metrics", []) if m["slug"] == "heart_rate"), None)
-        if hr:
-            minutes = (workout["end_time"] - workout["start_time"]) / 60
-            assert row["Load"] == pytest.approx(100 * trimp(minutes, hr) / trimp(60, threshold))
+        minutes = (workout["end_time"] - workout["start_time"]) / 60
+        out[workout["id"]] = 100 * trimp(minutes, hr) / trimp(60, 0.9 * MAX_HR) if hr else None
+    return out
+
+
+def test_workouts_without_power_are_scored_by_heart_rate_or_say_they_have_no_load(refreshed):
+    metrics = sheet_frame(refreshed["book"], "Metrics").set_index("Workout ID")
+    checked = 0
+    for wid, load in expected_heart_rate_loads(refreshed).items():
+        row = metrics.loc[wid]
+        if load is not None:
+            assert row["Load"] == pytest.approx(load)
             assert row["Load Source"] == "heart rate (TRIMP)"
             checked += 1
         else:
@@ -218,6 +226,51 @@ def test_the_dashboard_charts_fitness_and_weekly_power_zones(refreshed):
     with zipfile.ZipFile(refreshed["book"]) as z:
         xml = " ".join(z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart"))
     assert "Fitness, fatigue and form, last 365 days" in xml and "Time in power zones per week, 52 weeks" in xml
+
+
+def dashboard_block(book, title: str, width: int) -> list[list]:
+    """A block of the Dashboard Data sheet by its title: its rows (under the title and header), `width` cells each."""
+    data = [list(row) for row in load_workbook(book, data_only=True)["Dashboard Data"].iter_rows(values_only=True)]
+    r, c = next((r, c) for r, row in enumerate(data) for c, value in enumerate(row) if value == title)
+    return [row[c : c + width] for row in data[r + 2 :] if row[c] is not None]
+
+
+def test_the_dashboards_load_charts_are_the_formulas_worked_out_from_the_stored_series(refreshed):
+    """The issue's "Done when": every day the Fitness chart plots and every week of the power-zone chart, worked
+    out here from the stored series alone (each ride's TSS and zone minutes at the FTP of its date, every other
+    workout's heart-rate TRIMP) and the issue's recurrences; only each workout's local Start date is read from
+    the Workouts sheet (a day is that date)."""
+    rides = expected_rides(refreshed)
+    loads = {wid: e["TSS"] for wid, e in rides.items()}
+    loads |= {wid: load for wid, load in expected_heart_rate_loads(refreshed).items() if load is not None}
+    starts = sheet_frame(refreshed["book"], "Workouts").set_index("Workout ID")["Start"]
+    day_of = {wid: pd.Timestamp(starts[wid]).normalize() for wid in loads}
+    first = min(day_of.values())
+    per_day: dict[pd.Timestamp, float] = {}
+    for wid, load in loads.items():
+        per_day[day_of[wid]] = per_day.get(day_of[wid], 0.0) + load
+    expected, ctl, atl = {}, 0.0, 0.0
+    for day in pd.date_range(first, pd.Timestamp(date.today()), freq="D"):
+        form = ctl - atl  # yesterday's fitness less yesterday's fatigue
+        ctl += (per_day.get(day, 0.0) - ctl) / 42
+        atl += (per_day.get(day, 0.0) - atl) / 7
+        expected[day] = (ctl, atl, form)
+
+    chart = dashboard_block(refreshed["book"], "Fitness, fatigue and form (per day)", 4)
+    assert len(chart) == 365 and pd.Timestamp(chart[-1][0]) == pd.Timestamp(date.today())
+    assert pd.Timestamp(chart[0][0]) > first  # a year and a half of history: every day plotted has a load behind it
+    for day, *figures in chart:
+        assert figures == pytest.approx(expected[pd.Timestamp(day)], abs=0.0501), day  # shown to 0.1
+    assert max(abs(f[2]) for f in expected.values()) > 5  # Form moved: the check could fail
+
+    weeks = dashboard_block(refreshed["book"], "Minutes in power zones per week", 8)
+    assert len(weeks) == 52
+    monday = {wid: day_of[wid] - pd.Timedelta(days=day_of[wid].weekday()) for wid in rides}
+    for week, *minutes in weeks:
+        this_week = [e for wid, e in rides.items() if monday[wid] == pd.Timestamp(week)]
+        worked_out = [sum(e[f"Power Zone {z} (min)"] for e in this_week) for z in range(1, 8)]
+        assert minutes == pytest.approx(worked_out, abs=0.0501), week
+    assert sum(sum(w[1:]) for w in weeks) > 60  # rides in these weeks: the check could fail
 
 
 def test_a_refresh_with_nothing_new_asks_for_no_workout_details(refreshed):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from support.live_book import make_book
+from support.live_book import STATUS_ROW, make_book
 from support.xlwings_autospec import real_api
 
 from pelotonxl import ribbon
@@ -110,6 +110,8 @@ def test_a_full_ribbon_refresh_says_how_many_notes_went_with_removed_workouts(se
     assert alert["prompt"] == (
         f"{result.rows} workouts written, but your notes on 1 workout removed from Peloton went with them."
     )
+    last_result = book.sheets["Config"].cells[(STATUS_ROW + 2, 2)]
+    assert last_result == "Your notes on 1 workout removed from Peloton went with them"
     rows = range(2, _table(book).range.last_row + 1)
     assert [sheet.cells.get((r, 1)) for r in rows if sheet.cells.get((r, _table(book).range.last_column - 1))] == [kept]
 

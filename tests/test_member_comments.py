@@ -18,7 +18,7 @@ from support.ooxml_check import assert_valid
 from support.workbook_samples import SampleTable, make_workbook, sample_content
 
 from pelotonxl.errors import WorkbookError
-from pelotonxl.xlsx import writer
+from pelotonxl.xlsx import sheet_comments, writer
 
 OLD = ["w5", "w4", "w3", "w2", "w1"]
 NEW = [f"n{i}" for i in range(8, 0, -1)]
@@ -206,3 +206,40 @@ def test_threaded_comments_and_their_replies_move_with_their_workout_too(book: P
         names = zf.namelist()
         types = zf.read("[Content_Types].xml").decode()
     assert not [n for n in names if "omment" in n] and "threadedComment" not in types
+
+
+EXCEL_VML = """<xml xmlns:v="urn:schemas-microsoft-com:vml"
+ xmlns:o="urn:schemas-microsoft-com:office:office"
+ xmlns:x="urn:schemas-microsoft-com:office:excel">
+ <o:shapelayout v:ext="edit">
+  <o:idmap v:ext="edit" data="1"/>
+ </o:shapelayout><v:shapetype id="_x0000_t202" coordsize="21600,21600" o:spt="202"
+  path="m,l,21600r21600,l21600,xe">
+  <v:stroke joinstyle="miter"/>
+  <v:path gradientshapeok="t" o:connecttype="rect"/>
+ </v:shapetype><v:shape id="_x0000_s1025" type="#_x0000_t202" style='position:absolute;
+  margin-left:107.25pt;margin-top:21pt;width:108pt;height:59.25pt;z-index:1;
+  visibility:hidden' fillcolor="#ffffe1" o:insetmode="auto">
+  <v:fill color2="#ffffe1"/>
+  <v:textbox style='mso-direction-alt:auto'>
+   <div style='text-align:left'></div>
+  </v:textbox>
+  <x:ClientData ObjectType="Note">
+   <x:MoveWithCells/>
+   <x:SizeWithCells/>
+   <x:Anchor>
+    2, 15, 1, 10, 4, 15, 5, 4</x:Anchor>
+   <x:AutoFill>False</x:AutoFill>
+   <x:Row>2</x:Row>
+   <x:Column>1</x:Column>
+  </x:ClientData>
+ </v:shape></xml>"""
+
+
+def test_an_excel_notes_box_moves_with_its_anchor():
+    moved = sheet_comments._moved_shapes(EXCEL_VML, {"B3": "D12"})
+    assert "<x:Row>11</x:Row>" in moved and "<x:Column>3</x:Column>" in moved
+    assert "<x:Anchor>4, 15, 10, 10, 6, 15, 14, 4</x:Anchor>" in moved
+    assert sheet_comments.only_notes(EXCEL_VML)
+    assert sheet_comments._moved_shapes(EXCEL_VML, {"B3": None}).count("<v:shape ") == 0
+    assert sheet_comments._moved_shapes(EXCEL_VML, {"C9": "C10"}) == EXCEL_VML  # another cell's note

@@ -1,8 +1,11 @@
 """Member edits, generated (issue 20): whatever a member types on the Workouts sheet — notes in a column of
-the table or typed just beside it, formulas, loose cells, a sort, frozen panes, a conditional format, a
-comment — passes through a save by openpyxl (or, sampled, LibreOffice), then a refresh with generated new
-and removed workouts. After it, every value the member typed is beside the same Workout ID (or in the same
-cell outside the table), or the refresh refused, the file byte-identical, naming where.
+the table or typed just beside it, formulas, loose cells, a sort (by hand, or one the table records),
+frozen panes, a conditional format, comments on any cell, a filter, hidden columns, our columns dragged into
+another order — passes through a save by openpyxl (or, sampled, LibreOffice), then a refresh with generated
+new and removed workouts. After it, every value the member typed and every comment is beside the same
+Workout ID (or in the same cell outside the table), or the refresh refused, the file byte-identical, naming
+where; the workouts the filter hid are still hidden, hidden columns still hidden, our columns in the
+member's order, and a recorded sort holds over the new rows.
 
 The budget is the profile's (tests/conftest.py); HYPOTHESIS_PROFILE=ci runs at least 500 edit sequences.
 """
@@ -18,14 +21,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, example, given
+from hypothesis import HealthCheck, event, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.worksheet.filters import CustomFilter, CustomFilters, FilterColumn, SortCondition, SortState
 from openpyxl.worksheet.table import TableColumn
 from openpyxl.worksheet.worksheet import Worksheet
 from support import libreoffice
@@ -37,7 +41,7 @@ from pelotonxl.xlsx import writer
 CI = os.environ.get("HYPOTHESIS_PROFILE") == "ci"
 BUDGET = max(hypothesis_settings.default.max_examples, 500) if CI else hypothesis_settings.default.max_examples
 OURS = ["Workout ID", "Start", "Output"]
-ID_COL, LAST_OURS = 1, len(OURS)
+LAST_OURS = len(OURS)  # our columns are the first three, in whatever order the member dragged them
 
 
 def content(ids: list[str]):
@@ -84,7 +88,11 @@ edit = st.one_of(
     st.tuples(st.just("sort"), st.randoms(use_true_random=False)),
     st.tuples(st.just("freeze")),
     st.tuples(st.just("conditional")),
-    st.tuples(st.just("comment"), st.integers(0, 11)),
+    st.tuples(st.just("comment"), st.integers(-1, 11), st.integers(1, 7)),  # (row index, -1: header; column)
+    st.tuples(st.just("filter"), st.integers(95, 112)),  # Output above a threshold: the others hidden
+    st.tuples(st.just("sorted"), st.sampled_from(OURS), st.booleans()),  # sorted, the table records it
+    st.tuples(st.just("hide"), st.integers(1, LAST_OURS)),
+    st.tuples(st.just("reorder"), st.permutations(range(LAST_OURS))),  # our columns dragged around
 )
 
 
@@ -92,6 +100,16 @@ edit = st.one_of(
 class Expected:
     notes: dict[tuple[str, str], object] = field(default_factory=dict)  # (header, Workout ID) -> value
     loose: dict[tuple[int, int], object] = field(default_factory=dict)  # (row, col) -> value
+    comments: dict[tuple[str, str | None], str] = field(default_factory=dict)  # (header, ID; None: header row)
+    loose_comments: dict[tuple[int, int], str] = field(default_factory=dict)
+    order: list[str] = field(default_factory=lambda: list(OURS))  # our columns as the member left them
+    hidden_ids: set[str] = field(default_factory=set)
+    hidden_columns: set[str] = field(default_factory=set)
+    sort: tuple[str, bool] | None = None  # (column, descending) the table records
+
+
+def column_of(ws: Worksheet, name: str) -> int:
+    return next(c for c in range(1, LAST_OURS + 1) if ws.cell(1, c).value == name)
 
 
 def apply_edits(path: Path, edits: list[tuple]) -> Expected:
@@ -134,14 +152,44 @@ def apply_edits(path: Path, edits: list[tuple]) -> Expected:
             op[1].shuffle(body)
             for r, values in enumerate(body, start=2):
                 for c, value in enumerate(values, start=1):
-                    ws.cell(r, c, value)
+                    ws.cell(r, c).value = value  # ws.cell(r, c, None) would leave the old value
         elif kind == "freeze":
             ws.freeze_panes = "B2"
         elif kind == "conditional":
             rule = CellIsRule(operator="greaterThan", formula=["150"], fill=PatternFill("solid", fgColor="FFC7CE"))
             ws.conditional_formatting.add(f"C2:C{n_rows}", rule)
         elif kind == "comment" and 2 + op[1] <= n_rows:
-            ws.cell(2 + op[1], ID_COL + 1).comment = Comment("felt strong", "Member")
+            cell = ws.cell(2 + op[1], op[2])
+            cell.comment = Comment(f"on {cell.coordinate}", "Member")
+        elif kind == "filter":
+            output = column_of(ws, "Output")
+            over = CustomFilters(customFilter=[CustomFilter(operator="greaterThan", val=str(op[1]))])
+            table.autoFilter.filterColumn = [FilterColumn(colId=output - 1, customFilters=over)]
+            for r in range(2, n_rows + 1):
+                ws.row_dimensions[r].hidden = not (ws.cell(r, output).value or 0) > op[1]
+        elif kind == "sorted":
+            col, last = column_of(ws, op[1]), max(beside_end, right)
+            body = [[ws.cell(r, c).value for c in range(1, last + 1)] for r in range(2, n_rows + 1)]
+            body.sort(key=lambda values: values[col - 1], reverse=op[2])
+            for r, values in enumerate(body, start=2):
+                for c, value in enumerate(values, start=1):
+                    ws.cell(r, c).value = value  # ws.cell(r, c, None) would leave the old value
+            letter = get_column_letter(col)
+            condition = SortCondition(ref=f"{letter}2:{letter}{n_rows}", descending=op[2] or None)
+            table.sortState = SortState(ref=f"A2:{get_column_letter(last)}{n_rows}", sortCondition=[condition])
+        elif kind == "hide":
+            ws.column_dimensions[get_column_letter(op[1])].hidden = True
+        elif kind == "reorder":
+            values = [[ws.cell(r, c).value for c in range(1, LAST_OURS + 1)] for r in range(1, n_rows + 1)]
+            for r, row in enumerate(values, start=1):
+                for c, source in enumerate(op[1], start=1):
+                    ws.cell(r, c).value = row[source]
+            ws.column_dimensions.clear()  # hidden columns and widths do not follow a drag here: start plain
+            names = values[0]
+            for tc, source in zip(table.tableColumns, op[1], strict=False):
+                tc.name = names[source]
+            table.sortState = None  # its columns moved; a member sorts again after a drag
+            table.autoFilter.filterColumn = []
     wb.save(path)
     return expectations_of(ws)
 
@@ -155,13 +203,21 @@ def expectations_of(ws: Worksheet) -> Expected:
     keyed by its workout in the table's rows and the columns beside them, else by its cell."""
     table = ws.tables["Workouts"]
     n_rows = int(table.ref.split(":")[1].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
-    found = Expected()
+    found = Expected(order=[ws.cell(1, c).value for c in range(1, LAST_OURS + 1)])
+    id_col = column_of(ws, "Workout ID")
     headers = {c: ws.cell(1, c).value for c in range(LAST_OURS + 1, ws.max_column + 1)}
     run = LAST_OURS
     while headers.get(run + 1):
         run += 1
     for row in ws.iter_rows():
         for cell in row:
+            if cell.comment is not None:
+                r, c = cell.row, cell.column
+                if r <= n_rows and c <= run:
+                    header = ws.cell(1, c).value
+                    found.comments[(header, None if r == 1 else ws.cell(r, id_col).value)] = cell.comment.text
+                else:
+                    found.loose_comments[(r, c)] = cell.comment.text
             value = cell.value
             if value is None or (isinstance(value, str) and value.startswith("=")):
                 continue
@@ -169,9 +225,16 @@ def expectations_of(ws: Worksheet) -> Expected:
             if r == 1 and c <= run or (2 <= r <= n_rows and c <= LAST_OURS):
                 continue  # headers; our own cells
             if 2 <= r <= n_rows and c <= run:
-                found.notes[(headers[c], ws.cell(r, ID_COL).value)] = value
+                found.notes[(headers[c], ws.cell(r, id_col).value)] = value
             else:
                 found.loose[(r, c)] = value
+    found.hidden_ids = {ws.cell(r, id_col).value for r in range(2, n_rows + 1) if ws.row_dimensions[r].hidden}
+    hidden = {c for dim in ws.column_dimensions.values() if dim.hidden for c in range(dim.min, dim.max + 1)}
+    found.hidden_columns = {ws.cell(1, c).value for c in hidden if c <= LAST_OURS}
+    if table.sortState is not None and table.sortState.sortCondition:
+        condition = table.sortState.sortCondition[0]
+        col = column_index_from_string(condition.ref.split(":")[0].rstrip("0123456789"))
+        found.sort = (ws.cell(1, col).value, bool(condition.descending))
     return found
 
 
@@ -179,8 +242,10 @@ def check(path: Path, before: Expected, ids: list[str], full: bool) -> None:
     ws = load_workbook(path, keep_vba=True)["Workouts"]
     rows = [[cell.value for cell in row] for row in ws[ws.tables["Workouts"].ref]]
     header, body = rows[0], rows[1:]
-    assert header[: len(OURS)] == OURS
-    by_id = {row[0]: dict(zip(header, row, strict=True)) for row in body}
+    assert header[:LAST_OURS] == before.order
+    id_col = header.index("Workout ID")
+    by_id = {row[id_col]: dict(zip(header, row, strict=True)) for row in body}
+    row_of = {row[id_col]: r for r, row in enumerate(body, start=2)}
     for (column, wid), value in before.notes.items():
         if full and wid not in ids:
             assert wid not in by_id
@@ -188,6 +253,22 @@ def check(path: Path, before: Expected, ids: list[str], full: bool) -> None:
         assert by_id[wid][column] == value, (column, wid)
     for (r, c), value in before.loose.items():
         assert ws.cell(r, c).value == value, (r, c)
+    for (column, wid), text in before.comments.items():
+        if wid is not None and full and wid not in ids:
+            continue
+        cell = ws.cell(1 if wid is None else row_of[wid], header.index(column) + 1)
+        assert cell.comment is not None and cell.comment.text == text, (column, wid)
+    for (r, c), text in before.loose_comments.items():
+        assert ws.cell(r, c).comment is not None and ws.cell(r, c).comment.text == text, (r, c)
+    hidden = {wid for wid, r in row_of.items() if ws.row_dimensions[r].hidden}
+    assert hidden == {wid for wid in before.hidden_ids if wid in row_of}
+    hidden_columns = {c for dim in ws.column_dimensions.values() if dim.hidden for c in range(dim.min, dim.max + 1)}
+    assert {header[c - 1] for c in hidden_columns if c <= LAST_OURS} == before.hidden_columns
+    if before.sort:
+        column, descending = before.sort
+        written = set(ids)  # the refresh's workouts, in sheet order (kept ones stay below them)
+        keys = [by_id[row[id_col]][column] for row in body if row[id_col] in written]
+        assert keys == sorted(keys, reverse=descending), before.sort
 
 
 @dataclass
@@ -221,8 +302,12 @@ def refresh_after_edits(folder: Path, plan: Refresh, edits: list[tuple], save) -
     except WorkbookError as refused:
         assert path.read_bytes() == before_bytes
         assert "Workouts" in str(refused)
+        event("refused: " + str(refused).split(": ", 1)[1][:40])  # --hypothesis-show-statistics
         return
     check(path, before, new_ids, plan.full)
+    event("refreshed")
+    for kind in sorted({op[0] for op in edits}):
+        event(f"refreshed after a {kind} edit")
 
 
 @pytest.fixture(scope="module")
@@ -248,6 +333,19 @@ def scratch():
 @example(  # a sort, then notes beside the sorted table
     plan=Refresh(["w03", "w02", "w01"], 2, ["w03"], False),
     edits=[("sort", random.Random(1)), ("beside", {0: "a", 2: 7}), ("loose", 3, 2, "goal")],
+)
+@example(  # issue 20, item 7: comments, a filter, a recorded sort, a hidden column, our columns dragged around
+    plan=Refresh(["w05", "w04", "w03", "w02", "w01"], 4, ["w03", "w02"], False),
+    edits=[
+        ("reorder", (2, 0, 1)),
+        ("inside", {0: "easy", 2: "hard"}),
+        ("comment", 2, 3),
+        ("comment", 1, 4),
+        ("comment", -1, 2),
+        ("filter", 102),
+        ("sorted", "Start", True),
+        ("hide", 1),
+    ],
 )
 def test_what_the_member_typed_stays_beside_its_workout(scratch: Path, plan: Refresh, edits: list[tuple]) -> None:
     refresh_after_edits(scratch, plan, edits, save=lambda path: path)

@@ -183,3 +183,10 @@ def test_a_filter_saved_by_libreoffice_is_kept(book: Path, tmp_path: Path):
     assert ws.tables["Workouts"].autoFilter.filterColumn[0].colId == 1
     assert {wid for wid, r in rows_by_id(ws).items() if ws.row_dimensions[r].hidden} == {"w4", "w2"}
     assert ws.column_dimensions["B"].hidden
+
+
+def test_a_new_release_may_order_our_columns_anew_when_the_member_dragged_none(book: Path):
+    refreshed(book, OLD, columns=("Output", "Calories"))
+    refreshed(book, NEW + OLD, columns=("Calories", "Output"))
+    ws = sheet(book)
+    assert [ws.cell(1, c).value for c in range(1, 4)] == ["Workout ID", "Calories", "Output"]

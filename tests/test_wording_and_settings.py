@@ -61,4 +61,4 @@ def test_unreadable_workouts_are_named_in_last_result(server, workbook, home, ac
         assert run_cli(server, workbook, home).returncode == 3
         config = openpyxl.load_workbook(workbook)["Config"]
         last = next(row[1].value for row in config.iter_rows() if row[0].value == "Last result")
-        assert last == f"1 workout could not be read: {odd}"
+        assert last == f"1 workout came from Peloton with fields that cannot be read: {odd}"

@@ -21,7 +21,8 @@ from pyopenvba import ExcelFile
 from support import libreoffice
 
 from pelotonxl.errors import WorkbookError
-from pelotonxl.settings import FIELDS, STATUS_NAMES
+from pelotonxl.model.workbook import STATUS_NAMES
+from pelotonxl.settings import FIELDS
 from pelotonxl.template import build, new_workbook, udf_wrapper
 
 REBUILD = "python -m pelotonxl.template.build"

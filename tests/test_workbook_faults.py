@@ -356,6 +356,22 @@ def damaged_zip(path: Path) -> None:
     path.write_bytes(bytes(raw))
 
 
+def test_an_untouched_part_whose_headers_disagree_is_the_damaged_line_naming_it(server, workbook, home, run_cli):
+    """zipfile reads a part by its central record alone, so the damage check passes; the raw copy at save time
+    meets the local header's CRC, says which part, and the workbook stays as it was."""
+    with zipfile.ZipFile(workbook) as zf:
+        info = zf.getinfo("xl/vbaProject.bin")
+    raw = bytearray(workbook.read_bytes())
+    raw[info.header_offset + 14] ^= 0xFF  # the CRC field of its local header
+    workbook.write_bytes(bytes(raw))
+    result = run_cli(server, workbook, home)
+    assert result.returncode == 1
+    line = one_line_error(result)
+    assert f"{workbook.name} is damaged (xl/vbaProject.bin cannot be read back): restore it from a backup" in line
+    assert workbook.read_bytes() == bytes(raw)
+    assert not list(workbook.parent.glob(TEMP_PREFIX + "*"))
+
+
 @pytest.mark.parametrize("kind", ["text", "truncated", "damaged entry", "zip of something else"])
 def test_a_file_that_is_not_a_workbook_is_one_clear_line_and_left_alone(server, workbook, home, kind, run_cli):
     if kind == "text":

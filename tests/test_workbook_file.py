@@ -32,9 +32,10 @@ from support.workbook_samples import (
 )
 
 from pelotonxl.errors import WorkbookError
+from pelotonxl.model.workbook import Status
 from pelotonxl.xlsx import cell_edit, cells, config_sheet, safety, table_sheet, writer
 
-STATUS = {"last_refresh": dt.datetime(2024, 5, 1, 12, 34), "workout_count": 3, "last_result": "OK: 3 workouts <new>"}
+STATUS = Status(last_refresh=dt.datetime(2024, 5, 1, 12, 34), workout_count=3, last_result="OK: 3 workouts <new>")
 
 
 def workouts_frame() -> pd.DataFrame:

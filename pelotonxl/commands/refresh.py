@@ -145,7 +145,7 @@ def run_from_terminal(
         shown=getattr(target, "shown", None),
     )
     progress.close()
-    report(result, workbook, target.through_excel, args.verbose > 0, target.notes_dropped)
+    report(result, workbook, target.through_excel, args.verbose > 0)
     if args.export is not None:
         _export(settings, workbook, args.export)
     run.exit_code = result.exit_code  # from here on, Ctrl-C is no failure

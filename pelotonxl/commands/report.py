@@ -1,5 +1,5 @@
-"""What a finished refresh says at the terminal: the closing line, then the workouts it could not
-fetch or read, one per line (stdout: the closing line; stderr: the rest)."""
+"""What a finished refresh says at the terminal: the closing line (stdout), then each of its problems
+(`RefreshResult.problems`) with a list: a heading and one line a workout or CSV row (stderr)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from pelotonxl.wording import plural
 
 if TYPE_CHECKING:
+    from pelotonxl.model.problems import Problems
     from pelotonxl.refresh_job import RefreshResult
 
 LISTED = 10  # failures listed one by one; the rest as a count (all with -v)
@@ -18,20 +19,22 @@ LISTED = 10  # failures listed one by one; the rest as a count (all with -v)
 log = logging.getLogger("peloton_xl")
 
 
-def report(
-    result: RefreshResult, workbook: Path, through_excel: bool, verbose: bool = False, notes_dropped: int = 0
-) -> None:
+def report(result: RefreshResult, workbook: Path, through_excel: bool, verbose: bool = False) -> None:
     new = result.sync.new
     pruned = f", {result.sync.pruned} removed" if result.sync.pruned else ""
     where = f"the open {workbook.name} in Excel (not saved yet: save it there)" if through_excel else workbook.name
+    problems = result.problems
     if result.imported is not None:
-        _report_import(result, where, verbose)
+        added = f"{result.imported.added} new from {result.imported.file}"
+        print(f"{plural(result.rows, 'workout')} ({added}) written to {where} in {result.seconds:.1f} s")
+        _list_problems(problems, verbose)
         return
-    notes = f"; your notes on {plural(notes_dropped, 'removed workout')} went with them" if notes_dropped else ""
+    # A problem without a list (the notes a --full dropped) is said in the closing line.
+    said = "".join(f"; {p.what('terminal')}" for p in problems if not p.items)
     route = f"; {result.route_note}" if result.route_note else ""
     print(
         f"{plural(result.rows, 'workout')} ({new} new{pruned}) written to {where} in {result.seconds:.1f} s"
-        f"{notes}{route}"
+        f"{said}{route}"
     )
     log.info(
         "%s, %s, %s fetched; workbook written in %.2f s",
@@ -46,48 +49,18 @@ def report(
             result.sync.refined,
             result.sync.coarse_left,
         )
-    _list_problems(
-        f"Details of {plural(len(result.failed), 'workout')} could not be fetched; "
-        "they will be retried on the next refresh:",
-        result.failed,
-        verbose,
-    )
-    _list_problems(
-        f"Details of {plural(len(result.sync.unavailable), 'workout')} have failed on several "
-        "refreshes and seem unavailable on Peloton; they are tried quietly from now on "
-        "(--full tries properly):",
-        result.sync.unavailable,
-        verbose,
-    )
-    _list_problems(
-        f"{plural(len(result.sync.unreadable), 'workout')} came from Peloton with fields that cannot be read:",
-        result.sync.unreadable,
-        verbose,
-    )
+    _list_problems(problems, verbose)
 
 
-def _report_import(result: RefreshResult, where: str, verbose: bool) -> None:
-    """The closing line of a CSV import, then each row that could not be read as it is."""
-    imported = result.imported
-    assert imported is not None
-    print(
-        f"{plural(result.rows, 'workout')} ({imported.added} new from {imported.file}) written to {where} in "
-        f"{result.seconds:.1f} s"
-    )
-    if imported.problems:
-        heading = f"{plural(len(imported.problems), 'row')} of {imported.file} could not be read as written:"
-        _list_lines(heading, imported.problems, verbose)
-
-
-def _list_problems(heading: str, problems: dict[str, str], verbose: bool) -> None:
-    """A heading and one line per workout: the first LISTED of them, and a count of the rest unless -v."""
-    if problems:
-        _list_lines(heading, [f"{wid}: {why}" for wid, why in sorted(problems.items())], verbose)
-
-
-def _list_lines(heading: str, lines: list[str], verbose: bool) -> None:
-    print(heading, file=sys.stderr)
-    for line in lines if verbose else lines[:LISTED]:
-        print(f"  {line}", file=sys.stderr)
-    if not verbose and len(lines) > LISTED:
-        print(f"  … and {len(lines) - LISTED} more (run with -v to list them all)", file=sys.stderr)
+def _list_problems(problems: Problems, verbose: bool) -> None:
+    """Each problem with a list on stderr: its heading, then one line an item, the first LISTED of them
+    and a count of the rest unless -v."""
+    for problem in problems:
+        if not problem.items:
+            continue
+        lines = problem.lines()
+        print(problem.heading(), file=sys.stderr)
+        for line in lines if verbose else lines[:LISTED]:
+            print(f"  {line}", file=sys.stderr)
+        if not verbose and len(lines) > LISTED:
+            print(f"  … and {len(lines) - LISTED} more (run with -v to list them all)", file=sys.stderr)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from pelotonxl.errors import WorkbookError
 from pelotonxl.file_names import CHECKOUT_WORKBOOK_NAME, DEMO_WORKBOOK_NAME, WORKBOOK_NAME
+from pelotonxl.model.workbook import Written
 
 if TYPE_CHECKING:
     import xlwings as xw
@@ -78,7 +79,6 @@ class FileTarget:
         from pelotonxl.xlsx import status_cells
 
         self.path = path
-        self.notes_dropped = 0
         self.checked = status_cells.check_writable(path)  # before any network: a locked file fails fast
 
     def shown(self) -> str | None:
@@ -92,7 +92,7 @@ class FileTarget:
 
         return config_sheet.read_config(self.path)
 
-    def write(self, content: WorkbookContent) -> None:
+    def write(self, content: WorkbookContent) -> Written:
         from pelotonxl.xlsx import safety
 
         # Unchanged since it was checked: the writers' output passes the same checks, and says so.
@@ -101,10 +101,10 @@ class FileTarget:
             from pelotonxl.xlsx import status_cells
 
             status_cells.write_status_only(self.path, content.status, content.stamp, checked=checked)
-            return
+            return Written()
         from pelotonxl.xlsx import writer
 
-        self.notes_dropped = writer.write_tables(self.path, content, checked=checked).notes_dropped
+        return Written(writer.write_tables(self.path, content, checked=checked).notes_dropped)
 
 
 class ExcelTarget:
@@ -114,18 +114,16 @@ class ExcelTarget:
 
     def __init__(self, book: xw.Book) -> None:
         self.book = book
-        self.notes_dropped = 0
 
     def read_config(self) -> dict:
         from pelotonxl.excel import workbook_link
 
         return workbook_link.read_config(self.book)
 
-    def write(self, content: WorkbookContent) -> Callable[[], None]:
+    def write(self, content: WorkbookContent) -> Written:
         from pelotonxl.excel import live_writer
 
-        self.notes_dropped = live_writer.write_tables_live(self.book, content, recalculate=False)
-        return lambda: live_writer.recalculate_after(self.book, content)  # once the refresh is recorded
+        return live_writer.write_for_refresh(self.book, content)
 
 
 def open_target(workbook: Path) -> FileTarget | ExcelTarget:

@@ -14,7 +14,8 @@ classes, tests/support/xlwings_autospec.py, so a call xlwings lacks fails there)
     book.sheets.add(name=, before=)          range.left/.top/.width/.height
     sheet.charts (iterate), sheet.charts.add(left, top, width, height)
     chart.name (get/set), chart.chart_type = , chart.set_source_data(range, plot_by="columns")
-    chart.series (iterate), series.set(fill_color= | line_color=, marker_*_color=)
+    chart.series (iterate), series.set(fill_color= | line_color=, marker_*_color=), series.chart_type,
+    series.set(chart_type=) (a combination chart: Form's area under the Fitness and Fatigue lines)
     chart.api (Windows: the power curve's log axis, which xlwings' ChartAxis cannot set; skipped where
     it is missing)
 and, in excel/recalc.py, range.formula2 (get/set) and range.has_array; in excel/live_pivots.py,
@@ -37,11 +38,10 @@ from pelotonxl.excel.cell_values import excel_value
 from pelotonxl.excel.live_member_columns import read_member_columns, refuse_covered_cells
 from pelotonxl.member import columns as member_rules
 from pelotonxl.model.dashboard import Dashboard
-from pelotonxl.model.dashboard_blocks import ChartKind
+from pelotonxl.model.dashboard_blocks import ChartKind, SeriesKind
 from pelotonxl.model.dashboard_layout import ChartPlace, Rect, SheetPlan, plan
 from pelotonxl.model.excel_values import day_numbers, wall_clock
-from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent, follow_renamed
-from pelotonxl.settings import STATUS_NAMES
+from pelotonxl.model.workbook import TABLE_STYLE, WorkbookContent, Written, follow_renamed
 from pelotonxl.xlsx import drawn_sheets  # the record of drawn areas, shared with the headless writer
 
 if TYPE_CHECKING:
@@ -68,14 +68,20 @@ def write_tables_live(book: xw.Book, content: WorkbookContent, recalculate: bool
         _write_dashboard(book, content.dashboard)
     if content.ride is not None:
         write_ride_live(book, content.ride.view)
-    for key, value in content.status.items():
-        defined_name = STATUS_NAMES[key][0]
+    for defined_name, value in content.status.cells(dropped).items():
         if defined_name in book.names:  # a member may have deleted one; the refresh still counts
             book.names[defined_name].refers_to_range.value = excel_value(value)
     live_pivots.refresh_pivots(book, places)  # the member's pivots on our tables see the new workouts
     if recalculate:
         recalculate_after(book, content)
     return dropped
+
+
+def write_for_refresh(book: xw.Book, content: WorkbookContent) -> Written:
+    """A refresh's write (the ribbon's, or the CLI's when Excel holds the workbook): the formulas are
+    recalculated by `Written.finish`, once the refresh is recorded, so they find its store."""
+    dropped = write_tables_live(book, content, recalculate=False)
+    return Written(dropped, finish=lambda: recalculate_after(book, content))
 
 
 def recalculate_after(book: xw.Book, content: WorkbookContent) -> None:
@@ -191,6 +197,8 @@ CHART_TYPES: dict[ChartKind, str] = {
     "scatter": "xy_scatter_lines_no_markers",
     "scatter_log": "xy_scatter_lines",
 }
+# A "line" chart's series drawn otherwise (xlwings' names for xlArea and xlColumnClustered).
+SERIES_TYPES: dict[SeriesKind, str] = {"line": "line", "area": "area", "column": "column_clustered"}
 XL_LOGARITHMIC, XL_CATEGORY = -4133, 1  # Excel's xlScaleLogarithmic and xlCategory (the x axis)
 
 
@@ -279,10 +287,20 @@ def _write_plan(sheet: xw.Sheet, data: xw.Sheet, layout: SheetPlan, keys: tuple[
         # Series are the block's columns, whatever its shape (Excel would guess rows for a short block).
         chart.set_source_data(data.range((first_row, first_col), (last_row, last_col)), plot_by="columns")
         if place.spec.kind == "line":  # a lone point draws no line: markers show it (a member's own type stays)
-            wanted = "line_markers" if any(ref.marker for ref in place.series) else "line"
+            wanted = "line_markers" if any(ref.marker and ref.kind == "line" for ref in place.series) else "line"
             if chart.chart_type in ("line", "line_markers") and chart.chart_type != wanted:
-                chart.chart_type = wanted
+                chart.chart_type = wanted  # Excel gives every series this type: the loop below redraws the others
+            _series_types(chart, place)
         _colour_series(chart, place)
+
+
+def _series_types(chart: xw.Chart, place: ChartPlace) -> None:
+    """A line chart's series drawn as an area or columns (Form) get that type: one plot, the same axes, as
+    the headless writer's combination chart. Only a series still drawn as a line changes (a new chart, an
+    older workbook's all-line chart): one the member made something else stays theirs."""
+    for series, ref in zip(chart.series, place.series, strict=False):
+        if ref.kind != "line" and series.chart_type in ("line", "line_markers"):
+            series.set(chart_type=SERIES_TYPES[ref.kind])
 
 
 def _colour_series(chart: xw.Chart, place: ChartPlace) -> None:
@@ -291,7 +309,7 @@ def _colour_series(chart: xw.Chart, place: ChartPlace) -> None:
     it: they are set on every refresh."""
     for series, ref in zip(chart.series, place.series, strict=False):
         colour = "#" + ref.colour
-        if place.spec.kind == "stacked_column":
+        if place.spec.kind == "stacked_column" or ref.kind != "line":  # columns and areas are filled
             series.set(fill_color=colour)
         elif place.spec.kind == "scatter_log":  # the power curve's points are markers
             series.set(line_color=colour, marker_foreground_color=colour, marker_background_color=colour)

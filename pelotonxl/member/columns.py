@@ -129,9 +129,15 @@ def record_value(columns: Sequence[str]) -> str:
 
 def recorded(value: str | None) -> set[str] | None:
     """The (case-folded) columns in a record's value; None when there is no record."""
+    order = recorded_order(value)
+    return None if order is None else set(order)
+
+
+def recorded_order(value: str | None) -> list[str] | None:
+    """The (case-folded) columns in a record's value, in the refresh's own order; None without a record."""
     if value is None:
         return None
-    return {m.replace('""', '"').casefold() for m in re.findall(r'"((?:[^"]|"")*)"', value)}
+    return [m.replace('""', '"').casefold() for m in re.findall(r'"((?:[^"]|"")*)"', value)]
 
 
 def unique_header(text: str, taken: Callable[[str], bool]) -> str:

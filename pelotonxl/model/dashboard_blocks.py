@@ -13,6 +13,9 @@ MONTH_FORMAT = "mmm yy"
 # Columns stacked by category; a line over dates; lines of numbers against numbers (seconds), the
 # "scatter_log" one on a log x axis with markers (the power curve).
 ChartKind = Literal["stacked_column", "line", "scatter", "scatter_log"]
+# How one series of a "line" chart is drawn. A chart whose series differ is a combination chart: one plot,
+# the same date and value axes (Form as an area under the Fitness and Fatigue lines).
+SeriesKind = Literal["line", "area", "column"]
 
 
 @dataclass
@@ -39,3 +42,13 @@ class ChartSpec:
     y_title: str
     axis_format: str = ""  # number format of the category axis; "" for the block's own
     label_every: int = 1  # show every n-th category label (52 weeks do not all fit)
+    # Series (by their block column) drawn otherwise than as lines; "line" charts only.
+    drawn_as: tuple[tuple[str, SeriesKind], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.drawn_as and self.kind != "line":
+            raise ValueError(f"{self.key}: only a line chart combines series kinds")
+
+    def series_kind(self, name: str) -> SeriesKind:
+        """How the series of block column `name` is drawn (a "line" chart's; the others' series are all alike)."""
+        return dict(self.drawn_as).get(name, "line")

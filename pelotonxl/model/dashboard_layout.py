@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from openpyxl.utils import get_column_letter
 
 from pelotonxl.model.dashboard import WEEKS, Block, ChartSpec, Dashboard
+from pelotonxl.model.dashboard_blocks import SeriesKind
 from pelotonxl.model.excel_values import excel_value
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ class SeriesRef:
     values_ref: str
     colour: str
     marker: bool = False  # a point with no neighbour to draw a line to (one ride, one month): shown as a dot
+    kind: SeriesKind = "line"  # in a "line" chart: a line, or an area or columns on the same axes
 
 
 @dataclass
@@ -272,6 +274,7 @@ def chart_data(
             area(data_sheet, first, col + i, last, col + i),
             colour,
             has_lone_point(frame[name].tolist()),
+            spec.series_kind(name),
         )
         for i, (name, colour) in enumerate(zip(columns[1:], colours, strict=False), start=1)
     ]

@@ -24,6 +24,7 @@ FITNESS_CHART = ChartSpec(
     "Day",
     "Load per day (TSS)",
     axis_format="mmm yy",
+    drawn_as=(("Form (TSB)", "area"),),  # the lines for CTL and ATL, an area for TSB
 )
 POWER_ZONES_CHART = ChartSpec(
     "PelotonPowerZones",

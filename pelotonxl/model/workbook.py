@@ -2,16 +2,19 @@
 
 `WorkbookContent` is the one hand-off from the model to a writer: the headless writer
 (`xlsx.writer.write_tables`) and the live one (`excel.live_writer.write_tables_live`) take it whole.
-Its members are optional so a writer can be asked to write only part of a refresh (the tests do).
+Its members are optional so a writer can be asked to write only part of a refresh (the tests do). Its
+`Status` is the Config sheet's status cells; a refresh's writer answers with `Written`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
+
+from pelotonxl.model.problems import Problems
 
 if TYPE_CHECKING:
     from pelotonxl.model.dashboard import Dashboard
@@ -58,6 +61,32 @@ WORKOUT_ID = re.compile(r"[0-9a-f]{32}|csv-[0-9a-f]{28}")
 EXCEL_EPOCH = datetime(1899, 12, 30)  # day 0 in Excel's 1900 date system (its leap-year bug included)
 
 
+# The Config sheet's status cells, each a workbook defined name (and the label the template puts beside it).
+STATUS_NAMES = {
+    "last_refresh": ("PelotonLastRefresh", "Last refresh"),
+    "workout_count": ("PelotonWorkoutCount", "Workouts in workbook"),
+    "last_result": ("PelotonLastResult", "Last result"),
+}
+
+
+@dataclass(frozen=True)
+class Status:
+    """What a refresh writes into the Config sheet's status cells. A None member leaves its cell as it is."""
+
+    last_refresh: datetime | None = None
+    workout_count: int | None = None
+    last_result: str | None = None  # what Last result says when there is no problem ("OK", "OK; …")
+    problems: Problems = field(default_factory=Problems)  # said in Last result instead, when there are any
+
+    def cells(self, notes_dropped: int = 0) -> dict[str, object]:
+        """Each cell's value by its defined name (STATUS_NAMES), None members left out. `notes_dropped`:
+        the removed workouts whose notes the writer dropped, which only it finds out."""
+        problems = self.problems.with_notes_dropped(notes_dropped)
+        result = problems.one_line() if problems else self.last_result
+        values = {"last_refresh": self.last_refresh, "workout_count": self.workout_count, "last_result": result}
+        return {STATUS_NAMES[key][0]: value for key, value in values.items() if value is not None}
+
+
 @dataclass
 class RideSheet:
     """The Ride sheet's content: one ride and its earlier attempts, or None (no Bike ride yet: a note)."""
@@ -68,15 +97,13 @@ class RideSheet:
 @dataclass
 class WorkbookContent:
     """Everything one refresh writes: the tables (Workouts, Metrics, PowerCurve, Fitness), the Dashboard, the
-    Ride sheet and the Config status cells.
-
-    `status` is keyed by `settings.STATUS_NAMES`. A None member is left as it is in the workbook.
+    Ride sheet and the Config status cells. A None member is left as it is in the workbook.
     """
 
     workouts: SheetTable | None = None
     metrics: SheetTable | None = None
     dashboard: Dashboard | None = None
-    status: dict[str, object] = field(default_factory=dict)
+    status: Status = field(default_factory=Status)
     power_curve: SheetTable | None = None
     ride: RideSheet | None = None
     # --full: notes the member typed for workouts no longer on Peloton go with them (else they stay).
@@ -98,6 +125,16 @@ class WorkbookContent:
     def tables(self) -> list[SheetTable]:
         """The tables present, in sheet order (each names its sheet and Excel Table)."""
         return [t for t in (self.workouts, self.metrics, self.power_curve, self.fitness) if t is not None]
+
+
+@dataclass
+class Written:
+    """What a writer tells the refresh: how many removed workouts' notes it dropped (--full only), and a
+    last step to run once the refresh is recorded: the live writer's recalculation of the workbook's
+    PELOTON_ formulas, which must find this refresh's store, not the one before it."""
+
+    notes_dropped: int = 0
+    finish: Callable[[], object] | None = None
 
 
 Kept = TypeVar("Kept")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pelotonxl.model.workbook import HEADER_FILL, HEADER_TEXT, LIGHT_GREY, NOTE_COLOUR, TITLE_COLOUR
-from pelotonxl.settings import FIELDS, STATUS_NAMES
+from pelotonxl.model.workbook import HEADER_FILL, HEADER_TEXT, LIGHT_GREY, NOTE_COLOUR, STATUS_NAMES, TITLE_COLOUR
+from pelotonxl.settings import FIELDS
 
 # openpyxl styling of the Config sheet (colours match TableStyleMedium2).
 INPUT_FILL = "F2F2F2"

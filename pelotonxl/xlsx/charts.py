@@ -9,10 +9,10 @@ plot (every series on the Dashboard Data sheet), as other programs rename the fr
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
-from openpyxl.chart import BarChart, LineChart, ScatterChart
-from openpyxl.chart.axis import ChartLines, DateAxis, TextAxis
+from openpyxl.chart import AreaChart, BarChart, LineChart, ScatterChart
+from openpyxl.chart.axis import ChartLines, DateAxis
 from openpyxl.chart.data_source import AxDataSource, NumDataSource, NumRef, StrRef
 from openpyxl.chart.marker import Marker
 from openpyxl.chart.series import Series, SeriesLabel
@@ -39,16 +39,32 @@ def chart_xml(place: ChartPlace) -> bytes:
         chart = BarChart()
         chart.type, chart.grouping, chart.overlap, chart.gapWidth = "col", "stacked", 100, 40
     elif spec.kind == "line":
-        chart = LineChart()
-        chart.x_axis = DateAxis(crossAx=100)
-        chart.x_axis.majorTimeUnit = "months"
-        chart.x_axis.tickLblPos = "low"  # under the plot, not on the zero line (Form goes below zero)
-        chart.y_axis.crossAx = chart.x_axis.axId  # openpyxl's default (10) names no axis of this plot
+        return _line_xml(place)
     else:  # "scatter", "scatter_log"
         return _scatter_xml(place)
     for index, ref in enumerate(place.series):
         series = _series(place, index, ref, xy=False)
-        if spec.kind == "line":
+        series.spPr = GraphicalProperties(solidFill=ref.colour, ln=LineProperties(noFill=True))
+        chart.series.append(series)
+    if spec.label_every > 1:
+        chart.x_axis.tickLblSkip = chart.x_axis.tickMarkSkip = spec.label_every
+    return _chart_space(chart, place)
+
+
+def _line_xml(place: ChartPlace) -> bytes:
+    """Lines over dates; a series drawn as an area or columns (`SeriesRef.kind`) joins them in the same
+    plot, on the same date and value axes: a combination chart (one c:areaChart or c:barChart beside the
+    c:lineChart in the plot area, each naming the line chart's two axes)."""
+    chart = LineChart()
+    chart.x_axis = DateAxis(crossAx=100)
+    # A label a month: left to itself, LibreOffice labels every other week, the same month twice.
+    chart.x_axis.majorUnit, chart.x_axis.majorTimeUnit = 1, "months"
+    chart.x_axis.tickLblPos = "low"  # under the plot, not on the zero line (Form goes below zero)
+    chart.y_axis.crossAx = chart.x_axis.axId  # openpyxl's default (10) names no axis of this plot
+    others: dict[str, AreaChart | BarChart] = {}
+    for index, ref in enumerate(place.series):
+        series = _series(place, index, ref, xy=False)
+        if ref.kind == "line":
             series.smooth = False
             # A lone point (one ride, one month) draws no line: a dot shows it.
             series.marker = (
@@ -57,11 +73,17 @@ def chart_xml(place: ChartPlace) -> bytes:
                 else Marker(symbol="none")
             )
             series.spPr = GraphicalProperties(ln=LineProperties(solidFill=ref.colour, w=28575 if index else 12700))
-        else:
-            series.spPr = GraphicalProperties(solidFill=ref.colour, ln=LineProperties(noFill=True))
-        chart.series.append(series)
-    if spec.label_every > 1 and isinstance(chart.x_axis, TextAxis):  # a date axis has no label skip
-        chart.x_axis.tickLblSkip = chart.x_axis.tickMarkSkip = spec.label_every
+            chart.series.append(series)
+            continue
+        series.spPr = GraphicalProperties(solidFill=ref.colour, ln=LineProperties(noFill=True))
+        if ref.kind not in others:
+            other = others[ref.kind] = AreaChart() if ref.kind == "area" else BarChart()
+            if isinstance(other, BarChart):
+                other.type, other.grouping, other.gapWidth = "col", "clustered", 0  # one day touches the next
+            # The line chart's axes, by id: the plot area writes each axis once, from the first chart.
+            other.x_axis.axId, other.y_axis.axId = chart.x_axis.axId, chart.y_axis.axId
+            chart += other
+        others[ref.kind].series.append(series)
     return _chart_space(chart, place)
 
 
@@ -91,7 +113,7 @@ def _series(place: ChartPlace, index: int, ref: SeriesRef, *, xy: bool) -> Serie
     return Series(idx=index, order=index, tx=label, val=values, cat=along)
 
 
-def _chart_space(chart: BarChart | LineChart | ScatterChart, place: ChartPlace) -> bytes:
+def _chart_space(chart: AreaChart | BarChart | LineChart | ScatterChart, place: ChartPlace) -> bytes:
     """The chart part, with what every Dashboard chart has: titles, visible axes, horizontal grid lines,
     the legend below, a plain style."""
     chart.title = place.spec.title
@@ -107,7 +129,24 @@ def _chart_space(chart: BarChart | LineChart | ScatterChart, place: ChartPlace) 
     # ChartBase._write builds the c:chartSpace that openpyxl writes when it saves a workbook
     # (types-openpyxl leaves it out as private); openpyxl's tostring encodes it to UTF-8 bytes.
     element = chart._write()  # type: ignore[union-attr]
+    _lines_in_front(element)
     return XML_DECLARATION.encode() + cast(bytes, tostring(element))
+
+
+def _lines_in_front(space: Any) -> None:
+    """In a combination chart, the c:lineChart after the area or columns: LibreOffice draws the plot's
+    chart groups in their order, so the lines stay visible over the area (Excel always draws lines on top)."""
+    plot = next(e for e in space.iter() if _local(e.tag) == "plotArea")
+    groups = [child for child in plot if _local(child.tag).endswith("Chart")]
+    line = next((g for g in groups if _local(g.tag) == "lineChart"), None)
+    if line is not None and len(groups) > 1:
+        plot.remove(line)
+        plot.insert(list(plot).index(groups[-1]) + 1, line)
+
+
+def _local(tag: str) -> str:
+    """An element's name without its namespace (openpyxl's tree names them bare; lxml's with {ns})."""
+    return tag.rsplit("}", 1)[-1]
 
 
 def drawing_xml(places: list[ChartPlace], rel_ids: list[str]) -> str:

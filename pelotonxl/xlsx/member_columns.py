@@ -304,6 +304,11 @@ def recorded_columns(pkg: xp.Package, table: str) -> set[str] | None:
     return rules.recorded(xp.defined_names(pkg).get(rules.record_name(table)))
 
 
+def recorded_order(pkg: xp.Package, table: str) -> list[str] | None:
+    """The columns the last refresh wrote, case-folded, in its own order (not the member's)."""
+    return rules.recorded_order(xp.defined_names(pkg).get(rules.record_name(table)))
+
+
 def record_columns(pkg: xp.Package, table: str, columns: list[str]) -> None:
     """Set (or replace) the hidden name listing the columns this refresh wrote to `table`."""
     xp.set_hidden_name(pkg, rules.record_name(table), rules.record_value(columns))

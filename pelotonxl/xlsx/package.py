@@ -8,9 +8,9 @@ reports the file as corrupt. ElementTree is used for reading only.
 from __future__ import annotations
 
 import html
+import lzma
 import posixpath
 import re
-import shutil
 import time
 import xml.etree.ElementTree as ET
 import zipfile
@@ -21,9 +21,7 @@ from typing import BinaryIO
 from xml.sax.saxutils import escape
 
 from pelotonxl.errors import WorkbookError
-
-COPY_CHUNK = 1 << 20  # an untouched part crosses from the old zip to the new in pieces this size
-ZIP64_LIMIT = (1 << 31) - 1  # zipfile's own threshold for zip64 entries
+from pelotonxl.xlsx import zip_writer
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -41,6 +39,17 @@ REL_CHART = REL_NS + "/chart"
 CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
 CT_CHART = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
 CONTENT_TYPES = "[Content_Types].xml"
+# What zipfile raises for an entry it cannot give back: bad CRC or data (BadZipFile, zlib, EOFError, bz2's
+# OSError, lzma's), an encrypted entry (RuntimeError) or a compression method it lacks (NotImplementedError).
+ENTRY_READ_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    lzma.LZMAError,
+    RuntimeError,
+    NotImplementedError,
+)
 
 
 def search_part(pattern: str, xml: str, what: str, flags: int = 0) -> re.Match[str]:
@@ -54,6 +63,14 @@ def search_part(pattern: str, xml: str, what: str, flags: int = 0) -> re.Match[s
     return match
 
 
+def damaged(path: Path, what: str) -> WorkbookError:
+    """The documented line for a workbook whose zip or parts cannot be read back (`what` names the part)."""
+    return WorkbookError(
+        f"{path.name} is damaged ({what}): restore it from a backup, or move it away and refresh to start from a "
+        "new workbook."
+    )
+
+
 def start_tag(element: str) -> str:
     """The start tag of an element's XML text (callers pass text their own patterns matched)."""
     return search_part(r"\A<[^>]*>", element, "an element's start tag").group(0)
@@ -64,7 +81,15 @@ class Package:
     which copies every untouched entry's content unchanged and in its original order."""
 
     def __init__(self, path: Path | str) -> None:
-        self._zip = zipfile.ZipFile(path)
+        self.path = Path(path)
+        # Our own handle, shared with zipfile (which seeks before every read): raw copies read the very
+        # file whose central directory was parsed, even if the path is replaced meanwhile.
+        self._file = open(self.path, "rb")  # closed by close()
+        try:
+            self._zip = zipfile.ZipFile(self._file)
+        except BaseException:
+            self._file.close()
+            raise
         self._infos = {info.filename: info for info in self._zip.infolist()}
         self._order = list(self._infos)
         self._edited: dict[str, bytes] = {}
@@ -78,6 +103,7 @@ class Package:
 
     def close(self) -> None:
         self._zip.close()
+        self._file.close()
 
     def has(self, name: str) -> bool:
         return name not in self._removed and (name in self._edited or name in self._infos)
@@ -85,7 +111,12 @@ class Package:
     def data(self, name: str) -> bytes:
         if not self.has(name):
             raise KeyError(name)
-        return self._edited[name] if name in self._edited else self._zip.read(name)
+        if name in self._edited:
+            return self._edited[name]
+        try:
+            return self._zip.read(name)
+        except ENTRY_READ_ERRORS:
+            raise damaged(self.path, f"{name} cannot be read back") from None
 
     def text(self, name: str) -> str:
         return self.data(name).decode("utf-8")
@@ -128,21 +159,26 @@ class Package:
         return pattern.format(n)
 
     def write_zip(self, stream: BinaryIO) -> None:
-        """The package as a zip: edited parts from memory, every untouched one streamed across in chunks
-        (a member's sheet that expands to gigabytes is never held whole)."""
-        with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as zf:
+        """The package as a zip: edited parts deflated from memory, every untouched one copied as its raw
+        compressed bytes (zip_writer), never inflated: a member's sheet that expands to gigabytes costs a
+        file copy. A source entry whose headers disagree or whose data is cut short: the "is damaged" line."""
+        with zip_writer.ZipWriter(stream) as out:
             for name in self.names():
                 old = self._infos.get(name)
-                info = zipfile.ZipInfo(name, old.date_time if old else time.localtime()[:6])
-                info.compress_type = zipfile.ZIP_DEFLATED
-                if old:
-                    info.external_attr = old.external_attr
                 if old is None or name in self._edited:
-                    zf.writestr(info, self.data(name))
+                    out.add(
+                        name,
+                        self.data(name),
+                        old.date_time if old else time.localtime()[:6],
+                        # an edited part keeps its attributes; a new one is plain, as Office writes it
+                        external_attr=old.external_attr if old else 0,
+                        create_system=old.create_system if old else 0,
+                    )
                     continue
-                info.file_size = old.file_size  # lets zipfile choose zip64 up front for a huge part
-                with self._zip.open(old) as source, zf.open(info, "w", force_zip64=old.file_size > ZIP64_LIMIT) as copy:
-                    shutil.copyfileobj(source, copy, COPY_CHUNK)
+                try:
+                    out.copy_raw(self._file, old)
+                except zip_writer.DamagedEntry as err:
+                    raise damaged(self.path, f"{err.name} cannot be read back") from None
 
 
 # --- relationships -------------------------------------------------------------------------

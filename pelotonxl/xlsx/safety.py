@@ -12,7 +12,6 @@ import stat
 import time
 import xml.etree.ElementTree as ET
 import zipfile
-import zlib
 from collections.abc import Iterable, Mapping, Set
 from pathlib import Path
 from xml.parsers import expat
@@ -83,10 +82,7 @@ def _check_content(path: Path, sheet_names: Iterable[str], own_charts: Mapping[s
         missing = None if damaged else _missing_sheet_part(pkg)
         if damaged or missing:
             what = f"{damaged} cannot be read back" if damaged else f"its sheet part {missing} is missing"
-            raise WorkbookError(
-                f"{path.name} is damaged ({what}): restore it from a "
-                "backup, or move it away and refresh to start from a new workbook."
-            )
+            raise xp.damaged(path, what)
         _refuse_a_workbook_without_macros(pkg, path)
         for name in sheet_names:
             sheet = drawn_sheets.recorded(pkg, name) or xp.sheet_for_table(pkg, name)  # renamed or not
@@ -207,9 +203,10 @@ def _notes_only(pkg: xp.Package, sheet: xp.SheetEntry) -> bool:
 
 
 def _damaged_entry(path: Path) -> str | None:
-    """The first zip entry whose data does not read back intact (bad CRC or deflate data), or an XML
-    part up to XML_CHECKED_BYTES that is not well-formed, if any: better refused up front, naming the
-    part, than met halfway through a write. Read in chunks: a member's huge sheet is never held whole."""
+    """The first zip entry whose data does not read back intact (bad CRC or compressed data, encrypted, a
+    compression method zipfile lacks), or an XML part up to XML_CHECKED_BYTES that is not well-formed, if
+    any: better refused up front, naming the part, than met halfway through a write. Read in chunks: a
+    member's huge sheet is never held whole."""
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
             xml = (
@@ -225,7 +222,7 @@ def _damaged_entry(path: Path) -> str | None:
                             parser.Parse(chunk, False)
                     if parser:
                         parser.Parse(b"", True)
-            except (zipfile.BadZipFile, zlib.error, EOFError, expat.ExpatError):
+            except (*xp.ENTRY_READ_ERRORS, expat.ExpatError):
                 return info.filename
     return None
 

@@ -164,5 +164,5 @@ def _remove(pkg: xp.Package, sheet_part: str, rel: tuple[str, str]) -> None:
 
 
 def _plain(ref: str) -> str:
-    """ "$b$3" -> "B3": a comment's cell as the table writer names it."""
-    return ref.replace("$", "").upper()
+    """ "$b$3" -> "B3" (a range's first cell): a comment's cell as the table writer names it."""
+    return ref.split(":")[0].replace("$", "").upper()

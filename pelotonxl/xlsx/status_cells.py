@@ -20,8 +20,8 @@ from pelotonxl.model.workbook import (
     RIDE_DATA_SHEET,
     RIDE_SHEET,
     TABLE_SHEETS,
+    Status,
 )
-from pelotonxl.settings import STATUS_NAMES
 from pelotonxl.xlsx import cell_edit, cells, safety
 from pelotonxl.xlsx import package as xp
 from pelotonxl.xlsx.styles import StyleBook
@@ -55,7 +55,7 @@ def set_stamp(pkg: xp.Package, stamp: str) -> None:
     xp.set_hidden_name(pkg, STAMP_NAME, '"' + stamp.replace('"', '""') + '"')
 
 
-def write_status_only(path: Path, status: dict[str, object], stamp: str | None, *, checked: bool = False) -> None:
+def write_status_only(path: Path, status: Status, stamp: str | None, *, checked: bool = False) -> None:
     """A refresh that found nothing new on the day the workbook was last written: the status cells
     (and the stamp) change, every other part stays as it is. `checked`: the file is as `check_writable`
     passed it."""
@@ -82,15 +82,13 @@ def styles_part_of(pkg: xp.Package) -> str:
     return rel.part
 
 
-def write_status(pkg: xp.Package, styles: StyleBook, status: dict[str, object]) -> int | None:
-    """Write status values into the cells their defined names point at; returns the sheetId edited."""
-    unknown = set(status) - set(STATUS_NAMES)
-    if unknown:
-        raise ValueError(f"unknown status keys: {sorted(unknown)}")
+def write_status(pkg: xp.Package, styles: StyleBook, status: Status, notes_dropped: int = 0) -> int | None:
+    """Write status values into the cells their defined names point at; returns the sheetId edited.
+    `notes_dropped`: removed workouts whose notes this write dropped (Last result says so)."""
     names = xp.defined_names(pkg)
     edited = None
-    for key, value in status.items():
-        target = _single_cell(names.get(STATUS_NAMES[key][0], ""))
+    for defined_name, value in status.cells(notes_dropped).items():
+        target = _single_cell(names.get(defined_name, ""))
         sheet = xp.find_sheet(pkg, target[0]) if target else None
         if target is None or sheet is None or not sheet.is_worksheet:
             continue  # the member removed the name or its sheet: nothing to update

@@ -186,7 +186,7 @@ def worksheet_xml(
     member = member or KeptContent()
     view = view or TableView()
     names = table_column_names(frame.columns)
-    final = member.order(table_view.our_order(names, view.columns))
+    final = member.order(table_view.our_order(names, view.order))
     frame, sorted_ = _sorted_as_the_member_sorted(frame, names, member, view)
     by_name = {c.name: c for c in member.columns}
     letters = [get_column_letter(i) for i in range(1, len(final) + 1)]

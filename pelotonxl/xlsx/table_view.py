@@ -34,7 +34,8 @@ class SortKey:
 
 @dataclass
 class TableView:
-    columns: list[str] = field(default_factory=list)  # the old table's columns, in the member's order
+    columns: list[str] = field(default_factory=list)  # the old table's columns, as they stand
+    order: list[str] = field(default_factory=list)  # the same when the member dragged ours around, else []
     filters: list[tuple[str, str]] = field(default_factory=list)  # (column, its <filterColumn> as written)
     sort: list[SortKey] | None = None  # None: no sort, or one that cannot be re-applied
     sort_in_filter: bool = False  # the sortState was inside the autoFilter (a worksheet's habit)
@@ -49,14 +50,22 @@ class TableView:
         return bool(self.filters or self.sort or self.hidden_columns or self.hidden_rows or self.outside_cols)
 
 
-def read(sheet_xml: str | None, table_xml: bytes | None) -> TableView:
-    """The member's arrangement of the old table (nothing when either part is missing or prefixed)."""
+def read(sheet_xml: str | None, table_xml: bytes | None, recorded: Sequence[str] | None = None) -> TableView:
+    """The member's arrangement of the old table (nothing when either part is missing or prefixed).
+    `recorded`: the columns the last refresh wrote, in its own order: when the old table has them in that
+    order, the member dragged none, and the order is the refresh's (a new release may order them anew)."""
     if not sheet_xml or table_xml is None:
         return TableView()
     table = table_xml.decode("utf-8")
     if main_prefix(table) or main_prefix(sheet_xml):
         return TableView()
     view = TableView(columns=[html.unescape(n) for n in re.findall(r'<tableColumn\b[^>]*?\sname="([^"]*)"', table)])
+    ordered = view.columns
+    if recorded is not None:
+        written = [c.casefold() for c in view.columns if c.casefold() in set(recorded)]
+        undragged = written == [c for c in recorded if c in set(written)]
+        ordered = [] if undragged else view.columns
+    view.order = ordered
     root = re.search(r"<table\b[^>]*>", table)
     ref = attrs_of(root[0]).get("ref", "A1:A1") if root else "A1:A1"
     left = column_index_from_string(coordinate_from_string(ref.split(":")[0])[0])

@@ -29,7 +29,6 @@ from pelotonxl.model.workbook import (
     WorkbookContent,
     follow_renamed,
 )
-from pelotonxl.settings import STATUS_NAMES
 from pelotonxl.xlsx import (
     dashboard_sheet,
     member_columns,
@@ -75,10 +74,6 @@ def write_tables(path: Path | str, content: WorkbookContent, *, checked: bool = 
     file is as `check_writable` passed it (see `safety.save_atomically`)."""
     started = time.perf_counter()
     path = Path(path)
-    status = content.status
-    unknown = set(status) - set(STATUS_NAMES)
-    if unknown:
-        raise ValueError(f"unknown status keys: {sorted(unknown)}")
     tables, board = content.tables, content.dashboard
     safety.remove_stale_temps(path)
     ride = content.ride
@@ -100,7 +95,8 @@ def write_tables(path: Path | str, content: WorkbookContent, *, checked: bool = 
         if ride is not None:
             written_ids |= ride_sheet.write_ride(pkg, styles, ride.view)
         rows = {t.name: len(t.frame) for t in tables}
-        config_id = status_cells.write_status(pkg, styles, status)
+        dropped = max((n for _, n, _ in written), default=0)
+        config_id = status_cells.write_status(pkg, styles, content.status, dropped)
         if content.stamp is not None:
             status_cells.set_stamp(pkg, content.stamp)
         pkg.put(styles_part, styles.xml)
@@ -113,7 +109,7 @@ def write_tables(path: Path | str, content: WorkbookContent, *, checked: bool = 
         )
         status_cells.drop_calc_chain_of(pkg, written_ids | ({config_id} if config_id else set()))
         safety.save_atomically(pkg, path, checked=checked)
-    return WriteReport(rows, time.perf_counter() - started, max((n for _, n, _ in written), default=0))
+    return WriteReport(rows, time.perf_counter() - started, dropped)
 
 
 def _write_table(
@@ -144,7 +140,7 @@ def _write_table(
     old_ref = ET.fromstring(old_table).get("ref") if old_table is not None else None
     ours = table_sheet.table_column_names(table.frame.columns)
     comments = sheet_comments.find(pkg, sheet.part)
-    view = table_view.read(old_sheet, old_table)
+    view = table_view.read(old_sheet, old_table, member_columns.recorded_order(pkg, table.name))
     try:
         member = member_columns.read_kept(
             old_sheet,

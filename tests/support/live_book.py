@@ -15,8 +15,8 @@ from pelotonxl.model.tables import (
     SheetTable,
     build_tables,
 )
+from pelotonxl.model.workbook import STATUS_NAMES
 from pelotonxl.peloton.store import WorkoutStore
-from pelotonxl.settings import STATUS_NAMES
 from pelotonxl.state import StateFolder
 from support import PASSWORD, USERNAME
 from support.xlwings_standin import Book

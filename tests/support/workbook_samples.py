@@ -21,8 +21,8 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
-from pelotonxl.model.workbook import WorkbookContent
-from pelotonxl.settings import FIELD_BY_NAME, FIELDS, STATUS_NAMES
+from pelotonxl.model.workbook import STATUS_NAMES, Status, WorkbookContent
+from pelotonxl.settings import FIELD_BY_NAME, FIELDS
 from pelotonxl.xlsx import package as xp
 
 TEMPLATE = Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"
@@ -56,10 +56,10 @@ class SampleTable:
     widths: dict[str, float] = field(default_factory=dict)
 
 
-def sample_content(tables: list[SampleTable], status: dict | None = None) -> WorkbookContent:
+def sample_content(tables: list[SampleTable], status: Status | None = None) -> WorkbookContent:
     """A writer's input from sample tables, each placed by its name (Workouts, Metrics)."""
     by_name = {t.name: t for t in tables}
-    return WorkbookContent(by_name.get("Workouts"), by_name.get("Metrics"), status=status or {})
+    return WorkbookContent(by_name.get("Workouts"), by_name.get("Metrics"), status=status or Status())
 
 
 def make_workbook(path: Path, *, with_metrics: bool = True) -> Path:

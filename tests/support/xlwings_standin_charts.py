@@ -6,7 +6,10 @@ Rules of Excel it models:
   source, named by the header row (or column) when its corner cell is empty; with no `plot_by`, Excel
   guesses from the shape: series in columns when there are more rows than columns, else in rows;
 - re-pointing a chart keeps each series' formatting by position, as Excel does, so a series that moved
-  keeps the colour of whatever was there before unless it is coloured again.
+  keeps the colour (and the chart type) of whatever was there before unless it is set again;
+- each series has a chart type: a new one takes the chart's; setting the chart's type gives it to every
+  series (a combination chart becomes all of one type); setting a series' type makes the chart a
+  combination, whose own type reads "combination" (xlCombination) while its series differ.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ CHART_TYPES = {
 # A subset of xlwings' own names (xlwings.constants.chart_types): a name it lacks fails as it would there.
 assert CHART_TYPES <= set(xlwings.constants.chart_types)
 SERIES_COLOURS = ("fill_color", "line_color", "marker_foreground_color", "marker_background_color")
+SERIES_SETTINGS = (*SERIES_COLOURS, "chart_type")  # what a series keeps by position when re-pointed
 
 
 class Charts(NamedItems):
@@ -100,6 +104,8 @@ class Chart:
 
     @property
     def chart_type(self) -> str:
+        if len({s.chart_type for s in self._series}) > 1:
+            return "combination"
         return self._chart_type
 
     @chart_type.setter
@@ -109,6 +115,8 @@ class Chart:
         if value not in CHART_TYPES:
             raise ValueError(f"xlwings has no chart type {value!r}")
         self._chart_type = value
+        for series in self._series:
+            series.chart_type = value
         self.parent.book.calls.append(Call("chart.chart_type=", self.parent.name, "", value))
 
     def set_source_data(self, source: Any, plot_by: str | None = None) -> None:
@@ -123,9 +131,11 @@ class Chart:
         labelled = grid[0][0] in (None, "")  # an empty corner: first row and column are labels
         names = [line[0] for line in lines[1:]] if labelled else [None] * len(lines)
         old = self._series
-        self._series = [ChartSeries(str(n) if n is not None else f"Series{i + 1}") for i, n in enumerate(names)]
+        self._series = [
+            ChartSeries(str(n) if n is not None else f"Series{i + 1}", self._chart_type) for i, n in enumerate(names)
+        ]
         for before, after in zip(old, self._series, strict=False):  # Excel keeps formatting by position
-            for key in SERIES_COLOURS:
+            for key in SERIES_SETTINGS:
                 setattr(after, key, getattr(before, key))
         self.source = source
         self.parent.book.calls.append(
@@ -152,15 +162,26 @@ class ChartSeriesCollection:
 
 
 class ChartSeries:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, chart_type: str = "column_clustered") -> None:
         self.name = name
+        self._chart_type = chart_type
         self.fill_color: Any = None
         self.line_color: Any = None
         self.marker_foreground_color: Any = None
         self.marker_background_color: Any = None
 
+    @property
+    def chart_type(self) -> str:
+        return self._chart_type
+
+    @chart_type.setter
+    def chart_type(self, value: str) -> None:
+        if value not in CHART_TYPES:
+            raise ValueError(f"xlwings has no chart type {value!r}")
+        self._chart_type = value
+
     def set(self, **changes: Any) -> None:
         for key, value in changes.items():
-            if key != "name" and key not in SERIES_COLOURS:
+            if key != "name" and key not in SERIES_SETTINGS:
                 raise NotImplementedError(f"the stand-in does not model ChartSeries.{key}")
             setattr(self, key, value)
