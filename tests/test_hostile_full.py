@@ -5,6 +5,8 @@ The CLI runs in this process against the local Peloton server; docs/what-happens
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
 import struct
 import zipfile
@@ -104,6 +106,49 @@ def test_a_damaged_store_is_set_aside_and_rebuilt_from_peloton(server, refreshed
     assert aside.name in line  # kept beside the new store, for whoever wants to look
     assert stored(home, account) == N
     assert len(table_rows(refreshed, "Workouts")) == N
+
+
+def _overwrite_keeping_stamps(path: Path) -> None:
+    """Garbage over every page but the header, in place: same inode and size, modification time put back
+    (as a tool writing in place and restoring times would leave it)."""
+    st = os.stat(path)
+    with open(path, "r+b") as f:
+        f.seek(4096)
+        f.write(bytes(range(256)) * ((st.st_size - 4096) // 256))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert os.path.getsize(path) == st.st_size
+
+
+def test_a_store_overwritten_with_its_size_and_time_kept_is_still_checked(server, workbook, home, run_cli, account):
+    assert run_cli(server, workbook, home).returncode == 0  # no other program opens the store after it
+    path = WorkoutStore.path_for(home, account.user_id)
+    _overwrite_keeping_stamps(path)
+    result = run_cli(server, workbook, home)
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert f"The local store {path} was damaged (" in line and "rebuilt from Peloton" in line
+    assert stored(home, account) == N
+
+
+def test_damage_no_stamp_shows_is_one_line_and_the_next_refresh_rebuilds(server, refreshed, home, run_cli, account):
+    """A bad sector changes no stamp: the record still vouches for the file, so the check is skipped and the
+    damage met mid-refresh. One line, the workbook untouched, and the next refresh checks the store."""
+    from pelotonxl.peloton import store as store_module
+    from pelotonxl.state import checked_store_record
+
+    path = WorkoutStore.path_for(home, account.user_id)
+    _overwrite_keeping_stamps(path)
+    checked_store_record(path).write_text(json.dumps(store_module._file_identity(path)), encoding="utf-8")
+    before = refreshed.read_bytes()
+    result = run_cli(server, refreshed, home, "--full")
+    assert result.returncode == 1
+    line = one_line_error(result)
+    assert f"The local store {path} is damaged (database disk image is malformed): refresh again" in line
+    assert refreshed.read_bytes() == before
+    assert not checked_store_record(path).exists()
+    again = run_cli(server, refreshed, home)
+    assert again.returncode == 0, again.stderr
+    assert "was damaged" in again.stderr and stored(home, account) == N
 
 
 # --- damaged workbook parts -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import os
 import re
 import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 import openpyxl
 import pytest
@@ -343,6 +344,19 @@ def test_a_damaged_data_sheet_is_rebuilt_from_the_store(server, workbook, home, 
     result = run_cli(server, workbook, home)
     assert result.returncode == 0, result.stderr
     assert len(table_rows(workbook, "Workouts")) == N and table_rows(workbook, "Metrics")
+
+
+@pytest.mark.parametrize("sheet", ["Workouts", "Dashboard"])
+def test_a_data_sheet_damaged_after_a_refresh_the_same_day_is_rebuilt(server, workbook, home, sheet, run_cli):
+    """The stamp says the workbook already shows today's data, so a nothing-new refresh writes only the status:
+    not when the sheet it vouches for can no longer be read (saved damaged by another program)."""
+    assert run_cli(server, workbook, home).returncode == 0
+    edit_zip(workbook, lambda parts: parts.__setitem__(sheet_parts(workbook)[sheet], b"<worksheet garbage"))
+    result = run_cli(server, workbook, home)
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(workbook) as zf:
+        ElementTree.fromstring(zf.read(sheet_parts(workbook)[sheet]))  # readable again
+    assert len(table_rows(workbook, "Workouts")) == N
 
 
 def damaged_zip(path: Path) -> None:

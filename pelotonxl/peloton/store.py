@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from pelotonxl.atomic_file import replacing
-from pelotonxl.errors import ConfigError
+from pelotonxl.errors import ConfigError, PelotonXLError
 from pelotonxl.peloton.csv_import import CSV_ID_PREFIX, is_imported, match_key
 from pelotonxl.peloton.fields import checked_graph, checked_workout, epoch
 from pelotonxl.state import StateFolder, checked_store_record
@@ -236,7 +236,7 @@ class WorkoutStore:
             store._checked = True
             return store, None
         except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError) and "malformed" not in str(exc):
+            if not _damage(exc):
                 raise  # locked, full, read-only: the machine's trouble, said as such
             why = str(exc)
         stamp = today or time.strftime("%Y-%m-%d")
@@ -268,7 +268,20 @@ class WorkoutStore:
     def __enter__(self) -> WorkoutStore:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        if _damage(exc):
+            # Damage the skipped check could not see (a disk's bad sector changes no stamp): this file is not
+            # vouched for, so the next refresh checks it, sets it aside and rebuilds it from Peloton.
+            self._checked = False
+            self.close()
+            try:
+                checked_store_record(self.path).unlink(missing_ok=True)
+            except OSError:
+                pass
+            raise PelotonXLError(
+                f"The local store {self.path} is damaged ({exc}): refresh again to set it aside and rebuild it "
+                "from Peloton."
+            ) from None
         self.close()
 
     # -- writes (each one transaction) ---------------------------------------------------------------
@@ -688,9 +701,17 @@ def _record(workout: str, graph: bytes | None, samples: bool) -> tuple[dict, dic
     return checked_workout(json.loads(workout)), unpacked
 
 
+def _damage(exc: BaseException | None) -> bool:
+    """A SQLite error saying the file is damaged, not that the machine refuses (locked, full, read-only)."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    return not isinstance(exc, sqlite3.OperationalError) or "malformed" in str(exc)
+
+
 def _file_identity(path: Path) -> list[list[int] | None] | None:
-    """The store file and its write-ahead log as they are (None: no store yet). Not the change time, which
-    every opening's chmod moves."""
+    """The store file and its write-ahead log as they are (None: no store yet). The change time too: no
+    program can set it back, so a write that keeps the size and puts the modification time back is seen.
+    Taken before an opening's chmod and after the closing, so our own chmod does not move it in between."""
     found: list[list[int] | None] = []
     for name in watched_files(path):
         try:
@@ -698,7 +719,7 @@ def _file_identity(path: Path) -> list[list[int] | None] | None:
         except OSError:
             found.append(None)
             continue
-        found.append([st.st_ino, st.st_size, st.st_mtime_ns])
+        found.append([st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns])
     return found if found[0] is not None else None
 
 

@@ -101,8 +101,12 @@ def record_areas(pkg: xp.Package, sheet: str, rects: list[Rect]) -> None:
 
 
 def _cells_with_values(sheet_xml: str) -> list[tuple[str, int, int]]:
+    try:
+        root = ET.fromstring(sheet_xml.encode())
+    except ET.ParseError:  # a damaged sheet holds nothing readable to keep: redrawn, as a data sheet is rebuilt
+        return []
     found = []
-    for cell in ET.fromstring(sheet_xml.encode()).iter(f"{{{xp.MAIN_NS}}}c"):
+    for cell in root.iter(f"{{{xp.MAIN_NS}}}c"):
         ref = cell.get("r")
         has_value = any(
             child.tag.rsplit("}", 1)[-1] in ("v", "f", "is") and ("".join(child.itertext()) or child.tag.endswith("}f"))

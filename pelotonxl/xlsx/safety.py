@@ -61,7 +61,7 @@ def check_workbook(
             f"{path.name} is open in LibreOffice ({libreoffice.name} beside it): close it there, then refresh "
             "again (delete that file if LibreOffice is not running)."
         )
-    if not _as_saved(path):
+    if not as_saved(path):
         _check_content(path, sheet_names, own_charts, movable)
     try:
         with open(path, "r+b"):
@@ -114,7 +114,7 @@ def _saved_record() -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _as_saved(path: Path) -> bool:
+def as_saved(path: Path) -> bool:
     """Is the workbook byte for byte as a checked save of this release left it?"""
     from pelotonxl.state import comparable_path
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from xml.parsers import expat
 
 from pelotonxl.model.excel_values import excel_value
 from pelotonxl.model.workbook import (
@@ -40,15 +41,32 @@ def check_writable(path: Path | str) -> list[int]:
 
 def written_stamp(path: Path) -> str | None:
     """The stamp of what the workbook shows, or None: none recorded, or a sheet or table the refresh
-    writes is missing (the member deleted one: the next refresh writes everything again)."""
-    with xp.open_package(Path(path)) as pkg:
+    writes is missing or cannot be read (the member deleted one, a program left one damaged: the next
+    refresh writes everything again, as it would for a damaged sheet without a stamp). Their parts are
+    parsed only in a file another program saved since the refresh's checked save."""
+    path = Path(path)
+    vouched = safety.as_saved(path)
+    with xp.open_package(path) as pkg:
         formula = xp.defined_names(pkg).get(STAMP_NAME)
-        if formula is None or not all(xp.find_sheet(pkg, name) for name in OWNED_SHEETS):
+        sheets = [xp.find_sheet(pkg, name) for name in OWNED_SHEETS]
+        tables = [xp.sheet_for_table(pkg, name) for name in TABLE_SHEETS]
+        if formula is None or not all(sheets) or not all(tables):
             return None
-        if not all(xp.sheet_for_table(pkg, name) for name in TABLE_SHEETS):
+        parts = [s.part for s in sheets if s] + [p for t in tables if t and (p := xp.table_part_of(pkg, t))]
+        if not vouched and not all(_well_formed(pkg, part) for part in parts):
             return None
     match = re.fullmatch(r'"(.*)"', formula.strip().lstrip("="))
     return match.group(1).replace('""', '"') if match else None
+
+
+def _well_formed(pkg: xp.Package, part: str) -> bool:
+    if not pkg.has(part):
+        return False
+    try:
+        expat.ParserCreate().Parse(pkg.data(part), True)
+    except expat.ExpatError:
+        return False
+    return True
 
 
 def set_stamp(pkg: xp.Package, stamp: str) -> None:
