@@ -4,8 +4,8 @@ frozen panes, a conditional format, comments on any cell, a filter, hidden colum
 another order — passes through a save by openpyxl (or, sampled, LibreOffice), then a refresh with generated
 new and removed workouts. After it, every value the member typed and every comment is beside the same
 Workout ID (or in the same cell outside the table), or the refresh refused, the file byte-identical, naming
-where; the workouts the filter hid are still hidden, hidden columns still hidden, our columns in the
-member's order, and a recorded sort holds over the new rows.
+where; the workouts the filter hid are still hidden (new ones it excludes too), hidden columns still
+hidden, our columns in the member's order, and a recorded sort holds over the new rows.
 
 The budget is the profile's (tests/conftest.py); HYPOTHESIS_PROFILE=ci runs at least 500 edit sequences.
 """
@@ -106,6 +106,8 @@ class Expected:
     hidden_ids: set[str] = field(default_factory=set)
     hidden_columns: set[str] = field(default_factory=set)
     sort: tuple[str, bool] | None = None  # (column, descending) the table records
+    over: float | None = None  # the filter's threshold on Output, when the table records one
+    ids: set[str] = field(default_factory=set)  # the workouts in the table
 
 
 def column_of(ws: Worksheet, name: str) -> int:
@@ -228,7 +230,11 @@ def expectations_of(ws: Worksheet) -> Expected:
                 found.notes[(headers[c], ws.cell(r, id_col).value)] = value
             else:
                 found.loose[(r, c)] = value
+    found.ids = {ws.cell(r, id_col).value for r in range(2, n_rows + 1)}
     found.hidden_ids = {ws.cell(r, id_col).value for r in range(2, n_rows + 1) if ws.row_dimensions[r].hidden}
+    for criterion in table.autoFilter.filterColumn if table.autoFilter else []:
+        if ws.cell(1, criterion.colId + 1).value == "Output" and criterion.customFilters:
+            found.over = float(criterion.customFilters.customFilter[0].val)
     hidden = {c for dim in ws.column_dimensions.values() if dim.hidden for c in range(dim.min, dim.max + 1)}
     found.hidden_columns = {ws.cell(1, c).value for c in hidden if c <= LAST_OURS}
     if table.sortState is not None and table.sortState.sortCondition:
@@ -261,7 +267,9 @@ def check(path: Path, before: Expected, ids: list[str], full: bool) -> None:
     for (r, c), text in before.loose_comments.items():
         assert ws.cell(r, c).comment is not None and ws.cell(r, c).comment.text == text, (r, c)
     hidden = {wid for wid, r in row_of.items() if ws.row_dimensions[r].hidden}
-    assert hidden == {wid for wid in before.hidden_ids if wid in row_of}
+    arrived = {wid for wid in ids if wid not in before.ids}  # hidden when the filter plainly excludes them
+    excluded = {wid for wid in arrived if before.over is not None and by_id[wid]["Output"] <= before.over}
+    assert hidden == {wid for wid in before.hidden_ids if wid in row_of} | excluded
     hidden_columns = {c for dim in ws.column_dimensions.values() if dim.hidden for c in range(dim.min, dim.max + 1)}
     assert {header[c - 1] for c in hidden_columns if c <= LAST_OURS} == before.hidden_columns
     if before.sort:

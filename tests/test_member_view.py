@@ -15,7 +15,7 @@ from support import libreoffice
 from support.ooxml_check import assert_valid
 from support.workbook_samples import SampleTable, make_workbook, sample_content
 
-from pelotonxl.xlsx import writer
+from pelotonxl.xlsx import table_view, writer
 
 OLD = ["w5", "w4", "w3", "w2", "w1"]
 NEW = ["n3", "n2", "n1"]
@@ -59,7 +59,7 @@ def test_a_filter_keeps_its_criteria_and_the_workouts_it_hid_stay_hidden(book: P
     assert kept.colId == 2  # Output moved right of the new column: the filter went with it
     assert kept.customFilters.customFilter[0].val == "100"
     hidden = {wid for wid, r in rows_by_id(ws).items() if ws.row_dimensions[r].hidden}
-    assert hidden == {"w4", "w2"}  # new workouts show until the filter is reapplied
+    assert hidden == {"w4", "w2", "n3"}  # n3's 60 W is not over 100: hidden as the filter would
     assert_valid(book)
 
 
@@ -163,7 +163,7 @@ def test_a_filter_on_the_members_column_keeps_its_workouts_hidden(book: Path):
     ]
     assert ws.tables["Workouts"].autoFilter.filterColumn[0].colId == 3
     hidden = {wid for wid, r in rows_by_id(ws).items() if ws.row_dimensions[r].hidden}
-    assert hidden == {"w4", "w1"}
+    assert hidden == {"w4", "w1"}  # new workouts have no Rating: a blank is not judged, they show
     assert_valid(book)
 
 
@@ -181,7 +181,7 @@ def test_a_filter_saved_by_libreoffice_is_kept(book: Path, tmp_path: Path):
     refreshed(saved, NEW + OLD)
     ws = sheet(saved)
     assert ws.tables["Workouts"].autoFilter.filterColumn[0].colId == 1
-    assert {wid for wid, r in rows_by_id(ws).items() if ws.row_dimensions[r].hidden} == {"w4", "w2"}
+    assert {wid for wid, r in rows_by_id(ws).items() if ws.row_dimensions[r].hidden} == {"w4", "w2", "n3"}
     assert ws.column_dimensions["B"].hidden
 
 
@@ -190,3 +190,36 @@ def test_a_new_release_may_order_our_columns_anew_when_the_member_dragged_none(b
     refreshed(book, NEW + OLD, columns=("Calories", "Output"))
     ws = sheet(book)
     assert [ws.cell(1, c).value for c in range(1, 4)] == ["Workout ID", "Calories", "Output"]
+
+
+@pytest.mark.parametrize(
+    ("criterion", "value", "excluded"),
+    [
+        ('<customFilters><customFilter operator="greaterThan" val="100"/></customFilters>', 60.0, True),
+        ('<customFilters><customFilter operator="greaterThan" val="100"/></customFilters>', 130, False),
+        (
+            '<customFilters and="1"><customFilter operator="greaterThanOrEqual" val="100"/>'
+            '<customFilter operator="lessThanOrEqual" val="150"/></customFilters>',
+            151.0,
+            True,
+        ),
+        (
+            '<customFilters><customFilter operator="lessThan" val="100"/>'
+            '<customFilter operator="greaterThan" val="150"/></customFilters>',
+            151.0,
+            False,
+        ),
+        ('<customFilters><customFilter val="cycl*"/></customFilters>', "Cycling", False),
+        ('<customFilters><customFilter val="cycl*"/></customFilters>', "Running", True),
+        ('<customFilters><customFilter operator="notEqual" val="r?w"/></customFilters>', "Row", True),
+        ('<filters><filter val="Cycling"/><filter val="Rowing"/></filters>', "cycling", False),
+        ('<filters><filter val="Cycling"/><filter val="Rowing"/></filters>', "Yoga", True),
+        ('<filters><filter val="150"/></filters>', 60.0, False),  # a number as shown: not judged
+        ('<filters blank="1"><dateGroupItem year="2026" dateTimeGrouping="year"/></filters>', "x", False),
+        ('<top10 top="1" val="10"/>', 1.0, False),
+        ('<customFilters><customFilter operator="greaterThan" val="100"/></customFilters>', None, False),
+    ],
+)
+def test_a_new_workout_is_hidden_only_when_the_filter_plainly_excludes_it(criterion, value, excluded):
+    element = f'<filterColumn colId="0">{criterion}</filterColumn>'
+    assert table_view.excludes(element, value) is excluded

@@ -82,14 +82,24 @@ def test_a_new_day_redraws_the_dated_figures_and_asks_peloton_for_the_ftp_once(
     assert api_paths(server).count(ME) == 0  # asked already that day
 
 
-def test_five_new_workouts_cost_the_page_and_their_graphs_and_an_ftp_test_asks_for_the_ftp(
+def test_five_new_workouts_cost_the_page_their_graphs_and_each_rides_record_and_an_ftp_test_asks_for_the_ftp(
     server, workbook, home, run_cli, account
 ):
     assert run_cli(server, workbook, home).returncode == 0
-    account.add_workouts(5)
+    added = account.add_workouts(5)
+    for w in added[:2]:  # two of them rides, whatever the seed drew
+        w["fitness_discipline"] = "cycling"
+    rides = [w["id"] for w in added if w["fitness_discipline"] == "cycling"]
+    assert 2 <= len(rides) < 5
     server.clear_requests()
     assert run_cli(server, workbook, home).returncode == 0
-    assert len(server.requests) == 6 and ME not in api_paths(server)
+    # The first page, each new workout's graph and each new ride's own record (its ftp_info): nothing else.
+    assert sorted(api_paths(server)) == sorted(
+        [f"/api/user/{account.user_id}/workouts"]
+        + [f"/api/workout/{wid}/performance_graph" for wid in (w["id"] for w in added)]
+        + [f"/api/workout/{wid}" for wid in rides]
+    )
+    assert len(server.requests) == 6 + len(rides)
     (test,) = account.add_workouts(1)
     test["ride"] = {**(test.get("ride") or {}), "title": "20 min FTP Test Ride"}
     server.clear_requests()
@@ -130,6 +140,27 @@ def test_a_nothing_new_refresh_loads_neither_pandas_nor_openpyxl(server, workboo
     }
     assert "pelotonxl" in imported and "requests" in imported
     assert not {"pandas", "numpy", "openpyxl"} & imported
+
+
+def test_the_terminals_refresh_loads_pandas_without_pyarrow_and_the_export_still_writes_parquet(
+    server, workbook, home, tmp_path
+):
+    import pyarrow.parquet as pq
+
+    def imported_by(*extra: str) -> set[str]:
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", str(CLI), "--workbook", str(workbook), "--full", *extra],
+            env=cli_env(server, home),
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        return {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if "import time:" in line}
+
+    refresh = imported_by()  # pandas' own attempt at pyarrow is listed, refused; its library is not loaded
+    assert "pandas" in refresh and "pyarrow.lib" not in refresh  # 35 MB that pandas would load for nothing
+    assert "pyarrow.lib" in imported_by("--export", str(tmp_path / "out"))
+    assert pq.read_table(tmp_path / "out" / "workouts.parquet").num_rows == len(server.account.workouts)
 
 
 class TestPages:

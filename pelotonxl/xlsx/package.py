@@ -123,12 +123,22 @@ class Package:
 
     def put(self, name: str, data: str | bytes) -> None:
         data = data.encode("utf-8") if isinstance(data, str) else data
-        if self.has(name) and self.data(name) == data:
+        if self._same(name, data):
             return
         self._removed.discard(name)
         self._edited[name] = data
         if name not in self._order:
             self._order.append(name)
+
+    def _same(self, name: str, data: bytes) -> bool:
+        """Does the part already hold `data`? An untouched part is inflated to compare only when its size and
+        CRC agree: a rewritten sheet that changed is never held twice."""
+        if not self.has(name):
+            return False
+        old = None if name in self._edited else self._infos[name]
+        if old is not None and (old.file_size != len(data) or old.CRC != zlib.crc32(data)):
+            return False
+        return self.data(name) == data
 
     def remove(self, name: str) -> None:
         self._edited.pop(name, None)

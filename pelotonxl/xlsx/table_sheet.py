@@ -221,6 +221,7 @@ def worksheet_xml(
             )
     last_row = n_rows + 1
     hidden_ids = {member.row_ids[r] for r in view.hidden_rows if r in member.row_ids}
+    hidden_ids |= _new_rows_the_filter_excludes(frame, names, member, view)
     old_bottom_row = member.box[3] if member.box else 0
     hidden_below = {r for r in view.hidden_rows if r > max(last_row, old_bottom_row)}
     if old_bottom is not None:  # the member's conditional formats and validations grow with the table
@@ -295,6 +296,28 @@ def worksheet_xml(
     ]
     table_sort = "" if view.sort_in_filter else sort_xml
     return TableSheet("".join(parts), ref, table_columns, orphans, moves, auto_filter, table_sort)
+
+
+def _new_rows_the_filter_excludes(
+    frame: pd.DataFrame, names: list[str], member: KeptContent, view: TableView
+) -> set[str]:
+    """The new workouts (not in the old table) that a criterion of the member's filter plainly excludes;
+    a criterion this cannot judge (a date, a colour, the top ten…) leaves them showing."""
+    if not view.filters or not len(frame):
+        return set()
+    where = {n.casefold(): i for i, n in enumerate(names)}
+    ids = [str(v) for v in frame[frame.columns[0]].tolist()]
+    old = set(member.row_ids.values())
+    excluded: set[str] = set()
+    for name, element in view.filters:
+        i = where.get(name.casefold())
+        values = frame.iloc[:, i].tolist() if i is not None else member.sort_values(name, ids)
+        if values is None:
+            continue
+        excluded |= {
+            wid for wid, v in zip(ids, values, strict=True) if wid not in old and table_view.excludes(element, v)
+        }
+    return excluded
 
 
 def _sorted_as_the_member_sorted(

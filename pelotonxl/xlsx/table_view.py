@@ -4,11 +4,11 @@ same column, the workouts it hid still hidden), the sort (re-applied to the new 
 and hidden rows.
 
 Filter criteria and sort conditions are copied as the member's program wrote them, only their column
-numbers and ranges renewed. A filter is not re-evaluated: the workouts it hid stay hidden by Workout ID,
-new ones show until the member reapplies it. A sort is re-applied when it sorts by values (ours, or a
-column of typed notes); one by colour, icon or a custom list, or by a calculated column (its values
-exist only once the workbook recalculates), is cleared rather than shown over rows it no longer
-describes.
+numbers and ranges renewed. The workouts a filter hid stay hidden by Workout ID; a new one is hidden
+when a criterion plainly excludes it (`excludes`), else it shows until the member reapplies the filter.
+A sort is re-applied when it sorts by values (ours, or a column of typed notes); one by colour, icon or
+a custom list, or by a calculated column (its values exist only once the workbook recalculates), is
+cleared rather than shown over rows it no longer describes.
 """
 
 from __future__ import annotations
@@ -150,6 +150,49 @@ def _rank(value: object) -> tuple[int, object] | None:
         return (0, float(getattr(value, "value", value)))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return (1, str(value).casefold())
+
+
+def excludes(element: str, value: object) -> bool:
+    """Does a <filterColumn>'s criterion plainly exclude `value`? Judged for numbers compared with a
+    number, text against text (Excel's * and ? wildcards, ignoring case) and lists of texts; anything
+    else (dates, colours, icons, the top ten, dynamic filters, blanks) is not judged: False."""
+    custom = re.search(r"<customFilters\b[^>]*>", element)
+    if custom:
+        both = attrs_of(custom[0]).get("and") in ("1", "true")
+        passes = [_passes(value, attrs_of(tag)) for tag in re.findall(r"<customFilter\b[^>]*>", element)]
+        if not passes or None in passes:
+            return False
+        return not (all(passes) if both else any(passes))
+    listed = re.search(r"<filters\b[^>]*>", element)
+    if listed and "<dateGroupItem" not in element and isinstance(value, str) and value:
+        allowed = {html.unescape(v).casefold() for v in re.findall(r'<filter\b[^>]*?\sval="([^"]*)"', element)}
+        return value.casefold() not in allowed
+    return False
+
+
+def _passes(value: object, condition: dict[str, str]) -> bool | None:
+    operator, wanted = condition.get("operator", "equal"), html.unescape(condition.get("val", ""))
+    if isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value):
+        try:
+            number = float(wanted)
+        except ValueError:
+            return None
+        return {
+            "equal": value == number,
+            "notEqual": value != number,
+            "greaterThan": value > number,
+            "greaterThanOrEqual": value >= number,
+            "lessThan": value < number,
+            "lessThanOrEqual": value <= number,
+        }.get(operator)
+    if isinstance(value, str) and value and operator in ("equal", "notEqual"):
+        pattern = "".join(
+            ".*" if part == "*" else "." if part == "?" else re.escape(part[-1])
+            for part in re.findall(r"~.|\*|\?|.", wanted, re.S)
+        )
+        matched = re.fullmatch(pattern, value, re.I | re.S) is not None
+        return matched if operator == "equal" else not matched
+    return None
 
 
 def filter_element(view: TableView, final: list[str], ref: str, sort_state: str) -> str:

@@ -149,7 +149,7 @@ def _write_table(
             ours,
             lambda: shared_strings(pkg),
             member_columns.recorded_columns(pkg, table.name),
-            rows_wanted=bool(comments.refs or view.hidden_rows),
+            rows_wanted=bool(comments.refs or view.hidden_rows or view.filters),
             sheet_name=sheet.name,
         )
     except ET.ParseError:  # a damaged part holds nothing readable to keep: rebuilt from the store
