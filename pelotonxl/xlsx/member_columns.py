@@ -140,9 +140,7 @@ def read_kept(
             (keys[r], f"{get_column_letter(id_col)}{r}")
             for r in range(top + 1, bottom + 1)
             if id_col
-            and any(
-                members[i] and (c := cells.get((r, left + i))) is not None and _is_note(c) for i in range(len(names))
-            )
+            and any(members[i] and _is_note(cells[(r, left + i)]) for i in range(len(names)) if (r, left + i) in cells)
         ),
     )
     for i, name in enumerate(names):
