@@ -248,3 +248,40 @@ def test_a_store_as_the_last_checked_refresh_closed_it_is_not_checked_again(tmp_
         other.save_workouts([{**WORKOUT, "id": "e" * 32}])
     WorkoutStore.open_or_set_aside(home, user)[0].close()
     assert len(checks) == 2
+
+
+def test_a_reader_between_refreshes_leaves_the_store_vouched_for(tmp_path, monkeypatch):
+    """Excel's functions open the store between refreshes: an opening that changes nothing (not even the
+    mode, whose chmod would move the change time) costs the next refresh no integrity check."""
+    checks: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args, **kwargs):
+        db = connect(*args, **kwargs)
+        db.set_trace_callback(lambda sql: checks.append(sql) if "quick_check" in sql else None)
+        return db
+
+    monkeypatch.setattr(store_module.sqlite3, "connect", traced)
+    home, user = tmp_path / "home", "d" * 32
+    store, _ = WorkoutStore.open_or_set_aside(home, user)
+    store.save_workouts([WORKOUT])
+    store.close()
+    with WorkoutStore(WorkoutStore.path_for(home, user)) as reader:
+        assert reader.count() == 1
+    WorkoutStore.open_or_set_aside(home, user)[0].close()
+    assert len(checks) == 1
+
+
+def test_a_graph_another_program_removed_is_asked_for_again(tmp_path):
+    home, user = tmp_path / "home", "d" * 32
+    store, _ = WorkoutStore.open_or_set_aside(home, user)
+    store.save_workouts([WORKOUT])
+    store.save_graphs([(WORKOUT["id"], {})], every_n=5)
+    assert store.ids_needing_graph() == []  # answered: not asked again while the data stay as they are
+    store.close()
+    with sqlite3.connect(WorkoutStore.path_for(home, user)) as other:
+        other.execute("DELETE FROM graphs")
+    other.close()
+    store, _ = WorkoutStore.open_or_set_aside(home, user)
+    assert store.ids_needing_graph() == [WORKOUT["id"]]
+    store.close()

@@ -161,7 +161,7 @@ class WorkoutStore:
         # Owner-only from the first byte. SQLite gives the -wal and -shm files it creates the store's
         # own mode, so they are owner-only too (a store made 0644 and chmod-ed later left them 0644).
         os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        os.chmod(self.path, 0o600)
+        _owner_only(self.path)
         # check_same_thread off: the UDF index may be built on a different thread than it was opened on;
         # every write still comes from the sync's main thread.
         self._checked = False  # passed its integrity check on opening (open_or_set_aside)
@@ -172,7 +172,7 @@ class WorkoutStore:
         self._create_or_migrate()
         for companion in watched_files(self.path)[1:] + (str(self.path) + "-shm",):
             if os.path.exists(companion):  # left by an older version with the wider mode
-                os.chmod(companion, 0o600)
+                _owner_only(companion)
 
     def _create_or_migrate(self) -> None:
         """A new store gets the current layout and version in one transaction; an old one is migrated."""
@@ -230,6 +230,9 @@ class WorkoutStore:
                 # refresh closed it (nothing but SQLite's own writes since that check) is not read again.
                 if not unchanged and store.db.execute("PRAGMA quick_check").fetchone() != ("ok",):
                     raise sqlite3.DatabaseError("its integrity check failed")
+                if not unchanged:  # another program may have removed a graph or details: ask again
+                    with store._transaction():
+                        store.db.execute("DELETE FROM meta WHERE key LIKE 'none_since:%'")
             except BaseException:
                 store.close()
                 raise
@@ -701,6 +704,13 @@ def _record(workout: str, graph: bytes | None, samples: bool) -> tuple[dict, dic
     return checked_workout(json.loads(workout)), unpacked
 
 
+def _owner_only(path: Path | str) -> None:
+    """Mode 0600, changed only when it is not: a chmod moves the change time, which says whether anything
+    but a checked refresh touched the store (`_file_identity`), so a mere reader (Excel's functions) must not."""
+    if os.stat(path).st_mode & 0o777 != 0o600:
+        os.chmod(path, 0o600)
+
+
 def _damage(exc: BaseException | None) -> bool:
     """A SQLite error saying the file is damaged, not that the machine refuses (locked, full, read-only)."""
     if not isinstance(exc, sqlite3.DatabaseError):
@@ -711,7 +721,7 @@ def _damage(exc: BaseException | None) -> bool:
 def _file_identity(path: Path) -> list[list[int] | None] | None:
     """The store file and its write-ahead log as they are (None: no store yet). The change time too: no
     program can set it back, so a write that keeps the size and puts the modification time back is seen.
-    Taken before an opening's chmod and after the closing, so our own chmod does not move it in between."""
+    A reader leaves it as it was: its opening changes no mode that is right already (`_owner_only`)."""
     found: list[list[int] | None] = []
     for name in watched_files(path):
         try:
