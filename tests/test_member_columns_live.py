@@ -265,3 +265,20 @@ def test_a_threaded_comment_is_left_on_its_cell(server, account, home):
     account.add_workouts(2, at=LATER)
     ribbon.refresh_book(real_api(book), environ={})
     assert sheet.note_texts == {(3, 2): "[Threaded comment] a thread"}
+
+
+def test_a_note_that_would_land_on_a_threaded_comment_is_refused_before_any_write(server, account, home):
+    book = make_book(server, home)
+    ribbon.refresh_book(real_api(book), environ={})
+    sheet = book.sheets["Workouts"]
+    before = dict(sheet.cells)
+    sheet.threads[(4, 2)] = "a thread"
+    sheet.note_texts[(4, 2)] = "[Threaded comment] a thread"
+    sheet.note_texts[(2, 2)] = "mine"  # two new workouts on top bring its workout to row 4
+    account.add_workouts(2, at=LATER)
+    ribbon.refresh_book(real_api(book), environ={})
+    assert any(
+        "Workouts!B2: these notes would move onto a cell with a threaded" in a["prompt"] for a in book.app.alerts
+    )
+    assert sheet.cells == before
+    assert sheet.note_texts == {(4, 2): "[Threaded comment] a thread", (2, 2): "mine"}

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from openpyxl.utils import get_column_letter
 
+from pelotonxl.errors import WorkbookError
 from pelotonxl.member import columns as rules
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ class TableNotes:
     cells: dict[str, tuple[int, int]] = field(default_factory=dict)  # old cell -> (row, column)
     in_table: dict[str, tuple[str | None, str]] = field(default_factory=dict)  # -> (Workout ID, column)
     beside: list[tuple[int, int]] = field(default_factory=list)  # notes outside the old table
+    threads: list[tuple[int, int]] = field(default_factory=list)  # cells of the table holding a thread
 
     def workout_ids(self) -> list[str]:
         """The Workout IDs whose rows hold a note: a removed one keeps its row, as for a typed note."""
@@ -58,7 +60,7 @@ def read_notes(sheet: xw.Sheet, xl_table: xw.main.Table | None, adopted: list[st
         if not (top <= r <= bottom and left <= c <= right):
             found.beside.append((r, c))
         elif _threaded(cell):
-            continue
+            found.threads.append((r, c))
         else:
             ref = f"{get_column_letter(c)}{r}"
             found.texts[ref], found.cells[ref] = note.text, (r, c)
@@ -83,6 +85,20 @@ def refuse_covered_notes(sheet: xw.Sheet, notes: TableNotes, new: tuple[int, int
     covered = sorted((r, c) for r, c in notes.beside if top <= r <= bottom and left <= c <= right)
     if covered:
         raise rules.covered_error(sheet.name, [f"{get_column_letter(c)}{r}" for r, c in covered])
+
+
+def refuse_notes_onto_threads(
+    sheet: xw.Sheet, notes: TableNotes, places: Mapping[str, tuple[int, int] | None], top: int, left: int
+) -> None:
+    """Raise WorkbookError (before any write) naming the notes that would land on a cell whose threaded
+    comment stays where it is: Excel takes no note on such a cell."""
+    stuck = set(notes.threads)
+    refs = [ref for ref, at in places.items() if at is not None and _cell(at, top, left) in stuck - {notes.cells[ref]}]
+    if refs:
+        raise WorkbookError(
+            f"{sheet.name}!{', '.join(sorted(refs, key=reading_order))}: these notes would move onto a cell with a "
+            "threaded comment, which a refresh in Excel leaves in place; move one of them, then refresh again."
+        )
 
 
 def move_notes(

@@ -138,6 +138,7 @@ def _write_table(
     note_places = member_rules.comment_places(
         notes.in_table, rows[0], body_ids, sheet.name, live_notes.reading_order
     )  # refused here, before anything is written, when a note has nowhere to go
+    live_notes.refuse_notes_onto_threads(sheet, notes, note_places, top, left)
     new_range = sheet.range((top, left), (bottom, right))
     if xl_table is None:
         new_range.value = rows  # the one bulk write: a call per cell would take minutes
