@@ -12,7 +12,7 @@ import zipfile
 from datetime import date, datetime, timedelta
 
 import pytest
-from support import CLI, cli_env
+from support import CLI, cli_env, settings_for
 
 from pelotonxl import refresh_job
 from pelotonxl.demo.account import make_account
@@ -221,6 +221,25 @@ def test_a_new_day_writes_what_a_full_rebuild_writes_without_computing_any_worko
     assert differ <= config_part_names(workbook)  # the status cells: the time of each refresh
     assert sheet_parts(workbook, "Fitness")["Fitness"] != fitness_before  # a day more
     assert status_cells.written_stamp(workbook) == status_cells.written_stamp(rebuilt)
+
+
+def test_a_new_day_computes_the_loads_again_when_another_workbooks_settings_replaced_them(
+    server, home, settings, workbook, tmp_path, monkeypatch
+):
+
+    from pelotonxl.commands.targets import FileTarget
+
+    other = tmp_path / "Other.xlsm"
+    shutil.copy(workbook, other)
+    for path, them in ((workbook, settings), (other, settings_for(server, home, ftp=150))):  # the same store
+        target = FileTarget(path)
+        refresh_job.run_refresh(them, target.write, shown=target.shown)
+    monkeypatch.setattr(refresh_job, "date", Tomorrow)
+    computed: list[int] = []
+    monkeypatch.setattr(workout_load, "compute", lambda *a, **k: computed.append(1) or real_compute(*a, **k))
+    target = FileTarget(workbook)
+    refresh_job.run_refresh(settings, target.write, shown=target.shown)
+    assert computed == [1]  # the stored figures were the other workbook's (FTP 150): not this one's
 
 
 real_compute = workout_load.compute
