@@ -137,6 +137,25 @@ def test_a_cell_beside_the_table_that_the_grown_table_would_cover_is_refused_by_
     assert book.read_bytes() == before
 
 
+def test_two_rows_with_one_workout_id_and_notes_on_both_are_refused_naming_them(book: Path):
+    """A Workout ID typed or pasted over another row's: keeping notes by ID would put one row's note in the
+    other's place and drop the other, silently. Refused instead, both ID cells named."""
+    add_member_columns(book, {"w5": "five's", "w4": "four's"})
+    wb = load_workbook(book, keep_vba=True)
+    wb["Workouts"]["A3"] = "w5"  # w4's ID cell now says w5
+    wb.save(book)
+    before = book.read_bytes()
+    with pytest.raises(WorkbookError, match=r"Workouts!A2, A3: these rows hold the same Workout ID \(w5\)"):
+        refreshed(book, ["n1", "w5", "w4", "w3", "w2", "w1"])
+    assert book.read_bytes() == before
+    wb = load_workbook(book, keep_vba=True)
+    wb["Workouts"]["B3"] = None  # a note on one of them only: it stays with the ID its row says
+    wb.save(book)
+    refreshed(book, ["n1", "w5", "w4", "w3", "w2", "w1"])
+    _, rows = sheet_rows(book)
+    assert {r[0]: r[1] for r in rows[1:] if r[1]} == {"w5": "five's"}
+
+
 def _with_platform(ids: list[str], platform: bool) -> SampleTable:
     """A Workouts table as an earlier version wrote it (with Platform) or as this one does (without)."""
     frame = pd.DataFrame(

@@ -63,6 +63,41 @@ def test_a_cell_the_grown_table_would_cover_is_refused_by_address(server, accoun
     assert any(f"Workouts!B{last + 3}" in alert["prompt"] for alert in book.app.alerts)
 
 
+def test_two_rows_with_one_workout_id_and_notes_on_both_are_refused_naming_them(server, account, home):
+    book = make_book(server, home)
+    ribbon.refresh_book(real_api(book), environ={})
+    sheet = book.sheets["Workouts"]
+    first, second = sheet.cells.get((2, 1)), sheet.cells.get((3, 1))
+    _add_notes(book, {first: "mine", second: "also mine"})
+    sheet.cells[(3, 1)] = first  # the second row's ID typed over with the first's
+    account.add_workouts(2, at=LATER)
+    ribbon.refresh_book(real_api(book), environ={})
+    assert any(
+        f"Workouts!A2, A3: these rows hold the same Workout ID ({first})" in alert["prompt"]
+        for alert in book.app.alerts
+    )
+    assert sheet.cells.get((2, _table(book).range.last_column - 1)) == "mine"
+    assert sheet.cells.get((3, _table(book).range.last_column - 1)) == "also mine"
+
+
+def test_a_row_the_member_added_to_the_table_without_an_id_keeps_its_notes(server, account, home):
+    """Excel grows the table over a row typed under it: notes with no Workout ID. The file writer keeps them
+    on a row of their own at the bottom; the live one dropped them without a word."""
+    book = make_book(server, home)
+    ribbon.refresh_book(real_api(book), environ={})
+    sheet = book.sheets["Workouts"]
+    _add_notes(book, {sheet.cells.get((2, 1)): "mine"})
+    rng = _table(book).range
+    _table(book).resize(sheet.range((rng.row, rng.column), (rng.last_row + 1, rng.last_column)))
+    sheet.cells[(rng.last_row + 1, rng.last_column - 1)] = "outdoor ride"
+    account.add_workouts(2, at=LATER)
+    ribbon.refresh_book(real_api(book), environ={})
+    rng = _table(book).range
+    notes = [sheet.cells.get((r, rng.last_column - 1)) for r in range(rng.row + 1, rng.last_row + 1)]
+    assert sorted(n for n in notes if n) == ["mine", "outdoor ride"]
+    assert not book.app.alerts
+
+
 def test_a_column_the_refresh_stops_writing_leaves_the_members_column_beside_the_one_before_it():
     """Through Excel as in the file: Platform (dropped by issue 12) is ours even without the file's
     record, so it goes; "My Notes", typed after it, keeps its notes and lands after Device."""

@@ -90,11 +90,23 @@ def read_member_columns(
     id_at = next((i for i, n in enumerate(header) if n.casefold() == rules.ID_COLUMN.casefold()), None)
     kept.after = rules.anchors(header, members, ours)
     kept.names = [header[i] for i in member]
+    noted = [
+        (_text(row[id_at]), f"{get_column_letter(left + id_at)}{top + r}")
+        for r, row in enumerate(values[1:], start=1)
+        if id_at is not None
+        and row[id_at] not in (None, "")
+        and any(rules.is_note(row[i], _is_formula(formulas[r][i], row[i])) for i in member)
+    ]
+    rules.refuse_shared_ids(sheet.name, noted)
     for r, row in enumerate(values[1:], start=1):
         wid = row[id_at] if id_at is not None else None
         if wid in (None, ""):
-            continue
+            if not any(rules.is_note(row[i], _is_formula(formulas[r][i], row[i])) for i in member):
+                continue
+            wid = f"row {top + r}"  # a row the member added, notes and no ID: kept at the bottom, as headless
         key = _text(wid)
+        if kept.notes.get(key):  # a second row with this ID (refused above if it has notes too)
+            continue
         kept.by_id[key] = {
             header[i]: (formulas[r][i] if _is_formula(formulas[r][i], row[i]) else excel_value(row[i])) for i in member
         }

@@ -12,6 +12,8 @@ the headless writer (`xlsx/`) and the live one (`excel/`) both apply, written on
 - A removed workout has the member's notes when one of its member cells holds a typed value: a
   formula is no note (`orphans`).
 - A cell of the member's that the grown table would cover stops the refresh, named (`covered_error`).
+- Two rows holding one Workout ID, each with a typed value of the member's, stop the refresh, named
+  (`refuse_shared_ids`): notes go by Workout ID, so one row's would silently take the other's place.
 """
 
 from __future__ import annotations
@@ -114,6 +116,23 @@ def covered_error(sheet: str, refs: Sequence[str]) -> WorkbookError:
         f"{sheet or 'The table sheet'}!{', '.join(refs[:LISTED])}{more}: the refreshed table now reaches these "
         "cells; move them to your own sheet or into the table, then refresh again."
     )
+
+
+def refuse_shared_ids(sheet: str, rows: Iterable[tuple[str, str]]) -> None:
+    """Raise WorkbookError when two of `rows` share a Workout ID. `rows`: (Workout ID, the reference of its
+    ID cell) of each table row holding a typed value in a column of the member's."""
+    seen: dict[str, list[str]] = {}
+    for wid, ref in rows:
+        seen.setdefault(wid, []).append(ref)
+    shared = next(((wid, refs) for wid, refs in seen.items() if len(refs) > 1), None)
+    if shared is not None:
+        wid, refs = shared
+        more = " …" if len(refs) > LISTED else ""
+        raise WorkbookError(
+            f"{sheet or 'The table sheet'}!{', '.join(refs[:LISTED])}{more}: these rows hold the same Workout ID "
+            f"({wid[:40]}), each with notes of yours, which a refresh keeps by Workout ID: give each row its own "
+            "ID back (or put the notes on one row), then refresh again."
+        )
 
 
 def record_name(table: str) -> str:

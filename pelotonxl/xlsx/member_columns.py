@@ -83,6 +83,7 @@ def read_kept(
     shared_strings: Callable[[], list[str]],
     written_before: set[str] | None = None,
     rows_wanted: bool = False,
+    sheet_name: str = "",
 ) -> KeptContent:
     """The member's columns and outside cells of the old sheet (`shared_strings()` gives the text list).
     `written_before`: the (case-folded) columns the last refresh wrote, when the workbook records them;
@@ -133,6 +134,15 @@ def read_kept(
     kept.column_names = {left + i: name for i, name in enumerate(names)}
     kept.row_ids = keys
     after = rules.anchors(names, members, new_columns)
+    rules.refuse_shared_ids(
+        sheet_name,
+        (
+            (keys[r], f"{get_column_letter(id_col)}{r}")
+            for r in range(top + 1, bottom + 1)
+            if id_col
+            and any(members[i] and _is_note(cells[(r, left + i)]) for i in range(len(names)) if (r, left + i) in cells)
+        ),
+    )
     for i, name in enumerate(names):
         if not members[i]:
             continue
@@ -146,7 +156,7 @@ def read_kept(
                 name=name,
                 after=after[name],
                 header=header if tc is not None or _text(header, shared_strings) == name else None,
-                cells={keys[r]: cells[(r, col)] for r in range(top + 1, bottom + 1) if (r, col) in cells},
+                cells=_by_id(keys, {r: cells[(r, col)] for r in range(top + 1, bottom + 1) if (r, col) in cells}),
                 formula=formula.text if formula is not None else None,
                 formula_attrs=dict(formula.attrib) if formula is not None else {},
                 data_dxf=tc.get("dataDxfId") if tc is not None else None,
@@ -276,6 +286,16 @@ def _value(cell: ET.Element | None, shared_strings: Callable[[], list[str]]) -> 
         return float(v)
     except ValueError:
         return v
+
+
+def _by_id(keys: dict[int, str], column: dict[int, ET.Element]) -> dict[str, ET.Element]:
+    """A column's cells by Workout ID; of two rows with one ID (refused when both hold notes) the one with
+    a value, so an empty cell never takes a note's place."""
+    found: dict[str, ET.Element] = {}
+    for r, cell in column.items():
+        if keys[r] not in found or not _has_value(found[keys[r]]):
+            found[keys[r]] = cell
+    return found
 
 
 def _is_note(cell: ET.Element) -> bool:
