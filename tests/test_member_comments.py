@@ -243,3 +243,32 @@ def test_an_excel_notes_box_moves_with_its_anchor():
     assert sheet_comments.only_notes(EXCEL_VML)
     assert sheet_comments._moved_shapes(EXCEL_VML, {"B3": None}).count("<v:shape ") == 0
     assert sheet_comments._moved_shapes(EXCEL_VML, {"C9": "C10"}) == EXCEL_VML  # another cell's note
+
+
+@pytest.mark.parametrize("ref", ["#REF!", "A0"])
+def test_a_comment_on_no_cell_is_the_damaged_line_and_the_file_is_untouched(book: Path, ref: str):
+    from support.workbook_samples import edit_zip
+
+    comment_on(book, {"B3": "note"})
+
+    def point_nowhere(parts: dict[str, bytes]) -> None:
+        (name,) = [k for k in parts if k.startswith("xl/comments") and k.endswith(".xml")]
+        parts[name] = parts[name].replace(b'ref="B3"', f'ref="{ref}"'.encode())
+
+    edit_zip(book, point_nowhere)
+    before = book.read_bytes()
+    with pytest.raises(WorkbookError, match=r"is damaged \(the comments of xl/worksheets/sheet\d+\.xml cannot be read"):
+        refreshed(book, NEW + OLD)
+    assert book.read_bytes() == before
+
+
+def test_a_cell_past_the_last_column_is_the_damaged_line_and_the_file_is_untouched(book: Path):
+    from support.workbook_samples import edit_zip, sheet_parts
+
+    part = sheet_parts(book)["Workouts"]
+    far = b'<row r="50"><c r="ZZZZ50" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+    edit_zip(book, lambda parts: parts.__setitem__(part, parts[part].replace(b"</sheetData>", far)))
+    before = book.read_bytes()
+    with pytest.raises(WorkbookError, match=rf"is damaged \({part} cannot be read back\)"):
+        refreshed(book, NEW + OLD)
+    assert book.read_bytes() == before

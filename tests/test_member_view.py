@@ -223,3 +223,34 @@ def test_a_new_release_may_order_our_columns_anew_when_the_member_dragged_none(b
 def test_a_new_workout_is_hidden_only_when_the_filter_plainly_excludes_it(criterion, value, excluded):
     element = f'<filterColumn colId="0">{criterion}</filterColumn>'
     assert table_view.excludes(element, value) is excluded
+
+
+@pytest.mark.parametrize(
+    ("find", "put"),
+    [
+        (rb"(<autoFilter[^>]*?)\s*/>", rb'\1/><sortState ref="A2:B6"><sortCondition ref="#REF!"/></sortState>'),
+        (rb"(<autoFilter[^>]*?)\s*/>", rb'\1/><sortState ref="A2:B6"><sortCondition ref="B0:B6"/></sortState>'),
+        (
+            rb"(<autoFilter[^>]*?)\s*/>",
+            rb'\1><filterColumn colId="x"><filters><filter val="1"/></filters></filterColumn>'
+            rb"</autoFilter>",
+        ),
+    ],
+    ids=["sort on #REF!", "sort on row 0", "filter on no column"],
+)
+def test_a_sort_or_filter_that_names_no_column_is_dropped_not_a_crash(book: Path, find: bytes, put: bytes):
+    """Written so by another program, or left so by a deleted column: it describes no column of the table."""
+    import re
+
+    from support.workbook_samples import edit_zip
+
+    def edit(parts: dict[str, bytes]) -> None:
+        (name,) = [k for k, v in parts.items() if k.startswith("xl/tables/") and b'name="Workouts"' in v]
+        parts[name] = re.sub(find, put, parts[name], count=1)
+        assert parts[name].count(b"<sortCondition") + parts[name].count(b"<filterColumn") == 1
+
+    edit_zip(book, edit)
+    refreshed(book, NEW + OLD)
+    table = sheet(book).tables["Workouts"]
+    assert table.ref == "A1:B9" and table.sortState is None and not table.autoFilter.filterColumn
+    assert_valid(book)

@@ -138,3 +138,19 @@ def test_a_pivot_libreoffice_saved_on_the_table_range_counts_every_workout_after
     writer.write_tables(saved, content(18))
     shown = libreoffice.sheets_as_shown(saved, tmp_path / "shown")["My Analysis"].read_text().splitlines()
     assert shown[shown.index("Count of Workout ID,") + 1] == "18,"
+
+
+def test_a_pivot_on_a_renamed_sheet_whose_name_the_xml_escapes_is_grown_and_marked(tmp_path: Path):
+    """Workouts renamed "Rides & Runs": the cache says sheet="Rides &amp; Runs", which is still our sheet."""
+    from openpyxl import load_workbook
+
+    book = make_workbook(tmp_path / "PelotonWorkbook.xlsm")
+    writer.write_tables(book, content(10))
+    wb = load_workbook(book, keep_vba=True)
+    wb["Workouts"].title = "Rides & Runs"
+    wb.save(book)
+    add_pivot(book, sheet_parts(book)["My Analysis"], 'ref="A1:B11" sheet="Rides &amp; Runs"', n=1)
+    writer.write_tables(book, content(18))
+    cache = read_parts(book)["xl/pivotCache/pivotCacheDefinition1.xml"]
+    assert b'<worksheetSource ref="A1:B19" sheet="Rides &amp; Runs"/>' in cache
+    assert MARK in cache

@@ -246,11 +246,10 @@ class PelotonClient:
         while True:
             elapsed = self.pacer.clock() - started
             if self.pacer.gave_up() or elapsed >= self.pacer.give_up_after:
-                # The figure said is the time this request has really spent (a long Retry-After ends it sooner).
-                raise ApiError(
-                    f"Peloton kept failing for {elapsed:.0f} seconds, so {path} was not fetched; refresh again later.",
-                    path,
-                )
+                # The figure said is the time this request has really spent (a long Retry-After ends it sooner);
+                # one the pool gave up on before it spent any was stopped by the others' failures.
+                spent = f"for {elapsed:.0f} seconds" if elapsed >= 1 else "on this refresh's other requests"
+                raise ApiError(f"Peloton kept failing {spent}, so {path} was not fetched; refresh again later.", path)
             deadline = max(1.0, min(self.deadline, self.pacer.give_up_after - elapsed))
             resp = self._send(url, path, params, token, deadline)
             if isinstance(resp, str):  # a passing network fault, by name

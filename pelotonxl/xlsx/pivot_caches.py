@@ -15,6 +15,7 @@ range are the only changes to the member's parts.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable, Mapping
 
@@ -45,7 +46,8 @@ def refresh_on_open(
         source = re.search(r"<(?:\w+:)?worksheetSource\b[^>]*>", xml)
         if source is None:  # external data, a consolidation, a scenario: not ours
             continue
-        where = xp.attrs_of(source.group(0))
+        # As the XML says them: a sheet named "Rides & Runs" is sheet="Rides &amp; Runs".
+        where = {key: html.unescape(value) for key, value in xp.attrs_of(source.group(0)).items()}
         if "r:id" in where:  # a range in another workbook
             continue
         sheet = where.get("sheet", "").casefold()

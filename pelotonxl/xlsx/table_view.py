@@ -71,7 +71,7 @@ def read(sheet_xml: str | None, table_xml: bytes | None, recorded: Sequence[str]
     left = column_index_from_string(coordinate_from_string(ref.split(":")[0])[0])
     right = left + len(view.columns) - 1
     for element in _FILTER_COLUMN.findall(table):
-        col_id = int(attrs_of(start_tag(element)).get("colId", "-1"))
+        col_id = _int(attrs_of(start_tag(element)).get("colId"), -1)  # unreadable: a criterion on no column
         if 0 <= col_id < len(view.columns):
             view.filters.append((view.columns[col_id], element))
     sort = _SORT_STATE.search(table)
@@ -81,7 +81,7 @@ def read(sheet_xml: str | None, table_xml: bytes | None, recorded: Sequence[str]
         view.sort, view.sort_attrs = _sort_keys(sort[0], view.columns, left)
     for col in re.findall(r"<col\b[^>]*>", sheet_xml):
         attrs = attrs_of(col)
-        low, high = int(attrs.get("min", "1")), int(attrs.get("max", "1"))
+        low, high = _int(attrs.get("min"), 1), _int(attrs.get("max"), 1)
         if attrs.get("hidden") in ("1", "true"):
             view.hidden_columns |= {
                 view.columns[c - left].casefold() for c in range(max(low, left), min(high, right) + 1)
@@ -105,11 +105,21 @@ def _sort_keys(element: str, columns: list[str], left: int) -> tuple[list[SortKe
         c = attrs_of(condition)
         if c.get("sortBy", "value") != "value" or "customList" in c:
             return None, own
-        index = column_index_from_string(coordinate_from_string(c.get("ref", "A1").split(":")[0])[0]) - left
+        try:
+            index = column_index_from_string(coordinate_from_string(c.get("ref", "A1").split(":")[0])[0]) - left
+        except ValueError:  # "#REF!", a row 0: a sort that describes no column is cleared
+            return None, own
         if not 0 <= index < len(columns):
             return None, own
         keys.append(SortKey(columns[index], c.get("descending") in ("1", "true")))
     return keys or None, own
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        return int(text) if text is not None else default
+    except ValueError:
+        return default
 
 
 def our_order(ours: Sequence[str], old: Sequence[str]) -> list[str]:

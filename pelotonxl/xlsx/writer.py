@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from openpyxl.utils.cell import range_boundaries
+from openpyxl.utils.exceptions import CellCoordinatesException
 
 from pelotonxl.model.workbook import (
     DEFAULT_PRINT_FIT,
@@ -155,24 +156,29 @@ def _write_table(
     except ET.ParseError:  # a damaged part holds nothing readable to keep: rebuilt from the store
         log.warning("the %s sheet could not be read: rebuilt from the local store", sheet.name)
         member = None
+    except (ValueError, CellCoordinatesException):  # well-formed, but a cell reference no program writes
+        raise xp.damaged(pkg.path, f"{sheet.part} cannot be read back") from None
     for column in member.columns if member is not None else ():
         column.cells = follow_renamed(column.cells, renamed)  # notes typed on a CSV row go to the API's
-    made = table_sheet.worksheet_xml(
-        table.frame,
-        table.number_formats,
-        table.widths,
-        styles,
-        rel_id,
-        table_sheet.KeptSheetBits.from_xml(old_sheet),
-        member,
-        drop_orphans=drop_orphans,
-        sheet_name=sheet.name,
-        old_bottom=range_boundaries(old_ref)[3] if old_ref else None,
-        print_fit=PRINT_FIT.get(table.name, DEFAULT_PRINT_FIT),
-        commented=comments.refs,
-        legacy_drawing=comments.legacy_drawing,
-        view=view,
-    )
+    try:
+        made = table_sheet.worksheet_xml(
+            table.frame,
+            table.number_formats,
+            table.widths,
+            styles,
+            rel_id,
+            table_sheet.KeptSheetBits.from_xml(old_sheet),
+            member,
+            drop_orphans=drop_orphans,
+            sheet_name=sheet.name,
+            old_bottom=range_boundaries(old_ref)[3] if old_ref else None,
+            print_fit=PRINT_FIT.get(table.name, DEFAULT_PRINT_FIT),
+            commented=comments.refs,
+            legacy_drawing=comments.legacy_drawing,
+            view=view,
+        )
+    except CellCoordinatesException:  # a comment on "#REF!" or row 0
+        raise xp.damaged(pkg.path, f"the comments of {sheet.part} cannot be read back") from None
     xml, drawing = made.xml, comments.legacy_drawing
     if (comments.refs or drawing) and not sheet_comments.move(pkg, sheet.part, comments, made.comment_moves):
         xml = xml.replace(drawing or "", "", 1)  # every note went with its workout: so did their drawing
