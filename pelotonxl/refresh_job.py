@@ -29,6 +29,9 @@ from pelotonxl.state import StateFolder, record_refresh
 log = logging.getLogger(__name__)
 # What a refresh keeps of /api/me (the store's note ME_NOTE, with the day it was asked): the FTP fields.
 ME_NOTE = "me"
+# The stamp (without the day) of the content the stored load figures were computed for: a new day's
+# refresh reuses them only while it matches (another workbook's settings may have replaced them).
+LOADS_NOTE = "loads"
 ME_FIELDS = (
     "cycling_ftp",
     "cycling_workout_ftp",
@@ -191,9 +194,9 @@ def _run_refresh(
         state.remember_account(user_id)
         stamp = f"{store.identity()}.{store.data_version()}.{settings.every_n}.{_code_version()}.{_load_settings(who)}"
         if full or shown is None or (before := shown()) is None or not before.startswith(stamp + "."):
-            content = _everything(store, who, progress, full)
+            content = _everything(store, who, progress, full, stamp)
         elif before != f"{stamp}.{day}":
-            content = _dated(store, who, progress)
+            content = _dated(store, who, progress, stamp=stamp)
         else:
             content = WorkbookContent()
         content.stamp = f"{stamp}.{day}"
@@ -279,9 +282,12 @@ def _write(
     return rows, time.perf_counter() - write_started, written
 
 
-def _everything(store: WorkoutStore, who: Any, progress: Progress | None, full: bool) -> WorkbookContent:
+def _everything(
+    store: WorkoutStore, who: Any, progress: Progress | None, full: bool, stamp: str | None = None
+) -> WorkbookContent:
     """Every sheet, from the store's derived records (each graph was parsed once, when it arrived).
-    `who`: the member as the training load knows them (`workout_load.Athlete`)."""
+    `who`: the member as the training load knows them (`workout_load.Athlete`); `stamp`: what the content
+    is made of, without the day (see `_dated`)."""
     from pelotonxl.excel import functions
     from pelotonxl.model import derived, ride_view
 
@@ -289,7 +295,7 @@ def _everything(store: WorkoutStore, who: Any, progress: Progress | None, full: 
         progress("tables", 0, None)
     derived.update(store)  # workouts without a graph, and records of older code
     rows = list(derived.load(store, derived.ROWS))
-    content = _dated(store, who, progress, rows)
+    content = _dated(store, who, progress, rows, stamp)
     loads = store.loads()  # as _dated computed and kept them
     functions.keep_index(store, rows, loads)  # what the worksheet functions read first
     shown = ride_view.rides_to_read_from_rows(rows)
@@ -299,11 +305,15 @@ def _everything(store: WorkoutStore, who: Any, progress: Progress | None, full: 
     return content
 
 
-def _dated(store: WorkoutStore, who: Any, progress: Progress | None, rows: list | None = None) -> WorkbookContent:
+def _dated(
+    store: WorkoutStore, who: Any, progress: Progress | None, rows: list | None = None, stamp: str | None = None
+) -> WorkbookContent:
     """The figures that depend on the date (the Dashboard, the PowerCurve and Fitness tables), with the
     tables when `rows` (the store's row records) are given; without them the tables are left as the
     workbook has them. The training load comes from the stored records (no sample is read) and is kept
-    in the store for the worksheet functions and the export."""
+    in the store for the worksheet functions and the export, noted with `stamp` (the content's stamp
+    without the day): each workout's load does not depend on the date, so a new day's refresh of the same
+    content adds up the stored figures again instead of computing them (only the Fitness table grows)."""
     from pelotonxl.model import dashboard, derived, power_curve, tables, workout_load
 
     if progress:
@@ -314,16 +324,30 @@ def _dated(store: WorkoutStore, who: Any, progress: Progress | None, rows: list 
     )
     curve = power_curve.curve_from_efforts(derived.load(store, derived.EFFORTS))
     now = datetime.now().replace(microsecond=0)
-    power = {wid: record for wid, record in derived.load(store, derived.POWER) if record is not None}
-    loads = workout_load.compute(workouts, metrics, curve, store.details(), who, now.date(), power)
-    store.save_loads(workout_load.stored(loads))
-    metrics = workout_load.with_load_columns(metrics, loads.by_workout)
+    kept = _kept_loads(store, stamp, metrics.frame["Workout ID"]) if rows is None else None
+    if kept is not None:
+        by_workout, fitness = kept, workout_load.fitness_for(metrics.frame, kept, now.date())
+    else:
+        power = {wid: record for wid, record in derived.load(store, derived.POWER) if record is not None}
+        loads = workout_load.compute(workouts, metrics, curve, store.details(), who, now.date(), power)
+        store.save_loads(workout_load.stored(loads))
+        store.remember(LOADS_NOTE, {"stamp": stamp})
+        by_workout, fitness = loads.by_workout, loads.fitness
+    metrics = workout_load.with_load_columns(metrics, by_workout)
     ftp = who.today_ftp
-    board = dashboard.build_dashboard(workouts, metrics, now, curve, ftp, signed_in=True, fitness=loads.fitness)
+    board = dashboard.build_dashboard(workouts, metrics, now, curve, ftp, signed_in=True, fitness=fitness)
     curve_table = power_curve.curve_table(curve, now)
     if rows is None:
-        return WorkbookContent(dashboard=board, power_curve=curve_table, fitness=loads.fitness)
-    return WorkbookContent(workouts, metrics, board, power_curve=curve_table, fitness=loads.fitness)
+        return WorkbookContent(dashboard=board, power_curve=curve_table, fitness=fitness)
+    return WorkbookContent(workouts, metrics, board, power_curve=curve_table, fitness=fitness)
+
+
+def _kept_loads(store: WorkoutStore, stamp: str | None, ids: Any) -> dict[str, dict] | None:
+    """The load figures stored for this very content (`stamp`), one for every workout; else None."""
+    if stamp is None or (store.recalled(LOADS_NOTE) or {}).get("stamp") != stamp:
+        return None
+    kept = store.loads()
+    return kept if all(wid in kept for wid in ids) else None
 
 
 def refresh_status(report: SyncReport, every_n: int) -> Status:

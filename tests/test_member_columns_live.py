@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from support.live_book import STATUS_ROW, make_book
 from support.xlwings_autospec import real_api
 
 from pelotonxl import ribbon
+from pelotonxl.errors import WorkbookError
+from pelotonxl.excel import live_notes
+from pelotonxl.member import columns as member_rules
 
 LATER = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -171,3 +175,110 @@ def test_notes_typed_beside_the_table_are_adopted_and_follow_their_workouts(serv
     rows = sheet.grid(rng)
     assert rows[0][-1] == "My Notes" and rng.last_column == beside
     assert {r[0]: r[-1] for r in rows[1:] if r[-1]} == {ids[1]: "felt strong", ids[-1]: "first ride!"}
+
+
+def _note_on(book, wid: str, column: str, text: str) -> None:
+    """A note (Excel's legacy comment) typed on `wid`'s cell under `column`."""
+    sheet, rng = book.sheets["Workouts"], _table(book).range
+    header = sheet.grid(sheet.range((rng.row, rng.column), (rng.row, rng.last_column)))[0]
+    row = next(r for r in range(rng.row + 1, rng.last_row + 1) if sheet.cells.get((r, rng.column)) == wid)
+    sheet.note_texts[(row, rng.column + header.index(column))] = text
+
+
+def _notes_by_workout(book) -> dict[tuple[str, str], str]:
+    sheet, rng = book.sheets["Workouts"], _table(book).range
+    header = sheet.grid(sheet.range((rng.row, rng.column), (rng.row, rng.last_column)))[0]
+    return {
+        (sheet.cells.get((r, rng.column)), header[c - rng.column]): text
+        for (r, c), text in sheet.note_texts.items()
+        if c <= rng.last_column
+    }
+
+
+def test_notes_on_workout_cells_move_with_their_workouts(server, account, home):
+    book = make_book(server, home)
+    ribbon.refresh_book(real_api(book), environ={})
+    sheet = book.sheets["Workouts"]
+    ids = [sheet.cells.get((r, 1)) for r in range(2, _table(book).range.last_row + 1)]
+    _add_notes(book, {ids[2]: "typed"})
+    _note_on(book, ids[1], "Total Output (kJ)", "PR!")
+    _note_on(book, ids[3], "My Notes", "ask the coach")
+    _note_on(book, ids[-1], "Workout ID", "first ride")
+    sheet.note_texts[(1, 2)] = "on the header"
+    sheet.note_texts[(40, 60)] = "far away"  # outside the table: stays on its cell
+
+    account.add_workouts(8, at=LATER)
+    ribbon.refresh_book(real_api(book), environ={})
+
+    assert book.app.alerts == []
+    assert {k: v for k, v in _notes_by_workout(book).items() if k[0] in ids} == {
+        (ids[1], "Total Output (kJ)"): "PR!",
+        (ids[3], "My Notes"): "ask the coach",
+        (ids[-1], "Workout ID"): "first ride",
+    }
+    assert sheet.note_texts[(1, 2)] == "on the header" and sheet.note_texts[(40, 60)] == "far away"
+    assert len(sheet.note_texts) == 5
+
+
+def test_a_removed_workouts_note_keeps_its_row_and_goes_with_it_on_a_full_refresh(server, account, home):
+    book = make_book(server, home)
+    ribbon.refresh_book(real_api(book), environ={})
+    sheet = book.sheets["Workouts"]
+    gone = sheet.cells[(3, 1)]
+    _note_on(book, gone, "Total Output (kJ)", "my best ride")
+    account.delete_workout(gone)
+    account.add_workouts(2, at=LATER)
+
+    ribbon.refresh_book(real_api(book), environ={})
+    assert _notes_by_workout(book) == {(gone, "Total Output (kJ)"): "my best ride"}
+
+    result = ribbon.refresh_book(real_api(book), full=True, environ={})
+    assert result is not None and result.rows == len(account.workouts)
+    assert sheet.note_texts == {}
+    assert gone not in [sheet.cells.get((r, 1)) for r in range(2, _table(book).range.last_row + 1)]
+    assert book.app.alerts[-1]["prompt"].endswith("your notes on 1 workout removed from Peloton went with them.")
+
+
+def test_two_notes_with_one_place_or_none_are_refused_naming_them():
+    """The shared rule (both writers): a note whose column is gone, or two on one cell, stop the refresh."""
+    in_table = {"B3": ("w1", "Gone"), "C3": ("w1", "Output"), "C4": ("w1", "output"), "A5": ("w9", "Workout ID")}
+    with pytest.raises(WorkbookError, match=r"^Workouts!B3, C4: the refresh no longer writes"):
+        member_rules.comment_places(in_table, ["Workout ID", "Output"], ["w1"], "Workouts", live_notes.reading_order)
+    places = member_rules.comment_places(
+        {"C3": ("w1", "Output"), "A5": ("w9", "Workout ID"), "B1": (None, "Output")},
+        ["Workout ID", "Output"],
+        ["w0", "w1"],
+        "Workouts",
+        live_notes.reading_order,
+    )
+    assert places == {"C3": (3, 2), "A5": None, "B1": (1, 2)}
+
+
+def test_a_threaded_comment_is_left_on_its_cell(server, account, home):
+    """xlwings cannot sign a thread with its author: the live writer does not move one, nor the note
+    Excel keeps with it."""
+    book = make_book(server, home)
+    ribbon.refresh_book(real_api(book), environ={})
+    sheet = book.sheets["Workouts"]
+    sheet.threads[(3, 2)] = "a thread"
+    sheet.note_texts[(3, 2)] = "[Threaded comment] a thread"
+    account.add_workouts(2, at=LATER)
+    ribbon.refresh_book(real_api(book), environ={})
+    assert sheet.note_texts == {(3, 2): "[Threaded comment] a thread"}
+
+
+def test_a_note_that_would_land_on_a_threaded_comment_is_refused_before_any_write(server, account, home):
+    book = make_book(server, home)
+    ribbon.refresh_book(real_api(book), environ={})
+    sheet = book.sheets["Workouts"]
+    before = dict(sheet.cells)
+    sheet.threads[(4, 2)] = "a thread"
+    sheet.note_texts[(4, 2)] = "[Threaded comment] a thread"
+    sheet.note_texts[(2, 2)] = "mine"  # two new workouts on top bring its workout to row 4
+    account.add_workouts(2, at=LATER)
+    ribbon.refresh_book(real_api(book), environ={})
+    assert any(
+        "Workouts!B2: these notes would move onto a cell with a threaded" in a["prompt"] for a in book.app.alerts
+    )
+    assert sheet.cells == before
+    assert sheet.note_texts == {(4, 2): "[Threaded comment] a thread", (2, 2): "mine"}

@@ -5,16 +5,18 @@ once."""
 from __future__ import annotations
 
 import math
+import shutil
 import subprocess
 import sys
 import zipfile
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
-from support import CLI, cli_env
+from support import CLI, cli_env, settings_for
 
 from pelotonxl import refresh_job
 from pelotonxl.demo.account import make_account
+from pelotonxl.model import derived, workout_load
 from pelotonxl.xlsx import status_cells
 
 ME = "/api/me"
@@ -182,3 +184,63 @@ class TestPages:
         account.add_workouts(2)
         refresh_job.run_refresh(settings, lambda content: None)
         assert [r.query["page"] for r in server.requests if r.path.endswith("/workouts")] == ["0"]
+
+
+class Later(datetime):
+    @classmethod
+    def now(cls, tz=None) -> datetime:  # type: ignore[override]
+        return datetime.now(tz) + timedelta(days=1)
+
+
+def test_a_new_day_writes_what_a_full_rebuild_writes_without_computing_any_workouts_load_again(
+    settings, workbook, tmp_path, monkeypatch
+):
+    from pelotonxl.commands.targets import FileTarget
+
+    def refresh(path, *, everything: bool = False) -> None:
+        target = FileTarget(path)
+        refresh_job.run_refresh(settings, target.write, shown=None if everything else target.shown)
+
+    refresh(workbook)
+    rebuilt = tmp_path / "Rebuilt.xlsm"
+    shutil.copy(workbook, rebuilt)
+    fitness_before = sheet_parts(workbook, "Fitness")["Fitness"]
+    monkeypatch.setattr(refresh_job, "date", Tomorrow)
+    monkeypatch.setattr(refresh_job, "datetime", Later)
+    computed, facets = [], []
+    monkeypatch.setattr(workout_load, "compute", lambda *a, **k: computed.append(1) or real_compute(*a, **k))
+    monkeypatch.setattr(derived, "load", lambda store, facet: facets.append(facet) or real_load(store, facet))
+    refresh(workbook)  # nothing new, a new day
+    assert computed == [] and derived.POWER not in facets  # the loads are the stored ones, no ride's power read
+    assert derived.ROWS in facets and derived.EFFORTS in facets  # the Dashboard and the curve's windows are redrawn
+    refresh(rebuilt, everything=True)
+    assert computed == [1]
+    new_day, full = parts(workbook), parts(rebuilt)
+    assert set(new_day) == set(full)
+    differ = {name for name in full if new_day[name] != full[name]}
+    assert differ <= config_part_names(workbook)  # the status cells: the time of each refresh
+    assert sheet_parts(workbook, "Fitness")["Fitness"] != fitness_before  # a day more
+    assert status_cells.written_stamp(workbook) == status_cells.written_stamp(rebuilt)
+
+
+def test_a_new_day_computes_the_loads_again_when_another_workbooks_settings_replaced_them(
+    server, home, settings, workbook, tmp_path, monkeypatch
+):
+
+    from pelotonxl.commands.targets import FileTarget
+
+    other = tmp_path / "Other.xlsm"
+    shutil.copy(workbook, other)
+    for path, them in ((workbook, settings), (other, settings_for(server, home, ftp=150))):  # the same store
+        target = FileTarget(path)
+        refresh_job.run_refresh(them, target.write, shown=target.shown)
+    monkeypatch.setattr(refresh_job, "date", Tomorrow)
+    computed: list[int] = []
+    monkeypatch.setattr(workout_load, "compute", lambda *a, **k: computed.append(1) or real_compute(*a, **k))
+    target = FileTarget(workbook)
+    refresh_job.run_refresh(settings, target.write, shown=target.shown)
+    assert computed == [1]  # the stored figures were the other workbook's (FTP 150): not this one's
+
+
+real_compute = workout_load.compute
+real_load = derived.load

@@ -12,6 +12,7 @@ with the sheet's columns.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,22 +37,25 @@ class LiveMemberColumns:
     def order(self, ours: list[str]) -> list[str]:
         return rules.column_order(ours, {name: self.after[name] for name in self.names})
 
-    def rows(self, header: list[str], body: list[list[Any]], full: bool) -> tuple[list[list[Any]], int]:
+    def rows(
+        self, header: list[str], body: list[list[Any]], full: bool, commented: Iterable[str] = ()
+    ) -> tuple[list[list[Any]], int]:
         """Header and body with the member's columns filled in by Workout ID; workouts no longer
-        written keep their row at the bottom (dropped with `full`). Returns the rows and how many
-        workouts' notes were dropped."""
+        written keep their row at the bottom (dropped with `full`) when they hold a typed note or a note
+        on a cell (`commented`: their Workout IDs). Returns the rows and how many workouts' notes were
+        dropped."""
         final = self.order(header)
         ours = {name: i for i, name in enumerate(header)}
         id_at = ours.get(rules.ID_COLUMN)
         written = {_text(row[id_at]) for row in body} if id_at is not None else set()
-        orphans = rules.orphans(written, self.notes.items())
+        orphans = rules.orphans(written, [*self.notes.items(), *((wid, True) for wid in commented)])
         out: list[list[Any]] = [list(final)]
         for row in body:
             values = self.by_id.get(_text(row[id_at]), {}) if id_at is not None else {}
             out.append([row[ours[n]] if n in ours else values.get(n, self.calculated.get(n)) for n in final])
         if not full:
             for wid in orphans:
-                out.append([keep_text(wid) if n == rules.ID_COLUMN else self.by_id[wid].get(n) for n in final])
+                out.append([keep_text(wid) if n == rules.ID_COLUMN else self.by_id.get(wid, {}).get(n) for n in final])
         return out, (len(orphans) if full else 0)
 
 

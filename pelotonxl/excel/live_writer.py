@@ -18,8 +18,10 @@ classes, tests/support/xlwings_autospec.py, so a call xlwings lacks fails there)
     series.set(chart_type=) (a combination chart: Form's area under the Fitness and Fatigue lines)
     chart.api (Windows: the power curve's log axis, which xlwings' ChartAxis cannot set; skipped where
     it is missing)
-and, in excel/recalc.py, range.formula2 (get/set) and range.has_array; in excel/live_pivots.py,
-sheet.pivot_tables (iterate), pivot.name, pivot.api (its source: Excel's object model), pivot.refresh().
+and, in excel/live_notes.py, sheet.notes (iterate), note.location, note.text, note.delete(), range.note,
+range.add_note(text), range.comment; in excel/recalc.py, range.formula2 (get/set) and range.has_array;
+in excel/live_pivots.py, sheet.pivot_tables (iterate), pivot.name, pivot.api (its source: Excel's object
+model), pivot.refresh().
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
-from pelotonxl.excel import live_pivots, recalc
+from pelotonxl.excel import live_notes, live_pivots, recalc
 from pelotonxl.excel.cell_values import excel_value
 from pelotonxl.excel.live_member_columns import read_member_columns, refuse_covered_cells
 from pelotonxl.member import columns as member_rules
@@ -109,9 +111,12 @@ def _write_table(
         follow_renamed(member.by_id, renamed or {}),
         follow_renamed(member.notes, renamed or {}),
     )
+    adopted = member.names[len(member.names) - member.adopted :] if member.adopted else []
+    notes = live_notes.read_notes(sheet, xl_table, adopted)
+    notes.follow_renamed(renamed or {})
     dropped = 0
-    if member.names:
-        rows, dropped = member.rows(rows[0], rows[1:] if len(table.frame) else [], full)
+    if member.names or notes.workout_ids():
+        rows, dropped = member.rows(rows[0], rows[1:] if len(table.frame) else [], full, notes.workout_ids())
         if len(rows) == 1:
             rows.append([None] * len(rows[0]))
     n_rows, n_cols = len(rows), len(rows[0])
@@ -127,6 +132,13 @@ def _write_table(
     bottom, right = top + n_rows - 1, left + n_cols - 1
     if xl_table is not None:
         refuse_covered_cells(sheet, (top, left, top + old_rows - 1, left + old_cols - 1), (top, left, bottom, right))
+    live_notes.refuse_covered_notes(sheet, notes, (top, left, bottom, right))
+    id_at = next((i for i, n in enumerate(rows[0]) if n == member_rules.ID_COLUMN), None)
+    body_ids = [str(row[id_at]).removeprefix("'") if id_at is not None else "" for row in rows[1:]]
+    note_places = member_rules.comment_places(
+        notes.in_table, rows[0], body_ids, sheet.name, live_notes.reading_order
+    )  # refused here, before anything is written, when a note has nowhere to go
+    live_notes.refuse_notes_onto_threads(sheet, notes, note_places, top, left)
     new_range = sheet.range((top, left), (bottom, right))
     if xl_table is None:
         new_range.value = rows  # the one bulk write: a call per cell would take minutes
@@ -147,6 +159,7 @@ def _write_table(
         sheet.range((bottom + 1, left), (old_bottom, max(old_right, right))).clear_contents()
     if old_right > right:
         sheet.range((top, right + 1), (old_bottom, old_right)).clear_contents()
+    live_notes.move_notes(sheet, notes, note_places, top, left)
     hidden_name(book, member_rules.record_name(table.name), "=" + member_rules.record_value(table_rows_header(table)))
     if places is not None:
         places.append(live_pivots.TablePlace(table.name, sheet.name, old_ref, _a1(top, left, bottom, right)))

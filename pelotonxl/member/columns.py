@@ -12,6 +12,10 @@ the headless writer (`xlsx/`) and the live one (`excel/`) both apply, written on
 - A removed workout has the member's notes when one of its member cells holds a typed value: a
   formula is no note (`orphans`).
 - A cell of the member's that the grown table would cover stops the refresh, named (`covered_error`).
+- A comment or note on a table cell goes to its workout's new row and its column's new place; one on
+  a removed workout's row keeps that row at the bottom (dropped, and counted, with --full); one on a
+  column the refresh no longer writes, or two landing on one cell, stop the refresh, named
+  (`comment_places`).
 - Two rows holding one Workout ID, each with a typed value of the member's, stop the refresh, named
   (`refuse_shared_ids`): notes go by Workout ID, so one row's would silently take the other's place.
 """
@@ -165,3 +169,40 @@ def unique_header(text: str, taken: Callable[[str], bool]) -> str:
     while taken(name):
         name, n = f"{text}{n}", n + 1
     return name
+
+
+def comment_places(
+    in_table: Mapping[str, tuple[str | None, str]],
+    final: Sequence[str],
+    body_ids: Sequence[str],
+    sheet: str,
+    reading_order: Callable[[str], tuple[int, int]],
+) -> dict[str, tuple[int, int] | None]:
+    """Where each comment on the old table goes. `in_table`: commented cell -> (its row's Workout ID,
+    None on the header row; its column's name); `final`, `body_ids`: the new table's header and its rows'
+    Workout IDs. The answer, per cell: (row, column) in the new table, 1-based with the header as row 1,
+    or None: dropped with a workout this refresh does not write (the writers keep such a workout's row
+    at the bottom unless --full: `orphans` counts a comment as a note). A comment whose column is gone,
+    or two landing on one cell, raise WorkbookError naming the cells (in `reading_order`)."""
+    columns = {name.casefold(): i for i, name in enumerate(final, start=1)}
+    rows = {wid: r for r, wid in enumerate(body_ids, start=2)}
+    places: dict[str, tuple[int, int] | None] = {}
+    lost: list[str] = []
+    for ref, (wid, name) in in_table.items():
+        col = columns.get(name.casefold())
+        row = 1 if wid is None else rows.get(wid)
+        target = (row, col) if col and row else None
+        if row is None:
+            places[ref] = None
+        elif target is None or target in places.values():
+            lost.append(ref)
+        else:
+            places[ref] = target
+    if lost:
+        refs = sorted(lost, key=reading_order)
+        more = " …" if len(refs) > LISTED else ""
+        raise WorkbookError(
+            f"{sheet or 'The table sheet'}!{', '.join(refs[:LISTED])}{more}: the refresh no longer writes the column "
+            "(or workout row) these comments are on; move them to another cell, then refresh again."
+        )
+    return places

@@ -522,8 +522,10 @@ class WorkoutStore:
         return {wid: json.loads(raw) for wid, raw in self.db.execute("SELECT workout_id, json FROM workout_details")}
 
     def loads(self) -> dict[str, dict]:
-        """workout id -> the load figures the last refresh stored."""
-        return {wid: json.loads(raw) for wid, raw in self.db.execute("SELECT workout_id, json FROM workout_loads")}
+        """workout id -> the load figures the last refresh stored, in the order it computed them (the Fitness
+        table's daily sums, made again from these on a new day, add them up in that order)."""
+        rows = self.db.execute("SELECT workout_id, json FROM workout_loads ORDER BY rowid")
+        return {wid: json.loads(raw) for wid, raw in rows}
 
     def rides_without_details(self, ids: Iterable[str] | None = None, limit: int | None = None) -> list[str]:
         """Finished Bike workouts (of `ids`, else all) whose details are not stored, newest first."""

@@ -15,8 +15,7 @@ import pandas as pd
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.cell import coordinate_from_string
 
-from pelotonxl.errors import WorkbookError
-from pelotonxl.member.columns import covered_error
+from pelotonxl.member.columns import comment_places, covered_error
 from pelotonxl.model.excel_values import day_numbers
 from pelotonxl.model.workbook import READABLE_CHARS_PER_PAGE, TABLE_STYLE
 from pelotonxl.xlsx import table_view
@@ -356,30 +355,9 @@ def _comments_in_table(member: KeptContent, commented: Sequence[str]) -> dict[st
 def _comment_moves(
     in_table: dict[str, tuple[str | None, str]], final: list[str], body_ids: list[str], sheet_name: str
 ) -> dict[str, str | None]:
-    """Where each comment in the table goes: its column's new letter, its workout's new row (dropped with
-    a workout no longer written). A comment whose column the refresh no longer writes, or two landing on
-    one cell, stops the refresh, naming the cells."""
-    columns = {name.casefold(): i for i, name in enumerate(final, start=1)}
-    rows = {wid: r for r, wid in enumerate(body_ids, start=2)}
-    moves: dict[str, str | None] = {}
-    lost: list[str] = []
-    for ref, (wid, name) in in_table.items():
-        col = columns.get(name.casefold())
-        row = 1 if wid is None else rows.get(wid)
-        target = f"{get_column_letter(col)}{row}" if col and row else None
-        if row is None:
-            moves[ref] = None
-        elif target is None or target in moves.values():
-            lost.append(ref)
-        else:
-            moves[ref] = target
-    if lost:
-        raise WorkbookError(
-            f"{sheet_name or 'The table sheet'}!{', '.join(sorted(lost, key=_reading_order))}: the refresh no "
-            "longer writes the column (or workout row) these comments are on; move them to another cell, then "
-            "refresh again."
-        )
-    return moves
+    """Where each comment in the table goes, as a cell (the shared rule: `member.columns.comment_places`)."""
+    places = comment_places(in_table, final, body_ids, sheet_name, _reading_order)
+    return {ref: None if at is None else f"{get_column_letter(at[1])}{at[0]}" for ref, at in places.items()}
 
 
 def _split(ref: str) -> tuple[int, int]:

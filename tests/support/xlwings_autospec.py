@@ -1,6 +1,6 @@
 """xlwings objects for the tests that know xlwings' real API: autospecs of xlwings 0.37.8's own classes
 (App, Apps, Book, Books, Sheet, Sheets, Range, Table, Tables, Chart, Charts, ChartSeries,
-ChartSeriesCollection, Names, Name, PivotTables, PivotTable) whose state lives in the stand-in
+ChartSeriesCollection, Names, Name, Notes, Note, Comment, PivotTables, PivotTable) whose state lives in the stand-in
 (support/xlwings_standin.py). `.api` hands over the stand-in's native object (Excel's object model) as is.
 
     book = standin.Book(...)             # the state: cells, tables, charts, calls made
@@ -60,6 +60,9 @@ XLWINGS_CLASS: dict[type, type] = {
     standin_tables.Tables: xw_main.Tables,
     standin_tables.Table: xw_main.Table,
     standin.Names: xw_main.Names,
+    standin.Notes: xw_main.Notes,
+    standin.Note: xw_main.Note,
+    standin.Comment: xw_main.Comment,
     standin.Name: xw_main.Name,
     standin_charts.Charts: xw_main.Charts,
     standin_charts.Chart: xw_main.Chart,

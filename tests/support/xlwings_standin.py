@@ -200,6 +200,12 @@ class Sheet:
         self.tables = Tables(self)
         self.charts = Charts(self)
         self.pivot_tables = PivotTables(self)
+        self.note_texts: dict[tuple[int, int], str] = {}  # the cells' notes (Excel's legacy comments)
+        self.threads: dict[tuple[int, int], str] = {}  # test helper: the cells' threaded comments
+
+    @property
+    def notes(self) -> Notes:
+        return Notes(self)
 
     def range(self, cell1: str | tuple[int, int], cell2: str | tuple[int, int] | None = None) -> Range:
         if isinstance(cell1, str) and ":" in cell1 and cell2 is None:
@@ -393,6 +399,26 @@ class Range:
         for c in range(self.column, self.last_column + 1):
             self.sheet.widths[c] = value
 
+    @property
+    def note(self) -> Note | None:
+        cell = (self.row, self.column)
+        return Note(self.sheet, cell) if cell in self.sheet.note_texts else None
+
+    def add_note(self, text: str) -> Note:
+        cell = (self.row, self.column)
+        if self.shape != (1, 1) or cell in self.sheet.note_texts:  # xlwings' own checks
+            raise ValueError("a note goes on a single cell without one")
+        self._record("add_note", text)
+        self.sheet.note_texts[cell] = text
+        return Note(self.sheet, cell)
+
+    @property
+    def comment(self) -> Comment | None:
+        if self.shape != (1, 1):
+            raise ValueError("A comment location must be a single cell")
+        cell = (self.row, self.column)
+        return Comment(self.sheet, cell) if cell in self.sheet.threads else None
+
     def clear_contents(self) -> None:
         self._record("clear_contents")
         for cell in self._each_cell():
@@ -410,6 +436,47 @@ class Range:
 
     def __repr__(self) -> str:
         return f"<Range [{self.sheet.name}]{self.address}>"
+
+
+class Notes:
+    """sheet.notes: each note of the sheet (clear_contents leaves notes where they are, as in Excel)."""
+
+    def __init__(self, sheet: Sheet) -> None:
+        self.sheet = sheet
+
+    def __iter__(self) -> Iterator[Note]:
+        return iter([Note(self.sheet, cell) for cell in sorted(self.sheet.note_texts)])
+
+    def __len__(self) -> int:
+        return len(self.sheet.note_texts)
+
+
+class Note:
+    def __init__(self, sheet: Sheet, cell: tuple[int, int]) -> None:
+        self.sheet, self.cell = sheet, cell
+
+    @property
+    def text(self) -> str:
+        return self.sheet.note_texts[self.cell]
+
+    @property
+    def location(self) -> Range:
+        return Range(self.sheet, *self.cell, *self.cell)
+
+    def delete(self) -> None:
+        self.location._record("note.delete")
+        del self.sheet.note_texts[self.cell]
+
+
+class Comment:
+    """A threaded comment (read only here: the live writer leaves them alone)."""
+
+    def __init__(self, sheet: Sheet, cell: tuple[int, int]) -> None:
+        self.sheet, self.cell = sheet, cell
+
+    @property
+    def text(self) -> str:
+        return self.sheet.threads[self.cell]
 
 
 class Names:
